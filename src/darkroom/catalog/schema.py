@@ -1,0 +1,164 @@
+"""The metadata database's tables (SQLAlchemy Core), one definition for SQLite and PostgreSQL.
+
+Alembic migrations in `catalog/migrations` create exactly these; a test checks that the
+migrated database matches this metadata.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+clouds = Table(
+    "clouds",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    # When on, only signed URLs or allowed named transformations may render new derivatives.
+    Column("strict_transformations", Boolean, nullable=False, default=False),
+    # Cloud-wide settings that have no column of their own (JSON object).
+    Column("settings", JSON, nullable=False, default=dict),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("api_key", String(64), primary_key=True),
+    Column("cloud", String(128), ForeignKey("clouds.name", ondelete="CASCADE"), nullable=False, index=True),
+    Column("api_secret", String(128), nullable=False),
+    Column("label", String(255), nullable=False, default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)
+
+assets = Table(
+    "assets",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("cloud", String(128), ForeignKey("clouds.name", ondelete="CASCADE"), nullable=False),
+    Column("asset_id", String(32), nullable=False, unique=True),
+    Column("resource_type", String(16), nullable=False),  # image | video | raw
+    Column("type", String(32), nullable=False),  # upload | private | authenticated
+    Column("public_id", String(1024), nullable=False),
+    # The folder part of public_id ("" at the root), kept for prefix listing and search.
+    Column("folder", String(1024), nullable=False, default=""),
+    Column("asset_folder", String(1024), nullable=False, default=""),
+    Column("filename", String(1024), nullable=False, default=""),  # last segment of public_id
+    Column("display_name", String(1024), nullable=False, default=""),
+    Column("original_filename", String(1024), nullable=False, default=""),
+    Column("version", BigInteger, nullable=False),  # Unix seconds of the upload, bumped on overwrite
+    Column("version_id", String(32), nullable=False),
+    Column("format", String(16), nullable=False, default=""),
+    Column("bytes", BigInteger, nullable=False, default=0),
+    Column("width", Integer, nullable=True),
+    Column("height", Integer, nullable=True),
+    Column("pages", Integer, nullable=True),
+    Column("pixels", BigInteger, nullable=True),
+    Column("aspect_ratio", Float, nullable=True),
+    Column("duration", Float, nullable=True),  # seconds, video/audio only
+    Column("etag", String(32), nullable=False, default=""),  # MD5 of the original bytes
+    Column("storage_key", String(2048), nullable=False),  # where the original lives in the blob store
+    Column("mime_type", String(128), nullable=False, default="application/octet-stream"),
+    Column("placeholder", Boolean, nullable=False, default=False),
+    Column("access_mode", String(16), nullable=False, default="public"),
+    Column("moderation_status", String(16), nullable=True),
+    Column("status", String(16), nullable=False, default="active"),
+    Column("context", JSON, nullable=False, default=dict),  # {"key": "value"} (Cloudinary's context.custom)
+    Column("metadata", JSON, nullable=False, default=dict),  # structured metadata {"field_id": value}
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("uploaded_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("cloud", "resource_type", "type", "public_id", name="uq_assets_identity"),
+    Index("ix_assets_cloud_created", "cloud", "created_at", "id"),
+    Index("ix_assets_cloud_folder", "cloud", "folder"),
+    Index("ix_assets_cloud_public_id", "cloud", "public_id"),
+)
+
+asset_tags = Table(
+    "asset_tags",
+    metadata,
+    Column("asset_pk", ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag", String(255), primary_key=True),
+    Index("ix_asset_tags_tag", "tag", "asset_pk"),
+)
+
+derived = Table(
+    "derived",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("asset_pk", ForeignKey("assets.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("version", BigInteger, nullable=False),
+    Column("transformation", Text, nullable=False),  # canonical transformation string
+    Column("format", String(16), nullable=False),
+    Column("storage_key", String(2048), nullable=False),
+    Column("bytes", BigInteger, nullable=False, default=0),
+    Column("width", Integer, nullable=True),
+    Column("height", Integer, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("asset_pk", "version", "transformation", "format", name="uq_derived_identity"),
+)
+
+upload_presets = Table(
+    "upload_presets",
+    metadata,
+    Column("cloud", String(128), ForeignKey("clouds.name", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(255), primary_key=True),
+    Column("unsigned", Boolean, nullable=False, default=False),
+    Column("disallow_public_id", Boolean, nullable=False, default=False),
+    Column("live", Boolean, nullable=False, default=False),
+    Column("settings", JSON, nullable=False, default=dict),  # upload parameters, as the Upload API takes them
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+named_transformations = Table(
+    "named_transformations",
+    metadata,
+    Column("cloud", String(128), ForeignKey("clouds.name", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(255), primary_key=True),
+    Column("transformation", Text, nullable=False),
+    Column("allowed_for_strict", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+signing_policies = Table(
+    "signing_policies",
+    metadata,
+    Column("cloud", String(128), ForeignKey("clouds.name", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(255), primary_key=True),
+    # SHA-256 of the bearer token an app presents; the token itself is shown once and never stored.
+    Column("token_hash", String(64), nullable=True, unique=True),
+    Column("allow_console", Boolean, nullable=False, default=False),
+    Column("allowed_params", JSON, nullable=False, default=list),
+    Column("folder_prefix", String(1024), nullable=False, default=""),
+    Column("allowed_presets", JSON, nullable=False, default=list),
+    Column("max_skew_seconds", Integer, nullable=False, default=300),
+    Column("api_key", String(64), nullable=True),  # which key signs; None = the cloud's first active key
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Parts of a chunked upload (`upload_large`) that have arrived; the bytes live in the data dir.
+upload_chunks = Table(
+    "upload_chunks",
+    metadata,
+    Column("cloud", String(128), primary_key=True),
+    Column("upload_id", String(64), primary_key=True),
+    Column("start", BigInteger, primary_key=True),
+    Column("end", BigInteger, nullable=False),
+    Column("total", BigInteger, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)

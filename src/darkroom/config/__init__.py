@@ -1,0 +1,136 @@
+"""Settings, read once from the environment into one immutable object.
+
+Every setting is declared once in `SETTINGS` with its name, default and a line of help;
+`Settings.from_env` reads them and reports every bad value at once. Nothing else in
+darkroom reads `os.environ`: parts receive the values they need as arguments.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+__all__ = ["SETTINGS", "Secret", "Settings", "SettingsError", "CloudinaryUrl", "parse_cloudinary_url"]
+
+
+class SettingsError(ValueError):
+    """One or more settings are invalid; the message lists them all."""
+
+
+class Secret(str):
+    """A string whose repr is masked so it never lands in a log by accident."""
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+
+@dataclass(frozen=True)
+class Setting:
+    env: str
+    attr: str
+    default: str
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DARKROOM_DATA_DIR", "data_dir", "./data", "Folder for the SQLite database, originals and derivatives."),
+    Setting("DARKROOM_DATABASE_URL", "database_url", "", "SQLAlchemy URL; empty means SQLite in the data dir. PostgreSQL: postgresql+psycopg://user@host/db."),
+    Setting("DARKROOM_STORAGE_URL", "storage_url", "", "Blob store: empty means a folder in the data dir; file:///path, s3://bucket?endpoint=…, memory://."),
+    Setting("DARKROOM_PUBLIC_URL", "public_url", "", "Base of `url`/`secure_url` in responses, e.g. http://127.0.0.1:8088; empty means the request's own host."),
+    Setting("CLOUDINARY_URL", "cloudinary_url", "", "cloudinary://KEY:SECRET@CLOUD — creates (or updates) that cloud and key at start-up."),
+    Setting("DARKROOM_MAX_UPLOAD_BYTES", "max_upload_bytes", str(10 * 1024**3), "Largest accepted upload, in bytes."),
+    Setting("DARKROOM_MAX_IMAGE_PIXELS", "max_image_pixels", str(100_000_000), "Largest accepted image, in pixels (width × height × pages), checked before decoding."),
+    Setting("DARKROOM_FETCH_TIMEOUT", "fetch_timeout", "30", "Seconds allowed for fetching a remote file (upload from URL)."),
+    Setting("DARKROOM_FETCH_ALLOW", "fetch_allow", "", "Comma-separated networks (CIDR) that remote fetches may reach even though private, e.g. 127.0.0.1/32."),
+    Setting("DARKROOM_TIMESTAMP_WINDOW", "timestamp_window", "3600", "Seconds a signed request's timestamp stays valid."),
+    Setting("DARKROOM_SESSION_SECRET", "session_secret", "", "Key for console session cookies; empty means one generated and kept in the data dir."),
+)
+
+
+@dataclass(frozen=True)
+class CloudinaryUrl:
+    cloud_name: str
+    api_key: str
+    api_secret: Secret
+
+
+def parse_cloudinary_url(text: str) -> CloudinaryUrl:
+    """Split `cloudinary://KEY:SECRET@CLOUD[?…]` into its credentials."""
+    parts = urlsplit(text)
+    if parts.scheme != "cloudinary" or not parts.hostname or not parts.username or parts.password is None:
+        raise SettingsError("CLOUDINARY_URL must look like cloudinary://KEY:SECRET@CLOUD")
+    # hostname is lower-cased by urlsplit; cloud names keep their case.
+    cloud = parts.netloc.rsplit("@", 1)[1].split(":")[0]
+    return CloudinaryUrl(cloud, unquote(parts.username), Secret(unquote(parts.password)))
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("./data")
+    database_url: str = ""
+    storage_url: str = ""
+    public_url: str = ""
+    cloudinary_url: CloudinaryUrl | None = None
+    max_upload_bytes: int = 10 * 1024**3
+    max_image_pixels: int = 100_000_000
+    fetch_timeout: float = 30.0
+    fetch_allow: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    timestamp_window: int = 3600
+    session_secret: Secret = field(default=Secret(""))
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        environ = os.environ if environ is None else environ
+        raw = {s.attr: environ.get(s.env, s.default) for s in SETTINGS}
+        values: dict[str, Any] = {}
+        problems: list[str] = []
+        for setting in SETTINGS:
+            try:
+                values[setting.attr] = _convert(setting.attr, raw[setting.attr])
+            except (ValueError, SettingsError) as exc:
+                problems.append(f"{setting.env}: {exc}")
+        if problems:
+            raise SettingsError("invalid settings:\n  " + "\n  ".join(problems))
+        values.update(overrides)
+        return cls(**values)
+
+    def with_changes(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'darkroom.db').resolve()}"
+
+    @property
+    def resolved_storage_url(self) -> str:
+        return self.storage_url or f"file://{(self.data_dir / 'blobs').resolve()}"
+
+
+def _convert(attr: str, value: str) -> Any:
+    if attr == "data_dir":
+        return Path(value)
+    if attr == "cloudinary_url":
+        return parse_cloudinary_url(value) if value else None
+    if attr in ("max_upload_bytes", "max_image_pixels", "timestamp_window"):
+        number = int(value)
+        if number <= 0:
+            raise ValueError("must be a positive integer")
+        return number
+    if attr == "fetch_timeout":
+        return float(value)
+    if attr == "fetch_allow":
+        return tuple(ipaddress.ip_network(item.strip(), strict=False) for item in value.split(",") if item.strip())
+    if attr == "session_secret":
+        return Secret(value)
+    return value
+
+
+def query_options(url: str) -> dict[str, str]:
+    """The `?k=v` options of a URL as a flat dict (last value wins)."""
+    return {k: v[-1] for k, v in parse_qs(urlsplit(url).query).items()}
