@@ -1,0 +1,152 @@
+"""What an uploaded file is, decided from its bytes, without decoding its pixels.
+
+libvips picks a loader by sniffing the file's header (never its name) and reads only the
+header to report dimensions, so the pixel limit is checked before any decode happens.
+Files libvips cannot read are classified by a few magic numbers (video, audio, PDF …)
+or left as `raw`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyvips
+
+from darkroom.errors import BadRequest, TooLarge
+
+__all__ = ["MediaInfo", "probe", "LOADER_FORMATS", "CONTENT_TYPES", "content_type_for"]
+
+# libvips loader name prefix → Cloudinary's format name.
+LOADER_FORMATS = {
+    "jpegload": "jpg",
+    "pngload": "png",
+    "webpload": "webp",
+    "gifload": "gif",
+    "nsgifload": "gif",
+    "tiffload": "tiff",
+    "heifload": "heic",  # refined to avif below from the compression field
+    "svgload": "svg",
+    "jp2kload": "jp2",
+    "jxlload": "jxl",
+    "pdfload": "pdf",
+    "radload": "hdr",
+    "ppmload": "ppm",
+    "csvload": None,  # libvips would read any text as CSV/matrix: not an image for us
+    "matrixload": None,
+}
+
+CONTENT_TYPES = {
+    "jpg": "image/jpeg",
+    "png": "image/png",
+    "webp": "image/webp",
+    "gif": "image/gif",
+    "tiff": "image/tiff",
+    "avif": "image/avif",
+    "heic": "image/heic",
+    "svg": "image/svg+xml",
+    "jp2": "image/jp2",
+    "jxl": "image/jxl",
+    "pdf": "application/pdf",
+    "ppm": "image/x-portable-pixmap",
+    "hdr": "image/vnd.radiance",
+    "mp4": "video/mp4",
+    "mov": "video/quicktime",
+    "webm": "video/webm",
+    "mkv": "video/x-matroska",
+    "avi": "video/x-msvideo",
+    "mp3": "audio/mpeg",
+    "wav": "audio/wav",
+    "ogg": "audio/ogg",
+    "flac": "audio/flac",
+    "zip": "application/zip",
+    "json": "application/json",
+    "txt": "text/plain",
+}
+
+
+def content_type_for(fmt: str) -> str:
+    return CONTENT_TYPES.get(fmt.lower(), "application/octet-stream")
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    resource_type: str  # image | video | raw
+    format: str  # Cloudinary's format name ("" for unknown raw files)
+    width: int | None = None
+    height: int | None = None
+    pages: int | None = None
+
+    @property
+    def pixels(self) -> int | None:
+        if self.width is None or self.height is None:
+            return None
+        return self.width * self.height
+
+    @property
+    def content_type(self) -> str:
+        return content_type_for(self.format)
+
+
+def probe(path: Path, *, max_pixels: int) -> MediaInfo:
+    """Classify the file at `path` by its bytes; refuse images over `max_pixels` before decoding."""
+    image_info = _probe_image(path)
+    if image_info is not None:
+        total = (image_info.width or 0) * (image_info.height or 0)
+        if total > max_pixels:
+            raise TooLarge(
+                f"Image is too large: {image_info.width}x{image_info.height} is {total} pixels; the maximum is {max_pixels}"
+            )
+        return image_info
+    with path.open("rb") as handle:
+        head = handle.read(64)
+    return _probe_magic(head)
+
+
+def _probe_image(path: Path) -> MediaInfo | None:
+    loader = pyvips.vips_lib.vips_foreign_find_load(str(path).encode())
+    if loader == pyvips.ffi.NULL:
+        return None
+    name = pyvips.ffi.string(loader).decode().removeprefix("VipsForeignLoad").lower()
+    # e.g. VipsForeignLoadJpegFile → "jpegfile" → jpegload → "jpg"
+    fmt = next((f for prefix, f in LOADER_FORMATS.items() if name.startswith(prefix.removesuffix("load"))), "")
+    if not fmt:
+        return None
+    try:
+        image = pyvips.Image.new_from_file(str(path), access="sequential")
+    except pyvips.Error as exc:
+        raise BadRequest("Invalid image file", detail=str(exc)) from exc
+    if fmt == "heic" and _is_avif(image):
+        fmt = "avif"
+    pages = image.get("n-pages") if image.get_typeof("n-pages") else 1
+    height = image.get("page-height") if pages > 1 and image.get_typeof("page-height") else image.height
+    return MediaInfo("image", fmt, image.width, height, pages)
+
+
+def _is_avif(image: pyvips.Image) -> bool:
+    if image.get_typeof("heif-compression"):
+        return image.get("heif-compression") == "av1"
+    return False
+
+
+# (offset, magic bytes, resource_type, format)
+_MAGIC = (
+    (4, b"ftypqt", "video", "mov"),
+    (4, b"ftyp", "video", "mp4"),
+    (0, b"\x1a\x45\xdf\xa3", "video", "webm"),
+    (0, b"RIFF", "video", "avi"),  # refined below: RIFF....WAVE is audio
+    (0, b"ID3", "video", "mp3"),  # Cloudinary files audio under the video resource type
+    (0, b"OggS", "video", "ogg"),
+    (0, b"fLaC", "video", "flac"),
+    (0, b"%PDF", "image", "pdf"),
+    (0, b"PK\x03\x04", "raw", "zip"),
+)
+
+
+def _probe_magic(head: bytes) -> MediaInfo:
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return MediaInfo("video", "wav")
+    for offset, magic, resource_type, fmt in _MAGIC:
+        if head[offset : offset + len(magic)] == magic:
+            return MediaInfo(resource_type, fmt)
+    return MediaInfo("raw", "")
