@@ -162,3 +162,38 @@ upload_chunks = Table(
     Column("total", BigInteger, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+# Console operators (`darkroom users create`). Passwords are argon2id hashes; repeated failures
+# lock the account until `locked_until`.
+console_users = Table(
+    "console_users",
+    metadata,
+    Column("username", String(255), primary_key=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("failed_logins", Integer, nullable=False, default=0),  # consecutive failures since the last success
+    Column("locked_until", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_login_at", DateTime(timezone=True), nullable=True),
+)
+
+# Signed-in console sessions; the cookie carries the id, signed. Deleting the row signs out.
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),  # SHA-256 of the session id in the cookie
+    Column("username", ForeignKey("console_users.username", ondelete="CASCADE"), nullable=False, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+# Bearer tokens for machine callers such as the TinaCMS media store (`darkroom tokens create`).
+access_tokens = Table(
+    "access_tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),  # public handle, shown in listings and used to revoke
+    Column("token_hash", String(64), nullable=False, unique=True),  # SHA-256 of the token; the token is shown once
+    Column("scope", String(64), nullable=False),  # e.g. "media"
+    Column("label", String(255), nullable=False, default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)
