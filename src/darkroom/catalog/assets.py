@@ -1,0 +1,387 @@
+"""Assets: the record of each stored original, and the writes the Upload API makes.
+
+A write is visible only when complete: the caller stores the blob first, then calls one of
+these functions, each of which is a single transaction.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from darkroom.catalog.errors import AssetExists, AssetNotFound, InvalidPublicId
+from darkroom.catalog.schema import asset_tags, assets, derived
+
+__all__ = [
+    "Asset",
+    "NewAsset",
+    "SaveResult",
+    "validate_public_id",
+    "get_asset",
+    "save_asset",
+    "delete_asset",
+    "rename_asset",
+    "update_tags",
+    "update_context",
+    "update_asset_fields",
+    "derived_storage_keys",
+]
+
+MAX_PUBLIC_ID_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class Asset:
+    pk: int
+    cloud: str
+    asset_id: str
+    resource_type: str
+    type: str
+    public_id: str
+    folder: str
+    asset_folder: str
+    display_name: str
+    original_filename: str
+    version: int
+    version_id: str
+    format: str
+    bytes: int
+    width: int | None
+    height: int | None
+    pages: int | None
+    duration: float | None
+    etag: str
+    storage_key: str
+    mime_type: str
+    placeholder: bool
+    access_mode: str
+    context: dict[str, str]
+    metadata: dict[str, Any]
+    tags: tuple[str, ...]
+    created_at: datetime
+    uploaded_at: datetime
+
+
+@dataclass(frozen=True)
+class NewAsset:
+    """What an upload knows about its file once the blob is stored."""
+
+    cloud: str
+    resource_type: str
+    type: str
+    public_id: str
+    storage_key: str
+    format: str
+    bytes: int
+    etag: str
+    mime_type: str
+    width: int | None = None
+    height: int | None = None
+    pages: int | None = None
+    duration: float | None = None
+    asset_folder: str = ""
+    display_name: str = ""
+    original_filename: str = ""
+    tags: tuple[str, ...] = ()
+    context: dict[str, str] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    asset: Asset
+    existing: bool  # an asset was already there and was kept (overwrite off)
+    overwritten: bool  # an asset was already there and was replaced
+    replaced_storage_keys: tuple[str, ...]  # blobs of the replaced version, now unreferenced
+
+
+def validate_public_id(public_id: str) -> str:
+    """Refuse IDs that could address outside their cloud or confuse a URL."""
+    if not public_id:
+        raise InvalidPublicId("Missing required parameter - public_id")
+    if len(public_id) > MAX_PUBLIC_ID_LENGTH:
+        raise InvalidPublicId(f"public_id is too long (maximum is {MAX_PUBLIC_ID_LENGTH} characters)")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in public_id) or "\\" in public_id:
+        raise InvalidPublicId(f"Invalid public_id {public_id!r}: control characters and backslashes are not allowed")
+    segments = public_id.split("/")
+    if any(segment in ("", ".", "..") for segment in segments):
+        raise InvalidPublicId(f"Invalid public_id {public_id!r}: empty, '.' and '..' path segments are not allowed")
+    return public_id
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def _random_hex() -> str:
+    return secrets.token_hex(16)
+
+
+def _identity(cloud: str, resource_type: str, type_: str, public_id: str) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        assets.c.cloud == cloud,
+        assets.c.resource_type == resource_type,
+        assets.c.type == type_,
+        assets.c.public_id == public_id,
+    )
+
+
+def get_asset(engine: Engine | Connection, cloud: str, resource_type: str, type_: str, public_id: str) -> Asset | None:
+    if isinstance(engine, Connection):
+        return _get(engine, _identity(cloud, resource_type, type_, public_id))
+    with engine.connect() as conn:
+        return _get(conn, _identity(cloud, resource_type, type_, public_id))
+
+
+def _get(conn: Connection, where: sa.ColumnElement[bool]) -> Asset | None:
+    row = conn.execute(sa.select(assets).where(where)).mappings().first()
+    if row is None:
+        return None
+    tags = conn.execute(sa.select(asset_tags.c.tag).where(asset_tags.c.asset_pk == row["id"]).order_by(asset_tags.c.tag))
+    return _asset_from_row(row, tuple(t for (t,) in tags))
+
+
+def _asset_from_row(row: Any, tags: tuple[str, ...]) -> Asset:
+    return Asset(
+        pk=row["id"],
+        cloud=row["cloud"],
+        asset_id=row["asset_id"],
+        resource_type=row["resource_type"],
+        type=row["type"],
+        public_id=row["public_id"],
+        folder=row["folder"],
+        asset_folder=row["asset_folder"],
+        display_name=row["display_name"],
+        original_filename=row["original_filename"],
+        version=row["version"],
+        version_id=row["version_id"],
+        format=row["format"],
+        bytes=row["bytes"],
+        width=row["width"],
+        height=row["height"],
+        pages=row["pages"],
+        duration=row["duration"],
+        etag=row["etag"],
+        storage_key=row["storage_key"],
+        mime_type=row["mime_type"],
+        placeholder=bool(row["placeholder"]),
+        access_mode=row["access_mode"],
+        context=dict(row["context"] or {}),
+        metadata=dict(row["metadata"] or {}),
+        tags=tags,
+        created_at=_aware(row["created_at"]),
+        uploaded_at=_aware(row["uploaded_at"]),
+    )
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _split_public_id(public_id: str) -> tuple[str, str]:
+    folder, _, filename = public_id.rpartition("/")
+    return folder, filename
+
+
+def save_asset(engine: Engine, new: NewAsset, *, overwrite: bool) -> SaveResult:
+    """Insert the asset, or replace it (a new version) when `overwrite` is on.
+
+    With overwrite off and the ID taken, the existing asset is returned untouched, as
+    Cloudinary does (`existing: true`).
+    """
+    validate_public_id(new.public_id)
+    with engine.begin() as conn:
+        current = _get(conn, _identity(new.cloud, new.resource_type, new.type, new.public_id))
+        if current is not None and not overwrite:
+            return SaveResult(current, existing=True, overwritten=False, replaced_storage_keys=())
+        version = int(time.time())
+        if current is not None:
+            version = max(version, current.version + 1)  # a new version, even within the same second
+        values = _row_values(new, version)
+        if current is None:
+            values["asset_id"] = _random_hex()
+            values["created_at"] = values["uploaded_at"]
+            pk = conn.execute(sa.insert(assets).values(**values)).inserted_primary_key[0]
+            replaced: tuple[str, ...] = ()
+        else:
+            pk = current.pk
+            replaced = (current.storage_key, *_derived_keys(conn, pk))
+            conn.execute(sa.delete(derived).where(derived.c.asset_pk == pk))
+            conn.execute(sa.update(assets).where(assets.c.id == pk).values(**values))
+            conn.execute(sa.delete(asset_tags).where(asset_tags.c.asset_pk == pk))
+        _insert_tags(conn, pk, new.tags)
+        saved = _get(conn, assets.c.id == pk)
+    assert saved is not None
+    return SaveResult(saved, existing=False, overwritten=current is not None, replaced_storage_keys=replaced)
+
+
+def _row_values(new: NewAsset, version: int) -> dict[str, Any]:
+    folder, filename = _split_public_id(new.public_id)
+    pixels = new.width * new.height if new.width and new.height else None
+    return {
+        "cloud": new.cloud,
+        "resource_type": new.resource_type,
+        "type": new.type,
+        "public_id": new.public_id,
+        "folder": folder,
+        "filename": filename,
+        "asset_folder": new.asset_folder,
+        "display_name": new.display_name or filename,
+        "original_filename": new.original_filename,
+        "version": version,
+        "version_id": _random_hex(),
+        "format": new.format,
+        "bytes": new.bytes,
+        "width": new.width,
+        "height": new.height,
+        "pages": new.pages,
+        "pixels": pixels,
+        "aspect_ratio": round(new.width / new.height, 5) if new.width and new.height else None,
+        "duration": new.duration,
+        "etag": new.etag,
+        "storage_key": new.storage_key,
+        "mime_type": new.mime_type,
+        "placeholder": False,
+        "access_mode": "public",
+        "status": "active",
+        "context": dict(new.context),
+        "metadata": dict(new.metadata),
+        "uploaded_at": _now(),
+    }
+
+
+def _insert_tags(conn: Connection, pk: int, tags: Iterable[str]) -> None:
+    unique = sorted({tag for tag in tags if tag})
+    if unique:
+        conn.execute(sa.insert(asset_tags), [{"asset_pk": pk, "tag": tag} for tag in unique])
+
+
+def _derived_keys(conn: Connection, pk: int) -> list[str]:
+    return [key for (key,) in conn.execute(sa.select(derived.c.storage_key).where(derived.c.asset_pk == pk))]
+
+
+def derived_storage_keys(engine: Engine, asset_pk: int) -> list[str]:
+    with engine.connect() as conn:
+        return _derived_keys(conn, asset_pk)
+
+
+def delete_asset(engine: Engine, cloud: str, resource_type: str, type_: str, public_id: str) -> tuple[Asset, list[str]] | None:
+    """Remove the record; returns it with every blob key it owned (original and derived), or None."""
+    with engine.begin() as conn:
+        current = _get(conn, _identity(cloud, resource_type, type_, public_id))
+        if current is None:
+            return None
+        keys = [current.storage_key, *_derived_keys(conn, current.pk)]
+        conn.execute(sa.delete(derived).where(derived.c.asset_pk == current.pk))
+        conn.execute(sa.delete(asset_tags).where(asset_tags.c.asset_pk == current.pk))
+        conn.execute(sa.delete(assets).where(assets.c.id == current.pk))
+    return current, keys
+
+
+def rename_asset(
+    engine: Engine,
+    cloud: str,
+    resource_type: str,
+    from_type: str,
+    from_public_id: str,
+    to_type: str,
+    to_public_id: str,
+    *,
+    overwrite: bool,
+) -> tuple[Asset, list[str]]:
+    """Move an asset to a new public ID (and type); returns it and the blob keys freed by an overwrite."""
+    validate_public_id(to_public_id)
+    freed: list[str] = []
+    with engine.begin() as conn:
+        current = _get(conn, _identity(cloud, resource_type, from_type, from_public_id))
+        if current is None:
+            raise AssetNotFound(f"Resource not found - {from_public_id}")
+        if (to_type, to_public_id) == (from_type, from_public_id):
+            return current, freed
+        target = _get(conn, _identity(cloud, resource_type, to_type, to_public_id))
+        if target is not None:
+            if not overwrite:
+                raise AssetExists(f"Resource already exists - {to_public_id}")
+            freed = [target.storage_key, *_derived_keys(conn, target.pk)]
+            conn.execute(sa.delete(assets).where(assets.c.id == target.pk))
+        folder, filename = _split_public_id(to_public_id)
+        # Derivatives were addressed by the old ID; drop their records so none is served stale.
+        freed += _derived_keys(conn, current.pk)
+        conn.execute(sa.delete(derived).where(derived.c.asset_pk == current.pk))
+        conn.execute(
+            sa.update(assets)
+            .where(assets.c.id == current.pk)
+            .values(public_id=to_public_id, type=to_type, folder=folder, filename=filename)
+        )
+        renamed = _get(conn, assets.c.id == current.pk)
+    assert renamed is not None
+    return renamed, freed
+
+
+def _assets_by_ids(conn: Connection, cloud: str, resource_type: str, type_: str, public_ids: Sequence[str]) -> list[Asset]:
+    found = []
+    for public_id in public_ids:
+        asset = _get(conn, _identity(cloud, resource_type, type_, public_id))
+        if asset is not None:
+            found.append(asset)
+    return found
+
+
+def update_tags(
+    engine: Engine, cloud: str, resource_type: str, type_: str, public_ids: Sequence[str], command: str, tags: Sequence[str]
+) -> list[str]:
+    """Apply a `tags` action command; returns the public IDs that exist and were updated."""
+    with engine.begin() as conn:
+        targets = _assets_by_ids(conn, cloud, resource_type, type_, public_ids)
+        pks = [asset.pk for asset in targets]
+        if command == "set_exclusive":
+            # The tag moves to these assets only, across the whole cloud.
+            cloud_pks = sa.select(assets.c.id).where(assets.c.cloud == cloud)
+            conn.execute(sa.delete(asset_tags).where(asset_tags.c.tag.in_(tags), asset_tags.c.asset_pk.in_(cloud_pks)))
+        for pk in pks:
+            if command in ("replace", "remove_all"):
+                conn.execute(sa.delete(asset_tags).where(asset_tags.c.asset_pk == pk))
+            if command == "remove":
+                conn.execute(sa.delete(asset_tags).where(asset_tags.c.asset_pk == pk, asset_tags.c.tag.in_(tags)))
+            if command in ("add", "replace", "set_exclusive"):
+                existing = {t for (t,) in conn.execute(sa.select(asset_tags.c.tag).where(asset_tags.c.asset_pk == pk))}
+                _insert_tags(conn, pk, [t for t in tags if t not in existing])
+    return [asset.public_id for asset in targets]
+
+
+def update_context(
+    engine: Engine,
+    cloud: str,
+    resource_type: str,
+    type_: str,
+    public_ids: Sequence[str],
+    command: str,
+    context: dict[str, str],
+) -> list[str]:
+    """Apply a `context` action command (add merges, remove_all clears)."""
+    with engine.begin() as conn:
+        targets = _assets_by_ids(conn, cloud, resource_type, type_, public_ids)
+        for asset in targets:
+            merged = {} if command == "remove_all" else {**asset.context, **context}
+            conn.execute(sa.update(assets).where(assets.c.id == asset.pk).values(context=merged))
+    return [asset.public_id for asset in targets]
+
+
+def update_asset_fields(engine: Engine, asset: Asset, *, tags: Sequence[str] | None = None, **values: Any) -> Asset:
+    """Replace some of an asset's descriptive fields (used by `explicit`)."""
+    with engine.begin() as conn:
+        if values:
+            conn.execute(sa.update(assets).where(assets.c.id == asset.pk).values(**values))
+        if tags is not None:
+            conn.execute(sa.delete(asset_tags).where(asset_tags.c.asset_pk == asset.pk))
+            _insert_tags(conn, asset.pk, tags)
+        updated = _get(conn, assets.c.id == asset.pk)
+    assert updated is not None
+    return updated
