@@ -27,6 +27,7 @@ from darkroom.catalog.clouds import (
     find_upload_preset,
     list_keys,
     list_signing_policies,
+    named_transformation_map,
     revoke_key,
     upsert_key,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "list_keys",
     "list_signing_policies",
     "migrate",
+    "named_transformation_map",
     "rename_asset",
     "revoke_key",
     "save_asset",

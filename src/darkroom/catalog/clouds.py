@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from darkroom.catalog.errors import CloudNotFound, PresetNotFound
-from darkroom.catalog.schema import api_keys, clouds, signing_policies, upload_presets
+from darkroom.catalog.schema import api_keys, clouds, named_transformations, signing_policies, upload_presets
 from darkroom.config import Secret
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "create_signing_policy",
     "find_policy_by_token",
     "list_signing_policies",
+    "named_transformation_map",
 ]
 
 
@@ -216,3 +217,14 @@ def _policies(engine: Engine, *where: Any) -> list[SigningPolicy]:
             )
             for row in rows
         ]
+
+
+def named_transformation_map(engine: Engine, cloud: str) -> dict[str, str]:
+    """name → transformation string, for expanding `t_NAME` while parsing a URL."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(named_transformations.c.name, named_transformations.c.transformation).where(
+                named_transformations.c.cloud == cloud
+            )
+        )
+        return {name: text for name, text in rows}

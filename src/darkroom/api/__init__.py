@@ -1,0 +1,1 @@
+"""HTTP: the Upload API, delivery, `/api/sign` and the other endpoints, kept thin."""

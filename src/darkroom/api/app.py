@@ -1,0 +1,75 @@
+"""The ASGI application: routes from each API module, one error mapping, shared services.
+
+Route modules are listed in order: specific paths first, the catch-all delivery path last.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from types import ModuleType
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from darkroom import catalog
+from darkroom.api import delivery, sign, upload
+from darkroom.api.derivatives import DerivativeCache
+from darkroom.api.errors import exception_handlers
+from darkroom.api.services import Services
+from darkroom.config import Settings
+from darkroom.storage import open_store
+
+__all__ = ["create_app", "build_services"]
+
+log = logging.getLogger("darkroom")
+
+# Each module exposes `routes`; order matters (delivery's catch-all path comes last).
+ROUTE_MODULES: list[ModuleType] = [
+    sign,
+    upload,
+    delivery,
+]
+
+
+async def health(_request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+def build_services(settings: Settings) -> Services:
+    """Open the database (migrated) and the blob store; apply CLOUDINARY_URL's cloud and key."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = catalog.create_engine_for(settings.resolved_database_url)
+    catalog.migrate(engine)
+    if settings.cloudinary_url is not None:
+        creds = settings.cloudinary_url
+        catalog.upsert_key(engine, creds.cloud_name, creds.api_key, creds.api_secret, label="CLOUDINARY_URL")
+    store = open_store(settings.resolved_storage_url)
+    return Services(settings=settings, engine=engine, store=store, spool_dir=Path(settings.data_dir) / "spool")
+
+
+def create_app(settings: Settings, services: Services | None = None) -> Starlette:
+    routes: list[BaseRoute] = [Route("/health", health, methods=["GET"])]
+    for module in ROUTE_MODULES:
+        routes.extend(module.routes)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if getattr(app.state, "services", None) is None:
+            app.state.services = build_services(settings)
+        yield
+        app.state.services.engine.dispose()
+
+    app = Starlette(routes=routes, exception_handlers=exception_handlers, lifespan=lifespan)  # type: ignore[arg-type]
+    app.state.services = services
+    app.state.derivatives = DerivativeCache()
+    return app
+
+
+def app_from_env() -> Starlette:
+    """Factory for `uvicorn --factory` and `darkroom serve`: settings from the environment."""
+    return create_app(Settings.from_env())

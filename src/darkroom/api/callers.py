@@ -1,0 +1,126 @@
+"""Who is calling the Upload API: a signed request, Basic credentials, or an unsigned preset.
+
+The checks themselves are `darkroom.auth`'s pure functions; this module looks the key or
+preset up in the catalog and applies preset settings the way Cloudinary applies them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+
+from darkroom import catalog
+from darkroom.api.params import encode_context
+from darkroom.api.services import Services
+from darkroom.auth import MissingParameter, UnknownApiKey, parse_basic_auth, secrets_equal, verify_signed_request
+from darkroom.catalog import ApiKey, UploadPreset
+from darkroom.errors import BadRequest
+
+__all__ = ["Caller", "authenticate", "apply_preset", "signing_key_for"]
+
+# Parameters an unsigned upload may set itself (reference §8); the preset decides the rest.
+UNSIGNED_ALLOWED = frozenset(
+    {
+        "upload_preset", "callback", "public_id", "folder", "asset_folder", "display_name", "tags", "context",
+        "metadata", "face_coordinates", "custom_coordinates", "regions", "source", "filename_override", "timestamp",
+        "file", "api_key", "resource_type", "cloud_name",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Caller:
+    key: ApiKey | None  # the key that signed (or authenticated by Basic auth); None when unsigned
+    preset: UploadPreset | None
+
+    @property
+    def signed(self) -> bool:
+        return self.key is not None
+
+
+async def authenticate(services: Services, request: Request, cloud: str, params: dict[str, str], action: str) -> Caller:
+    """Establish who sent `params`, raising Cloudinary's errors for anything else."""
+    if params.get("signature"):
+        key = await _active_key(services, cloud, params.get("api_key", ""))
+        verify_signed_request(
+            params, action=action, secret=key.api_secret, now=int(time.time()), window=services.settings.timestamp_window
+        )
+        return Caller(key, await _preset(services, cloud, params))
+    basic = parse_basic_auth(request.headers.get("authorization", ""))
+    if basic is not None:
+        key = await _active_key(services, cloud, basic[0])
+        if not secrets_equal(basic[1], key.api_secret):
+            raise UnknownApiKey("Invalid credentials")
+        return Caller(key, await _preset(services, cloud, params))
+    if action != "upload":
+        raise MissingParameter("Missing required parameter - signature") if params.get("api_key") else UnknownApiKey(
+            "Must supply api_key"
+        )
+    return Caller(None, await _unsigned_preset(services, cloud, params))
+
+
+async def _active_key(services: Services, cloud: str, api_key: str) -> ApiKey:
+    if not api_key:
+        raise UnknownApiKey("Must supply api_key")
+    key = await services.db(catalog.find_key, api_key)
+    if key is None or key.cloud != cloud or not key.active:
+        raise UnknownApiKey(f"Unknown API key {api_key}")
+    return key
+
+
+async def _preset(services: Services, cloud: str, params: dict[str, str]) -> UploadPreset | None:
+    name = params.get("upload_preset")
+    if not name:
+        return None
+    try:
+        return await services.db(catalog.find_upload_preset, cloud, name)
+    except catalog.PresetNotFound:
+        raise BadRequest(f"Upload preset not found - {name}") from None
+
+
+async def _unsigned_preset(services: Services, cloud: str, params: dict[str, str]) -> UploadPreset:
+    if not params.get("upload_preset"):
+        raise BadRequest("Upload preset must be specified when using unsigned upload")
+    preset = await _preset(services, cloud, params)
+    assert preset is not None
+    if not preset.unsigned:
+        raise BadRequest("Upload preset must be whitelisted for unsigned uploads")
+    refused = sorted(name for name in params if name not in UNSIGNED_ALLOWED)
+    if refused:
+        raise BadRequest(f"Invalid parameter for unsigned upload: {', '.join(refused)}")
+    return preset
+
+
+def apply_preset(params: dict[str, str], caller: Caller) -> dict[str, str]:
+    """Preset settings are defaults; a request's own parameters win (signed, or allowed unsigned)."""
+    if caller.preset is None:
+        return params
+    if caller.preset.disallow_public_id and params.get("public_id"):
+        raise BadRequest("public_id is not allowed by the upload preset")
+    settings = {name: _as_param(value) for name, value in caller.preset.settings.items()}
+    return {**settings, **{k: v for k, v in params.items() if v != ""}}
+
+
+def _as_param(value: Any) -> str:
+    """A preset value stored as JSON, encoded the way the SDK would send it."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, list):
+        return ",".join(str(item) for item in value)
+    if isinstance(value, dict):
+        return encode_context({str(k): str(v) for k, v in value.items()})
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+async def signing_key_for(services: Services, cloud: str, caller: Caller) -> ApiKey | None:
+    """The key whose secret signs the response: the caller's, else the cloud's first active one."""
+    if caller.key is not None:
+        return caller.key
+    keys = await services.db(catalog.list_keys, cloud)
+    return next((key for key in keys if key.active), None)

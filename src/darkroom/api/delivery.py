@@ -1,0 +1,130 @@
+"""Delivery: `GET|HEAD /{cloud}/{resource_type}/{type}/[s--SIG--/][transformation/][vN/]{public_id}[.ext]`.
+
+Originals stream straight from the blob store; anything else (a transformation, or another
+image extension) goes through the derivative cache. Errors carry `X-Cld-Error`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from darkroom import catalog
+from darkroom.api.delivery_paths import DeliveryPath, split_delivery_path
+from darkroom.api.derivatives import Derivative
+from darkroom.api.services import Services, services_of
+from darkroom.auth import verify_url_signature
+from darkroom.catalog import Asset
+from darkroom.errors import NotFound, Unauthorized
+from darkroom.transform import parse
+
+__all__ = ["routes"]
+
+DELIVERY_RESOURCE_TYPES = ("image", "video", "raw")
+DELIVERY_TYPES = ("upload", "private", "authenticated")
+SIGNED_TYPES = ("private", "authenticated")
+_SAME_FORMAT = {"jpeg": "jpg", "tif": "tiff"}
+VERSIONED_CACHE = "public, max-age=31536000, immutable"
+UNVERSIONED_CACHE = "public, max-age=3600"
+# An SVG shown directly must not run scripts or load anything: it is served as a sandboxed document.
+SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
+
+
+async def deliver(request: Request) -> Response:
+    cloud = request.path_params["cloud"]
+    resource_type = request.path_params["resource_type"]
+    type_ = request.path_params["type"]
+    if resource_type not in DELIVERY_RESOURCE_TYPES or type_ not in DELIVERY_TYPES:
+        raise NotFound("Resource not found")
+    services = services_of(request)
+    path = split_delivery_path(request.path_params["rest"])
+    asset, requested_format = await _find(services, cloud, resource_type, type_, path)
+    await _check_signature(services, cloud, type_, path)
+    if _is_original(asset, path.transformation, requested_format):
+        return await _original(request, services, asset, path)
+    named = await services.db(catalog.named_transformation_map, cloud) if "t_" in path.transformation else {}
+    chain = parse(path.transformation, named=named.get)
+    derivative = await request.app.state.derivatives.get(
+        services, asset, chain, requested_format, request.headers.get("accept", "")
+    )
+    return _derived_response(request, derivative, path, chain.attachment, asset)
+
+
+async def _find(services: Services, cloud: str, resource_type: str, type_: str, path: DeliveryPath) -> tuple[Asset, str | None]:
+    for public_id, fmt in path.candidates(resource_type):
+        asset = await services.db(catalog.get_asset, cloud, resource_type, type_, public_id)
+        if asset is not None:
+            return asset, fmt
+    raise NotFound("Resource not found")
+
+
+async def _check_signature(services: Services, cloud: str, type_: str, path: DeliveryPath) -> None:
+    if path.signature is None and type_ not in SIGNED_TYPES:
+        return
+    if path.signature is None:
+        raise Unauthorized("Signature required for this resource")
+    keys = await services.db(catalog.list_keys, cloud)
+    secrets = [key.api_secret for key in keys if key.active]
+    if not verify_url_signature(path.signature, path.signed_text, secrets):
+        raise Unauthorized("Invalid URL signature")
+
+
+def _is_original(asset: Asset, transformation: str, requested_format: str | None) -> bool:
+    if transformation:
+        return False
+    if requested_format is None or asset.resource_type != "image":
+        return True
+    return _SAME_FORMAT.get(requested_format, requested_format) == _SAME_FORMAT.get(asset.format, asset.format)
+
+
+def _cache_control(asset: Asset, path: DeliveryPath) -> str:
+    if asset.type in SIGNED_TYPES:
+        return "private, max-age=3600"
+    return VERSIONED_CACHE if path.version is not None else UNVERSIONED_CACHE
+
+
+def _not_modified(request: Request, etag: str) -> bool:
+    given = request.headers.get("if-none-match", "")
+    return any(tag.strip().removeprefix("W/") == etag for tag in given.split(",")) or given.strip() == "*"
+
+
+async def _original(request: Request, services: Services, asset: Asset, path: DeliveryPath) -> Response:
+    etag = f'"{asset.etag}"'
+    headers = {"ETag": etag, "Cache-Control": _cache_control(asset, path), "Accept-Ranges": "none"}
+    if asset.format == "svg":
+        headers["Content-Security-Policy"] = SVG_POLICY
+        headers["X-Content-Type-Options"] = "nosniff"
+    if _not_modified(request, etag):
+        return Response(status_code=304, headers=headers)
+    blob = await services.store.open(asset.storage_key)
+    headers["Content-Length"] = str(blob.size)
+    if request.method == "HEAD":
+        return Response(status_code=200, headers=headers, media_type=asset.mime_type)
+    return StreamingResponse(_chunks(blob.chunks()), headers=headers, media_type=asset.mime_type)
+
+
+async def _chunks(source: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    async for chunk in source:
+        yield chunk
+
+
+def _derived_response(request: Request, derivative: Derivative, path: DeliveryPath, attachment: str | None, asset: Asset) -> Response:
+    etag = f'"{derivative.etag}"'
+    headers = {"ETag": etag, "Cache-Control": _cache_control(asset, path)}
+    if derivative.vary_accept:
+        headers["Vary"] = "Accept"
+    if attachment is not None:
+        stem = (attachment or asset.public_id.rsplit("/", 1)[-1]).replace('"', "")
+        headers["Content-Disposition"] = f'attachment; filename="{stem}.{derivative.format}"'
+    if _not_modified(request, etag):
+        return Response(status_code=304, headers=headers)
+    if request.method == "HEAD":
+        headers["Content-Length"] = str(len(derivative.data))
+        return Response(status_code=200, headers=headers, media_type=derivative.content_type)
+    return Response(derivative.data, headers=headers, media_type=derivative.content_type)
+
+
+routes = [Route("/{cloud}/{resource_type}/{type}/{rest:path}", deliver, methods=["GET", "HEAD"])]

@@ -1,0 +1,213 @@
+"""Derived assets: render once, keep in the blob store, serve hot ones from memory.
+
+A derivative is addressed by (asset, version, variant), where the variant is the canonical
+transformation plus what else decides the bytes: the URL's extension and, when `f_auto`
+is present, the class of the client's Accept header. Two URLs that mean the same thing share
+one derivative; a new version never finds the old one; concurrent requests for the same new
+derivative wait for a single render.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import tempfile
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import anyio
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from darkroom import catalog
+from darkroom.api.services import Services
+from darkroom.catalog import Asset
+from darkroom.catalog.schema import derived
+from darkroom.imaging import content_type_for
+from darkroom.storage import BlobNotFound
+from darkroom.transform import Chain
+
+__all__ = ["Derivative", "DerivativeCache", "variant_key"]
+
+
+@dataclass(frozen=True)
+class Derivative:
+    data: bytes
+    content_type: str
+    format: str
+    etag: str
+    vary_accept: bool
+
+
+def accept_class(accept: str) -> str:
+    """What of an Accept header can change an `f_auto` choice."""
+    lowered = accept.lower()
+    return "avif" if "image/avif" in lowered else "webp" if "image/webp" in lowered else "default"
+
+
+def variant_key(chain: Chain, requested_format: str | None, accept: str) -> str:
+    canonical = chain.canonical()
+    key = f"{canonical}|{requested_format or ''}"
+    if "f_auto" in canonical:
+        key += f"|{accept_class(accept)}"
+    return key
+
+
+class DerivativeCache:
+    """Memory LRU in front of the blob store and the `derived` table, with single-flight rendering."""
+
+    def __init__(self, max_memory_bytes: int = 64 * 1024 * 1024) -> None:
+        self.max_memory_bytes = max_memory_bytes
+        self._memory: OrderedDict[tuple[int, int, str], Derivative] = OrderedDict()
+        self._memory_bytes = 0
+        self._inflight: dict[tuple[int, int, str], asyncio.Future[Derivative]] = {}
+
+    async def get(
+        self, services: Services, asset: Asset, chain: Chain, requested_format: str | None, accept: str
+    ) -> Derivative:
+        key = (asset.pk, asset.version, variant_key(chain, requested_format, accept))
+        hot = self._memory.get(key)
+        if hot is not None:
+            self._memory.move_to_end(key)
+            return hot
+        pending = self._inflight.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Derivative] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            result = await self._load_or_render(services, asset, chain, requested_format, accept, key[2])
+            future.set_result(result)
+            self._remember(key, result)
+            return result
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: waiters (if any) re-raise it themselves
+            raise
+        finally:
+            del self._inflight[key]
+
+    def forget_asset(self, asset_pk: int) -> None:
+        for key in [k for k in self._memory if k[0] == asset_pk]:
+            self._memory_bytes -= len(self._memory.pop(key).data)
+
+    def _remember(self, key: tuple[int, int, str], item: Derivative) -> None:
+        if len(item.data) > self.max_memory_bytes // 8:
+            return
+        self._memory[key] = item
+        self._memory_bytes += len(item.data)
+        while self._memory_bytes > self.max_memory_bytes:
+            _, evicted = self._memory.popitem(last=False)
+            self._memory_bytes -= len(evicted.data)
+
+    async def _load_or_render(
+        self, services: Services, asset: Asset, chain: Chain, requested_format: str | None, accept: str, variant: str
+    ) -> Derivative:
+        stored = await services.db(_find_derived, asset.pk, asset.version, variant)
+        if stored is not None:
+            storage_key, fmt, vary = stored
+            try:
+                return _derivative(await services.store.get_bytes(storage_key), fmt, vary)
+            except BlobNotFound:
+                pass  # the blob vanished (a purge, a restore): render it again
+        rendered = await _render(services, asset, chain, requested_format, accept)
+        storage_key = f"{asset.cloud}/derived/{asset.asset_id}/{asset.version}/{hashlib.sha256(variant.encode()).hexdigest()[:40]}"
+        await services.store.put_bytes(storage_key, rendered.data)
+        await services.db(_record_derived, asset, variant, rendered, storage_key)
+        return _derivative(rendered.data, rendered.format, rendered.vary_accept)
+
+
+def _derivative(data: bytes, fmt: str, vary_accept: bool) -> Derivative:
+    return Derivative(data, content_type_for(fmt), fmt, hashlib.md5(data, usedforsecurity=False).hexdigest(), vary_accept)
+
+
+async def _render(services: Services, asset: Asset, chain: Chain, requested_format: str | None, accept: str):  # type: ignore[no-untyped-def]
+    from darkroom.imaging import RenderLimits, render  # noqa: PLC0415  (TEMP until the renderer lands)
+
+    layers = await _layer_paths(services, asset, chain)
+    limits = RenderLimits(max_source_pixels=services.settings.max_image_pixels, max_output_pixels=services.settings.max_image_pixels)
+    async with _local_copy(services, asset.storage_key) as source:
+        return await anyio.to_thread.run_sync(
+            lambda: render(
+                source,
+                chain,
+                source_format=asset.format,
+                requested_format=requested_format,
+                accept=accept,
+                limits=limits,
+                load_layer=lambda public_id: layers.get(public_id),
+            )
+        )
+
+
+async def _layer_paths(services: Services, asset: Asset, chain: Chain) -> dict[str, Path]:
+    """Overlay images, by public ID, as local files (fetched from the store when it is remote)."""
+    paths: dict[str, Path] = {}
+    for public_id in chain.layer_public_ids():
+        layer = await services.db(catalog.get_asset, asset.cloud, "image", "upload", public_id.replace(":", "/"))
+        if layer is None:
+            continue
+        local = services.store.local_path(layer.storage_key)
+        if local is None:
+            local = services.spool_dir / f"layer-{layer.asset_id}-{layer.version}"
+            if not local.exists():
+                await services.store.download_to(layer.storage_key, local)
+        paths[public_id] = local
+    return paths
+
+
+class _local_copy:
+    """A file path for a blob: the store's own file when local, else a temporary download."""
+
+    def __init__(self, services: Services, key: str) -> None:
+        self.services = services
+        self.key = key
+        self.temporary: Path | None = None
+
+    async def __aenter__(self) -> Path:
+        local = self.services.store.local_path(self.key)
+        if local is not None:
+            return local
+        self.services.spool_dir.mkdir(parents=True, exist_ok=True)
+        handle = tempfile.NamedTemporaryFile(dir=self.services.spool_dir, prefix="source-", delete=False)
+        handle.close()
+        self.temporary = Path(handle.name)
+        await self.services.store.download_to(self.key, self.temporary)
+        return self.temporary
+
+    async def __aexit__(self, *_exc: object) -> None:
+        if self.temporary is not None:
+            self.temporary.unlink(missing_ok=True)
+
+
+def _find_derived(engine: Engine, asset_pk: int, version: int, variant: str) -> tuple[str, str, bool] | None:
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.select(derived.c.storage_key, derived.c.format, derived.c.width).where(
+                derived.c.asset_pk == asset_pk, derived.c.version == version, derived.c.transformation == variant
+            )
+        ).first()
+    if row is None:
+        return None
+    return row.storage_key, row.format, "f_auto" in variant
+
+
+def _record_derived(engine: Engine, asset: Asset, variant: str, rendered, storage_key: str) -> None:  # type: ignore[no-untyped-def]
+    values = {
+        "asset_pk": asset.pk,
+        "version": asset.version,
+        "transformation": variant,
+        "format": rendered.format,
+        "storage_key": storage_key,
+        "bytes": len(rendered.data),
+        "width": rendered.width,
+        "height": rendered.height,
+        "created_at": datetime.now(UTC),
+    }
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.insert(derived).values(**values))
+    except sa.exc.IntegrityError:
+        pass  # another process rendered the same derivative first; either copy is the same picture

@@ -1,0 +1,49 @@
+"""Turning errors into responses, in one place.
+
+A `DarkroomError` becomes Cloudinary's shape, `{"error": {"message": …}}`, with its status
+and an `X-Cld-Error` header; anything else becomes a plain 500 whose details stay in the log.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from darkroom.errors import DarkroomError
+
+__all__ = ["error_response", "exception_handlers"]
+
+log = logging.getLogger("darkroom.api")
+
+
+def error_response(status: int, message: str) -> JSONResponse:
+    # Header values must be latin-1 and single-line.
+    header = message.replace("\r", " ").replace("\n", " ").encode("latin-1", "replace").decode("latin-1")[:1000]
+    return JSONResponse({"error": {"message": message}}, status_code=status, headers={"X-Cld-Error": header})
+
+
+async def _darkroom_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DarkroomError)
+    if exc.detail:
+        log.info("%s: %s (%s)", type(exc).__name__, exc.message, exc.detail)
+    return error_response(exc.status, exc.message)
+
+
+async def _http_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return error_response(exc.status_code, exc.detail or "Error")
+
+
+async def _unexpected(_request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error", exc_info=exc)
+    return error_response(500, "Internal server error")
+
+
+exception_handlers = {
+    DarkroomError: _darkroom_error,
+    HTTPException: _http_error,
+    Exception: _unexpected,
+}

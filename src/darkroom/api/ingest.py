@@ -1,0 +1,179 @@
+"""Turning a spooled file and upload options into a stored asset.
+
+Shared by the Upload API, the TinaCMS media store and the console. The order is what makes
+a write visible only when complete: probe the bytes, store the blob, then record the asset
+in one transaction; blobs that end up unreferenced are deleted last.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+import secrets
+import string
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+
+from darkroom import catalog
+from darkroom.api.multipart import SpooledFile
+from darkroom.api.params import parse_bool, parse_context, parse_list
+from darkroom.api.services import Services
+from darkroom.catalog import NewAsset, SaveResult
+from darkroom.errors import BadRequest
+from darkroom.imaging import MediaInfo, probe
+
+__all__ = ["UploadOptions", "base_public_id", "ingest", "delete_blobs", "random_public_id"]
+
+log = logging.getLogger("darkroom.ingest")
+
+RESOURCE_TYPES = ("image", "video", "raw", "auto")
+DELIVERY_TYPES = ("upload", "private", "authenticated")
+_ID_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def random_public_id(length: int = 20) -> str:
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
+
+
+@dataclass(frozen=True)
+class UploadOptions:
+    """The Upload API parameters that decide where and how a file is stored."""
+
+    resource_type: str = "auto"  # from the URL: image | video | raw | auto
+    type: str = "upload"
+    public_id: str = ""
+    folder: str = ""
+    asset_folder: str = ""
+    use_filename: bool = False
+    unique_filename: bool = True
+    filename_override: str = ""
+    overwrite: bool = True
+    tags: tuple[str, ...] = ()
+    context: dict[str, str] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    format: str = ""
+    allowed_formats: tuple[str, ...] = ()
+    display_name: str = ""
+
+    @classmethod
+    def from_params(cls, params: dict[str, str], resource_type: str, *, signed: bool) -> UploadOptions:
+        type_ = params.get("type") or "upload"
+        if type_ not in DELIVERY_TYPES:
+            raise BadRequest(f"Invalid type parameter - {type_}")
+        return cls(
+            resource_type=resource_type,
+            type=type_,
+            public_id=params.get("public_id", "").strip(),
+            folder=params.get("folder", "").strip().strip("/"),
+            asset_folder=params.get("asset_folder", "").strip().strip("/"),
+            use_filename=parse_bool(params.get("use_filename"), False),
+            unique_filename=parse_bool(params.get("unique_filename"), True),
+            filename_override=params.get("filename_override", ""),
+            # Unsigned uploads never overwrite unless their preset says so (Cloudinary's default).
+            overwrite=parse_bool(params.get("overwrite"), signed),
+            tags=tuple(parse_list(params.get("tags"))),
+            context=parse_context(params.get("context")),
+            metadata=parse_context(params.get("metadata")),
+            format=params.get("format", "").lower().lstrip("."),
+            allowed_formats=tuple(f.lower() for f in parse_list(params.get("allowed_formats"))),
+            display_name=params.get("display_name", ""),
+        )
+
+
+async def ingest(services: Services, cloud: str, spooled: SpooledFile, options: UploadOptions) -> SaveResult:
+    """Store `spooled` as an asset of `cloud`; the spool file is left for the caller to discard."""
+    info = await anyio.to_thread.run_sync(
+        lambda: probe(spooled.path, max_pixels=services.settings.max_image_pixels)
+    )
+    resource_type = _resource_type(options.resource_type, info)
+    filename = options.filename_override or spooled.filename
+    fmt = info.format if resource_type != "raw" else _extension(filename)
+    _check_allowed_format(fmt, options.allowed_formats)
+    public_id = _public_id(options, filename, resource_type)
+    catalog.validate_public_id(public_id)
+    storage_key = f"{cloud}/originals/{secrets.token_hex(16)}"
+    await services.store.put_file(storage_key, spooled.path)
+    new = NewAsset(
+        cloud=cloud,
+        resource_type=resource_type,
+        type=options.type,
+        public_id=public_id,
+        storage_key=storage_key,
+        format=fmt,
+        bytes=spooled.size,
+        etag=spooled.md5,
+        mime_type=info.content_type if resource_type != "raw" else "application/octet-stream",
+        width=info.width if resource_type != "raw" else None,
+        height=info.height if resource_type != "raw" else None,
+        pages=info.pages if resource_type == "image" else None,
+        asset_folder=options.asset_folder or options.folder,
+        display_name=options.display_name,
+        original_filename=_stem(posixpath.basename(filename.replace("\\", "/"))),
+        tags=options.tags,
+        context=options.context,
+        metadata=options.metadata,
+    )
+    try:
+        result = await services.db(catalog.save_asset, new, overwrite=options.overwrite)
+    except BaseException:
+        await delete_blobs(services, [storage_key])
+        raise
+    await delete_blobs(services, [storage_key] if result.existing else list(result.replaced_storage_keys))
+    return result
+
+
+def _resource_type(requested: str, info: MediaInfo) -> str:
+    if requested == "auto":
+        return info.resource_type
+    if requested == "raw":
+        return "raw"
+    if info.resource_type != requested:
+        raise BadRequest(f"Invalid {requested} file")
+    return requested
+
+
+def _check_allowed_format(fmt: str, allowed: tuple[str, ...]) -> None:
+    aliases = {"jpeg": "jpg", "tif": "tiff"}
+    if allowed and aliases.get(fmt, fmt) not in {aliases.get(a, a) for a in allowed}:
+        raise BadRequest(f"{fmt or 'unknown'} format is not allowed; allowed formats are {', '.join(allowed)}")
+
+
+def _stem(filename: str) -> str:
+    stem, dot, _ext = filename.rpartition(".")
+    return stem if dot and stem else filename
+
+
+def _extension(filename: str) -> str:
+    name = posixpath.basename(filename.replace("\\", "/"))
+    stem, dot, ext = name.rpartition(".")
+    return ext.lower() if dot and stem and ext.isalnum() and len(ext) <= 8 else ""
+
+
+def _public_id(options: UploadOptions, filename: str, resource_type: str) -> str:
+    base = base_public_id(options, filename, resource_type)
+    return f"{options.folder}/{base}" if options.folder else base
+
+
+def base_public_id(options: UploadOptions, filename: str, resource_type: str) -> str:
+    """Cloudinary's rules, before the folder: explicit ID, else the file's name (made unique), else random."""
+    if options.public_id:
+        return options.public_id
+    stem = _stem(posixpath.basename(filename.replace("\\", "/")))
+    usable = options.use_filename and stem and stem not in ("file", "blob", "stream")
+    base = stem if usable else random_public_id()
+    if usable and options.unique_filename:
+        base = f"{base}_{random_public_id(6)}"
+    if resource_type == "raw" and _extension(filename):
+        base = f"{base}.{_extension(filename)}"
+    return base
+
+
+async def delete_blobs(services: Services, keys: list[str]) -> None:
+    """Remove unreferenced blobs; a failure is logged, never surfaced (the record is already gone)."""
+    for key in keys:
+        try:
+            await services.store.delete(key)
+        except Exception:  # noqa: BLE001 - best effort, the catalog no longer points at it
+            log.warning("could not delete blob %s", key, exc_info=True)

@@ -1,0 +1,68 @@
+"""`POST /api/sign`: signatures for browser apps that must not hold the secret.
+
+Body `{"paramsToSign": {…}}`, as next-cloudinary and the upload widget send it; reply
+`{"signature", "apiKey", "cloudName"}`. The caller is identified by a bearer token issued
+with a signing policy (`darkroom policies create`); the policy decides what may be signed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from darkroom import catalog
+from darkroom.api.services import services_of
+from darkroom.auth import PolicyRefused, UnknownApiKey, sign_params
+from darkroom.auth.policy import check_params_to_sign
+from darkroom.catalog import SigningPolicy
+from darkroom.errors import BadRequest
+
+__all__ = ["routes"]
+
+
+async def sign(request: Request) -> Response:
+    services = services_of(request)
+    policy = await _policy_for(request)
+    params = await _params_to_sign(request)
+    check_params_to_sign(
+        params,
+        allowed_params=policy.allowed_params,
+        folder_prefix=policy.folder_prefix,
+        allowed_presets=policy.allowed_presets,
+        max_skew_seconds=policy.max_skew_seconds,
+        now=int(time.time()),
+    )
+    keys = [key for key in await services.db(catalog.list_keys, policy.cloud) if key.active]
+    key = next((k for k in keys if k.api_key == policy.api_key), keys[0] if keys else None)
+    if key is None:
+        raise PolicyRefused("The cloud has no active API key to sign with")
+    signature = sign_params(params, key.api_secret)
+    return JSONResponse({"signature": signature, "apiKey": key.api_key, "cloudName": policy.cloud})
+
+
+async def _policy_for(request: Request) -> SigningPolicy:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise UnknownApiKey("A bearer token issued with a signing policy is required")
+    policy = await services_of(request).db(catalog.find_policy_by_token, token.strip())
+    if policy is None:
+        raise UnknownApiKey("Unknown signing token")
+    return policy
+
+
+async def _params_to_sign(request: Request) -> dict[str, object]:
+    try:
+        body = json.loads(await request.body())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise BadRequest("Body must be JSON: {\"paramsToSign\": {…}}") from None
+    params = body.get("paramsToSign") if isinstance(body, dict) else None
+    if not isinstance(params, dict) or not params:
+        raise BadRequest("Body must be JSON: {\"paramsToSign\": {…}}")
+    return {str(k): v for k, v in params.items() if v not in (None, "")}
+
+
+routes = [Route("/api/sign", sign, methods=["POST"])]

@@ -1,0 +1,238 @@
+"""The Upload API: `POST /v1_1/{cloud}/{resource_type}/{action}`.
+
+Thin handlers: read the form, establish the caller, call ingest or the catalog, shape the
+reply. Actions: upload (incl. chunked), destroy, rename, tags, context, explicit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from darkroom import catalog
+from darkroom.api.callers import Caller, apply_preset, authenticate, signing_key_for
+from darkroom.api.chunks import parse_content_range, receive_chunk
+from darkroom.api.ingest import RESOURCE_TYPES, UploadOptions, base_public_id, delete_blobs, ingest
+from darkroom.api.multipart import SpooledFile, UploadForm, read_upload_form
+from darkroom.api.params import parse_bool, parse_context, parse_list
+from darkroom.api.services import Services, services_of
+from darkroom.api.shapes import asset_json
+from darkroom.api.sources import decode_data_uri, fetch_remote, is_remote_source
+from darkroom.auth import MissingParameter, response_signature
+from darkroom.auth.signing import algorithm_for_signature
+from darkroom.catalog import Asset
+from darkroom.errors import BadRequest, NotFound
+
+__all__ = ["routes"]
+
+
+@dataclass
+class ActionContext:
+    request: Request
+    services: Services
+    cloud: str
+    resource_type: str
+    action: str
+    form: UploadForm
+    params: dict[str, str]
+    caller: Caller
+
+
+Action = Callable[[ActionContext], Awaitable[Response]]
+
+
+async def upload_api(request: Request) -> Response:
+    cloud = request.path_params["cloud"]
+    resource_type = request.path_params["resource_type"]
+    action = request.path_params["action"]
+    services = services_of(request)
+    if resource_type not in RESOURCE_TYPES:
+        raise NotFound(f"Invalid resource type - {resource_type}")
+    handler = ACTIONS.get(action)
+    if handler is None:
+        raise NotFound(f"Unsupported action - {action}")
+    await services.require_cloud(cloud)
+    form = await read_upload_form(request, services.spool_dir, services.settings.max_upload_bytes)
+    try:
+        params = form.flat()
+        caller = await authenticate(services, request, cloud, params, action)
+        context = ActionContext(request, services, cloud, resource_type, action, form, params, caller)
+        return await handler(context)
+    finally:
+        if form.file is not None:
+            form.file.discard()
+
+
+async def upload(ctx: ActionContext) -> Response:
+    params = apply_preset(ctx.params, ctx.caller)
+    options = UploadOptions.from_params(params, ctx.resource_type, signed=ctx.caller.signed)
+    content_range = ctx.request.headers.get("content-range")
+    if content_range:
+        return await _upload_chunk(ctx, options, content_range)
+    spooled = await _source_file(ctx, params)
+    try:
+        return await _store_and_reply(ctx, spooled, options)
+    finally:
+        if spooled is not ctx.form.file:
+            spooled.discard()
+
+
+async def _upload_chunk(ctx: ActionContext, options: UploadOptions, content_range: str) -> Response:
+    upload_id = ctx.request.headers.get("x-unique-upload-id", "")
+    if ctx.form.file is None or not upload_id:
+        raise BadRequest("Chunked uploads need a file part and an X-Unique-Upload-Id header")
+    whole = await receive_chunk(ctx.services, ctx.cloud, upload_id, parse_content_range(content_range), ctx.form.file)
+    if whole is None:
+        # The SDK sends the next chunk with the public_id it reads here.
+        public_id = base_public_id(options, options.filename_override or ctx.form.file.filename, ctx.resource_type)
+        return JSONResponse({"done": False, "upload_id": upload_id, "public_id": public_id})
+    try:
+        return await _store_and_reply(ctx, whole, options)
+    finally:
+        whole.discard()
+
+
+async def _source_file(ctx: ActionContext, params: dict[str, str]) -> SpooledFile:
+    if ctx.form.file is not None:
+        return ctx.form.file
+    source = params.get("file", "")
+    settings = ctx.services.settings
+    if not source:
+        raise MissingParameter("Missing required parameter - file")
+    if source.startswith("data:"):
+        return decode_data_uri(source, ctx.services.spool_dir, max_bytes=settings.max_upload_bytes)
+    if is_remote_source(source):
+        return await fetch_remote(
+            source, ctx.services.spool_dir, max_bytes=settings.max_upload_bytes, timeout=settings.fetch_timeout, allow=settings.fetch_allow
+        )
+    raise BadRequest("Invalid file parameter: expected a file, a data: URI or an http(s) URL")
+
+
+async def _store_and_reply(ctx: ActionContext, spooled: SpooledFile, options: UploadOptions) -> Response:
+    result = await ingest(ctx.services, ctx.cloud, spooled, options)
+    body = await _resource_reply(ctx, result.asset)
+    if result.existing:
+        body["existing"] = True
+    if result.overwritten:
+        body["overwritten"] = True
+    return JSONResponse(body)
+
+
+async def _resource_reply(ctx: ActionContext, asset: Asset) -> dict[str, Any]:
+    body = asset_json(ctx.request, ctx.services.settings, asset)
+    key = await signing_key_for(ctx.services, ctx.cloud, ctx.caller)
+    if key is not None:
+        algorithm = algorithm_for_signature(ctx.params.get("signature", "")) or "sha1"
+        body["signature"] = response_signature(asset.public_id, asset.version, key.api_secret, algorithm=algorithm)
+    if ctx.caller.key is not None:
+        body["api_key"] = ctx.caller.key.api_key
+    return body
+
+
+def _required(params: dict[str, str], name: str) -> str:
+    value = params.get(name, "")
+    if not value:
+        raise MissingParameter(f"Missing required parameter - {name}")
+    return value
+
+
+def _asset_resource_type(ctx: ActionContext) -> str:
+    # Actions other than upload address one resource type; "auto" means image, as Cloudinary's SDK defaults.
+    return "image" if ctx.resource_type == "auto" else ctx.resource_type
+
+
+async def destroy(ctx: ActionContext) -> Response:
+    public_id = _required(ctx.params, "public_id")
+    found = await ctx.services.db(
+        catalog.delete_asset, ctx.cloud, _asset_resource_type(ctx), ctx.params.get("type") or "upload", public_id
+    )
+    if found is None:
+        return JSONResponse({"result": "not found"})
+    await delete_blobs(ctx.services, found[1])
+    return JSONResponse({"result": "ok"})
+
+
+async def rename(ctx: ActionContext) -> Response:
+    from_type = ctx.params.get("type") or "upload"
+    renamed, freed = await ctx.services.db(
+        catalog.rename_asset,
+        ctx.cloud,
+        _asset_resource_type(ctx),
+        from_type,
+        _required(ctx.params, "from_public_id"),
+        ctx.params.get("to_type") or from_type,
+        _required(ctx.params, "to_public_id"),
+        overwrite=parse_bool(ctx.params.get("overwrite"), False),
+    )
+    await delete_blobs(ctx.services, freed)
+    return JSONResponse(await _resource_reply(ctx, renamed))
+
+
+TAG_COMMANDS = ("add", "remove", "replace", "remove_all", "set_exclusive")
+
+
+async def tags(ctx: ActionContext) -> Response:
+    command = _required(ctx.params, "command")
+    if command not in TAG_COMMANDS:
+        raise BadRequest(f"Invalid command - {command}")
+    tag_list = parse_list(ctx.params.get("tag"))
+    if command != "remove_all" and not tag_list:
+        raise MissingParameter("Missing required parameter - tag")
+    public_ids = ctx.form.fields.get("public_ids") or []
+    if not public_ids:
+        raise MissingParameter("Missing required parameter - public_ids")
+    updated = await ctx.services.db(
+        catalog.update_tags, ctx.cloud, _asset_resource_type(ctx), ctx.params.get("type") or "upload", public_ids, command, tag_list
+    )
+    return JSONResponse({"public_ids": updated})
+
+
+async def context(ctx: ActionContext) -> Response:
+    command = _required(ctx.params, "command")
+    if command not in ("add", "remove_all"):
+        raise BadRequest(f"Invalid command - {command}")
+    public_ids = ctx.form.fields.get("public_ids") or []
+    if not public_ids:
+        raise MissingParameter("Missing required parameter - public_ids")
+    values = parse_context(ctx.params.get("context"))
+    if command == "add" and not values:
+        raise MissingParameter("Missing required parameter - context")
+    updated = await ctx.services.db(
+        catalog.update_context, ctx.cloud, _asset_resource_type(ctx), ctx.params.get("type") or "upload", public_ids, command, values
+    )
+    return JSONResponse({"public_ids": updated})
+
+
+async def explicit(ctx: ActionContext) -> Response:
+    public_id = _required(ctx.params, "public_id")
+    asset = await ctx.services.db(catalog.get_asset, ctx.cloud, _asset_resource_type(ctx), ctx.params.get("type") or "upload", public_id)
+    if asset is None:
+        raise catalog.AssetNotFound(f"Resource not found - {public_id}")
+    changes: dict[str, Any] = {}
+    if "context" in ctx.params:
+        changes["context"] = parse_context(ctx.params["context"])
+    if "metadata" in ctx.params:
+        changes["metadata"] = {**asset.metadata, **parse_context(ctx.params["metadata"])}
+    if "display_name" in ctx.params:
+        changes["display_name"] = ctx.params["display_name"]
+    new_tags = parse_list(ctx.params["tags"]) if "tags" in ctx.params else None
+    if changes or new_tags is not None:
+        asset = await ctx.services.db(catalog.update_asset_fields, asset, tags=new_tags, **changes)
+    return JSONResponse(await _resource_reply(ctx, asset))
+
+
+ACTIONS: dict[str, Action] = {
+    "upload": upload,
+    "destroy": destroy,
+    "rename": rename,
+    "tags": tags,
+    "context": context,
+    "explicit": explicit,
+}
+
+routes = [Route("/v1_1/{cloud}/{resource_type}/{action}", upload_api, methods=["POST"])]

@@ -1,0 +1,31 @@
+"""Errors of the auth part.
+
+    DarkroomError
+    ├── Unauthorized ── InvalidSignature, StaleRequest, UnknownApiKey
+    ├── BadRequest ── MissingParameter
+    └── Forbidden ── PolicyRefused
+"""
+
+from __future__ import annotations
+
+from darkroom.errors import BadRequest, Forbidden, Unauthorized
+
+
+class InvalidSignature(Unauthorized):
+    pass
+
+
+class StaleRequest(Unauthorized):
+    pass
+
+
+class UnknownApiKey(Unauthorized):
+    pass
+
+
+class MissingParameter(BadRequest):
+    pass
+
+
+class PolicyRefused(Forbidden):
+    pass
