@@ -1,0 +1,262 @@
+"""Typed, frozen nodes for a parsed transformation.
+
+A `Chain` is the URL's `/`-separated components in order; a `Component` holds the
+parameters of one component under Cloudinary's names. Nodes are values: equal nodes
+mean the same picture, so `Chain.canonical()` (the derivative cache key) is a function of
+the node alone. Layer scoping (`l_` … `fl_layer_apply`) and conditional blocks are kept
+flat, exactly as written, and interpreted by the renderer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+
+@dataclass(frozen=True)
+class Pixels:
+    """An absolute length in pixels (`w_300`)."""
+
+    value: int
+
+
+@dataclass(frozen=True)
+class Relative:
+    """A fraction of the reference size (`w_0.5`, `w_1.0` = 100 %)."""
+
+    value: float
+
+
+@dataclass(frozen=True)
+class Expression:
+    """An arithmetic or boolean expression in URL tokens (`iw_div_2`, `w_gt_400`, `$small`)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class AutoSize:
+    """`w_auto[:step][:min]` or `w_auto:breakpoints…`: sized from the client's Width hint."""
+
+    args: tuple[str, ...] = ()
+
+
+Length = Pixels | Relative | Expression
+Size = Pixels | Relative | Expression | AutoSize
+
+
+@dataclass(frozen=True)
+class AspectRatio:
+    """Width over height, kept as the two numbers written (`16:9`) or `n:1` for a decimal."""
+
+    width: float
+    height: float = 1
+
+    @property
+    def value(self) -> float:
+        return self.width / self.height
+
+
+@dataclass(frozen=True)
+class Effect:
+    """`e_name[:arg…]`; defaulted trailing arguments are dropped so equal effects compare equal."""
+
+    name: str
+    args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Border:
+    """`bo_<width>px_<style>_<color>`."""
+
+    width: int
+    style: str
+    color: str
+
+
+@dataclass(frozen=True)
+class Background:
+    """`b_`: a colour, or an automatic / blurred / generative fill (`kind` says which)."""
+
+    kind: str  # "color", "auto", "blurred", "gen_fill"
+    color: str | None = None
+    args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Radius:
+    """`r_`: one to four corner radii in pixels, clockwise from top-left, or `max`."""
+
+    corners: tuple[int, ...] = ()
+    is_max: bool = False
+
+
+@dataclass(frozen=True)
+class Quality:
+    """`q_`: a fixed level (1-100) or an automatic target (`best`, `good`, `eco`, `low`)."""
+
+    level: int | None = None
+    auto: str | None = None
+    # Chroma subsampling (`444`, `420`) or the video quantizer cap (`qmax_80`).
+    modifier: str | None = None
+    jpegmini: bool = False
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One `fl_` flag; only `attachment` (and a few others) carry an argument."""
+
+    name: str
+    arg: str | None = None
+
+
+@dataclass(frozen=True)
+class TextStyle:
+    """The style part of `l_text:<style>:<text>`."""
+
+    font_family: str
+    font_size: int
+    font_weight: str = "normal"  # "bold", "light", …
+    font_style: str = "normal"  # "italic"
+    text_decoration: str = "none"  # "underline", "strikethrough"
+    text_align: str | None = None
+    stroke: bool = False
+    letter_spacing: float | None = None
+    line_spacing: float | None = None
+    font_antialias: str | None = None
+    font_hinting: str | None = None
+
+
+@dataclass(frozen=True)
+class Layer:
+    """The source of an overlay (`l_`) or underlay (`u_`).
+
+    `kind` is "image" (a stored asset), "text", "fetch" (a remote URL) or "subtitles".
+    """
+
+    kind: str
+    public_id: str | None = None
+    format: str | None = None
+    resource_type: str = "image"
+    delivery_type: str = "upload"
+    text: str | None = None
+    style: TextStyle | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Variable:
+    """`$name_value`: a user variable defined for the rest of the chain."""
+
+    name: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Component:
+    """One `/`-separated step of a chain; fields are Cloudinary's option names.
+
+    `condition` is the `if_` expression; the block markers are the conditions "else" and
+    "end". A field left at its default was not given in the URL.
+    """
+
+    condition: str | None = None
+    variables: tuple[Variable, ...] = ()
+    angle: tuple[int | float | str, ...] = ()
+    audio_codec: str | None = None
+    audio_frequency: str | None = None
+    aspect_ratio: AspectRatio | Expression | None = None
+    background: Background | None = None
+    border: Border | None = None
+    bit_rate: str | None = None
+    crop: str | None = None
+    color: str | None = None
+    color_space: str | None = None
+    default_image: str | None = None
+    delay: int | None = None
+    density: int | None = None
+    dpr: float | str | None = None  # a number or "auto"
+    duration: str | None = None
+    effects: tuple[Effect, ...] = ()
+    end_offset: str | None = None
+    fetch_format: str | None = None
+    flags: tuple[Flag, ...] = ()
+    custom_function: str | None = None
+    fps: str | None = None
+    gravity: str | None = None
+    height: Size | None = None
+    keyframe_interval: str | None = None
+    overlay: Layer | None = None
+    opacity: int | Expression | None = None
+    prefix: str | None = None
+    page: str | None = None
+    quality: Quality | None = None
+    radius: Radius | None = None
+    start_offset: str | None = None
+    streaming_profile: str | None = None
+    underlay: Layer | None = None
+    video_codec: str | None = None
+    video_sampling: str | None = None
+    width: Size | None = None
+    x: Length | None = None
+    y: Length | None = None
+    zoom: float | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return self == _EMPTY
+
+    def has_flag(self, name: str) -> bool:
+        return any(flag.name == name for flag in self.flags)
+
+    def flag_arg(self, name: str) -> str | None:
+        return next((flag.arg for flag in self.flags if flag.name == name), None)
+
+    def given(self) -> dict[str, object]:
+        """The fields the URL set, by name (handy in the renderer and in tests)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) != f.default}
+
+
+_EMPTY = Component()
+
+
+@dataclass(frozen=True)
+class Chain:
+    """A whole transformation: the components in the order they apply."""
+
+    components: tuple[Component, ...] = field(default=())
+
+    def canonical(self) -> str:
+        """The canonical URL text: the derivative cache key; `parse(c.canonical()) == c`."""
+        from darkroom.transform.serializer import serialize
+
+        return serialize(self)
+
+    @property
+    def is_empty(self) -> bool:
+        return all(component.is_empty for component in self.components)
+
+    def layer_public_ids(self) -> tuple[str, ...]:
+        """Public ids of stored images that overlays and underlays use, first use first."""
+        ids: list[str] = []
+        for component in self.components:
+            for layer in (component.overlay, component.underlay):
+                if layer is not None and layer.kind == "image" and layer.resource_type == "image" and layer.public_id not in ids:
+                    ids.append(layer.public_id)  # type: ignore[arg-type]
+        return tuple(ids)
+
+    @property
+    def attachment(self) -> str | None:
+        """The `fl_attachment` file name: "" for the bare flag, None when absent."""
+        for component in self.components:
+            if component.has_flag("attachment"):
+                return component.flag_arg("attachment") or ""
+        return None
+
+    @property
+    def fetch_format(self) -> str | None:
+        """The last `f_` in the chain: it overrides the URL's extension."""
+        found = None
+        for component in self.components:
+            if component.fetch_format is not None:
+                found = component.fetch_format
+        return found

@@ -1,0 +1,167 @@
+"""The effects Cloudinary documents, with their argument ranges and server defaults.
+
+Parsing checks each argument against its spec; the canonical form drops trailing
+arguments that equal the default, so `e_sepia` and `e_sepia:80` share one derivative.
+Effects that need a model (`gen_*`, `background_removal`, …) still parse: refusing them
+is the renderer's decision, made with a clear message.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from darkroom.transform.ast import Effect
+from darkroom.transform.errors import ParseError
+from darkroom.transform.expressions import VARIABLE_NAME
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One positional effect argument: a number in [low, high] or free text, with a default."""
+
+    low: int | None = None  # None = free text (modes, colours, regions)
+    high: int | None = None
+    default: str | None = None
+    words: frozenset[str] = frozenset()  # words accepted where a number is expected
+
+
+@dataclass(frozen=True)
+class Spec:
+    args: tuple[Arg, ...] = ()
+    variadic: bool = False  # further free-text arguments allowed (tint colours, …)
+
+
+def _n(low: int, high: int, default: int | None = None, *words: str) -> Arg:
+    return Arg(low, high, None if default is None else str(default), frozenset(words))
+
+
+_TEXT = Arg()
+
+EFFECTS: dict[str, Spec] = {
+    "grayscale": Spec(),
+    "negate": Spec(),
+    "sepia": Spec((_n(1, 100, 80),)),
+    "blackwhite": Spec((_n(0, 100, 50, "bw"),)),
+    "improve": Spec((_TEXT, _TEXT)),
+    "sharpen": Spec((_n(1, 2000, 100),)),
+    "unsharp_mask": Spec((_n(1, 2000, 100),)),
+    "vignette": Spec((_n(0, 100, 20),)),
+    "blur": Spec((_n(1, 2000, 100),)),
+    "blur_region": Spec((_n(1, 2000, 100),)),
+    "blur_faces": Spec((_n(1, 2000, 500),)),
+    "pixelate": Spec((_n(1, 2000),)),
+    "pixelate_region": Spec((_n(1, 2000),)),
+    "pixelate_faces": Spec((_n(1, 2000),)),
+    "brightness": Spec((_n(-99, 100, 80),)),
+    "contrast": Spec((_n(-100, 100, 0),)),
+    "saturation": Spec((_n(-100, 100, 80),)),
+    "gamma": Spec((_n(-50, 150, 0),)),
+    "hue": Spec((_n(-100, 100, 80),)),
+    "vibrance": Spec((_n(-100, 100, 20),)),
+    "red": Spec((_n(-100, 100, 0),)),
+    "green": Spec((_n(-100, 100, 0),)),
+    "blue": Spec((_n(-100, 100, 0),)),
+    "auto_brightness": Spec((_n(0, 100, 100),)),
+    "auto_contrast": Spec((_n(0, 100, 100),)),
+    "auto_color": Spec((_n(0, 100, 100),)),
+    "fill_light": Spec((_n(0, 100), _n(-100, 100))),
+    "colorize": Spec((_n(0, 100, 100),)),
+    "tint": Spec((_n(0, 100, 60),), variadic=True),
+    "oil_paint": Spec((_n(0, 100, 30),)),
+    "cartoonify": Spec((_TEXT, _TEXT)),
+    "outline": Spec((_TEXT, _TEXT, _TEXT)),
+    "shadow": Spec((_n(0, 100, 40),)),
+    "trim": Spec((_n(0, 100, 10), _TEXT)),
+    "make_transparent": Spec((_n(0, 100, 10),)),
+    "replace_color": Spec((_TEXT, _TEXT, _TEXT)),
+    "art": Spec((_TEXT,)),
+    "gradient_fade": Spec((_TEXT, _TEXT)),
+    "noise": Spec((_n(0, 100, 0),)),
+    "shear": Spec((_TEXT, _TEXT)),
+    "distort": Spec((_TEXT,), variadic=True),
+    "redeye": Spec(),
+    "adv_redeye": Spec(),
+    "ordered_dither": Spec((_n(0, 18),)),
+    "assist_colorblind": Spec((_TEXT,)),
+    "simulate_colorblind": Spec((_TEXT,)),
+    "multiply": Spec(),
+    "screen": Spec(),
+    "overlay": Spec(),
+    "mask": Spec(),
+    "cut_out": Spec(),
+    "anti_removal": Spec((_TEXT,)),
+    "viesus_correct": Spec(),
+    "vectorize": Spec((_TEXT,), variadic=True),
+    "theme": Spec((_TEXT,), variadic=True),
+    "dropshadow": Spec((_TEXT,), variadic=True),
+    "extract": Spec((_TEXT,), variadic=True),
+    "style_transfer": Spec((_TEXT,), variadic=True),
+    # Model-backed effects (the add-ons issue): parsed, refused by the renderer.
+    "background_removal": Spec((_TEXT,), variadic=True),
+    "bgremoval": Spec((_TEXT,), variadic=True),
+    "upscale": Spec(),
+    "enhance": Spec((_TEXT,), variadic=True),
+    "gen_remove": Spec((_TEXT,), variadic=True),
+    "gen_replace": Spec((_TEXT,), variadic=True),
+    "gen_recolor": Spec((_TEXT,), variadic=True),
+    "gen_background_replace": Spec((_TEXT,), variadic=True),
+    "gen_restore": Spec(),
+    # Video effects, executed by the video part.
+    "volume": Spec((_TEXT,)),
+    "accelerate": Spec((_TEXT,)),
+    "reverse": Spec(),
+    "boomerang": Spec(),
+    "loop": Spec((_TEXT,)),
+    "fade": Spec((_TEXT,)),
+    "deshake": Spec((_TEXT,)),
+    "preview": Spec((_TEXT,), variadic=True),
+    "transition": Spec((_TEXT,), variadic=True),
+}
+
+_FREE = re.compile(r"[A-Za-z0-9_.\-;!#$()]{1,200}")
+_NUM = re.compile(r"-?\d{1,9}")
+
+
+def _arg(key: str, name: str, spec: Arg, text: str) -> str:
+    if VARIABLE_NAME.fullmatch(text):
+        return text
+    if spec.low is None or text in spec.words:
+        if not _FREE.fullmatch(text):
+            raise ParseError(f"Invalid effect parameter - {name}:{text}", param=key)
+        return text
+    if not _NUM.fullmatch(text) or not spec.low <= int(text) <= (spec.high if spec.high is not None else spec.low):
+        raise ParseError(f"Invalid effect parameter - {name}:{text}", param=key)
+    return str(int(text))
+
+
+def parse_effect(key: str, text: str) -> Effect:
+    """`sepia:60` → Effect("sepia", ("60",)), checked and with defaults dropped."""
+    name, *raw_args = text.split(":")
+    if VARIABLE_NAME.fullmatch(name):
+        return Effect(name, tuple(_arg(key, name, _TEXT, arg) for arg in raw_args))
+    spec = EFFECTS.get(name)
+    if spec is None:
+        raise ParseError(f"Invalid effect - {name}", param=key)
+    if len(raw_args) > len(spec.args) and not spec.variadic:
+        raise ParseError(f"Invalid effect parameter - {text}", param=key)
+    args = [
+        _arg(key, name, spec.args[i] if i < len(spec.args) else _TEXT, arg) for i, arg in enumerate(raw_args)
+    ]
+    while args and len(args) <= len(spec.args) and args[-1] == spec.args[len(args) - 1].default:
+        args.pop()
+    return Effect(name, tuple(args))
+
+
+def format_effect(effect: Effect) -> str:
+    return ":".join((effect.name,) + effect.args)
+
+
+def effect_arg(effect: Effect, index: int) -> str | None:
+    """The argument at `index`, or the documented default when it was left out."""
+    if index < len(effect.args):
+        return effect.args[index]
+    spec = EFFECTS.get(effect.name)
+    if spec is None or index >= len(spec.args):
+        return None
+    return spec.args[index].default
