@@ -197,3 +197,51 @@ access_tokens = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
 )
+
+# --- Admin API (issue 4) -------------------------------------------------------------------
+
+# Folders created explicitly (`create_folder`); folders that only exist because assets live in
+# them are derived from assets.folder / assets.asset_folder and need no row.
+folders = Table(
+    "folders",
+    metadata,
+    Column("cloud", String(128), ForeignKey("clouds.name", ondelete="CASCADE"), primary_key=True),
+    Column("path", String(1024), primary_key=True),  # "a/b", no leading or trailing slash
+    Column("external_id", String(32), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Structured metadata field definitions; asset values live in assets.metadata keyed by external_id.
+metadata_fields = Table(
+    "metadata_fields",
+    metadata,
+    Column("cloud", String(128), ForeignKey("clouds.name", ondelete="CASCADE"), primary_key=True),
+    Column("external_id", String(255), primary_key=True),
+    Column("type", String(16), nullable=False),  # string | integer | date | enum | set
+    Column("label", String(255), nullable=False),
+    Column("mandatory", Boolean, nullable=False, default=False),
+    Column("default_value", JSON, nullable=True),
+    Column("default_disabled", Boolean, nullable=False, default=False),
+    Column("validation", JSON, nullable=True),
+    Column("restrictions", JSON, nullable=True),
+    # enum/set entries in display order: [{"external_id", "value", "state": active|inactive|deleted}]
+    Column("datasource", JSON, nullable=True),
+    Column("position", Integer, nullable=False, default=0),  # order of list_metadata_fields
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Custom adaptive-streaming profiles; the built-in ones are constants in catalog.streaming.
+streaming_profiles = Table(
+    "streaming_profiles",
+    metadata,
+    Column("cloud", String(128), ForeignKey("clouds.name", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(255), primary_key=True),
+    Column("display_name", String(255), nullable=True),
+    Column("representations", JSON, nullable=False, default=list),  # [{"transformation": "w_640,…"}]
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Indexes for the Admin listings and the Search API's common filters and sorts.
+Index("ix_assets_cloud_asset_folder", assets.c.cloud, assets.c.asset_folder, assets.c.created_at)
+Index("ix_assets_cloud_kind_created", assets.c.cloud, assets.c.resource_type, assets.c.type, assets.c.created_at, assets.c.id)
+Index("ix_assets_cloud_uploaded", assets.c.cloud, assets.c.uploaded_at, assets.c.id)

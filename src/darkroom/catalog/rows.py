@@ -1,0 +1,50 @@
+"""Many asset rows to `Asset` values with two queries, not one per row.
+
+Listings and searches return up to 500 assets a page; their tags are fetched with a single
+`IN (…)` query instead of one query per asset.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import fields
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from darkroom.catalog.assets import Asset
+from darkroom.catalog.schema import asset_tags
+
+__all__ = ["assets_from_rows", "tags_of"]
+
+_COLUMN_FIELDS = tuple(f.name for f in fields(Asset) if f.name not in ("pk", "tags"))
+
+
+def tags_of(conn: Connection, pks: Sequence[int]) -> dict[int, tuple[str, ...]]:
+    found: dict[int, list[str]] = defaultdict(list)
+    for start in range(0, len(pks), 500):
+        chunk = list(pks[start : start + 500])
+        statement = sa.select(asset_tags.c.asset_pk, asset_tags.c.tag).where(asset_tags.c.asset_pk.in_(chunk))
+        for pk, tag in conn.execute(statement.order_by(asset_tags.c.asset_pk, asset_tags.c.tag)):
+            found[pk].append(tag)
+    return {pk: tuple(tags) for pk, tags in found.items()}
+
+
+def assets_from_rows(conn: Connection, rows: Sequence[Any]) -> list[Asset]:
+    """`Asset` values for `assets` table rows (mappings), tags included, order kept."""
+    tags = tags_of(conn, [row["id"] for row in rows])
+    return [_asset(row, tags.get(row["id"], ())) for row in rows]
+
+
+def _asset(row: Any, tags: tuple[str, ...]) -> Asset:
+    values = {name: row[name] for name in _COLUMN_FIELDS}
+    values["placeholder"] = bool(values["placeholder"])
+    values["context"] = dict(values["context"] or {})
+    values["metadata"] = dict(values["metadata"] or {})
+    for name in ("created_at", "uploaded_at"):
+        moment: datetime = values[name]
+        values[name] = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return Asset(pk=row["id"], tags=tags, **values)

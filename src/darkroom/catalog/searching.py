@@ -1,0 +1,107 @@
+"""Running Search API queries: the compiled expression, sort, keyset page, total and aggregations.
+
+The language itself (parse, compile, paging clauses) is pure and lives in `catalog.search`;
+this module is where those clauses meet a database connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from darkroom.catalog.assets import Asset
+from darkroom.catalog.rows import assets_from_rows
+from darkroom.catalog.schema import assets
+from darkroom.catalog.search import SearchError, compile_where, parse
+from darkroom.catalog.search.paging import after, cursor_values, decode_cursor, encode_cursor, order_by, sort_keys
+
+__all__ = ["SearchQuery", "SearchResult", "run_search", "AGGREGATABLE", "where_for"]
+
+DEFAULT_MAX_RESULTS = 50
+MAX_RESULTS = 500
+
+# Aggregations by value, and the numeric fields that take {"type": f, "ranges": [...]}.
+AGGREGATABLE = ("format", "resource_type", "type", "access_mode", "status", "asset_folder", "folder")
+RANGE_AGGREGATABLE = ("bytes", "pixels", "duration", "width", "height", "aspect_ratio")
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """A Search API request, already split out of its JSON body."""
+
+    expression: str = ""
+    sort_by: tuple[tuple[str, str], ...] = ()
+    max_results: int = DEFAULT_MAX_RESULTS
+    next_cursor: str | None = None
+    aggregate: tuple[str | dict[str, Any], ...] = ()
+
+
+@dataclass
+class SearchResult:
+    total_count: int
+    assets: list[Asset]
+    next_cursor: str | None
+    aggregations: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+def where_for(conn: Connection, cloud: str, expression: str, now: datetime) -> sa.ColumnElement[bool]:
+    """The cloud filter and, if any, the compiled expression."""
+    where = assets.c.cloud == cloud
+    if expression.strip():
+        where = sa.and_(where, compile_where(parse(expression), now=now, dialect=conn.dialect.name))
+    return where
+
+
+def run_search(engine: Engine, cloud: str, query: SearchQuery, now: datetime) -> SearchResult:
+    if not 0 < query.max_results <= MAX_RESULTS:
+        raise SearchError(f"max_results must be between 1 and {MAX_RESULTS}")
+    keys = sort_keys(list(query.sort_by))
+    with engine.connect() as conn:
+        where = where_for(conn, cloud, query.expression, now)
+        total = conn.execute(sa.select(sa.func.count()).select_from(assets).where(where)).scalar_one()
+        page_where = where
+        if query.next_cursor:
+            values, last_id = decode_cursor(query.next_cursor, keys)
+            page_where = sa.and_(where, after(keys, values, last_id))
+        statement = sa.select(assets).where(page_where).order_by(*order_by(keys)).limit(query.max_results + 1)
+        rows = conn.execute(statement).mappings().all()
+        more = len(rows) > query.max_results
+        rows = rows[: query.max_results]
+        cursor = encode_cursor(keys, cursor_values(keys, rows[-1]), rows[-1]["id"]) if more and rows else None
+        found = assets_from_rows(conn, rows)
+        aggregations = _aggregations(conn, where, query.aggregate)
+    return SearchResult(total, found, cursor, aggregations)
+
+
+def _aggregations(conn: Connection, where: sa.ColumnElement[bool], requested: Sequence[str | dict[str, Any]]) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for item in requested:
+        if isinstance(item, str) and item in AGGREGATABLE:
+            column = assets.c[item]
+            rows = conn.execute(sa.select(column, sa.func.count()).where(where).group_by(column))
+            out[item] = {str(value): count for value, count in rows if value not in (None, "")}
+        elif isinstance(item, dict) and item.get("type") in RANGE_AGGREGATABLE:
+            out[item["type"]] = _range_counts(conn, where, item["type"], item.get("ranges") or [])
+        else:
+            raise SearchError(f"Invalid aggregate: {item}")
+    return out
+
+
+def _range_counts(conn: Connection, where: sa.ColumnElement[bool], name: str, ranges: list[dict[str, Any]]) -> dict[str, int]:
+    """One COUNT per named bucket: `from` inclusive, `to` exclusive, either optional."""
+    column = assets.c[name]
+    counts: dict[str, int] = {}
+    for bucket in ranges:
+        conditions = [where, column.is_not(None)]
+        if bucket.get("from") is not None:
+            conditions.append(column >= float(bucket["from"]))
+        if bucket.get("to") is not None:
+            conditions.append(column < float(bucket["to"]))
+        key = str(bucket.get("key") or f"{bucket.get('from', '*')}-{bucket.get('to', '*')}")
+        counts[key] = conn.execute(sa.select(sa.func.count()).select_from(assets).where(*conditions)).scalar_one()
+    return counts
