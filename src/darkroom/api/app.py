@@ -1,6 +1,6 @@
 """The ASGI application: routes from each API module, one error mapping, shared services.
 
-Route modules are listed in order: specific paths first, the catch-all delivery path last.
+Route lists are registered in order: specific paths first, the catch-all delivery path last.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
-from types import ModuleType
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -17,7 +16,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from darkroom import catalog
-from darkroom.api import delivery, sign, upload
+from darkroom.api import delivery, media_store, sign, upload
+from darkroom.console.routes import routes as console_routes
 from darkroom.api.derivatives import DerivativeCache
 from darkroom.api.errors import exception_handlers
 from darkroom.api.services import Services
@@ -28,11 +28,13 @@ __all__ = ["create_app", "build_services"]
 
 log = logging.getLogger("darkroom")
 
-# Each module exposes `routes`; order matters (delivery's catch-all path comes last).
-ROUTE_MODULES: list[ModuleType] = [
-    sign,
-    upload,
-    delivery,
+# Each part's routes, in order: specific paths first, delivery's catch-all path last.
+ROUTE_LISTS: list[list[BaseRoute]] = [
+    sign.routes,
+    upload.routes,
+    media_store.routes,
+    console_routes,
+    delivery.routes,
 ]
 
 
@@ -54,8 +56,8 @@ def build_services(settings: Settings) -> Services:
 
 def create_app(settings: Settings, services: Services | None = None) -> Starlette:
     routes: list[BaseRoute] = [Route("/health", health, methods=["GET"])]
-    for module in ROUTE_MODULES:
-        routes.extend(module.routes)
+    for part_routes in ROUTE_LISTS:
+        routes.extend(part_routes)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

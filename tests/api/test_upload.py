@@ -1,0 +1,229 @@
+"""The Upload API through the official SDK, against SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import re
+import shutil
+from pathlib import Path
+
+import cloudinary
+import cloudinary.uploader
+import cloudinary.utils
+import httpx
+import pytest
+from cloudinary.exceptions import BadRequest, NotFound
+
+from support import LiveServer
+
+UPLOAD_FIELDS = {
+    "asset_id", "public_id", "version", "version_id", "signature", "width", "height", "format", "resource_type",
+    "created_at", "tags", "bytes", "type", "etag", "placeholder", "url", "secure_url", "asset_folder",
+    "display_name", "original_filename", "api_key", "pages",
+}
+
+
+def delivery_url(public_id: str, **options: object) -> str:
+    url, _ = cloudinary.utils.cloudinary_url(public_id, **options)
+    return url
+
+
+def test_upload_by_path_returns_every_field_and_a_verifiable_signature(cld: LiveServer, sample_png: Path) -> None:
+    result = cloudinary.uploader.upload(str(sample_png), public_id="core/by-path", tags=["a", "b"], context={"alt": "My=alt", "caption": "x|y"})
+    assert UPLOAD_FIELDS <= result.keys()
+    assert (result["public_id"], result["format"], result["resource_type"], result["type"]) == ("core/by-path", "png", "image", "upload")
+    assert (result["width"], result["height"], result["pages"]) == (120, 80, 1)
+    assert result["bytes"] == sample_png.stat().st_size
+    assert result["etag"] == hashlib.md5(sample_png.read_bytes()).hexdigest()
+    assert result["tags"] == ["a", "b"]
+    assert result["context"] == {"custom": {"alt": "My=alt", "caption": "x|y"}}
+    assert result["original_filename"] == "sample"
+    assert result["api_key"] == cld.api_key
+    assert re.fullmatch(r"[0-9a-f]{32}", result["asset_id"]) and re.fullmatch(r"[0-9a-f]{32}", result["version_id"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", result["created_at"])
+    expected = cloudinary.utils.api_sign_request({"public_id": result["public_id"], "version": result["version"]}, cld.api_secret)
+    assert result["signature"] == expected
+    assert result["url"] == f"http://{cld.host}/{cld.cloud}/image/upload/v{result['version']}/core/by-path.png"
+    assert result["secure_url"] == result["url"].replace("http://", "https://")
+
+
+def test_original_is_delivered_byte_for_byte_with_cache_headers(cld: LiveServer, sample_png: Path) -> None:
+    result = cloudinary.uploader.upload(str(sample_png), public_id="core/original")
+    url = delivery_url("core/original", format="png", version=result["version"])
+    assert url == result["url"]
+    response = httpx.get(url)
+    assert response.status_code == 200
+    assert response.content == sample_png.read_bytes()
+    assert response.headers["content-type"] == "image/png"
+    assert response.headers["etag"] == f'"{result["etag"]}"'
+    assert "max-age=31536000" in response.headers["cache-control"]
+    assert httpx.get(url, headers={"If-None-Match": response.headers["etag"]}).status_code == 304
+    head = httpx.head(url)
+    assert head.status_code == 200 and head.headers["content-length"] == str(sample_png.stat().st_size)
+
+
+def test_upload_from_bytes_stream_and_data_uri(cld: LiveServer, sample_png: Path) -> None:
+    data = sample_png.read_bytes()
+    from_stream = cloudinary.uploader.upload(io.BytesIO(data), public_id="core/stream")
+    data_uri = "data:image/png;base64," + base64.b64encode(data).decode()
+    from_uri = cloudinary.uploader.upload(data_uri, public_id="core/data-uri")
+    for result in (from_stream, from_uri):
+        assert result["format"] == "png" and result["width"] == 120
+        assert httpx.get(result["url"]).content == data
+
+
+def test_upload_from_url_served_on_loopback(cld: LiveServer, sample_jpg: Path, file_server: tuple[str, Path, dict[str, str]]) -> None:
+    base, folder, _ = file_server
+    shutil.copy(sample_jpg, folder / "remote.jpg")
+    result = cloudinary.uploader.upload(f"{base}/remote.jpg", public_id="core/from-url")
+    assert (result["format"], result["width"], result["height"]) == ("jpg", 200, 150)
+    assert httpx.get(result["url"]).content == sample_jpg.read_bytes()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/",  # cloud metadata, link-local
+        "http://127.0.0.2:9/secret",  # loopback outside the allow-list
+        "http://10.1.2.3/internal",  # private range
+        "ftp://example.com/file.jpg",  # no scheme but http(s)
+    ],
+)
+def test_upload_from_private_address_is_refused_before_connecting(cld_sqlite: LiveServer, url: str) -> None:
+    with pytest.raises(BadRequest):
+        cloudinary.uploader.upload(url)
+
+
+def test_redirect_to_a_private_address_is_refused(cld_sqlite: LiveServer, file_server: tuple[str, Path, dict[str, str]]) -> None:
+    base, _, redirects = file_server
+    redirects["/hop.jpg"] = "http://169.254.169.254/latest/meta-data/"
+    with pytest.raises(BadRequest, match="non-public"):
+        cloudinary.uploader.upload(f"{base}/hop.jpg")
+
+
+def test_use_filename_and_unique_filename(cld: LiveServer, sample_png: Path) -> None:
+    plain = cloudinary.uploader.upload(str(sample_png), use_filename=True, unique_filename=False, folder="named")
+    assert plain["public_id"] == "named/sample"
+    unique = cloudinary.uploader.upload(str(sample_png), use_filename=True, folder="named")
+    assert re.fullmatch(r"named/sample_[a-z0-9]{6}", unique["public_id"])
+    random_id = cloudinary.uploader.upload(str(sample_png))
+    assert re.fullmatch(r"[a-z0-9]{20}", random_id["public_id"])
+
+
+def test_overwrite_off_keeps_the_existing_asset_and_overwrite_bumps_the_version(cld: LiveServer, sample_png: Path, sample_jpg: Path) -> None:
+    first = cloudinary.uploader.upload(str(sample_png), public_id="core/versions")
+    kept = cloudinary.uploader.upload(str(sample_jpg), public_id="core/versions", overwrite=False)
+    assert kept["existing"] is True and kept["version"] == first["version"] and kept["format"] == "png"
+    replaced = cloudinary.uploader.upload(str(sample_jpg), public_id="core/versions", overwrite=True)
+    assert replaced["version"] > first["version"] and replaced["format"] == "jpg"
+    assert replaced["asset_id"] == first["asset_id"] and replaced["version_id"] != first["version_id"]
+    assert httpx.get(replaced["url"]).content == sample_jpg.read_bytes()
+
+
+def test_raw_files_keep_their_bytes_and_extension(cld: LiveServer, tmp_path: Path) -> None:
+    document = tmp_path / "notes.txt"
+    document.write_text("plain text, not an image\n")
+    result = cloudinary.uploader.upload(str(document), resource_type="raw", use_filename=True, unique_filename=False)
+    assert (result["public_id"], result["resource_type"], result["format"]) == ("notes.txt", "raw", "txt")
+    url = delivery_url("notes.txt", resource_type="raw")
+    assert httpx.get(url).content == document.read_bytes()
+
+
+def test_file_type_comes_from_bytes_not_name(cld_sqlite: LiveServer, sample_png: Path, tmp_path: Path) -> None:
+    disguised = tmp_path / "evil.jpg"
+    disguised.write_bytes(sample_png.read_bytes())
+    assert cloudinary.uploader.upload(str(disguised))["format"] == "png"
+    not_an_image = tmp_path / "script.png"
+    not_an_image.write_text("<script>alert(1)</script>")
+    with pytest.raises(BadRequest, match="Invalid image file"):
+        cloudinary.uploader.upload(str(not_an_image))
+    auto = cloudinary.uploader.upload(str(not_an_image), resource_type="auto")
+    assert auto["resource_type"] == "raw"
+
+
+@pytest.mark.parametrize("public_id", ["../escape", "a/../../b", "a//b", "tab\there", "x" * 256, "back\\slash"])
+def test_dangerous_public_ids_are_refused(cld_sqlite: LiveServer, sample_png: Path, public_id: str) -> None:
+    with pytest.raises(BadRequest):
+        cloudinary.uploader.upload(str(sample_png), public_id=public_id)
+
+
+def test_allowed_formats_refuses_other_formats(cld_sqlite: LiveServer, sample_png: Path) -> None:
+    with pytest.raises(BadRequest, match="not allowed"):
+        cloudinary.uploader.upload(str(sample_png), allowed_formats=["jpg", "webp"])
+    assert cloudinary.uploader.upload(str(sample_png), allowed_formats=["jpg", "png"])["format"] == "png"
+
+
+def test_chunked_upload_assembles_the_file(cld: LiveServer, tmp_path: Path) -> None:
+    payload = bytes(range(256)) * 1200  # 307,200 bytes in 4 chunks
+    path = tmp_path / "big.bin"
+    path.write_bytes(payload)
+    result = cloudinary.uploader.upload_large(str(path), chunk_size=100_000, use_filename=True, unique_filename=False)
+    assert result["resource_type"] == "raw" and result["bytes"] == len(payload)
+    assert result["public_id"] == "big.bin"
+    assert httpx.get(result["url"]).content == payload
+
+
+def test_chunked_image_upload(cld_sqlite: LiveServer, sample_jpg: Path) -> None:
+    result = cloudinary.uploader.upload_large(str(sample_jpg), resource_type="image", chunk_size=2000, public_id="core/chunked")
+    assert (result["public_id"], result["width"], result["format"]) == ("core/chunked", 200, "jpg")
+    assert httpx.get(result["url"]).content == sample_jpg.read_bytes()
+
+
+def test_rename_then_old_id_is_gone(cld: LiveServer, sample_png: Path) -> None:
+    cloudinary.uploader.upload(str(sample_png), public_id="core/rename-from")
+    renamed = cloudinary.uploader.rename("core/rename-from", "core/rename-to")
+    assert renamed["public_id"] == "core/rename-to"
+    assert httpx.get(delivery_url("core/rename-from", format="png")).status_code == 404
+    assert httpx.get(delivery_url("core/rename-to", format="png")).content == sample_png.read_bytes()
+
+
+def test_rename_onto_an_existing_id_needs_overwrite(cld: LiveServer, sample_png: Path, sample_jpg: Path) -> None:
+    cloudinary.uploader.upload(str(sample_png), public_id="core/ren-a")
+    cloudinary.uploader.upload(str(sample_jpg), public_id="core/ren-b")
+    with pytest.raises(cloudinary.exceptions.Error, match="already exists"):
+        cloudinary.uploader.rename("core/ren-a", "core/ren-b")
+    cloudinary.uploader.rename("core/ren-a", "core/ren-b", overwrite=True)
+    assert httpx.get(delivery_url("core/ren-b", format="png")).content == sample_png.read_bytes()
+
+
+def test_rename_to_private_type_requires_signed_delivery(cld: LiveServer, sample_png: Path) -> None:
+    cloudinary.uploader.upload(str(sample_png), public_id="core/to-private")
+    cloudinary.uploader.rename("core/to-private", "core/now-private", to_type="private")
+    assert httpx.get(delivery_url("core/now-private", format="png", type="private")).status_code == 401
+    signed = delivery_url("core/now-private", format="png", type="private", sign_url=True)
+    assert httpx.get(signed).content == sample_png.read_bytes()
+
+
+def test_destroy_then_404_with_cld_error(cld: LiveServer, sample_png: Path) -> None:
+    result = cloudinary.uploader.upload(str(sample_png), public_id="core/doomed")
+    assert cloudinary.uploader.destroy("core/doomed") == {"result": "ok"}
+    response = httpx.get(result["url"])
+    assert response.status_code == 404 and response.headers["x-cld-error"]
+    assert cloudinary.uploader.destroy("core/doomed") == {"result": "not found"}
+
+
+def test_tag_commands(cld: LiveServer, sample_png: Path) -> None:
+    cloudinary.uploader.upload(str(sample_png), public_id="core/tags1", tags=["keep"])
+    cloudinary.uploader.upload(str(sample_png), public_id="core/tags2")
+    assert cloudinary.uploader.add_tag("shared", ["core/tags1", "core/tags2"]) == {"public_ids": ["core/tags1", "core/tags2"]}
+    assert cloudinary.uploader.remove_tag("keep", ["core/tags1"])["public_ids"] == ["core/tags1"]
+    cloudinary.uploader.replace_tag("only", ["core/tags2"])
+    explicit = cloudinary.uploader.explicit("core/tags2", type="upload")
+    assert explicit["tags"] == ["only"]
+    cloudinary.uploader.remove_all_tags(["core/tags2"])
+    assert cloudinary.uploader.explicit("core/tags2", type="upload")["tags"] == []
+    assert cloudinary.uploader.explicit("core/tags1", type="upload")["tags"] == ["shared"]
+
+
+def test_context_commands_and_explicit(cld: LiveServer, sample_png: Path) -> None:
+    cloudinary.uploader.upload(str(sample_png), public_id="core/ctx")
+    cloudinary.uploader.add_context({"alt": "a|b", "k": "v=w"}, ["core/ctx"])
+    assert cloudinary.uploader.explicit("core/ctx", type="upload")["context"] == {"custom": {"alt": "a|b", "k": "v=w"}}
+    cloudinary.uploader.remove_all_context(["core/ctx"])
+    assert "context" not in cloudinary.uploader.explicit("core/ctx", type="upload")
+    updated = cloudinary.uploader.explicit("core/ctx", type="upload", tags=["x", "y"], context={"caption": "hi"})
+    assert updated["tags"] == ["x", "y"] and updated["context"] == {"custom": {"caption": "hi"}}
+    with pytest.raises(NotFound):
+        cloudinary.uploader.explicit("core/missing", type="upload")

@@ -1,0 +1,91 @@
+"""Helpers for tests that run real darkroom servers (imported by conftest files and tests)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cloudinary
+import httpx
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    base_url: str  # http://127.0.0.1:PORT
+    host: str  # 127.0.0.1:PORT
+    cloud: str
+    api_key: str
+    api_secret: str
+    data_dir: Path
+    database_url: str
+    process: subprocess.Popen[bytes]
+
+    @property
+    def cloudinary_url(self) -> str:
+        return f"cloudinary://{self.api_key}:{self.api_secret}@{self.cloud}?upload_prefix={self.base_url}&cname={self.host}"
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "CLOUDINARY_URL": self.cloudinary_url}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_healthy(base_url: str, process: subprocess.Popen[bytes], timeout: float = 60.0, verify: bool | str = True) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"darkroom exited with {process.returncode}")
+        try:
+            if httpx.get(f"{base_url}/health", timeout=1.0, verify=verify).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("darkroom did not become healthy in time")
+
+
+def start_server(data_dir: Path, database_url: str, *, cloud: str = "demo", extra_env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> LiveServer:
+    port = free_port()
+    api_key = str(100000000000000 + secrets.randbelow(10**14))
+    api_secret = secrets.token_urlsafe(18)
+    env = {
+        **os.environ,
+        "CLOUDINARY_URL": f"cloudinary://{api_key}:{api_secret}@{cloud}",
+        "DARKROOM_DATABASE_URL": database_url,
+        "DARKROOM_FETCH_ALLOW": "127.0.0.1/32",
+        **(extra_env or {}),
+    }
+    log = (data_dir / "server.log").open("ab")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "darkroom", "serve", "--port", str(port), "--data-dir", str(data_dir), "--log-level", "warning", *args],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    scheme = "https" if "--tls-cert" in args else "http"
+    server = LiveServer(f"{scheme}://127.0.0.1:{port}", f"127.0.0.1:{port}", cloud, api_key, api_secret, data_dir, database_url, process)
+    return server
+
+
+def stop_server(server: LiveServer) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+
+
+def configure_sdk(server: LiveServer) -> None:
+    """Point the official SDK at `server` the way an app would: CLOUDINARY_URL alone."""
+    os.environ["CLOUDINARY_URL"] = server.cloudinary_url
+    cloudinary.reset_config()
