@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -40,7 +41,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until_healthy(base_url: str, process: subprocess.Popen[bytes], timeout: float = 60.0, verify: bool | str = True) -> None:
+def wait_until_healthy(base_url: str, process: subprocess.Popen[bytes], timeout: float = 60.0, verify: bool | ssl.SSLContext = True) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
