@@ -146,7 +146,10 @@ class BlobStore(abc.ABC):
 
     @abc.abstractmethod
     async def delete_prefix(self, prefix: str) -> int:
-        """Remove every blob under `prefix` (whole path segments) and return how many."""
+        """Remove every blob under `prefix` (whole path segments) and return how many.
+
+        An empty prefix is refused (`InvalidKey`): emptying a store is never one call.
+        """
 
     def local_path(self, key: str) -> pathlib.Path | None:
         """Return the file that holds the blob when the store is a local folder.
