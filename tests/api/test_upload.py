@@ -227,3 +227,21 @@ def test_context_commands_and_explicit(cld: LiveServer, sample_png: Path) -> Non
     assert updated["tags"] == ["x", "y"] and updated["context"] == {"custom": {"caption": "hi"}}
     with pytest.raises(NotFound):
         cloudinary.uploader.explicit("core/missing", type="upload")
+
+
+def test_browsers_may_post_uploads_cross_origin(sqlite_server: LiveServer) -> None:
+    url = f"{sqlite_server.base_url}/v1_1/{sqlite_server.cloud}/image/upload"
+    preflight = httpx.options(url, headers={"Origin": "https://app.example", "Access-Control-Request-Method": "POST"})
+    assert preflight.status_code == 204 and preflight.headers["access-control-allow-origin"] == "*"
+    refused = httpx.post(url, data={"timestamp": "1"}, headers={"Origin": "https://app.example"})
+    assert refused.status_code == 400 and refused.headers["access-control-allow-origin"] == "*"
+    assert "x-cld-error" in refused.headers["access-control-expose-headers"].lower()
+
+
+def test_basic_auth_is_accepted_instead_of_a_signature(sqlite_server: LiveServer, sample_png: Path) -> None:
+    url = f"{sqlite_server.base_url}/v1_1/{sqlite_server.cloud}/image/upload"
+    files = {"file": ("b.png", sample_png.read_bytes())}
+    ok = httpx.post(url, data={"public_id": "core/basic"}, files=files, auth=(sqlite_server.api_key, sqlite_server.api_secret))
+    assert ok.status_code == 200 and ok.json()["public_id"] == "core/basic"
+    wrong = httpx.post(url, data={"public_id": "core/basic2"}, files=files, auth=(sqlite_server.api_key, "wrong"))
+    assert wrong.status_code == 401

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -18,6 +19,7 @@ from starlette.routing import BaseRoute, Route
 from darkroom import catalog
 from darkroom.api import delivery, media_store, sign, upload
 from darkroom.console.routes import routes as console_routes
+from darkroom.api.cors import UploadCorsMiddleware
 from darkroom.api.derivatives import DerivativeCache
 from darkroom.api.errors import exception_handlers
 from darkroom.api.services import Services
@@ -66,7 +68,12 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         yield
         app.state.services.engine.dispose()
 
-    app = Starlette(routes=routes, exception_handlers=exception_handlers, lifespan=lifespan)  # type: ignore[arg-type]
+    app = Starlette(
+        routes=routes,
+        exception_handlers=exception_handlers,  # type: ignore[arg-type]
+        lifespan=lifespan,
+        middleware=[Middleware(UploadCorsMiddleware)],
+    )
     app.state.services = services
     app.state.derivatives = DerivativeCache()
     return app
