@@ -178,3 +178,9 @@ def policies_list(cloud: str, data_dir: str | None) -> None:
     """List a cloud's signing policies."""
     for policy in catalog.list_signing_policies(_engine(_settings(data_dir)), cloud):
         click.echo(f"{policy.name}\tparams={','.join(policy.allowed_params)}\tfolder={policy.folder_prefix or '*'}\tpresets={','.join(policy.allowed_presets) or '*'}")
+
+
+from darkroom.cli.users import tokens, users  # noqa: E402  (the console's command groups)
+
+main.add_command(users)
+main.add_command(tokens)

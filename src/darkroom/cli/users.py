@@ -1,0 +1,162 @@
+"""`darkroom users …` (console operators) and `darkroom tokens …` (bearer tokens for machines).
+
+Both print a secret at most once: a password is read from a prompt (or stdin with
+`--password-stdin`, for scripts) and never echoed; a token is shown when created and only
+its hash is kept.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from sqlalchemy.engine import Engine
+
+from darkroom import catalog
+from darkroom.auth import sessions
+from darkroom.config import Settings, SettingsError
+from darkroom.errors import DarkroomError
+
+__all__ = ["users", "tokens"]
+
+
+def _engine(data_dir: str | None) -> Engine:
+    """The migrated metadata database, as `darkroom serve` would open it."""
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if data_dir:
+        settings = settings.with_changes(data_dir=Path(data_dir))
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = catalog.create_engine_for(settings.resolved_database_url)
+    catalog.migrate(engine)
+    return engine
+
+
+data_dir_option = click.option("--data-dir", default=None, help="Data folder (default: $DARKROOM_DATA_DIR or ./data).")
+
+
+def _fail(exc: DarkroomError) -> None:
+    raise click.ClickException(exc.message)
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+# ---- users ------------------------------------------------------------------------------
+
+
+@click.group()
+def users() -> None:
+    """Console operators: who may sign in at /console."""
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+@data_dir_option
+def users_create(username: str, password_stdin: bool, data_dir: str | None) -> None:
+    """Create an operator (the password is hashed with argon2id)."""
+    password = _read_password(password_stdin)
+    try:
+        sessions.create_user(_engine(data_dir), username, password)
+    except DarkroomError as exc:
+        _fail(exc)
+    click.echo(f"Created user {username}")
+
+
+@users.command("set-password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+@data_dir_option
+def users_set_password(username: str, password_stdin: bool, data_dir: str | None) -> None:
+    """Replace a password; also unlocks the account and signs out its sessions."""
+    password = _read_password(password_stdin)
+    try:
+        sessions.set_password(_engine(data_dir), username, password)
+    except DarkroomError as exc:
+        _fail(exc)
+    click.echo(f"Password changed for {username}")
+
+
+@users.command("list")
+@data_dir_option
+def users_list(data_dir: str | None) -> None:
+    """List operators, with last sign-in and lock state."""
+    for user in sessions.list_users(_engine(data_dir)):
+        last = user.last_login_at.strftime("%Y-%m-%d %H:%M") if user.last_login_at else "never"
+        locked = f"  locked until {user.locked_until:%H:%M:%S} UTC" if user.locked_until and user.locked_until > sessions.utcnow() else ""
+        click.echo(f"{user.username}\tlast sign-in {last}{locked}")
+
+
+@users.command("unlock")
+@click.argument("username")
+@data_dir_option
+def users_unlock(username: str, data_dir: str | None) -> None:
+    """Clear a lock-out after too many failed sign-ins."""
+    try:
+        sessions.unlock_user(_engine(data_dir), username)
+    except DarkroomError as exc:
+        _fail(exc)
+    click.echo(f"Unlocked {username}")
+
+
+@users.command("delete")
+@click.argument("username")
+@data_dir_option
+def users_delete(username: str, data_dir: str | None) -> None:
+    """Delete an operator and end their sessions."""
+    try:
+        sessions.delete_user(_engine(data_dir), username)
+    except DarkroomError as exc:
+        _fail(exc)
+    click.echo(f"Deleted {username}")
+
+
+# ---- tokens -----------------------------------------------------------------------------
+
+
+@click.group()
+def tokens() -> None:
+    """Bearer tokens for machine callers, e.g. the TinaCMS media store (scope `media`)."""
+
+
+@tokens.command("create")
+@click.option("--scope", required=True, help="What the token may do: media = the TinaCMS media store.")
+@click.option("--label", default="", help="A note to recognise the token by.")
+@data_dir_option
+def tokens_create(scope: str, label: str, data_dir: str | None) -> None:
+    """Create a token and print it once (only its SHA-256 is stored)."""
+    try:
+        token, text = sessions.create_access_token(_engine(data_dir), scope, label)
+    except DarkroomError as exc:
+        _fail(exc)
+    click.echo(f"# token {token.id} (scope {token.scope}); shown once, store it now", err=True)
+    click.echo(text)
+
+
+@tokens.command("list")
+@click.option("--scope", default=None)
+@data_dir_option
+def tokens_list(scope: str | None, data_dir: str | None) -> None:
+    """List tokens (ids, scopes, labels; never the tokens themselves)."""
+    for token in sessions.list_access_tokens(_engine(data_dir), scope):
+        state = "revoked" if token.revoked_at else "active"
+        click.echo(f"{token.id}\t{token.scope}\t{state}\t{token.created_at:%Y-%m-%d %H:%M}\t{token.label}")
+
+
+@tokens.command("revoke")
+@click.argument("token_id")
+@data_dir_option
+def tokens_revoke(token_id: str, data_dir: str | None) -> None:
+    """Revoke a token by its id (from `tokens list`)."""
+    try:
+        sessions.revoke_access_token(_engine(data_dir), token_id)
+    except DarkroomError as exc:
+        _fail(exc)
+    click.echo(f"Revoked {token_id}")

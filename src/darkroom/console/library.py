@@ -1,0 +1,238 @@
+"""What the console's pages read and change: listings, folders, bulk actions, effect presets.
+
+Why here and not in the browser: the Search and Admin APIs authenticate with the API
+secret, which must never reach a browser. The console's JSON endpoints run the same
+operations server-side for a signed-in operator. Listing uses the Search API's own
+expression language (`catalog.search`) so the search box means what the API means; when
+that part is missing the box falls back to a plain public-ID filter.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import posixpath
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from darkroom import catalog
+from darkroom.catalog.schema import asset_tags, assets, clouds, derived, upload_presets
+from darkroom.errors import BadRequest
+
+__all__ = [
+    "EFFECT_PRESETS",
+    "Page",
+    "list_resources",
+    "list_folders",
+    "default_cloud",
+    "presets_for_upload",
+    "available_effects",
+    "encode_cursor",
+    "decode_cursor",
+]
+
+# One-click lightbox effects (the seed's list), then add-on effects shown once they render.
+EFFECT_PRESETS: tuple[tuple[str, str], ...] = (
+    ("Original", ""),
+    ("Grayscale", "e_grayscale"),
+    ("Sepia", "e_sepia:60"),
+    ("Auto-enhance", "e_improve"),
+    ("Sharpen", "e_sharpen:80"),
+    ("Vignette", "e_vignette:50"),
+)
+ADDON_EFFECTS: tuple[tuple[str, str], ...] = (
+    ("Remove background", "e_background_removal"),
+    ("Upscale", "e_upscale"),
+)
+
+SORTS = {"created_at", "public_id", "bytes", "uploaded_at", "filename", "format"}
+MAX_PAGE = 100
+
+
+@dataclass(frozen=True)
+class Page:
+    assets: list[catalog.Asset]
+    next_cursor: str | None
+    total_count: int
+
+
+def encode_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        offset = json.loads(base64.urlsafe_b64decode(padded))["o"]
+    except (ValueError, KeyError, TypeError):
+        raise BadRequest("Invalid next_cursor") from None
+    if not isinstance(offset, int) or offset < 0:
+        raise BadRequest("Invalid next_cursor")
+    return offset
+
+
+def default_cloud(engine: Engine, configured: str | None) -> str | None:
+    """The cloud the console shows: CLOUDINARY_URL's, else the oldest one in the database."""
+    if configured:
+        return configured
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(clouds.c.name).order_by(clouds.c.created_at, clouds.c.name)).first()
+    return str(row.name) if row else None
+
+
+def _search_clause(expression: str, dialect: str, now: datetime) -> sa.ColumnElement[bool]:
+    """The WHERE clause for a search-box expression, in the Search API's language."""
+    try:
+        from darkroom.catalog.search import SearchError, compile_where, parse
+    except ImportError:  # the search part is not installed: match on public ID only
+        pattern = "%" + expression.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        return assets.c.public_id.like(pattern, escape="\\")
+    try:
+        return compile_where(parse(expression), now=now, dialect=dialect)  # type: ignore[return-value]
+    except SearchError as exc:
+        raise BadRequest(getattr(exc, "message", str(exc))) from None
+
+
+def list_resources(
+    engine: Engine,
+    cloud: str,
+    *,
+    folder: str = "",
+    expression: str = "",
+    sort: str = "created_at:desc",
+    cursor: str | None = None,
+    limit: int = 30,
+    exact_folder: bool = False,
+    now: datetime | None = None,
+) -> Page:
+    """One page of a cloud's assets, filtered by folder (and below, unless exact) and expression."""
+    where: list[sa.ColumnElement[bool]] = [assets.c.cloud == cloud]
+    if folder or exact_folder:
+        where.append(_folder_clause(folder, exact_folder))
+    if expression.strip():
+        where.append(_search_clause(expression.strip(), engine.dialect.name, now or datetime.now(UTC)))
+    offset = decode_cursor(cursor)
+    limit = max(1, min(limit, MAX_PAGE))
+    with engine.connect() as conn:
+        total = conn.execute(sa.select(sa.func.count()).select_from(assets).where(*where)).scalar_one()
+        rows = conn.execute(
+            sa.select(assets.c.resource_type, assets.c.type, assets.c.public_id)
+            .where(*where)
+            .order_by(*_order(sort))
+            .offset(offset)
+            .limit(limit)
+        ).all()
+    found = [catalog.get_asset(engine, cloud, r.resource_type, r.type, r.public_id) for r in rows]
+    page = [asset for asset in found if asset is not None]
+    more = offset + len(rows) < total
+    return Page(page, encode_cursor(offset + len(rows)) if more else None, total)
+
+
+def _folder_clause(folder: str, exact: bool) -> sa.ColumnElement[bool]:
+    folder = folder.strip("/")
+    if exact or not folder:
+        return assets.c.folder == folder
+    escaped = folder.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return sa.or_(assets.c.folder == folder, assets.c.folder.like(escaped + "/%", escape="\\"))
+
+
+def _order(sort: str) -> list[Any]:
+    field, _, direction = (sort or "created_at:desc").partition(":")
+    if field not in SORTS:
+        raise BadRequest(f"Cannot sort by {field}")
+    column = assets.c[field]
+    primary = column.asc() if direction == "asc" else column.desc()
+    return [primary, assets.c.id.asc() if direction == "asc" else assets.c.id.desc()]
+
+
+def list_folders(engine: Engine, cloud: str, path: str = "") -> list[dict[str, str]]:
+    """The folders directly under `path` ("" = the root), from the folders assets live in."""
+    path = path.strip("/")
+    with engine.connect() as conn:
+        query = sa.select(assets.c.folder).where(assets.c.cloud == cloud, assets.c.folder != "").distinct()
+        names = [row.folder for row in conn.execute(query)]
+    children: set[str] = set()
+    for name in names:
+        if path and not name.startswith(path + "/"):
+            continue
+        rest = name[len(path) + 1 :] if path else name
+        children.add(rest.split("/", 1)[0])
+    return [{"name": child, "path": posixpath.join(path, child) if path else child} for child in sorted(children)]
+
+
+def presets_for_upload(engine: Engine, cloud: str) -> list[dict[str, Any]]:
+    """Presets with the client-side checks they imply (formats, size) for the upload panel."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(upload_presets).where(upload_presets.c.cloud == cloud).order_by(upload_presets.c.name)
+        ).mappings()
+        return [_preset_view(row) for row in rows]
+
+
+def _preset_view(row: Any) -> dict[str, Any]:
+    settings = dict(row["settings"] or {})
+    formats = settings.get("allowed_formats") or []
+    if isinstance(formats, str):
+        formats = [item.strip() for item in formats.split(",") if item.strip()]
+    max_bytes = settings.get("max_file_size") or settings.get("max_bytes")
+    return {
+        "name": row["name"],
+        "unsigned": bool(row["unsigned"]),
+        "settings": settings,
+        "formats": list(formats),
+        "max_bytes": int(max_bytes) if str(max_bytes or "").isdigit() else None,
+        "created_at": row["created_at"],
+    }
+
+
+def derived_versions(engine: Engine, asset_pk: int) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(derived).where(derived.c.asset_pk == asset_pk).order_by(derived.c.created_at.desc())
+        ).mappings()
+        return [dict(row) for row in rows]
+
+
+def tag_counts(engine: Engine, cloud: str) -> list[tuple[str, int]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(asset_tags.c.tag, sa.func.count())
+            .join(assets, assets.c.id == asset_tags.c.asset_pk)
+            .where(assets.c.cloud == cloud)
+            .group_by(asset_tags.c.tag)
+            .order_by(asset_tags.c.tag)
+        ).all()
+    return [(row[0], row[1]) for row in rows]
+
+
+def available_effects() -> list[dict[str, str]]:
+    """The lightbox presets this darkroom can render.
+
+    The seed's five are always offered (a missing renderer shows as a failed image, which
+    says more than a hidden button); add-on effects appear only once the transformation
+    parser accepts them.
+    """
+    presets = [{"label": label, "effect": effect} for label, effect in EFFECT_PRESETS]
+    for label, effect in ADDON_EFFECTS:
+        if _parses(effect):
+            presets.append({"label": label, "effect": effect})
+    return presets
+
+
+def _parses(text: str) -> bool:
+    try:
+        from darkroom import transform
+
+        parser = getattr(transform, "parse", None) or getattr(transform, "parse_transformation", None)
+        if parser is None:
+            return False
+        parser(text)
+    except Exception:  # noqa: BLE001 - any failure means "not available"
+        return False
+    return True

@@ -1,0 +1,371 @@
+"""The console's routes: sign-in, the library, asset pages, settings pages and their JSON API.
+
+Handlers are thin: check the operator (pages.py), call the catalog or console.library,
+shape the answer. The console's JSON endpoints live under /console/api and answer only a
+signed-in operator; writes also need the session's CSRF token.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+from starlette.requests import Request
+from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from darkroom import catalog
+from darkroom.api.services import services_of
+from darkroom.api.shapes import asset_json, delivery_urls
+from darkroom.auth.sessions import (
+    LOGIN_COOKIE,
+    SESSION_COOKIE,
+    AccountLocked,
+    AuthError,
+    authenticate,
+    console_auth,
+)
+from darkroom.auth.signing import sign_params
+from darkroom.console import library
+from darkroom.console.pages import (
+    SECURITY_HEADERS,
+    Context,
+    error_reply,
+    json_reply,
+    operator_api,
+    operator_page,
+    page,
+    safe_next,
+)
+from darkroom.errors import BadRequest
+
+__all__ = ["routes"]
+
+STATIC = Path(__file__).parent / "static"
+SIGN_SKEW_SECONDS = 3600  # how far a console upload's timestamp may be from now
+
+
+# ---- sign in / out ----------------------------------------------------------------------
+
+
+async def login_form(request: Request) -> Response:
+    auth = console_auth(request.app)
+    if await anyio.to_thread.run_sync(auth.request_user, request):
+        return RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
+    return _login_page(request, error="", username="", status=200)
+
+
+def _login_page(request: Request, *, error: str, username: str, status: int, next_url: str | None = None) -> Response:
+    auth = console_auth(request.app)
+    cookie, token = auth.login_nonce()
+    values = {"title": "Sign in", "error": error, "login_token": token, "username": username,
+              "next": safe_next(next_url or request.query_params.get("next"))}
+    response = page("login.html", values, status)
+    auth.set_login_cookie(response, request, cookie)
+    return response
+
+
+async def login_submit(request: Request) -> Response:
+    auth = console_auth(request.app)
+    form = await request.form()
+    username = str(form.get("username") or "").strip()
+    password = str(form.get("password") or "")
+    next_url = str(form.get("next") or "")
+    if not auth.login_nonce_ok(request.cookies.get(LOGIN_COOKIE), str(form.get("csrf_token") or "")):
+        return _login_page(request, error="The form expired; please try again.", username=username, status=403, next_url=next_url)
+    engine = services_of(request).engine
+    try:
+        await anyio.to_thread.run_sync(authenticate, engine, username, password)
+    except AccountLocked as exc:
+        return _login_page(request, error=exc.message, username=username, status=429, next_url=next_url)
+    except AuthError as exc:
+        return _login_page(request, error=exc.message, username=username, status=401, next_url=next_url)
+    cookie = await anyio.to_thread.run_sync(auth.start_session, username)
+    response = RedirectResponse(safe_next(next_url), status_code=303, headers=SECURITY_HEADERS)
+    auth.set_session_cookie(response, request, cookie)
+    response.delete_cookie(LOGIN_COOKIE, path="/console")
+    return response
+
+
+async def logout(request: Request) -> Response:
+    """Ends the session server-side; needs the CSRF token so no other site can sign you out."""
+    auth = console_auth(request.app)
+    form = await request.form()
+    session_id = auth.session_id(request.cookies.get(SESSION_COOKIE))
+    if session_id and auth.csrf_ok(session_id, str(form.get("csrf_token") or "")):
+        await anyio.to_thread.run_sync(auth.end_session, session_id)
+    response = RedirectResponse("/console/login", status_code=303, headers=SECURITY_HEADERS)
+    auth.clear_cookies(response)
+    return response
+
+
+# ---- pages ------------------------------------------------------------------------------
+
+
+@operator_page
+async def library_page(ctx: Context) -> Response:
+    presets = await ctx.services.db(library.presets_for_upload, ctx.cloud) if ctx.cloud else []
+    values = ctx.template_values(title="Library", nav="/console", presets=presets, effects=library.available_effects(),
+                                 search_native=_search_available())
+    return page("library.html", values)
+
+
+def _search_available() -> bool:
+    try:
+        import darkroom.catalog.search  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@operator_page
+async def asset_page(ctx: Context) -> Response:
+    params = ctx.request.path_params
+    asset = await ctx.services.db(catalog.get_asset, ctx.cloud or "", params["resource_type"], params["type"], params["public_id"])
+    if asset is None:
+        return page("message.html", ctx.template_values(title="Not found", message="No such asset."), 404)
+    derived = await ctx.services.db(library.derived_versions, asset.pk)
+    resource = _resource(ctx.request, ctx, asset)
+    values = ctx.template_values(title=asset.public_id, nav="/console", asset=asset, resource=resource, derived=derived,
+                                 effects=library.available_effects())
+    return page("asset.html", values)
+
+
+@operator_page
+async def presets_page(ctx: Context) -> Response:
+    presets = await ctx.services.db(library.presets_for_upload, ctx.cloud) if ctx.cloud else []
+    return page("presets.html", ctx.template_values(title="Upload presets", nav="/console/presets", presets=presets))
+
+
+@operator_page
+async def policies_page(ctx: Context) -> Response:
+    policies = await ctx.services.db(catalog.list_signing_policies, ctx.cloud) if ctx.cloud else []
+    return page("policies.html", ctx.template_values(title="Signing policies", nav="/console/policies", policies=policies))
+
+
+@operator_page
+async def keys_page(ctx: Context) -> Response:
+    """Lists keys; POST creates one (its secret is shown on this one response only) or revokes one."""
+    created = None
+    message = ""
+    if ctx.request.method == "POST" and ctx.cloud:
+        form = await ctx.request.form()
+        if form.get("action") == "create":
+            created = await ctx.services.db(catalog.create_key, ctx.cloud, str(form.get("label") or "")[:255])
+        elif form.get("action") == "revoke":
+            revoked = await ctx.services.db(catalog.revoke_key, str(form.get("api_key") or ""))
+            message = "Key revoked." if revoked else "That key was already revoked."
+    keys = await ctx.services.db(catalog.list_keys, ctx.cloud) if ctx.cloud else []
+    values = ctx.template_values(title="API keys", nav="/console/keys", keys=keys, created=created, message=message)
+    return page("keys.html", values)
+
+
+@operator_page
+async def example_page(ctx: Context) -> Response:
+    """The seed's demo app: sign, upload straight to darkroom, gallery via search, lightbox effects."""
+    query = ctx.request.query_params
+    endpoint = query.get("signatureEndpoint") or "/api/sign"
+    if not endpoint.startswith("/") or endpoint.startswith("//"):
+        endpoint = "/api/sign"
+    api_key = await _signing_key(ctx)
+    values = ctx.template_values(
+        title="Secure upload example", nav="/examples/secure-upload",
+        folder=query.get("folder") or "secure-demo", preset=query.get("preset") or "",
+        signature_endpoint=endpoint, api_key=api_key.api_key if api_key else "",
+        effects=library.available_effects(),
+    )
+    return page("example.html", values)
+
+
+# ---- JSON API ---------------------------------------------------------------------------
+
+
+def _resource(request: Request, ctx: Context, asset: catalog.Asset) -> dict[str, Any]:
+    """The Search API's resource shape, plus the URL that works from this page's scheme."""
+    body = asset_json(request, ctx.services.settings, asset)
+    url, secure_url = delivery_urls(request, ctx.services.settings, asset)
+    body["delivery_url"] = secure_url if request.url.scheme == "https" else url
+    body["tags"] = list(asset.tags)
+    body["context"] = dict(asset.context)
+    return body
+
+
+@operator_api
+async def api_resources(ctx: Context) -> Response:
+    query = ctx.request.query_params
+    found = await ctx.services.db(
+        library.list_resources, ctx.cloud,
+        folder=query.get("folder", ""), expression=query.get("expression", ""),
+        sort=query.get("sort", "created_at:desc"), cursor=query.get("next_cursor"),
+        limit=_int(query.get("max_results"), 30),
+    )
+    body: dict[str, Any] = {"total_count": found.total_count, "resources": [_resource(ctx.request, ctx, a) for a in found.assets]}
+    if found.next_cursor:
+        body["next_cursor"] = found.next_cursor
+    return json_reply(body)
+
+
+def _int(text: str | None, default: int) -> int:
+    try:
+        return int(text) if text else default
+    except ValueError:
+        raise BadRequest(f"Not a number: {text}") from None
+
+
+@operator_api
+async def api_folders(ctx: Context) -> Response:
+    folders = await ctx.services.db(library.list_folders, ctx.cloud, ctx.request.query_params.get("path", ""))
+    return json_reply({"folders": folders})
+
+
+async def _signing_key(ctx: Context) -> catalog.ApiKey | None:
+    keys = await ctx.services.db(catalog.list_keys, ctx.cloud) if ctx.cloud else []
+    return next((key for key in keys if key.active), None)
+
+
+@operator_api
+async def api_sign(ctx: Context) -> Response:
+    """Signs the console's own uploads for the operator: `{paramsToSign}` -> `{signature, apiKey}`.
+
+    The operator may upload anything, so no policy narrows the parameters; the timestamp
+    must still be current, so a signature cannot be kept for later.
+    """
+    body = await _json_body(ctx.request)
+    params = body.get("paramsToSign")
+    if not isinstance(params, dict) or not params:
+        raise BadRequest("paramsToSign must be an object")
+    try:
+        timestamp = int(params.get("timestamp", 0))
+    except (TypeError, ValueError):
+        raise BadRequest("paramsToSign.timestamp must be a number") from None
+    if abs(time.time() - timestamp) > SIGN_SKEW_SECONDS:
+        raise BadRequest("paramsToSign.timestamp is not current")
+    key = await _signing_key(ctx)
+    if key is None:
+        return error_reply("This cloud has no active API key", 409)
+    signature = sign_params(params, str(key.api_secret))
+    return json_reply({"signature": signature, "apiKey": key.api_key})
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise BadRequest("Expected a JSON body") from None
+    if not isinstance(body, dict):
+        raise BadRequest("Expected a JSON object")
+    return body
+
+
+def _targets(body: dict[str, Any]) -> list[tuple[str, str, str]]:
+    items = body.get("assets")
+    if not isinstance(items, list) or not items:
+        raise BadRequest("Select at least one asset")
+    targets = []
+    for item in items[:1000]:
+        if not isinstance(item, dict) or not item.get("public_id"):
+            raise BadRequest("Each asset needs resource_type, type and public_id")
+        targets.append((str(item.get("resource_type") or "image"), str(item.get("type") or "upload"), str(item["public_id"])))
+    return targets
+
+
+@operator_api
+async def api_delete(ctx: Context) -> Response:
+    deleted: dict[str, str] = {}
+    for resource_type, type_, public_id in _targets(await _json_body(ctx.request)):
+        found = await ctx.services.db(catalog.delete_asset, ctx.cloud, resource_type, type_, public_id)
+        deleted[public_id] = "deleted" if found else "not_found"
+        if found:
+            await _delete_blobs(ctx, found[1])
+    return json_reply({"deleted": deleted})
+
+
+async def _delete_blobs(ctx: Context, keys: list[str]) -> None:
+    """Blobs go after the record, so nothing served ever points at a missing blob."""
+    from darkroom.api.ingest import delete_blobs
+
+    await delete_blobs(ctx.services, keys)
+
+
+@operator_api
+async def api_tags(ctx: Context) -> Response:
+    body = await _json_body(ctx.request)
+    tag = str(body.get("tag") or "").strip()
+    command = body.get("command")
+    if not tag or command not in ("add", "remove"):
+        raise BadRequest("Give a tag, and a command of add or remove")
+    updated: list[str] = []
+    for resource_type, type_, public_id in _targets(body):
+        updated += await ctx.services.db(catalog.update_tags, ctx.cloud, resource_type, type_, [public_id], command, [tag])
+    return json_reply({"public_ids": updated})
+
+
+@operator_api
+async def api_move(ctx: Context) -> Response:
+    body = await _json_body(ctx.request)
+    folder = str(body.get("folder") or "").strip().strip("/")
+    moved: dict[str, str] = {}
+    for resource_type, type_, public_id in _targets(body):
+        name = public_id.rsplit("/", 1)[-1]
+        target = f"{folder}/{name}" if folder else name
+        renamed, freed = await ctx.services.db(
+            catalog.rename_asset, ctx.cloud, resource_type, type_, public_id, type_, target, overwrite=False
+        )
+        await _delete_blobs(ctx, freed)
+        moved[public_id] = renamed.public_id
+    return json_reply({"moved": moved})
+
+
+@operator_api
+async def example_gallery(ctx: Context) -> Response:
+    """The seed's gallery route: `folder=<folder>`, newest first, with tags, up to 100."""
+    folder = ctx.request.query_params.get("folder", "secure-demo").replace('"', "")
+    found = await ctx.services.db(
+        library.list_resources, ctx.cloud, folder=folder, exact_folder=True, sort="created_at:desc", limit=100
+    )
+    return json_reply({"resources": [_resource(ctx.request, ctx, a) for a in found.assets], "total_count": found.total_count})
+
+
+# ---- static -----------------------------------------------------------------------------
+
+
+async def widget_js(request: Request) -> Response:
+    """The drop-in widget; public, since third-party pages include it, and cacheable for a while."""
+    return FileResponse(
+        STATIC / "widget.js", media_type="text/javascript",
+        headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+async def console_root(request: Request) -> Response:
+    return RedirectResponse("/console", status_code=308)
+
+
+def _route(path: str, endpoint: Any, methods: list[str] | None = None) -> Route:
+    return Route(path, endpoint, methods=methods or ["GET"])
+
+
+routes: list[BaseRoute] = [
+    _route("/console", library_page),
+    _route("/console/", console_root),
+    _route("/console/login", login_form),
+    _route("/console/login", login_submit, ["POST"]),
+    _route("/console/logout", logout, ["POST"]),
+    _route("/console/assets/{resource_type}/{type}/{public_id:path}", asset_page),
+    _route("/console/presets", presets_page),
+    _route("/console/policies", policies_page),
+    _route("/console/keys", keys_page, ["GET", "POST"]),
+    _route("/console/api/resources", api_resources),
+    _route("/console/api/folders", api_folders),
+    _route("/console/api/sign", api_sign, ["POST"]),
+    _route("/console/api/delete", api_delete, ["POST"]),
+    _route("/console/api/tags", api_tags, ["POST"]),
+    _route("/console/api/move", api_move, ["POST"]),
+    _route("/examples/secure-upload", example_page),
+    _route("/examples/secure-upload/gallery", example_gallery),
+    _route("/widget.js", widget_js),
+    Mount("/console/static", app=StaticFiles(directory=STATIC), name="console-static"),
+]
