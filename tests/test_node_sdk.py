@@ -21,7 +21,7 @@ import pytest
 import pyvips
 
 if TYPE_CHECKING:
-    from tests.conftest import LiveServer
+    from support import LiveServer
 
 NODE_DIR = Path(__file__).parent / "node"
 SCRIPT = NODE_DIR / "upload_and_download.mjs"
@@ -30,13 +30,15 @@ NODE = shutil.which("node")
 pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed (apt-get install nodejs npm)")
 
 
-def run_node_upload(server: LiveServer, file: Path, public_id: str) -> dict[str, Any]:
+def run_node_upload(
+    server: LiveServer, file: Path, public_id: str, chunk_bytes: int | None = None
+) -> dict[str, Any]:
     """Run the Node script against `server`; fail with its stderr if it fails."""
     if not (NODE_DIR / "node_modules" / "cloudinary").is_dir():
         pytest.fail("the Node SDK is not installed: run `npm install` in tests/node (.ci/run does)")
     assert NODE is not None
     completed = subprocess.run(
-        [NODE, str(SCRIPT), str(file), public_id],
+        [NODE, str(SCRIPT), str(file), public_id, *([str(chunk_bytes)] if chunk_bytes else [])],
         env=server.env(),
         cwd=NODE_DIR,
         capture_output=True,
@@ -77,3 +79,19 @@ def test_node_sdk_uploads_and_downloads_the_original(sqlite_server: LiveServer, 
         assert download["sha256"] == expected, f"{name} did not serve the original byte for byte"
         assert download["content_type"] == "image/png"
     assert seen["sdk_url"]["url"].startswith(f"http://{sqlite_server.host}/{sqlite_server.cloud}/")
+
+
+def test_node_sdk_upload_large_sends_chunks_that_assemble(sqlite_server: LiveServer, tmp_path: Path) -> None:
+    """The Node SDK marks every chunk but the last `bytes A-B/-1`; the asset appears whole."""
+    source = tmp_path / "big.bin"
+    source.write_bytes(secrets.token_bytes(5 * 1024 * 1024 + 123))
+    public_id = f"node/large_{secrets.token_hex(4)}"
+    seen = run_node_upload(sqlite_server, source, public_id, chunk_bytes=2 * 1024 * 1024)
+    upload = seen["upload"]
+
+    assert upload["public_id"] == public_id
+    assert (upload["resource_type"], upload["bytes"]) == ("raw", source.stat().st_size)
+    assert seen["signature_ok"] is True
+    expected = hashlib.sha256(source.read_bytes()).hexdigest()
+    for name in ("response_url", "sdk_url"):
+        assert (seen[name]["status"], seen[name]["sha256"]) == (200, expected), (upload, seen[name])
