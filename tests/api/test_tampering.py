@@ -182,3 +182,16 @@ def test_no_upload_is_stored_when_refused(sqlite_server: LiveServer, sample_png:
     assert httpx.get(url).status_code == 404
     spool = sqlite_server.data_dir / "spool"
     assert not any(spool.glob("upload-*")), "refused uploads must not leave spool files"
+
+
+def test_clouds_are_isolated(sqlite_server: LiveServer, sample_png: Path) -> None:
+    _darkroom(sqlite_server, "clouds", "create", "tenant2")
+    created = dict(line.split("=", 1) for line in _darkroom(sqlite_server, "keys", "create", "--cloud", "tenant2").split())
+    tenant = LiveServer(**{**sqlite_server.__dict__, "cloud": "tenant2", "api_key": created["api_key"], "api_secret": created["api_secret"]})
+    uploaded = post_upload(tenant, signed_params(tenant, public_id="tenant/only"), sample_png)
+    assert uploaded.status_code == 200
+    # The other cloud's key cannot act on the first cloud, and its assets are not delivered there.
+    response = post_upload(sqlite_server, {**signed_params(tenant, public_id="tenant/cross"), "api_key": tenant.api_key}, sample_png)
+    assert response.status_code == 401
+    assert httpx.get(uploaded.json()["url"]).status_code == 200
+    assert httpx.get(uploaded.json()["url"].replace("/tenant2/", f"/{sqlite_server.cloud}/")).status_code == 404

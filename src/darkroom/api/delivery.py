@@ -48,7 +48,12 @@ async def deliver(request: Request) -> Response:
     named = await services.db(catalog.named_transformation_map, cloud) if "t_" in path.transformation else {}
     chain = parse(path.transformation, named=named.get)
     derivative = await request.app.state.derivatives.get(
-        services, asset, chain, requested_format, request.headers.get("accept", "")
+        services,
+        asset,
+        chain,
+        requested_format,
+        request.headers.get("accept", ""),
+        may_render=await _may_render(services, cloud, path),
     )
     return _derived_response(request, derivative, path, chain.attachment, asset)
 
@@ -70,6 +75,17 @@ async def _check_signature(services: Services, cloud: str, type_: str, path: Del
     secrets = [key.api_secret for key in keys if key.active]
     if not verify_url_signature(path.signature, path.signed_text, secrets):
         raise Unauthorized("Invalid URL signature")
+
+
+async def _may_render(services: Services, cloud: str, path: DeliveryPath) -> bool:
+    """Strict transformations: only signed URLs and allowed named transformations render new derivatives."""
+    if path.signature is not None or not await services.db(catalog.strict_transformations, cloud):
+        return True
+    if not path.transformation:
+        return False
+    allowed = await services.db(catalog.strict_allowed_names, cloud)
+    components = [part for component in path.transformation.split("/") for part in component.split(",")]
+    return all(part.startswith("t_") and part[2:] in allowed for part in components)
 
 
 def _is_original(asset: Asset, transformation: str, requested_format: str | None) -> bool:

@@ -27,9 +27,14 @@ from darkroom.catalog import Asset
 from darkroom.catalog.schema import derived
 from darkroom.imaging import content_type_for
 from darkroom.storage import BlobNotFound
+from darkroom.errors import Unauthorized
 from darkroom.transform import Chain
 
-__all__ = ["Derivative", "DerivativeCache", "variant_key"]
+__all__ = ["Derivative", "DerivativeCache", "StrictTransformationRefused", "variant_key"]
+
+
+class StrictTransformationRefused(Unauthorized):
+    """Strict transformations are on and this derivative is neither signed, allowed nor existing."""
 
 
 @dataclass(frozen=True)
@@ -65,8 +70,16 @@ class DerivativeCache:
         self._inflight: dict[tuple[int, int, str], asyncio.Future[Derivative]] = {}
 
     async def get(
-        self, services: Services, asset: Asset, chain: Chain, requested_format: str | None, accept: str
+        self,
+        services: Services,
+        asset: Asset,
+        chain: Chain,
+        requested_format: str | None,
+        accept: str,
+        *,
+        may_render: bool = True,
     ) -> Derivative:
+        """The derivative's bytes; with `may_render` off (strict transformations) only an existing one."""
         key = (asset.pk, asset.version, variant_key(chain, requested_format, accept))
         hot = self._memory.get(key)
         if hot is not None:
@@ -78,7 +91,7 @@ class DerivativeCache:
         future: asyncio.Future[Derivative] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
-            result = await self._load_or_render(services, asset, chain, requested_format, accept, key[2])
+            result = await self._load_or_render(services, asset, chain, requested_format, accept, key[2], may_render)
             future.set_result(result)
             self._remember(key, result)
             return result
@@ -103,7 +116,14 @@ class DerivativeCache:
             self._memory_bytes -= len(evicted.data)
 
     async def _load_or_render(
-        self, services: Services, asset: Asset, chain: Chain, requested_format: str | None, accept: str, variant: str
+        self,
+        services: Services,
+        asset: Asset,
+        chain: Chain,
+        requested_format: str | None,
+        accept: str,
+        variant: str,
+        may_render: bool,
     ) -> Derivative:
         stored = await services.db(_find_derived, asset.pk, asset.version, variant)
         if stored is not None:
@@ -112,6 +132,8 @@ class DerivativeCache:
                 return _derivative(await services.store.get_bytes(storage_key), fmt, vary)
             except BlobNotFound:
                 pass  # the blob vanished (a purge, a restore): render it again
+        if not may_render:
+            raise StrictTransformationRefused(f"Transformation {chain.canonical() or requested_format} is not allowed")
         rendered = await _render(services, asset, chain, requested_format, accept)
         storage_key = f"{asset.cloud}/derived/{asset.asset_id}/{asset.version}/{hashlib.sha256(variant.encode()).hexdigest()[:40]}"
         await services.store.put_bytes(storage_key, rendered.data)

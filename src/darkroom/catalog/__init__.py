@@ -29,6 +29,9 @@ from darkroom.catalog.clouds import (
     list_signing_policies,
     named_transformation_map,
     revoke_key,
+    set_strict_transformations,
+    strict_allowed_names,
+    strict_transformations,
     upsert_key,
 )
 from darkroom.catalog.db import create_engine_for, migrate
@@ -64,6 +67,9 @@ __all__ = [
     "rename_asset",
     "revoke_key",
     "save_asset",
+    "set_strict_transformations",
+    "strict_allowed_names",
+    "strict_transformations",
     "update_asset_fields",
     "update_context",
     "update_tags",

@@ -31,6 +31,9 @@ __all__ = [
     "find_policy_by_token",
     "list_signing_policies",
     "named_transformation_map",
+    "set_strict_transformations",
+    "strict_allowed_names",
+    "strict_transformations",
 ]
 
 
@@ -228,3 +231,26 @@ def named_transformation_map(engine: Engine, cloud: str) -> dict[str, str]:
             )
         )
         return {name: text for name, text in rows}
+
+
+def strict_transformations(engine: Engine, cloud: str) -> bool:
+    with engine.connect() as conn:
+        value = conn.execute(sa.select(clouds.c.strict_transformations).where(clouds.c.name == cloud)).scalar()
+    return bool(value)
+
+
+def set_strict_transformations(engine: Engine, cloud: str, strict: bool) -> None:
+    with engine.begin() as conn:
+        if conn.execute(sa.update(clouds).where(clouds.c.name == cloud).values(strict_transformations=strict)).rowcount == 0:
+            raise CloudNotFound(f"Unknown cloud: {cloud}")
+
+
+def strict_allowed_names(engine: Engine, cloud: str) -> frozenset[str]:
+    """Named transformations that may render on demand while strict transformations are on."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(named_transformations.c.name).where(
+                named_transformations.c.cloud == cloud, named_transformations.c.allowed_for_strict.is_(True)
+            )
+        )
+        return frozenset(name for (name,) in rows)

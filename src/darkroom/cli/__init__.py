@@ -143,6 +143,34 @@ def keys_revoke(api_key: str, data_dir: str | None) -> None:
 
 
 @main.group()
+def clouds() -> None:
+    """Clouds (tenants) and their settings."""
+
+
+@clouds.command("create")
+@click.argument("cloud")
+@data_dir_option
+def clouds_create(cloud: str, data_dir: str | None) -> None:
+    """Create a cloud (see `keys create` for its keys)."""
+    catalog.ensure_cloud(_engine(_settings(data_dir)), cloud)
+    click.echo(f"cloud {cloud}")
+
+
+@clouds.command("set")
+@click.argument("cloud")
+@click.option("--strict/--no-strict", "strict", default=None, help="Strict transformations: only signed or allowed transformations render.")
+@data_dir_option
+def clouds_set(cloud: str, strict: bool | None, data_dir: str | None) -> None:
+    """Change a cloud's settings."""
+    if strict is not None:
+        try:
+            catalog.set_strict_transformations(_engine(_settings(data_dir)), cloud, strict)
+        except catalog.CloudNotFound as exc:
+            raise click.ClickException(exc.message) from exc
+        click.echo(f"{cloud}: strict transformations {'on' if strict else 'off'}")
+
+
+@main.group()
 def policies() -> None:
     """Signing policies for /api/sign."""
 
