@@ -2,7 +2,8 @@
 
 Body `{"paramsToSign": {…}}`, as next-cloudinary and the upload widget send it; reply
 `{"signature", "apiKey", "cloudName"}`. The caller is identified by a bearer token issued
-with a signing policy (`darkroom policies create`); the policy decides what may be signed.
+with a signing policy (`darkroom policies create`), or by a console session when a policy
+admits those (`--console`); the policy decides what may be signed.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from darkroom import catalog
 from darkroom.api.services import services_of
 from darkroom.auth import PolicyRefused, UnknownApiKey, sign_params
 from darkroom.auth.policy import check_params_to_sign
+from darkroom.auth.sessions import console_session_user
 from darkroom.catalog import SigningPolicy
 from darkroom.errors import BadRequest
 
@@ -26,8 +28,9 @@ __all__ = ["routes"]
 
 async def sign(request: Request) -> Response:
     services = services_of(request)
-    policy = await _policy_for(request)
-    params = await _params_to_sign(request)
+    body = await _json_body(request)
+    policy = await _policy_for(request, body)
+    params = _params_to_sign(body)
     check_params_to_sign(
         params,
         allowed_params=policy.allowed_params,
@@ -44,22 +47,36 @@ async def sign(request: Request) -> Response:
     return JSONResponse({"signature": signature, "apiKey": key.api_key, "cloudName": policy.cloud})
 
 
-async def _policy_for(request: Request) -> SigningPolicy:
+async def _policy_for(request: Request, body: dict[str, object]) -> SigningPolicy:
+    """The policy of the bearer token, else one admitting the signed-in console operator."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise UnknownApiKey("A bearer token issued with a signing policy is required")
-    policy = await services_of(request).db(catalog.find_policy_by_token, token.strip())
-    if policy is None:
-        raise UnknownApiKey("Unknown signing token")
-    return policy
+    if scheme.lower() == "bearer" and token.strip():
+        policy = await services_of(request).db(catalog.find_policy_by_token, token.strip())
+        if policy is None:
+            raise UnknownApiKey("Unknown signing token")
+        return policy
+    if console_session_user(request) is not None:
+        policies = await services_of(request).db(catalog.console_signing_policies)
+        wanted = body.get("cloudName")
+        for policy in policies:
+            if wanted in (None, policy.cloud):
+                return policy
+        raise PolicyRefused("No signing policy admits console sessions")
+    raise UnknownApiKey("A bearer token issued with a signing policy, or a console session, is required")
 
 
-async def _params_to_sign(request: Request) -> dict[str, object]:
+async def _json_body(request: Request) -> dict[str, object]:
     try:
         body = json.loads(await request.body())
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise BadRequest("Body must be JSON: {\"paramsToSign\": {…}}") from None
-    params = body.get("paramsToSign") if isinstance(body, dict) else None
+    if not isinstance(body, dict):
+        raise BadRequest("Body must be JSON: {\"paramsToSign\": {…}}")
+    return body
+
+
+def _params_to_sign(body: dict[str, object]) -> dict[str, object]:
+    params = body.get("paramsToSign")
     if not isinstance(params, dict) or not params:
         raise BadRequest("Body must be JSON: {\"paramsToSign\": {…}}")
     return {str(k): v for k, v in params.items() if v not in (None, "")}

@@ -27,6 +27,7 @@ __all__ = [
     "list_keys",
     "revoke_key",
     "find_upload_preset",
+    "console_signing_policies",
     "create_signing_policy",
     "find_policy_by_token",
     "list_signing_policies",
@@ -202,6 +203,11 @@ def find_policy_by_token(engine: Engine, token: str) -> SigningPolicy | None:
 
 def list_signing_policies(engine: Engine, cloud: str) -> list[SigningPolicy]:
     return _policies(engine, signing_policies.c.cloud == cloud)
+
+
+def console_signing_policies(engine: Engine) -> list[SigningPolicy]:
+    """Policies that admit signed-in console operators, in every cloud."""
+    return _policies(engine, signing_policies.c.allow_console.is_(True))
 
 
 def _policies(engine: Engine, *where: Any) -> list[SigningPolicy]:
