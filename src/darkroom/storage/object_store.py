@@ -8,9 +8,12 @@ darkroom's, and keeps blocking file I/O off the event loop.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
+import functools
 import os
 import pathlib
+import time
 from collections.abc import AsyncIterator, Iterator
 
 import obstore
@@ -26,6 +29,8 @@ PUT_CONCURRENCY = 2
 READ_CHUNK_BYTES = 1024 * 1024
 # Keys deleted per request by delete_prefix (S3 bulk delete accepts up to 1000).
 DELETE_BATCH = 1000
+# How long interpreter exit waits for obstore's runtime threads (see _settle_at_exit).
+EXIT_SETTLE_SECONDS = 0.05
 
 
 @contextlib.contextmanager
@@ -60,10 +65,25 @@ class ObjectBlob(Blob):
                     yield bytes(view[start : start + READ_CHUNK_BYTES])
 
 
+@functools.cache
+def _settle_at_exit() -> None:
+    """Keep short-lived processes from dying with SIGABRT after their last await.
+
+    When an obstore `*_async` call completes, a tokio thread still briefly holds Python
+    objects; if the interpreter is finalizing by then, Rust aborts the process (the
+    pyo3-async-runtimes shutdown race, PyO3/pyo3-async-runtimes#40). Measured here:
+    about half of `asyncio.run(one head_async); exit` runs ended in SIGABRT; with this
+    wait, none did. A CLI command exiting 134 after doing its work would break scripts.
+    Registered once, on the first store built.
+    """
+    atexit.register(time.sleep, EXIT_SETTLE_SECONDS)
+
+
 class ObjectBlobStore(BlobStore):
     """A `BlobStore` over any obstore store."""
 
     def __init__(self, store: obstore.store.ObjectStore, *, description: str) -> None:
+        _settle_at_exit()
         self._store = store
         # Safe to log: never contains credentials.
         self.description = description
