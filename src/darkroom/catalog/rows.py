@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,9 +18,18 @@ from sqlalchemy.engine import Connection
 from darkroom.catalog.assets import Asset
 from darkroom.catalog.schema import asset_tags
 
-__all__ = ["assets_from_rows", "tags_of"]
+__all__ = ["AssetRecord", "assets_from_rows", "tags_of"]
 
-_COLUMN_FIELDS = tuple(f.name for f in fields(Asset) if f.name not in ("pk", "tags"))
+
+@dataclass(frozen=True)
+class AssetRecord(Asset):
+    """An `Asset` plus the columns only the Admin and Search APIs show."""
+
+    moderation_status: str | None = None  # pending | approved | rejected, None when never moderated
+    status: str = "active"
+
+
+_COLUMN_FIELDS = tuple(f.name for f in fields(AssetRecord) if f.name not in ("pk", "tags"))
 
 
 def tags_of(conn: Connection, pks: Sequence[int]) -> dict[int, tuple[str, ...]]:
@@ -33,13 +42,13 @@ def tags_of(conn: Connection, pks: Sequence[int]) -> dict[int, tuple[str, ...]]:
     return {pk: tuple(tags) for pk, tags in found.items()}
 
 
-def assets_from_rows(conn: Connection, rows: Sequence[Any]) -> list[Asset]:
+def assets_from_rows(conn: Connection, rows: Sequence[Any]) -> list[AssetRecord]:
     """`Asset` values for `assets` table rows (mappings), tags included, order kept."""
     tags = tags_of(conn, [row["id"] for row in rows])
     return [_asset(row, tags.get(row["id"], ())) for row in rows]
 
 
-def _asset(row: Any, tags: tuple[str, ...]) -> Asset:
+def _asset(row: Any, tags: tuple[str, ...]) -> AssetRecord:
     values = {name: row[name] for name in _COLUMN_FIELDS}
     values["placeholder"] = bool(values["placeholder"])
     values["context"] = dict(values["context"] or {})
@@ -47,4 +56,4 @@ def _asset(row: Any, tags: tuple[str, ...]) -> Asset:
     for name in ("created_at", "uploaded_at"):
         moment: datetime = values[name]
         values[name] = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return Asset(pk=row["id"], tags=tags, **values)
+    return AssetRecord(pk=row["id"], tags=tags, **values)

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-__all__ = ["Kind", "FieldSpec", "FIELDS", "field_spec", "SORTABLE"]
+__all__ = ["Kind", "FieldSpec", "FIELDS", "field_spec", "SORTABLE", "FOLDER_FIELDS", "folder_field_spec"]
 
 
 class Kind(Enum):
@@ -70,6 +70,18 @@ _KEY = re.compile(r"^[A-Za-z0-9_\-]{1,255}$")
 # Fields `sort_by` accepts, each an assets column.
 SORTABLE = ("created_at", "uploaded_at", "public_id", "filename", "display_name", "bytes", "width", "height",
             "pixels", "duration", "aspect_ratio", "format", "resource_type", "type", "asset_folder", "folder")
+
+
+# Folder search (`SearchFolders`) fields: name (last segment), path, external_id.
+FOLDER_FIELDS: dict[str, FieldSpec] = {
+    "name": FieldSpec("name", Kind.TEXT, None),
+    "path": FieldSpec("path", Kind.PATH, None),
+    "external_id": FieldSpec("external_id", Kind.FIXED, None),
+}
+
+
+def folder_field_spec(name: str) -> FieldSpec | None:
+    return FOLDER_FIELDS.get(name)
 
 
 def field_spec(name: str) -> FieldSpec | None:

@@ -13,6 +13,7 @@ syntax error; values are only typed later, by the compiler.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from darkroom.catalog.search.errors import SearchSyntaxError
@@ -128,8 +129,9 @@ def _word(text: str, start: int) -> tuple[Token, int]:
 class _Parser:
     """Recursive descent over the token list; one method per precedence level."""
 
-    def __init__(self, tokens: list[Token]) -> None:
+    def __init__(self, tokens: list[Token], lookup: Callable[[str], FieldSpec | None]) -> None:
         self.tokens = tokens
+        self.lookup = lookup
         self.index = 0
         self.depth = 0
 
@@ -203,7 +205,7 @@ class _Parser:
 
     def parse_field(self) -> Node:
         name_token = self.advance()
-        spec = field_spec(name_token.text)
+        spec = self.lookup(name_token.text)
         if name_token.wildcard or spec is None:
             raise SearchSyntaxError(f"unknown field '{name_token.text}'", name_token.pos)
         op_token = self.advance()
@@ -256,8 +258,11 @@ def _shown(token: Token) -> str:
     return f"'{token.text}'" if token.kind != "QUOTED" else f'"{token.text}"'
 
 
-def parse(text: str) -> Node:
-    """Parse a search expression into its tree; SearchSyntaxError names the bad position."""
+def parse(text: str, *, fields: Callable[[str], FieldSpec | None] = field_spec) -> Node:
+    """Parse a search expression into its tree; SearchSyntaxError names the bad position.
+
+    `fields` says which field names exist (the assets' by default; folder search passes its own).
+    """
     if len(text) > MAX_LENGTH:
         raise SearchSyntaxError(f"expression longer than {MAX_LENGTH} characters", MAX_LENGTH)
-    return _Parser(tokenize(text)).parse()
+    return _Parser(tokenize(text), fields).parse()

@@ -1,0 +1,341 @@
+"""Admin API, assets: ping, usage, config, listings, details, update, deletes, tags.
+
+Thin handlers: authorize, read the parameters the SDK sends, call one catalog function,
+shape the reply as Cloudinary does. Routes are ordered as Cloudinary resolves its shared
+`/resources` prefix (reference §3.2): fixed words first, then the `{rt}/{t}/{public_id}` forms.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from darkroom.api.admin_http import Admin, as_bool, as_list, authorize, list_item
+from darkroom.api.ingest import delete_blobs
+from darkroom.api.params import parse_context, parse_list
+from darkroom.api.shapes import delivery_urls
+from darkroom.catalog import listing, usage
+from darkroom.catalog.deletion import Deletion, Target, delete_by_asset_ids, delete_by_public_ids, delete_derived_ids, delete_matching
+from darkroom.catalog.listing import RESOURCE_TYPES, Listing, max_results_from
+from darkroom.catalog.updates import AssetChanges, update_resource
+from darkroom.errors import BadRequest, NotFound
+
+__all__ = ["routes"]
+
+PREFIX = "/v1_1/{cloud}"
+
+
+async def ping(request: Request) -> Response:
+    admin = await authorize(request)
+    return admin.reply({"status": "ok"})
+
+
+async def usage_report(request: Request) -> Response:
+    admin = await authorize(request)
+    report = await admin.db(usage.usage)
+    today = date.today().isoformat()
+    return admin.reply({
+        "plan": "Self-hosted",
+        "last_updated": today,
+        "date_requested": request.path_params.get("date") or today,
+        "transformations": {"usage": report.transformations, "credits_usage": 0},
+        "objects": {"usage": report.resources},
+        "bandwidth": {"usage": 0, "credits_usage": 0},
+        "storage": {"usage": report.storage_bytes, "credits_usage": 0},
+        "requests": 0,
+        "resources": report.resources,
+        "derived_resources": report.derived_resources,
+        "media_limits": {"image_max_size_bytes": admin.services.settings.max_upload_bytes,
+                         "video_max_size_bytes": admin.services.settings.max_upload_bytes,
+                         "raw_max_size_bytes": admin.services.settings.max_upload_bytes,
+                         "image_max_px": admin.services.settings.max_image_pixels},
+    })
+
+
+async def config(request: Request) -> Response:
+    admin = await authorize(request)
+    body: dict[str, Any] = {"cloud_name": admin.cloud}
+    if as_bool(admin.param("settings")):
+        body["settings"] = {"folder_mode": "dynamic"}
+    return admin.reply(body)
+
+
+async def resource_types(request: Request) -> Response:
+    admin = await authorize(request)
+    return admin.reply({"resource_types": list(RESOURCE_TYPES)})
+
+
+# -- listings -------------------------------------------------------------------------------
+
+
+def _listing(admin: Admin, **filters: Any) -> Listing:
+    start_at = admin.param("start_at")
+    return Listing(
+        direction=admin.param("direction"),
+        max_results=max_results_from(admin.param("max_results")),
+        next_cursor=admin.param("next_cursor") or None,
+        start_at=_moment(start_at) if start_at else None,
+        **filters,
+    )
+
+
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise BadRequest(f"Invalid start_at - {text}") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+async def _page(admin: Admin, filters: Listing) -> Response:
+    page = await admin.db(listing.list_resources, filters)
+    body: dict[str, Any] = {"resources": [list_item(admin, a) for a in page.assets]}
+    if page.next_cursor:
+        body["next_cursor"] = page.next_cursor
+    return admin.reply(body)
+
+
+def _resource_type(request: Request) -> str:
+    resource_type = request.path_params["resource_type"]
+    if resource_type not in RESOURCE_TYPES:
+        raise BadRequest(f"Invalid resource type - {resource_type}")
+    return resource_type
+
+
+async def resources_or_asset(request: Request) -> Response:
+    """`/resources/{x}`: a listing when x is a resource type, else an asset_id's details."""
+    if request.path_params["resource_type"] in RESOURCE_TYPES:
+        return await list_by_type(request)
+    admin = await authorize(request)
+    asset, derived = await admin.db(listing.asset_by_asset_id, request.path_params["resource_type"])
+    return admin.reply(_details(admin, asset, derived))
+
+
+async def list_by_type(request: Request) -> Response:
+    admin = await authorize(request)
+    filters = _listing(admin, resource_type=_resource_type(request), type=request.path_params.get("type"),
+                       prefix=admin.param("prefix") or None)
+    return await _page(admin, filters)
+
+
+async def by_type_and_delivery(request: Request) -> Response:
+    """GET `/resources/{rt}/{t}`: `resources_by_ids` when public_ids are given, else a listing."""
+    admin = await authorize(request)
+    public_ids = as_list(admin.param("public_ids"))
+    if not public_ids:
+        filters = _listing(admin, resource_type=_resource_type(request), type=request.path_params["type"],
+                           prefix=admin.param("prefix") or None)
+        return await _page(admin, filters)
+    found = await admin.db(listing.resources_by_public_ids, _resource_type(request), request.path_params["type"], public_ids)
+    return admin.reply({"resources": [list_item(admin, a) for a in found]})
+
+
+async def by_asset_ids(request: Request) -> Response:
+    admin = await authorize(request)
+    found = await admin.db(listing.resources_by_asset_ids, as_list(admin.param("asset_ids")))
+    return admin.reply({"resources": [list_item(admin, a) for a in found]})
+
+
+async def by_asset_folder(request: Request) -> Response:
+    admin = await authorize(request)
+    folder = str(admin.required("asset_folder")).strip("/")
+    return await _page(admin, _listing(admin, resource_type=None, asset_folder=folder))
+
+
+async def by_tag(request: Request) -> Response:
+    admin = await authorize(request)
+    return await _page(admin, _listing(admin, resource_type=_resource_type(request), tag=request.path_params["tag"]))
+
+
+async def by_context(request: Request) -> Response:
+    admin = await authorize(request)
+    key = str(admin.required("key"))
+    value = admin.param("value")
+    return await _page(admin, _listing(admin, resource_type=_resource_type(request), context_key=key,
+                                       context_value=None if value in (None, "") else str(value)))
+
+
+async def by_moderation(request: Request) -> Response:
+    admin = await authorize(request)
+    if request.path_params["kind"] != "manual":
+        return admin.reply({"resources": []})
+    filters = _listing(admin, resource_type=_resource_type(request), moderation_status=request.path_params["status"])
+    return await _page(admin, filters)
+
+
+# -- one asset ------------------------------------------------------------------------------
+
+
+def _details(admin: Admin, asset: Any, derived: list[listing.Derived]) -> dict[str, Any]:
+    body = list_item(admin, asset, detail=True)
+    body["tags"] = list(asset.tags)
+    limit = max_results_from(admin.param("max_results"), default=500)
+    body["derived"] = [_derived_json(admin, asset, d) for d in derived[:limit]]
+    if len(derived) > limit:
+        body["derived_next_cursor"] = str(limit)
+    if as_bool(admin.param("image_metadata")) or as_bool(admin.param("media_metadata")):
+        body["image_metadata"] = {}
+    return body
+
+
+def _derived_json(admin: Admin, asset: Any, item: listing.Derived) -> dict[str, Any]:
+    url, secure_url = delivery_urls(admin.request, admin.services.settings, asset, item.transformation, item.format)
+    return {"transformation": item.transformation, "format": item.format, "bytes": item.bytes, "id": str(item.id),
+            "url": url, "secure_url": secure_url}
+
+
+async def resource(request: Request) -> Response:
+    admin = await authorize(request)
+    path = request.path_params
+    asset, derived = await admin.db(listing.asset_details, _resource_type(request), path["type"], path["public_id"])
+    return admin.reply(_details(admin, asset, derived))
+
+
+async def update(request: Request) -> Response:
+    admin = await authorize(request)
+    path = request.path_params
+    params = admin.params
+    changes = AssetChanges(
+        tags=_tags_param(params.get("tags")),
+        context=parse_context(params["context"]) if params.get("context") is not None else None,
+        metadata=_metadata_param(params.get("metadata")),
+        clear_invalid=as_bool(params.get("clear_invalid")),
+        display_name=params.get("display_name"),
+        asset_folder=params.get("asset_folder"),
+        moderation_status=params.get("moderation_status"),
+        access_mode=params.get("access_mode"),
+    )
+    asset = await admin.db(update_resource, _resource_type(request), path["type"], path["public_id"], changes)
+    derived = (await admin.db(listing.asset_details, asset.resource_type, asset.type, asset.public_id))[1]
+    return admin.reply(_details(admin, asset, derived))
+
+
+def _tags_param(value: Any) -> list[str] | None:
+    """`tags` replaces the set: `"a,b"` as the SDK sends it, or a JSON array."""
+    if value is None:
+        return None
+    return parse_list(value) if isinstance(value, str) else as_list(value)
+
+
+def _metadata_param(value: Any) -> dict[str, Any] | None:
+    """`metadata` as `k=v|k2=["a","b"]` text (reference §8.1) or a JSON object."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return dict(value)
+    return dict(parse_context(str(value)))
+
+
+# -- deletes --------------------------------------------------------------------------------
+
+
+def _target(admin: Admin) -> Target:
+    transformations = admin.param("transformations")
+    chosen = tuple(t for t in str(transformations).split("|") if t) if transformations else ()
+    return Target(keep_original=as_bool(admin.param("keep_original")), transformations=chosen)
+
+
+async def _deletion_reply(admin: Admin, outcome: Deletion) -> Response:
+    await delete_blobs(admin.services, outcome.storage_keys)
+    body: dict[str, Any] = {"deleted": outcome.deleted, "deleted_counts": outcome.counts, "partial": outcome.partial}
+    if outcome.next_cursor:
+        body["next_cursor"] = outcome.next_cursor
+    return admin.reply(body)
+
+
+async def delete_resources(request: Request) -> Response:
+    """DELETE `/resources/{rt}/{t}`: by public_ids, by prefix, or all."""
+    admin = await authorize(request)
+    resource_type, type_ = _resource_type(request), request.path_params["type"]
+    target = _target(admin)
+    public_ids = as_list(admin.param("public_ids"))
+    if public_ids:
+        outcome = await admin.db(delete_by_public_ids, resource_type, type_, public_ids, target)
+    elif admin.param("prefix") or as_bool(admin.param("all")):
+        outcome = await admin.db(
+            delete_matching, resource_type, type_, prefix=admin.param("prefix") or None,
+            everything=as_bool(admin.param("all")), target=target, next_cursor=admin.param("next_cursor") or None,
+        )
+    else:
+        raise BadRequest("Missing required parameter - public_ids")
+    return await _deletion_reply(admin, outcome)
+
+
+async def delete_by_tag(request: Request) -> Response:
+    admin = await authorize(request)
+    outcome = await admin.db(delete_matching, _resource_type(request), None, tag=request.path_params["tag"],
+                             target=_target(admin), next_cursor=admin.param("next_cursor") or None)
+    return await _deletion_reply(admin, outcome)
+
+
+async def delete_by_asset_id_list(request: Request) -> Response:
+    admin = await authorize(request)
+    outcome = await admin.db(delete_by_asset_ids, as_list(admin.param("asset_ids")), _target(admin))
+    return await _deletion_reply(admin, outcome)
+
+
+async def delete_derived(request: Request) -> Response:
+    admin = await authorize(request)
+    outcome = await admin.db(delete_derived_ids, as_list(admin.param("derived_resource_ids")))
+    await delete_blobs(admin.services, outcome.storage_keys)
+    return admin.reply({"deleted": outcome.deleted})
+
+
+async def restore(request: Request) -> Response:
+    """Backups are not kept, so nothing can be restored; each id is reported as not found."""
+    admin = await authorize(request)
+    ids = as_list(admin.param("public_ids")) or as_list(admin.param("asset_ids"))
+    if not ids:
+        raise BadRequest("Missing required parameter - public_ids")
+    return admin.reply({i: {"error": {"message": "Backup not found"}} for i in ids})
+
+
+# -- tags -----------------------------------------------------------------------------------
+
+
+async def tags(request: Request) -> Response:
+    admin = await authorize(request)
+    found, cursor = await admin.db(
+        listing.list_tags, _resource_type(request), admin.param("prefix") or None,
+        max_results_from(admin.param("max_results")), admin.param("next_cursor") or None,
+    )
+    body: dict[str, Any] = {"tags": found}
+    if cursor:
+        body["next_cursor"] = cursor
+    return admin.reply(body)
+
+
+async def not_found(request: Request) -> Response:
+    await authorize(request)
+    raise NotFound(f"Resource not found - {request.url.path}")
+
+
+R = f"{PREFIX}/resources"
+
+routes = [
+    Route(f"{PREFIX}/ping", ping, methods=["GET"]),
+    Route(f"{PREFIX}/usage", usage_report, methods=["GET"]),
+    Route(f"{PREFIX}/usage/{{date}}", usage_report, methods=["GET"]),
+    Route(f"{PREFIX}/config", config, methods=["GET"]),
+    Route(f"{PREFIX}/derived_resources", delete_derived, methods=["DELETE"]),
+    Route(f"{PREFIX}/tags/{{resource_type}}", tags, methods=["GET"]),
+    Route(R, resource_types, methods=["GET"]),
+    Route(R, delete_by_asset_id_list, methods=["DELETE"]),
+    Route(f"{R}/by_asset_ids", by_asset_ids, methods=["GET"]),
+    Route(f"{R}/by_asset_folder", by_asset_folder, methods=["GET"]),
+    Route(f"{R}/restore", restore, methods=["POST"]),
+    Route(f"{R}/{{resource_type}}/tags/{{tag:path}}", by_tag, methods=["GET"]),
+    Route(f"{R}/{{resource_type}}/tags/{{tag:path}}", delete_by_tag, methods=["DELETE"]),
+    Route(f"{R}/{{resource_type}}/context", by_context, methods=["GET"]),
+    Route(f"{R}/{{resource_type}}/moderations/{{kind}}/{{status}}", by_moderation, methods=["GET"]),
+    Route(f"{R}/{{resource_type}}/{{type}}/restore", restore, methods=["POST"]),
+    Route(f"{R}/{{resource_type}}/{{type}}/{{public_id:path}}", resource, methods=["GET"]),
+    Route(f"{R}/{{resource_type}}/{{type}}/{{public_id:path}}", update, methods=["POST"]),
+    Route(f"{R}/{{resource_type}}/{{type}}", by_type_and_delivery, methods=["GET"]),
+    Route(f"{R}/{{resource_type}}/{{type}}", delete_resources, methods=["DELETE"]),
+    Route(f"{R}/{{resource_type}}", resources_or_asset, methods=["GET"]),
+]

@@ -1,0 +1,99 @@
+"""Named transformations (`t_NAME`) and the list of transformations a cloud has used.
+
+Names are stored without the `t_` prefix; delivery expands them through
+`clouds.named_transformation_map`. The transformation text is validated by the API layer
+(the transformation language sits above the catalog), which passes it in canonical form.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from darkroom.catalog.schema import assets, derived, named_transformations
+from darkroom.errors import BadRequest, Conflict, NotFound
+
+__all__ = ["TransformationNotFound", "bare_name", "list_transformations", "find_named", "used_transformation",
+           "create_named", "update_named", "delete_named"]
+
+
+class TransformationNotFound(NotFound):
+    pass
+
+
+def bare_name(name: str) -> str:
+    """`t_thumb` and `thumb` both name the transformation stored as `thumb`."""
+    return name[2:] if name.startswith("t_") else name
+
+
+def _where(cloud: str, name: str) -> sa.ColumnElement[bool]:
+    return sa.and_(named_transformations.c.cloud == cloud, named_transformations.c.name == bare_name(name))
+
+
+def _used(engine: Engine, cloud: str) -> set[str]:
+    owned = sa.select(assets.c.id).where(assets.c.cloud == cloud)
+    with engine.connect() as conn:
+        return {t for (t,) in conn.execute(sa.select(derived.c.transformation).where(derived.c.asset_pk.in_(owned)).distinct())}
+
+
+def list_transformations(engine: Engine, cloud: str, named: bool | None) -> list[dict[str, Any]]:
+    """Named ones (`t_NAME`) and, unless `named` is True, the unnamed ones derivatives were made with."""
+    used = _used(engine, cloud)
+    items: list[dict[str, Any]] = []
+    if named is not False:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(named_transformations).where(named_transformations.c.cloud == cloud).order_by(named_transformations.c.name)
+            ).mappings()
+            for row in rows:
+                items.append({"name": f"t_{row['name']}", "allowed_for_strict": bool(row["allowed_for_strict"]),
+                              "used": f"t_{row['name']}" in used, "named": True})
+    if named is not True:
+        items += [{"name": t, "allowed_for_strict": False, "used": True, "named": False} for t in sorted(used)]
+    return items
+
+
+def find_named(engine: Engine, cloud: str, name: str) -> dict[str, Any] | None:
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(named_transformations).where(_where(cloud, name))).mappings().first()
+    if row is None:
+        return None
+    return {"name": f"t_{row['name']}", "transformation": row["transformation"],
+            "allowed_for_strict": bool(row["allowed_for_strict"]), "used": f"t_{row['name']}" in _used(engine, cloud), "named": True}
+
+
+def used_transformation(engine: Engine, cloud: str, text: str) -> bool:
+    return text in _used(engine, cloud)
+
+
+def create_named(engine: Engine, cloud: str, name: str, transformation: str, allowed_for_strict: bool = False) -> None:
+    name = bare_name(name.strip())
+    if not name or "/" in name or "," in name:
+        raise BadRequest(f"Invalid transformation name - {name}")
+    with engine.begin() as conn:
+        if conn.execute(sa.select(named_transformations.c.name).where(_where(cloud, name))).first():
+            raise Conflict(f"Transformation {name} already exists")
+        conn.execute(sa.insert(named_transformations).values(
+            cloud=cloud, name=name, transformation=transformation, allowed_for_strict=allowed_for_strict, created_at=datetime.now(UTC)))
+
+
+def update_named(engine: Engine, cloud: str, name: str, *, transformation: str | None, allowed_for_strict: bool | None) -> None:
+    values: dict[str, Any] = {}
+    if transformation is not None:
+        values["transformation"] = transformation
+    if allowed_for_strict is not None:
+        values["allowed_for_strict"] = allowed_for_strict
+    with engine.begin() as conn:
+        if not conn.execute(sa.select(named_transformations.c.name).where(_where(cloud, name))).first():
+            raise TransformationNotFound(f"Transformation {name} not found")
+        if values:
+            conn.execute(sa.update(named_transformations).where(_where(cloud, name)).values(**values))
+
+
+def delete_named(engine: Engine, cloud: str, name: str) -> None:
+    with engine.begin() as conn:
+        if conn.execute(sa.delete(named_transformations).where(_where(cloud, name))).rowcount == 0:
+            raise TransformationNotFound(f"Transformation {name} not found")

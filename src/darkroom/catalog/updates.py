@@ -1,0 +1,83 @@
+"""The Admin API's `update`: an asset's descriptive fields, in one transaction.
+
+Only fields the request names change. Tags replace the set; context replaces the context;
+metadata is merged field by field (an empty value clears one), validated against the
+cloud's metadata field definitions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from darkroom.catalog.assets import Asset
+from darkroom.catalog.errors import AssetNotFound
+from darkroom.catalog.metadata_fields import validated_values
+from darkroom.catalog.rows import assets_from_rows
+from darkroom.catalog.schema import asset_tags, assets
+from darkroom.errors import BadRequest
+
+__all__ = ["AssetChanges", "update_resource", "MODERATION_STATUSES", "ACCESS_MODES"]
+
+MODERATION_STATUSES = ("pending", "approved", "rejected")
+ACCESS_MODES = ("public", "authenticated")
+
+
+@dataclass(frozen=True)
+class AssetChanges:
+    """What an `update` asks for; None leaves a field as it is."""
+
+    tags: Sequence[str] | None = None
+    context: dict[str, str] | None = None
+    metadata: dict[str, Any] | None = None
+    clear_invalid: bool = False
+    display_name: str | None = None
+    asset_folder: str | None = None
+    moderation_status: str | None = None
+    access_mode: str | None = None
+
+
+def _column_values(changes: AssetChanges) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if changes.context is not None:
+        values["context"] = dict(changes.context)
+    if changes.display_name is not None:
+        values["display_name"] = changes.display_name
+    if changes.asset_folder is not None:
+        values["asset_folder"] = changes.asset_folder.strip("/")
+    if changes.moderation_status is not None:
+        if changes.moderation_status not in MODERATION_STATUSES:
+            raise BadRequest(f"Invalid moderation_status - {changes.moderation_status}")
+        values["moderation_status"] = changes.moderation_status
+    if changes.access_mode is not None:
+        if changes.access_mode not in ACCESS_MODES:
+            raise BadRequest(f"Invalid access_mode - {changes.access_mode}")
+        values["access_mode"] = changes.access_mode
+    return values
+
+
+def update_resource(engine: Engine, cloud: str, resource_type: str, type_: str, public_id: str, changes: AssetChanges) -> Asset:
+    identity = sa.and_(assets.c.cloud == cloud, assets.c.resource_type == resource_type, assets.c.type == type_,
+                       assets.c.public_id == public_id)
+    values = _column_values(changes)
+    with engine.begin() as conn:
+        row = conn.execute(sa.select(assets).where(identity)).mappings().first()
+        if row is None:
+            raise AssetNotFound(f"Resource not found - {public_id}")
+        if changes.metadata is not None:
+            values["metadata"] = validated_values(
+                conn, cloud, dict(row["metadata"] or {}), changes.metadata, clear_invalid=changes.clear_invalid
+            )
+        if values:
+            conn.execute(sa.update(assets).where(assets.c.id == row["id"]).values(**values))
+        if changes.tags is not None:
+            conn.execute(sa.delete(asset_tags).where(asset_tags.c.asset_pk == row["id"]))
+            unique = sorted({t.strip() for t in changes.tags if t.strip()})
+            if unique:
+                conn.execute(sa.insert(asset_tags), [{"asset_pk": row["id"], "tag": t} for t in unique])
+        fresh = conn.execute(sa.select(assets).where(assets.c.id == row["id"])).mappings().all()
+        return assets_from_rows(conn, fresh)[0]
