@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import cloudinary
 import psycopg
 import pytest
-from support import LiveServer, configure_sdk, start_server, stop_server, wait_until_healthy
+from support import LiveServer, configure_sdk, start_moto, start_server, stop_server, wait_until_healthy
 
 PG_ADMIN_DSN = os.environ.get("DARKROOM_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -71,3 +71,14 @@ def cld_sqlite(sqlite_server: LiveServer) -> Iterator[LiveServer]:
     yield sqlite_server
     os.environ.pop("CLOUDINARY_URL", None)
     cloudinary.reset_config()
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real S3 API over HTTP on loopback (moto's server mode in its own process)."""
+    endpoint, process = start_moto(tmp_path_factory.mktemp("moto") / "moto.log")
+    try:
+        yield endpoint
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

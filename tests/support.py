@@ -9,9 +9,11 @@ import ssl
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import boto3
 import cloudinary
 import httpx
 
@@ -90,3 +92,57 @@ def configure_sdk(server: LiveServer) -> None:
     """Point the official SDK at `server` the way an app would: CLOUDINARY_URL alone."""
     os.environ["CLOUDINARY_URL"] = server.cloudinary_url
     cloudinary.reset_config()
+
+
+# ---- an S3-compatible server: moto in server mode, a separate process on loopback ----
+
+MOTO_KEY = "testing-key"
+MOTO_SECRET = "testing-secret"
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"moto server exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("moto server did not start")
+
+
+def start_moto(log_path: Path) -> tuple[str, subprocess.Popen[bytes]]:
+    """Start moto's S3 server on a free loopback port; returns (endpoint, process)."""
+    port = free_port()
+    log = log_path.open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "AWS_ACCESS_KEY_ID": MOTO_KEY, "AWS_SECRET_ACCESS_KEY": MOTO_SECRET},
+    )
+    wait_for_port(port, process)
+    return f"http://127.0.0.1:{port}", process
+
+
+def s3_url(endpoint: str, bucket: str) -> str:
+    return (
+        f"s3://{bucket}?endpoint={endpoint}&region=us-east-1"
+        f"&access_key_id={MOTO_KEY}&secret_access_key={MOTO_SECRET}"
+    )
+
+
+def make_bucket(endpoint: str) -> str:
+    """A fresh bucket per test, so tests cannot see each other's blobs."""
+    bucket = f"test-{uuid.uuid4().hex[:12]}"
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=MOTO_KEY,
+        aws_secret_access_key=MOTO_SECRET,
+    )
+    client.create_bucket(Bucket=bucket)
+    return bucket

@@ -49,7 +49,6 @@ def asset_json(request: Request, settings: Settings, asset: Asset) -> dict[str, 
         "public_id": asset.public_id,
         "version": asset.version,
         "version_id": asset.version_id,
-        "format": asset.format,
         "resource_type": asset.resource_type,
         "created_at": iso_time(asset.uploaded_at),
         "tags": list(asset.tags),
@@ -65,6 +64,8 @@ def asset_json(request: Request, settings: Settings, asset: Asset) -> dict[str, 
         "access_mode": asset.access_mode,
     }
     if asset.resource_type != "raw":
+        # Raw public IDs carry their extension; a `format` would make SDKs append it twice.
+        body["format"] = asset.format
         body["width"] = asset.width
         body["height"] = asset.height
     if asset.resource_type == "image":

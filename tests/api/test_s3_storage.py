@@ -1,0 +1,47 @@
+"""The whole upload → deliver → destroy path with blobs in a real S3-compatible server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import cloudinary.uploader
+import httpx
+import pytest
+
+from support import MOTO_KEY, MOTO_SECRET, LiveServer, configure_sdk, make_bucket, s3_url, start_server, stop_server, wait_until_healthy
+
+
+@pytest.fixture(scope="module")
+def s3_server(tmp_path_factory: pytest.TempPathFactory, moto_endpoint: str) -> Iterator[tuple[LiveServer, str]]:
+    bucket = make_bucket(moto_endpoint)
+    data_dir = tmp_path_factory.mktemp("s3-server")
+    server = start_server(data_dir, f"sqlite:///{data_dir / 'd.db'}", extra_env={"DARKROOM_STORAGE_URL": s3_url(moto_endpoint, bucket)})
+    try:
+        wait_until_healthy(server.base_url, server.process)
+        configure_sdk(server)
+        yield server, bucket
+    finally:
+        stop_server(server)
+
+
+def _bucket_keys(endpoint: str, bucket: str) -> list[str]:
+    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=MOTO_KEY, aws_secret_access_key=MOTO_SECRET)
+    return [item["Key"] for item in client.list_objects_v2(Bucket=bucket).get("Contents", [])]
+
+
+def test_upload_deliver_and_destroy_through_s3(s3_server: tuple[LiveServer, str], moto_endpoint: str, sample_png: Path, tmp_path: Path) -> None:
+    server, bucket = s3_server
+    result = cloudinary.uploader.upload(str(sample_png), public_id="s3/photo")
+    keys = _bucket_keys(moto_endpoint, bucket)
+    assert any(key.startswith(f"{server.cloud}/originals/") for key in keys)
+    assert httpx.get(result["url"]).content == sample_png.read_bytes()
+    payload = bytes(range(256)) * 400
+    (tmp_path / "chunked.bin").write_bytes(payload)
+    chunked = cloudinary.uploader.upload_large(str(tmp_path / "chunked.bin"), chunk_size=40_000)
+    assert httpx.get(chunked["url"]).content == payload
+    assert not any("/chunks/" in key for key in _bucket_keys(moto_endpoint, bucket)), "chunks are removed once assembled"
+    cloudinary.uploader.destroy("s3/photo")
+    assert httpx.get(result["url"]).status_code == 404
+    assert len(_bucket_keys(moto_endpoint, bucket)) == 1  # only the chunked upload's original remains
