@@ -191,7 +191,10 @@ async def _transformation_details(admin: Any, wanted: str) -> Response:
     found = await admin.db(named_transformations.find_named, wanted)
     if found is not None:
         return admin.reply({**found, "info": transformation_info(found["transformation"]), "derived": []})
-    canonical = _canonical(wanted)
+    try:
+        canonical = _canonical(wanted)
+    except transform.ParseError as exc:  # e.g. t_gone: a name that no longer exists
+        raise named_transformations.TransformationNotFound(f"Transformation {wanted} not found") from exc
     if not await admin.db(named_transformations.used_transformation, canonical):
         raise named_transformations.TransformationNotFound(f"Transformation {wanted} not found")
     return admin.reply({"name": canonical, "allowed_for_strict": False, "used": True, "named": False,
