@@ -1,5 +1,26 @@
-"""Pixels: probing uploads and rendering transformations with libvips."""
+"""Pixels: probing uploads and rendering transformations with libvips.
 
+    rendered = render(path, parse("c_fill,w_300,h_200/e_sepia"), source_format="jpg",
+                      requested_format="webp", accept=request_accept_header)
+    rendered.data, rendered.content_type, rendered.vary_accept
+
+`render` is synchronous and CPU-bound (libvips releases the GIL): run it in a worker thread.
+"""
+
+from darkroom.imaging.errors import InvalidImage, MissingLayer, TooManyPixels, UnsupportedTransformation
+from darkroom.imaging.pipeline import Rendered, RenderLimits, render
 from darkroom.imaging.probe import CONTENT_TYPES, MediaInfo, content_type_for, probe
 
-__all__ = ["CONTENT_TYPES", "MediaInfo", "content_type_for", "probe"]
+__all__ = [
+    "CONTENT_TYPES",
+    "InvalidImage",
+    "MediaInfo",
+    "MissingLayer",
+    "RenderLimits",
+    "Rendered",
+    "TooManyPixels",
+    "UnsupportedTransformation",
+    "content_type_for",
+    "probe",
+    "render",
+]

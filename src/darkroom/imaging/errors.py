@@ -1,0 +1,28 @@
+"""Errors the renderer raises for a user's request (never for its own bugs).
+
+    darkroom.errors.BadRequest
+    ├── UnsupportedTransformation   a valid parameter darkroom cannot render (AI effects, …)
+    ├── MissingLayer                l_/u_ names an image that does not exist
+    └── darkroom.errors.TooLarge
+        └── TooManyPixels           source or output beyond RenderLimits
+"""
+
+from __future__ import annotations
+
+from darkroom.errors import BadRequest, TooLarge
+
+
+class UnsupportedTransformation(BadRequest):
+    """The URL is well formed, but this server does not render that parameter."""
+
+
+class MissingLayer(BadRequest):
+    """An overlay or underlay refers to an image that cannot be loaded."""
+
+
+class TooManyPixels(TooLarge):
+    """A decompression bomb, or a request for an absurdly large output."""
+
+
+class InvalidImage(BadRequest):
+    """The stored bytes could not be decoded as an image."""

@@ -1,0 +1,133 @@
+"""Choosing the output format and encoder settings (pure), and encoding (pyvips).
+
+Precedence, as Cloudinary: an `f_` in the chain beats the URL's extension, which beats
+the stored format. `f_auto` reads the Accept header: AVIF, else WebP, else PNG for images
+with transparency and JPEG for the rest; animated images become animated WebP or GIF.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyvips
+
+from darkroom.imaging.errors import UnsupportedTransformation
+from darkroom.imaging.probe import CONTENT_TYPES
+from darkroom.transform import Quality
+
+OUTPUT_FORMATS = frozenset(("jpg", "png", "webp", "avif", "gif", "tiff"))
+_ALIASES = {"jpeg": "jpg", "jpe": "jpg", "tif": "tiff", "heif": "avif", "heic": "avif"}
+
+# q_auto targets mapped to encoder quality per format: lower targets shrink files.
+AUTO_QUALITY: dict[str, dict[str, int]] = {
+    "jpg": {"best": 90, "good": 80, "eco": 68, "low": 55},
+    "webp": {"best": 88, "good": 78, "eco": 65, "low": 50},
+    "avif": {"best": 70, "good": 55, "eco": 45, "low": 35},
+}
+DEFAULT_QUALITY = {"jpg": 80, "webp": 80, "avif": 55}
+
+
+@dataclass(frozen=True)
+class FormatChoice:
+    format: str
+    vary_accept: bool  # True when the Accept header decided
+
+
+def _accepts(accept: str | None, mime: str) -> bool:
+    """Whether the Accept header names `mime` explicitly with q > 0 (wildcards don't count:
+    browsers send `*/*` without meaning they decode AVIF)."""
+    for item in (accept or "").split(","):
+        kind, *params = (part.strip() for part in item.split(";"))
+        if kind.lower() != mime:
+            continue
+        q = next((p[2:] for p in params if p.lower().startswith("q=")), "1")
+        try:
+            if float(q) > 0:
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def choose_format(
+    fetch_format: str | None,
+    requested_format: str | None,
+    source_format: str,
+    accept: str | None,
+    *,
+    has_alpha: bool,
+    animated: bool,
+) -> FormatChoice:
+    """Decide the output format for one request."""
+    wanted = fetch_format or requested_format or source_format
+    wanted = _ALIASES.get(wanted.lower(), wanted.lower())
+    if wanted.startswith("auto"):
+        if animated:
+            return FormatChoice("webp" if _accepts(accept, "image/webp") else "gif", True)
+        if _accepts(accept, "image/avif"):
+            return FormatChoice("avif", True)
+        if _accepts(accept, "image/webp"):
+            return FormatChoice("webp", True)
+        return FormatChoice("png" if has_alpha else "jpg", True)
+    if wanted not in OUTPUT_FORMATS:
+        raise UnsupportedTransformation(f"Invalid extension or format - {wanted}")
+    return FormatChoice(wanted, False)
+
+
+def encoder_quality(fmt: str, quality: Quality | None, save_data: bool = False) -> int | None:
+    """The encoder's Q for `fmt`; None for formats without a quality knob."""
+    table = AUTO_QUALITY.get(fmt)
+    if table is None:
+        return None
+    if quality is None or quality.jpegmini:
+        return table["eco"] if save_data else DEFAULT_QUALITY[fmt] if quality is None else table["good"]
+    if quality.auto is not None:
+        return table["eco" if save_data and quality.auto == "good" else quality.auto]
+    return quality.level
+
+
+def content_type(fmt: str) -> str:
+    return CONTENT_TYPES.get(fmt, "application/octet-stream")
+
+
+@dataclass(frozen=True)
+class EncodeOptions:
+    format: str
+    quality: int | None
+    progressive: bool = False
+    lossy: bool = False  # png: quantise to a palette; gif: allow dithering loss
+    keep: str = "icc"  # metadata kept: "none", "icc", "icc,iptc" …
+    background: tuple[int, int, int] = (255, 255, 255)  # flatten colour for formats without alpha
+    chroma: str | None = None  # "444" keeps full chroma in JPEG
+
+
+def _keep(keep: str) -> str:
+    return "|".join(keep.split(",")) if keep else "none"
+
+
+def encode(image: pyvips.Image, options: EncodeOptions) -> bytes:
+    """Encode with libvips; animated images keep their frames where the format allows."""
+    fmt = options.format
+    keep = _keep(options.keep)
+    if fmt == "jpg":
+        if image.hasalpha():
+            image = image.flatten(background=list(options.background))
+        extra = {"subsample_mode": "off"} if options.chroma == "444" else {}
+        data = image.cast("uchar").jpegsave_buffer(
+            Q=options.quality or 80, optimize_coding=True, interlace=options.progressive, keep=keep, **extra
+        )
+    elif fmt == "png":
+        data = image.pngsave_buffer(
+            compression=6, interlace=options.progressive, palette=options.lossy, keep=keep, effort=1 if options.lossy else 7
+        )
+    elif fmt == "webp":
+        data = image.webpsave_buffer(Q=options.quality or 80, effort=2, keep=keep, smart_subsample=False)
+    elif fmt == "avif":
+        data = image.heifsave_buffer(Q=options.quality or 55, compression="av1", effort=2, keep=keep)
+    elif fmt == "gif":
+        data = image.gifsave_buffer(effort=4, keep=keep)
+    elif fmt == "tiff":
+        data = image.tiffsave_buffer(compression="lzw", keep=keep)
+    else:  # pragma: no cover - choose_format guards this
+        raise UnsupportedTransformation(f"Invalid extension or format - {fmt}")
+    return bytes(data)

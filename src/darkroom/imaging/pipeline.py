@@ -1,0 +1,665 @@
+"""Executing a `Chain` with libvips: an ordered list of small steps per component.
+
+    render(path, chain, …) → load header, check limits → for each component, in the URL's
+    order: condition/variables → layer scoping → resize/crop → effects → radius → angle →
+    border → background → opacity → then choose the format and encode.
+
+The first resize of an unmodified source goes through `thumbnail`, which shrinks on load
+(JPEG DCT scaling, WebP/AVIF downsampled decode), so a 4000×3000 photo never decodes at
+full size when the URL asks for 300 px.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import pyvips
+
+from darkroom.errors import BadRequest
+from darkroom.imaging import effects as fx
+from darkroom.imaging import layers
+from darkroom.imaging.errors import InvalidImage, TooManyPixels, UnsupportedTransformation
+from darkroom.imaging.expressions import evaluate, evaluate_number
+from darkroom.imaging.faces import detect_faces, union
+from darkroom.imaging.formats import EncodeOptions, choose_format, content_type, encode, encoder_quality
+from darkroom.imaging.geometry import Box, Placement, Plan, derive_box, is_focus_gravity, plan_resize
+from darkroom.transform import AutoSize, Chain, Component, Effect, Expression, Pixels, Radius, Relative
+from darkroom.transform.colors import rgba
+from darkroom.transform.effects import parse_effect
+from darkroom.transform.errors import ParseError
+
+LayerLoader = Callable[[str], "str | None"]
+ANIMATED_SOURCES = frozenset(("gif", "webp"))
+_PREVIEW = 640  # px: the size faces and saliency are found at
+
+
+@dataclass(frozen=True)
+class RenderLimits:
+    """Refuse work before it starts: pixels of the source (decompression bombs) and output."""
+
+    max_source_pixels: int = 100_000_000
+    max_output_pixels: int = 40_000_000
+
+
+@dataclass(frozen=True)
+class Rendered:
+    data: bytes
+    format: str  # "jpg", "png", "webp", "avif", "gif"
+    content_type: str
+    width: int
+    height: int  # of one frame for animations
+    vary_accept: bool  # True when f_auto chose the format from Accept
+
+
+@dataclass
+class _State:
+    """The per-request context every step reads and updates."""
+
+    path: str
+    limits: RenderLimits
+    source: pyvips.Image  # the opened (not yet decoded) source
+    image: pyvips.Image | None  # None while the source is untouched (so it can shrink on load)
+    width: int  # current width, px
+    height: int  # current height of one frame, px
+    pages: int  # animation frames
+    initial_width: int
+    initial_height: int
+    autorotate: bool
+    transparent_pad: bool  # pad with transparency (PNG-like targets) instead of white
+    load_layer: LayerLoader | None
+    client_width: int | None
+    client_dpr: float | None
+    chain_dpr: float | None  # a dpr given in a component of its own scales every size
+    variables: dict[str, Any] = field(default_factory=dict)
+    background: tuple[int, int, int] | None = None  # last b_ colour, used when flattening for JPEG
+    delay: list[int] | None = None
+
+
+# ---------------------------------------------------------------- loading and frames
+
+
+def _normalise(image: pyvips.Image) -> pyvips.Image:
+    """sRGB, 8 bits, 3 bands (+ alpha): the one shape every step expects."""
+    if image.interpretation != "srgb" or image.bands not in (3, 4):
+        image = image.colourspace("srgb")
+    if image.format != "uchar":
+        image = image.cast("uchar")
+    if image.bands == 2:
+        image = image.colourspace("srgb")
+    return image
+
+
+def _open(path: str, source_format: str, limits: RenderLimits, autorotate: bool) -> tuple[pyvips.Image, int, int, int]:
+    try:
+        header = pyvips.Image.new_from_file(path, n=-1) if source_format in ANIMATED_SOURCES else pyvips.Image.new_from_file(path)
+    except pyvips.Error as error:
+        raise InvalidImage("Invalid image file", detail=str(error)) from None
+    pages = header.get("n-pages") if header.get_typeof("n-pages") else 1
+    page_height = header.get("page-height") if header.get_typeof("page-height") and pages > 1 else header.height
+    if pages * page_height != header.height:
+        pages, page_height = 1, header.height
+    width, height = header.width, page_height
+    if header.width * header.height > limits.max_source_pixels:
+        raise TooManyPixels("Image is too large to process", detail=f"{header.width}x{header.height}")
+    orientation = header.get("orientation") if header.get_typeof("orientation") else 1
+    if autorotate and pages == 1 and orientation in (5, 6, 7, 8):
+        width, height = height, width
+    return header, width, height, pages
+
+
+def _pixels(state: _State) -> pyvips.Image:
+    """Decode the source now (if still pristine) and return the current image."""
+    if state.image is None:
+        source = state.source.autorot() if state.autorotate and state.pages == 1 else state.source
+        state.image = _normalise(source)
+    return state.image
+
+
+def _frames(image: pyvips.Image, pages: int, height: int) -> list[pyvips.Image]:
+    if pages == 1:
+        return [image]
+    return [image.crop(0, i * height, image.width, height) for i in range(pages)]
+
+
+def _join(frames: list[pyvips.Image]) -> pyvips.Image:
+    if len(frames) == 1:
+        return frames[0]
+    joined = pyvips.Image.arrayjoin(frames, across=1).copy()
+    joined.set_type(pyvips.GValue.gint_type, "page-height", frames[0].height)
+    return joined
+
+
+def _each_frame(state: _State, fn: Callable[[pyvips.Image], pyvips.Image]) -> None:
+    frames = [fn(frame) for frame in _frames(_pixels(state), state.pages, state.height)]
+    state.image = _join(frames)
+    state.width, state.height = frames[0].width, frames[0].height
+
+
+def _first_frame(state: _State) -> pyvips.Image:
+    return _frames(_pixels(state), state.pages, state.height)[0]
+
+
+# ---------------------------------------------------------------- numbers
+
+
+def _env(state: _State) -> dict[str, Any]:
+    env: dict[str, Any] = {
+        "w": float(state.width), "h": float(state.height), "ar": state.width / state.height,
+        "iw": float(state.initial_width), "ih": float(state.initial_height),
+        "iar": state.initial_width / state.initial_height, "tar": state.width / state.height,
+        "pc": float(state.pages), "cp": 1.0, "du": 0.0, "idu": 0.0, "px": 0.0, "py": 0.0,
+        "tags": [], "ctx": {}, "md": {}, "ils": 0.0,
+        "fc": lambda: float(len(detect_faces(_first_frame(state)))),
+    }
+    env.update(state.variables)
+    return env
+
+
+def _length(value: Any, reference: int, state: _State, scale: float = 1.0) -> int | None:
+    """Pixels for a w/h/x/y value: absolute × dpr, a fraction of `reference`, or an expression."""
+    if value is None:
+        return None
+    if isinstance(value, Pixels):
+        return round(value.value * scale)
+    if isinstance(value, Relative):
+        return round(value.value * reference)
+    if isinstance(value, Expression):
+        return round(evaluate_number(value.text, _env(state)) * scale)
+    if isinstance(value, AutoSize):
+        if state.client_width is None:
+            return None
+        step = int(value.args[0]) if value.args and value.args[0].isdigit() else 1
+        return max(1, -(-state.client_width // step) * step)
+    raise AssertionError(value)
+
+
+def _dpr(component: Component, state: _State) -> float:
+    dpr = component.dpr if component.dpr is not None else state.chain_dpr
+    if dpr == "auto":
+        return state.client_dpr or 1.0
+    return float(dpr) if dpr is not None else 1.0
+
+
+def _size(value: int | None, name: str) -> int | None:
+    if value is not None and value <= 0:
+        raise BadRequest(f"Invalid {name} parameter - {value}")
+    return value
+
+
+# ---------------------------------------------------------------- gravity and focus
+
+
+def _preview(state: _State) -> tuple[pyvips.Image, float]:
+    """A small copy for detectors, and the factor back to current coordinates."""
+    if state.image is None:
+        small = _normalise(pyvips.Image.thumbnail(state.path, _PREVIEW, height=_PREVIEW, size="down", no_rotate=not state.autorotate))
+    else:
+        frame = _first_frame(state)
+        factor = min(1.0, _PREVIEW / max(frame.width, frame.height))
+        small = frame.resize(factor) if factor < 1 else frame
+    return small, state.width / small.width
+
+
+def _focus(state: _State, gravity: str) -> Box | None:
+    """The subject box for face/auto gravities, in current coordinates (None = centre)."""
+    if not is_focus_gravity(gravity) or gravity == "xy_center":
+        return None
+    kind, _, detail = gravity.partition(":")
+    small, back = _preview(state)
+    if kind in ("face", "faces", "adv_face", "adv_faces", "adv_eyes") or detail in ("face", "faces", "adv_face", "adv_faces"):
+        faces = detect_faces(small)
+        if faces:
+            box = union(faces) if "faces" in gravity else faces[0]
+            return box.scaled(back, back)
+        if kind != "auto":
+            return None
+    if kind in ("auto", "body", "ocr_text") or detail:
+        _, found = small.smartcrop(max(1, small.width // 2), max(1, small.height // 2), interesting="attention", attention_x=True, attention_y=True)
+        return Box(round(found["attention_x"] * back), round(found["attention_y"] * back), 1, 1)
+    return None
+
+
+# ---------------------------------------------------------------- resize / crop
+
+
+def _background_rgba(component: Component, state: _State, image: pyvips.Image) -> list[float]:
+    background = component.background
+    if background is not None and background.kind == "color" and background.color:
+        return list(rgba(background.color))
+    if background is not None and background.kind == "auto":
+        rgb, _ = fx.split_alpha(image)
+        if "predominant" in (background.args or ("border",))[0]:
+            colour = [round(rgb.extract_band(i).avg()) for i in range(3)]
+        else:
+            edge = max(1, min(rgb.width, rgb.height) // 50)
+            strips = [rgb.crop(0, 0, rgb.width, edge), rgb.crop(0, rgb.height - edge, rgb.width, edge)]
+            colour = [round(sum(s.extract_band(i).avg() for s in strips) / 2) for i in range(3)]
+        return colour + [255]
+    if state.transparent_pad:
+        return [0, 0, 0, 0]
+    return [255, 255, 255, 255]
+
+
+def _pad(image: pyvips.Image, pad: tuple[int, int, int, int], component: Component, state: _State) -> pyvips.Image:
+    width, height, left, top = pad
+    if component.background is not None and component.background.kind == "blurred":
+        args = component.background.args
+        sigma = max(1.0, (int(args[0]) if args else 100) / 20)
+        canvas = image.thumbnail_image(width, height=height, crop="centre", size="force").gaussblur(sigma).cast("uchar")
+        if len(args) > 1:
+            canvas = (canvas + int(args[1]) * 2.55).cast("uchar")
+        return canvas.insert(image, left, top)
+    if component.background is not None and component.background.kind == "gen_fill":
+        raise UnsupportedTransformation("Background gen_fill needs an AI add-on, which this server does not have")
+    colour = _background_rgba(component, state, image)
+    if colour[3] < 255 and not image.hasalpha():
+        image = layers.with_alpha(image)
+    return image.embed(left, top, width, height, extend="background", background=colour if image.hasalpha() else colour[:3])
+
+
+def _execute(plan: Plan, component: Component, state: _State) -> None:
+    out_w, out_h = plan.output_size(state.width, state.height)
+    if out_w * out_h * state.pages > state.limits.max_output_pixels:
+        raise TooManyPixels("Requested image is too large", detail=f"{out_w}x{out_h}")
+    if plan == Plan():
+        return
+    if state.image is None and plan.pre_crop is None and plan.resize is not None and state.pages == 1:
+        w, h = plan.resize
+        # thumbnail reads the file sequentially; the (small) result goes to memory so later
+        # steps may read it in any order.
+        thumb = pyvips.Image.thumbnail(state.path, w, height=h, size="force", no_rotate=not state.autorotate)
+        state.image = _normalise(thumb).copy_memory()
+        state.width, state.height = state.image.width, state.image.height
+        plan = replace(plan, resize=None)
+        if plan == Plan():
+            return
+
+    def run(frame: pyvips.Image) -> pyvips.Image:
+        if plan.pre_crop:
+            box = plan.pre_crop
+            frame = frame.crop(box.left, box.top, box.width, box.height)
+        if plan.resize and plan.resize != (frame.width, frame.height):
+            frame = frame.thumbnail_image(plan.resize[0], height=plan.resize[1], size="force")
+        if plan.crop:
+            box = plan.crop
+            frame = frame.crop(box.left, box.top, box.width, box.height)
+        if plan.pad:
+            frame = _pad(frame, plan.pad, component, state)
+        return frame
+
+    _each_frame(state, run)
+
+
+def _resize(component: Component, state: _State) -> None:
+    dpr = _dpr(component, state)
+    box_w = _size(_length(component.width, state.width, state, dpr), "width")
+    box_h = _size(_length(component.height, state.height, state, dpr), "height")
+    ratio = None
+    if component.aspect_ratio is not None:
+        ratio = (
+            evaluate_number(component.aspect_ratio.text, _env(state))
+            if isinstance(component.aspect_ratio, Expression)
+            else component.aspect_ratio.value
+        )
+    if ratio is not None and (box_w or box_h or component.crop in ("fill", "lfill", "crop", "thumb", "auto", "pad", "lpad", "mpad", "fill_pad")):
+        box_w, box_h = derive_box(state.width, state.height, box_w, box_h, ratio)
+    if box_w is None and box_h is None:
+        return  # a dpr on its own scales the sizes of the chain (chain_dpr), not the image
+    if component.crop in ("imagga_crop", "imagga_scale"):
+        raise UnsupportedTransformation(f"Crop mode {component.crop} needs an add-on, which this server does not have")
+    gravity = component.gravity or "center"
+    if gravity.startswith("custom") and ":" not in gravity:
+        gravity = "center"  # no stored custom coordinates: Cloudinary falls back likewise
+    x = _length(component.x, state.width, state, dpr)
+    y = _length(component.y, state.height, state, dpr)
+    needs_focus = component.crop in ("fill", "lfill", "crop", "thumb", "auto", "fill_pad", "auto_pad") or component.crop is None
+    focus = _focus(state, gravity) if needs_focus and is_focus_gravity(gravity) else None
+    if component.crop == "auto" and gravity == "center":
+        focus = _focus(state, "auto")
+        gravity = "auto"
+    plan = plan_resize(component.crop, state.width, state.height, box_w, box_h, Placement(gravity, x, y, focus), component.zoom)
+    _execute(plan, component, state)
+
+
+# ---------------------------------------------------------------- the other steps
+
+
+def _effect_region(component: Component, state: _State) -> Box | None:
+    if component.width is None and component.height is None and component.x is None and component.y is None:
+        return None
+    x = _length(component.x, state.width, state) or 0
+    y = _length(component.y, state.height, state) or 0
+    w = _length(component.width, state.width, state) or state.width - x
+    h = _length(component.height, state.height, state) or state.height - y
+    return Box(x, y, w, h)
+
+
+def _resolve_effect(effect: Effect, state: _State) -> Effect:
+    if not effect.name.startswith("$"):
+        return effect
+    name = state.variables.get(effect.name)
+    if not isinstance(name, str):
+        raise BadRequest(f"Invalid effect - {effect.name}")
+    try:
+        return parse_effect("e", ":".join((name,) + effect.args))
+    except ParseError as error:
+        raise BadRequest(error.message) from None
+
+
+def _effects(component: Component, state: _State) -> None:
+    for effect in component.effects:
+        effect = _resolve_effect(effect, state)
+        region = _effect_region(component, state) if effect.name.endswith("_region") else None
+        context = fx.EffectContext(component=component, faces=detect_faces, region=region)
+        _each_frame(state, lambda frame, e=effect, c=context: fx.apply_effect(frame, e, c))
+
+
+def _radius_mask(width: int, height: int, radius: Radius) -> pyvips.Image:
+    if radius.is_max:
+        shape = f'<ellipse cx="{width / 2}" cy="{height / 2}" rx="{width / 2}" ry="{height / 2}" fill="#fff"/>'
+    else:
+        c = list(radius.corners)
+        # Clockwise from top-left; 2 values = TL/BR : TR/BL, 3 = TL : TR/BL : BR.
+        if len(c) == 1:
+            c = c * 4
+        elif len(c) == 2:
+            c = [c[0], c[1], c[0], c[1]]
+        elif len(c) == 3:
+            c = [c[0], c[1], c[2], c[1]]
+        tl, tr, br, bl = c
+        limit = min(width, height) / 2
+        tl, tr, br, bl = (min(r, limit) for r in (tl, tr, br, bl))
+        shape = (
+            f'<path fill="#fff" d="M{tl},0 H{width - tr} A{tr},{tr} 0 0 1 {width},{tr} V{height - br} '
+            f'A{br},{br} 0 0 1 {width - br},{height} H{bl} A{bl},{bl} 0 0 1 0,{height - bl} V{tl} A{tl},{tl} 0 0 1 {tl},0 Z"/>'
+        )
+    svg = f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">{shape}</svg>'
+    return pyvips.Image.svgload_buffer(svg.encode()).extract_band(3)
+
+
+def _radius(component: Component, state: _State) -> None:
+    radius = component.radius
+    if radius is None or (not radius.is_max and not any(radius.corners)):
+        return
+
+    def run(frame: pyvips.Image) -> pyvips.Image:
+        frame = layers.with_alpha(frame)
+        mask = _radius_mask(frame.width, frame.height, radius)
+        rgb, alpha = fx.split_alpha(frame)
+        return fx.join_alpha(rgb, (alpha * mask / 255))
+
+    _each_frame(state, run)
+
+
+def _rotate_by(frame: pyvips.Image, degrees: float, state: _State, component: Component) -> pyvips.Image:
+    turn = degrees % 360
+    if turn == 0:
+        return frame
+    if turn in (90, 180, 270):
+        return frame.rotate(turn)
+    colour = _background_rgba(component, state, frame)
+    frame = layers.with_alpha(frame) if colour[3] < 255 or frame.hasalpha() else frame
+    return frame.rotate(turn, background=colour if frame.hasalpha() else colour[:3]).cast("uchar")
+
+
+def _angle(component: Component, state: _State, *, auto_only: bool) -> None:
+    for value in component.angle:
+        if value in ("auto_right", "auto_left"):
+            if not auto_only:
+                continue
+            box_w, box_h = component.width, component.height
+            if not isinstance(box_w, Pixels) or not isinstance(box_h, Pixels):
+                continue
+            if (box_w.value > box_h.value) == (state.width > state.height) or box_w.value == box_h.value:
+                continue
+            degrees = 90 if value == "auto_right" else 270
+            _each_frame(state, lambda f, d=degrees: _rotate_by(f, d, state, component))
+        elif auto_only or value == "ignore":
+            continue
+        elif value == "hflip":
+            _each_frame(state, lambda f: f.fliphor())
+        elif value == "vflip":
+            _each_frame(state, lambda f: f.flipver())
+        else:
+            _each_frame(state, lambda f, d=float(value): _rotate_by(f, d, state, component))
+
+
+def _border(component: Component, state: _State) -> None:
+    border = component.border
+    if border is None or border.width == 0:
+        return
+    colour = list(rgba(border.color))
+
+    def run(frame: pyvips.Image) -> pyvips.Image:
+        if frame.hasalpha():
+            return fx.outline(frame, Effect("outline", ("outer", str(border.width))), fx.EffectContext(replace(component, color=border.color), detect_faces))
+        w = border.width
+        return frame.embed(w, w, frame.width + 2 * w, frame.height + 2 * w, extend="background", background=colour[:3])
+
+    _each_frame(state, run)
+
+
+def _flatten(component: Component, state: _State) -> None:
+    background = component.background
+    if background is None or background.kind != "color" or not background.color:
+        return
+    colour = rgba(background.color)
+    state.background = colour[:3]
+    if colour[3] == 255 and _pixels(state).hasalpha():
+        _each_frame(state, lambda f: f.flatten(background=list(colour[:3])).cast("uchar"))
+
+
+def _opacity(component: Component, state: _State) -> None:
+    if component.opacity is None:
+        return
+    amount = component.opacity if isinstance(component.opacity, int) else evaluate_number(component.opacity.text, _env(state))
+    amount = max(0.0, min(100.0, float(amount))) / 100
+
+    def run(frame: pyvips.Image) -> pyvips.Image:
+        rgb, alpha = fx.split_alpha(layers.with_alpha(frame))
+        return fx.join_alpha(rgb, alpha * amount)
+
+    _each_frame(state, run)
+
+
+def apply_component(component: Component, state: _State) -> None:
+    """One component's steps, in the fixed internal order (the URL's order carries no meaning)."""
+    for variable in component.variables:
+        state.variables[variable.name] = evaluate(variable.value, _env(state))
+    _angle(component, state, auto_only=True)
+    _resize(component, state)
+    _effects(component, state)
+    _radius(component, state)
+    _angle(component, state, auto_only=False)
+    _border(component, state)
+    _flatten(component, state)
+    _opacity(component, state)
+    if component.delay is not None:
+        state.delay = [component.delay] * state.pages
+
+
+# ---------------------------------------------------------------- layers and control flow
+
+
+def _layer_image(component: Component, state: _State) -> pyvips.Image:
+    layer = component.overlay or component.underlay
+    assert layer is not None
+    if layer.kind == "text":
+        return layers.text_image(layer, component.color)
+    path = state.load_layer(layer.public_id or "") if state.load_layer and layer.kind == "image" else None
+    image = layers.load_image_layer(layer, path)
+    if image.width * image.height > state.limits.max_source_pixels:
+        raise TooManyPixels("Layer image is too large to process")
+    return image
+
+
+def _layer_state(image: pyvips.Image, base: _State) -> _State:
+    image = _normalise(image)
+    return _State(
+        path="", limits=base.limits, source=image, image=image, width=image.width, height=image.height, pages=1,
+        initial_width=image.width, initial_height=image.height, autorotate=False, transparent_pad=True,
+        load_layer=None, client_width=base.client_width, client_dpr=base.client_dpr, chain_dpr=base.chain_dpr,
+        variables=dict(base.variables),
+    )
+
+
+def _relative_to_base(component: Component, base: _State, layer: _State) -> Component:
+    """With fl_relative, decimal w/h of a layer are fractions of the base, not of the layer."""
+    if not component.has_flag("relative"):
+        return component
+    width = Pixels(round(component.width.value * base.width)) if isinstance(component.width, Relative) else component.width
+    height = Pixels(round(component.height.value * base.height)) if isinstance(component.height, Relative) else component.height
+    return replace(component, width=width, height=height)
+
+
+def _place(layer: _State, component: Component, base: _State, *, underlay: bool) -> None:
+    gravity = component.gravity or "center"
+    dpr = _dpr(component, base)
+    x = _length(component.x, base.width, base, dpr)
+    y = _length(component.y, base.height, base, dpr)
+    focus = None
+    if gravity.startswith(("face", "faces", "auto")):
+        focus = layers.face_placement(gravity, detect_faces(_first_frame(base)))
+    where = Placement(gravity if focus is not None or not is_focus_gravity(gravity) else "center", x, y, focus)
+    overlay = _pixels(layer)
+    _each_frame(base, lambda frame: layers.composite(frame, overlay, where, underlay=underlay))
+
+
+_PLACEMENT_FIELDS = {"gravity": None, "x": None, "y": None, "flags": ()}
+
+
+def _run_layer(components: list[Component], start: int, state: _State) -> int:
+    """Build the layer opened at `start`, transform it, place it; return the next index."""
+    opening = components[start]
+    underlay = opening.underlay is not None and opening.overlay is None
+    apply_at = next((i for i in range(start, len(components)) if components[i].has_flag("layer_apply")), None)
+    layer = _layer_state(_layer_image(opening, state), state)
+    own = replace(opening, overlay=None, underlay=None, color=None if (opening.overlay or opening.underlay).kind == "text" else opening.color)  # type: ignore[union-attr]
+    if apply_at is None or apply_at == start:
+        placement = opening
+        apply_component(_relative_to_base(replace(own, **_PLACEMENT_FIELDS), state, layer), layer)
+        _place(layer, placement, state, underlay=underlay)
+        return start + 1
+    apply_component(_relative_to_base(own, state, layer), layer)
+    for component in components[start + 1 : apply_at]:
+        apply_component(component, layer)
+    closing = components[apply_at]
+    apply_component(replace(closing, **_PLACEMENT_FIELDS), layer)
+    _place(layer, closing, state, underlay=underlay)
+    return apply_at + 1
+
+
+def _run(components: list[Component], state: _State) -> None:
+    """Walk the chain: conditional blocks, inline conditions, layers, plain components."""
+    branches: list[bool] = []  # per open if-block: is the current branch active?
+    taken: list[bool] = []
+    index = 0
+    while index < len(components):
+        component = components[index]
+        condition = component.condition
+        active = all(branches)
+        block_only = condition is not None and replace(component, condition=None).is_empty
+        if condition == "end":
+            if branches:
+                branches.pop(), taken.pop()
+            index += 1
+            continue
+        if condition == "else":
+            if branches:
+                branches[-1] = not taken[-1]
+            index += 1
+            continue
+        if block_only:
+            holds = active and bool(evaluate(condition, _env(state)))  # type: ignore[arg-type]
+            branches.append(holds)
+            taken.append(holds)
+            index += 1
+            continue
+        if not active or (condition is not None and not evaluate(condition, _env(state))):
+            index += 1
+            continue
+        component = replace(component, condition=None)
+        if component.overlay is not None or component.underlay is not None:
+            components = components[:index] + [component] + components[index + 1 :]
+            index = _run_layer(components, index, state)
+            continue
+        apply_component(component, state)
+        index += 1
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def _standalone_dpr(chain: Chain) -> float | str | None:
+    for component in chain.components:
+        if component.dpr is not None and component.width is None and component.height is None and component.crop is None:
+            return component.dpr
+    return None
+
+
+def _encode_options(chain: Chain, fmt: str, state: _State, save_data: bool) -> EncodeOptions:
+    quality = next((c.quality for c in reversed(chain.components) if c.quality is not None), None)
+    flags = {flag.name for component in chain.components for flag in component.flags if not component.has_flag("layer_apply")}
+    keep = "none" if "strip_profile" in flags or "force_strip" in flags else "icc"
+    if "keep_iptc" in flags or "keep_attribution" in flags:
+        keep = "icc,iptc,exif,xmp" if keep == "icc" else "iptc,exif,xmp"
+    return EncodeOptions(
+        format=fmt,
+        quality=encoder_quality(fmt, quality, save_data),
+        progressive="progressive" in flags,
+        lossy="lossy" in flags or "png8" in flags,
+        keep=keep,
+        background=state.background or (255, 255, 255),
+        chroma=quality.modifier if quality and quality.modifier in ("444", "420") else None,
+    )
+
+
+def _has_transparency(image: pyvips.Image) -> bool:
+    return bool(image.hasalpha() and image.extract_band(image.bands - 1).min() < 255)
+
+
+def render(
+    source_path: str,
+    chain: Chain,
+    *,
+    source_format: str = "jpg",
+    requested_format: str | None = None,
+    accept: str | None = None,
+    limits: RenderLimits = RenderLimits(),
+    load_layer: LayerLoader | None = None,
+    client_width: int | None = None,
+    client_dpr: float | None = None,
+    save_data: bool = False,
+) -> Rendered:
+    """Render `chain` over the image at `source_path` and encode it. Synchronous and
+    CPU-bound: call it from a worker thread. User mistakes raise BadRequest subclasses."""
+    autorotate = not any("ignore" in c.angle for c in chain.components)
+    source, width, height, pages = _open(source_path, source_format.lower(), limits, autorotate)
+    target = (chain.fetch_format or requested_format or source_format).lower()
+    state = _State(
+        path=source_path, limits=limits, source=source, image=None, width=width, height=height, pages=pages,
+        initial_width=width, initial_height=height, autorotate=autorotate,
+        transparent_pad=target in ("png", "webp", "avif", "gif") or (target.startswith("auto") and source_format == "png"),
+        load_layer=load_layer, client_width=client_width, client_dpr=client_dpr, chain_dpr=None,
+    )
+    standalone = _standalone_dpr(chain)
+    state.chain_dpr = standalone  # type: ignore[assignment]
+    try:
+        _run(list(chain.components), state)
+        image = _pixels(state)
+        choice = choose_format(chain.fetch_format, requested_format, source_format, accept, has_alpha=_has_transparency(image), animated=state.pages > 1)
+        if state.pages > 1 and choice.format not in ("gif", "webp"):
+            image = _first_frame(state)
+        elif state.pages > 1 and state.delay:
+            image = image.copy()
+            image.set_type(pyvips.GValue.array_int_type, "delay", state.delay)
+        data = encode(image, _encode_options(chain, choice.format, state, save_data))
+    except pyvips.Error as error:
+        raise InvalidImage("Image could not be processed", detail=str(error)) from None
+    return Rendered(
+        data=data, format=choice.format, content_type=content_type(choice.format),
+        width=image.width, height=state.height if choice.format in ("gif", "webp") else image.height,
+        vary_accept=choice.vary_accept,
+    )
