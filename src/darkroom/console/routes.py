@@ -167,7 +167,7 @@ async def keys_page(ctx: Context) -> Response:
 async def example_page(ctx: Context) -> Response:
     """The seed's demo app: sign, upload straight to darkroom, gallery via search, lightbox effects."""
     query = ctx.request.query_params
-    endpoint = query.get("signatureEndpoint") or "/api/sign"
+    endpoint = query.get("signatureEndpoint") or await _default_sign_endpoint(ctx)
     if not endpoint.startswith("/") or endpoint.startswith("//"):
         endpoint = "/api/sign"
     api_key = await _signing_key(ctx)
@@ -178,6 +178,12 @@ async def example_page(ctx: Context) -> Response:
         effects=library.available_effects(),
     )
     return page("example.html", values)
+
+
+async def _default_sign_endpoint(ctx: Context) -> str:
+    """darkroom's `/api/sign` once a policy admits console sessions; the console's own signer until then."""
+    policies = await ctx.services.db(catalog.list_signing_policies, ctx.cloud) if ctx.cloud else []
+    return "/api/sign" if any(policy.allow_console for policy in policies) else "/console/api/sign"
 
 
 # ---- JSON API ---------------------------------------------------------------------------

@@ -27,6 +27,7 @@
 
   var CSS = [
     ".drw-overlay{position:fixed;inset:0;background:rgba(0,0,0,.55);display:flex;align-items:center;justify-content:center;z-index:2147483000}",
+    ".drw-overlay[hidden],.drw-url[hidden]{display:none}",
     ".drw-panel{--drw-bg:#fff;--drw-fg:#1b1f24;--drw-muted:#5b6470;--drw-line:#d5d9de;--drw-accent:#2f6fec;--drw-bad:#c62828;--drw-good:#2e7d32;",
     "background:var(--drw-bg);color:var(--drw-fg);font:14px/1.4 system-ui,sans-serif;border-radius:10px;padding:16px;width:min(560px,92vw);max-height:86vh;overflow:auto;box-sizing:border-box}",
     "@media (prefers-color-scheme:dark){.drw-panel{--drw-bg:#1d2127;--drw-fg:#e8eaed;--drw-muted:#9aa3ad;--drw-line:#3a4048;--drw-accent:#7aa7ff;--drw-bad:#ff8a80;--drw-good:#81c784}}",
@@ -47,7 +48,8 @@
     ".drw-status{font-size:12px;color:var(--drw-muted)}",
     ".drw-item progress{grid-column:1/3;width:100%;height:8px;accent-color:var(--drw-accent)}",
     ".drw-item.drw-done .drw-status{color:var(--drw-good)}",
-    ".drw-item.drw-failed .drw-status{color:var(--drw-bad)}"
+    ".drw-item.drw-failed .drw-status{color:var(--drw-bad)}",
+    ".drw-item.drw-failed progress{accent-color:var(--drw-bad)}"
   ].join("\n");
 
   function injectStyle() {
@@ -70,8 +72,8 @@
   }
 
   function humanBytes(n) {
-    if (n >= 1048576) return (n / 1048576).toFixed(1) + " MB";
-    if (n >= 1024) return Math.round(n / 1024) + " KB";
+    if (n >= 1000000) return (n / 1000000).toFixed(1) + " MB";
+    if (n >= 1000) return Math.round(n / 1000) + " KB";
     return n + " B";
   }
 

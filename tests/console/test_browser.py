@@ -1,0 +1,346 @@
+"""The console and the widget in a real browser: Playwright for Python driving Debian's Chromium.
+
+One live darkroom (real uvicorn process) for the module; every test signs in afresh in
+its own browser context. Screenshots of each page go to test-artifacts/console/.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import cloudinary.utils
+import httpx
+import pytest
+import pyvips
+
+from tests.support import LiveServer, start_server, stop_server, wait_until_healthy
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
+USER = "grace"
+PASSWORD = "compiler-1952-cobol"
+EFFECTS = ["Original", "Grayscale", "Sepia", "Auto-enhance", "Sharpen", "Vignette"]
+
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed (.ci/run installs it)")
+
+
+# ---- fixtures ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    data_dir = tmp_path_factory.mktemp("darkroom-console")
+    server = start_server(data_dir, f"sqlite:///{data_dir / 'darkroom.db'}")
+    try:
+        wait_until_healthy(server.base_url, server.process)
+        env = {**server.env(), "DARKROOM_DATABASE_URL": server.database_url}
+        subprocess.run(
+            [sys.executable, "-m", "darkroom", "users", "create", USER, "--password-stdin", "--data-dir", str(data_dir)],
+            input=PASSWORD + "\n", text=True, env=env, check=True, capture_output=True,
+        )
+        yield server
+    finally:
+        stop_server(server)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with playwright_sync.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any, live: LiveServer) -> Iterator[Any]:
+    context = browser.new_context(base_url=live.base_url, viewport={"width": 1280, "height": 860})
+    tab = context.new_page()
+    outside: list[str] = []
+    # No page may reach anything but darkroom itself.
+    tab.on("request", lambda request: outside.append(request.url) if not request.url.startswith((live.base_url, "data:", "blob:")) else None)
+    tab.set_default_timeout(15_000)
+    yield tab
+    context.close()
+    assert outside == [], f"requests left darkroom: {outside}"
+
+
+def shot(page: Any, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page: Any, password: str = PASSWORD) -> None:
+    page.goto("/console")
+    page.fill("#username", USER)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+
+
+def image_file(name: str, hue: int, size: tuple[int, int] = (480, 320)) -> dict[str, str]:
+    """A colourful PNG (so effects visibly differ), as the page will build a File from it."""
+    width, height = size
+    xyz = pyvips.Image.xyz(width, height)
+    red = (xyz[0] * (255 / width)).cast("uchar")
+    green = (xyz[1] * (255 / height)).cast("uchar")
+    blue = (pyvips.Image.black(width, height) + hue).cast("uchar")
+    data = red.bandjoin([green, blue]).write_to_buffer(".png")
+    return {"name": name, "type": "image/png", "b64": base64.b64encode(data).decode()}
+
+
+def drop_files(page: Any, selector: str, files: list[dict[str, str]]) -> None:
+    """Drag and drop real File objects onto `selector`, as a person dragging from the desktop."""
+    transfer = page.evaluate_handle(
+        """(files) => {
+            const dt = new DataTransfer();
+            for (const f of files) {
+                const bytes = Uint8Array.from(atob(f.b64), (c) => c.charCodeAt(0));
+                dt.items.add(new File([bytes], f.name, { type: f.type }));
+            }
+            return dt;
+        }""",
+        files,
+    )
+    page.dispatch_event(selector, "dragenter", {"dataTransfer": transfer})
+    page.dispatch_event(selector, "drop", {"dataTransfer": transfer})
+
+
+def console_resources(page: Any, folder: str = "") -> list[dict[str, Any]]:
+    response = page.request.get(f"/console/api/resources?max_results=100&folder={folder}")
+    assert response.ok
+    return response.json()["resources"]  # type: ignore[no-any-return]
+
+
+def renders_effects(live: LiveServer, resource: dict[str, Any]) -> bool:
+    """Whether this darkroom already renders transformation URLs (the imaging part may not have landed)."""
+    url = resource["url"].replace("/image/upload/", "/image/upload/e_grayscale/")
+    return httpx.get(url, timeout=30).status_code == 200
+
+
+# ---- tests ------------------------------------------------------------------------------
+
+
+def test_sign_in_rejects_a_wrong_password_then_admits(page: Any) -> None:
+    page.goto("/console")
+    assert "/console/login" in page.url
+    shot(page, "01-sign-in")
+    sign_in(page, "not the password")
+    assert "Invalid user name or password" in page.inner_text("[role=alert]")
+    sign_in(page)
+    page.wait_for_url("**/console")
+    page.wait_for_selector("#grid", state="attached")
+    assert USER in page.inner_text(".topbar")
+    shot(page, "02-library-empty")
+
+
+def test_drag_and_drop_three_files_shows_three_finished_progress_bars_and_tiles(page: Any) -> None:
+    sign_in(page)
+    page.wait_for_selector("#folder-tree")
+    page.click("#toggle-upload")
+    files = [image_file(f"dropped-{i}.png", hue) for i, hue in enumerate((30, 140, 250))]
+    drop_files(page, "[data-drw=dropzone]", files)
+    page.wait_for_function("() => document.querySelectorAll('[data-drw=item].drw-done').length === 3")
+    bars = page.eval_on_selector_all("[data-drw=item] progress", "bars => bars.map(b => b.value)")
+    assert bars == [100, 100, 100]
+    shot(page, "03-upload-progress-done")
+    page.reload()
+    page.wait_for_function("() => document.querySelectorAll('#grid .tile img').length >= 3")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#grid .tile img')].every(img => img.complete && img.naturalWidth > 0)"
+    )
+    names = page.eval_on_selector_all("#grid .tile", "tiles => tiles.map(t => t.dataset.publicId)")
+    assert len([n for n in names if n.startswith("dropped-") or "dropped" in n or n]) >= 3
+    assert len(console_resources(page)) == 3
+    shot(page, "04-library-three-tiles")
+
+
+def test_lightbox_switches_through_effect_presets_and_each_loads(page: Any, live: LiveServer) -> None:
+    sign_in(page)
+    page.wait_for_function("() => document.querySelectorAll('#grid .tile img').length >= 1")
+    resources = console_resources(page)
+    if not renders_effects(live, resources[0]):
+        pytest.skip("this darkroom does not render transformation URLs yet (imaging part not landed)")
+    page.click("#grid .tile img")
+    page.wait_for_selector("#lightbox[open]")
+    for index, label in enumerate(EFFECTS):
+        page.click(f"#lightbox-presets button:text-is('{label}')")
+        page.wait_for_function("() => document.getElementById('lightbox-image').dataset.loaded !== ''")
+        state = page.eval_on_selector("#lightbox-image", "img => [img.dataset.loaded, img.naturalWidth, img.src]")
+        assert state[0] == "1" and state[1] > 0, f"{label} did not load: {state[2]}"
+        shot(page, f"05-lightbox-{index}-{label.lower()}")
+    # Keyboard: the right arrow moves to the next image and keeps the dialog open.
+    first_src = page.get_attribute("#lightbox-image", "src")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(f"() => document.getElementById('lightbox-image').src !== {json.dumps(first_src)}")
+    page.keyboard.press("Escape")
+    page.wait_for_selector("#lightbox:not([open])", state="attached")
+
+
+def test_dark_mode_library_and_lightbox(browser: Any, live: LiveServer) -> None:
+    context = browser.new_context(base_url=live.base_url, color_scheme="dark", viewport={"width": 1280, "height": 860})
+    tab = context.new_page()
+    try:
+        sign_in(tab)
+        tab.wait_for_selector("#grid", state="attached")
+        background = tab.evaluate("getComputedStyle(document.body).backgroundColor")
+        assert background == "rgb(18, 20, 23)"
+        shot(tab, "06-library-dark")
+    finally:
+        context.close()
+
+
+def test_forged_signature_upload_shows_an_error_and_stores_nothing(page: Any, live: LiveServer) -> None:
+    sign_in(page)
+    page.wait_for_selector("#folder-tree")
+    before = len(console_resources(page))
+    # Whoever answers the signature request lies: the signature is not the server's.
+    page.route("**/console/api/sign", lambda route: route.fulfill(
+        status=200, content_type="application/json", body=json.dumps({"signature": "0" * 40, "apiKey": live.api_key})))
+    page.click("#toggle-upload")
+    drop_files(page, "[data-drw=dropzone]", [image_file("forged.png", 90)])
+    page.wait_for_selector("[data-drw=item].drw-failed")
+    message = page.inner_text("[data-drw=item].drw-failed .drw-status")
+    assert "Invalid Signature" in message, message
+    shot(page, "07-forged-signature-error")
+    assert len(console_resources(page)) == before
+
+
+def test_client_side_checks_mirror_the_options(page: Any) -> None:
+    sign_in(page)
+    page.wait_for_selector("#folder-tree")
+    problem = page.evaluate(
+        "() => [darkroom._checkFile({clientAllowedFormats: ['jpg', 'png']}, 'x.gif', 10),"
+        " darkroom._checkFile({maxFileSize: 100}, 'x.png', 1000), darkroom._checkFile({clientAllowedFormats: ['jpg']}, 'x.JPEG', 5)]"
+    )
+    assert "not allowed" in problem[0] and "too large" in problem[1] and problem[2] is None
+
+
+def test_widget_on_the_example_page_uploads_through_an_apps_signature_endpoint(page: Any, live: LiveServer) -> None:
+    """The seed's route, unchanged: POST {paramsToSign} -> {signature}, signed with the SDK by 'the app'."""
+    seen: list[dict[str, Any]] = []
+
+    def app_sign(route: Any) -> None:
+        params = json.loads(route.request.post_data)["paramsToSign"]
+        seen.append(params)
+        signature = cloudinary.utils.api_sign_request(params, live.api_secret)
+        route.fulfill(status=200, content_type="application/json", body=json.dumps({"signature": signature, "apiKey": live.api_key}))
+
+    page.route("**/app/sign", app_sign)
+    sign_in(page)
+    page.goto("/examples/secure-upload?signatureEndpoint=/app/sign&folder=nextjs-secure-demo")
+    shot(page, "08-example-empty")
+    page.click("#open-widget")
+    page.wait_for_selector(".drw-overlay:not([hidden])")
+    shot(page, "09-example-widget-open")
+    chosen = image_file("seed-photo.png", 200, (640, 420))
+    page.set_input_files("[data-drw=file-input]", files=[{
+        "name": chosen["name"], "mimeType": chosen["type"], "buffer": base64.b64decode(chosen["b64"])}])
+    page.wait_for_selector("[data-drw=item].drw-done")
+    assert seen and seen[0]["source"] == "uw" and seen[0]["folder"] == "nextjs-secure-demo" and "timestamp" in seen[0]
+    assert "Uploaded nextjs-secure-demo/" in page.inner_text("#demo-status")
+    page.keyboard.press("Escape")
+    page.wait_for_function("() => document.querySelectorAll('#gallery img').length === 1")
+    page.wait_for_function("() => [...document.querySelectorAll('#gallery img')].every(i => i.complete && i.naturalWidth > 0)")
+    shot(page, "10-example-gallery")
+    page.click("#gallery img")
+    page.wait_for_selector("#lightbox[open]")
+    page.wait_for_function("() => document.getElementById('lightbox-image').dataset.loaded !== ''")
+    shot(page, "11-example-lightbox")
+
+
+def test_example_page_signs_with_the_console_when_no_policy_is_given(page: Any) -> None:
+    sign_in(page)
+    page.goto("/examples/secure-upload?folder=default-signer")
+    page.click("#open-widget")
+    page.set_input_files("[data-drw=file-input]", files=[{
+        "name": "default.png", "mimeType": "image/png", "buffer": base64.b64decode(image_file("d.png", 10)["b64"])}])
+    page.wait_for_selector("[data-drw=item].drw-done")
+    assert len(console_resources(page, "default-signer")) == 1
+
+
+def test_example_page_uses_darkrooms_own_api_sign_once_a_policy_admits_the_console(page: Any, live: LiveServer) -> None:
+    env = {**live.env(), "DARKROOM_DATABASE_URL": live.database_url}
+    subprocess.run(
+        [sys.executable, "-m", "darkroom", "policies", "create", "--cloud", live.cloud, "--name", "console-demo",
+         "--console", "--folder-prefix", "policy-demo", "--data-dir", str(live.data_dir)],
+        env=env, check=True, capture_output=True, text=True,
+    )
+    sign_in(page)
+    page.goto("/examples/secure-upload?folder=policy-demo/inside")
+    assert page.get_attribute("#demo", "data-endpoint") == "/api/sign"
+    png = base64.b64decode(image_file("p.png", 60)["b64"])
+    page.click("#open-widget")
+    page.set_input_files("[data-drw=file-input]", files=[{"name": "policy.png", "mimeType": "image/png", "buffer": png}])
+    page.wait_for_selector("[data-drw=item].drw-done")
+    assert len(console_resources(page, "policy-demo")) == 1
+    # Outside the policy's folder the signature is refused, the widget says so, nothing is stored.
+    page.goto("/examples/secure-upload?folder=elsewhere")
+    page.click("#open-widget")
+    page.set_input_files("[data-drw=file-input]", files=[{"name": "outside.png", "mimeType": "image/png", "buffer": png}])
+    page.wait_for_selector("[data-drw=item].drw-failed")
+    shot(page, "12-example-policy-refused")
+    assert console_resources(page, "elsewhere") == []
+
+
+def test_asset_page_builder_preview_is_the_real_url(page: Any, live: LiveServer) -> None:
+    sign_in(page)
+    page.wait_for_function("() => document.querySelectorAll('#grid .tile a').length >= 1")
+    page.click("#grid .tile a")
+    page.wait_for_selector("#builder")
+    page.fill("#builder input[name=w]", "120")
+    page.select_option("#builder select[name=c]", "scale")
+    url = page.input_value("#built-url")
+    assert "/image/upload/c_scale,w_120/" in url
+    assert page.get_attribute("#built-preview", "src") == url
+    shot(page, "13-asset-page")
+
+
+def test_settings_pages_render(page: Any) -> None:
+    sign_in(page)
+    page.wait_for_selector("#grid", state="attached")
+    for path, name in (("/console/presets", "14-presets"), ("/console/policies", "15-policies")):
+        page.goto(path)
+        shot(page, name)
+    page.goto("/console/keys")
+    page.fill("input[name=label]", "website")
+    page.click("text=Create key")
+    page.wait_for_selector("#new-secret")
+    shot(page, "16-keys-secret-once")
+    page.goto("/console/keys")
+    assert page.query_selector("#new-secret") is None
+
+
+def test_delete_selected_assets_from_the_library(page: Any) -> None:
+    sign_in(page)
+    page.wait_for_function("() => document.querySelectorAll('#grid .tile').length >= 1")
+    before = len(console_resources(page))
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.check("#grid .tile >> nth=0 >> input[type=checkbox]")
+    assert "1 selected" in page.inner_text("#selection-count")
+    shot(page, "17-selection")
+    page.click("#delete")
+    page.wait_for_function(f"() => document.querySelectorAll('#grid .tile').length === {before - 1}")
+    assert len(console_resources(page)) == before - 1
+
+
+def test_sign_out_ends_the_session(page: Any) -> None:
+    sign_in(page)
+    page.wait_for_selector("#grid", state="attached")
+    page.click("[data-test=sign-out]")
+    page.wait_for_url("**/console/login")
+    page.goto("/console")
+    assert "/console/login" in page.url
+    assert page.request.get("/console/api/resources").status == 401
+    shot(page, "18-signed-out")
