@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from darkroom import catalog
 from darkroom.api.delivery_paths import DeliveryPath, split_delivery_path
-from darkroom.api.derivatives import Derivative
+from darkroom.api.derivatives import ClientHints, Derivative
 from darkroom.api.services import Services, services_of
 from darkroom.auth import verify_url_signature
 from darkroom.catalog import Asset
@@ -52,7 +52,7 @@ async def deliver(request: Request) -> Response:
         asset,
         chain,
         requested_format,
-        request.headers.get("accept", ""),
+        ClientHints.from_headers(request.headers),
         may_render=await _may_render(services, cloud, path),
     )
     return _derived_response(request, derivative, path, chain.attachment, asset)

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import tempfile
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import anyio
 import sqlalchemy as sa
@@ -25,12 +28,12 @@ from darkroom import catalog
 from darkroom.api.services import Services
 from darkroom.catalog import Asset
 from darkroom.catalog.schema import derived
-from darkroom.imaging import content_type_for
+from darkroom.imaging import Rendered, RenderLimits, content_type_for, render
 from darkroom.storage import BlobNotFound
 from darkroom.errors import Unauthorized
 from darkroom.transform import Chain
 
-__all__ = ["Derivative", "DerivativeCache", "StrictTransformationRefused", "variant_key"]
+__all__ = ["ClientHints", "Derivative", "DerivativeCache", "StrictTransformationRefused", "transformation_of", "variant_key"]
 
 
 class StrictTransformationRefused(Unauthorized):
@@ -44,6 +47,38 @@ class Derivative:
     format: str
     etag: str
     vary_accept: bool
+    width: int | None
+    height: int | None
+
+
+@dataclass(frozen=True)
+class ClientHints:
+    """What the request says about the client, for `f_auto`, `w_auto` and `dpr_auto`."""
+
+    accept: str = ""
+    width: int | None = None  # Sec-CH-Width / Width, in device pixels
+    dpr: float | None = None  # Sec-CH-DPR / DPR
+    save_data: bool = False  # Save-Data: on
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str]) -> ClientHints:
+        return cls(
+            accept=headers.get("accept", ""),
+            width=_number(headers.get("sec-ch-width") or headers.get("width"), int),
+            dpr=_number(headers.get("sec-ch-dpr") or headers.get("dpr"), float),
+            save_data=headers.get("save-data", "").lower() == "on",
+        )
+
+
+def _number(text: str | None, kind: type[int] | type[float]) -> Any:
+    try:
+        value = kind(text) if text else None
+    except ValueError:
+        return None
+    return value if value and 0 < value < 10_000 else None
+
+
+_USES_CLIENT_SIZE = re.compile(r"(^|[,/])(w_auto|dpr_auto)")
 
 
 def accept_class(accept: str) -> str:
@@ -52,12 +87,20 @@ def accept_class(accept: str) -> str:
     return "avif" if "image/avif" in lowered else "webp" if "image/webp" in lowered else "default"
 
 
-def variant_key(chain: Chain, requested_format: str | None, accept: str) -> str:
+def variant_key(chain: Chain, requested_format: str | None, hints: ClientHints) -> str:
+    """The derivative's identity: the canonical transformation plus whatever else decides its bytes."""
     canonical = chain.canonical()
     key = f"{canonical}|{requested_format or ''}"
-    if "f_auto" in canonical:
-        key += f"|{accept_class(accept)}"
+    if "f_auto" in canonical or "q_auto" in canonical:
+        key += f"|{accept_class(hints.accept)}|{'save-data' if hints.save_data else ''}"
+    if _USES_CLIENT_SIZE.search(canonical):
+        key += f"|w={hints.width or ''}|dpr={hints.dpr or ''}"
     return key
+
+
+def transformation_of(variant: str) -> str:
+    """The canonical transformation inside a stored variant key (for listings)."""
+    return variant.split("|", 1)[0]
 
 
 class DerivativeCache:
@@ -75,12 +118,12 @@ class DerivativeCache:
         asset: Asset,
         chain: Chain,
         requested_format: str | None,
-        accept: str,
+        hints: ClientHints,
         *,
         may_render: bool = True,
     ) -> Derivative:
         """The derivative's bytes; with `may_render` off (strict transformations) only an existing one."""
-        key = (asset.pk, asset.version, variant_key(chain, requested_format, accept))
+        key = (asset.pk, asset.version, variant_key(chain, requested_format, hints))
         hot = self._memory.get(key)
         if hot is not None:
             self._memory.move_to_end(key)
@@ -91,7 +134,7 @@ class DerivativeCache:
         future: asyncio.Future[Derivative] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
-            result = await self._load_or_render(services, asset, chain, requested_format, accept, key[2], may_render)
+            result = await self._load_or_render(services, asset, chain, requested_format, hints, key[2], may_render)
             future.set_result(result)
             self._remember(key, result)
             return result
@@ -121,33 +164,32 @@ class DerivativeCache:
         asset: Asset,
         chain: Chain,
         requested_format: str | None,
-        accept: str,
+        hints: ClientHints,
         variant: str,
         may_render: bool,
     ) -> Derivative:
         stored = await services.db(_find_derived, asset.pk, asset.version, variant)
         if stored is not None:
-            storage_key, fmt, vary = stored
+            storage_key, fmt, vary, width, height = stored
             try:
-                return _derivative(await services.store.get_bytes(storage_key), fmt, vary)
+                return _derivative(await services.store.get_bytes(storage_key), fmt, vary, width, height)
             except BlobNotFound:
                 pass  # the blob vanished (a purge, a restore): render it again
         if not may_render:
             raise StrictTransformationRefused(f"Transformation {chain.canonical() or requested_format} is not allowed")
-        rendered = await _render(services, asset, chain, requested_format, accept)
+        rendered = await _render(services, asset, chain, requested_format, hints)
         storage_key = f"{asset.cloud}/derived/{asset.asset_id}/{asset.version}/{hashlib.sha256(variant.encode()).hexdigest()[:40]}"
         await services.store.put_bytes(storage_key, rendered.data)
         await services.db(_record_derived, asset, variant, rendered, storage_key)
-        return _derivative(rendered.data, rendered.format, rendered.vary_accept)
+        return _derivative(rendered.data, rendered.format, rendered.vary_accept, rendered.width, rendered.height)
 
 
-def _derivative(data: bytes, fmt: str, vary_accept: bool) -> Derivative:
-    return Derivative(data, content_type_for(fmt), fmt, hashlib.md5(data, usedforsecurity=False).hexdigest(), vary_accept)
+def _derivative(data: bytes, fmt: str, vary_accept: bool, width: int | None, height: int | None) -> Derivative:
+    etag = hashlib.md5(data, usedforsecurity=False).hexdigest()
+    return Derivative(data, content_type_for(fmt), fmt, etag, vary_accept, width, height)
 
 
-async def _render(services: Services, asset: Asset, chain: Chain, requested_format: str | None, accept: str):  # type: ignore[no-untyped-def]
-    from darkroom.imaging import RenderLimits, render  # noqa: PLC0415  (TEMP until the renderer lands)
-
+async def _render(services: Services, asset: Asset, chain: Chain, requested_format: str | None, hints: ClientHints) -> Rendered:
     layers = await _layer_paths(services, asset, chain)
     limits = RenderLimits(max_source_pixels=services.settings.max_image_pixels, max_output_pixels=services.settings.max_image_pixels)
     async with _local_copy(services, asset.storage_key) as source:
@@ -157,9 +199,12 @@ async def _render(services: Services, asset: Asset, chain: Chain, requested_form
                 chain,
                 source_format=asset.format,
                 requested_format=requested_format,
-                accept=accept,
+                accept=hints.accept,
                 limits=limits,
                 load_layer=lambda public_id: layers.get(public_id),
+                client_width=hints.width,
+                client_dpr=hints.dpr,
+                save_data=hints.save_data,
             )
         )
 
@@ -204,19 +249,19 @@ class _local_copy:
             self.temporary.unlink(missing_ok=True)
 
 
-def _find_derived(engine: Engine, asset_pk: int, version: int, variant: str) -> tuple[str, str, bool] | None:
+def _find_derived(engine: Engine, asset_pk: int, version: int, variant: str) -> tuple[str, str, bool, int | None, int | None] | None:
     with engine.connect() as conn:
         row = conn.execute(
-            sa.select(derived.c.storage_key, derived.c.format, derived.c.width).where(
+            sa.select(derived.c.storage_key, derived.c.format, derived.c.width, derived.c.height).where(
                 derived.c.asset_pk == asset_pk, derived.c.version == version, derived.c.transformation == variant
             )
         ).first()
     if row is None:
         return None
-    return row.storage_key, row.format, "f_auto" in variant
+    return row.storage_key, row.format, "f_auto" in variant, row.width, row.height
 
 
-def _record_derived(engine: Engine, asset: Asset, variant: str, rendered, storage_key: str) -> None:  # type: ignore[no-untyped-def]
+def _record_derived(engine: Engine, asset: Asset, variant: str, rendered: Rendered, storage_key: str) -> None:
     values = {
         "asset_pk": asset.pk,
         "version": asset.version,
