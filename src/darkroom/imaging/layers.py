@@ -6,6 +6,7 @@ x/y push it inward from that edge; `g_face` centres it on the base's largest fac
 
 from __future__ import annotations
 
+import os
 from html import escape
 
 import pyvips
@@ -50,7 +51,7 @@ def text_image(layer: Layer, color: str | None) -> pyvips.Image:
     return image.copy(interpretation="srgb")
 
 
-def load_image_layer(layer: Layer, path: str | None) -> pyvips.Image:
+def load_image_layer(layer: Layer, path: str | os.PathLike[str] | None) -> pyvips.Image:
     if layer.kind == "fetch":
         raise UnsupportedTransformation("Remote (fetch) layers are not supported")
     if layer.kind != "image" or layer.resource_type != "image":
@@ -58,7 +59,7 @@ def load_image_layer(layer: Layer, path: str | None) -> pyvips.Image:
     if path is None:
         raise MissingLayer(f"Unknown or invalid referenced image {layer.public_id} of type {layer.delivery_type}")
     try:
-        image = pyvips.Image.new_from_file(path)
+        image = pyvips.Image.new_from_file(str(path))
         image = image.autorot()
     except pyvips.Error as error:
         raise MissingLayer(f"Unknown or invalid referenced image {layer.public_id} of type {layer.delivery_type}", detail=str(error)) from None

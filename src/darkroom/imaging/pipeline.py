@@ -11,6 +11,7 @@ full size when the URL asks for 300 px.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -30,7 +31,7 @@ from darkroom.transform.colors import rgba
 from darkroom.transform.effects import parse_effect
 from darkroom.transform.errors import ParseError
 
-LayerLoader = Callable[[str], "str | None"]
+LayerLoader = Callable[[str], "str | os.PathLike[str] | None"]
 ANIMATED_SOURCES = frozenset(("gif", "webp"))
 _PREVIEW = 640  # px: the size faces and saliency are found at
 
@@ -621,7 +622,7 @@ def _has_transparency(image: pyvips.Image) -> bool:
 
 
 def render(
-    source_path: str,
+    source_path: str | os.PathLike[str],
     chain: Chain,
     *,
     source_format: str = "jpg",
@@ -635,6 +636,7 @@ def render(
 ) -> Rendered:
     """Render `chain` over the image at `source_path` and encode it. Synchronous and
     CPU-bound: call it from a worker thread. User mistakes raise BadRequest subclasses."""
+    source_path = str(source_path)  # pyvips wants str; callers may hold a Path
     autorotate = not any("ignore" in c.angle for c in chain.components)
     source, width, height, pages = _open(source_path, source_format.lower(), limits, autorotate)
     target = (chain.fetch_format or requested_format or source_format).lower()
