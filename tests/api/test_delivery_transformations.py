@@ -1,0 +1,158 @@
+"""Transformation URLs built by the SDK, rendered by a live server: sizes, formats, headers, caching, strict mode."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+
+import cloudinary.uploader
+import cloudinary.utils
+import httpx
+import pytest
+import pyvips
+import sqlalchemy as sa
+
+from darkroom.catalog import create_engine_for
+from darkroom.catalog.schema import derived
+from support import LiveServer
+
+MAGIC = {b"\xff\xd8\xff": "jpg", b"\x89PNG": "png", b"GIF8": "gif"}
+
+
+def sniff(data: bytes) -> str:
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    if data[4:12] in (b"ftypavif", b"ftypavis"):
+        return "avif"
+    return next((fmt for magic, fmt in MAGIC.items() if data.startswith(magic)), "unknown")
+
+
+def url_for(public_id: str, **options: object) -> str:
+    return cloudinary.utils.cloudinary_url(public_id, **options)[0]
+
+
+@pytest.fixture
+def photo(cld: LiveServer, sample_jpg: Path) -> str:
+    return str(cloudinary.uploader.upload(str(sample_jpg), public_id="delivery/photo", overwrite=True)["public_id"])
+
+
+@pytest.mark.parametrize(
+    ("options", "size"),
+    [
+        ({"width": 100, "height": 100, "crop": "fill"}, (100, 100)),
+        ({"width": 100, "crop": "scale"}, (100, 75)),
+        ({"width": 100, "height": 100, "crop": "fit"}, (100, 75)),
+        ({"width": 100, "height": 100, "crop": "pad"}, (100, 100)),
+        ({"width": 400, "crop": "limit"}, (200, 150)),
+        ({"width": 50, "height": 40, "crop": "crop", "gravity": "north_west"}, (50, 40)),
+    ],
+)
+def test_crop_modes_give_exact_sizes(photo: str, options: dict[str, object], size: tuple[int, int]) -> None:
+    response = httpx.get(url_for(photo, format="png", **options))
+    assert response.status_code == 200, response.headers.get("x-cld-error")
+    image = pyvips.Image.new_from_buffer(response.content, "")
+    assert (image.width, image.height) == size
+
+
+@pytest.mark.parametrize("fmt", ["jpg", "png", "webp", "avif", "gif"])
+def test_extension_converts_the_format(photo: str, fmt: str) -> None:
+    response = httpx.get(url_for(photo, format=fmt))
+    assert response.status_code == 200
+    assert sniff(response.content) == fmt
+    assert response.headers["content-type"] == {"jpg": "image/jpeg"}.get(fmt, f"image/{fmt}")
+
+
+@pytest.mark.parametrize(
+    ("accept", "expected"),
+    [("image/avif,image/webp,*/*", "avif"), ("image/webp,*/*", "webp"), ("*/*", "jpg")],
+)
+def test_f_auto_follows_accept_and_varies(photo: str, accept: str, expected: str) -> None:
+    response = httpx.get(url_for(photo, fetch_format="auto", width=80, crop="scale"), headers={"Accept": accept})
+    assert sniff(response.content) == expected
+    assert response.headers["vary"] == "Accept"
+
+
+def test_etag_304_head_and_cache_control(photo: str) -> None:
+    url = url_for(photo, width=60, crop="scale", format="jpg", version=1)
+    first = httpx.get(url)
+    assert "max-age=31536000" in first.headers["cache-control"]
+    assert httpx.get(url, headers={"If-None-Match": first.headers["etag"]}).status_code == 304
+    head = httpx.head(url)
+    assert head.status_code == 200 and int(head.headers["content-length"]) == len(first.content) and not head.content
+
+
+def test_attachment_flag_sets_content_disposition(photo: str) -> None:
+    response = httpx.get(url_for(photo, width=60, crop="scale", flags="attachment", format="png"))
+    assert response.headers["content-disposition"] == 'attachment; filename="photo.png"'
+
+
+def test_bad_transformation_is_a_400_naming_the_parameter(photo: str) -> None:
+    response = httpx.get(url_for(photo, width=60, crop="sideways", format="jpg"))
+    assert response.status_code == 400
+    assert "sideways" in response.headers["x-cld-error"]
+
+
+def _derived_rows(server: LiveServer) -> list[sa.Row]:
+    engine = create_engine_for(server.database_url)
+    with engine.connect() as conn:
+        rows = list(conn.execute(sa.select(derived.c.transformation, derived.c.version, derived.c.storage_key)))
+    engine.dispose()
+    return rows
+
+
+def test_concurrent_requests_render_once_and_the_result_is_stored(cld: LiveServer, photo: str) -> None:
+    url = url_for(photo, width=77, height=33, crop="fill", format="webp")
+
+    async def fetch_all() -> list[httpx.Response]:
+        async with httpx.AsyncClient() as client:
+            return await asyncio.gather(*(client.get(url) for _ in range(8)))
+
+    responses = asyncio.run(fetch_all())
+    assert {r.status_code for r in responses} == {200}
+    assert len({r.content for r in responses}) == 1
+    rows = [row for row in _derived_rows(cld) if row.transformation.startswith("c_fill,h_33,w_77|")]
+    assert len(rows) == 1
+
+
+def test_a_new_version_never_serves_the_old_derivative(cld: LiveServer, sample_png: Path, sample_jpg: Path) -> None:
+    cloudinary.uploader.upload(str(sample_jpg), public_id="delivery/versioned")
+    url = url_for("delivery/versioned", width=40, crop="scale", format="png")
+    before = httpx.get(url)
+    assert pyvips.Image.new_from_buffer(before.content, "").height == 30  # 200x150 source
+    cloudinary.uploader.upload(str(sample_png), public_id="delivery/versioned", overwrite=True)
+    after = httpx.get(url)
+    assert pyvips.Image.new_from_buffer(after.content, "").height == 27  # 120x80 source
+    cloudinary.uploader.destroy("delivery/versioned")
+    assert httpx.get(url).status_code == 404
+
+
+def _darkroom(server: LiveServer, *args: str) -> None:
+    env = {**server.env(), "DARKROOM_DATABASE_URL": server.database_url}
+    subprocess.run([sys.executable, "-m", "darkroom", *args, "--data-dir", str(server.data_dir)], env=env, check=True, capture_output=True)
+
+
+def test_signed_transformation_urls_are_checked(cld_sqlite: LiveServer, sample_jpg: Path) -> None:
+    cloudinary.uploader.upload(str(sample_jpg), public_id="delivery/signed")
+    good = url_for("delivery/signed", width=30, crop="scale", format="jpg", sign_url=True)
+    assert httpx.get(good).status_code == 200
+    forged = good.replace("w_30", "w_31")
+    response = httpx.get(forged)
+    assert response.status_code == 401 and response.headers["x-cld-error"]
+
+
+def test_strict_transformations_allow_only_signed_or_existing(cld_sqlite: LiveServer, sample_jpg: Path) -> None:
+    cloudinary.uploader.upload(str(sample_jpg), public_id="delivery/strict")
+    existing = url_for("delivery/strict", width=20, crop="scale", format="jpg")
+    assert httpx.get(existing).status_code == 200
+    _darkroom(cld_sqlite, "clouds", "set", cld_sqlite.cloud, "--strict")
+    try:
+        assert httpx.get(existing).status_code == 200  # already derived
+        fresh = url_for("delivery/strict", width=21, crop="scale", format="jpg")
+        refused = httpx.get(fresh)
+        assert refused.status_code == 401 and "not allowed" in refused.headers["x-cld-error"]
+        assert httpx.get(url_for("delivery/strict", width=21, crop="scale", format="jpg", sign_url=True)).status_code == 200
+        assert httpx.get(url_for("delivery/strict", format="jpg")).status_code == 200  # the original itself
+    finally:
+        _darkroom(cld_sqlite, "clouds", "set", cld_sqlite.cloud, "--no-strict")
