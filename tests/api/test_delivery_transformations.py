@@ -156,3 +156,18 @@ def test_strict_transformations_allow_only_signed_or_existing(cld_sqlite: LiveSe
         assert httpx.get(url_for("delivery/strict", format="jpg")).status_code == 200  # the original itself
     finally:
         _darkroom(cld_sqlite, "clouds", "set", cld_sqlite.cloud, "--no-strict")
+
+
+def test_eager_transformations_are_rendered_at_upload_and_listed(cld: LiveServer, sample_jpg: Path) -> None:
+    result = cloudinary.uploader.upload(
+        str(sample_jpg), public_id="delivery/eager", eager=[{"width": 100, "crop": "scale"}, {"width": 50, "height": 50, "crop": "fill", "format": "png"}]
+    )
+    first, second = result["eager"]
+    assert (first["transformation"], first["width"], first["height"], first["format"]) == ("c_scale,w_100", 100, 75, "jpg")
+    assert (second["transformation"], second["width"], second["height"], second["format"]) == ("c_fill,h_50,w_50/png", 50, 50, "png")
+    delivered = httpx.get(second["url"])
+    assert delivered.status_code == 200 and sniff(delivered.content) == "png" and len(delivered.content) == second["bytes"]
+    rows = [row for row in _derived_rows(cld) if row.transformation.startswith("c_scale,w_100|")]
+    assert rows, "eager derivatives are stored"
+    explicit = cloudinary.uploader.explicit("delivery/eager", type="upload", eager=[{"width": 30, "crop": "scale"}])
+    assert explicit["eager"][0]["width"] == 30

@@ -246,3 +246,12 @@ def test_basic_auth_is_accepted_instead_of_a_signature(sqlite_server: LiveServer
     assert ok.status_code == 200 and ok.json()["public_id"] == "core/basic"
     wrong = httpx.post(url, data={"public_id": "core/basic2"}, files=files, auth=(sqlite_server.api_key, "wrong"))
     assert wrong.status_code == 401
+
+
+def test_format_and_incoming_transformation_apply_before_storing(cld: LiveServer, sample_jpg: Path) -> None:
+    converted = cloudinary.uploader.upload(str(sample_jpg), public_id="core/converted", format="png")
+    assert (converted["format"], converted["width"]) == ("png", 200)
+    assert httpx.get(converted["url"]).content.startswith(b"\x89PNG")
+    shrunk = cloudinary.uploader.upload(str(sample_jpg), public_id="core/shrunk", transformation={"width": 50, "crop": "scale"})
+    assert (shrunk["format"], shrunk["width"], shrunk["height"]) == ("jpg", 50, 38)
+    assert shrunk["original_filename"] == "photo"

@@ -7,11 +7,15 @@ in one transaction; blobs that end up unreferenced are deleted last.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import posixpath
 import secrets
 import string
-from dataclasses import dataclass, field
+import tempfile
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -22,7 +26,8 @@ from darkroom.api.params import parse_bool, parse_context, parse_list
 from darkroom.api.services import Services
 from darkroom.catalog import NewAsset, SaveResult
 from darkroom.errors import BadRequest
-from darkroom.imaging import MediaInfo, probe
+from darkroom.imaging import MediaInfo, RenderLimits, probe, render
+from darkroom.transform import parse
 
 __all__ = ["UploadOptions", "base_public_id", "ingest", "delete_blobs", "random_public_id"]
 
@@ -53,7 +58,8 @@ class UploadOptions:
     tags: tuple[str, ...] = ()
     context: dict[str, str] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
-    format: str = ""
+    format: str = ""  # convert the image to this format before storing it
+    transformation: str = ""  # an incoming transformation, applied before storing
     allowed_formats: tuple[str, ...] = ()
     display_name: str = ""
 
@@ -77,6 +83,7 @@ class UploadOptions:
             context=parse_context(params.get("context")),
             metadata=parse_context(params.get("metadata")),
             format=params.get("format", "").lower().lstrip("."),
+            transformation=params.get("transformation", ""),
             allowed_formats=tuple(f.lower() for f in parse_list(params.get("allowed_formats"))),
             display_name=params.get("display_name", ""),
         )
@@ -88,6 +95,12 @@ async def ingest(services: Services, cloud: str, spooled: SpooledFile, options: 
         lambda: probe(spooled.path, max_pixels=services.settings.max_image_pixels)
     )
     resource_type = _resource_type(options.resource_type, info)
+    if resource_type == "image" and (options.transformation or _format_change(options.format, info.format)):
+        converted = await _apply_incoming(services, spooled, info, options)
+        try:
+            return await ingest(services, cloud, converted, replace(options, transformation="", format=""))
+        finally:
+            converted.discard()
     filename = options.filename_override or spooled.filename
     fmt = info.format if resource_type != "raw" else _extension(filename)
     _check_allowed_format(fmt, options.allowed_formats)
@@ -122,6 +135,26 @@ async def ingest(services: Services, cloud: str, spooled: SpooledFile, options: 
         raise
     await delete_blobs(services, [storage_key] if result.existing else list(result.replaced_storage_keys))
     return result
+
+
+def _format_change(requested: str, current: str) -> bool:
+    aliases = {"jpeg": "jpg", "tif": "tiff"}
+    return bool(requested) and aliases.get(requested, requested) != aliases.get(current, current)
+
+
+async def _apply_incoming(services: Services, spooled: SpooledFile, info: MediaInfo, options: UploadOptions) -> SpooledFile:
+    """Render the incoming transformation / format conversion into a new spool file."""
+    chain = parse(options.transformation)
+    limits = RenderLimits(max_source_pixels=services.settings.max_image_pixels, max_output_pixels=services.settings.max_image_pixels)
+    rendered = await anyio.to_thread.run_sync(
+        lambda: render(spooled.path, chain, source_format=info.format, requested_format=options.format or None, limits=limits)
+    )
+    services.spool_dir.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix="incoming-", dir=services.spool_dir)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(rendered.data)
+    stem = _stem(posixpath.basename(spooled.filename.replace("\\", "/")))
+    return SpooledFile(Path(name), f"{stem}.{rendered.format}", len(rendered.data), hashlib.md5(rendered.data, usedforsecurity=False).hexdigest())
 
 
 def _resource_type(requested: str, info: MediaInfo) -> str:

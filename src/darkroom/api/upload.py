@@ -17,6 +17,7 @@ from starlette.routing import Route
 from darkroom import catalog
 from darkroom.api.callers import Caller, apply_preset, authenticate, signing_key_for
 from darkroom.api.chunks import parse_content_range, receive_chunk
+from darkroom.api.eager import render_eager
 from darkroom.api.ingest import RESOURCE_TYPES, UploadOptions, base_public_id, delete_blobs, ingest
 from darkroom.api.multipart import SpooledFile, UploadForm, read_upload_form
 from darkroom.api.params import parse_bool, parse_context, parse_list
@@ -76,7 +77,7 @@ async def upload(ctx: ActionContext) -> Response:
         return await _upload_chunk(ctx, options, content_range)
     spooled = await _source_file(ctx, params)
     try:
-        return await _store_and_reply(ctx, spooled, options)
+        return await _store_and_reply(ctx, spooled, options, params)
     finally:
         if spooled is not ctx.form.file:
             spooled.discard()
@@ -92,7 +93,7 @@ async def _upload_chunk(ctx: ActionContext, options: UploadOptions, content_rang
         public_id = base_public_id(options, options.filename_override or ctx.form.file.filename, ctx.resource_type)
         return JSONResponse({"done": False, "upload_id": upload_id, "public_id": public_id})
     try:
-        return await _store_and_reply(ctx, whole, options)
+        return await _store_and_reply(ctx, whole, options, apply_preset(ctx.params, ctx.caller))
     finally:
         whole.discard()
 
@@ -113,9 +114,11 @@ async def _source_file(ctx: ActionContext, params: dict[str, str]) -> SpooledFil
     raise BadRequest("Invalid file parameter: expected a file, a data: URI or an http(s) URL")
 
 
-async def _store_and_reply(ctx: ActionContext, spooled: SpooledFile, options: UploadOptions) -> Response:
+async def _store_and_reply(ctx: ActionContext, spooled: SpooledFile, options: UploadOptions, params: dict[str, str]) -> Response:
     result = await ingest(ctx.services, ctx.cloud, spooled, options)
     body = await _resource_reply(ctx, result.asset)
+    if params.get("eager") and not result.existing:
+        body["eager"] = await render_eager(ctx.request, ctx.services, result.asset, params["eager"])
     if result.existing:
         body["existing"] = True
     if result.overwritten:
@@ -223,7 +226,10 @@ async def explicit(ctx: ActionContext) -> Response:
     new_tags = parse_list(ctx.params["tags"]) if "tags" in ctx.params else None
     if changes or new_tags is not None:
         asset = await ctx.services.db(catalog.update_asset_fields, asset, tags=new_tags, **changes)
-    return JSONResponse(await _resource_reply(ctx, asset))
+    body = await _resource_reply(ctx, asset)
+    if ctx.params.get("eager"):
+        body["eager"] = await render_eager(ctx.request, ctx.services, asset, ctx.params["eager"])
+    return JSONResponse(body)
 
 
 ACTIONS: dict[str, Action] = {

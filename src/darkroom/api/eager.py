@@ -1,0 +1,64 @@
+"""Eager transformations: derivatives rendered at upload (or `explicit`) time, listed in the reply.
+
+`eager=c_scale,w_100|w_50/png` — items separated by `|`, each a transformation whose last
+component may be a bare format. They go through the same derivative cache as delivery, so
+the URL listed in the reply is already rendered when a browser asks for it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from starlette.requests import Request
+
+from darkroom.api.derivatives import ClientHints
+from darkroom.api.services import Services
+from darkroom.api.shapes import delivery_urls
+from darkroom.catalog import Asset
+from darkroom.errors import BadRequest
+from darkroom.transform import parse
+
+__all__ = ["render_eager", "split_eager"]
+
+MAX_EAGER = 20
+_BARE_FORMAT = re.compile(r"^[a-z0-9]{2,5}$")
+
+
+def split_eager(text: str) -> list[tuple[str, str | None]]:
+    """`c_scale,w_100|w_50/png` → [("c_scale,w_100", None), ("w_50", "png")]."""
+    items = [item.strip() for item in text.split("|") if item.strip()]
+    if len(items) > MAX_EAGER:
+        raise BadRequest(f"Too many eager transformations (maximum is {MAX_EAGER})")
+    result = []
+    for item in items:
+        head, _, last = item.rpartition("/")
+        if _BARE_FORMAT.match(last) and "_" not in last:
+            result.append((head, last))
+        else:
+            result.append((item, None))
+    return result
+
+
+async def render_eager(request: Request, services: Services, asset: Asset, text: str) -> list[dict[str, Any]]:
+    """Render each eager transformation now; returns Cloudinary's `eager` list."""
+    if asset.resource_type != "image":
+        raise BadRequest("Eager transformations are supported for images only")
+    cache = request.app.state.derivatives
+    listed = []
+    for transformation, fmt in split_eager(text):
+        chain = parse(transformation)
+        derivative = await cache.get(services, asset, chain, fmt, ClientHints())
+        url, secure_url = delivery_urls(request, services.settings, asset, transformation, fmt or asset.format)
+        listed.append(
+            {
+                "transformation": f"{transformation}/{fmt}" if fmt else transformation,
+                "width": derivative.width,
+                "height": derivative.height,
+                "bytes": len(derivative.data),
+                "format": derivative.format,
+                "url": url,
+                "secure_url": secure_url,
+            }
+        )
+    return listed
