@@ -33,7 +33,7 @@ from darkroom.storage import BlobNotFound
 from darkroom.errors import Unauthorized
 from darkroom.transform import Chain
 
-__all__ = ["ClientHints", "Derivative", "DerivativeCache", "StrictTransformationRefused", "transformation_of", "variant_key"]
+__all__ = ["ClientHints", "Derivative", "DerivativeCache", "StrictTransformationRefused", "split_variant", "variant_key"]
 
 
 class StrictTransformationRefused(Unauthorized):
@@ -98,9 +98,10 @@ def variant_key(chain: Chain, requested_format: str | None, hints: ClientHints) 
     return key
 
 
-def transformation_of(variant: str) -> str:
-    """The canonical transformation inside a stored variant key (for listings)."""
-    return variant.split("|", 1)[0]
+def split_variant(key: str) -> tuple[str, str]:
+    """A variant key as stored: (canonical transformation, the rest)."""
+    transformation, _, rest = key.partition("|")
+    return transformation, rest
 
 
 class DerivativeCache:
@@ -250,10 +251,14 @@ class _local_copy:
 
 
 def _find_derived(engine: Engine, asset_pk: int, version: int, variant: str) -> tuple[str, str, bool, int | None, int | None] | None:
+    transformation, rest = split_variant(variant)
     with engine.connect() as conn:
         row = conn.execute(
             sa.select(derived.c.storage_key, derived.c.format, derived.c.width, derived.c.height).where(
-                derived.c.asset_pk == asset_pk, derived.c.version == version, derived.c.transformation == variant
+                derived.c.asset_pk == asset_pk,
+                derived.c.version == version,
+                derived.c.transformation == transformation,
+                derived.c.variant == rest,
             )
         ).first()
     if row is None:
@@ -262,10 +267,12 @@ def _find_derived(engine: Engine, asset_pk: int, version: int, variant: str) -> 
 
 
 def _record_derived(engine: Engine, asset: Asset, variant: str, rendered: Rendered, storage_key: str) -> None:
+    transformation, rest = split_variant(variant)
     values = {
         "asset_pk": asset.pk,
         "version": asset.version,
-        "transformation": variant,
+        "transformation": transformation,
+        "variant": rest,
         "format": rendered.format,
         "storage_key": storage_key,
         "bytes": len(rendered.data),

@@ -103,14 +103,16 @@ derived = Table(
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("asset_pk", ForeignKey("assets.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("version", BigInteger, nullable=False),
-    Column("transformation", Text, nullable=False),  # canonical transformation string
-    Column("format", String(16), nullable=False),
+    Column("transformation", Text, nullable=False),  # canonical transformation string ("" = format change only)
+    # What else decided the bytes: the URL's extension, and for f_auto/q_auto/w_auto the client's hints.
+    Column("variant", String(255), nullable=False, default=""),
+    Column("format", String(16), nullable=False),  # the output format
     Column("storage_key", String(2048), nullable=False),
     Column("bytes", BigInteger, nullable=False, default=0),
     Column("width", Integer, nullable=True),
     Column("height", Integer, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
-    UniqueConstraint("asset_pk", "version", "transformation", "format", name="uq_derived_identity"),
+    UniqueConstraint("asset_pk", "version", "transformation", "variant", name="uq_derived_identity"),
 )
 
 upload_presets = Table(
