@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import os
 import re
 import shutil
 from pathlib import Path
@@ -16,6 +17,8 @@ import httpx
 import pytest
 from cloudinary.exceptions import BadRequest, NotFound
 
+from darkroom.api.app import build_services
+from darkroom.config import Settings
 from support import LiveServer
 
 UPLOAD_FIELDS = {
@@ -255,3 +258,22 @@ def test_format_and_incoming_transformation_apply_before_storing(cld: LiveServer
     shrunk = cloudinary.uploader.upload(str(sample_jpg), public_id="core/shrunk", transformation={"width": 50, "crop": "scale"})
     assert (shrunk["format"], shrunk["width"], shrunk["height"]) == ("jpg", 50, 38)
     assert shrunk["original_filename"] == "photo"
+
+
+def test_filename_override_and_display_name(cld: LiveServer, sample_png: Path) -> None:
+    result = cloudinary.uploader.upload(
+        str(sample_png), use_filename=True, unique_filename=False, filename_override="holiday.png", display_name="Our holiday"
+    )
+    assert (result["public_id"], result["original_filename"], result["display_name"]) == ("holiday", "holiday", "Our holiday")
+
+
+def test_stale_spool_files_are_removed_at_start_up(tmp_path: Path) -> None:
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    stale, fresh = spool / "upload-stale", spool / "upload-fresh"
+    stale.write_bytes(b"x")
+    fresh.write_bytes(b"y")
+    os.utime(stale, (1, 1))
+    services = build_services(Settings.from_env({"DARKROOM_DATA_DIR": str(tmp_path)}))
+    services.engine.dispose()
+    assert not stale.exists() and fresh.exists()

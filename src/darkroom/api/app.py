@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -54,7 +55,25 @@ def build_services(settings: Settings) -> Services:
         creds = settings.cloudinary_url
         catalog.upsert_key(engine, creds.cloud_name, creds.api_key, creds.api_secret, label="CLOUDINARY_URL")
     store = open_store(settings.resolved_storage_url)
-    return Services(settings=settings, engine=engine, store=store, spool_dir=Path(settings.data_dir) / "spool")
+    spool_dir = Path(settings.data_dir) / "spool"
+    _remove_stale_spool_files(spool_dir)
+    return Services(settings=settings, engine=engine, store=store, spool_dir=spool_dir)
+
+
+STALE_SPOOL_SECONDS = 24 * 3600
+
+
+def _remove_stale_spool_files(spool_dir: Path) -> None:
+    """Spool files left by a crash; a day old means no live request (of any worker) still owns them."""
+    if not spool_dir.is_dir():
+        return
+    cutoff = time.time() - STALE_SPOOL_SECONDS
+    for path in spool_dir.iterdir():
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+        except OSError:
+            log.warning("could not remove stale spool file %s", path)
 
 
 def create_app(settings: Settings, services: Services | None = None) -> Starlette:
