@@ -152,7 +152,7 @@ def _asset_resource_type(ctx: ActionContext) -> str:
 async def destroy(ctx: ActionContext) -> Response:
     public_id = _required(ctx.params, "public_id")
     found = await ctx.services.db(
-        catalog.delete_asset, ctx.cloud, _asset_resource_type(ctx), ctx.params.get("type") or "upload", public_id
+        catalog.delete_asset, ctx.cloud, _asset_resource_type(ctx), _type(ctx), public_id
     )
     if found is None:
         return JSONResponse({"result": "not found"})
@@ -161,7 +161,7 @@ async def destroy(ctx: ActionContext) -> Response:
 
 
 async def rename(ctx: ActionContext) -> Response:
-    from_type = ctx.params.get("type") or "upload"
+    from_type = _type(ctx)
     renamed, freed = await ctx.services.db(
         catalog.rename_asset,
         ctx.cloud,
@@ -176,6 +176,18 @@ async def rename(ctx: ActionContext) -> Response:
     return JSONResponse(await _resource_reply(ctx, renamed))
 
 
+def _type(ctx: ActionContext) -> str:
+    return ctx.params.get("type") or "upload"
+
+
+def _public_ids(ctx: ActionContext) -> list[str]:
+    """The `public_ids[]` an action applies to (sent as repeated fields)."""
+    public_ids = ctx.form.fields.get("public_ids") or []
+    if not public_ids:
+        raise MissingParameter("Missing required parameter - public_ids")
+    return public_ids
+
+
 TAG_COMMANDS = ("add", "remove", "replace", "remove_all", "set_exclusive")
 
 
@@ -186,11 +198,8 @@ async def tags(ctx: ActionContext) -> Response:
     tag_list = parse_list(ctx.params.get("tag"))
     if command != "remove_all" and not tag_list:
         raise MissingParameter("Missing required parameter - tag")
-    public_ids = ctx.form.fields.get("public_ids") or []
-    if not public_ids:
-        raise MissingParameter("Missing required parameter - public_ids")
     updated = await ctx.services.db(
-        catalog.update_tags, ctx.cloud, _asset_resource_type(ctx), ctx.params.get("type") or "upload", public_ids, command, tag_list
+        catalog.update_tags, ctx.cloud, _asset_resource_type(ctx), _type(ctx), _public_ids(ctx), command, tag_list
     )
     return JSONResponse({"public_ids": updated})
 
@@ -199,21 +208,18 @@ async def context(ctx: ActionContext) -> Response:
     command = _required(ctx.params, "command")
     if command not in ("add", "remove_all"):
         raise BadRequest(f"Invalid command - {command}")
-    public_ids = ctx.form.fields.get("public_ids") or []
-    if not public_ids:
-        raise MissingParameter("Missing required parameter - public_ids")
     values = parse_context(ctx.params.get("context"))
     if command == "add" and not values:
         raise MissingParameter("Missing required parameter - context")
     updated = await ctx.services.db(
-        catalog.update_context, ctx.cloud, _asset_resource_type(ctx), ctx.params.get("type") or "upload", public_ids, command, values
+        catalog.update_context, ctx.cloud, _asset_resource_type(ctx), _type(ctx), _public_ids(ctx), command, values
     )
     return JSONResponse({"public_ids": updated})
 
 
 async def explicit(ctx: ActionContext) -> Response:
     public_id = _required(ctx.params, "public_id")
-    asset = await ctx.services.db(catalog.get_asset, ctx.cloud, _asset_resource_type(ctx), ctx.params.get("type") or "upload", public_id)
+    asset = await ctx.services.db(catalog.get_asset, ctx.cloud, _asset_resource_type(ctx), _type(ctx), public_id)
     if asset is None:
         raise catalog.AssetNotFound(f"Resource not found - {public_id}")
     changes: dict[str, Any] = {}
