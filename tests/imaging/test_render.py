@@ -315,3 +315,39 @@ def test_effects_in_their_documented_order_render(images: dict[str, str]) -> Non
     text = "e_grayscale/e_improve/e_sepia/e_blur:500/e_sharpen:100/e_vignette:30/c_limit,w_960/f_auto/q_auto"
     rendered = _render(images, text, "astronaut", accept="image/webp")
     assert rendered.format == "webp" and rendered.width == 512
+
+
+def test_region_effects_change_only_their_region(images: dict[str, str]) -> None:
+    before = _decode(_render(images, "", "astronaut", requested_format="png"))
+    after = _decode(_render(images, "e_pixelate_region:20,w_100,h_100,x_50,y_60", "astronaut", requested_format="png"))
+    assert (after.width, after.height) == (512, 512)
+    inside, outside = (50, 60, 100, 100), (300, 300, 100, 100)
+    changed = lambda box: (before.crop(*box).cast("int") - after.crop(*box).cast("int")).abs().avg()  # noqa: E731
+    assert changed(inside) > 3 and changed(outside) < 0.5
+
+
+def test_outline_and_shadow_grow_around_the_shape(images: dict[str, str]) -> None:
+    outlined = _decode(_render(images, "co_blue,e_outline:outer:4", "alpha_png", requested_format="png"))
+    assert (outlined.width, outlined.height) == (208, 108)
+    assert outlined(4 + 50 - 2, 4 + 50)[2] > 200 and outlined(4 + 50 - 2, 4 + 50)[3] > 200  # just left of the square
+    assert outlined(2, 2)[3] == 0
+    shadowed = _decode(_render(images, "e_shadow", "alpha_png", requested_format="png"))
+    assert shadowed.width > 200 and shadowed.height > 100
+
+
+def test_huge_borders_and_text_are_refused_before_work(images: dict[str, str]) -> None:
+    with pytest.raises(TooManyPixels):
+        _render(images, "bo_9000px_solid_red", limits=RenderLimits(max_output_pixels=10_000_000))
+    with pytest.raises(TooManyPixels):
+        _render(images, "l_text:Arial_1000:" + "x" * 200, limits=RenderLimits(max_output_pixels=10_000_000))
+
+
+def test_public_surface_is_pinned() -> None:
+    import darkroom.imaging as imaging
+
+    assert sorted(imaging.__all__) == sorted(
+        [
+            "CONTENT_TYPES", "InvalidImage", "MediaInfo", "MissingLayer", "RenderLimits", "Rendered", "TooManyPixels",
+            "UnsupportedTransformation", "content_type_for", "probe", "render",
+        ]
+    )

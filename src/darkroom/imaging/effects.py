@@ -319,22 +319,44 @@ def _with_alpha(image: pyvips.Image) -> pyvips.Image:
     return image if image.hasalpha() else image.bandjoin(255)
 
 
+def _dilate(mask: pyvips.Image, radius: int) -> pyvips.Image:
+    """Grow a 0/255 mask by about `radius` px (exact morphology when small, blur when large)."""
+    if radius <= 8:
+        return mask.morph(pyvips.Image.new_from_list([[255] * (2 * radius + 1)] * (2 * radius + 1)), "dilate")
+    return (mask.gaussblur(radius / 2, min_ampl=0.05) > 2).ifthenelse(255, 0).cast("uchar")
+
+
+def _erode(mask: pyvips.Image, radius: int) -> pyvips.Image:
+    return (255 - _dilate((255 - mask).cast("uchar"), radius)).cast("uchar")
+
+
+def _bounded(effect: Effect, text: str, low: int, high: int) -> int:
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise UnsupportedTransformation(f"Invalid effect parameter - {effect.name}:{text}")
+    return int(text)
+
+
 def outline(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Image:
+    """A coloured line around the opaque part (`outer`, or `inner` inside its edge)."""
     args = list(effect.args)
     mode = args.pop(0) if args and not args[0].isdigit() else "outer"
-    width = int(args[0]) if args else 5
-    blur_amount = int(args[1]) if len(args) > 1 else 0
-    color = list(_color(ctx, "black"))
+    if mode not in ("outer", "inner", "inner_fill", "outer_fill", "fill"):
+        raise UnsupportedTransformation(f"Invalid effect parameter - outline:{mode}")
+    width = _bounded(effect, args[0], 1, 100) if args else 5
+    blur_amount = _bounded(effect, args[1], 0, 2000) if len(args) > 1 else 0
+    return draw_outline(image, width, list(_color(ctx, "black")), blur=blur_amount, inner=mode.startswith("inner"))
+
+
+def draw_outline(image: pyvips.Image, width: int, color: list[int], *, blur: int = 0, inner: bool = False) -> pyvips.Image:
+    """Outline the opaque part of `image` (also how borders follow rounded corners)."""
     image = _with_alpha(image)
     grown = image.embed(width, width, image.width + 2 * width, image.height + 2 * width)
     alpha = grown.extract_band(3)
-    mask = alpha.morph(pyvips.Image.new_from_list([[255] * (2 * width + 1)] * (2 * width + 1)), "dilate")
-    if blur_amount:
-        mask = mask.gaussblur(max(0.3, blur_amount / 20)).cast("uchar")
-    if mode == "inner":
-        mask = (alpha - alpha.morph(pyvips.Image.new_from_list([[255] * (2 * width + 1)] * (2 * width + 1)), "erode")).cast("uchar")
-    shape = grown.new_from_image(color[:3]).bandjoin((mask * (color[3] / 255)).cast("uchar"))
-    if mode == "inner":
+    mask = (alpha - _erode(alpha, width)).cast("uchar") if inner else _dilate(alpha, width)
+    if blur:
+        mask = mask.gaussblur(max(0.3, blur / 20)).cast("uchar")
+    shape = grown.new_from_image(color[:3]).bandjoin((mask * (color[3] / 255)).cast("uchar")).copy(interpretation="srgb")
+    if inner:
         return grown.composite2(shape, "over").cast("uchar")
     return shape.composite2(grown, "over").cast("uchar")
 
@@ -344,7 +366,7 @@ def shadow(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Im
     component = ctx.component
     dx = getattr(component.x, "value", 8) if component.x is not None else 8
     dy = getattr(component.y, "value", 8) if component.y is not None else 8
-    dx, dy = int(dx), int(dy)
+    dx, dy = max(-500, min(500, int(dx))), max(-500, min(500, int(dy)))
     color = list(_color(ctx, "black"))[:3]
     image = _with_alpha(image)
     margin = 10 + max(abs(dx), abs(dy))

@@ -315,7 +315,7 @@ def _resize(component: Component, state: _State) -> None:
         gravity = "center"  # no stored custom coordinates: Cloudinary falls back likewise
     x = _length(component.x, state.width, state, dpr)
     y = _length(component.y, state.height, state, dpr)
-    needs_focus = component.crop in ("fill", "lfill", "crop", "thumb", "auto", "fill_pad", "auto_pad") or component.crop is None
+    needs_focus = component.crop in ("fill", "lfill", "crop", "thumb", "auto", "fill_pad", "auto_pad")
     focus = _focus(state, gravity) if needs_focus and is_focus_gravity(gravity) else None
     if component.crop == "auto" and gravity == "center":
         focus = _focus(state, "auto")
@@ -433,9 +433,13 @@ def _border(component: Component, state: _State) -> None:
         return
     colour = list(rgba(border.color))
 
+    grown = (state.width + 2 * border.width) * (state.height + 2 * border.width) * state.pages
+    if grown > state.limits.max_output_pixels:
+        raise TooManyPixels("Requested image is too large", detail=f"border {border.width}px")
+
     def run(frame: pyvips.Image) -> pyvips.Image:
         if frame.hasalpha():
-            return fx.outline(frame, Effect("outline", ("outer", str(border.width))), fx.EffectContext(replace(component, color=border.color), detect_faces))
+            return fx.draw_outline(frame, border.width, colour)
         w = border.width
         return frame.embed(w, w, frame.width + 2 * w, frame.height + 2 * w, extend="background", background=colour[:3])
 
@@ -465,20 +469,55 @@ def _opacity(component: Component, state: _State) -> None:
     _each_frame(state, run)
 
 
-def apply_component(component: Component, state: _State) -> None:
-    """One component's steps, in the fixed internal order (the URL's order carries no meaning)."""
+def _variables(component: Component, state: _State) -> None:
     for variable in component.variables:
         state.variables[variable.name] = evaluate(variable.value, _env(state))
+
+
+def _auto_angle(component: Component, state: _State) -> None:
     _angle(component, state, auto_only=True)
+
+
+def _geometry(component: Component, state: _State) -> None:
+    if any(effect.name.endswith("_region") for effect in component.effects):
+        return  # w/h/x/y describe the effect's region, not a resize
     _resize(component, state)
-    _effects(component, state)
-    _radius(component, state)
+
+
+def _rotate(component: Component, state: _State) -> None:
     _angle(component, state, auto_only=False)
-    _border(component, state)
-    _flatten(component, state)
-    _opacity(component, state)
+
+
+def _delay(component: Component, state: _State) -> None:
     if component.delay is not None:
         state.delay = [component.delay] * state.pages
+
+
+# One component's steps, in a fixed order (the URL's order inside a component means nothing).
+STEPS: tuple[Callable[[Component, _State], None], ...] = (
+    _variables,
+    _auto_angle,
+    _geometry,
+    _effects,
+    _radius,
+    _rotate,
+    _border,
+    _flatten,
+    _opacity,
+    _delay,
+)
+
+
+def _check_size(state: _State) -> None:
+    """libvips is lazy: refusing an oversized result between steps stops the work before it runs."""
+    if state.width * state.height * state.pages > state.limits.max_output_pixels:
+        raise TooManyPixels("Requested image is too large", detail=f"{state.width}x{state.height}x{state.pages}")
+
+
+def apply_component(component: Component, state: _State) -> None:
+    for step in STEPS:
+        step(component, state)
+        _check_size(state)
 
 
 # ---------------------------------------------------------------- layers and control flow
@@ -488,6 +527,9 @@ def _layer_image(component: Component, state: _State) -> pyvips.Image:
     layer = component.overlay or component.underlay
     assert layer is not None
     if layer.kind == "text":
+        size = layer.style.font_size if layer.style else 12
+        if size * size * len(layer.text or "") > state.limits.max_output_pixels:
+            raise TooManyPixels("Text layer is too large")
         return layers.text_image(layer, component.color)
     path = state.load_layer(layer.public_id or "") if state.load_layer and layer.kind == "image" else None
     image = layers.load_image_layer(layer, path)
