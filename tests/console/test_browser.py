@@ -174,7 +174,9 @@ def test_lightbox_switches_through_effect_presets_and_each_loads(page: Any, live
         pytest.skip("this darkroom does not render transformation URLs yet (imaging part not landed)")
     page.click("#grid .tile img")
     page.wait_for_selector("#lightbox[open]")
-    for index, label in enumerate(EFFECTS):
+    labels = page.eval_on_selector_all("#lightbox-presets button", "buttons => buttons.map(b => b.textContent)")
+    assert labels[: len(EFFECTS)] == EFFECTS  # then any add-on effect the renderer has
+    for index, label in enumerate(labels):
         page.click(f"#lightbox-presets button:text-is('{label}')")
         page.wait_for_function("() => document.getElementById('lightbox-image').dataset.loaded !== ''")
         state = page.eval_on_selector("#lightbox-image", "img => [img.dataset.loaded, img.naturalWidth, img.src]")
@@ -294,6 +296,35 @@ def test_example_page_uses_darkrooms_own_api_sign_once_a_policy_admits_the_conso
     assert console_resources(page, "elsewhere") == []
 
 
+def test_folders_tags_search_and_upload_from_a_url(page: Any, live: LiveServer) -> None:
+    sign_in(page)
+    page.wait_for_selector("#folder-tree button[data-folder=nextjs-secure-demo]")
+    page.click("#folder-tree button[data-folder=nextjs-secure-demo]")
+    page.wait_for_function("() => document.querySelectorAll('#grid .tile').length === 1")
+    only = page.get_attribute("#grid .tile", "data-public-id")
+    assert only.startswith("nextjs-secure-demo/")
+    # Tag it from the selection bar, then find it with the Search API's expression language.
+    page.check("#grid .tile input[type=checkbox]")
+    page.fill("#tag-name", "seaside")
+    page.click("#tag-add")
+    page.click("#folder-tree button[data-folder='']")
+    page.wait_for_function("() => document.querySelectorAll('#grid .tile').length > 1")
+    page.fill("#search", "tags=seaside")
+    page.press("#search", "Enter")
+    page.wait_for_function("() => document.querySelectorAll('#grid .tile').length === 1")
+    assert page.get_attribute("#grid .tile", "data-public-id") == only
+    shot(page, "13-search-by-tag")
+    # Upload from a URL: darkroom fetches the file itself (127.0.0.1 is allow-listed in tests).
+    source = console_resources(page, "nextjs-secure-demo")[0]["url"]
+    page.click("#folder-tree button[data-folder=nextjs-secure-demo]")
+    page.click("#toggle-upload")
+    page.click("text=From a URL")
+    page.fill("[data-drw=url-input]", source)
+    page.press("[data-drw=url-input]", "Enter")
+    page.wait_for_selector("[data-drw=item].drw-done")
+    assert len(console_resources(page, "nextjs-secure-demo")) == 2
+
+
 def test_asset_page_builder_preview_is_the_real_url(page: Any, live: LiveServer) -> None:
     sign_in(page)
     page.wait_for_function("() => document.querySelectorAll('#grid .tile a').length >= 1")
@@ -304,20 +335,20 @@ def test_asset_page_builder_preview_is_the_real_url(page: Any, live: LiveServer)
     url = page.input_value("#built-url")
     assert "/image/upload/c_scale,w_120/" in url
     assert page.get_attribute("#built-preview", "src") == url
-    shot(page, "13-asset-page")
+    shot(page, "14-asset-page")
 
 
 def test_settings_pages_render(page: Any) -> None:
     sign_in(page)
     page.wait_for_selector("#grid", state="attached")
-    for path, name in (("/console/presets", "14-presets"), ("/console/policies", "15-policies")):
+    for path, name in (("/console/presets", "15-presets"), ("/console/policies", "16-policies")):
         page.goto(path)
         shot(page, name)
     page.goto("/console/keys")
     page.fill("input[name=label]", "website")
     page.click("text=Create key")
     page.wait_for_selector("#new-secret")
-    shot(page, "16-keys-secret-once")
+    shot(page, "17-keys-secret-once")
     page.goto("/console/keys")
     assert page.query_selector("#new-secret") is None
 
@@ -329,7 +360,7 @@ def test_delete_selected_assets_from_the_library(page: Any) -> None:
     page.on("dialog", lambda dialog: dialog.accept())
     page.check("#grid .tile >> nth=0 >> input[type=checkbox]")
     assert "1 selected" in page.inner_text("#selection-count")
-    shot(page, "17-selection")
+    shot(page, "18-selection")
     page.click("#delete")
     page.wait_for_function(f"() => document.querySelectorAll('#grid .tile').length === {before - 1}")
     assert len(console_resources(page)) == before - 1
@@ -343,4 +374,4 @@ def test_sign_out_ends_the_session(page: Any) -> None:
     page.goto("/console")
     assert "/console/login" in page.url
     assert page.request.get("/console/api/resources").status == 401
-    shot(page, "18-signed-out")
+    shot(page, "19-signed-out")

@@ -215,24 +215,25 @@ def available_effects() -> list[dict[str, str]]:
     """The lightbox presets this darkroom can render.
 
     The seed's five are always offered (a missing renderer shows as a failed image, which
-    says more than a hidden button); add-on effects appear only once the transformation
-    parser accepts them.
+    says more than a hidden button); add-on effects appear only once the renderer has them.
     """
     presets = [{"label": label, "effect": effect} for label, effect in EFFECT_PRESETS]
     for label, effect in ADDON_EFFECTS:
-        if _parses(effect):
+        if _renders(effect.removeprefix("e_").split(":", 1)[0]):
             presets.append({"label": label, "effect": effect})
     return presets
 
 
-def _parses(text: str) -> bool:
+def _renders(effect_name: str) -> bool:
+    """Whether the image renderer implements an effect (rather than refusing it)."""
     try:
-        from darkroom import transform
-
-        parser = getattr(transform, "parse", None) or getattr(transform, "parse_transformation", None)
-        if parser is None:
-            return False
-        parser(text)
-    except Exception:  # noqa: BLE001 - any failure means "not available"
+        from darkroom import imaging
+        from darkroom.imaging import effects
+    except ImportError:
         return False
-    return True
+    supported = getattr(imaging, "supported_effects", None)
+    if callable(supported):
+        return effect_name in supported()
+    function = getattr(effects, "EFFECT_FUNCTIONS", {}).get(effect_name)
+    # Effects the renderer knows but cannot run are registered as `_unsupported(...)` stubs.
+    return function is not None and "_unsupported" not in getattr(function, "__qualname__", "")

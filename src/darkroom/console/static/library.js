@@ -187,9 +187,12 @@ function buildUploader() {
 
 function init() {
   setupLightbox(JSON.parse(document.getElementById("effects").textContent));
-  $("search").addEventListener("keydown", (e) => {
-    if (e.key === "Enter") { state.expression = e.target.value.trim(); reload(); }
-  });
+  const search = () => {
+    const expression = $("search").value.trim();
+    if (expression !== state.expression) { state.expression = expression; reload(); }
+  };
+  $("search").addEventListener("keydown", (e) => { if (e.key === "Enter") search(); });
+  $("search").addEventListener("search", search);  // the field's own clear button
   $("sort").addEventListener("change", (e) => { state.sort = e.target.value; reload(); });
   $("more").addEventListener("click", loadPage);
   new IntersectionObserver((entries) => {
