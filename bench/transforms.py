@@ -1,0 +1,736 @@
+"""How fast does darkroom render and serve image transformations, next to what the machine can do?
+
+The promise (issue 3, "Performance"): on this machine, with as many server processes as the
+benchmark gives darkroom (2), for a camera-like 4000×3000 JPEG (~5 MB) and a 1024×768 PNG,
+every request a cache miss:
+
+1. **ceiling** — the bare libvips pipeline, called in-process in 2 processes:
+   `pyvips.Image.thumbnail(path, w, height=300, crop="centre")` (shrink-on-load, fill crop)
+   and the encoder at darkroom's settings (JPEG Q80 with Huffman optimisation; WebP Q80
+   effort 2), ops/s. No HTTP, no database, no storage: the most this machine can render;
+2. **darkroom** over HTTP — a real `darkroom serve --workers 2` process, sources uploaded with
+   the official `cloudinary` SDK, URLs built by `cloudinary.utils.cloudinary_url`
+   (`c_fill,w_N,h_300`, `.jpg` and `.webp`), 4 concurrent clients: req/s, p50, p99.
+   Goal: ≥ 0.8 × the ceiling; and, one client at a time, p50 ≤ 1.2 × one in-process op;
+3. **thumbor** (from PyPI, in its own venv under `bench/.work/`) serving the same operation
+   with `--processes 2`, unsafe URLs, file loader, no storage, no result storage.
+   Goal: darkroom ≥ 2.5 × thumbor's req/s;
+4. **cached hits** — the same derivative URLs, repeated and warm: darkroom's req/s against
+   nginx (the Debian package, 2 worker processes, its own config in the work dir) serving the
+   very bytes darkroom returned, from files. Goal: ≥ 50 % of nginx.
+
+Every miss really is one: the width changes with every request (a permutation of a band of
+widths, so each phase sees the same mix of sizes) and no width repeats within a source and
+format on darkroom; the ceiling's workers switch off libvips's operation cache.
+
+Clients are separate processes (one per concurrent client, a keep-alive `httpx.Client` each),
+so the GIL of the load generator does not serialise them; the nginx row shows what the
+client side can drive at most. Everything is loopback only; every phase is bounded by a
+request count and a time limit, whichever comes first; every server started is stopped.
+
+    .venv/bin/python bench/transforms.py                   # everything, ~4 minutes
+    .venv/bin/python bench/transforms.py --seconds 5 --skip thumbor
+    .venv/bin/python bench/transforms.py --profile         # + py-spy of darkroom's workers
+
+Prints one line per phase, then the table of ratios against the goals; writes the raw
+figures to `bench/.work/transforms-results.json`. Exits 1 if a goal is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import multiprocessing
+import multiprocessing.pool
+import os
+import pathlib
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parent
+WORK_DIR = HERE / ".work"  # git-ignored
+VENV_BIN = ROOT / ".venv" / "bin"
+THUMBOR_VENV = WORK_DIR / "thumbor-venv"
+CLOUD, API_KEY, API_SECRET = "bench", "benchkey", "benchsecret-" + secrets.token_hex(8)
+
+PROCESSES = 2  # server processes for darkroom and thumbor, and ceiling processes
+CONCURRENCY = 4  # concurrent clients for the throughput phases
+HEIGHT = 300
+JPEG_Q, WEBP_Q, WEBP_EFFORT = 80, 80, 2  # darkroom's defaults (src/darkroom/imaging/formats.py)
+WIDTH_BAND = 400  # distinct widths per parity: 200, 202, … 998 (+1 for the odd set)
+WIDTH_STRIDE = 157  # coprime with WIDTH_BAND: a prefix of the sequence spans the band
+MAX_MISS_REQUESTS = WIDTH_BAND  # a miss phase never repeats a width
+REQUEST_TIMEOUT = 60.0
+
+FORMATS = ("jpg", "webp")
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str  # public ID and file stem
+    ext: str
+    width: int
+    height: int
+
+    @property
+    def filename(self) -> str:
+        return f"{self.name}.{self.ext}"
+
+
+SOURCES = (Source("photo", "jpg", 4000, 3000), Source("graphic", "png", 1024, 768))
+
+
+def widths(parity: int, count: int) -> list[int]:
+    """`count` distinct widths from the band, spread over it, even (0) or odd (1)."""
+    count = min(count, WIDTH_BAND)
+    return [200 + 2 * ((i * WIDTH_STRIDE) % WIDTH_BAND) + parity for i in range(count)]
+
+
+# ------------------------------------------------------------------------ the sources
+
+
+def synthesize_sources(folder: pathlib.Path) -> dict[str, pathlib.Path]:
+    """A camera-like photo (smooth gradients, textures at several scales, sensor noise,
+    JPEG Q90: ~5 MB for 12 MP, like a phone's) and a smaller PNG made the same way."""
+    import pyvips
+
+    def photo(width: int, height: int, noise: float, seed: int) -> pyvips.Image:
+        xyz = pyvips.Image.xyz(width, height)
+        x, y = xyz[0] / width, xyz[1] / height
+        red = x * 160 + 40 + (y * 560).sin() * 30  # sin() takes degrees
+        green = y * 140 + 60 + (x * 950 + y * 380).sin() * 40
+        blue = (x + y) * 90 + 30 + (x * 1600).cos() * 20
+        texture = (
+            pyvips.Image.perlin(width, height, cell_size=256, seed=seed) * 40
+            + pyvips.Image.perlin(width, height, cell_size=32, seed=seed + 1) * 25
+            + pyvips.Image.perlin(width, height, cell_size=6, seed=seed + 2) * 12
+        )
+        grain = pyvips.Image.gaussnoise(width, height, sigma=noise, mean=0, seed=seed + 3)
+        return (red.bandjoin([green, blue]) + texture + grain).cast("uchar").copy(interpretation="srgb")
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, pathlib.Path] = {}
+    for source in SOURCES:
+        path = folder / source.filename
+        paths[source.name] = path
+        if path.exists():
+            continue
+        image = photo(source.width, source.height, 12.0 if source.ext == "jpg" else 4.0, seed=len(paths))
+        partial = path.with_suffix(".partial")
+        if source.ext == "jpg":
+            image.jpegsave(str(partial), Q=90)
+        else:
+            image.pngsave(str(partial), compression=6)
+        # pyvips picks the saver from the name: write as .partial via the explicit saver, then rename
+        partial.rename(path)
+    return paths
+
+
+# ------------------------------------------------------------------------ measuring
+
+
+@dataclass
+class Run:
+    """What one client (or one ceiling process) did in a phase."""
+
+    latencies: list[float] = field(default_factory=list)  # seconds, successful requests only
+    errors: int = 0
+    first_error: str | None = None
+    bytes: int = 0
+    started: float = 0.0  # time.perf_counter(): CLOCK_MONOTONIC, comparable across processes
+    ended: float = 0.0
+
+
+@dataclass
+class Result:
+    name: str
+    count: int
+    errors: int
+    seconds: float
+    rate: float  # ops or requests per second, all clients together
+    p50_ms: float
+    p99_ms: float
+    mean_bytes: float
+    first_error: str | None = None
+
+    def line(self) -> str:
+        error = f", {self.errors} errors (first: {self.first_error})" if self.errors else ""
+        return (
+            f"{self.name:<44} {self.rate:8.1f}/s  p50 {self.p50_ms:7.1f} ms  p99 {self.p99_ms:7.1f} ms"
+            f"  n={self.count:<5} {self.seconds:5.1f} s  {self.mean_bytes / 1024:6.1f} KiB{error}"
+        )
+
+
+def percentile(sorted_values: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile of an ascending list (0 for an empty one)."""
+    if not sorted_values:
+        return 0.0
+    rank = max(1, min(len(sorted_values), round(fraction * len(sorted_values) + 0.5)))
+    return sorted_values[rank - 1]
+
+
+def combine(name: str, runs: Sequence[Run], start_at: float) -> Result:
+    latencies = sorted(x for run in runs for x in run.latencies)
+    count = len(latencies)
+    ended = max((run.ended for run in runs), default=start_at)
+    seconds = max(ended - start_at, 1e-9)
+    errors = sum(run.errors for run in runs)
+    first_error = next((run.first_error for run in runs if run.first_error), None)
+    return Result(
+        name=name,
+        count=count,
+        errors=errors,
+        seconds=seconds,
+        rate=count / seconds,
+        p50_ms=percentile(latencies, 0.50) * 1000,
+        p99_ms=percentile(latencies, 0.99) * 1000,
+        mean_bytes=sum(run.bytes for run in runs) / count if count else 0.0,
+        first_error=first_error,
+    )
+
+
+def _sleep_until(moment: float) -> None:
+    delay = moment - time.perf_counter()
+    if delay > 0:
+        time.sleep(delay)
+
+
+def client_task(urls: list[str], start_at: float, deadline: float, preconnect: str | None) -> Run:
+    """One client (runs in its own process): GET each URL in turn on one keep-alive
+    connection until the list or the time runs out. Bodies are read in full."""
+    import httpx
+
+    run = Run()
+    with httpx.Client(timeout=REQUEST_TIMEOUT, limits=httpx.Limits(max_connections=1)) as client:
+        if preconnect:
+            with contextlib.suppress(httpx.HTTPError):
+                client.get(preconnect).read()
+        _sleep_until(start_at)
+        run.started = time.perf_counter()
+        for url in urls:
+            if time.perf_counter() >= deadline:
+                break
+            began = time.perf_counter()
+            try:
+                response = client.get(url)
+                body = response.content
+            except httpx.HTTPError as error:
+                run.errors += 1
+                run.first_error = run.first_error or f"{type(error).__name__}: {error}"
+                continue
+            elapsed = time.perf_counter() - began
+            if response.status_code == 200 and body:
+                run.latencies.append(elapsed)
+                run.bytes += len(body)
+            else:
+                run.errors += 1
+                run.first_error = run.first_error or f"HTTP {response.status_code} {url}: {body[:200]!r}"
+        run.ended = time.perf_counter()
+    return run
+
+
+def ceiling_task(path: str, fmt: str, sizes: list[int], start_at: float, deadline: float) -> Run:
+    """The bare pipeline, in-process (its own process): thumbnail with shrink-on-load and a
+    centre fill crop to w×300, then the encoder at darkroom's settings."""
+    import pyvips
+
+    pyvips.cache_set_max(0)  # every op a miss, as on the server
+
+    def once(width: int) -> bytes:
+        image = pyvips.Image.thumbnail(path, width, height=HEIGHT, crop="centre")
+        if fmt == "jpg":
+            return bytes(image.jpegsave_buffer(Q=JPEG_Q, optimize_coding=True, keep="icc"))
+        return bytes(image.webpsave_buffer(Q=WEBP_Q, effort=WEBP_EFFORT, smart_subsample=False, keep="icc"))
+
+    once(199)  # first use initialises libvips's loaders and threads: not counted
+    run = Run()
+    _sleep_until(start_at)
+    run.started = time.perf_counter()
+    for width in sizes:
+        if time.perf_counter() >= deadline:
+            break
+        began = time.perf_counter()
+        data = once(width)
+        run.latencies.append(time.perf_counter() - began)
+        run.bytes += len(data)
+    run.ended = time.perf_counter()
+    return run
+
+
+class Phases:
+    """Runs phases on pools of spawned processes, all starting at the same instant."""
+
+    def __init__(self, seconds: float, max_hits: int) -> None:
+        context = multiprocessing.get_context("spawn")  # no fork of a process holding libvips threads
+        self.clients = context.Pool(CONCURRENCY)
+        self.renderers = context.Pool(PROCESSES)
+        self.seconds = seconds
+        self.max_hits = max_hits
+        self.results: dict[str, Result] = {}
+
+    def close(self) -> None:
+        for pool in (self.clients, self.renderers):
+            pool.terminate()
+            pool.join()
+
+    def _window(self) -> tuple[float, float]:
+        start_at = time.perf_counter() + 1.0  # time for every worker to pick its task up
+        return start_at, start_at + self.seconds
+
+    def _record(self, key: str, result: Result) -> Result:
+        self.results[key] = result
+        print(result.line(), flush=True)
+        return result
+
+    def ceiling(self, key: str, name: str, path: pathlib.Path, fmt: str, processes: int, parity: int) -> Result:
+        sizes = widths(parity, MAX_MISS_REQUESTS)
+        start_at, deadline = self._window()
+        tasks = [(str(path), fmt, sizes[i::processes], start_at, deadline) for i in range(processes)]
+        runs = self.renderers.starmap(ceiling_task, tasks, chunksize=1)
+        return self._record(key, combine(name, runs, start_at))
+
+    def http(self, key: str, name: str, urls: list[str], clients: int, preconnect: str | None = None) -> Result:
+        start_at, deadline = self._window()
+        tasks = [(urls[i::clients], start_at, deadline, preconnect) for i in range(clients)]
+        runs = self.clients.starmap(client_task, tasks, chunksize=1)
+        return self._record(key, combine(name, runs, start_at))
+
+
+# ------------------------------------------------------------------------ servers
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes], log: pathlib.Path, what: str, seconds: float = 60) -> None:
+    import httpx
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"{what} did not answer {url} within {seconds:.0f} s:\n{log.read_text()[-3000:]}")
+
+
+@contextlib.contextmanager
+def started(command: list[str], env: dict[str, str], log: pathlib.Path, ready_url: str, what: str) -> Iterator[subprocess.Popen[bytes]]:
+    """A server process in its own process group; the whole group is stopped on the way out."""
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            wait_ready(ready_url, process, log, what)
+            yield process
+        finally:
+            stop_group(process)
+
+
+def stop_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the group we started (the server and the workers it forked), then SIGKILL."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        pass
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)  # stragglers of the group, if any
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=5)
+
+
+def children(pid: int) -> list[int]:
+    pids: list[int] = []
+    with contextlib.suppress(OSError):
+        for task in pathlib.Path(f"/proc/{pid}/task").iterdir():
+            pids.extend(int(p) for p in (task / "children").read_text().split())
+    return pids
+
+
+# ------------------------------------------------------------------------ darkroom
+
+
+def configure_sdk(base: str) -> None:
+    """As an app would: one CLOUDINARY_URL, uploads to darkroom, delivery URLs on its host."""
+    import cloudinary
+
+    host = urlsplit(base).netloc
+    os.environ["CLOUDINARY_URL"] = f"cloudinary://{API_KEY}:{API_SECRET}@{CLOUD}?upload_prefix={base}&cname={host}"
+    cloudinary.reset_config()
+
+
+def delivery_url(public_id: str, width: int, fmt: str) -> str:
+    import cloudinary.utils
+
+    url, _ = cloudinary.utils.cloudinary_url(public_id, width=width, height=HEIGHT, crop="fill", format=fmt)
+    return str(url)
+
+
+def check_image(data: bytes, fmt: str, width: int, what: str) -> None:
+    """A sanity check on one response per server: right format, right size."""
+    import pyvips
+
+    image = pyvips.Image.new_from_buffer(data, "")
+    loader = str(image.get("vips-loader"))
+    expected = "jpeg" if fmt == "jpg" else fmt
+    if expected not in loader or (image.width, image.height) != (width, HEIGHT):
+        raise RuntimeError(f"{what}: expected a {width}x{HEIGHT} {fmt}, got {image.width}x{image.height} from {loader}")
+
+
+@contextlib.contextmanager
+def darkroom(work: pathlib.Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    data_dir = work / "darkroom-data"
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True)
+    env = {**os.environ, "CLOUDINARY_URL": f"cloudinary://{API_KEY}:{API_SECRET}@{CLOUD}"}
+    env.pop("DARKROOM_DATA_DIR", None)
+    command = [str(VENV_BIN / "darkroom"), "serve", "--host", "127.0.0.1", "--port", str(port),
+               "--data-dir", str(data_dir), "--workers", str(PROCESSES), "--log-level", "warning"]
+    with started(command, env, work / "darkroom.log", f"{base}/health", "darkroom serve") as process:
+        yield process, base
+
+
+def upload_sources(paths: dict[str, pathlib.Path]) -> None:
+    import cloudinary.uploader
+
+    for source in SOURCES:
+        reply = cloudinary.uploader.upload(str(paths[source.name]), public_id=source.name, overwrite=True)
+        if (reply.get("width"), reply.get("height")) != (source.width, source.height):
+            raise RuntimeError(f"upload of {source.filename}: unexpected reply {reply}")
+
+
+@contextlib.contextmanager
+def py_spy(pid: int, out: pathlib.Path, seconds: float) -> Iterator[None]:
+    """py-spy over darkroom's worker processes (children of the uvicorn supervisor)."""
+    binary = VENV_BIN / "py-spy"
+    if not binary.exists():
+        print(f"(no {binary}: `.venv/bin/pip install py-spy` to profile)")
+        yield
+        return
+    recorders = []
+    for index, worker in enumerate(children(pid)):
+        for fmt, suffix in (("raw", "txt"), ("speedscope", "json")):
+            target = out.with_name(f"{out.name}-worker{index}.{suffix}")
+            recorders.append(subprocess.Popen(
+                [str(binary), "record", "--pid", str(worker), "--duration", str(int(seconds) + 2), "--rate", "200",
+                 "--idle", "--threads", "--format", fmt, "--output", str(target)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            ))
+            break  # one recorder per worker: raw (collapsed) stacks
+    try:
+        yield
+    finally:
+        for recorder in recorders:
+            try:
+                recorder.wait(timeout=seconds + 30)
+            except subprocess.TimeoutExpired:
+                recorder.terminate()
+                recorder.wait(timeout=10)
+        print(f"py-spy profiles: {out}-worker*.txt (collapsed stacks)")
+
+
+def measure_darkroom(phases: Phases, work: pathlib.Path, paths: dict[str, pathlib.Path], profile: bool) -> dict[str, list[str]]:
+    """Miss phases (c=4 and c=1) per source and format, then warm hits; returns the hot URL
+    paths and the files holding their bytes, for nginx."""
+    import httpx
+
+    hot: dict[str, list[str]] = {"paths": []}
+    with darkroom(work) as (process, base):
+        configure_sdk(base)
+        upload_sources(paths)
+        health = f"{base}/health"
+        # warm each worker's imports and libvips once, with widths outside the measured set
+        with httpx.Client(timeout=REQUEST_TIMEOUT) as client:
+            for source in SOURCES:
+                for fmt in FORMATS:
+                    for width in (150, 151, 152, 153):
+                        response = client.get(delivery_url(source.name, width, fmt))
+                        if response.status_code != 200:
+                            raise RuntimeError(f"darkroom warm-up: HTTP {response.status_code} {response.headers.get('x-cld-error')}")
+                    check_image(response.content, fmt, 153, f"darkroom {source.filename} → {fmt}")
+        for source in SOURCES:
+            for fmt in FORMATS:
+                urls = [delivery_url(source.name, w, fmt) for w in widths(0, MAX_MISS_REQUESTS)]
+                label = f"darkroom {source.filename}→{fmt} miss c={CONCURRENCY}"
+                key = f"darkroom.{source.name}.{fmt}.c{CONCURRENCY}"
+                if profile and source.ext == "jpg":
+                    with py_spy(process.pid, work / f"profile-{source.name}-{fmt}", phases.seconds + 1):
+                        phases.http(key, label, urls, CONCURRENCY, preconnect=health)
+                else:
+                    phases.http(key, label, urls, CONCURRENCY, preconnect=health)
+                urls = [delivery_url(source.name, w, fmt) for w in widths(1, MAX_MISS_REQUESTS)]
+                phases.http(f"darkroom.{source.name}.{fmt}.c1", f"darkroom {source.filename}→{fmt} miss c=1", urls, 1, preconnect=health)
+        # cached hits: a handful of derivatives already rendered, requested over and over
+        hot_urls = [delivery_url(source.name, w, fmt) for source in SOURCES for fmt in FORMATS for w in (150, 151, 152, 153)]
+        root = work / "nginx-root"
+        shutil.rmtree(root, ignore_errors=True)
+        with httpx.Client(timeout=REQUEST_TIMEOUT) as client:
+            for url in hot_urls:
+                for _ in range(4):  # both workers' memory LRUs see it
+                    response = client.get(url)
+                path = urlsplit(url).path
+                target = root / path.lstrip("/")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(response.content)
+                hot["paths"].append(path)
+        cycle = [hot_urls[i % len(hot_urls)] for i in range(phases.max_hits)]
+        phases.http("darkroom.hit", f"darkroom hits (warm) c={CONCURRENCY}", cycle, CONCURRENCY, preconnect=health)
+    return hot
+
+
+# ------------------------------------------------------------------------ nginx
+
+
+NGINX_CONF = """\
+worker_processes {processes};
+daemon off;
+master_process on;
+{user}
+pid {work}/nginx.pid;
+error_log {work}/nginx-error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 1000000;
+    keepalive_timeout 65;
+    client_body_temp_path {work}/nginx-tmp/body;
+    proxy_temp_path {work}/nginx-tmp/proxy;
+    fastcgi_temp_path {work}/nginx-tmp/fastcgi;
+    uwsgi_temp_path {work}/nginx-tmp/uwsgi;
+    scgi_temp_path {work}/nginx-tmp/scgi;
+    types {{ image/jpeg jpg; image/webp webp; image/png png; }}
+    server {{
+        listen 127.0.0.1:{port};
+        root {root};
+        etag on;
+        location / {{ add_header Cache-Control "public, max-age=3600"; }}
+    }}
+}}
+"""
+
+
+def measure_nginx(phases: Phases, work: pathlib.Path, hot_paths: list[str]) -> None:
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not os.path.exists(binary):
+        print("nginx: not installed (`apt-get install -y nginx`): the cached-hit goal is not measured")
+        return
+    port = free_port()
+    (work / "nginx-tmp").mkdir(parents=True, exist_ok=True)
+    conf = work / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(
+        processes=PROCESSES, work=work, root=work / "nginx-root", port=port,
+        user="user root;" if os.geteuid() == 0 else "",  # workers must read files under /work as root does
+    ))
+    base = f"http://127.0.0.1:{port}"
+    command = [binary, "-p", str(work), "-c", str(conf), "-e", str(work / "nginx-error.log")]
+    with started(command, dict(os.environ), work / "nginx.log", f"{base}{hot_paths[0]}", "nginx"):
+        cycle = [base + hot_paths[i % len(hot_paths)] for i in range(phases.max_hits)]
+        phases.http("nginx.hit", f"nginx same files c={CONCURRENCY}", cycle, CONCURRENCY, preconnect=f"{base}{hot_paths[0]}")
+
+
+# ------------------------------------------------------------------------ thumbor
+
+
+THUMBOR_CONF = """\
+LOADER = 'thumbor.loaders.file_loader'
+FILE_LOADER_ROOT_PATH = {root!r}
+STORAGE = 'thumbor.storages.no_storage'
+RESULT_STORAGE = None
+ALLOW_UNSAFE_URL = True
+QUALITY = {jpeg_q}
+WEBP_QUALITY = {webp_q}
+PROGRESSIVE_JPEG = False
+AUTO_WEBP = False
+DETECTORS = []
+OPTIMIZERS = []
+"""
+
+
+def thumbor_url(base: str, source: Source, width: int, fmt: str) -> str:
+    """The same operation: fill (thumbor crops to the box's ratio, centred) to w×300."""
+    return f"{base}/unsafe/{width}x{HEIGHT}/filters:quality({JPEG_Q if fmt == 'jpg' else WEBP_Q}):format({'jpeg' if fmt == 'jpg' else fmt})/{source.filename}"
+
+
+def measure_thumbor(phases: Phases, work: pathlib.Path, sources_dir: pathlib.Path) -> str | None:
+    """Thumbor's req/s for the same misses; returns why it could not run, or None."""
+    import httpx
+
+    binary = THUMBOR_VENV / "bin" / "thumbor"
+    if not binary.exists():
+        log = work / "thumbor-install.log"
+        with log.open("wb") as output:
+            subprocess.run([sys.executable, "-m", "venv", str(THUMBOR_VENV)], stdout=output, stderr=subprocess.STDOUT, check=False, timeout=300)
+            installed = subprocess.run([str(THUMBOR_VENV / "bin" / "pip"), "install", "thumbor"], stdout=output,
+                                       stderr=subprocess.STDOUT, check=False, timeout=900)
+        if installed.returncode != 0 or not binary.exists():
+            return f"thumbor could not be installed from PyPI (see {log})"
+    conf = work / "thumbor.conf"
+    conf.write_text(THUMBOR_CONF.format(root=str(sources_dir), jpeg_q=JPEG_Q, webp_q=WEBP_Q))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = [str(binary), "--ip", "127.0.0.1", "--port", str(port), "--conf", str(conf), "--log-level", "warning",
+               "--processes", str(PROCESSES)]
+    with started(command, dict(os.environ), work / "thumbor.log", f"{base}/healthcheck", "thumbor"):
+        with httpx.Client(timeout=REQUEST_TIMEOUT) as client:
+            for source in SOURCES:
+                for fmt in FORMATS:
+                    for width in (150, 151, 152, 153):  # warm both processes
+                        response = client.get(thumbor_url(base, source, width, fmt))
+                        if response.status_code != 200:
+                            raise RuntimeError(f"thumbor warm-up: HTTP {response.status_code}: {response.text[:300]}")
+                    check_image(response.content, fmt, 153, f"thumbor {source.filename} → {fmt}")
+        for source in SOURCES:
+            for fmt in FORMATS:
+                urls = [thumbor_url(base, source, w, fmt) for w in widths(0, MAX_MISS_REQUESTS)]
+                phases.http(f"thumbor.{source.name}.{fmt}.c{CONCURRENCY}", f"thumbor {source.filename}→{fmt} miss c={CONCURRENCY}",
+                            urls, CONCURRENCY, preconnect=f"{base}/healthcheck")
+    return None
+
+
+# ------------------------------------------------------------------------ the report
+
+
+@dataclass
+class Ratio:
+    what: str
+    value: float | None
+    goal: str
+    met: bool | None
+
+    def line(self) -> str:
+        value = "n/a" if self.value is None else f"{self.value:.2f}"
+        verdict = "—" if self.met is None else "yes" if self.met else "NO"
+        return f"| {self.what} | {value} | {self.goal} | {verdict} |"
+
+
+def ratios(results: dict[str, Result]) -> list[Ratio]:
+    def get(key: str) -> Result | None:
+        return results.get(key)
+
+    rows: list[Ratio] = []
+
+    def add(what: str, top: float | None, bottom: float | None, goal: str, check: Callable[[float], bool]) -> None:
+        value = top / bottom if top is not None and bottom else None
+        rows.append(Ratio(what, value, goal, None if value is None else check(value)))
+
+    for source in SOURCES:
+        for fmt in FORMATS:
+            dark = get(f"darkroom.{source.name}.{fmt}.c{CONCURRENCY}")
+            ceiling = get(f"ceiling.{source.name}.{fmt}.p{PROCESSES}")
+            add(f"{source.filename}→{fmt}: darkroom c={CONCURRENCY} req/s ÷ ceiling ops/s",
+                dark.rate if dark else None, ceiling.rate if ceiling else None, "≥ 0.8", lambda v: v >= 0.8)
+    for source in SOURCES:
+        for fmt in FORMATS:
+            dark = get(f"darkroom.{source.name}.{fmt}.c1")
+            single = get(f"ceiling.{source.name}.{fmt}.p1")
+            add(f"{source.filename}→{fmt}: darkroom c=1 p50 ÷ in-process op p50",
+                dark.p50_ms if dark else None, single.p50_ms if single else None, "≤ 1.2", lambda v: v <= 1.2)
+    for source in SOURCES:
+        for fmt in FORMATS:
+            dark = get(f"darkroom.{source.name}.{fmt}.c{CONCURRENCY}")
+            thumbor = get(f"thumbor.{source.name}.{fmt}.c{CONCURRENCY}")
+            add(f"{source.filename}→{fmt}: darkroom req/s ÷ thumbor req/s",
+                dark.rate if dark else None, thumbor.rate if thumbor else None, "≥ 2.5", lambda v: v >= 2.5)
+    dark, nginx = get("darkroom.hit"), get("nginx.hit")
+    add("cached hits: darkroom req/s ÷ nginx req/s", dark.rate if dark else None, nginx.rate if nginx else None,
+        "≥ 0.5", lambda v: v >= 0.5)
+    return rows
+
+
+def machine() -> str:
+    cpu = "?"
+    with contextlib.suppress(OSError):
+        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    import pyvips
+
+    return f"{os.cpu_count()} CPUs ({cpu}), Python {sys.version.split()[0]}, libvips {pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=10.0, help="time limit of each phase (default 10)")
+    parser.add_argument("--max-hits", type=int, default=20_000, help="request limit of each cached-hit phase")
+    parser.add_argument("--skip", action="append", default=[], choices=["ceiling", "darkroom", "nginx", "thumbor"],
+                        help="leave a part out (repeatable)")
+    parser.add_argument("--profile", action="store_true", help="record py-spy profiles of darkroom's workers during the photo miss phases")
+    args = parser.parse_args(argv)
+
+    work = WORK_DIR / "transforms"
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"darkroom transformations benchmark — {machine()}")
+    print(f"{PROCESSES} processes each; {CONCURRENCY} concurrent clients; ≤ {args.seconds:g} s and ≤ {MAX_MISS_REQUESTS} requests "
+          f"per miss phase (≤ {args.max_hits} per hit phase); c_fill,w_200…999,h_{HEIGHT}\n", flush=True)
+    paths = synthesize_sources(work / "sources")
+    for source in SOURCES:
+        print(f"source {source.filename}: {source.width}×{source.height}, {paths[source.name].stat().st_size / 1e6:.2f} MB")
+    print(flush=True)
+
+    phases = Phases(args.seconds, args.max_hits)
+    notes: list[str] = []
+    try:
+        if "ceiling" not in args.skip:
+            for source in SOURCES:
+                for fmt in FORMATS:
+                    phases.ceiling(f"ceiling.{source.name}.{fmt}.p{PROCESSES}", f"ceiling {source.filename}→{fmt} {PROCESSES} processes",
+                                   paths[source.name], fmt, PROCESSES, parity=0)
+                    phases.ceiling(f"ceiling.{source.name}.{fmt}.p1", f"ceiling {source.filename}→{fmt} 1 op at a time",
+                                   paths[source.name], fmt, 1, parity=1)
+        hot_paths: list[str] = []
+        if "darkroom" not in args.skip:
+            hot_paths = measure_darkroom(phases, work, paths, args.profile)["paths"]
+        if "nginx" not in args.skip:
+            if hot_paths:
+                measure_nginx(phases, work, hot_paths)
+            else:
+                notes.append("nginx: needs the derivatives fetched in the darkroom part")
+        if "thumbor" not in args.skip:
+            why = measure_thumbor(phases, work, work / "sources")
+            if why:
+                print(why)
+                notes.append(why)
+    finally:
+        phases.close()
+
+    rows = ratios(phases.results)
+    print("\n| ratio (same run) | value | goal | met |\n|---|---:|---|---|")
+    for row in rows:
+        print(row.line())
+    for note in notes:
+        print(f"note: {note}")
+    (WORK_DIR / "transforms-results.json").write_text(json.dumps({
+        "machine": machine(),
+        "results": {key: asdict(result) for key, result in phases.results.items()},
+        "ratios": [asdict(row) for row in rows],
+        "notes": notes,
+    }, indent=2))
+    return 1 if any(row.met is False for row in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
