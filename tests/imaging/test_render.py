@@ -351,3 +351,10 @@ def test_public_surface_is_pinned() -> None:
             "UnsupportedTransformation", "content_type_for", "probe", "render",
         ]
     )
+
+
+def test_page_selects_one_frame_of_an_animation(images: dict[str, str]) -> None:
+    second = _decode(_render(images, "pg_2", "gif", requested_format="png"))
+    assert (second.width, second.height) == (120, 80) and second(60, 40)[:3] == [0, 255, 0]
+    third = _decode(_render(images, "pg_3,c_scale,w_60", "gif", requested_format="png"))
+    assert third.width == 60 and third(30, 20)[2] > 200

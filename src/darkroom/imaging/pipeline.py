@@ -73,6 +73,7 @@ class _State:
     client_width: int | None
     client_dpr: float | None
     chain_dpr: float | None  # a dpr given in a component of its own scales every size
+    load_options: str = ""  # loader option string (page, dpi) for shrink-on-load
     variables: dict[str, Any] = field(default_factory=dict)
     background: tuple[int, int, int] | None = None  # last b_ colour, used when flattening for JPEG
     delay: list[int] | None = None
@@ -92,9 +93,30 @@ def _normalise(image: pyvips.Image) -> pyvips.Image:
     return image
 
 
-def _open(path: str, source_format: str, limits: RenderLimits, autorotate: bool) -> tuple[pyvips.Image, int, int, int]:
+MULTI_PAGE_SOURCES = frozenset(("gif", "webp", "tiff", "heic", "avif"))
+
+
+def _load_options(chain: Chain, source_format: str) -> dict[str, Any]:
+    """Loader options from `pg_` (one page or frame, 1-based) and `dn_` (vector density)."""
+    options: dict[str, Any] = {}
+    page = next((c.page for c in chain.components if c.page is not None), None)
+    density = next((c.density for c in chain.components if c.density is not None), None)
+    if page is not None and source_format in MULTI_PAGE_SOURCES:
+        if not page.isdigit() or int(page) < 1:
+            raise UnsupportedTransformation(f"Invalid page parameter - {page}")
+        options.update(page=int(page) - 1, n=1)
+    if density is not None and source_format == "svg":
+        options["dpi"] = density
+    return options
+
+
+def _open(
+    path: str, source_format: str, limits: RenderLimits, autorotate: bool, options: dict[str, Any]
+) -> tuple[pyvips.Image, int, int, int]:
+    if source_format in ANIMATED_SOURCES and "n" not in options:
+        options = {**options, "n": -1}
     try:
-        header = pyvips.Image.new_from_file(path, n=-1) if source_format in ANIMATED_SOURCES else pyvips.Image.new_from_file(path)
+        header = pyvips.Image.new_from_file(path, **options)
     except pyvips.Error as error:
         raise InvalidImage("Invalid image file", detail=str(error)) from None
     pages = header.get("n-pages") if header.get_typeof("n-pages") else 1
@@ -108,6 +130,11 @@ def _open(path: str, source_format: str, limits: RenderLimits, autorotate: bool)
     if autorotate and pages == 1 and orientation in (5, 6, 7, 8):
         width, height = height, width
     return header, width, height, pages
+
+
+def _with_options(state: _State) -> str:
+    """The source path with loader options, as libvips' `thumbnail` takes them (`x.gif[page=1]`)."""
+    return f"{state.path}[{state.load_options}]" if state.load_options else state.path
 
 
 def _pixels(state: _State) -> pyvips.Image:
@@ -195,7 +222,7 @@ def _size(value: int | None, name: str) -> int | None:
 def _preview(state: _State) -> tuple[pyvips.Image, float]:
     """A small copy for detectors, and the factor back to current coordinates."""
     if state.image is None:
-        small = _normalise(pyvips.Image.thumbnail(state.path, _PREVIEW, height=_PREVIEW, size="down", no_rotate=not state.autorotate))
+        small = _normalise(pyvips.Image.thumbnail(_with_options(state), _PREVIEW, height=_PREVIEW, size="down", no_rotate=not state.autorotate))
     else:
         frame = _first_frame(state)
         factor = min(1.0, _PREVIEW / max(frame.width, frame.height))
@@ -270,7 +297,7 @@ def _execute(plan: Plan, component: Component, state: _State) -> None:
         w, h = plan.resize
         # thumbnail reads the file sequentially; the (small) result goes to memory so later
         # steps may read it in any order.
-        thumb = pyvips.Image.thumbnail(state.path, w, height=h, size="force", no_rotate=not state.autorotate)
+        thumb = pyvips.Image.thumbnail(_with_options(state), w, height=h, size="force", no_rotate=not state.autorotate)
         state.image = _normalise(thumb).copy_memory()
         state.width, state.height = state.image.width, state.image.height
         plan = replace(plan, resize=None)
@@ -680,7 +707,8 @@ def render(
     CPU-bound: call it from a worker thread. User mistakes raise BadRequest subclasses."""
     source_path = str(source_path)  # pyvips wants str; callers may hold a Path
     autorotate = not any("ignore" in c.angle for c in chain.components)
-    source, width, height, pages = _open(source_path, source_format.lower(), limits, autorotate)
+    load_options = _load_options(chain, source_format.lower())
+    source, width, height, pages = _open(source_path, source_format.lower(), limits, autorotate, load_options)
     target = (chain.fetch_format or requested_format or source_format).lower()
     state = _State(
         path=source_path, limits=limits, source=source, image=None, width=width, height=height, pages=pages,
@@ -688,6 +716,7 @@ def render(
         transparent_pad=target in ("png", "webp", "avif", "gif") or (target.startswith("auto") and source_format == "png"),
         load_layer=load_layer, client_width=client_width, client_dpr=client_dpr, chain_dpr=None,
     )
+    state.load_options = ",".join(f"{key}={value}" for key, value in load_options.items() if key != "n")
     standalone = _standalone_dpr(chain)
     state.chain_dpr = standalone  # type: ignore[assignment]
     try:
