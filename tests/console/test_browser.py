@@ -325,6 +325,36 @@ def test_folders_tags_search_and_upload_from_a_url(page: Any, live: LiveServer) 
     assert len(console_resources(page, "nextjs-secure-demo")) == 2
 
 
+def test_preset_formats_are_checked_in_the_browser_and_again_by_the_server(page: Any) -> None:
+    sign_in(page)
+    page.goto("/console/presets")
+    page.fill("#new-preset input[name=name]", "png-only")
+    page.fill("#new-preset input[name=allowed_formats]", "png")
+    page.click("#new-preset button[type=submit]")
+    page.wait_for_selector("text=Created preset png-only")
+    shot(page, "14-presets")
+    page.goto("/console")
+    page.click("#toggle-upload")
+    page.select_option("#upload-preset", "png-only")
+    uploads: list[str] = []
+    page.on("request", lambda request: uploads.append(request.url) if "/upload" in request.url else None)
+    image = pyvips.Image.xyz(64, 48)[0].cast("uchar")
+    jpeg = {"name": "photo.jpg", "type": "image/jpeg", "b64": base64.b64encode(image.write_to_buffer(".jpg")).decode()}
+    drop_files(page, "[data-drw=dropzone]", [jpeg])
+    page.wait_for_selector("[data-drw=item].drw-failed")
+    assert "not allowed" in page.inner_text("[data-drw=item].drw-failed .drw-status")
+    assert uploads == []  # refused before anything was sent
+    # Without the browser's check the server still refuses, and nothing is stored.
+    before = len(console_resources(page))
+    page.eval_on_selector("#upload-preset", "s => { s.selectedOptions[0].dataset.formats = ''; s.dispatchEvent(new Event('change')); }")
+    drop_files(page, "[data-drw=dropzone]", [jpeg])
+    page.wait_for_selector("[data-drw=item].drw-failed")
+    message = page.inner_text("[data-drw=item].drw-failed .drw-status")
+    assert "not allowed" in message and uploads, message
+    shot(page, "15-preset-refused-by-server")
+    assert len(console_resources(page)) == before
+
+
 def test_asset_page_builder_preview_is_the_real_url(page: Any, live: LiveServer) -> None:
     sign_in(page)
     page.wait_for_function("() => document.querySelectorAll('#grid .tile a').length >= 1")
@@ -341,9 +371,13 @@ def test_asset_page_builder_preview_is_the_real_url(page: Any, live: LiveServer)
 def test_settings_pages_render(page: Any) -> None:
     sign_in(page)
     page.wait_for_selector("#grid", state="attached")
-    for path, name in (("/console/presets", "15-presets"), ("/console/policies", "16-policies")):
-        page.goto(path)
-        shot(page, name)
+    page.goto("/console/policies")
+    page.fill("#new-policy-form input[name=name]", "web")
+    page.fill("#new-policy-form input[name=folder_prefix]", "ugc")
+    page.click("#new-policy-form button[type=submit]")
+    page.wait_for_selector("#new-token")
+    assert page.inner_text("#new-token").startswith("drs_")
+    shot(page, "16-policies-token-once")
     page.goto("/console/keys")
     page.fill("input[name=label]", "website")
     page.click("text=Create key")

@@ -40,7 +40,7 @@ from darkroom.console.pages import (
     page,
     safe_next,
 )
-from darkroom.errors import BadRequest
+from darkroom.errors import BadRequest, DarkroomError
 
 __all__ = ["routes"]
 
@@ -136,14 +136,70 @@ async def asset_page(ctx: Context) -> Response:
 
 @operator_page
 async def presets_page(ctx: Context) -> Response:
+    """Lists presets; POST creates one (signed or unsigned) or deletes one."""
+    message, error = "", ""
+    if ctx.request.method == "POST" and ctx.cloud:
+        form = await ctx.request.form()
+        try:
+            message = await _change_preset(ctx, {k: str(v) for k, v in form.items()})
+        except DarkroomError as exc:
+            error = exc.message
     presets = await ctx.services.db(library.presets_for_upload, ctx.cloud) if ctx.cloud else []
-    return page("presets.html", ctx.template_values(title="Upload presets", nav="/console/presets", presets=presets))
+    values = ctx.template_values(title="Upload presets", nav="/console/presets", presets=presets, message=message, error=error)
+    return page("presets.html", values, 400 if error else 200)
+
+
+async def _change_preset(ctx: Context, form: dict[str, str]) -> str:
+    from darkroom.catalog import presets
+
+    name = form.get("name", "").strip()
+    if form.get("action") == "delete":
+        await ctx.services.db(presets.delete_preset, ctx.cloud, name)
+        return f"Deleted preset {name}."
+    if not name:
+        raise BadRequest("Give the preset a name")
+    body = {"name": name, "unsigned": "1" if form.get("mode") == "unsigned" else "0"}
+    for field in ("folder", "allowed_formats", "tags"):
+        if form.get(field, "").strip():
+            body[field] = ",".join(part.strip() for part in form[field].split(",") if part.strip()) if field != "folder" else form[field].strip().strip("/")
+    if form.get("use_filename"):
+        body["use_filename"] = "1"
+    await ctx.services.db(presets.create_preset, ctx.cloud, body)
+    return f"Created preset {name}."
 
 
 @operator_page
 async def policies_page(ctx: Context) -> Response:
+    """Lists signing policies; POST creates one and shows its bearer token on this response only."""
+    token, error = None, ""
+    if ctx.request.method == "POST" and ctx.cloud:
+        form = await ctx.request.form()
+        try:
+            token = await _create_policy(ctx, {k: str(v) for k, v in form.multi_items()})
+        except (DarkroomError, ValueError) as exc:
+            error = getattr(exc, "message", str(exc))
     policies = await ctx.services.db(catalog.list_signing_policies, ctx.cloud) if ctx.cloud else []
-    return page("policies.html", ctx.template_values(title="Signing policies", nav="/console/policies", policies=policies))
+    values = ctx.template_values(title="Signing policies", nav="/console/policies", policies=policies, token=token, error=error)
+    return page("policies.html", values, 400 if error else 200)
+
+
+def _words(text: str) -> list[str]:
+    return [word.strip() for word in text.replace("\n", ",").split(",") if word.strip()]
+
+
+async def _create_policy(ctx: Context, form: dict[str, str]) -> str | None:
+    name = form.get("name", "").strip()
+    if not name:
+        raise BadRequest("Give the policy a name")
+    allowed = _words(form.get("allowed_params", "")) or ["folder", "upload_preset", "public_id", "tags", "context"]
+    _policy, token = await ctx.services.db(
+        catalog.create_signing_policy, ctx.cloud, name, allowed_params=allowed,
+        folder_prefix=form.get("folder_prefix", "").strip().strip("/"),
+        allowed_presets=_words(form.get("allowed_presets", "")),
+        max_skew_seconds=int(form.get("max_skew_seconds") or 300),
+        allow_console=bool(form.get("allow_console")),
+    )
+    return token
 
 
 @operator_page
@@ -175,6 +231,8 @@ async def example_page(ctx: Context) -> Response:
         title="Secure upload example", nav="/examples/secure-upload",
         folder=query.get("folder") or "secure-demo", preset=query.get("preset") or "",
         signature_endpoint=endpoint, api_key=api_key.api_key if api_key else "",
+        # The session's CSRF token goes only to darkroom's own signers, never to a path a link chose.
+        send_csrf=endpoint in ("/api/sign", "/console/api/sign"),
         effects=library.available_effects(),
     )
     return page("example.html", values)
@@ -361,8 +419,8 @@ routes: list[BaseRoute] = [
     _route("/console/login", login_submit, ["POST"]),
     _route("/console/logout", logout, ["POST"]),
     _route("/console/assets/{resource_type}/{type}/{public_id:path}", asset_page),
-    _route("/console/presets", presets_page),
-    _route("/console/policies", policies_page),
+    _route("/console/presets", presets_page, ["GET", "POST"]),
+    _route("/console/policies", policies_page, ["GET", "POST"]),
     _route("/console/keys", keys_page, ["GET", "POST"]),
     _route("/console/api/resources", api_resources),
     _route("/console/api/folders", api_folders),

@@ -30,9 +30,9 @@ function init() {
     apiKey: root.dataset.apiKey || undefined,
     uploadPreset: root.dataset.preset || undefined,
     signatureEndpoint: root.dataset.endpoint,
-    // A same-origin signing route that relies on the console session wants the CSRF token;
-    // an app's own route simply ignores the header.
-    signatureHeaders: { "X-CSRF-Token": csrfToken() },
+    // darkroom's own signers rely on the console session and want its CSRF token; any other
+    // endpoint (an app's own route) gets exactly the seed's request.
+    signatureHeaders: root.dataset.sendCsrf ? { "X-CSRF-Token": csrfToken() } : {},
     folder: root.dataset.folder,
     sources: ["local", "url", "camera"],
     multiple: true,

@@ -70,7 +70,11 @@ function addTile(resource, { prepend = false } = {}) {
   let media;
   if (isImage(resource)) {
     media = thumbnail(resource);
-    media.addEventListener("click", () => openLightbox(state.items.filter(isImage), state.items.filter(isImage).indexOf(resource)));
+    const open = () => openLightbox(state.items.filter(isImage), state.items.filter(isImage).indexOf(resource));
+    media.tabIndex = 0;  // reachable from the keyboard; Enter or Space opens the lightbox
+    media.setAttribute("role", "button");
+    media.addEventListener("click", open);
+    media.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); open(); } });
   } else {
     media = document.createElement("div");
     media.className = "noimg";
