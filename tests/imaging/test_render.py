@@ -358,3 +358,31 @@ def test_page_selects_one_frame_of_an_animation(images: dict[str, str]) -> None:
     assert (second.width, second.height) == (120, 80) and second(60, 40)[:3] == [0, 255, 0]
     third = _decode(_render(images, "pg_3,c_scale,w_60", "gif", requested_format="png"))
     assert third.width == 60 and third(30, 20)[2] > 200
+
+
+def test_client_hints_size_w_auto_and_dpr_auto(images: dict[str, str]) -> None:
+    assert _render(images, "c_scale,w_auto", client_width=333).width == 333
+    assert _render(images, "c_scale,w_auto:100", client_width=333).width == 400
+    assert _render(images, "c_scale,w_auto").width == 400  # no hint: left alone
+    assert _render(images, "c_scale,w_100,dpr_auto", client_dpr=3.0).width == 300
+    assert _render(images, "c_scale,w_100,dpr_auto").width == 100
+
+
+def test_face_count_drives_conditions(images: dict[str, str]) -> None:
+    with_face = _decode(_render(images, "if_fc_gt_0,e_grayscale", "astronaut", requested_format="png"))
+    without = _decode(_render(images, "if_fc_gt_0,e_grayscale", "jpg", requested_format="png"))
+    assert with_face(100, 100)[0] == with_face(100, 100)[2]
+    assert without(399, 10)[0] != without(399, 10)[2]
+
+
+def test_auto_right_turns_only_when_orientation_differs(images: dict[str, str]) -> None:
+    turned = _render(images, "a_auto_right,c_fit,w_150,h_200")
+    assert (turned.width, turned.height) == (150, 200)
+    same = _render(images, "a_auto_right,c_fit,w_200,h_150")
+    assert (same.width, same.height) == (200, 150)
+
+
+def test_relative_layer_width_follows_the_base(images: dict[str, str]) -> None:
+    rendered = _decode(_render(images, "l_logo,w_0.5,fl_relative/fl_layer_apply,g_west", "grey", requested_format="png"))
+    assert rendered(5, 150)[:3] == [255, 0, 0] and rendered(195, 150)[:3] == [255, 0, 0]
+    assert rendered(205, 150)[:3] == [128, 128, 128]

@@ -285,3 +285,12 @@ def test_public_surface_is_pinned() -> None:
             "looks_like_transformation", "parse",
         ]
     )
+
+
+def test_text_layers_need_the_undecoded_segment() -> None:
+    raw = "co_white,l_text:Arial_40_bold:Hello%252C%20World"
+    assert looks_like_transformation(raw)
+    assert parse(raw).components[0].overlay.text == "Hello, World"  # type: ignore[union-attr]
+    # Decoded once (as Starlette's path is) it still works; decoded twice the comma splits the item.
+    assert looks_like_transformation("co_white,l_text:Arial_40_bold:Hello%2C World")
+    assert not looks_like_transformation("co_white,l_text:Arial_40_bold:Hello, World")

@@ -47,6 +47,8 @@ def looks_like_transformation(segment: str) -> bool:
     """Is this URL path segment a transformation component rather than part of a public_id?
 
     True only if every `,`-item is `key_value` with a known key, a `$variable` or `if_`.
+    Pass the segment as it appears in the URL (not percent-decoded): a text layer's comma
+    is `%252C` there, and only decoding would turn it into a `,` that splits the item.
     """
     if not segment:
         return False
