@@ -95,7 +95,7 @@ def delete_matching(
     if prefix is not None:
         clauses.append(starts_with(assets.c.public_id, prefix))
     if tag is not None:
-        clauses.append(sa.exists().where(asset_tags.c.asset_pk == assets.c.id, asset_tags.c.tag == tag))
+        clauses.append(assets.c.id.in_(sa.select(asset_tags.c.asset_pk).where(asset_tags.c.tag == tag)))
     if next_cursor:
         clauses.append(assets.c.id > _cursor_id(next_cursor))
     outcome = Deletion()

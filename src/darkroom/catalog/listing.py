@@ -100,7 +100,7 @@ def _where(cloud: str, listing: Listing) -> sa.ColumnElement[bool]:
     if listing.start_at:
         clauses.append(assets.c.created_at >= listing.start_at.astimezone(UTC))
     if listing.tag is not None:
-        clauses.append(sa.exists().where(asset_tags.c.asset_pk == assets.c.id, asset_tags.c.tag == listing.tag))
+        clauses.append(assets.c.id.in_(sa.select(asset_tags.c.asset_pk).where(asset_tags.c.tag == listing.tag)))
     if listing.context_key:
         value = assets.c.context[listing.context_key].as_string()
         clauses.append(value.is_not(None) if listing.context_value is None else value == listing.context_value)

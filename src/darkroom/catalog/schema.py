@@ -244,6 +244,8 @@ streaming_profiles = Table(
 )
 
 # Indexes for the Admin listings and the Search API's common filters and sorts.
-Index("ix_assets_cloud_asset_folder", assets.c.cloud, assets.c.asset_folder, assets.c.created_at)
+Index("ix_assets_cloud_asset_folder", assets.c.cloud, assets.c.asset_folder, assets.c.created_at, assets.c.id)
+Index("ix_assets_cloud_folder_created", assets.c.cloud, assets.c.folder, assets.c.created_at, assets.c.id)
+Index("ix_assets_cloud_format", assets.c.cloud, assets.c.format)
 Index("ix_assets_cloud_kind_created", assets.c.cloud, assets.c.resource_type, assets.c.type, assets.c.created_at, assets.c.id)
 Index("ix_assets_cloud_uploaded", assets.c.cloud, assets.c.uploaded_at, assets.c.id)

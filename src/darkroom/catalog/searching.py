@@ -18,7 +18,7 @@ from darkroom.catalog.assets import Asset
 from darkroom.catalog.rows import assets_from_rows
 from darkroom.catalog.schema import assets
 from darkroom.catalog.search import SearchError, compile_where, parse
-from darkroom.catalog.search.paging import after, cursor_values, decode_cursor, encode_cursor, order_by, sort_keys
+from darkroom.catalog.search.paging import after, cursor_total, cursor_values, decode_cursor, encode_cursor, order_by, sort_keys
 
 __all__ = ["SearchQuery", "SearchResult", "run_search", "AGGREGATABLE", "where_for"]
 
@@ -58,24 +58,34 @@ def where_for(conn: Connection, cloud: str, expression: str, now: datetime) -> s
 
 
 def run_search(engine: Engine, cloud: str, query: SearchQuery, now: datetime) -> SearchResult:
+    """One page of matches, newest first unless sorted otherwise, with the exact total_count.
+
+    The count is the expensive part on large libraries, so it is skipped when the first page
+    already holds every match, and carried in the cursor to later pages.
+    """
     if not 0 < query.max_results <= MAX_RESULTS:
         raise SearchError(f"max_results must be between 1 and {MAX_RESULTS}")
     keys = sort_keys(list(query.sort_by))
     with engine.connect() as conn:
         where = where_for(conn, cloud, query.expression, now)
-        total = conn.execute(sa.select(sa.func.count()).select_from(assets).where(where)).scalar_one()
-        page_where = where
+        page_where, total = where, None
         if query.next_cursor:
             values, last_id = decode_cursor(query.next_cursor, keys)
-            page_where = sa.and_(where, after(keys, values, last_id))
+            page_where, total = sa.and_(where, after(keys, values, last_id)), cursor_total(query.next_cursor)
         statement = sa.select(assets).where(page_where).order_by(*order_by(keys)).limit(query.max_results + 1)
         rows = conn.execute(statement).mappings().all()
         more = len(rows) > query.max_results
         rows = rows[: query.max_results]
-        cursor = encode_cursor(keys, cursor_values(keys, rows[-1]), rows[-1]["id"]) if more and rows else None
+        if total is None:
+            total = len(rows) if not more and not query.next_cursor else _count(conn, where)
+        cursor = encode_cursor(keys, cursor_values(keys, rows[-1]), rows[-1]["id"], total) if more and rows else None
         found = assets_from_rows(conn, rows)
         aggregations = _aggregations(conn, where, query.aggregate)
     return SearchResult(total, found, cursor, aggregations)
+
+
+def _count(conn: Connection, where: sa.ColumnElement[bool]) -> int:
+    return int(conn.execute(sa.select(sa.func.count()).select_from(assets).where(where)).scalar_one())
 
 
 def _aggregations(conn: Connection, where: sa.ColumnElement[bool], requested: Sequence[str | dict[str, Any]]) -> dict[str, dict[str, int]]:

@@ -23,7 +23,7 @@ from darkroom.catalog.schema import assets
 from darkroom.catalog.search.errors import SearchError
 from darkroom.catalog.search.fields import SORTABLE
 
-__all__ = ["SortKey", "sort_keys", "order_by", "after", "encode_cursor", "decode_cursor", "cursor_values"]
+__all__ = ["SortKey", "sort_keys", "order_by", "after", "encode_cursor", "decode_cursor", "cursor_values", "cursor_total"]
 
 # Nullable numeric columns sort as -1 when missing, so NULL ordering is the same on both databases.
 _NULLABLE_NUMBERS = {"width", "height", "pixels", "duration", "aspect_ratio"}
@@ -88,9 +88,15 @@ def cursor_values(keys: list[SortKey], row: Any) -> list[Any]:
     return out
 
 
-def encode_cursor(keys: list[SortKey], values: list[Any], last_id: int) -> str:
-    """An opaque, URL-safe token for "after this row"; it also pins the sort it belongs to."""
-    payload = {"s": [[k.field, int(k.descending)] for k in keys], "v": [_plain(v) for v in values], "i": last_id}
+def encode_cursor(keys: list[SortKey], values: list[Any], last_id: int, total: int | None = None) -> str:
+    """An opaque, URL-safe token for "after this row"; it also pins the sort it belongs to.
+
+    `total` (a search's total_count on its first page) rides along so later pages need not
+    count again: counting is the one cost of a page that grows with the number of matches.
+    """
+    payload: dict[str, Any] = {"s": [[k.field, int(k.descending)] for k in keys], "v": [_plain(v) for v in values], "i": last_id}
+    if total is not None:
+        payload["n"] = total
     raw = json.dumps(payload, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -106,6 +112,16 @@ def decode_cursor(cursor: str, keys: list[SortKey]) -> tuple[list[Any], int]:
         return values, int(payload["i"])
     except (ValueError, KeyError, TypeError, binascii.Error) as exc:
         raise SearchError("Invalid next_cursor", detail=str(exc)) from exc
+
+
+def cursor_total(cursor: str) -> int | None:
+    """The total_count an `encode_cursor` token carries, if any (the cursor is checked by decode_cursor)."""
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        total = payload.get("n") if isinstance(payload, dict) else None
+    except (ValueError, binascii.Error):
+        return None
+    return total if isinstance(total, int) and total >= 0 else None
 
 
 def _plain(value: Any) -> Any:
