@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import cloudinary.api
+import cloudinary.exceptions
 import cloudinary.uploader
 import pytest
 from cloudinary.exceptions import AlreadyExists, BadRequest, NotFound
@@ -163,6 +164,17 @@ def test_update_sets_validated_metadata(cloud: AdminCloud, png: Path) -> None:
     cleared = cloudinary.api.update("meta", metadata={"rating": ""})
     assert cleared["metadata"] == {"sizes": ["s", "m"]}
     assert cloudinary.api.resources(metadata=True)["resources"][0]["metadata"] == {"sizes": ["s", "m"]}
+
+
+def test_update_metadata_by_signed_upload_api_call(cloud: AdminCloud, png: Path) -> None:
+    cloudinary.api.add_metadata_field({"type": "string", "external_id": "caption", "label": "Caption"})
+    cloudinary.uploader.upload(str(png), public_id="m1")
+    cloudinary.uploader.upload(str(png), public_id="m2")
+    result = cloudinary.uploader.update_metadata({"caption": "a|b=c"}, ["m1", "m2", "missing"])
+    assert result["public_ids"] == ["m1", "m2"]
+    assert cloudinary.api.resource("m2")["metadata"] == {"caption": "a|b=c"}
+    with pytest.raises(cloudinary.exceptions.Error):
+        cloudinary.uploader.update_metadata({"nope": "x"}, ["m1"])
 
 
 def test_reorder_metadata_fields(cloud: AdminCloud) -> None:

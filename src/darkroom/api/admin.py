@@ -14,15 +14,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from darkroom.api.admin_http import Admin, as_bool, as_list, authorize, list_item
+from darkroom.api.admin_http import Admin, as_bool, as_list, authorize, list_item, reply
+from darkroom.api.callers import authenticate
 from darkroom.api.ingest import delete_blobs
+from darkroom.api.multipart import read_upload_form
+from darkroom.api.services import services_of
 from darkroom.api.params import parse_context, parse_list
 from darkroom.api.shapes import delivery_urls
 from darkroom.catalog import listing, usage
 from darkroom.catalog.deletion import Deletion, Target, delete_by_asset_ids, delete_by_public_ids, delete_derived_ids, delete_matching
 from darkroom.catalog.listing import RESOURCE_TYPES, Listing, max_results_from
 from darkroom.catalog.updates import AssetChanges, update_resource
-from darkroom.errors import BadRequest, NotFound
+from darkroom.catalog.errors import AssetNotFound
+from darkroom.errors import BadRequest
 
 __all__ = ["routes"]
 
@@ -309,14 +313,37 @@ async def tags(request: Request) -> Response:
     return admin.reply(body)
 
 
-async def not_found(request: Request) -> Response:
-    await authorize(request)
-    raise NotFound(f"Resource not found - {request.url.path}")
+async def update_metadata(request: Request) -> Response:
+    """`uploader.update_metadata`: signed multipart POST `/{rt}/metadata` (an Upload-API-style call).
+
+    Values are validated against the cloud's metadata fields; unknown ids are skipped, as
+    Cloudinary skips them, and the reply lists the public IDs that were updated.
+    """
+    services = services_of(request)
+    cloud, resource_type = request.path_params["cloud"], _resource_type(request)
+    await services.require_cloud(cloud)
+    form = await read_upload_form(request, services.spool_dir, services.settings.max_upload_bytes)
+    params = form.flat()
+    await authenticate(services, request, cloud, params, "metadata")
+    public_ids = form.fields.get("public_ids") or []
+    if not public_ids:
+        raise BadRequest("Missing required parameter - public_ids")
+    changes = AssetChanges(metadata=_metadata_param(params.get("metadata", "")),
+                           clear_invalid=as_bool(params.get("clear_invalid")))
+    updated = []
+    for public_id in public_ids:
+        try:
+            await services.db(update_resource, cloud, resource_type, params.get("type") or "upload", public_id, changes)
+        except AssetNotFound:
+            continue
+        updated.append(public_id)
+    return reply({"public_ids": updated}, cloud)
 
 
 R = f"{PREFIX}/resources"
 
 routes = [
+    Route(f"{PREFIX}/{{resource_type}}/metadata", update_metadata, methods=["POST"]),
     Route(f"{PREFIX}/ping", ping, methods=["GET"]),
     Route(f"{PREFIX}/usage", usage_report, methods=["GET"]),
     Route(f"{PREFIX}/usage/{{date}}", usage_report, methods=["GET"]),
