@@ -1,0 +1,177 @@
+"""Archives: `create_archive`/`create_zip` (signed POST) and `download_archive_url`/`download_folder` (signed GET).
+
+`POST|GET /v1_1/{cloud}/{resource_type}/generate_archive`. The members are chosen by the
+catalog; their originals are copied from the blob store into a zip or tgz in the spool
+folder, one at a time (never all in memory). `mode=create` stores the archive as a raw
+asset and answers with it; `mode=download` (what the signed URLs use) streams it back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+import secrets
+import tarfile
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import anyio
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from darkroom import catalog
+from darkroom.api.callers import authenticate
+from darkroom.api.ingest import delete_blobs
+from darkroom.api.multipart import read_upload_form
+from darkroom.api.params import parse_bool
+from darkroom.api.services import Services, services_of
+from darkroom.api.shapes import asset_json
+from darkroom.catalog.archives import ArchiveMember, archive_members
+from darkroom.errors import BadRequest
+
+__all__ = ["routes"]
+
+RESOURCE_TYPES = ("image", "video", "raw", "all", "auto")
+
+
+async def _params(request: Request, services: Services) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """(flat params for the signature, list params) from a multipart POST or a signed GET."""
+    if request.method == "GET":
+        lists: dict[str, list[str]] = {}
+        flat: dict[str, str] = {}
+        for key, value in request.query_params.multi_items():
+            if key.endswith("[]"):
+                lists.setdefault(key[:-2], []).append(value)
+            else:
+                flat[key] = value
+        flat.update({k: ",".join(v) for k, v in lists.items()})
+        return flat, lists
+    form = await read_upload_form(request, services.spool_dir, services.settings.max_upload_bytes)
+    if form.file is not None:
+        form.file.discard()
+    return form.flat(), form.fields
+
+
+def _members_args(lists: dict[str, list[str]], flat: dict[str, str]) -> dict[str, Any]:
+    def items(name: str) -> list[str]:
+        return lists.get(name) or ([flat[name]] if flat.get(name) else [])
+
+    return {"public_ids": items("public_ids"), "prefixes": items("prefixes"), "tags": items("tags"),
+            "fully_qualified": items("fully_qualified_public_ids")}
+
+
+def _entry_name(member: ArchiveMember, flat: dict[str, str]) -> str:
+    name = member.public_id
+    if parse_bool(flat.get("use_original_filename"), False) and member.original_filename:
+        name = posixpath.join(posixpath.dirname(name), member.original_filename)
+    if parse_bool(flat.get("flatten_folders"), False):
+        name = posixpath.basename(name)
+    if member.resource_type != "raw" and member.format:
+        name = f"{name}.{member.format}"
+    return name
+
+
+async def _build(services: Services, members: list[ArchiveMember], flat: dict[str, str], target: Path) -> int:
+    """Write the archive to `target`, blob by blob; returns how many files it holds."""
+    fmt = flat.get("target_format") or "zip"
+    scratch = target.with_suffix(".part")
+    names: set[str] = set()
+    if fmt == "zip":
+        archive: Any = zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED)
+    else:
+        archive = tarfile.open(target, "w:gz")
+    try:
+        for member in members:
+            name = _entry_name(member, flat)
+            if name in names:
+                continue
+            names.add(name)
+            await services.store.download_to(member.storage_key, scratch)
+            await anyio.to_thread.run_sync(archive.write if fmt == "zip" else archive.add, str(scratch), name)
+            scratch.unlink(missing_ok=True)
+    finally:
+        archive.close()
+        scratch.unlink(missing_ok=True)
+    return len(names)
+
+
+async def generate_archive(request: Request) -> Response:
+    services = services_of(request)
+    cloud, resource_type = request.path_params["cloud"], request.path_params["resource_type"]
+    if resource_type not in RESOURCE_TYPES:
+        raise BadRequest(f"Invalid resource type - {resource_type}")
+    await services.require_cloud(cloud)
+    flat, lists = await _params(request, services)
+    await authenticate(services, request, cloud, flat, "generate_archive")
+    _check_request(flat)
+    members = await services.db(archive_members, cloud, resource_type, flat.get("type") or "upload", **_members_args(lists, flat))
+    if not members and not parse_bool(flat.get("allow_missing"), False):
+        raise catalog.AssetNotFound("No resources found for the archive")
+    fmt = flat.get("target_format") or "zip"
+    services.spool_dir.mkdir(parents=True, exist_ok=True)
+    target = services.spool_dir / f"archive-{secrets.token_hex(8)}.{fmt}"
+    try:
+        file_count = await _build(services, members, flat, target)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    if flat.get("mode") == "download":
+        return FileResponse(target, media_type="application/zip" if fmt == "zip" else "application/gzip",
+                            filename=f"{flat.get('target_public_id') or 'archive'}.{fmt}",
+                            background=BackgroundTask(target.unlink, missing_ok=True))
+    try:
+        return await _store(request, services, cloud, flat, target, len(members), file_count)
+    finally:
+        target.unlink(missing_ok=True)
+
+
+def _check_request(flat: dict[str, str]) -> None:
+    if (flat.get("target_format") or "zip") not in ("zip", "tgz"):
+        raise BadRequest(f"Invalid target_format - {flat.get('target_format')}")
+    if flat.get("mode", "create") not in ("create", "download"):
+        raise BadRequest(f"Invalid mode - {flat.get('mode')}")
+    if flat.get("transformations"):
+        raise BadRequest("Archives of transformed assets are not supported yet; omit transformations")
+    expires_at = flat.get("expires_at")
+    if expires_at and expires_at.isdigit() and int(expires_at) < time.time():
+        raise BadRequest("The archive link has expired")
+
+
+async def _store(request: Request, services: Services, cloud: str, flat: dict[str, str], path: Path,
+                 resource_count: int, file_count: int) -> Response:
+    """`mode=create`: keep the archive as a raw asset and answer with it."""
+    fmt = flat.get("target_format") or "zip"
+    public_id = flat.get("target_public_id") or secrets.token_hex(10)
+    if not public_id.endswith(f".{fmt}"):
+        public_id = f"{public_id}.{fmt}"
+    storage_key = f"{cloud}/originals/{secrets.token_hex(16)}"
+    await services.store.put_file(storage_key, path)
+    size, md5 = await anyio.to_thread.run_sync(_size_and_md5, path)
+    new = catalog.NewAsset(
+        cloud=cloud, resource_type="raw", type="upload", public_id=public_id, storage_key=storage_key, format=fmt,
+        bytes=size, etag=md5, mime_type="application/zip" if fmt == "zip" else "application/gzip",
+        asset_folder=flat.get("target_asset_folder", ""),
+        tags=tuple(t for t in (flat.get("target_tags") or "").split(",") if t),
+    )
+    result = await services.db(catalog.save_asset, new, overwrite=True)
+    await delete_blobs(services, list(result.replaced_storage_keys))
+    body = asset_json(request, services.settings, result.asset)
+    body.update({"resource_count": resource_count, "file_count": file_count})
+    return JSONResponse(body)
+
+
+def _size_and_md5(path: Path) -> tuple[int, str]:
+    digest = hashlib.md5()
+    size = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
+
+
+routes = [Route("/v1_1/{cloud}/{resource_type}/generate_archive", generate_archive, methods=["GET", "POST"])]
