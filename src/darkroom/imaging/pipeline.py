@@ -74,6 +74,7 @@ class _State:
     client_dpr: float | None
     chain_dpr: float | None  # a dpr given in a component of its own scales every size
     load_options: str = ""  # loader option string (page, dpi) for shrink-on-load
+    sequential: bool = False  # `image` streams from a sequential read: one pass only
     variables: dict[str, Any] = field(default_factory=dict)
     background: tuple[int, int, int] | None = None  # last b_ colour, used when flattening for JPEG
     delay: list[int] | None = None
@@ -142,6 +143,8 @@ def _pixels(state: _State) -> pyvips.Image:
     if state.image is None:
         source = state.source.autorot() if state.autorotate and state.pages == 1 else state.source
         state.image = _normalise(source)
+    elif state.sequential:
+        state.image, state.sequential = state.image.copy_memory(), False
     return state.image
 
 
@@ -295,12 +298,15 @@ def _execute(plan: Plan, component: Component, state: _State) -> None:
         return
     if state.image is None and plan.pre_crop is None and plan.resize is not None and state.pages == 1:
         w, h = plan.resize
-        # thumbnail reads the file sequentially; the (small) result goes to memory so later
-        # steps may read it in any order.
-        thumb = pyvips.Image.thumbnail(_with_options(state), w, height=h, size="force", no_rotate=not state.autorotate)
-        state.image = _normalise(thumb).copy_memory()
-        state.width, state.height = state.image.width, state.image.height
-        plan = replace(plan, resize=None)
+        # thumbnail reads the file sequentially: a crop keeps that order, so the common
+        # resize-and-crop URL streams from decoder to encoder; any later step that needs
+        # random access first copies the (small) result to memory (see `_pixels`).
+        thumb = _normalise(pyvips.Image.thumbnail(_with_options(state), w, height=h, size="force", no_rotate=not state.autorotate))
+        if plan.crop:
+            thumb = thumb.crop(plan.crop.left, plan.crop.top, plan.crop.width, plan.crop.height)
+        state.image, state.sequential = thumb, True
+        state.width, state.height = thumb.width, thumb.height
+        plan = replace(plan, resize=None, crop=None)
         if plan == Plan():
             return
 
@@ -721,7 +727,8 @@ def render(
     state.chain_dpr = standalone  # type: ignore[assignment]
     try:
         _run(list(chain.components), state)
-        image = _pixels(state)
+        streaming = state.image is not None and state.sequential and not state.image.hasalpha()
+        image = state.image if streaming else _pixels(state)
         choice = choose_format(chain.fetch_format, requested_format, source_format, accept, has_alpha=_has_transparency(image), animated=state.pages > 1)
         if state.pages > 1 and choice.format not in ("gif", "webp"):
             image = _first_frame(state)
