@@ -17,6 +17,7 @@ from starlette.routing import Route
 from darkroom import catalog
 from darkroom.api.callers import Caller, apply_preset, authenticate, signing_key_for
 from darkroom.api.chunks import parse_content_range, receive_chunk
+from darkroom.api import generate
 from darkroom.api.eager import render_eager
 from darkroom.api.ingest import RESOURCE_TYPES, UploadOptions, base_public_id, delete_blobs, ingest
 from darkroom.api.multipart import SpooledFile, UploadForm, read_upload_form
@@ -117,6 +118,7 @@ async def _source_file(ctx: ActionContext, params: dict[str, str]) -> SpooledFil
 async def _store_and_reply(ctx: ActionContext, spooled: SpooledFile, options: UploadOptions, params: dict[str, str]) -> Response:
     result = await ingest(ctx.services, ctx.cloud, spooled, options)
     body = await _resource_reply(ctx, result.asset)
+    body.update(await generate.analysis_fields(ctx, result.asset, None if result.existing else spooled.path, params))
     if params.get("eager") and not result.existing:
         body["eager"] = await render_eager(ctx.request, ctx.services, result.asset, params["eager"])
     if result.existing:
@@ -233,6 +235,7 @@ async def explicit(ctx: ActionContext) -> Response:
     if changes or new_tags is not None:
         asset = await ctx.services.db(catalog.update_asset_fields, asset, tags=new_tags, **changes)
     body = await _resource_reply(ctx, asset)
+    body.update(await generate.analysis_fields(ctx, asset, None))
     if ctx.params.get("eager"):
         body["eager"] = await render_eager(ctx.request, ctx.services, asset, ctx.params["eager"])
     return JSONResponse(body)
@@ -245,6 +248,10 @@ ACTIONS: dict[str, Action] = {
     "tags": tags,
     "context": context,
     "explicit": explicit,
+    "text": generate.text,
+    "sprite": generate.sprite,
+    "multi": generate.multi,
+    "explode": generate.explode,
 }
 
-routes = [Route("/v1_1/{cloud}/{resource_type}/{action}", upload_api, methods=["POST"])]
+routes = [Route("/v1_1/{cloud}/{resource_type}/{action}", upload_api, methods=["POST"]), *generate.routes]
