@@ -94,7 +94,7 @@ def _search_clause(expression: str, dialect: str, now: datetime) -> sa.ColumnEle
         pattern = "%" + expression.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         return assets.c.public_id.like(pattern, escape="\\")
     try:
-        return compile_where(parse(expression), now=now, dialect=dialect)  # type: ignore[return-value]
+        return compile_where(parse(expression), now=now, dialect=dialect)
     except SearchError as exc:
         raise BadRequest(getattr(exc, "message", str(exc))) from None
 
@@ -186,7 +186,7 @@ def _preset_view(row: Any) -> dict[str, Any]:
         "unsigned": bool(row["unsigned"]),
         "settings": settings,
         "formats": list(formats),
-        "max_bytes": int(max_bytes) if str(max_bytes or "").isdigit() else None,
+        "max_bytes": int(str(max_bytes)) if str(max_bytes or "").isdigit() else None,
         "created_at": row["created_at"],
     }
 
