@@ -729,7 +729,10 @@ def render(
         _run(list(chain.components), state)
         streaming = state.image is not None and state.sequential and not state.image.hasalpha()
         image = state.image if streaming else _pixels(state)
-        choice = choose_format(chain.fetch_format, requested_format, source_format, accept, has_alpha=_has_transparency(image), animated=state.pages > 1)
+        negotiated = (chain.fetch_format or requested_format or source_format).lower().startswith("auto")
+        # Only f_auto asks whether any pixel is transparent (a full pass over the image).
+        has_alpha = _has_transparency(image) if negotiated else image.hasalpha()
+        choice = choose_format(chain.fetch_format, requested_format, source_format, accept, has_alpha=has_alpha, animated=state.pages > 1)
         if state.pages > 1 and choice.format not in ("gif", "webp"):
             image = _first_frame(state)
         elif state.pages > 1 and state.delay:
