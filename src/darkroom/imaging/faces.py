@@ -8,7 +8,7 @@ dependency is pinned below 5 for that reason.
 
 from __future__ import annotations
 
-import functools
+import threading
 from typing import Any
 
 import pyvips
@@ -19,8 +19,17 @@ from darkroom.imaging.geometry import Box
 _DETECT_WIDTH = 640
 
 
-@functools.lru_cache(maxsize=1)
+_local = threading.local()  # one classifier per thread: renders run in a thread pool
+
+
 def _cascade() -> Any:
+    classifier = getattr(_local, "classifier", None)
+    if classifier is None:
+        classifier = _local.classifier = _load_cascade()
+    return classifier
+
+
+def _load_cascade() -> Any:
     try:
         import cv2
     except ImportError:
