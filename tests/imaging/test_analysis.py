@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyvips
 
-from darkroom.imaging.analysis import animate, choose_breakpoints, colors, faces, phash, sprite, text_image
+from darkroom.imaging.analysis import animate, choose_breakpoints, colors, faces, phash, quality_analysis, sprite, text_image
 from darkroom.transform import TextStyle
 
 
@@ -53,3 +53,10 @@ def test_animate_and_sprite_combine_images(images: dict[str, str]) -> None:
     assert decoded.get("n-pages") == 2 and decoded.get("page-height") == 50
     strip, boxes = sprite([images["logo"], images["alpha_png"]])
     assert boxes == [(0, 0, 50, 50), (0, 50, 200, 100)] and (strip.width, strip.height) == (200, 150)
+
+
+def test_quality_analysis_scores_blur_lower(images: dict[str, str], tmp_path) -> None:  # type: ignore[no-untyped-def]
+    blurred = tmp_path / "blurred.png"
+    pyvips.Image.new_from_file(images["astronaut"]).gaussblur(4).pngsave(str(blurred))
+    sharp, soft = quality_analysis(images["astronaut"])["focus"], quality_analysis(str(blurred))["focus"]
+    assert 0 <= soft < sharp <= 1 and soft < sharp / 3

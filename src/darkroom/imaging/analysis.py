@@ -1,6 +1,6 @@
 """What the Upload API reports about an image, and the images its generation actions make.
 
-`colors`, `phash`, `faces` answer upload flags of the same names; `choose_breakpoints` is
+`colors`, `phash`, `faces`, `quality_analysis` answer upload flags of the same names; `choose_breakpoints` is
 Cloudinary's responsive-breakpoints rule (widths whose files differ by about `bytes_step`);
 `text_image`, `animate` and `sprite` back the `text`, `multi` and `sprite` actions. Each
 takes paths or values and returns values; storing the results is the caller's business.
@@ -65,6 +65,15 @@ def phash(path: PathLike) -> str:
     bits = (coefficients.flatten() > numpy.median(low)).astype(int)
     bits[0] = 0
     return f"{int(''.join(map(str, bits)), 2):016x}"
+
+
+def quality_analysis(path: PathLike) -> dict[str, float]:
+    """`quality_analysis=true`: `focus` in 0-1 from the variance of the Laplacian (sharp
+    edges score high, blur and flat areas low), measured on a 512 px copy."""
+    grey = _load(path, 512).colourspace("b-w").extract_band(0).cast("float")
+    laplacian = grey.conv(pyvips.Image.new_from_list([[0, 1, 0], [1, -4, 1], [0, 1, 0]]), precision="float")
+    variance = laplacian.deviate() ** 2
+    return {"focus": round(min(1.0, variance / 1000), 3)}
 
 
 def faces(path: PathLike) -> list[list[int]]:
