@@ -386,3 +386,15 @@ def test_relative_layer_width_follows_the_base(images: dict[str, str]) -> None:
     rendered = _decode(_render(images, "l_logo,w_0.5,fl_relative/fl_layer_apply,g_west", "grey", requested_format="png"))
     assert rendered(5, 150)[:3] == [255, 0, 0] and rendered(195, 150)[:3] == [255, 0, 0]
     assert rendered(205, 150)[:3] == [128, 128, 128]
+
+
+def test_exif_orientation_is_applied_unless_a_ignore(images: dict[str, str], tmp_path) -> None:  # type: ignore[no-untyped-def]
+    image = pyvips.Image.new_from_file(images["jpg"]).copy()
+    image.set_type(pyvips.GValue.gint_type, "orientation", 6)  # stored sideways: display turned 90° clockwise
+    path = tmp_path / "sideways.jpg"
+    image.jpegsave(str(path))
+    upright = render(str(path), parse(""), source_format="jpg")
+    assert (upright.width, upright.height) == (300, 400)
+    assert render(str(path), parse("c_scale,w_150"), source_format="jpg").height == 200
+    ignored = render(str(path), parse("a_ignore"), source_format="jpg")
+    assert (ignored.width, ignored.height) == (400, 300)

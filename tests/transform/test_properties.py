@@ -113,6 +113,32 @@ def _options(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
     return options, expected
 
 
+_CONDITIONS = [
+    ("w > 400", "w_gt_400"),
+    ("width >= 100 || height <= 50", "w_gte_100_or_h_lte_50"),
+    ("initial_width / 2 < 300", "iw_div_2_lt_300"),
+    ("face_count > 0", "fc_gt_0"),
+]
+
+
+@SETTINGS
+@given(_options(), st.sampled_from(_CONDITIONS), st.sampled_from(["thumb_small", "a.b"]))
+def test_sdk_conditions_and_named_transformations(step: tuple[dict[str, Any], dict[str, Any]], condition: tuple[str, str], named: str) -> None:
+    options, fields = step
+    sdk_text, _ = cloudinary.utils.generate_transformation_string(**{"if": condition[0], **options})
+    parsed = parse(sdk_text)
+    assert parsed == Chain((Component(condition=condition[1], **fields),))
+    block, _ = cloudinary.utils.generate_transformation_string(
+        transformation=[{"if": condition[0]}, dict(options) or {"effect": "sepia"}, {"if": "else"}, {"effect": "grayscale"}, {"if": "end"}]
+    )
+    assert [c.condition for c in parse(block).components] == [condition[1], None, "else", None, "end"]
+    definitions = {"thumb_small": "c_fill,w_100,h_100", "a": "e_sepia", "b": "e_grayscale/q_auto"}
+    with_named, _ = cloudinary.utils.generate_transformation_string(transformation=named, width=10, crop="scale")
+    expanded = parse(with_named, named=definitions.get)
+    expected_text = "/".join(definitions[n] for n in named.split(".")) + "/c_scale,w_10"
+    assert expanded == parse(expected_text)
+
+
 @SETTINGS
 @given(st.lists(_options(), min_size=1, max_size=3))
 def test_sdk_strings_parse_to_the_ast_the_options_mean(steps: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
