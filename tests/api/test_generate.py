@@ -107,9 +107,11 @@ def test_sprite_by_tag_stacks_images_and_delivers_image_css_and_json(cld: LiveSe
     assert _pixel(sheet, 5, 5) == [255, 0, 0] and _pixel(sheet, 5, 60) == [0, 0, 255]
     css = _fetch(result["css_url"])
     assert css.headers["content-type"].startswith("text/css")
-    assert "background-position: 0px -32px; width: 20px; height: 50px;" in css.text
+    assert f".{tag}_part1 {{ background-position: 0px -32px; width: 20px; height: 50px; }}" in css.text
     assert result["image_url"].split(":", 1)[1] in css.text
     assert json.loads(_fetch(result["json_url"]).text)["image_infos"] == result["image_infos"]
+    head = httpx.head(result["css_url"])
+    assert head.status_code == 200 and int(head.headers["content-length"]) == len(css.content)
     assert result["secure_css_url"] == result["css_url"].replace("http://", "https://")
 
 

@@ -121,7 +121,7 @@ async def sprite(ctx: ActionContext) -> Response:
     asset = await _store_generated(ctx, "sprite", _generated_id(ctx), picture)
     image_url, secure_image_url = delivery_urls(ctx.request, ctx.services.settings, asset)
     infos = {tile.name: {"width": tile.width, "height": tile.height, "x": tile.x, "y": tile.y} for tile in tiles}
-    css = _sprite_css(asset.public_id, image_url.split(":", 1)[1], tiles)
+    css = _sprite_css(image_url.split(":", 1)[1], tiles)
     sidecar_json = json.dumps({"image_url": image_url, "secure_image_url": secure_image_url, "image_infos": infos}, indent=2)
     await _store_sidecar(ctx.services, asset, "css", css.encode())
     await _store_sidecar(ctx.services, asset, "json", sidecar_json.encode())
@@ -142,9 +142,10 @@ async def sprite(ctx: ActionContext) -> Response:
     )
 
 
-def _sprite_css(sprite_id: str, image_url: str, tiles: list[generation.SpriteTile]) -> str:
-    """One class per image, `.{sprite}_{image}`, as Cloudinary's sprite CSS names them."""
-    names = [_css_class(f"{sprite_id}_{tile.name}") for tile in tiles]
+def _sprite_css(image_url: str, tiles: list[generation.SpriteTile]) -> str:
+    """One class per image, named for its public ID (`/` and other non-name characters as
+    `_`), with the sprite as a protocol-relative background, as Cloudinary's sprite CSS has."""
+    names = [_css_class(tile.name) for tile in tiles]
     lines = [f"{', '.join('.' + name for name in names)} {{ background: url('{image_url}') no-repeat; }}"]
     for name, tile in zip(names, tiles):
         lines.append(f".{name} {{ background-position: {-tile.x}px {-tile.y}px; width: {tile.width}px; height: {tile.height}px; }}")
