@@ -383,9 +383,10 @@ def test_auto_right_turns_only_when_orientation_differs(images: dict[str, str]) 
 
 
 def test_relative_layer_width_follows_the_base(images: dict[str, str]) -> None:
-    rendered = _decode(_render(images, "l_logo,w_0.5,fl_relative/fl_layer_apply,g_west", "grey", requested_format="png"))
-    assert rendered(5, 150)[:3] == [255, 0, 0] and rendered(195, 150)[:3] == [255, 0, 0]
-    assert rendered(205, 150)[:3] == [128, 128, 128]
+    for text in ("l_logo,w_0.5,fl_relative/fl_layer_apply,g_west", "fl_layer_apply,fl_relative,g_west,l_logo,w_0.5"):
+        rendered = _decode(_render(images, text, "grey", requested_format="png"))
+        assert rendered(5, 150)[:3] == [255, 0, 0] and rendered(195, 150)[:3] == [255, 0, 0], text
+        assert rendered(205, 150)[:3] == [128, 128, 128], text
 
 
 def test_exif_orientation_is_applied_unless_a_ignore(images: dict[str, str], tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -615,7 +615,7 @@ def _run_layer(components: list[Component], start: int, state: _State) -> int:
     own = replace(opening, overlay=None, underlay=None, color=None if (opening.overlay or opening.underlay).kind == "text" else opening.color)  # type: ignore[union-attr]
     if apply_at is None or apply_at == start:
         placement = opening
-        apply_component(_relative_to_base(replace(own, **_PLACEMENT_FIELDS), state, layer), layer)
+        apply_component(replace(_relative_to_base(own, state, layer), **_PLACEMENT_FIELDS), layer)
         _place(layer, placement, state, underlay=underlay)
         return start + 1
     apply_component(_relative_to_base(own, state, layer), layer)
