@@ -348,13 +348,26 @@ def _resize(component: Component, state: _State) -> None:
         gravity = "center"  # no stored custom coordinates: Cloudinary falls back likewise
     x = _length(component.x, state.width, state, dpr)
     y = _length(component.y, state.height, state, dpr)
+    if component.crop == "auto" and gravity == "center":
+        gravity = "auto"
+    if _saliency_after_resize(component.crop, gravity):
+        # Find the subject on the already-scaled image (small, and decoded anyway) instead of
+        # decoding a separate preview: the crop window is placed by libvips' smartcrop.
+        plan = plan_resize(component.crop, state.width, state.height, box_w, box_h, Placement("center", x, y), component.zoom)
+        if plan.crop is not None and plan.pre_crop is None and plan.pad is None:
+            window = plan.crop
+            _execute(replace(plan, crop=None), component, state)
+            _each_frame(state, lambda frame: frame.smartcrop(window.width, window.height, interesting="attention"))
+            return
     needs_focus = component.crop in ("fill", "lfill", "crop", "thumb", "auto", "fill_pad", "auto_pad")
     focus = _focus(state, gravity) if needs_focus and is_focus_gravity(gravity) else None
-    if component.crop == "auto" and gravity == "center":
-        focus = _focus(state, "auto")
-        gravity = "auto"
     plan = plan_resize(component.crop, state.width, state.height, box_w, box_h, Placement(gravity, x, y, focus), component.zoom)
     _execute(plan, component, state)
+
+
+def _saliency_after_resize(crop: str | None, gravity: str) -> bool:
+    """Plain `g_auto` (not `auto:face…`) on a mode that scales then cuts."""
+    return crop in ("fill", "auto", "lfill", "fill_pad", "auto_pad") and (gravity == "auto" or gravity in ("auto:subject", "auto:classic"))
 
 
 # ---------------------------------------------------------------- the other steps
