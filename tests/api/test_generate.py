@@ -215,8 +215,19 @@ def test_quality_analysis_scores_a_blurred_copy_lower_for_focus(cld_sqlite: Live
 def test_explicit_answers_analysis_too(cld_sqlite: LiveServer, tmp_path: Path) -> None:
     upload = cloudinary.uploader.upload(str(_solid(tmp_path / "blue.png", 20, 20, (0, 0, 255))), public_id=f"ex-{secrets.token_hex(3)}")
     assert "phash" not in upload and "colors" not in upload
-    result = cloudinary.uploader.explicit(upload["public_id"], type="upload", phash=True, colors=True)
+    result = cloudinary.uploader.explicit(
+        upload["public_id"], type="upload", phash=True, colors=True,
+        responsive_breakpoints={"create_derived": True, "bytes_step": 100, "min_width": 5, "max_width": 20, "max_images": 3},
+    )
     assert len(result["phash"]) == 16 and result["colors"][0][0] == "#0000FF"
+    points = result["responsive_breakpoints"][0]["breakpoints"]
+    assert points[0]["width"] == 20 and _picture(points[-1]["url"]).width == points[-1]["width"]
+
+
+def test_analysis_is_skipped_for_files_libvips_cannot_read(cld_sqlite: LiveServer, tmp_path: Path) -> None:
+    (tmp_path / "doc.pdf").write_bytes(b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n")
+    result = cloudinary.uploader.upload(str(tmp_path / "doc.pdf"), colors=True, phash=True)
+    assert result["format"] == "pdf" and "colors" not in result and "phash" not in result
 
 
 # ---------------------------------------------------------------- responsive breakpoints
@@ -263,3 +274,16 @@ def test_bad_responsive_breakpoints_are_a_400(cld_sqlite: LiveServer, tmp_path: 
     path = str(_solid(tmp_path / "x.png", 10, 10, (1, 2, 3)))
     with pytest.raises(BadRequest, match="responsive_breakpoints"):
         cloudinary.uploader.upload(path, responsive_breakpoints={"create_derived": True, "min_width": 500, "max_width": 100})
+
+
+def test_signed_download_urls_return_the_sprite_and_the_animation_without_storing(cld_sqlite: LiveServer, tmp_path: Path) -> None:
+    tag, _ids = _tagged(tmp_path, [(255, 0, 0), (0, 255, 0)], [(30, 20), (30, 20)])
+    sheet = httpx.get(cloudinary.uploader.download_generated_sprite(tag))
+    assert sheet.status_code == 200 and sheet.headers["content-type"] == "image/png"
+    assert sheet.headers["content-disposition"] == f'attachment; filename="{tag}.png"'
+    assert pyvips.Image.new_from_buffer(sheet.content, "").height == 42
+    animation = httpx.get(cloudinary.uploader.download_multi(tag, format="gif"))
+    assert animation.status_code == 200 and animation.content.startswith(b"GIF8")
+    unsigned = cloudinary.uploader.download_multi(tag, format="gif").replace("signature=", "signature=0")
+    assert httpx.get(unsigned).status_code == 401
+    assert httpx.get(cloudinary.utils.cloudinary_url(tag, type="sprite", format="png")[0]).status_code == 404

@@ -41,7 +41,9 @@ from darkroom import catalog
 from darkroom.api import delivery
 from darkroom.api.delivery_paths import DeliveryPath, split_delivery_path
 from darkroom.api.derivatives import ClientHints, StrictTransformationRefused, split_variant, variant_key
+from darkroom.api.callers import authenticate
 from darkroom.api.ingest import delete_blobs, random_public_id
+from darkroom.api.multipart import UploadForm
 from darkroom.api.params import parse_bool
 from darkroom.api.services import Services, services_of
 from darkroom.api.shapes import delivery_host, delivery_urls
@@ -105,19 +107,9 @@ def _text_options(params: dict[str, str]) -> generation.TextOptions:
 
 async def sprite(ctx: ActionContext) -> Response:
     """`generate_sprite(tag)` / `generate_sprite(urls=[…])`: one sheet plus its CSS and JSON."""
-    chain = _parse_transformation(ctx.params.get("transformation", ""))
-    fmt = chain.fetch_format or "png"
-    if fmt not in SPRITE_FORMATS:
-        raise BadRequest(f"Invalid sprite format - {fmt}")
-    sources = await _sources(ctx)
-    max_pixels = ctx.services.settings.max_image_pixels
-    frames = await _render_sources(ctx, sources, _without(chain, fetch_format=None, delay=None))
-
-    def compose() -> tuple[generation.Picture, list[generation.SpriteTile]]:
-        sheet, tiles = generation.compose_sprite(list(zip([name for name, _ in sources], frames)), max_pixels=max_pixels)
-        return generation.encode_picture(sheet, fmt), tiles
-
-    picture, tiles = await anyio.to_thread.run_sync(compose)
+    picture, tiles = await _sprite_picture(ctx)
+    if ctx.params.get("mode") == "download":
+        return _download(picture, _generated_id(ctx))
     asset = await _store_generated(ctx, "sprite", _generated_id(ctx), picture)
     image_url, secure_image_url = delivery_urls(ctx.request, ctx.services.settings, asset)
     infos = {tile.name: {"width": tile.width, "height": tile.height, "x": tile.x, "y": tile.y} for tile in tiles}
@@ -142,6 +134,22 @@ async def sprite(ctx: ActionContext) -> Response:
     )
 
 
+async def _sprite_picture(ctx: ActionContext) -> tuple[generation.Picture, list[generation.SpriteTile]]:
+    chain = _parse_transformation(ctx.params.get("transformation", ""))
+    fmt = chain.fetch_format or "png"
+    if fmt not in SPRITE_FORMATS:
+        raise BadRequest(f"Invalid sprite format - {fmt}")
+    sources = await _sources(ctx)
+    max_pixels = ctx.services.settings.max_image_pixels
+    frames = await _render_sources(ctx, sources, _without(chain, fetch_format=None, delay=None))
+
+    def compose() -> tuple[generation.Picture, list[generation.SpriteTile]]:
+        sheet, tiles = generation.compose_sprite(list(zip([name for name, _ in sources], frames)), max_pixels=max_pixels)
+        return generation.encode_picture(sheet, fmt), tiles
+
+    return await anyio.to_thread.run_sync(compose)
+
+
 def _sprite_css(image_url: str, tiles: list[generation.SpriteTile]) -> str:
     """One class per image, named for its public ID (`/` and other non-name characters as
     `_`), with the sprite as a protocol-relative background, as Cloudinary's sprite CSS has."""
@@ -159,21 +167,9 @@ def _css_class(text: str) -> str:
 
 async def multi(ctx: ActionContext) -> Response:
     """`multi(tag, format="gif")`: an animated GIF/WebP (or a PDF) of the tagged images, A→Z."""
-    chain = _parse_transformation(ctx.params.get("transformation", ""))
-    fmt = (ctx.params.get("format") or chain.fetch_format or "gif").lower()
-    if fmt not in ("gif", "webp", "pdf"):
-        raise BadRequest(f"Invalid multi format - {fmt} (gif, webp and pdf are supported)")
-    delay = next((c.delay for c in reversed(chain.components) if c.delay is not None), None) or DEFAULT_FRAME_DELAY
-    sources = await _sources(ctx)
-    frames = await _render_sources(ctx, sources, _without(chain, fetch_format=None, delay=None))
-    max_pixels = ctx.services.settings.max_image_pixels
-
-    def compose() -> generation.Picture:
-        if fmt == "pdf":
-            return generation.compose_pdf(frames)
-        return generation.compose_animation(frames, fmt=fmt, delay_ms=delay, max_pixels=max_pixels)
-
-    picture = await anyio.to_thread.run_sync(compose)
+    picture = await _multi_picture(ctx)
+    if ctx.params.get("mode") == "download":
+        return _download(picture, _generated_id(ctx))
     asset = await _store_generated(ctx, "multi", _generated_id(ctx), picture)
     url, secure_url = delivery_urls(ctx.request, ctx.services.settings, asset)
     return JSONResponse(
@@ -190,6 +186,57 @@ async def multi(ctx: ActionContext) -> Response:
             "bytes": asset.bytes,
         }
     )
+
+
+async def _multi_picture(ctx: ActionContext) -> generation.Picture:
+    chain = _parse_transformation(ctx.params.get("transformation", ""))
+    fmt = (ctx.params.get("format") or chain.fetch_format or "gif").lower()
+    if fmt not in ("gif", "webp", "pdf"):
+        raise BadRequest(f"Invalid multi format - {fmt} (gif, webp and pdf are supported)")
+    delay = next((c.delay for c in reversed(chain.components) if c.delay is not None), None) or DEFAULT_FRAME_DELAY
+    sources = await _sources(ctx)
+    frames = await _render_sources(ctx, sources, _without(chain, fetch_format=None, delay=None))
+    max_pixels = ctx.services.settings.max_image_pixels
+
+    def compose() -> generation.Picture:
+        if fmt == "pdf":
+            return generation.compose_pdf(frames)
+        return generation.compose_animation(frames, fmt=fmt, delay_ms=delay, max_pixels=max_pixels)
+
+    return await anyio.to_thread.run_sync(compose)
+
+
+def _download(picture: generation.Picture, name: str) -> Response:
+    """`mode=download`: the file itself, stored nowhere (what the SDK's signed download URLs ask for)."""
+    filename = name.rsplit("/", 1)[-1].replace('"', "")
+    headers = {"Content-Disposition": f'attachment; filename="{filename}.{picture.format}"', "Cache-Control": "no-store"}
+    return Response(picture.data, headers=headers, media_type=content_type_for(picture.format))
+
+
+def _downloader(action: str) -> Callable[[Request], Awaitable[Response]]:
+    async def handler(request: Request) -> Response:
+        return await download_generated(request, action)
+
+    return handler
+
+
+async def download_generated(request: Request, action: str) -> Response:
+    """`GET /v1_1/{cloud}/image/{sprite|multi}?mode=download&…&signature=…`, the URL
+    `download_generated_sprite` and `download_multi` sign."""
+    from darkroom.api.upload import ActionContext  # upload imports this module
+
+    services = services_of(request)
+    cloud = request.path_params["cloud"]
+    await services.require_cloud(cloud)
+    fields: dict[str, list[str]] = {}
+    for key, value in request.query_params.multi_items():
+        fields.setdefault(key.removesuffix("[]"), []).append(value)
+    params = {name: ",".join(values) for name, values in fields.items()}
+    if params.get("mode") != "download":
+        raise BadRequest("Only mode=download may use GET")
+    caller = await authenticate(services, request, cloud, params, action)
+    ctx = ActionContext(request, services, cloud, "image", action, UploadForm(fields=fields), params, caller)
+    return await (sprite(ctx) if action == "sprite" else multi(ctx))
 
 
 def _generated_id(ctx: ActionContext) -> str:
@@ -573,7 +620,10 @@ async def _sidecar(request: Request, services: Services, asset: Asset, fmt: str,
     return Response(found.data, headers=headers, media_type=SIDECARS[fmt])
 
 
-routes = [Route(f"/{{cloud}}/image/{type_}/{{rest:path}}", _deliverer(type_), methods=["GET", "HEAD"]) for type_ in GENERATED_TYPES]
+routes = [
+    *(Route(f"/v1_1/{{cloud}}/image/{action}", _downloader(action), methods=["GET"]) for action in ("sprite", "multi")),
+    *(Route(f"/{{cloud}}/image/{type_}/{{rest:path}}", _deliverer(type_), methods=["GET", "HEAD"]) for type_ in GENERATED_TYPES),
+]
 
 
 # ---------------------------------------------------------------- small helpers
