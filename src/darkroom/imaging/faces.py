@@ -50,7 +50,7 @@ def detect_faces(image: pyvips.Image) -> list[Box]:
         small = small.flatten(background=[255, 255, 255])
     grey = small.colourspace("b-w").extract_band(0).cast("uchar").numpy()
     found, _, weights = classifier.detectMultiScale3(
-        grey, scaleFactor=1.1, minNeighbors=5, minSize=(20, 20), outputRejectLevels=True
+        grey, scaleFactor=1.15, minNeighbors=5, minSize=(20, 20), outputRejectLevels=True
     )
     if len(found) == 0:
         return []
