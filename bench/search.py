@@ -84,7 +84,8 @@ def generate(count: int, seed: int = 4) -> Iterator[tuple[dict[str, Any], list[s
         name = f"{rng.choice(WORDS)}_{i}"
         public_id = f"{folder}/{name}" + (".pdf" if resource_type == "raw" else "")
         width, height = (None, None) if resource_type == "raw" else rng.choice(SIZES)
-        created = NOW - timedelta(seconds=rng.random() * span)
+        # Uploads arrive in time order, so ids and created_at grow together, as in a real library.
+        created = NOW - timedelta(seconds=span * (1 - (i + rng.random()) / count))
         context = {}
         if rng.random() < 0.3:
             context["alt"] = " ".join(rng.sample(WORDS, 3))
