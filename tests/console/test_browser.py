@@ -7,10 +7,12 @@ its own browser context. Screenshots of each page go to test-artifacts/console/.
 from __future__ import annotations
 
 import base64
+import http.server
 import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -260,6 +262,73 @@ def test_widget_on_the_example_page_uploads_through_an_apps_signature_endpoint(p
     page.wait_for_selector("#lightbox[open]")
     page.wait_for_function("() => document.getElementById('lightbox-image').dataset.loaded !== ''")
     shot(page, "11-example-lightbox")
+
+
+APP_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Someone's app</title></head><body>
+<button id="upload">Upload Image</button><pre id="out" style="white-space:pre-wrap;word-break:break-all"></pre>
+<script src="{darkroom}/widget.js"></script>
+<script>
+  const widget = cloudinary.createUploadWidget({{
+    cloudName: "{cloud}", apiKey: "{api_key}", uploadPreset: undefined, signatureEndpoint: "/api/sign",
+    sources: ["local"], multiple: true, maxFileSize: 10000000, clientAllowedFormats: ["jpg", "png", "webp", "avif"],
+    folder: "third-party",
+  }}, (error, result) => {{
+    if (!error && result.event === "success") document.getElementById("out").textContent = JSON.stringify(result.info);
+  }});
+  document.getElementById("upload").onclick = () => widget.open();
+</script></body></html>"""
+
+
+@pytest.fixture
+def app_site(live: LiveServer) -> Iterator[str]:
+    """Someone's app on its own origin: its page, and its own /api/sign (the seed's route, in Python)."""
+    html = APP_PAGE.format(darkroom=live.base_url, cloud=live.cloud, api_key=live.api_key).encode()
+
+    class App(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            self._reply("text/html", html)
+
+        def do_POST(self) -> None:  # noqa: N802
+            params = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["paramsToSign"]
+            body = {"signature": cloudinary.utils.api_sign_request(params, live.api_secret)}
+            self._reply("application/json", json.dumps(body).encode())
+
+        def _reply(self, content_type: str, body: bytes) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), App)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_widget_drops_into_another_sites_page_cross_origin(browser: Any, app_site: str) -> None:
+    """An app on its own origin keeps its page and its /api/sign; only the script tag points at darkroom."""
+    context = browser.new_context(viewport={"width": 1100, "height": 700})
+    tab = context.new_page()
+    tab.set_default_timeout(15_000)
+    try:
+        tab.goto(f"{app_site}/gallery")
+        tab.click("#upload")
+        chosen = image_file("cross-origin.png", 120)
+        tab.set_input_files("[data-drw=file-input]", files=[{
+            "name": chosen["name"], "mimeType": chosen["type"], "buffer": base64.b64decode(chosen["b64"])}])
+        tab.wait_for_selector("[data-drw=item].drw-done")
+        shot(tab, "10-widget-on-another-site")
+        info = json.loads(tab.inner_text("#out"))
+        assert info["public_id"].startswith("third-party/") and info["width"] == 480
+        assert httpx.get(info["url"]).status_code == 200
+    finally:
+        context.close()
 
 
 def test_example_page_signs_with_the_console_when_no_policy_is_given(page: Any) -> None:
