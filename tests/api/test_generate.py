@@ -287,3 +287,12 @@ def test_signed_download_urls_return_the_sprite_and_the_animation_without_storin
     unsigned = cloudinary.uploader.download_multi(tag, format="gif").replace("signature=", "signature=0")
     assert httpx.get(unsigned).status_code == 401
     assert httpx.get(cloudinary.utils.cloudinary_url(tag, type="sprite", format="png")[0]).status_code == 404
+
+
+def test_faces_on_upload_are_boxes_in_the_images_pixels(cld_sqlite: LiveServer, tmp_path: Path) -> None:
+    from skimage import data
+
+    pyvips.Image.new_from_array(data.astronaut()).copy(interpretation="srgb").jpegsave(str(tmp_path / "astronaut.jpg"))
+    result = cloudinary.uploader.upload(str(tmp_path / "astronaut.jpg"), faces=True)
+    (box,) = result["faces"]
+    assert 150 < box[0] + box[2] / 2 < 300 and 50 < box[1] + box[3] / 2 < 180

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pyvips
 
-from darkroom.imaging.metrics import colors, hamming, load_for_analysis, phash, predominant, quality_scores
+from darkroom.imaging.metrics import colors, face_boxes, hamming, load_for_analysis, phash, predominant, quality_scores
 
 
 def _write(image: pyvips.Image, path: Path) -> Path:
@@ -73,3 +73,13 @@ def test_quality_scores_are_between_0_and_1_and_focus_drops_with_blur(tmp_path: 
     assert blurred["focus"] < scores["focus"]
     flat = quality_scores(load_for_analysis(_write(_solid(50, 50, [128, 128, 128]), tmp_path / "g.png")), source_width=50, source_height=50)
     assert flat["contrast"] == 0.0 and flat["focus"] == 0.0
+
+
+def test_faces_are_found_in_the_images_own_pixels(tmp_path: Path) -> None:
+    from skimage import data
+
+    path = _write(pyvips.Image.new_from_array(data.astronaut()), tmp_path / "astronaut.png")
+    (box,) = face_boxes(path)
+    x, y, width, height = box
+    assert 150 < x + width / 2 < 300 and 50 < y + height / 2 < 180 and 60 < width < 200
+    assert face_boxes(_write(_solid(300, 200, [200, 200, 200]), tmp_path / "plain.png")) == []

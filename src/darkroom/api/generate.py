@@ -9,7 +9,7 @@ runs some of them in the background:
 - `multi`: the same images as frames of an animated GIF/WebP or pages of a PDF (type `multi`).
 - `explode`: each page of a multi-page asset rendered as its `pg_N` derivative.
 
-`analysis_fields` answers `colors`, `phash`, `quality_analysis` and `responsive_breakpoints`.
+`analysis_fields` answers `colors`, `phash`, `quality_analysis`, `faces` and `responsive_breakpoints`.
 Delivery of the generated types (`/{cloud}/image/{text|sprite|multi}/…`) lives here too:
 the sprite's sidecars are not pictures, and the general delivery route serves stored
 uploads only.
@@ -397,11 +397,11 @@ def _pages(spec: str, count: int) -> list[int]:
 # ---------------------------------------------------------------- analysis on upload and explicit
 
 
-ANALYSIS_OPTIONS = ("colors", "phash", "quality_analysis")
+ANALYSIS_OPTIONS = ("colors", "phash", "quality_analysis", "faces")
 
 
 async def analysis_fields(ctx: ActionContext, asset: Asset, path: Path | None, params: dict[str, str] | None = None) -> dict[str, Any]:
-    """The reply fields for `colors`, `phash`, `quality_analysis` and `responsive_breakpoints`.
+    """The reply fields for `colors`, `phash`, `quality_analysis`, `faces` and `responsive_breakpoints`.
 
     `path` is the uploaded file when the caller still has it (no download needed); `params`
     defaults to the request's (upload passes them with its preset applied).
@@ -433,6 +433,8 @@ def _analyse(path: Path, asset: Asset, wanted: set[str]) -> dict[str, Any]:
         fields["predominant"] = metrics.predominant(image)
     if "phash" in wanted:
         fields["phash"] = metrics.phash(image)
+    if "faces" in wanted:
+        fields["faces"] = metrics.face_boxes(path)
     if "quality_analysis" in wanted:
         scores = metrics.quality_scores(image, source_width=asset.width or image.width, source_height=asset.height or image.height)
         fields["quality_analysis"] = scores

@@ -1,8 +1,8 @@
-"""What an image looks like, in numbers: its colours, a perceptual hash, quality scores.
+"""What an image looks like, in numbers: its colours, a perceptual hash, quality scores, faces.
 
-These answer the Upload API's `colors`, `phash` and `quality_analysis` options. All work on
-a small opaque thumbnail (analysis does not need megapixels); everything except
-`load_for_analysis` is a pure function of that image:
+These answer the Upload API's `colors`, `phash`, `quality_analysis` and `faces` options.
+All work on a small opaque thumbnail (analysis does not need megapixels); everything
+except `load_for_analysis` and `face_boxes` is a pure function of that image:
 
     image = load_for_analysis("photo.jpg")
     colors(image)        # [["#D83A2B", 41.2], ["#F4F1EA", 30.5], …]
@@ -21,10 +21,24 @@ import numpy as np
 import pyvips
 
 from darkroom.imaging.errors import InvalidImage
+from darkroom.imaging.faces import detect_faces
 
-__all__ = ["ANALYSIS_SIZE", "PALETTE", "colors", "hamming", "load_for_analysis", "phash", "pixels", "predominant", "quality_scores"]
+__all__ = [
+    "ANALYSIS_SIZE",
+    "FACE_SIZE",
+    "PALETTE",
+    "colors",
+    "face_boxes",
+    "hamming",
+    "load_for_analysis",
+    "phash",
+    "pixels",
+    "predominant",
+    "quality_scores",
+]
 
 ANALYSIS_SIZE = 256  # px, the longest side analysed; enough for colours, hashes and focus
+FACE_SIZE = 640  # px, the longest side face detection looks at
 
 # The colour words of `predominant`, as Google's image labels name them, with a typical sRGB value.
 PALETTE: dict[str, tuple[int, int, int]] = {
@@ -183,3 +197,23 @@ def _saturation(rgb: np.ndarray) -> float:
     high = rgb.max(axis=2)
     low = rgb.min(axis=2)
     return float(np.where(high > 0, (high - low) / np.maximum(high, 1), 0.0).mean())
+
+
+# ---------------------------------------------------------------- faces
+
+
+def face_boxes(path: str | os.PathLike[str]) -> list[list[int]]:
+    """Cloudinary's `faces`: [[x, y, width, height], …] in the (upright) image's own pixels,
+    most confident first. Detection runs on a thumbnail; boxes are scaled back."""
+    try:
+        full_width = pyvips.Image.new_from_file(str(path)).autorot().width
+        small = pyvips.Image.thumbnail(str(path), FACE_SIZE, height=FACE_SIZE, size="down")
+    except pyvips.Error as error:
+        raise InvalidImage("Image could not be analysed", detail=str(error)) from None
+    if small.interpretation != "srgb" or small.format != "uchar":
+        small = small.colourspace("srgb").cast("uchar")
+    scale = full_width / small.width
+    return [
+        [round(box.left * scale), round(box.top * scale), round(box.width * scale), round(box.height * scale)]
+        for box in detect_faces(small)
+    ]
