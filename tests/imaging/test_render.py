@@ -399,3 +399,17 @@ def test_exif_orientation_is_applied_unless_a_ignore(images: dict[str, str], tmp
     assert render(str(path), parse("c_scale,w_150"), source_format="jpg").height == 200
     ignored = render(str(path), parse("a_ignore"), source_format="jpg")
     assert (ignored.width, ignored.height) == (400, 300)
+
+
+def test_asset_tags_and_context_feed_conditions(images: dict[str, str]) -> None:
+    assert _render(images, "if_!sale!_in_tags,c_scale,w_100", tags=("sale", "new")).width == 100
+    assert _render(images, "if_!sale!_in_tags,c_scale,w_100", tags=("new",)).width == 400
+    assert _render(images, "$w_ctx:!width!_to_f/c_scale,w_$w", context={"width": "150"}).width == 150
+
+
+def test_text_style_and_words_come_from_variables(images: dict[str, str]) -> None:
+    plain = _decode(_render(images, "", "grey", requested_format="png"))
+    styled = _decode(_render(images, "$style_!Arial_60_bold!,$n_42/co_white,l_text:$style:N%20$(n)/fl_layer_apply,g_north", "grey", requested_format="png"))
+    assert styled.crop(0, 0, 400, 80).avg() > plain.crop(0, 0, 400, 80).avg() + 3
+    with pytest.raises(BadRequest):
+        _render(images, "l_text:$nostyle:hi")

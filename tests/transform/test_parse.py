@@ -126,7 +126,7 @@ DOCUMENTED = [
     ("h_3_mul_ih_add_$aheight", "h_3_mul_ih_add_$aheight"),
     ("if_w_gt_400/c_scale,w_400/if_else/e_sepia/if_end", "if_w_gt_400/c_scale,w_400/if_else/e_sepia/if_end"),
     ("$efname_!blur!,e_$efname:100", "$efname_!blur!,e_$efname:100"),
-    ("$style_!Arial_12!/l_text:Arial_12:hello-world", "$style_!Arial_12!/l_text:Arial_12:hello-world"),
+    ("$style_!Arial_12!/l_text:$style:hello-world", "$style_!Arial_12!/l_text:$style:hello-world"),
     ("$xpos_ctx:!x_pos!_to_f", "$xpos_ctx:!x_pos!_to_f"),
     ("e_replace_color:maroon:80:2b38aa", "e_replace_color:maroon:80:2b38aa"),
     ("c_scale,l_logo,w_80/fl_layer_apply,g_south_east,x_10,y_10", "c_scale,l_logo,w_80/fl_layer_apply,g_south_east,x_10,y_10"),

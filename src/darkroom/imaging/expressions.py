@@ -28,6 +28,11 @@ _PRECEDENCE = {
 def _operand(token: str, env: Env) -> Value:
     if token.startswith("!") and token.endswith("!"):
         return token[1:-1]
+    if token.startswith(("ctx:!", "md:!")):  # a value from the asset's context or metadata
+        source, _, key = token.partition(":")
+        values = env.get(source, {})
+        values = values() if callable(values) else values
+        return str(values.get(key.strip("!"), "")) if isinstance(values, Mapping) else ""
     try:
         return float(token)
     except ValueError:

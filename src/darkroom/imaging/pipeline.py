@@ -12,7 +12,8 @@ full size when the URL asks for 300 px.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -26,10 +27,12 @@ from darkroom.imaging.expressions import evaluate, evaluate_number
 from darkroom.imaging.faces import detect_faces, union
 from darkroom.imaging.formats import EncodeOptions, choose_format, content_type, encode, encoder_quality
 from darkroom.imaging.geometry import Box, Placement, Plan, derive_box, is_focus_gravity, plan_resize
-from darkroom.transform import AutoSize, Chain, Component, Effect, Expression, Pixels, Radius, Relative
+from darkroom.transform import AutoSize, Chain, Component, Effect, Expression, Layer, Pixels, Radius, Relative
 from darkroom.transform.colors import rgba
 from darkroom.transform.effects import parse_effect
 from darkroom.transform.errors import ParseError
+from darkroom.transform.layers import parse_text_style
+from darkroom.transform.values import format_number
 
 LayerLoader = Callable[[str], "str | os.PathLike[str] | None"]
 ANIMATED_SOURCES = frozenset(("gif", "webp"))
@@ -75,6 +78,9 @@ class _State:
     chain_dpr: float | None  # a dpr given in a component of its own scales every size
     load_options: str = ""  # loader option string (page, dpi) for shrink-on-load
     sequential: bool = False  # `image` streams from a sequential read: one pass only
+    tags: tuple[str, ...] = ()  # the asset's tags, for `if_!sale!_in_tags`
+    context: dict[str, str] = field(default_factory=dict)  # its context, for `ctx:!key!`
+    metadata: dict[str, str] = field(default_factory=dict)  # its structured metadata, for `md:!key!`
     variables: dict[str, Any] = field(default_factory=dict)
     background: tuple[int, int, int] | None = None  # last b_ colour, used when flattening for JPEG
     delay: list[int] | None = None
@@ -181,7 +187,7 @@ def _env(state: _State) -> dict[str, Any]:
         "iw": float(state.initial_width), "ih": float(state.initial_height),
         "iar": state.initial_width / state.initial_height, "tar": state.width / state.height,
         "pc": float(state.pages), "cp": 1.0, "du": 0.0, "idu": 0.0, "px": 0.0, "py": 0.0,
-        "tags": [], "ctx": {}, "md": {}, "ils": 0.0,
+        "tags": list(state.tags), "ctx": dict(state.context), "md": dict(state.metadata), "ils": 0.0,
         "fc": lambda: float(len(detect_faces(_first_frame(state)))),
     }
     env.update(state.variables)
@@ -573,6 +579,7 @@ def _layer_image(component: Component, state: _State) -> pyvips.Image:
     layer = component.overlay or component.underlay
     assert layer is not None
     if layer.kind == "text":
+        layer = _resolve_text(layer, state)
         size = layer.style.font_size if layer.style else 12
         if size * size * len(layer.text or "") > state.limits.max_output_pixels:
             raise TooManyPixels("Text layer is too large")
@@ -584,13 +591,38 @@ def _layer_image(component: Component, state: _State) -> pyvips.Image:
     return image
 
 
+_INTERPOLATION = re.compile(r"\$\(([A-Za-z][A-Za-z0-9]*)\)")
+
+
+def _resolve_text(layer: Layer, state: _State) -> Layer:
+    """Fill in `l_text:$style:…` and `$(name)` inside the text from the chain's variables."""
+    style = layer.style
+    if layer.style_variable is not None:
+        value = state.variables.get(layer.style_variable)
+        if not isinstance(value, str):
+            raise BadRequest(f"Invalid text style - {layer.style_variable}")
+        try:
+            style = parse_text_style(value)
+        except ParseError as error:
+            raise BadRequest(error.message) from None
+
+    def variable(match: re.Match[str]) -> str:
+        value = state.variables.get("$" + match.group(1))
+        if value is None:
+            raise BadRequest(f"Invalid expression - unknown variable ${match.group(1)}")
+        return format_number(value) if isinstance(value, float) and not value.is_integer() else str(int(value)) if isinstance(value, float) else str(value)
+
+    text = _INTERPOLATION.sub(variable, layer.text or "")
+    return replace(layer, style=style, style_variable=None, text=text)
+
+
 def _layer_state(image: pyvips.Image, base: _State) -> _State:
     image = _normalise(image)
     return _State(
         path="", limits=base.limits, source=image, image=image, width=image.width, height=image.height, pages=1,
         initial_width=image.width, initial_height=image.height, autorotate=False, transparent_pad=True,
         load_layer=None, client_width=base.client_width, client_dpr=base.client_dpr, chain_dpr=base.chain_dpr,
-        variables=dict(base.variables),
+        variables=dict(base.variables), tags=base.tags, context=base.context, metadata=base.metadata,
     )
 
 
@@ -721,9 +753,17 @@ def render(
     client_width: int | None = None,
     client_dpr: float | None = None,
     save_data: bool = False,
+    tags: Sequence[str] = (),
+    context: Mapping[str, str] | None = None,
+    metadata: Mapping[str, str] | None = None,
 ) -> Rendered:
     """Render `chain` over the image at `source_path` and encode it. Synchronous and
-    CPU-bound: call it from a worker thread. User mistakes raise BadRequest subclasses."""
+    CPU-bound: call it from a worker thread. User mistakes raise BadRequest subclasses.
+
+    `client_width`/`client_dpr`/`save_data` come from client hints (`w_auto`, `dpr_auto`,
+    `q_auto`); `tags`, `context` and `metadata` are the asset's, for conditions
+    (`if_!sale!_in_tags`) and values (`ctx:!key!`).
+    """
     source_path = str(source_path)  # pyvips wants str; callers may hold a Path
     autorotate = not any("ignore" in c.angle for c in chain.components)
     load_options = _load_options(chain, source_format.lower())
@@ -734,6 +774,7 @@ def render(
         initial_width=width, initial_height=height, autorotate=autorotate,
         transparent_pad=target in ("png", "webp", "avif", "gif") or (target.startswith("auto") and source_format == "png"),
         load_layer=load_layer, client_width=client_width, client_dpr=client_dpr, chain_dpr=None,
+        tags=tuple(tags), context=dict(context or {}), metadata=dict(metadata or {}),
     )
     state.load_options = ",".join(f"{key}={value}" for key, value in load_options.items() if key != "n")
     standalone = _standalone_dpr(chain)

@@ -140,6 +140,7 @@ class Layer:
     delivery_type: str = "upload"
     text: str | None = None
     style: TextStyle | None = None
+    style_variable: str | None = None  # `$name` whose value is the style, resolved when rendering
     url: str | None = None
 
 

@@ -13,6 +13,7 @@ from urllib.parse import quote, unquote
 
 from darkroom.transform.ast import Layer, TextStyle
 from darkroom.transform.errors import ParseError
+from darkroom.transform.expressions import VARIABLE_NAME
 from darkroom.transform.values import format_number
 
 _RESOURCE_TYPES = ("image", "video", "raw")
@@ -96,7 +97,14 @@ def _text_layer(key: str, rest: str) -> Layer:
     style_text, sep, text = rest.partition(":")
     if not sep or not text:
         raise ParseError(f"Invalid layer - text:{rest}", param=key)
+    if VARIABLE_NAME.fullmatch(style_text):  # `l_text:$style:…`, the style set by `$style_!Arial_12!`
+        return Layer(kind="text", style_variable=style_text, text=_decode(text))
     return Layer(kind="text", style=_style(key, style_text), text=_decode(text))
+
+
+def parse_text_style(text: str) -> TextStyle:
+    """A style as written in a URL or a `$variable` (`Arial_40_bold`)."""
+    return _style("l", text)
 
 
 def _fetch_layer(key: str, encoded: str, resource_type: str) -> Layer:
@@ -142,9 +150,10 @@ def _escape_once_decoded(text: str) -> str:
 
 def format_layer(layer: Layer) -> str:
     if layer.kind == "text":
-        assert layer.style is not None and layer.text is not None
+        assert layer.text is not None
         text = quote(_escape_once_decoded(layer.text), safe="")
-        return f"text:{_format_style(layer.style)}:{text}"
+        style = layer.style_variable or _format_style(layer.style)  # type: ignore[arg-type]
+        return f"text:{style}:{text}"
     prefix = "" if layer.resource_type == "image" else layer.resource_type + ":"
     if layer.kind == "fetch":
         assert layer.url is not None
