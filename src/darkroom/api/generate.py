@@ -53,7 +53,7 @@ from darkroom.catalog import Asset, NewAsset
 from darkroom.catalog.listing import Listing, list_resources
 from darkroom.catalog.schema import derived
 from darkroom.errors import BadRequest, NotFound
-from darkroom.imaging import InvalidImage, RenderLimits, content_type_for, probe, render
+from darkroom.imaging import InvalidImage, RenderLimits, TooManyPixels, content_type_for, probe, render
 from darkroom.imaging import generation, metrics
 from darkroom.imaging.breakpoints import BreakpointSettings, choose_breakpoints
 from darkroom.transform import Chain, parse
@@ -285,14 +285,19 @@ async def _url_source(ctx: ActionContext, url: str) -> tuple[str, Asset | str]:
 
 
 async def _render_sources(ctx: ActionContext, sources: list[tuple[str, Asset | str]], chain: Chain) -> list[pyvips.Image]:
-    """Each source with `chain` applied, decoded (first frame), in order."""
+    """Each source with `chain` applied, decoded (first frame), in order; all of them together
+    may hold no more pixels than one image may."""
     limits = _limits(ctx.services)
     frames = []
+    budget = limits.max_output_pixels
     for _name, source in sources:
         async with _source_file(ctx.services, source) as (path, fmt):
             rendered = await anyio.to_thread.run_sync(
                 lambda: render(path, chain, source_format=fmt, requested_format="png", limits=limits)
             )
+        budget -= (rendered.width or 0) * (rendered.height or 0)
+        if budget < 0:
+            raise TooManyPixels("The images are too large to combine")
         frames.append(await anyio.to_thread.run_sync(lambda: generation.decode(rendered.data)))
     return frames
 
@@ -378,20 +383,17 @@ def _page_spec(transformation: str) -> tuple[str, str]:
 
 def _pages(spec: str, count: int) -> list[int]:
     """1-based page numbers; `all`, single pages and ranges (`2-4`, `3-` for 3 to the end)."""
-    if spec == "all":
-        wanted = list(range(1, count + 1))
-    else:
-        wanted = []
-        for part in spec.split(";"):
-            first, dash, last = part.partition("-")
-            end = int(last) if last else count if dash else int(first)
-            wanted.extend(range(int(first), end + 1))
-    bad = [n for n in wanted if not 1 <= n <= count]
-    if bad:
-        raise BadRequest(f"Invalid page {bad[0]}: the file has {count} page{'s' if count != 1 else ''}")
-    if len(wanted) > MAX_PAGES:
-        raise BadRequest(f"Too many pages (maximum is {MAX_PAGES})")
-    return sorted(set(wanted))
+    wanted: set[int] = set()
+    for part in ["1-"] if spec == "all" else spec.split(";"):
+        first, dash, last = part.partition("-")
+        start, end = int(first), int(last) if last else count if dash else int(first)
+        for page in (start, end):  # checked before the range is built: ranges come from the caller
+            if not 1 <= page <= count:
+                raise BadRequest(f"Invalid page {page}: the file has {count} page{'s' if count != 1 else ''}")
+        wanted.update(range(start, end + 1))
+        if len(wanted) > MAX_PAGES:
+            raise BadRequest(f"Too many pages (maximum is {MAX_PAGES})")
+    return sorted(wanted)
 
 
 # ---------------------------------------------------------------- analysis on upload and explicit
