@@ -8,7 +8,8 @@
 """
 
 from darkroom.imaging.errors import InvalidImage, MissingLayer, TooManyPixels, UnsupportedTransformation
-from darkroom.imaging.pipeline import Rendered, RenderLimits, render
+from darkroom.imaging.context import Rendered, RenderLimits
+from darkroom.imaging.pipeline import render
 from darkroom.imaging.probe import CONTENT_TYPES, MediaInfo, content_type_for, probe
 
 __all__ = [

@@ -14,232 +14,60 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import replace
 
 import pyvips
 
 from darkroom.errors import BadRequest
 from darkroom.imaging import effects as fx
 from darkroom.imaging import layers
+from darkroom.imaging.context import (
+    LayerLoader,
+    Rendered,
+    RenderLimits,
+    RenderState,
+    dpr_of,
+    each_frame,
+    environment,
+    first_frame,
+    length,
+    load_options_for,
+    normalise,
+    open_source,
+    pixels,
+    positive,
+    with_options,
+)
 from darkroom.imaging.errors import InvalidImage, TooManyPixels, UnsupportedTransformation
 from darkroom.imaging.expressions import evaluate, evaluate_number
 from darkroom.imaging.faces import detect_faces, union
 from darkroom.imaging.formats import EncodeOptions, choose_format, content_type, encode, encoder_quality
 from darkroom.imaging.geometry import Box, Placement, Plan, derive_box, is_focus_gravity, plan_resize
-from darkroom.transform import AutoSize, Chain, Component, Effect, Expression, Layer, Pixels, Radius, Relative
+from darkroom.transform import Chain, Component, Effect, Expression, Layer, Pixels, Radius, Relative
 from darkroom.transform.colors import rgba
 from darkroom.transform.effects import parse_effect
 from darkroom.transform.errors import ParseError
 from darkroom.transform.layers import parse_text_style
 from darkroom.transform.values import format_number
 
-LayerLoader = Callable[[str], "str | os.PathLike[str] | None"]
-ANIMATED_SOURCES = frozenset(("gif", "webp"))
 _PREVIEW = 500  # px: faces and saliency are found at this size (4000 px JPEGs shrink 8× on load)
-
-
-@dataclass(frozen=True)
-class RenderLimits:
-    """Refuse work before it starts: pixels of the source (decompression bombs) and output."""
-
-    max_source_pixels: int = 100_000_000
-    max_output_pixels: int = 40_000_000
-
-
-@dataclass(frozen=True)
-class Rendered:
-    data: bytes
-    format: str  # "jpg", "png", "webp", "avif", "gif"
-    content_type: str
-    width: int
-    height: int  # of one frame for animations
-    vary_accept: bool  # True when f_auto chose the format from Accept
-
-
-@dataclass
-class _State:
-    """The per-request context every step reads and updates."""
-
-    path: str
-    limits: RenderLimits
-    source: pyvips.Image  # the opened (not yet decoded) source
-    image: pyvips.Image | None  # None while the source is untouched (so it can shrink on load)
-    width: int  # current width, px
-    height: int  # current height of one frame, px
-    pages: int  # animation frames
-    initial_width: int
-    initial_height: int
-    autorotate: bool
-    transparent_pad: bool  # pad with transparency (PNG-like targets) instead of white
-    load_layer: LayerLoader | None
-    client_width: int | None
-    client_dpr: float | None
-    chain_dpr: float | None  # a dpr given in a component of its own scales every size
-    load_options: str = ""  # loader option string (page, dpi) for shrink-on-load
-    sequential: bool = False  # `image` streams from a sequential read: one pass only
-    tags: tuple[str, ...] = ()  # the asset's tags, for `if_!sale!_in_tags`
-    context: dict[str, str] = field(default_factory=dict)  # its context, for `ctx:!key!`
-    metadata: dict[str, str] = field(default_factory=dict)  # its structured metadata, for `md:!key!`
-    variables: dict[str, Any] = field(default_factory=dict)
-    background: tuple[int, int, int] | None = None  # last b_ colour, used when flattening for JPEG
-    delay: list[int] | None = None
-
-
-# ---------------------------------------------------------------- loading and frames
-
-
-def _normalise(image: pyvips.Image) -> pyvips.Image:
-    """sRGB, 8 bits, 3 bands (+ alpha): the one shape every step expects."""
-    if image.interpretation != "srgb" or image.bands not in (3, 4):
-        image = image.colourspace("srgb")
-    if image.format != "uchar":
-        image = image.cast("uchar")
-    if image.bands == 2:
-        image = image.colourspace("srgb")
-    return image
-
-
-MULTI_PAGE_SOURCES = frozenset(("gif", "webp", "tiff", "heic", "avif"))
-
-
-def _load_options(chain: Chain, source_format: str) -> dict[str, Any]:
-    """Loader options from `pg_` (one page or frame, 1-based) and `dn_` (vector density)."""
-    options: dict[str, Any] = {}
-    page = next((c.page for c in chain.components if c.page is not None), None)
-    density = next((c.density for c in chain.components if c.density is not None), None)
-    if page is not None and source_format in MULTI_PAGE_SOURCES:
-        if not page.isdigit() or int(page) < 1:
-            raise UnsupportedTransformation(f"Invalid page parameter - {page}")
-        options.update(page=int(page) - 1, n=1)
-    if density is not None and source_format == "svg":
-        options["dpi"] = density
-    return options
-
-
-def _open(
-    path: str, source_format: str, limits: RenderLimits, autorotate: bool, options: dict[str, Any]
-) -> tuple[pyvips.Image, int, int, int]:
-    if source_format in ANIMATED_SOURCES and "n" not in options:
-        options = {**options, "n": -1}
-    try:
-        header = pyvips.Image.new_from_file(path, **options)
-    except pyvips.Error as error:
-        raise InvalidImage("Invalid image file", detail=str(error)) from None
-    pages = header.get("n-pages") if header.get_typeof("n-pages") else 1
-    page_height = header.get("page-height") if header.get_typeof("page-height") and pages > 1 else header.height
-    if pages * page_height != header.height:
-        pages, page_height = 1, header.height
-    width, height = header.width, page_height
-    if header.width * header.height > limits.max_source_pixels:
-        raise TooManyPixels("Image is too large to process", detail=f"{header.width}x{header.height}")
-    orientation = header.get("orientation") if header.get_typeof("orientation") else 1
-    if autorotate and pages == 1 and orientation in (5, 6, 7, 8):
-        width, height = height, width
-    return header, width, height, pages
-
-
-def _with_options(state: _State) -> str:
-    """The source path with loader options, as libvips' `thumbnail` takes them (`x.gif[page=1]`)."""
-    return f"{state.path}[{state.load_options}]" if state.load_options else state.path
-
-
-def _pixels(state: _State) -> pyvips.Image:
-    """Decode the source now (if still pristine) and return the current image."""
-    if state.image is None:
-        source = state.source.autorot() if state.autorotate and state.pages == 1 else state.source
-        state.image = _normalise(source)
-    elif state.sequential:
-        state.image, state.sequential = state.image.copy_memory(), False
-    return state.image
-
-
-def _frames(image: pyvips.Image, pages: int, height: int) -> list[pyvips.Image]:
-    if pages == 1:
-        return [image]
-    return [image.crop(0, i * height, image.width, height) for i in range(pages)]
-
-
-def _join(frames: list[pyvips.Image]) -> pyvips.Image:
-    if len(frames) == 1:
-        return frames[0]
-    joined = pyvips.Image.arrayjoin(frames, across=1).copy()
-    joined.set_type(pyvips.GValue.gint_type, "page-height", frames[0].height)
-    return joined
-
-
-def _each_frame(state: _State, fn: Callable[[pyvips.Image], pyvips.Image]) -> None:
-    frames = [fn(frame) for frame in _frames(_pixels(state), state.pages, state.height)]
-    state.image = _join(frames)
-    state.width, state.height = frames[0].width, frames[0].height
-
-
-def _first_frame(state: _State) -> pyvips.Image:
-    return _frames(_pixels(state), state.pages, state.height)[0]
-
-
-# ---------------------------------------------------------------- numbers
-
-
-def _env(state: _State) -> dict[str, Any]:
-    env: dict[str, Any] = {
-        "w": float(state.width), "h": float(state.height), "ar": state.width / state.height,
-        "iw": float(state.initial_width), "ih": float(state.initial_height),
-        "iar": state.initial_width / state.initial_height, "tar": state.width / state.height,
-        "pc": float(state.pages), "cp": 1.0, "du": 0.0, "idu": 0.0, "px": 0.0, "py": 0.0,
-        "tags": list(state.tags), "ctx": dict(state.context), "md": dict(state.metadata), "ils": 0.0,
-        "fc": lambda: float(len(detect_faces(_first_frame(state)))),
-    }
-    env.update(state.variables)
-    return env
-
-
-def _length(value: Any, reference: int, state: _State, scale: float = 1.0) -> int | None:
-    """Pixels for a w/h/x/y value: absolute × dpr, a fraction of `reference`, or an expression."""
-    if value is None:
-        return None
-    if isinstance(value, Pixels):
-        return round(value.value * scale)
-    if isinstance(value, Relative):
-        return round(value.value * reference)
-    if isinstance(value, Expression):
-        return round(evaluate_number(value.text, _env(state)) * scale)
-    if isinstance(value, AutoSize):
-        if state.client_width is None:
-            return None
-        step = int(value.args[0]) if value.args and value.args[0].isdigit() else 1
-        return max(1, -(-state.client_width // step) * step)
-    raise AssertionError(value)
-
-
-def _dpr(component: Component, state: _State) -> float:
-    dpr = component.dpr if component.dpr is not None else state.chain_dpr
-    if dpr == "auto":
-        return state.client_dpr or 1.0
-    return float(dpr) if dpr is not None else 1.0
-
-
-def _size(value: int | None, name: str) -> int | None:
-    if value is not None and value <= 0:
-        raise BadRequest(f"Invalid {name} parameter - {value}")
-    return value
 
 
 # ---------------------------------------------------------------- gravity and focus
 
 
-def _preview(state: _State) -> tuple[pyvips.Image, float]:
+def _preview(state: RenderState) -> tuple[pyvips.Image, float]:
     """A small copy for detectors, and the factor back to current coordinates."""
     if state.image is None:
-        small = _normalise(pyvips.Image.thumbnail(_with_options(state), _PREVIEW, height=_PREVIEW, size="down", no_rotate=not state.autorotate))
+        small = normalise(pyvips.Image.thumbnail(with_options(state), _PREVIEW, height=_PREVIEW, size="down", no_rotate=not state.autorotate))
     else:
-        frame = _first_frame(state)
+        frame = first_frame(state)
         factor = min(1.0, _PREVIEW / max(frame.width, frame.height))
         small = frame.resize(factor) if factor < 1 else frame
     return small, state.width / small.width
 
 
-def _focus(state: _State, gravity: str) -> Box | None:
+def _focus(state: RenderState, gravity: str) -> Box | None:
     """The subject box for face/auto gravities, in current coordinates (None = centre)."""
     if not is_focus_gravity(gravity) or gravity == "xy_center":
         return None
@@ -261,7 +89,7 @@ def _focus(state: _State, gravity: str) -> Box | None:
 # ---------------------------------------------------------------- resize / crop
 
 
-def _background_rgba(component: Component, state: _State, image: pyvips.Image) -> list[float]:
+def _background_rgba(component: Component, state: RenderState, image: pyvips.Image) -> list[float]:
     background = component.background
     if background is not None and background.kind == "color" and background.color:
         return list(rgba(background.color))
@@ -279,7 +107,7 @@ def _background_rgba(component: Component, state: _State, image: pyvips.Image) -
     return [255, 255, 255, 255]
 
 
-def _pad(image: pyvips.Image, pad: tuple[int, int, int, int], component: Component, state: _State) -> pyvips.Image:
+def _pad(image: pyvips.Image, pad: tuple[int, int, int, int], component: Component, state: RenderState) -> pyvips.Image:
     width, height, left, top = pad
     if component.background is not None and component.background.kind == "blurred":
         args = component.background.args
@@ -296,7 +124,7 @@ def _pad(image: pyvips.Image, pad: tuple[int, int, int, int], component: Compone
     return image.embed(left, top, width, height, extend="background", background=colour if image.hasalpha() else colour[:3])
 
 
-def _execute(plan: Plan, component: Component, state: _State) -> None:
+def _execute(plan: Plan, component: Component, state: RenderState) -> None:
     out_w, out_h = plan.output_size(state.width, state.height)
     if out_w * out_h * state.pages > state.limits.max_output_pixels:
         raise TooManyPixels("Requested image is too large", detail=f"{out_w}x{out_h}")
@@ -306,8 +134,8 @@ def _execute(plan: Plan, component: Component, state: _State) -> None:
         w, h = plan.resize
         # thumbnail reads the file sequentially: a crop keeps that order, so the common
         # resize-and-crop URL streams from decoder to encoder; any later step that needs
-        # random access first copies the (small) result to memory (see `_pixels`).
-        thumb = _normalise(pyvips.Image.thumbnail(_with_options(state), w, height=h, size="force", no_rotate=not state.autorotate))
+        # random access first copies the (small) result to memory (see `pixels`).
+        thumb = normalise(pyvips.Image.thumbnail(with_options(state), w, height=h, size="force", no_rotate=not state.autorotate))
         if plan.crop:
             thumb = thumb.crop(plan.crop.left, plan.crop.top, plan.crop.width, plan.crop.height)
         state.image, state.sequential = thumb, True
@@ -329,17 +157,17 @@ def _execute(plan: Plan, component: Component, state: _State) -> None:
             frame = _pad(frame, plan.pad, component, state)
         return frame
 
-    _each_frame(state, run)
+    each_frame(state, run)
 
 
-def _resize(component: Component, state: _State) -> None:
-    dpr = _dpr(component, state)
-    box_w = _size(_length(component.width, state.width, state, dpr), "width")
-    box_h = _size(_length(component.height, state.height, state, dpr), "height")
+def _resize(component: Component, state: RenderState) -> None:
+    dpr = dpr_of(component, state)
+    box_w = positive(length(component.width, state.width, state, dpr), "width")
+    box_h = positive(length(component.height, state.height, state, dpr), "height")
     ratio = None
     if component.aspect_ratio is not None:
         ratio = (
-            evaluate_number(component.aspect_ratio.text, _env(state))
+            evaluate_number(component.aspect_ratio.text, environment(state))
             if isinstance(component.aspect_ratio, Expression)
             else component.aspect_ratio.value
         )
@@ -352,8 +180,8 @@ def _resize(component: Component, state: _State) -> None:
     gravity = component.gravity or "center"
     if gravity.startswith("custom") and ":" not in gravity:
         gravity = "center"  # no stored custom coordinates: Cloudinary falls back likewise
-    x = _length(component.x, state.width, state, dpr)
-    y = _length(component.y, state.height, state, dpr)
+    x = length(component.x, state.width, state, dpr)
+    y = length(component.y, state.height, state, dpr)
     if component.crop == "auto" and gravity == "center":
         gravity = "auto"
     if _saliency_after_resize(component.crop, gravity):
@@ -363,7 +191,7 @@ def _resize(component: Component, state: _State) -> None:
         if plan.crop is not None and plan.pre_crop is None and plan.pad is None:
             window = plan.crop
             _execute(replace(plan, crop=None), component, state)
-            _each_frame(state, lambda frame: frame.smartcrop(window.width, window.height, interesting="attention"))
+            each_frame(state, lambda frame: frame.smartcrop(window.width, window.height, interesting="attention"))
             return
     needs_focus = component.crop in ("fill", "lfill", "crop", "thumb", "auto", "fill_pad", "auto_pad")
     focus = _focus(state, gravity) if needs_focus and is_focus_gravity(gravity) else None
@@ -379,17 +207,17 @@ def _saliency_after_resize(crop: str | None, gravity: str) -> bool:
 # ---------------------------------------------------------------- the other steps
 
 
-def _effect_region(component: Component, state: _State) -> Box | None:
+def _effect_region(component: Component, state: RenderState) -> Box | None:
     if component.width is None and component.height is None and component.x is None and component.y is None:
         return None
-    x = _length(component.x, state.width, state) or 0
-    y = _length(component.y, state.height, state) or 0
-    w = _length(component.width, state.width, state) or state.width - x
-    h = _length(component.height, state.height, state) or state.height - y
+    x = length(component.x, state.width, state) or 0
+    y = length(component.y, state.height, state) or 0
+    w = length(component.width, state.width, state) or state.width - x
+    h = length(component.height, state.height, state) or state.height - y
     return Box(x, y, w, h)
 
 
-def _resolve_effect(effect: Effect, state: _State) -> Effect:
+def _resolve_effect(effect: Effect, state: RenderState) -> Effect:
     if not effect.name.startswith("$"):
         return effect
     name = state.variables.get(effect.name)
@@ -401,12 +229,12 @@ def _resolve_effect(effect: Effect, state: _State) -> Effect:
         raise BadRequest(error.message) from None
 
 
-def _effects(component: Component, state: _State) -> None:
+def _effects(component: Component, state: RenderState) -> None:
     for effect in component.effects:
         effect = _resolve_effect(effect, state)
         region = _effect_region(component, state) if effect.name.endswith("_region") else None
         context = fx.EffectContext(component=component, faces=detect_faces, region=region)
-        _each_frame(state, lambda frame, e=effect, c=context: fx.apply_effect(frame, e, c))
+        each_frame(state, lambda frame, e=effect, c=context: fx.apply_effect(frame, e, c))
 
 
 def _radius_mask(width: int, height: int, radius: Radius) -> pyvips.Image:
@@ -432,7 +260,7 @@ def _radius_mask(width: int, height: int, radius: Radius) -> pyvips.Image:
     return pyvips.Image.svgload_buffer(svg.encode()).extract_band(3)
 
 
-def _radius(component: Component, state: _State) -> None:
+def _radius(component: Component, state: RenderState) -> None:
     radius = component.radius
     if radius is None or (not radius.is_max and not any(radius.corners)):
         return
@@ -443,10 +271,10 @@ def _radius(component: Component, state: _State) -> None:
         rgb, alpha = fx.split_alpha(frame)
         return fx.join_alpha(rgb, (alpha * mask / 255))
 
-    _each_frame(state, run)
+    each_frame(state, run)
 
 
-def _rotate_by(frame: pyvips.Image, degrees: float, state: _State, component: Component) -> pyvips.Image:
+def _rotate_by(frame: pyvips.Image, degrees: float, state: RenderState, component: Component) -> pyvips.Image:
     turn = degrees % 360
     if turn == 0:
         return frame
@@ -457,7 +285,7 @@ def _rotate_by(frame: pyvips.Image, degrees: float, state: _State, component: Co
     return frame.rotate(turn, background=colour if frame.hasalpha() else colour[:3]).cast("uchar")
 
 
-def _angle(component: Component, state: _State, *, auto_only: bool) -> None:
+def _angle(component: Component, state: RenderState, *, auto_only: bool) -> None:
     for value in component.angle:
         if value in ("auto_right", "auto_left"):
             if not auto_only:
@@ -468,18 +296,18 @@ def _angle(component: Component, state: _State, *, auto_only: bool) -> None:
             if (box_w.value > box_h.value) == (state.width > state.height) or box_w.value == box_h.value:
                 continue
             degrees = 90 if value == "auto_right" else 270
-            _each_frame(state, lambda f, d=degrees: _rotate_by(f, d, state, component))
+            each_frame(state, lambda f, d=degrees: _rotate_by(f, d, state, component))
         elif auto_only or value == "ignore":
             continue
         elif value == "hflip":
-            _each_frame(state, lambda f: f.fliphor())
+            each_frame(state, lambda f: f.fliphor())
         elif value == "vflip":
-            _each_frame(state, lambda f: f.flipver())
+            each_frame(state, lambda f: f.flipver())
         else:
-            _each_frame(state, lambda f, d=float(value): _rotate_by(f, d, state, component))
+            each_frame(state, lambda f, d=float(value): _rotate_by(f, d, state, component))
 
 
-def _border(component: Component, state: _State) -> None:
+def _border(component: Component, state: RenderState) -> None:
     border = component.border
     if border is None or border.width == 0:
         return
@@ -495,58 +323,58 @@ def _border(component: Component, state: _State) -> None:
         w = border.width
         return frame.embed(w, w, frame.width + 2 * w, frame.height + 2 * w, extend="background", background=colour[:3])
 
-    _each_frame(state, run)
+    each_frame(state, run)
 
 
-def _flatten(component: Component, state: _State) -> None:
+def _flatten(component: Component, state: RenderState) -> None:
     background = component.background
     if background is None or background.kind != "color" or not background.color:
         return
     colour = rgba(background.color)
     state.background = colour[:3]
-    if colour[3] == 255 and _pixels(state).hasalpha():
-        _each_frame(state, lambda f: f.flatten(background=list(colour[:3])).cast("uchar"))
+    if colour[3] == 255 and pixels(state).hasalpha():
+        each_frame(state, lambda f: f.flatten(background=list(colour[:3])).cast("uchar"))
 
 
-def _opacity(component: Component, state: _State) -> None:
+def _opacity(component: Component, state: RenderState) -> None:
     if component.opacity is None:
         return
-    amount = component.opacity if isinstance(component.opacity, int) else evaluate_number(component.opacity.text, _env(state))
+    amount = component.opacity if isinstance(component.opacity, int) else evaluate_number(component.opacity.text, environment(state))
     amount = max(0.0, min(100.0, float(amount))) / 100
 
     def run(frame: pyvips.Image) -> pyvips.Image:
         rgb, alpha = fx.split_alpha(layers.with_alpha(frame))
         return fx.join_alpha(rgb, alpha * amount)
 
-    _each_frame(state, run)
+    each_frame(state, run)
 
 
-def _variables(component: Component, state: _State) -> None:
+def _variables(component: Component, state: RenderState) -> None:
     for variable in component.variables:
-        state.variables[variable.name] = evaluate(variable.value, _env(state))
+        state.variables[variable.name] = evaluate(variable.value, environment(state))
 
 
-def _auto_angle(component: Component, state: _State) -> None:
+def _auto_angle(component: Component, state: RenderState) -> None:
     _angle(component, state, auto_only=True)
 
 
-def _geometry(component: Component, state: _State) -> None:
+def _geometry(component: Component, state: RenderState) -> None:
     if any(effect.name.endswith("_region") for effect in component.effects):
         return  # w/h/x/y describe the effect's region, not a resize
     _resize(component, state)
 
 
-def _rotate(component: Component, state: _State) -> None:
+def _rotate(component: Component, state: RenderState) -> None:
     _angle(component, state, auto_only=False)
 
 
-def _delay(component: Component, state: _State) -> None:
+def _delay(component: Component, state: RenderState) -> None:
     if component.delay is not None:
         state.delay = [component.delay] * state.pages
 
 
 # One component's steps, in a fixed order (the URL's order inside a component means nothing).
-STEPS: tuple[Callable[[Component, _State], None], ...] = (
+STEPS: tuple[Callable[[Component, RenderState], None], ...] = (
     _variables,
     _auto_angle,
     _geometry,
@@ -560,13 +388,13 @@ STEPS: tuple[Callable[[Component, _State], None], ...] = (
 )
 
 
-def _check_size(state: _State) -> None:
+def _check_size(state: RenderState) -> None:
     """libvips is lazy: refusing an oversized result between steps stops the work before it runs."""
     if state.width * state.height * state.pages > state.limits.max_output_pixels:
         raise TooManyPixels("Requested image is too large", detail=f"{state.width}x{state.height}x{state.pages}")
 
 
-def apply_component(component: Component, state: _State) -> None:
+def apply_component(component: Component, state: RenderState) -> None:
     for step in STEPS:
         step(component, state)
         _check_size(state)
@@ -575,7 +403,7 @@ def apply_component(component: Component, state: _State) -> None:
 # ---------------------------------------------------------------- layers and control flow
 
 
-def _layer_image(component: Component, state: _State) -> pyvips.Image:
+def _layer_image(component: Component, state: RenderState) -> pyvips.Image:
     layer = component.overlay or component.underlay
     assert layer is not None
     if layer.kind == "text":
@@ -594,7 +422,7 @@ def _layer_image(component: Component, state: _State) -> pyvips.Image:
 _INTERPOLATION = re.compile(r"\$\(([A-Za-z][A-Za-z0-9]*)\)")
 
 
-def _resolve_text(layer: Layer, state: _State) -> Layer:
+def _resolve_text(layer: Layer, state: RenderState) -> Layer:
     """Fill in `l_text:$style:…` and `$(name)` inside the text from the chain's variables."""
     style = layer.style
     if layer.style_variable is not None:
@@ -616,9 +444,9 @@ def _resolve_text(layer: Layer, state: _State) -> Layer:
     return replace(layer, style=style, style_variable=None, text=text)
 
 
-def _layer_state(image: pyvips.Image, base: _State) -> _State:
-    image = _normalise(image)
-    return _State(
+def _layer_state(image: pyvips.Image, base: RenderState) -> RenderState:
+    image = normalise(image)
+    return RenderState(
         path="", limits=base.limits, source=image, image=image, width=image.width, height=image.height, pages=1,
         initial_width=image.width, initial_height=image.height, autorotate=False, transparent_pad=True,
         load_layer=None, client_width=base.client_width, client_dpr=base.client_dpr, chain_dpr=base.chain_dpr,
@@ -626,7 +454,7 @@ def _layer_state(image: pyvips.Image, base: _State) -> _State:
     )
 
 
-def _relative_to_base(component: Component, base: _State, layer: _State) -> Component:
+def _relative_to_base(component: Component, base: RenderState, layer: RenderState) -> Component:
     """With fl_relative, decimal w/h of a layer are fractions of the base, not of the layer."""
     if not component.has_flag("relative"):
         return component
@@ -635,23 +463,23 @@ def _relative_to_base(component: Component, base: _State, layer: _State) -> Comp
     return replace(component, width=width, height=height)
 
 
-def _place(layer: _State, component: Component, base: _State, *, underlay: bool) -> None:
+def _place(layer: RenderState, component: Component, base: RenderState, *, underlay: bool) -> None:
     gravity = component.gravity or "center"
-    dpr = _dpr(component, base)
-    x = _length(component.x, base.width, base, dpr)
-    y = _length(component.y, base.height, base, dpr)
+    dpr = dpr_of(component, base)
+    x = length(component.x, base.width, base, dpr)
+    y = length(component.y, base.height, base, dpr)
     focus = None
     if gravity.startswith(("face", "faces", "auto")):
-        focus = layers.face_placement(gravity, detect_faces(_first_frame(base)))
+        focus = layers.face_placement(gravity, detect_faces(first_frame(base)))
     where = Placement(gravity if focus is not None or not is_focus_gravity(gravity) else "center", x, y, focus)
-    overlay = _pixels(layer)
-    _each_frame(base, lambda frame: layers.composite(frame, overlay, where, underlay=underlay))
+    overlay = pixels(layer)
+    each_frame(base, lambda frame: layers.composite(frame, overlay, where, underlay=underlay))
 
 
 _PLACEMENT_FIELDS = {"gravity": None, "x": None, "y": None, "flags": ()}
 
 
-def _run_layer(components: list[Component], start: int, state: _State) -> int:
+def _run_layer(components: list[Component], start: int, state: RenderState) -> int:
     """Build the layer opened at `start`, transform it, place it; return the next index."""
     opening = components[start]
     underlay = opening.underlay is not None and opening.overlay is None
@@ -672,7 +500,7 @@ def _run_layer(components: list[Component], start: int, state: _State) -> int:
     return apply_at + 1
 
 
-def _run(components: list[Component], state: _State) -> None:
+def _run(components: list[Component], state: RenderState) -> None:
     """Walk the chain: conditional blocks, inline conditions, layers, plain components."""
     branches: list[bool] = []  # per open if-block: is the current branch active?
     taken: list[bool] = []
@@ -693,12 +521,12 @@ def _run(components: list[Component], state: _State) -> None:
             index += 1
             continue
         if block_only:
-            holds = active and bool(evaluate(condition, _env(state)))  # type: ignore[arg-type]
+            holds = active and bool(evaluate(condition, environment(state)))  # type: ignore[arg-type]
             branches.append(holds)
             taken.append(holds)
             index += 1
             continue
-        if not active or (condition is not None and not evaluate(condition, _env(state))):
+        if not active or (condition is not None and not evaluate(condition, environment(state))):
             index += 1
             continue
         component = replace(component, condition=None)
@@ -720,7 +548,7 @@ def _standalone_dpr(chain: Chain) -> float | str | None:
     return None
 
 
-def _encode_options(chain: Chain, fmt: str, state: _State, save_data: bool) -> EncodeOptions:
+def _encode_options(chain: Chain, fmt: str, state: RenderState, save_data: bool) -> EncodeOptions:
     quality = next((c.quality for c in reversed(chain.components) if c.quality is not None), None)
     flags = {flag.name for component in chain.components for flag in component.flags if not component.has_flag("layer_apply")}
     keep = "none" if "strip_profile" in flags or "force_strip" in flags else "icc"
@@ -766,10 +594,10 @@ def render(
     """
     source_path = str(source_path)  # pyvips wants str; callers may hold a Path
     autorotate = not any("ignore" in c.angle for c in chain.components)
-    load_options = _load_options(chain, source_format.lower())
-    source, width, height, pages = _open(source_path, source_format.lower(), limits, autorotate, load_options)
+    load_options = load_options_for(chain, source_format.lower())
+    source, width, height, pages = open_source(source_path, source_format.lower(), limits, autorotate, load_options)
     target = (chain.fetch_format or requested_format or source_format).lower()
-    state = _State(
+    state = RenderState(
         path=source_path, limits=limits, source=source, image=None, width=width, height=height, pages=pages,
         initial_width=width, initial_height=height, autorotate=autorotate,
         transparent_pad=target in ("png", "webp", "avif", "gif") or (target.startswith("auto") and source_format == "png"),
@@ -782,13 +610,13 @@ def render(
     try:
         _run(list(chain.components), state)
         streaming = state.image is not None and state.sequential and not state.image.hasalpha()
-        image = state.image if streaming else _pixels(state)
+        image = state.image if streaming else pixels(state)
         negotiated = (chain.fetch_format or requested_format or source_format).lower().startswith("auto")
         # Only f_auto asks whether any pixel is transparent (a full pass over the image).
         has_alpha = _has_transparency(image) if negotiated else image.hasalpha()
         choice = choose_format(chain.fetch_format, requested_format, source_format, accept, has_alpha=has_alpha, animated=state.pages > 1)
         if state.pages > 1 and choice.format not in ("gif", "webp"):
-            image = _first_frame(state)
+            image = first_frame(state)
         elif state.pages > 1 and state.delay:
             image = image.copy()
             image.set_type(pyvips.GValue.array_int_type, "delay", state.delay)

@@ -1,0 +1,210 @@
+"""The per-request render context: the source, the current image, its frames, and numbers.
+
+`RenderState` is what every step in `pipeline.py` reads and updates. The source stays
+unopened-for-pixels until a step needs them (`pixels`), so the first resize can shrink on
+load; animations are a strip of frames that `each_frame` maps over one at a time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyvips
+
+from darkroom.errors import BadRequest
+from darkroom.imaging.errors import InvalidImage, TooManyPixels, UnsupportedTransformation
+from darkroom.imaging.expressions import evaluate_number
+from darkroom.imaging.faces import detect_faces
+from darkroom.transform import AutoSize, Chain, Component, Expression, Pixels, Relative
+
+LayerLoader = Callable[[str], "str | os.PathLike[str] | None"]
+ANIMATED_SOURCES = frozenset(("gif", "webp"))
+
+
+@dataclass(frozen=True)
+class RenderLimits:
+    """Refuse work before it starts: pixels of the source (decompression bombs) and output."""
+
+    max_source_pixels: int = 100_000_000
+    max_output_pixels: int = 40_000_000
+
+
+@dataclass(frozen=True)
+class Rendered:
+    data: bytes
+    format: str  # "jpg", "png", "webp", "avif", "gif"
+    content_type: str
+    width: int
+    height: int  # of one frame for animations
+    vary_accept: bool  # True when f_auto chose the format from Accept
+
+
+@dataclass
+class RenderState:
+    """The per-request context every step reads and updates."""
+
+    path: str
+    limits: RenderLimits
+    source: pyvips.Image  # the opened (not yet decoded) source
+    image: pyvips.Image | None  # None while the source is untouched (so it can shrink on load)
+    width: int  # current width, px
+    height: int  # current height of one frame, px
+    pages: int  # animation frames
+    initial_width: int
+    initial_height: int
+    autorotate: bool
+    transparent_pad: bool  # pad with transparency (PNG-like targets) instead of white
+    load_layer: LayerLoader | None
+    client_width: int | None
+    client_dpr: float | None
+    chain_dpr: float | None  # a dpr given in a component of its own scales every size
+    load_options: str = ""  # loader option string (page, dpi) for shrink-on-load
+    sequential: bool = False  # `image` streams from a sequential read: one pass only
+    tags: tuple[str, ...] = ()  # the asset's tags, for `if_!sale!_in_tags`
+    context: dict[str, str] = field(default_factory=dict)  # its context, for `ctx:!key!`
+    metadata: dict[str, str] = field(default_factory=dict)  # its structured metadata, for `md:!key!`
+    variables: dict[str, Any] = field(default_factory=dict)
+    background: tuple[int, int, int] | None = None  # last b_ colour, used when flattening for JPEG
+    delay: list[int] | None = None
+
+
+# ---------------------------------------------------------------- loading and frames
+
+
+def normalise(image: pyvips.Image) -> pyvips.Image:
+    """sRGB, 8 bits, 3 bands (+ alpha): the one shape every step expects."""
+    if image.interpretation != "srgb" or image.bands not in (3, 4):
+        image = image.colourspace("srgb")
+    if image.format != "uchar":
+        image = image.cast("uchar")
+    if image.bands == 2:
+        image = image.colourspace("srgb")
+    return image
+
+
+MULTI_PAGE_SOURCES = frozenset(("gif", "webp", "tiff", "heic", "avif"))
+
+
+def load_options_for(chain: Chain, source_format: str) -> dict[str, Any]:
+    """Loader options from `pg_` (one page or frame, 1-based) and `dn_` (vector density)."""
+    options: dict[str, Any] = {}
+    page = next((c.page for c in chain.components if c.page is not None), None)
+    density = next((c.density for c in chain.components if c.density is not None), None)
+    if page is not None and source_format in MULTI_PAGE_SOURCES:
+        if not page.isdigit() or int(page) < 1:
+            raise UnsupportedTransformation(f"Invalid page parameter - {page}")
+        options.update(page=int(page) - 1, n=1)
+    if density is not None and source_format == "svg":
+        options["dpi"] = density
+    return options
+
+
+def open_source(
+    path: str, source_format: str, limits: RenderLimits, autorotate: bool, options: dict[str, Any]
+) -> tuple[pyvips.Image, int, int, int]:
+    if source_format in ANIMATED_SOURCES and "n" not in options:
+        options = {**options, "n": -1}
+    try:
+        header = pyvips.Image.new_from_file(path, **options)
+    except pyvips.Error as error:
+        raise InvalidImage("Invalid image file", detail=str(error)) from None
+    pages = header.get("n-pages") if header.get_typeof("n-pages") else 1
+    page_height = header.get("page-height") if header.get_typeof("page-height") and pages > 1 else header.height
+    if pages * page_height != header.height:
+        pages, page_height = 1, header.height
+    width, height = header.width, page_height
+    if header.width * header.height > limits.max_source_pixels:
+        raise TooManyPixels("Image is too large to process", detail=f"{header.width}x{header.height}")
+    orientation = header.get("orientation") if header.get_typeof("orientation") else 1
+    if autorotate and pages == 1 and orientation in (5, 6, 7, 8):
+        width, height = height, width
+    return header, width, height, pages
+
+
+def with_options(state: RenderState) -> str:
+    """The source path with loader options, as libvips' `thumbnail` takes them (`x.gif[page=1]`)."""
+    return f"{state.path}[{state.load_options}]" if state.load_options else state.path
+
+
+def pixels(state: RenderState) -> pyvips.Image:
+    """Decode the source now (if still pristine) and return the current image."""
+    if state.image is None:
+        source = state.source.autorot() if state.autorotate and state.pages == 1 else state.source
+        state.image = normalise(source)
+    elif state.sequential:
+        state.image, state.sequential = state.image.copy_memory(), False
+    return state.image
+
+
+def split_frames(image: pyvips.Image, pages: int, height: int) -> list[pyvips.Image]:
+    if pages == 1:
+        return [image]
+    return [image.crop(0, i * height, image.width, height) for i in range(pages)]
+
+
+def join_frames(frames: list[pyvips.Image]) -> pyvips.Image:
+    if len(frames) == 1:
+        return frames[0]
+    joined = pyvips.Image.arrayjoin(frames, across=1).copy()
+    joined.set_type(pyvips.GValue.gint_type, "page-height", frames[0].height)
+    return joined
+
+
+def each_frame(state: RenderState, fn: Callable[[pyvips.Image], pyvips.Image]) -> None:
+    frames = [fn(frame) for frame in split_frames(pixels(state), state.pages, state.height)]
+    state.image = join_frames(frames)
+    state.width, state.height = frames[0].width, frames[0].height
+
+
+def first_frame(state: RenderState) -> pyvips.Image:
+    return split_frames(pixels(state), state.pages, state.height)[0]
+
+
+# ---------------------------------------------------------------- numbers
+
+
+def environment(state: RenderState) -> dict[str, Any]:
+    env: dict[str, Any] = {
+        "w": float(state.width), "h": float(state.height), "ar": state.width / state.height,
+        "iw": float(state.initial_width), "ih": float(state.initial_height),
+        "iar": state.initial_width / state.initial_height, "tar": state.width / state.height,
+        "pc": float(state.pages), "cp": 1.0, "du": 0.0, "idu": 0.0, "px": 0.0, "py": 0.0,
+        "tags": list(state.tags), "ctx": dict(state.context), "md": dict(state.metadata), "ils": 0.0,
+        "fc": lambda: float(len(detect_faces(first_frame(state)))),
+    }
+    env.update(state.variables)
+    return env
+
+
+def length(value: Any, reference: int, state: RenderState, scale: float = 1.0) -> int | None:
+    """Pixels for a w/h/x/y value: absolute × dpr, a fraction of `reference`, or an expression."""
+    if value is None:
+        return None
+    if isinstance(value, Pixels):
+        return round(value.value * scale)
+    if isinstance(value, Relative):
+        return round(value.value * reference)
+    if isinstance(value, Expression):
+        return round(evaluate_number(value.text, environment(state)) * scale)
+    if isinstance(value, AutoSize):
+        if state.client_width is None:
+            return None
+        step = int(value.args[0]) if value.args and value.args[0].isdigit() else 1
+        return max(1, -(-state.client_width // step) * step)
+    raise AssertionError(value)
+
+
+def dpr_of(component: Component, state: RenderState) -> float:
+    dpr = component.dpr if component.dpr is not None else state.chain_dpr
+    if dpr == "auto":
+        return state.client_dpr or 1.0
+    return float(dpr) if dpr is not None else 1.0
+
+
+def positive(value: int | None, name: str) -> int | None:
+    if value is not None and value <= 0:
+        raise BadRequest(f"Invalid {name} parameter - {value}")
+    return value
