@@ -35,6 +35,7 @@ __all__ = [
     "reorder_datasource",
     "reorder_fields",
     "validated_values",
+    "validate_asset_metadata",
     "fields_by_id",
 ]
 
@@ -287,6 +288,17 @@ def validated_values(
             raise BadRequest(f"Metadata field {external_id}: {problem}")
         merged[external_id] = value
     return merged
+
+
+def validate_asset_metadata(
+    engine: Engine, cloud: str, incoming: Mapping[str, Any], current: Mapping[str, Any] | None = None, *, clear_invalid: bool = False
+) -> dict[str, Any]:
+    """For the Upload API (`metadata` on upload/explicit): `incoming` checked and merged into `current`.
+
+    Same rules and wording as `update`; raises BadRequest naming the field.
+    """
+    with engine.connect() as conn:
+        return validated_values(conn, cloud, current or {}, incoming, clear_invalid=clear_invalid)
 
 
 def _typed(field: Mapping[str, Any], raw: Any) -> Any:

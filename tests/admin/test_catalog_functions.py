@@ -1,4 +1,4 @@
-"""Bulk deletes stop after a batch and hand back a cursor (Cloudinary's `partial` + `next_cursor`)."""
+"""Catalog functions the live-server tests cannot reach cheaply: bulk-delete batches, metadata validation for uploads."""
 
 from __future__ import annotations
 
@@ -54,3 +54,14 @@ def test_keep_original_pages_through_without_deleting(engine: sa.engine.Engine, 
     assert not second.partial and len(second.deleted) == 2
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(assets)).scalar_one() == 7
+
+
+def test_upload_api_can_validate_metadata_with_the_same_rules(engine: sa.engine.Engine) -> None:
+    from darkroom.catalog import metadata_fields
+    from darkroom.errors import BadRequest
+
+    metadata_fields.add_field(engine, "c", {"type": "integer", "external_id": "n", "label": "N"})
+    assert metadata_fields.validate_asset_metadata(engine, "c", {"n": "3"}) == {"n": 3}
+    with pytest.raises(BadRequest, match="Metadata field n"):
+        metadata_fields.validate_asset_metadata(engine, "c", {"n": "three"})
+    assert metadata_fields.validate_asset_metadata(engine, "c", {"n": "three", "x": "1"}, {"n": 1}, clear_invalid=True) == {}
