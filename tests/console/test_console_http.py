@@ -6,7 +6,7 @@ import re
 
 from tests.media_store.conftest import png_bytes
 
-from .conftest import PASSWORD, USER, Console
+from .conftest import PASSWORD, Console
 
 
 def test_pages_and_api_redirect_or_refuse_when_signed_out(console: Console) -> None:
@@ -24,12 +24,12 @@ def test_sign_in_sets_an_httponly_session_cookie(console: Console) -> None:
     cookie = response.headers["set-cookie"]
     assert "darkroom_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
     page = console.client.get("/console")
-    assert page.status_code == 200 and USER in page.text
+    assert page.status_code == 200 and console.user in page.text
 
 
 def test_sign_in_form_needs_its_csrf_token(console: Console) -> None:
     console.login_token()
-    response = console.client.post("/console/login", data={"username": USER, "password": PASSWORD, "csrf_token": "forged"})
+    response = console.client.post("/console/login", data={"username": console.user, "password": PASSWORD, "csrf_token": "forged"})
     assert response.status_code == 403 and "darkroom_session" not in response.headers.get("set-cookie", "")
 
 
@@ -58,7 +58,7 @@ def test_api_writes_need_the_csrf_header(console: Console) -> None:
     assert console.client.post("/console/api/sign", json=body).status_code == 401
     signed = console.client.post("/console/api/sign", json=body, headers={"X-CSRF-Token": console.csrf()})
     assert signed.status_code == 200
-    assert re.fullmatch(r"[0-9a-f]{40}", signed.json()["signature"]) and signed.json()["apiKey"] == "123456789012345"
+    assert re.fullmatch(r"[0-9a-f]{40}", signed.json()["signature"]) and signed.json()["apiKey"] == console.api_key
     assert "topsecret" not in signed.text
 
 
@@ -87,7 +87,7 @@ def _upload(console: Console, folder: str, name: str) -> dict:  # type: ignore[t
     signed = console.client.post("/console/api/sign", json={"paramsToSign": params}, headers={"X-CSRF-Token": csrf}).json()
     files = {"file": (name, png_bytes(), "image/png")}
     form = {**{k: str(v) for k, v in params.items()}, "signature": signed["signature"], "api_key": signed["apiKey"]}
-    response = console.client.post("/v1_1/demo/image/upload", data=form, files=files)
+    response = console.client.post(f"/v1_1/{console.cloud}/image/upload", data=form, files=files)
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
 
@@ -101,7 +101,7 @@ def test_library_api_lists_folders_searches_tags_moves_and_deletes(console: Cons
     assert folders == [{"name": "trips", "path": "trips"}]
     listed = console.client.get("/console/api/resources?folder=trips").json()
     assert listed["total_count"] == 2
-    assert listed["resources"][0]["delivery_url"].startswith("http://darkroom.test/demo/image/upload/")
+    assert listed["resources"][0]["delivery_url"].startswith(f"http://darkroom.test/{console.cloud}/image/upload/")
     asset = {"resource_type": "image", "type": "upload", "public_id": first["public_id"]}
     console.client.post("/console/api/tags", json={"assets": [asset], "tag": "sea", "command": "add"}, headers=csrf)
     found = console.client.get("/console/api/resources?expression=tags%3Dsea").json()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +39,12 @@ class Store:
         return {"Authorization": f"Bearer {self.token}"}
 
     def engine(self):  # type: ignore[no-untyped-def]
-        return self.client.app.state.services.engine  # type: ignore[attr-defined]
+        return self.client.app.state.services.engine
+
+    @property
+    def cloud(self) -> str:
+        assert self.settings.cloudinary_url is not None
+        return self.settings.cloudinary_url.cloud_name
 
 
 def png_bytes(width: int = 64, height: int = 48) -> bytes:
@@ -46,15 +52,25 @@ def png_bytes(width: int = 64, height: int = 48) -> bytes:
     return bytes(image.bandjoin([image, image]).write_to_buffer(".png"))
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test runs on SQLite and on PostgreSQL (one shared database, a cloud of its own per app)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'darkroom.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
 @pytest.fixture
-def make_store(tmp_path: Path) -> Iterator[Callable[..., Store]]:
+def make_store(tmp_path: Path, database: str) -> Iterator[Callable[..., Store]]:
     clients: list[TestClient] = []
 
     def make(**config: str) -> Store:
         data_dir = tmp_path / f"store{len(clients)}"
+        cloud = f"c{secrets.token_hex(5)}"  # apps sharing the PostgreSQL database never see each other's assets
         settings = StoreSettings(
             data_dir=data_dir,
-            cloudinary_url=parse_cloudinary_url("cloudinary://123456789012345:topsecret@demo"),
+            database_url=database,
+            cloudinary_url=parse_cloudinary_url(f"cloudinary://{secrets.randbelow(10**14) + 10**14}:topsecret@{cloud}"),
             public_url=BASE,
             **config,
         )

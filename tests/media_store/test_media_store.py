@@ -39,7 +39,7 @@ def test_upload_answers_200_with_the_upload_json(store: Store) -> None:
     assert body["original_filename"] == "My-Pixel-1"
     assert body["resource_type"] == "image" and body["format"] == "png"
     # secure_url is what the store embeds in content: the real public URL, ending in the extension.
-    assert body["secure_url"] == f"{BASE}/demo/image/upload/v{body['version']}/{body['public_id']}.png"
+    assert body["secure_url"] == f"{BASE}/{store.cloud}/image/upload/v{body['version']}/{body['public_id']}.png"
     assert store.client.get(body["secure_url"]).status_code == 200
 
 
@@ -72,7 +72,7 @@ def test_list_nested_folder_items_and_thumbnails(store: Store) -> None:
     version = uploaded["version"]
     for size in ("75x75", "400x400", "1000x1000"):
         w, h = size.split("x")
-        expected = f"{BASE}/demo/image/upload/w_{w},h_{h},c_fit,q_auto/v{version}/{uploaded['public_id']}.png"
+        expected = f"{BASE}/{store.cloud}/image/upload/w_{w},h_{h},c_fit,q_auto/v{version}/{uploaded['public_id']}.png"
         assert file["thumbnails"][size] == expected
     # An <img> is drawn only when the path ends in an image extension.
     assert all(url.endswith(".png") for url in [file["src"], *file["thumbnails"].values()])
