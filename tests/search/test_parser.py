@@ -114,3 +114,13 @@ def test_tree_describes_itself_in_words() -> None:
         "and bytes is at least '1' and less than '10kb'"
     )
     assert parse("folder:a/*").describe() == "folder matches 'a/' followed by anything"
+
+
+def test_public_surface_is_pinned() -> None:
+    import darkroom.catalog.search as search
+
+    assert sorted(search.__all__) == sorted([
+        "parse", "compile_where", "SearchError", "SearchSyntaxError", "FIELDS", "SORTABLE", "FieldSpec", "Kind",
+        "field_spec", "Node", "And", "Or", "Not", "Term", "Match", "Range", "Value",
+    ])
+    assert all(hasattr(search, name) for name in search.__all__)
