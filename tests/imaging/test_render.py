@@ -6,7 +6,7 @@ import pytest
 import pyvips
 
 from darkroom.errors import BadRequest
-from darkroom.imaging import MissingLayer, Rendered, RenderLimits, TooManyPixels, UnsupportedTransformation, render
+from darkroom.imaging import MissingLayer, Rendered, RenderLimits, TooManyPixels, TooSlow, UnsupportedTransformation, render
 from darkroom.imaging.faces import detect_faces
 from darkroom.transform import parse
 
@@ -348,7 +348,7 @@ def test_public_surface_is_pinned() -> None:
     assert sorted(imaging.__all__) == sorted(
         [
             "CONTENT_TYPES", "InvalidImage", "MediaInfo", "MissingLayer", "RenderLimits", "Rendered", "TooManyPixels",
-            "UnsupportedTransformation", "content_type_for", "probe", "render",
+            "TooSlow", "UnsupportedTransformation", "content_type_for", "probe", "render",
         ]
     )
 
@@ -413,3 +413,10 @@ def test_text_style_and_words_come_from_variables(images: dict[str, str]) -> Non
     assert styled.crop(0, 0, 400, 80).avg() > plain.crop(0, 0, 400, 80).avg() + 3
     with pytest.raises(BadRequest):
         _render(images, "l_text:$nostyle:hi")
+
+
+def test_a_render_past_its_deadline_stops_between_steps(images: dict[str, str]) -> None:
+    with pytest.raises(TooSlow) as caught:
+        _render(images, "/".join(["e_blur:50"] * 10), limits=RenderLimits(max_seconds=0.0))
+    assert caught.value.status == 400
+    assert _render(images, "e_blur:50", limits=RenderLimits(max_seconds=30)).width == 400

@@ -7,7 +7,7 @@
 `render` is synchronous and CPU-bound (libvips releases the GIL): run it in a worker thread.
 """
 
-from darkroom.imaging.errors import InvalidImage, MissingLayer, TooManyPixels, UnsupportedTransformation
+from darkroom.imaging.errors import InvalidImage, MissingLayer, TooManyPixels, TooSlow, UnsupportedTransformation
 from darkroom.imaging.context import Rendered, RenderLimits
 from darkroom.imaging.pipeline import render
 from darkroom.imaging.probe import CONTENT_TYPES, MediaInfo, content_type_for, probe
@@ -20,6 +20,7 @@ __all__ = [
     "RenderLimits",
     "Rendered",
     "TooManyPixels",
+    "TooSlow",
     "UnsupportedTransformation",
     "content_type_for",
     "probe",

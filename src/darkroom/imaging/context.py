@@ -30,6 +30,7 @@ class RenderLimits:
 
     max_source_pixels: int = 100_000_000
     max_output_pixels: int = 40_000_000
+    max_seconds: float | None = None  # wall-clock budget, checked between steps
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class RenderState:
     variables: dict[str, Any] = field(default_factory=dict)
     background: tuple[int, int, int] | None = None  # last b_ colour, used when flattening for JPEG
     delay: list[int] | None = None
+    deadline: float | None = None  # time.monotonic() after which the next step refuses to start
 
 
 # ---------------------------------------------------------------- loading and frames

@@ -4,7 +4,8 @@
     ├── UnsupportedTransformation   a valid parameter darkroom cannot render (AI effects, …)
     ├── MissingLayer                l_/u_ names an image that does not exist
     └── darkroom.errors.TooLarge
-        └── TooManyPixels           source or output beyond RenderLimits
+        ├── TooManyPixels           source or output beyond RenderLimits
+        └── TooSlow                 the render outlived RenderLimits.max_seconds
 """
 
 from __future__ import annotations
@@ -26,3 +27,7 @@ class TooManyPixels(TooLarge):
 
 class InvalidImage(BadRequest):
     """The stored bytes could not be decoded as an image."""
+
+
+class TooSlow(TooLarge):
+    """The transformation took longer than the server allows for one request."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
@@ -38,7 +39,7 @@ from darkroom.imaging.context import (
     positive,
     with_options,
 )
-from darkroom.imaging.errors import InvalidImage, TooManyPixels, UnsupportedTransformation
+from darkroom.imaging.errors import InvalidImage, TooManyPixels, TooSlow, UnsupportedTransformation
 from darkroom.imaging.expressions import evaluate, evaluate_number
 from darkroom.imaging.faces import detect_faces, union
 from darkroom.imaging.formats import EncodeOptions, choose_format, content_type, encode, encoder_quality
@@ -388,16 +389,19 @@ STEPS: tuple[Callable[[Component, RenderState], None], ...] = (
 )
 
 
-def _check_size(state: RenderState) -> None:
-    """libvips is lazy: refusing an oversized result between steps stops the work before it runs."""
+def _check_limits(state: RenderState) -> None:
+    """libvips is lazy: refusing an oversized result between steps stops the work before it
+    runs; a step that starts after the deadline is refused too."""
     if state.width * state.height * state.pages > state.limits.max_output_pixels:
         raise TooManyPixels("Requested image is too large", detail=f"{state.width}x{state.height}x{state.pages}")
+    if state.deadline is not None and time.monotonic() > state.deadline:
+        raise TooSlow("Transformation took too long to process")
 
 
 def apply_component(component: Component, state: RenderState) -> None:
     for step in STEPS:
         step(component, state)
-        _check_size(state)
+        _check_limits(state)
 
 
 # ---------------------------------------------------------------- layers and control flow
@@ -604,6 +608,8 @@ def render(
         load_layer=load_layer, client_width=client_width, client_dpr=client_dpr, chain_dpr=None,
         tags=tuple(tags), context=dict(context or {}), metadata=dict(metadata or {}),
     )
+    if limits.max_seconds is not None:
+        state.deadline = time.monotonic() + limits.max_seconds
     state.load_options = ",".join(f"{key}={value}" for key, value in load_options.items() if key != "n")
     standalone = _standalone_dpr(chain)
     state.chain_dpr = standalone  # type: ignore[assignment]
