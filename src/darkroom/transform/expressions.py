@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 
-from darkroom.transform.errors import ParseError
 
 OPERATORS = frozenset(
     "eq ne lt gt lte gte and or mul div add sub pow mod in nin".split()
@@ -68,10 +67,3 @@ def is_expression(text: str) -> bool:
         else:
             return False
     return not expect_operand
-
-
-def parse_expression(key: str, name: str, text: str) -> str:
-    """Return `text` if it is a well-formed expression, else a ParseError naming the key."""
-    if not is_expression(text):
-        raise ParseError(f"Invalid {name} parameter - {text}", param=key)
-    return text

@@ -11,7 +11,6 @@ percent-decoded): text layers carry `%252C` for a comma and are decoded here.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from typing import Any, Callable
 
 from darkroom.transform.ast import Chain, Component, Flag, Variable
@@ -158,8 +157,3 @@ def parse(text: str, *, named: NamedResolver | None = None) -> Chain:
     if len(components) > MAX_COMPONENTS:
         raise ParseError("Transformation has too many components", detail=f"{len(components)} components")
     return Chain(tuple(components))
-
-
-def with_fields(component: Component, **changes: Any) -> Component:
-    """A copy of `component` with some fields changed (used by tests and the renderer)."""
-    return replace(component, **changes)

@@ -106,12 +106,6 @@ def format_aspect_ratio(value: AspectRatio | Expression) -> str:
     return f"{format_number(value.width)}:{format_number(value.height)}"
 
 
-def choice(key: str, name: str, text: str, allowed: frozenset[str]) -> str:
-    if text not in allowed:
-        raise ParseError(f"Invalid {name} parameter - {text}", param=key)
-    return text
-
-
 def word(key: str, name: str, text: str, pattern: str = r"[A-Za-z0-9_.:\-]{1,120}") -> str:
     """A free-form token kept as written (video options, page, default image…)."""
     if not re.fullmatch(pattern, text):
