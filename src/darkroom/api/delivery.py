@@ -14,17 +14,20 @@ from starlette.routing import Route
 
 from darkroom import catalog
 from darkroom.api.delivery_paths import DeliveryPath, split_delivery_path
-from darkroom.api.derivatives import ClientHints, Derivative
+from darkroom.api.derivatives import ClientHints, Derivative, StrictTransformationRefused
 from darkroom.api.services import Services, services_of
 from darkroom.auth import verify_url_signature
 from darkroom.catalog import Asset
 from darkroom.errors import NotFound, Unauthorized
-from darkroom.transform import parse
+from darkroom.transform import Chain, parse
 
 __all__ = ["routes"]
 
 DELIVERY_RESOURCE_TYPES = ("image", "video", "raw")
-DELIVERY_TYPES = ("upload", "private", "authenticated")
+# Stored uploads, and what the generation actions (text, sprite, multi) make.
+DELIVERY_TYPES = ("upload", "private", "authenticated", "text", "sprite", "multi")
+# A sprite's stylesheet and map: stored when the sprite is made, never rendered.
+SPRITE_SIDECARS = {"css": "text/css; charset=utf-8", "json": "application/json"}
 SIGNED_TYPES = ("private", "authenticated")
 _SAME_FORMAT = {"jpeg": "jpg", "tif": "tiff"}
 VERSIONED_CACHE = "public, max-age=31536000, immutable"
@@ -42,6 +45,8 @@ async def deliver(request: Request) -> Response:
     services = services_of(request)
     path = split_delivery_path(request.path_params["rest"])
     asset, requested_format = await _find(services, cloud, resource_type, type_, path)
+    if type_ == "sprite" and requested_format in SPRITE_SIDECARS and not path.transformation:
+        return await _sprite_sidecar(request, services, asset, requested_format, path)
     await _check_signature(services, cloud, type_, path)
     if _is_original(asset, path.transformation, requested_format):
         return await _original(request, services, asset, path)
@@ -56,6 +61,17 @@ async def deliver(request: Request) -> Response:
         may_render=await _may_render(services, cloud, path),
     )
     return _derived_response(request, derivative, path, chain.attachment, asset)
+
+
+async def _sprite_sidecar(request: Request, services: Services, asset: Asset, fmt: str, path: DeliveryPath) -> Response:
+    try:
+        found = await request.app.state.derivatives.get(services, asset, Chain(), fmt, ClientHints(), may_render=False)
+    except StrictTransformationRefused:
+        raise NotFound("Resource not found") from None
+    headers = {"ETag": f'"{found.etag}"', "Cache-Control": _cache_control(asset, path)}
+    if request.method == "HEAD":
+        return Response(headers={**headers, "Content-Length": str(len(found.data))}, media_type=SPRITE_SIDECARS[fmt])
+    return Response(found.data, headers=headers, media_type=SPRITE_SIDECARS[fmt])
 
 
 async def _find(services: Services, cloud: str, resource_type: str, type_: str, path: DeliveryPath) -> tuple[Asset, str | None]:

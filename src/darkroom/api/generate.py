@@ -10,9 +10,8 @@ runs some of them in the background:
 - `explode`: each page of a multi-page asset rendered as its `pg_N` derivative.
 
 `analysis_fields` answers `colors`, `phash`, `quality_analysis`, `faces` and `responsive_breakpoints`.
-Delivery of the generated types (`/{cloud}/image/{text|sprite|multi}/…`) lives here too:
-the sprite's sidecars are not pictures, and the general delivery route serves stored
-uploads only.
+The generated types (`text`, `sprite`, `multi`) are delivered by `api/delivery.py` like
+uploads; the sprite's CSS and JSON sidecars are stored derivatives that are never rendered.
 """
 
 from __future__ import annotations
@@ -38,9 +37,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from darkroom import catalog
-from darkroom.api import delivery
-from darkroom.api.delivery_paths import DeliveryPath, split_delivery_path
-from darkroom.api.derivatives import ClientHints, StrictTransformationRefused, split_variant, variant_key
+from darkroom.api.delivery_paths import split_delivery_path
+from darkroom.api.derivatives import ClientHints, split_variant, variant_key
 from darkroom.api.callers import authenticate
 from darkroom.api.ingest import delete_blobs, random_public_id
 from darkroom.api.multipart import UploadForm
@@ -71,7 +69,6 @@ MAX_SOURCES = 100  # images in one sprite or multi
 MAX_PAGES = 200  # pages one explode renders
 DEFAULT_FRAME_DELAY = 500  # ms between multi frames when the transformation gives no dl_
 SPRITE_FORMATS = frozenset(("png", "jpg", "webp", "gif"))
-SIDECARS = {"css": "text/css; charset=utf-8", "json": "application/json"}
 
 
 # ---------------------------------------------------------------- text
@@ -582,51 +579,8 @@ def _replace_derived(engine: Engine, asset: Asset, variant: str, fmt: str, stora
         )
 
 
-# ---------------------------------------------------------------- delivery of generated types
-
-
-def _deliverer(type_: str) -> Callable[[Request], Awaitable[Response]]:
-    async def handler(request: Request) -> Response:
-        return await deliver_generated(request, type_)
-
-    return handler
-
-
-async def deliver_generated(request: Request, type_: str) -> Response:
-    """`GET /{cloud}/image/{text|sprite|multi}/…`: as delivery does for uploads, plus the
-    sprite's `.css` and `.json` sidecars."""
-    cloud = request.path_params["cloud"]
-    services = services_of(request)
-    path = split_delivery_path(request.path_params["rest"])
-    asset, requested_format = await delivery._find(services, cloud, "image", type_, path)  # noqa: SLF001 - shared lookup
-    if type_ == "sprite" and requested_format in SIDECARS and not path.transformation:
-        return await _sidecar(request, services, asset, requested_format, path)
-    await delivery._check_signature(services, cloud, type_, path)  # noqa: SLF001
-    if delivery._is_original(asset, path.transformation, requested_format):  # noqa: SLF001
-        return await delivery._original(request, services, asset, path)  # noqa: SLF001
-    chain = parse(path.transformation)
-    may_render = await delivery._may_render(services, cloud, path)  # noqa: SLF001
-    derivative = await request.app.state.derivatives.get(
-        services, asset, chain, requested_format, ClientHints.from_headers(request.headers), may_render=may_render
-    )
-    return delivery._derived_response(request, derivative, path, chain.attachment, asset)  # noqa: SLF001
-
-
-async def _sidecar(request: Request, services: Services, asset: Asset, fmt: str, path: DeliveryPath) -> Response:
-    """The sprite's CSS or JSON, stored when the sprite was made (never rendered here)."""
-    try:
-        found = await request.app.state.derivatives.get(services, asset, Chain(), fmt, ClientHints(), may_render=False)
-    except StrictTransformationRefused:
-        raise NotFound("Resource not found") from None
-    headers = {"ETag": f'"{found.etag}"', "Cache-Control": delivery._cache_control(asset, path)}  # noqa: SLF001
-    if request.method == "HEAD":
-        return Response(headers={**headers, "Content-Length": str(len(found.data))}, media_type=SIDECARS[fmt])
-    return Response(found.data, headers=headers, media_type=SIDECARS[fmt])
-
-
 routes = [
     *(Route(f"/v1_1/{{cloud}}/image/{action}", _downloader(action), methods=["GET"]) for action in ("sprite", "multi")),
-    *(Route(f"/{{cloud}}/image/{type_}/{{rest:path}}", _deliverer(type_), methods=["GET", "HEAD"]) for type_ in GENERATED_TYPES),
 ]
 
 
