@@ -420,3 +420,18 @@ def test_a_render_past_its_deadline_stops_between_steps(images: dict[str, str]) 
         _render(images, "/".join(["e_blur:50"] * 10), limits=RenderLimits(max_seconds=0.0))
     assert caught.value.status == 400
     assert _render(images, "e_blur:50", limits=RenderLimits(max_seconds=30)).width == 400
+
+
+def test_replace_color_moves_the_matching_colour_only(images: dict[str, str]) -> None:
+    rendered = _decode(_render(images, "l_logo/e_replace_color:blue:20:red", "grey", requested_format="png"))
+    plain = _decode(_render(images, "l_logo", "grey", requested_format="png"))
+    assert plain(200, 150)[:3] == [255, 0, 0]
+    assert rendered(200, 150)[2] > 200 and rendered(200, 150)[0] < 50  # the red logo is now blue
+    assert rendered(10, 10)[:3] == [128, 128, 128]  # grey was not near red
+
+
+def test_gradient_fade_makes_one_edge_transparent(images: dict[str, str]) -> None:
+    faded = _decode(_render(images, "e_gradient_fade:50", requested_format="png"))
+    assert faded(0, 150)[3] == 0 and 100 < faded(100, 150)[3] < 160 and faded(399, 150)[3] == 255
+    right = _decode(_render(images, "e_gradient_fade,x_-100", requested_format="png"))
+    assert right(399, 150)[3] < 5 and right(0, 150)[3] == 255

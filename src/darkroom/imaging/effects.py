@@ -438,6 +438,73 @@ def make_transparent(image: pyvips.Image, effect: Effect, ctx: EffectContext) ->
     return join_alpha(rgb, new_alpha)
 
 
+def _color_arg(effect: Effect, text: str) -> tuple[int, int, int]:
+    try:
+        return rgba(parse_color("e", "rgb:" + text if _is_hex(text) else text))[:3]  # type: ignore[return-value]
+    except ParseError as error:
+        raise UnsupportedTransformation(f"Invalid effect parameter - {effect.name}:{text}", detail=error.message) from None
+
+
+def _predominant(rgb: pyvips.Image) -> tuple[int, int, int]:
+    """The centre of the most common 32-level colour bin of a small sample."""
+    import numpy
+
+    bins = _sample(rgb, 64).numpy().reshape(-1, 3) // 32
+    keys, counts = numpy.unique(bins, axis=0, return_counts=True)
+    return tuple(int(v) * 32 + 16 for v in keys[counts.argmax()])  # type: ignore[return-value]
+
+
+def replace_color(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Image:
+    """`e_replace_color:to[:tolerance[:from]]`: shift colours near `from` (default: the
+    predominant colour) towards `to`, keeping their shading; nearer colours move more."""
+    if not effect.args:
+        raise UnsupportedTransformation("Invalid effect parameter - replace_color needs a target colour")
+    target = _color_arg(effect, effect.args[0])
+    tolerance = _bounded(effect, effect.args[1], 0, 100) if len(effect.args) > 1 else 50
+    rgb, alpha = split_alpha(image)
+    source = _color_arg(effect, effect.args[2]) if len(effect.args) > 2 else _predominant(rgb)
+    reach = max(1.0, tolerance * 4.42)  # of the RGB cube's diagonal
+    distance = ((rgb - list(source)) ** 2).bandmean() ** 0.5 * (3**0.5)
+    weight = (distance < reach).ifthenelse(1 - distance / reach, 0)
+    shifted = rgb + weight * [t - f for t, f in zip(target, source)]
+    return join_alpha(shifted, alpha)
+
+
+def gradient_fade(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Image:
+    """Fade to transparent from an edge: from the left by default, `x < 0` from the right,
+    `y > 0` from the top, `y < 0` from the bottom, `symmetric` from both sides; the faded
+    band is `strength` % of the side (default 20) or |x|/|y| when given."""
+    args = list(effect.args)
+    symmetric = bool(args) and args[0].startswith("symmetric")
+    if symmetric:
+        args.pop(0)
+    strength = _bounded(effect, args[0], 0, 100) if args else 20
+    component = ctx.component
+    vertical = component.y is not None and component.x is None
+    offset = component.y if vertical else component.x
+    amount = getattr(offset, "value", None)
+    side = image.height if vertical else image.width
+    if isinstance(amount, float) and abs(amount) <= 1:
+        band = abs(amount) * side
+    elif isinstance(amount, int) and amount != 0:
+        band = abs(amount)
+    else:
+        band = strength / 100 * side
+    band = max(1.0, min(float(side), band))
+    reverse = amount is not None and amount < 0
+    xy = pyvips.Image.xyz(image.width, image.height)
+    position = xy.extract_band(1 if vertical else 0)
+    if reverse:
+        position = (side - 1) - position
+    ramp = (position < band).ifthenelse(position / band, 1)
+    if symmetric:
+        mirrored = ((side - 1) - position)
+        ramp = ramp * (mirrored < band).ifthenelse(mirrored / band, 1)
+    image = _with_alpha(image)
+    rgb, alpha = split_alpha(image)
+    return join_alpha(rgb, alpha * ramp)
+
+
 def _unsupported(reason: str) -> Callable[[pyvips.Image, Effect, EffectContext], pyvips.Image]:
     def run(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Image:
         raise UnsupportedTransformation(f"Effect {effect.name} is not supported: {reason}")
@@ -483,6 +550,8 @@ EFFECT_FUNCTIONS: dict[str, Callable[[pyvips.Image, Effect, EffectContext], pyvi
     "shadow": shadow,
     "trim": trim,
     "make_transparent": make_transparent,
+    "replace_color": replace_color,
+    "gradient_fade": gradient_fade,
     "background_removal": _NEEDS_MODEL,
     "bgremoval": _NEEDS_MODEL,
     "upscale": _NEEDS_MODEL,
