@@ -435,3 +435,32 @@ def test_gradient_fade_makes_one_edge_transparent(images: dict[str, str]) -> Non
     assert faded(0, 150)[3] == 0 and 100 < faded(100, 150)[3] < 160 and faded(399, 150)[3] == 255
     right = _decode(_render(images, "e_gradient_fade,x_-100", requested_format="png"))
     assert right(399, 150)[3] < 5 and right(0, 150)[3] == 255
+
+
+def test_layer_blend_modes(images: dict[str, str]) -> None:
+    multiplied = _decode(_render(images, "l_logo,e_multiply/fl_layer_apply", "grey", requested_format="png"))
+    assert multiplied(200, 150)[:3] == pytest.approx([128, 0, 0], abs=2)  # grey × red
+    screened = _decode(_render(images, "l_logo,e_screen", "grey", requested_format="png"))
+    assert screened(200, 150)[0] >= 253 and screened(200, 150)[1] == pytest.approx(128, abs=2)
+    masked = _decode(_render(images, "l_logo,e_mask", "grey", requested_format="png"))
+    assert masked(200, 150)[3] == 255 and masked(10, 10)[3] == 0  # only where the layer is
+    cut = _decode(_render(images, "l_logo,e_cut_out", "grey", requested_format="png"))
+    assert cut(200, 150)[3] == 0 and cut(10, 10)[3] == 255
+
+
+def test_shear_skews_onto_a_wider_canvas(images: dict[str, str]) -> None:
+    rendered = _decode(_render(images, "e_shear:20:0", requested_format="png"))
+    assert rendered.width > 400 + 100 and rendered.height == pytest.approx(300, abs=2)
+    assert rendered(rendered.width - 1, 0)[3] == 0 or rendered(0, rendered.height - 1)[3] == 0
+
+
+def test_cartoonify_flattens_colours_and_draws_lines(images: dict[str, str]) -> None:
+    def distinct(image: pyvips.Image) -> int:
+        import numpy
+
+        return len(numpy.unique(image.numpy().reshape(-1, 3)[::7], axis=0))
+
+    plain = _decode(_render(images, "", "astronaut", requested_format="png"))
+    cartoon = _decode(_render(images, "e_cartoonify", "astronaut", requested_format="png"))
+    assert distinct(cartoon) < distinct(plain) / 5
+    assert cartoon.extract_band(0).hist_find()(0, 0)[0] > plain.extract_band(0).hist_find()(0, 0)[0]  # more black

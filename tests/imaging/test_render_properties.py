@@ -20,7 +20,7 @@ _ITEMS = [
     "a_-45", "a_auto_right", "r_max", "r_10:20", "bo_3px_solid_red", "b_rgb:ff0000", "b_auto:predominant", "b_blurred",
     "o_50", "l_logo", "l_text:Arial_20_bold:Hi%252C%20there", "u_logo", "fl_layer_apply", "fl_relative", "co_white",
     "if_w_gt_100", "if_else", "if_end", "$v_30", "w_$v", "w_iw_div_2", "e_replace_color:blue", "e_gradient_fade",
-    "e_gradient_fade:symmetric", "pg_2", "e_blur_faces", "e_sharpen:500", "b_auto", "c_scale,w_0.3",
+    "e_gradient_fade:symmetric", "pg_2", "e_cartoonify", "e_shear:10:5", "e_multiply", "e_mask", "e_blur_faces", "e_sharpen:500", "b_auto", "c_scale,w_0.3",
 ]
 
 

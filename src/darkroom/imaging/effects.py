@@ -505,6 +505,45 @@ def gradient_fade(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> py
     return join_alpha(rgb, alpha * ramp)
 
 
+def shear(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Image:
+    """`e_shear:x:y`: skew by x degrees horizontally and y vertically; the canvas grows and
+    the uncovered corners are transparent."""
+    import math
+
+    angles = [_signed(effect, a, -89, 89) for a in effect.args[:2]] + [0, 0]
+    matrix = [1, math.tan(math.radians(angles[0])), math.tan(math.radians(angles[1])), 1]
+    image = _with_alpha(image)
+    return image.affine(matrix, extend="background", background=[0, 0, 0, 0]).cast("uchar")
+
+
+def _signed(effect: Effect, text: str, low: int, high: int) -> int:
+    body = text[1:] if text.startswith("-") else text
+    if not body.isdigit() or not low <= int(text) <= high:
+        raise UnsupportedTransformation(f"Invalid effect parameter - {effect.name}:{text}")
+    return int(text)
+
+
+def cartoonify(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Image:
+    """`e_cartoonify[:line[:colour_reduction|bw]]`: flat colours (smoothed, then posterised)
+    with dark outlines where edges are strong."""
+    line = _bounded(effect, effect.args[0], 0, 100) if effect.args else 50
+    reduction_arg = effect.args[1] if len(effect.args) > 1 else "50"
+    black_white = reduction_arg == "bw"
+    reduction = 50 if black_white else _bounded(effect, reduction_arg, 0, 100)
+    step = 256 / max(2, round(12 - reduction * 0.1))
+
+    def run(rgb: pyvips.Image) -> pyvips.Image:
+        flat = rgb.median(5)
+        flat = ((flat / step).floor() * step + step / 2).cast("uchar")
+        if black_white:
+            flat = _luma(flat).bandjoin([_luma(flat)] * 2)
+        edges = _luma(rgb).cast("uchar").sobel()
+        threshold = 255 - line * 2.2
+        return (edges > threshold).ifthenelse([0, 0, 0], flat)
+
+    return _on_color(run)(image)
+
+
 def _unsupported(reason: str) -> Callable[[pyvips.Image, Effect, EffectContext], pyvips.Image]:
     def run(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Image:
         raise UnsupportedTransformation(f"Effect {effect.name} is not supported: {reason}")
@@ -551,6 +590,8 @@ EFFECT_FUNCTIONS: dict[str, Callable[[pyvips.Image, Effect, EffectContext], pyvi
     "trim": trim,
     "make_transparent": make_transparent,
     "replace_color": replace_color,
+    "shear": shear,
+    "cartoonify": cartoonify,
     "gradient_fade": gradient_fade,
     "background_removal": _NEEDS_MODEL,
     "bgremoval": _NEEDS_MODEL,

@@ -66,8 +66,13 @@ def load_image_layer(layer: Layer, path: str | os.PathLike[str] | None) -> pyvip
     return image
 
 
-def composite(base: pyvips.Image, layer: pyvips.Image, where: Placement, *, underlay: bool) -> pyvips.Image:
-    """Put `layer` on (or under) `base` at `where`; the result keeps the base's size."""
+# Layer effects that are really blend modes (`l_texture,e_multiply`), as libvips names them.
+BLEND_MODES = {"multiply": "multiply", "screen": "screen", "overlay": "overlay", "mask": "dest-in", "cut_out": "dest-out"}
+
+
+def composite(base: pyvips.Image, layer: pyvips.Image, where: Placement, *, underlay: bool, mode: str = "over") -> pyvips.Image:
+    """Put `layer` on (or under) `base` at `where` with a blend `mode`; the result keeps the
+    base's size. `dest-in`/`dest-out` (mask, cut_out) keep or cut the base where the layer is."""
     left, top = place((layer.width, layer.height), (base.width, base.height), where, clamp=False)
     opaque = not base.hasalpha()
     base_a, layer_a = with_alpha(base), with_alpha(layer)
@@ -76,9 +81,9 @@ def composite(base: pyvips.Image, layer: pyvips.Image, where: Placement, *, unde
         canvas = canvas.composite2(layer_a, "over", x=left, y=top)
         result = canvas.composite2(base_a, "over")
     else:
-        result = base_a.composite2(layer_a, "over", x=left, y=top)
+        result = base_a.composite2(layer_a, mode, x=left, y=top)
     result = result.cast("uchar")
-    if opaque and not underlay:
+    if opaque and not underlay and not mode.startswith("dest"):
         result = result.extract_band(0, n=3)
     return result
 

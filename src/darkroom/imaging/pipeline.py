@@ -467,7 +467,7 @@ def _relative_to_base(component: Component, base: RenderState, layer: RenderStat
     return replace(component, width=width, height=height)
 
 
-def _place(layer: RenderState, component: Component, base: RenderState, *, underlay: bool) -> None:
+def _place(layer: RenderState, component: Component, base: RenderState, *, underlay: bool, mode: str = "over") -> None:
     gravity = component.gravity or "center"
     dpr = dpr_of(component, base)
     x = length(component.x, base.width, base, dpr)
@@ -477,10 +477,25 @@ def _place(layer: RenderState, component: Component, base: RenderState, *, under
         focus = layers.face_placement(gravity, detect_faces(first_frame(base)))
     where = Placement(gravity if focus is not None or not is_focus_gravity(gravity) else "center", x, y, focus)
     overlay = pixels(layer)
-    each_frame(base, lambda frame: layers.composite(frame, overlay, where, underlay=underlay))
+    each_frame(base, lambda frame: layers.composite(frame, overlay, where, underlay=underlay, mode=mode))
 
 
 _PLACEMENT_FIELDS = {"gravity": None, "x": None, "y": None, "flags": ()}
+
+
+def _blend_mode(*components: Component) -> tuple[str, list[Component]]:
+    """The blend mode given as a layer effect (`e_multiply`), and the components without it."""
+    mode = "over"
+    cleaned = []
+    for component in components:
+        kept = []
+        for effect in component.effects:
+            if effect.name in layers.BLEND_MODES:
+                mode = layers.BLEND_MODES[effect.name]
+            else:
+                kept.append(effect)
+        cleaned.append(replace(component, effects=tuple(kept)))
+    return mode, cleaned
 
 
 def _run_layer(components: list[Component], start: int, state: RenderState) -> int:
@@ -491,16 +506,16 @@ def _run_layer(components: list[Component], start: int, state: RenderState) -> i
     layer = _layer_state(_layer_image(opening, state), state)
     own = replace(opening, overlay=None, underlay=None, color=None if (opening.overlay or opening.underlay).kind == "text" else opening.color)  # type: ignore[union-attr]
     if apply_at is None or apply_at == start:
-        placement = opening
+        mode, (own,) = _blend_mode(own)
         apply_component(replace(_relative_to_base(own, state, layer), **_PLACEMENT_FIELDS), layer)
-        _place(layer, placement, state, underlay=underlay)
+        _place(layer, opening, state, underlay=underlay, mode=mode)
         return start + 1
+    mode, (own, closing) = _blend_mode(own, components[apply_at])
     apply_component(_relative_to_base(own, state, layer), layer)
     for component in components[start + 1 : apply_at]:
         apply_component(component, layer)
-    closing = components[apply_at]
     apply_component(replace(closing, **_PLACEMENT_FIELDS), layer)
-    _place(layer, closing, state, underlay=underlay)
+    _place(layer, closing, state, underlay=underlay, mode=mode)
     return apply_at + 1
 
 
