@@ -296,3 +296,10 @@ def test_faces_on_upload_are_boxes_in_the_images_pixels(cld_sqlite: LiveServer, 
     result = cloudinary.uploader.upload(str(tmp_path / "astronaut.jpg"), faces=True)
     (box,) = result["faces"]
     assert 150 < box[0] + box[2] / 2 < 300 and 50 < box[1] + box[3] / 2 < 180
+
+
+def test_malformed_responsive_breakpoints_store_nothing(cld_sqlite: LiveServer, sample_png: Path) -> None:
+    with pytest.raises(BadRequest, match="responsive_breakpoints"):
+        cloudinary.uploader.upload(str(sample_png), public_id="generate/bad-breakpoints", responsive_breakpoints=[{"create_derived": False, "max_images": "many"}])
+    with pytest.raises(NotFound):
+        cloudinary.uploader.explicit("generate/bad-breakpoints", type="upload")

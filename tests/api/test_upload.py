@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 import cloudinary
+import cloudinary.api
 import cloudinary.uploader
 import cloudinary.utils
 import httpx
@@ -277,3 +278,14 @@ def test_stale_spool_files_are_removed_at_start_up(tmp_path: Path) -> None:
     services = build_services(Settings.from_env({"DARKROOM_DATA_DIR": str(tmp_path)}))
     services.engine.dispose()
     assert not stale.exists() and fresh.exists()
+
+
+def test_structured_metadata_on_upload_is_validated_against_its_fields(cld: LiveServer, sample_png: Path) -> None:
+    field_id = f"rating_{os.urandom(3).hex()}"
+    cloudinary.api.add_metadata_field({"external_id": field_id, "type": "integer", "label": "Rating"})
+    stored = cloudinary.uploader.upload(str(sample_png), public_id="core/metadata", metadata={field_id: 4})
+    assert stored["metadata"] == {field_id: 4}
+    with pytest.raises(BadRequest, match=field_id):
+        cloudinary.uploader.upload(str(sample_png), public_id="core/metadata-bad", metadata={field_id: "four"})
+    with pytest.raises(NotFound):
+        cloudinary.uploader.explicit("core/metadata-bad", type="upload")

@@ -60,7 +60,7 @@ from darkroom.transform.colors import parse_color
 if TYPE_CHECKING:
     from darkroom.api.upload import ActionContext
 
-__all__ = ["analysis_fields", "explode", "multi", "routes", "sprite", "text"]
+__all__ = ["analysis_fields", "check_analysis_params", "explode", "multi", "routes", "sprite", "text"]
 
 log = logging.getLogger("darkroom.generate")
 
@@ -439,6 +439,12 @@ def _analyse(path: Path, asset: Asset, wanted: set[str]) -> dict[str, Any]:
         fields["quality_analysis"] = scores
         fields["quality_score"] = scores["pixel_score"]
     return fields
+
+
+def check_analysis_params(params: dict[str, str]) -> None:
+    """Refuse a malformed `responsive_breakpoints` before anything is stored."""
+    if params.get("responsive_breakpoints"):
+        _breakpoint_settings(params["responsive_breakpoints"])
 
 
 def _breakpoint_settings(text: str) -> list[BreakpointSettings]:

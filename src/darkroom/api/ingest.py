@@ -25,6 +25,7 @@ from darkroom.api.multipart import SpooledFile
 from darkroom.api.params import parse_bool, parse_context, parse_list
 from darkroom.api.services import Services
 from darkroom.catalog import NewAsset, SaveResult
+from darkroom.catalog.metadata_fields import validate_asset_metadata
 from darkroom.errors import BadRequest
 from darkroom.imaging import MediaInfo, RenderLimits, probe, render
 from darkroom.transform import parse
@@ -106,6 +107,7 @@ async def ingest(services: Services, cloud: str, spooled: SpooledFile, options: 
     _check_allowed_format(fmt, options.allowed_formats)
     public_id = _public_id(options, filename, resource_type)
     catalog.validate_public_id(public_id)
+    metadata = await services.db(validate_asset_metadata, cloud, options.metadata)
     storage_key = f"{cloud}/originals/{secrets.token_hex(16)}"
     await services.store.put_file(storage_key, spooled.path)
     new = NewAsset(
@@ -126,7 +128,7 @@ async def ingest(services: Services, cloud: str, spooled: SpooledFile, options: 
         original_filename=_stem(posixpath.basename(filename.replace("\\", "/"))),
         tags=options.tags,
         context=options.context,
-        metadata=options.metadata,
+        metadata=metadata,
     )
     try:
         result = await services.db(catalog.save_asset, new, overwrite=options.overwrite)

@@ -28,6 +28,7 @@ from darkroom.api.sources import decode_data_uri, fetch_remote, is_remote_source
 from darkroom.auth import MissingParameter, response_signature
 from darkroom.auth.signing import algorithm_for_signature
 from darkroom.catalog import Asset
+from darkroom.catalog.metadata_fields import validate_asset_metadata
 from darkroom.errors import BadRequest, NotFound
 
 __all__ = ["routes"]
@@ -73,6 +74,7 @@ async def upload_api(request: Request) -> Response:
 async def upload(ctx: ActionContext) -> Response:
     params = apply_preset(ctx.params, ctx.caller)
     options = UploadOptions.from_params(params, ctx.resource_type, signed=ctx.caller.signed)
+    generate.check_analysis_params(params)
     content_range = ctx.request.headers.get("content-range")
     if content_range:
         return await _upload_chunk(ctx, options, content_range)
@@ -228,7 +230,9 @@ async def explicit(ctx: ActionContext) -> Response:
     if "context" in ctx.params:
         changes["context"] = parse_context(ctx.params["context"])
     if "metadata" in ctx.params:
-        changes["metadata"] = {**asset.metadata, **parse_context(ctx.params["metadata"])}
+        changes["metadata"] = await ctx.services.db(
+            validate_asset_metadata, ctx.cloud, parse_context(ctx.params["metadata"]), asset.metadata
+        )
     if "display_name" in ctx.params:
         changes["display_name"] = ctx.params["display_name"]
     new_tags = parse_list(ctx.params["tags"]) if "tags" in ctx.params else None
