@@ -464,3 +464,12 @@ def test_cartoonify_flattens_colours_and_draws_lines(images: dict[str, str]) -> 
     cartoon = _decode(_render(images, "e_cartoonify", "astronaut", requested_format="png"))
     assert distinct(cartoon) < distinct(plain) / 5
     assert cartoon.extract_band(0).hist_find()(0, 0)[0] > plain.extract_band(0).hist_find()(0, 0)[0]  # more black
+
+
+def test_overflowing_layers_grow_the_canvas_unless_no_overflow(images: dict[str, str]) -> None:
+    grown = _render(images, "l_logo/fl_layer_apply,g_north_west,x_-20,y_-10", "grey", requested_format="png")
+    assert (grown.width, grown.height) == (420, 310)
+    decoded = _decode(grown)
+    assert decoded(0, 0)[:3] == [255, 0, 0] and decoded(419, 309)[3] == 255 and decoded(419, 0)[3] == 0
+    clipped = _render(images, "l_logo/fl_layer_apply,fl_no_overflow,g_north_west,x_-20,y_-10", "grey", requested_format="png")
+    assert (clipped.width, clipped.height) == (400, 300)

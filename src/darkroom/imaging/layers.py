@@ -70,12 +70,23 @@ def load_image_layer(layer: Layer, path: str | os.PathLike[str] | None) -> pyvip
 BLEND_MODES = {"multiply": "multiply", "screen": "screen", "overlay": "overlay", "mask": "dest-in", "cut_out": "dest-out"}
 
 
-def composite(base: pyvips.Image, layer: pyvips.Image, where: Placement, *, underlay: bool, mode: str = "over") -> pyvips.Image:
-    """Put `layer` on (or under) `base` at `where` with a blend `mode`; the result keeps the
-    base's size. `dest-in`/`dest-out` (mask, cut_out) keep or cut the base where the layer is."""
+def composite(
+    base: pyvips.Image, layer: pyvips.Image, where: Placement, *, underlay: bool, mode: str = "over", overflow: bool = False
+) -> pyvips.Image:
+    """Put `layer` on (or under) `base` at `where` with a blend `mode`. With `overflow` (no
+    `fl_no_overflow`), a layer reaching past the base grows the canvas, transparently, as
+    Cloudinary does; otherwise it is clipped. `dest-in`/`dest-out` (mask, cut_out) keep or
+    cut the base where the layer is."""
     left, top = place((layer.width, layer.height), (base.width, base.height), where, clamp=False)
     opaque = not base.hasalpha()
     base_a, layer_a = with_alpha(base), with_alpha(layer)
+    if overflow and not underlay and mode == "over":
+        grow_left, grow_top = max(0, -left), max(0, -top)
+        width = max(base.width + grow_left, left + grow_left + layer.width)
+        height = max(base.height + grow_top, top + grow_top + layer.height)
+        if (width, height) != (base.width, base.height):
+            base_a = base_a.embed(grow_left, grow_top, width, height, extend="background", background=[0, 0, 0, 0])
+            left, top, opaque = left + grow_left, top + grow_top, False
     if underlay:
         canvas = base_a.new_from_image([0, 0, 0, 0]).copy(interpretation="srgb")
         canvas = canvas.composite2(layer_a, "over", x=left, y=top)

@@ -477,7 +477,12 @@ def _place(layer: RenderState, component: Component, base: RenderState, *, under
         focus = layers.face_placement(gravity, detect_faces(first_frame(base)))
     where = Placement(gravity if focus is not None or not is_focus_gravity(gravity) else "center", x, y, focus)
     overlay = pixels(layer)
-    each_frame(base, lambda frame: layers.composite(frame, overlay, where, underlay=underlay, mode=mode))
+    overflow = not component.has_flag("no_overflow")
+    if overflow:
+        grown = (base.width + layer.width) * (base.height + layer.height) * base.pages
+        if grown > base.limits.max_output_pixels:
+            raise TooManyPixels("Requested image is too large", detail="overlay overflow")
+    each_frame(base, lambda frame: layers.composite(frame, overlay, where, underlay=underlay, mode=mode, overflow=overflow))
 
 
 _PLACEMENT_FIELDS = {"gravity": None, "x": None, "y": None, "flags": ()}
