@@ -195,3 +195,12 @@ def test_clouds_are_isolated(sqlite_server: LiveServer, sample_png: Path) -> Non
     assert response.status_code == 401
     assert httpx.get(uploaded.json()["url"]).status_code == 200
     assert httpx.get(uploaded.json()["url"].replace("/tenant2/", f"/{sqlite_server.cloud}/")).status_code == 404
+
+
+@pytest.mark.parametrize("action", ["destroy", "rename", "tags", "context", "explicit"])
+def test_actions_other_than_upload_cannot_be_unsigned(sqlite_server: LiveServer, action: str) -> None:
+    url = f"{sqlite_server.base_url}/v1_1/{sqlite_server.cloud}/image/{action}"
+    anonymous = httpx.post(url, data={"public_id": "x", "upload_preset": "ugc"})
+    assert anonymous.status_code == 401 and anonymous.json()["error"]["message"] == "Must supply api_key"
+    unsigned = httpx.post(url, data={"public_id": "x", "api_key": sqlite_server.api_key})
+    assert unsigned.status_code == 400 and unsigned.json()["error"]["message"] == "Missing required parameter - signature"

@@ -57,9 +57,10 @@ async def authenticate(services: Services, request: Request, cloud: str, params:
             raise UnknownApiKey("Invalid credentials")
         return Caller(key, await _preset(services, cloud, params))
     if action != "upload":
-        raise MissingParameter("Missing required parameter - signature") if params.get("api_key") else UnknownApiKey(
-            "Must supply api_key"
-        )
+        # Only uploads may be unsigned (with an unsigned preset); every other action needs a key.
+        if params.get("api_key"):
+            raise MissingParameter("Missing required parameter - signature")
+        raise UnknownApiKey("Must supply api_key")
     return Caller(None, await _unsigned_preset(services, cloud, params))
 
 
