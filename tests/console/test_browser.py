@@ -256,7 +256,7 @@ def test_widget_on_the_example_page_uploads_through_an_apps_signature_endpoint(p
 
 
 APP_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Someone's app</title></head><body>
-<button id="upload">Upload Image</button><pre id="out" style="white-space:pre-wrap;word-break:break-all"></pre>
+<button id="upload">Upload Image</button> <button id="upload-hooked">Upload (hook)</button><pre id="out" style="white-space:pre-wrap;word-break:break-all"></pre>
 <script src="{darkroom}/widget.js"></script>
 <script>
   const widget = cloudinary.createUploadWidget({{
@@ -267,6 +267,16 @@ APP_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Someone's 
     if (!error && result.event === "success") document.getElementById("out").textContent = JSON.stringify(result.info);
   }});
   document.getElementById("upload").onclick = () => widget.open();
+  // The other hook Cloudinary's widget offers: a function that gets paramsToSign and calls back.
+  const hooked = cloudinary.createUploadWidget({{
+    cloudName: "{cloud}", apiKey: "{api_key}", folder: "third-party/hooked", sources: ["local"],
+    uploadSignature: (callback, paramsToSign) => fetch("/api/sign", {{
+      method: "POST", headers: {{"Content-Type": "application/json"}}, body: JSON.stringify({{paramsToSign}}),
+    }}).then((r) => r.json()).then((body) => callback(body.signature)),
+  }}, (error, result) => {{
+    if (!error && result.event === "success") document.getElementById("out").textContent = JSON.stringify(result.info);
+  }});
+  document.getElementById("upload-hooked").onclick = () => hooked.open();
 </script></body></html>"""
 
 
@@ -318,6 +328,12 @@ def test_widget_drops_into_another_sites_page_cross_origin(browser: Any, app_sit
         info = json.loads(tab.inner_text("#out"))
         assert info["public_id"].startswith("third-party/") and info["width"] == 480
         assert httpx.get(info["url"]).status_code == 200
+        tab.keyboard.press("Escape")
+        tab.click("#upload-hooked")
+        tab.set_input_files(".drw-overlay:not([hidden]) [data-drw=file-input]", files=[{
+            "name": "hooked.png", "mimeType": chosen["type"], "buffer": base64.b64decode(chosen["b64"])}])
+        tab.wait_for_selector(".drw-overlay:not([hidden]) [data-drw=item].drw-done")
+        assert json.loads(tab.inner_text("#out"))["public_id"].startswith("third-party/hooked/")
     finally:
         context.close()
 
