@@ -171,3 +171,16 @@ def test_eager_transformations_are_rendered_at_upload_and_listed(cld: LiveServer
     assert rows, "eager derivatives are stored"
     explicit = cloudinary.uploader.explicit("delivery/eager", type="upload", eager=[{"width": 30, "crop": "scale"}])
     assert explicit["eager"][0]["width"] == 30
+
+
+def test_text_overlays_and_escaped_public_ids_survive_the_url(cld: LiveServer, sample_jpg: Path) -> None:
+    cloudinary.uploader.upload(str(sample_jpg), public_id="delivery/with space,comma")
+    overlay = url_for(
+        "delivery/with space,comma", format="png",
+        transformation=[{"overlay": {"font_family": "Arial", "font_size": 20, "text": "50% off, today/now"}}],
+    )
+    response = httpx.get(overlay)
+    assert response.status_code == 200, response.headers.get("x-cld-error")
+    assert sniff(response.content) == "png"
+    signed = url_for("delivery/with space,comma", width=40, crop="scale", format="jpg", sign_url=True)
+    assert httpx.get(signed).status_code == 200

@@ -16,6 +16,7 @@ import cloudinary.uploader
 import cloudinary.utils
 import httpx
 import pytest
+import pyvips
 from cloudinary.exceptions import BadRequest, NotFound
 
 from darkroom.api.app import build_services
@@ -289,3 +290,17 @@ def test_structured_metadata_on_upload_is_validated_against_its_fields(cld: Live
         cloudinary.uploader.upload(str(sample_png), public_id="core/metadata-bad", metadata={field_id: "four"})
     with pytest.raises(NotFound):
         cloudinary.uploader.explicit("core/metadata-bad", type="upload")
+
+
+def test_large_data_uri_and_bad_eager_refused_before_storing(cld_sqlite: LiveServer, sample_jpg: Path, tmp_path: Path) -> None:
+    noise = pyvips.Image.gaussnoise(800, 800).cast("uchar")
+    big = noise.bandjoin([noise.rot180(), noise.fliphor()])
+    path = tmp_path / "noise.png"
+    big.write_to_file(str(path))
+    assert path.stat().st_size > 1024 * 1024  # more than one ordinary form field may carry
+    data_uri = "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
+    assert cloudinary.uploader.upload(data_uri, public_id="core/big-data-uri")["width"] == 800
+    with pytest.raises(BadRequest, match="bogus"):
+        cloudinary.uploader.upload(str(sample_jpg), public_id="core/bad-eager", eager=[{"crop": "bogus", "width": 10}])
+    with pytest.raises(NotFound):
+        cloudinary.uploader.explicit("core/bad-eager", type="upload")

@@ -43,7 +43,7 @@ async def deliver(request: Request) -> Response:
     if resource_type not in DELIVERY_RESOURCE_TYPES or type_ not in DELIVERY_TYPES:
         raise NotFound("Resource not found")
     services = services_of(request)
-    path = split_delivery_path(request.path_params["rest"])
+    path = split_delivery_path(_raw_rest(request))
     asset, requested_format = await _find(services, cloud, resource_type, type_, path)
     if type_ == "sprite" and requested_format in SPRITE_SIDECARS and not path.transformation:
         return await _sprite_sidecar(request, services, asset, requested_format, path)
@@ -61,6 +61,16 @@ async def deliver(request: Request) -> Response:
         may_render=await _may_render(services, cloud, path),
     )
     return _derived_response(request, derivative, path, chain.attachment, asset)
+
+
+def _raw_rest(request: Request) -> str:
+    """The path after /{cloud}/{resource_type}/{type}/, still percent-encoded.
+
+    Starlette's path parameters are decoded once already; URL signatures cover the escaped
+    form and text overlays carry escaped commas and slashes, so split the raw path instead.
+    """
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    return raw.decode("latin-1").split("?", 1)[0].split("/", 4)[4]
 
 
 async def _sprite_sidecar(request: Request, services: Services, asset: Asset, fmt: str, path: DeliveryPath) -> Response:

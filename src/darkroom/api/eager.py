@@ -8,6 +8,7 @@ the URL listed in the reply is already rendered when a browser asks for it.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -17,9 +18,9 @@ from darkroom.api.services import Services
 from darkroom.api.shapes import delivery_urls
 from darkroom.catalog import Asset
 from darkroom.errors import BadRequest
-from darkroom.transform import parse
+from darkroom.transform import Chain, parse
 
-__all__ = ["render_eager", "split_eager"]
+__all__ = ["EagerItem", "parse_eager", "render_eager", "split_eager"]
 
 MAX_EAGER = 20
 _BARE_FORMAT = re.compile(r"^[a-z0-9]{2,5}$")
@@ -40,14 +41,26 @@ def split_eager(text: str) -> list[tuple[str, str | None]]:
     return result
 
 
-async def render_eager(request: Request, services: Services, asset: Asset, text: str) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class EagerItem:
+    transformation: str  # as the client wrote it
+    format: str | None
+    chain: Chain
+
+
+def parse_eager(text: str) -> list[EagerItem]:
+    """Parse every eager item up front, so a bad one is refused before the upload is stored."""
+    return [EagerItem(transformation, fmt, parse(transformation)) for transformation, fmt in split_eager(text)]
+
+
+async def render_eager(request: Request, services: Services, asset: Asset, items: list[EagerItem]) -> list[dict[str, Any]]:
     """Render each eager transformation now; returns Cloudinary's `eager` list."""
-    if asset.resource_type != "image":
+    if items and asset.resource_type != "image":
         raise BadRequest("Eager transformations are supported for images only")
     cache = request.app.state.derivatives
     listed = []
-    for transformation, fmt in split_eager(text):
-        chain = parse(transformation)
+    for item in items:
+        transformation, fmt, chain = item.transformation, item.format, item.chain
         derivative = await cache.get(services, asset, chain, fmt, ClientHints())
         url, secure_url = delivery_urls(request, services.settings, asset, transformation, fmt or asset.format)
         listed.append(

@@ -23,6 +23,8 @@ from darkroom.errors import BadRequest, TooLarge
 __all__ = ["SpooledFile", "UploadForm", "read_upload_form"]
 
 MAX_FIELD_BYTES = 1024 * 1024  # one text field; larger means a client mistake or an attack
+# `file` as a text field carries a data: URI; it is held in memory, so it has its own, larger cap.
+MAX_DATA_URI_BYTES = 100 * 1024 * 1024
 MAX_FIELDS = 1000
 
 
@@ -137,7 +139,8 @@ async def _apply_events(events: list[tuple[str, bytes]], form: UploadForm, write
                 await writer.write(data)
             else:
                 part.text += data
-                if len(part.text) > MAX_FIELD_BYTES:
+                limit = MAX_DATA_URI_BYTES if part.name == "file" else MAX_FIELD_BYTES
+                if len(part.text) > limit:
                     raise BadRequest(f"Parameter {part.name} is too long")
         elif kind == "end":
             if part.filename is None:

@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -18,7 +20,7 @@ from darkroom import catalog
 from darkroom.api.callers import Caller, apply_preset, authenticate, signing_key_for
 from darkroom.api.chunks import parse_content_range, receive_chunk
 from darkroom.api import generate
-from darkroom.api.eager import render_eager
+from darkroom.api.eager import parse_eager, render_eager
 from darkroom.api.ingest import RESOURCE_TYPES, UploadOptions, base_public_id, delete_blobs, ingest
 from darkroom.api.multipart import SpooledFile, UploadForm, read_upload_form
 from darkroom.api.params import parse_bool, parse_context, parse_list
@@ -75,6 +77,7 @@ async def upload(ctx: ActionContext) -> Response:
     params = apply_preset(ctx.params, ctx.caller)
     options = UploadOptions.from_params(params, ctx.resource_type, signed=ctx.caller.signed)
     generate.check_analysis_params(params)
+    parse_eager(params.get("eager", ""))  # a bad eager transformation is refused before anything is stored
     content_range = ctx.request.headers.get("content-range")
     if content_range:
         return await _upload_chunk(ctx, options, content_range)
@@ -109,7 +112,9 @@ async def _source_file(ctx: ActionContext, params: dict[str, str]) -> SpooledFil
     if not source:
         raise MissingParameter("Missing required parameter - file")
     if source.startswith("data:"):
-        return decode_data_uri(source, ctx.services.spool_dir, max_bytes=settings.max_upload_bytes)
+        return await anyio.to_thread.run_sync(
+            lambda: decode_data_uri(source, ctx.services.spool_dir, max_bytes=settings.max_upload_bytes)
+        )
     if is_remote_source(source):
         return await fetch_remote(
             source, ctx.services.spool_dir, max_bytes=settings.max_upload_bytes, timeout=settings.fetch_timeout, allow=settings.fetch_allow
@@ -122,7 +127,7 @@ async def _store_and_reply(ctx: ActionContext, spooled: SpooledFile, options: Up
     body = await _resource_reply(ctx, result.asset)
     body.update(await generate.analysis_fields(ctx, result.asset, None if result.existing else spooled.path, params))
     if params.get("eager") and not result.existing:
-        body["eager"] = await render_eager(ctx.request, ctx.services, result.asset, params["eager"])
+        body["eager"] = await render_eager(ctx.request, ctx.services, result.asset, parse_eager(params["eager"]))
     if result.existing:
         body["existing"] = True
     if result.overwritten:
@@ -241,7 +246,7 @@ async def explicit(ctx: ActionContext) -> Response:
     body = await _resource_reply(ctx, asset)
     body.update(await generate.analysis_fields(ctx, asset, None))
     if ctx.params.get("eager"):
-        body["eager"] = await render_eager(ctx.request, ctx.services, asset, ctx.params["eager"])
+        body["eager"] = await render_eager(ctx.request, ctx.services, asset, parse_eager(ctx.params["eager"]))
     return JSONResponse(body)
 
 
