@@ -58,7 +58,7 @@ async def deliver(request: Request) -> Response:
         chain,
         requested_format,
         ClientHints.from_headers(request.headers),
-        may_render=await _may_render(services, cloud, path),
+        may_render=lambda: _may_render(services, cloud, path),
     )
     return _derived_response(request, derivative, path, chain.attachment, asset)
 

@@ -14,7 +14,7 @@ import hashlib
 import re
 import tempfile
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -121,9 +121,13 @@ class DerivativeCache:
         requested_format: str | None,
         hints: ClientHints,
         *,
-        may_render: bool = True,
+        may_render: bool | Callable[[], Awaitable[bool]] = True,
     ) -> Derivative:
-        """The derivative's bytes; with `may_render` off (strict transformations) only an existing one."""
+        """The derivative's bytes; if `may_render` says no (strict transformations), only an existing one.
+
+        `may_render` may be an async callable: it is asked only when a render is needed, so
+        cache hits cost no policy look-up.
+        """
         key = (asset.pk, asset.version, variant_key(chain, requested_format, hints))
         hot = self._memory.get(key)
         if hot is not None:
@@ -167,7 +171,7 @@ class DerivativeCache:
         requested_format: str | None,
         hints: ClientHints,
         variant: str,
-        may_render: bool,
+        may_render: bool | Callable[[], Awaitable[bool]],
     ) -> Derivative:
         stored = await services.db(_find_derived, asset.pk, asset.version, variant)
         if stored is not None:
@@ -176,7 +180,8 @@ class DerivativeCache:
                 return _derivative(await services.store.get_bytes(storage_key), fmt, vary, width, height)
             except BlobNotFound:
                 pass  # the blob vanished (a purge, a restore): render it again
-        if not may_render:
+        allowed = may_render if isinstance(may_render, bool) else await may_render()
+        if not allowed:
             raise StrictTransformationRefused(f"Transformation {chain.canonical() or requested_format} is not allowed")
         rendered = await _render(services, asset, chain, requested_format, hints)
         storage_key = f"{asset.cloud}/derived/{asset.asset_id}/{asset.version}/{hashlib.sha256(variant.encode()).hexdigest()[:40]}"
