@@ -191,3 +191,15 @@ def test_console_session_same_origin_with_csrf_on_writes(store: Store) -> None:
     assert with_csrf.status_code == 200
     foreign = store.client.get("/api/cloudinary/media", headers={"Origin": "https://elsewhere.example"})
     assert foreign.status_code == 401
+
+
+def test_empty_folders_made_with_the_admin_api_are_listed(store: Store) -> None:
+    from darkroom.catalog import folders
+
+    folders.create_folder(store.engine(), store.cloud, "drafts/2025")
+    root = store.client.get("/api/cloudinary/media", headers=store.auth).json()
+    assert {"id": "drafts", "type": "dir", "filename": "drafts", "directory": "."} in root["items"]
+    inner = store.client.get("/api/cloudinary/media?directory=drafts", headers=store.auth).json()
+    assert inner["items"] == [{"id": "drafts/2025", "type": "dir", "filename": "2025", "directory": "drafts"}]
+    unknown = store.client.get("/api/cloudinary/media?directory=nowhere", headers=store.auth)
+    assert unknown.status_code == 200 and unknown.json() == {"items": []}

@@ -231,32 +231,8 @@ async def list_media(request: Request, cloud: str) -> Response:
 
 
 def _folder_paths(engine: Any, cloud: str, directory: str) -> list[str]:
-    """Sub-folders of `directory`: those assets live in, and those created with the Admin API."""
-    paths = {folder["path"] for folder in library.list_folders(engine, cloud, directory)}
-    paths.update(_created_folders(engine, cloud, directory))
-    return sorted(paths)
-
-
-def _created_folders(engine: Any, cloud: str, directory: str) -> set[str]:
-    from darkroom.catalog import schema
-
-    table = getattr(schema, "folders", None)
-    if table is None:
-        return set()
-    import sqlalchemy as sa
-
-    with engine.connect() as conn:
-        rows = conn.execute(sa.select(table.c.path).where(table.c.cloud == cloud)).all()
-    found = set()
-    for (path,) in rows:
-        parent = posixpath.dirname(path)
-        if parent == directory:
-            found.add(path)
-        elif (parent + "/").startswith(directory + "/" if directory else ""):
-            # A deeper created folder still shows its ancestor directly under `directory`.
-            rest = path[len(directory) + 1 :] if directory else path
-            found.add(posixpath.join(directory, rest.split("/", 1)[0]) if directory else rest.split("/", 1)[0])
-    return found
+    """Sub-folders of `directory`, as the reference handler gets them from root_folders/sub_folders."""
+    return [folder["path"] for folder in library.list_folders(engine, cloud, directory)]
 
 
 # ---- upload -----------------------------------------------------------------------------

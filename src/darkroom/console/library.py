@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import json
-import posixpath
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -152,18 +151,18 @@ def _order(sort: str) -> list[Any]:
 
 
 def list_folders(engine: Engine, cloud: str, path: str = "") -> list[dict[str, str]]:
-    """The folders directly under `path` ("" = the root), from the folders assets live in."""
-    path = path.strip("/")
-    with engine.connect() as conn:
-        query = sa.select(assets.c.folder).where(assets.c.cloud == cloud, assets.c.folder != "").distinct()
-        names = [row.folder for row in conn.execute(query)]
-    children: set[str] = set()
-    for name in names:
-        if path and not name.startswith(path + "/"):
-            continue
-        rest = name[len(path) + 1 :] if path else name
-        children.add(rest.split("/", 1)[0])
-    return [{"name": child, "path": posixpath.join(path, child) if path else child} for child in sorted(children)]
+    """The folders directly under `path` ("" = the root), as the Admin API lists them.
+
+    That is folders assets live in and empty ones made with `create_folder`; an unknown
+    folder simply has no sub-folders.
+    """
+    from darkroom.catalog import folders
+
+    try:
+        children, _total, _cursor = folders.list_folders(engine, cloud, path.strip("/"), 10_000, None)
+    except folders.FolderNotFound:
+        return []
+    return [{"name": folder.name, "path": folder.path} for folder in children]
 
 
 def presets_for_upload(engine: Engine, cloud: str) -> list[dict[str, Any]]:
