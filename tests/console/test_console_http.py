@@ -109,6 +109,7 @@ def test_library_api_lists_folders_searches_tags_moves_and_deletes(console: Cons
     moved = console.client.post("/console/api/move", json={"assets": [asset], "folder": "archive"}, headers=csrf).json()
     new_id = moved["moved"][first["public_id"]]
     assert new_id.startswith("archive/")
+    assert {"name": "archive", "path": "archive"} in console.client.get("/console/api/folders").json()["folders"]
     gone = {"resource_type": "image", "type": "upload", "public_id": second["public_id"]}
     assert console.client.post("/console/api/delete", json={"assets": [gone]}, headers=csrf).json() == {"deleted": {second["public_id"]: "deleted"}}
     remaining = [r["public_id"] for r in console.client.get("/console/api/resources").json()["resources"]]

@@ -379,6 +379,8 @@ async def api_move(ctx: Context) -> Response:
             catalog.rename_asset, ctx.cloud, resource_type, type_, public_id, type_, target, overwrite=False
         )
         await _delete_blobs(ctx, freed)
+        # The folder tree follows asset_folder (dynamic folders); keep it with the public ID.
+        await ctx.services.db(catalog.update_asset_fields, renamed, asset_folder=folder)
         moved[public_id] = renamed.public_id
     return json_reply({"moved": moved})
 
