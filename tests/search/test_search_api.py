@@ -89,6 +89,14 @@ def test_aggregations(library: AdminCloud) -> None:
     assert result["aggregations"]["bytes"] == {"small": 4, "big": 0}
 
 
+def test_total_count_from_an_aggregation_is_exact_on_every_page(library: AdminCloud) -> None:
+    first = Search().expression("resource_type:image").aggregate("format").max_results(1).execute()
+    assert first["total_count"] == 4 and first["aggregations"]["format"] == {"png": 4}
+    second = Search().expression("resource_type:image").aggregate("type").max_results(1).next_cursor(first["next_cursor"]).execute()
+    assert second["total_count"] == 4 and second["aggregations"]["type"] == {"upload": 4}
+    assert ids(second) != ids(first)
+
+
 def test_malformed_expression_is_400_naming_the_position(library: AdminCloud) -> None:
     with pytest.raises(BadRequest, match="at position 10"):
         Search().expression("tags=cat (").execute()

@@ -50,6 +50,13 @@ CASES: list[tuple[str, set[int]]] = [
     ("bytes>1m", {2}),
     ("bytes:{0 TO 2kb}", {0, 1}),
     ("bytes:[* TO 0]", {8}),
+    ("bytes>1.5kb", ALL - {0, 8}),  # fractional bounds on integer columns round the right way
+    ("bytes>=1.5kb", ALL - {0, 8}),
+    ("bytes<1.5kb", {0, 8}),
+    ("bytes<=1.9kb", {0, 8}),
+    ("bytes=1000.5", set()),
+    ("bytes=1000", {0}),
+    ("width>1599.5", {3, 4}),
     ('aspect_ratio="16:9"', {3, 4}),
     ("aspect_ratio>1.5", {3, 4}),
     ("width>=1600", {3, 4}),

@@ -61,7 +61,8 @@ def run_search(engine: Engine, cloud: str, query: SearchQuery, now: datetime) ->
     """One page of matches, newest first unless sorted otherwise, with the exact total_count.
 
     The count is the expensive part on large libraries, so it is skipped when the first page
-    already holds every match, and carried in the cursor to later pages.
+    already holds every match, carried in the cursor to later pages, and taken from a value
+    aggregation's groups when one is asked for (one scan instead of two).
     """
     if not 0 < query.max_results <= MAX_RESULTS:
         raise SearchError(f"max_results must be between 1 and {MAX_RESULTS}")
@@ -76,11 +77,13 @@ def run_search(engine: Engine, cloud: str, query: SearchQuery, now: datetime) ->
         rows = conn.execute(statement).mappings().all()
         more = len(rows) > query.max_results
         rows = rows[: query.max_results]
+        aggregations, grouped_total = _aggregations(conn, where, query.aggregate)
         if total is None:
-            total = len(rows) if not more and not query.next_cursor else _count(conn, where)
+            total = len(rows) if not more and not query.next_cursor else grouped_total
+        if total is None:
+            total = _count(conn, where)
         cursor = encode_cursor(keys, cursor_values(keys, rows[-1]), rows[-1]["id"], total) if more and rows else None
         found = assets_from_rows(conn, rows)
-        aggregations = _aggregations(conn, where, query.aggregate)
     return SearchResult(total, found, cursor, aggregations)
 
 
@@ -88,30 +91,43 @@ def _count(conn: Connection, where: sa.ColumnElement[bool]) -> int:
     return int(conn.execute(sa.select(sa.func.count()).select_from(assets).where(where)).scalar_one())
 
 
-def _aggregations(conn: Connection, where: sa.ColumnElement[bool], requested: Sequence[str | dict[str, Any]]) -> dict[str, dict[str, int]]:
+def _aggregations(
+    conn: Connection, where: sa.ColumnElement[bool], requested: Sequence[str | dict[str, Any]]
+) -> tuple[dict[str, dict[str, int]], int | None]:
+    """The requested aggregations, and the number of matches if a value aggregation gave it.
+
+    Every value-aggregatable column is NOT NULL, so its groups (the empty value included, though
+    not shown) partition the matches and their sum is the exact total_count.
+    """
     out: dict[str, dict[str, int]] = {}
+    total: int | None = None
     for item in requested:
         if isinstance(item, str) and item in AGGREGATABLE:
             column = assets.c[item]
-            rows = conn.execute(sa.select(column, sa.func.count()).where(where).group_by(column))
-            out[item] = {str(value): count for value, count in rows if value not in (None, "")}
+            groups = conn.execute(sa.select(column, sa.func.count()).where(where).group_by(column)).all()
+            total = sum(int(count) for _, count in groups)
+            out[item] = {str(value): int(count) for value, count in groups if value not in (None, "")}
         elif isinstance(item, dict) and item.get("type") in RANGE_AGGREGATABLE:
             out[item["type"]] = _range_counts(conn, where, item["type"], item.get("ranges") or [])
         else:
             raise SearchError(f"Invalid aggregate: {item}")
-    return out
+    return out, total
 
 
 def _range_counts(conn: Connection, where: sa.ColumnElement[bool], name: str, ranges: list[dict[str, Any]]) -> dict[str, int]:
-    """One COUNT per named bucket: `from` inclusive, `to` exclusive, either optional."""
+    """Every named bucket counted in one scan: `from` inclusive, `to` exclusive, either optional."""
     column = assets.c[name]
-    counts: dict[str, int] = {}
+    sums: list[sa.ColumnElement[Any]] = []
+    keys: list[str] = []
     for bucket in ranges:
-        conditions = [where, column.is_not(None)]
+        conditions: list[sa.ColumnElement[bool]] = [column.is_not(None)]
         if bucket.get("from") is not None:
             conditions.append(column >= float(bucket["from"]))
         if bucket.get("to") is not None:
             conditions.append(column < float(bucket["to"]))
-        key = str(bucket.get("key") or f"{bucket.get('from', '*')}-{bucket.get('to', '*')}")
-        counts[key] = conn.execute(sa.select(sa.func.count()).select_from(assets).where(*conditions)).scalar_one()
-    return counts
+        keys.append(str(bucket.get("key") or f"{bucket.get('from', '*')}-{bucket.get('to', '*')}"))
+        sums.append(sa.func.coalesce(sa.func.sum(sa.case((sa.and_(*conditions), 1), else_=0)), 0))
+    if not sums:
+        return {}
+    counts = conn.execute(sa.select(*sums).select_from(assets).where(where)).one()
+    return {key: int(count) for key, count in zip(keys, counts)}

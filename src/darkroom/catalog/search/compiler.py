@@ -15,6 +15,7 @@ Text matching, identical on both databases:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import datetime
 
@@ -288,9 +289,24 @@ def _number_match(spec: FieldSpec, op: str, text: str) -> Clause:
         raise ValueError(f"{text!r} is not a number")
     if op in (":", "=") and spec.kind is Kind.RATIO:
         return _not_null_and(column, lambda c: c.between(number - RATIO_TOLERANCE, number + RATIO_TOLERANCE))
+    if isinstance(column.type, sa.Integer):
+        return _integer_match(column, op, number)
     if op in (":", "="):
         return _not_null_and(column, lambda c: c == number)
     return _not_null_and(column, lambda c: _compare(c, op, number))
+
+
+def _integer_match(column: ColumnElement[int], op: str, number: float) -> Clause:
+    """Compare an integer column with an integer bound.
+
+    A float parameter makes PostgreSQL compare `bytes::numeric > 1048576.0`, which no index on
+    bytes can answer; rounding the bound the right way keeps the same rows: `c > 1.5` is
+    `c > 1`, `c >= 1.5` is `c >= 2`, `c = 1.5` matches nothing.
+    """
+    if op in (":", "="):
+        return _not_null_and(column, lambda c: c == int(number)) if number.is_integer() else sa.false()
+    bound = math.floor(number) if op in (">", "<=") else math.ceil(number)
+    return _not_null_and(column, lambda c: _compare(c, op, bound))
 
 
 def _compare(column: ColumnElement, op: str, value: object) -> Clause:
