@@ -109,7 +109,7 @@ async def logout(request: Request) -> Response:
 async def library_page(ctx: Context) -> Response:
     presets = await ctx.services.db(library.presets_for_upload, ctx.cloud) if ctx.cloud else []
     values = ctx.template_values(title="Library", nav="/console", presets=presets, effects=library.available_effects(),
-                                 search_native=_search_available())
+                                 search_native=_search_available(), max_upload_bytes=ctx.services.settings.max_upload_bytes)
     return page("library.html", values)
 
 

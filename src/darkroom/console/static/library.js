@@ -164,6 +164,12 @@ async function act(path, body, confirmText) {
 
 let widget = null;
 
+/** The server's own upload limit, or the preset's when smaller: checked here, enforced there. */
+function sizeLimit(option) {
+  const limits = [Number(option?.dataset.max), Number(root.dataset.maxBytes)].filter((n) => n > 0);
+  return limits.length ? Math.min(...limits) : undefined;
+}
+
 function buildUploader() {
   if (!window.darkroom) return;
   if (widget) widget.destroy();
@@ -178,7 +184,7 @@ function buildUploader() {
     sources: ["local", "url", "camera"],
     multiple: true,
     clientAllowedFormats: formats.length ? formats : undefined,
-    maxFileSize: Number(option?.dataset.max) || undefined,
+    maxFileSize: sizeLimit(option),
     inlineContainer: "#upload-widget",
     resourceType: "auto",
   }, (error, result) => {

@@ -72,6 +72,7 @@
   }
 
   function humanBytes(n) {
+    if (n >= 1e9) return (n / 1e9).toFixed(1) + " GB";
     if (n >= 1000000) return (n / 1000000).toFixed(1) + " MB";
     if (n >= 1000) return Math.round(n / 1000) + " KB";
     return n + " B";
