@@ -23,17 +23,25 @@ Every miss really is one: the width changes with every request (a permutation of
 widths, so each phase sees the same mix of sizes) and no width repeats within a source and
 format on darkroom; the ceiling's workers switch off libvips's operation cache.
 
-Clients are separate processes (one per concurrent client, a keep-alive `httpx.Client` each),
-so the GIL of the load generator does not serialise them; the nginx row shows what the
-client side can drive at most. Everything is loopback only; every phase is bounded by a
-request count and a time limit, whichever comes first; every server started is stopped.
+The machine is shared, so every server runs for the whole benchmark and each phase is
+measured in slices, interleaved with the slices of what it is compared with (ceiling,
+darkroom, thumbor, ceiling, darkroom, thumbor, …), so both sides of a ratio see the same
+background load. Besides rates, it reports the CPU each side spent per operation (the
+ceiling's processes; the server's process tree from /proc), which other load barely moves.
 
-    .venv/bin/python bench/transforms.py                   # everything, ~4 minutes
-    .venv/bin/python bench/transforms.py --seconds 5 --skip thumbor
+Clients are separate processes (one per concurrent client, a keep-alive `httpx.Client` each),
+so the GIL of the load generator does not serialise them; their CPU per request is printed,
+and the nginx row shows what the client side can drive at most. Everything is loopback only;
+every slice is bounded by a request count and a time limit, whichever comes first; every
+server started is stopped (its whole process group).
+
+    .venv/bin/python bench/transforms.py                   # everything, ~5 minutes
+    .venv/bin/python bench/transforms.py --seconds 3 --rounds 2 --skip thumbor
     .venv/bin/python bench/transforms.py --profile         # + py-spy of darkroom's workers
 
-Prints one line per phase, then the table of ratios against the goals; writes the raw
-figures to `bench/.work/transforms-results.json`. Exits 1 if a goal is missed.
+Prints one line per phase, then the table of ratios against the goals and a table of CPU
+per operation; writes the raw figures to `bench/.work/transforms-results.json`. Exits 1 if
+a goal is missed.
 """
 
 from __future__ import annotations
@@ -42,14 +50,12 @@ import argparse
 import contextlib
 import json
 import multiprocessing
-import multiprocessing.pool
 import os
 import pathlib
 import secrets
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -74,6 +80,7 @@ WIDTH_BAND = 400  # distinct widths per parity: 200, 202, … 998 (+1 for the od
 WIDTH_STRIDE = 157  # coprime with WIDTH_BAND: a prefix of the sequence spans the band
 MAX_MISS_REQUESTS = WIDTH_BAND  # a miss phase never repeats a width
 REQUEST_TIMEOUT = 60.0
+WARM_WIDTHS = (150, 151, 152, 153)  # outside the measured band; later the cached-hit set
 
 FORMATS = ("jpg", "webp")
 
@@ -129,13 +136,12 @@ def synthesize_sources(folder: pathlib.Path) -> dict[str, pathlib.Path]:
         if path.exists():
             continue
         image = photo(source.width, source.height, 12.0 if source.ext == "jpg" else 4.0, seed=len(paths))
-        partial = path.with_suffix(".partial")
+        partial = path.with_name(f"{path.name}.{os.getpid()}.partial")  # explicit savers: any name will do
         if source.ext == "jpg":
             image.jpegsave(str(partial), Q=90)
         else:
             image.pngsave(str(partial), compression=6)
-        # pyvips picks the saver from the name: write as .partial via the explicit saver, then rename
-        partial.rename(path)
+        partial.rename(path)  # atomic: a concurrent run never reads half a file
     return paths
 
 
@@ -152,6 +158,7 @@ class Run:
     bytes: int = 0
     started: float = 0.0  # time.perf_counter(): CLOCK_MONOTONIC, comparable across processes
     ended: float = 0.0
+    cpu: float = 0.0  # CPU seconds this process spent in the loop (all its threads)
 
 
 @dataclass
@@ -160,17 +167,22 @@ class Result:
     count: int
     errors: int
     seconds: float
-    rate: float  # ops or requests per second, all clients together
+    rate: float  # ops or requests per second, all clients together, over all slices
+    rounds: list[float]  # the rate in each slice: how steady the machine was
     p50_ms: float
     p99_ms: float
     mean_bytes: float
+    cpu_ms: float  # CPU per op of whoever did the work: the ceiling's processes, or the server's
+    client_cpu_ms: float  # CPU per request of the benchmark's own clients (0 for the ceiling)
+    load: float  # 1-minute load average when the phase ended (2.0 = both CPUs busy)
     first_error: str | None = None
 
     def line(self) -> str:
-        error = f", {self.errors} errors (first: {self.first_error})" if self.errors else ""
+        error = f"  {self.errors} errors (first: {self.first_error})" if self.errors else ""
         return (
-            f"{self.name:<44} {self.rate:8.1f}/s  p50 {self.p50_ms:7.1f} ms  p99 {self.p99_ms:7.1f} ms"
-            f"  n={self.count:<5} {self.seconds:5.1f} s  {self.mean_bytes / 1024:6.1f} KiB{error}"
+            f"{self.name:<40} {self.rate:7.1f}/s  p50 {self.p50_ms:7.1f}  p99 {self.p99_ms:7.1f} ms"
+            f"  cpu {self.cpu_ms:6.1f} ms/op (client {self.client_cpu_ms:4.1f})  n={self.count:<5} {self.seconds:4.1f} s"
+            f"  {self.mean_bytes / 1024:5.1f} KiB  load {self.load:4.1f}  rounds {'/'.join(f'{r:g}' for r in self.rounds)}{error}"
         )
 
 
@@ -182,22 +194,51 @@ def percentile(sorted_values: Sequence[float], fraction: float) -> float:
     return sorted_values[rank - 1]
 
 
-def combine(name: str, runs: Sequence[Run], start_at: float) -> Result:
+def load_average() -> float:
+    with contextlib.suppress(OSError, ValueError):
+        return float(pathlib.Path("/proc/loadavg").read_text().split()[0])
+    return 0.0
+
+
+def tree_cpu_seconds(pid: int | None) -> float:
+    """user + system CPU of a process and all its descendants, from /proc/PID/stat."""
+    if pid is None:
+        return 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = pathlib.Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime (fields 14, 15)
+        pending.extend(children(current))
+    return total
+
+
+def combine(name: str, slices: Sequence[Slice]) -> Result:
+    """One phase from its slices: counts and seconds add up, latencies pool."""
+    runs = [run for piece in slices for run in piece.runs]
     latencies = sorted(x for run in runs for x in run.latencies)
     count = len(latencies)
-    ended = max((run.ended for run in runs), default=start_at)
-    seconds = max(ended - start_at, 1e-9)
+    seconds = sum(piece.seconds for piece in slices)
     errors = sum(run.errors for run in runs)
     first_error = next((run.first_error for run in runs if run.first_error), None)
+    ceiling = all(piece.server_cpu is None for piece in slices)
+    worker_cpu = sum(run.cpu for run in runs)
+    server_cpu = sum(piece.server_cpu or 0.0 for piece in slices)
     return Result(
         name=name,
         count=count,
         errors=errors,
         seconds=seconds,
-        rate=count / seconds,
+        rate=count / seconds if seconds else 0.0,
+        rounds=[round(piece.count / piece.seconds, 1) for piece in slices],
         p50_ms=percentile(latencies, 0.50) * 1000,
         p99_ms=percentile(latencies, 0.99) * 1000,
         mean_bytes=sum(run.bytes for run in runs) / count if count else 0.0,
+        cpu_ms=1000 * (worker_cpu if ceiling else server_cpu) / max(count, 1),
+        client_cpu_ms=0.0 if ceiling else 1000 * worker_cpu / max(count, 1),
+        load=load_average(),
         first_error=first_error,
     )
 
@@ -219,7 +260,7 @@ def client_task(urls: list[str], start_at: float, deadline: float, preconnect: s
             with contextlib.suppress(httpx.HTTPError):
                 client.get(preconnect).read()
         _sleep_until(start_at)
-        run.started = time.perf_counter()
+        run.started, cpu = time.perf_counter(), time.process_time()
         for url in urls:
             if time.perf_counter() >= deadline:
                 break
@@ -238,7 +279,7 @@ def client_task(urls: list[str], start_at: float, deadline: float, preconnect: s
             else:
                 run.errors += 1
                 run.first_error = run.first_error or f"HTTP {response.status_code} {url}: {body[:200]!r}"
-        run.ended = time.perf_counter()
+        run.ended, run.cpu = time.perf_counter(), time.process_time() - cpu
     return run
 
 
@@ -258,7 +299,7 @@ def ceiling_task(path: str, fmt: str, sizes: list[int], start_at: float, deadlin
     once(199)  # first use initialises libvips's loaders and threads: not counted
     run = Run()
     _sleep_until(start_at)
-    run.started = time.perf_counter()
+    run.started, cpu = time.perf_counter(), time.process_time()
     for width in sizes:
         if time.perf_counter() >= deadline:
             break
@@ -266,19 +307,39 @@ def ceiling_task(path: str, fmt: str, sizes: list[int], start_at: float, deadlin
         data = once(width)
         run.latencies.append(time.perf_counter() - began)
         run.bytes += len(data)
-    run.ended = time.perf_counter()
+    run.ended, run.cpu = time.perf_counter(), time.process_time() - cpu
     return run
 
 
-class Phases:
-    """Runs phases on pools of spawned processes, all starting at the same instant."""
+@dataclass
+class Slice:
+    runs: list[Run]
+    start_at: float
+    server_cpu: float | None  # CPU the server's process tree spent during the slice (None: ceiling)
 
-    def __init__(self, seconds: float, max_hits: int) -> None:
+    @property
+    def seconds(self) -> float:
+        return max(max((run.ended for run in self.runs), default=self.start_at) - self.start_at, 1e-9)
+
+    @property
+    def count(self) -> int:
+        return sum(len(run.latencies) for run in self.runs)
+
+
+class Bench:
+    """Runs slices of phases on pools of spawned processes, all clients starting at the same
+    instant, and adds the slices of each phase up."""
+
+    def __init__(self, seconds: float, rounds: int, max_hits: int) -> None:
         context = multiprocessing.get_context("spawn")  # no fork of a process holding libvips threads
         self.clients = context.Pool(CONCURRENCY)
         self.renderers = context.Pool(PROCESSES)
         self.seconds = seconds
+        self.rounds = rounds
         self.max_hits = max_hits
+        self.names: dict[str, str] = {}
+        self.slices: dict[str, list[Slice]] = {}
+        self.cursors: dict[str, int] = {}
         self.results: dict[str, Result] = {}
 
     def close(self) -> None:
@@ -287,26 +348,40 @@ class Phases:
             pool.join()
 
     def _window(self) -> tuple[float, float]:
-        start_at = time.perf_counter() + 1.0  # time for every worker to pick its task up
+        start_at = time.perf_counter() + 0.5  # time for every worker to pick its task up
         return start_at, start_at + self.seconds
 
-    def _record(self, key: str, result: Result) -> Result:
-        self.results[key] = result
-        print(result.line(), flush=True)
-        return result
+    def take(self, key: str, sequence: Sequence[Any], per_slice: int) -> list[Any]:
+        """The next items of `sequence` for phase `key`: a phase never reuses one."""
+        at = self.cursors.get(key, 0)
+        self.cursors[key] = at + per_slice
+        return list(sequence[at:at + per_slice])
 
-    def ceiling(self, key: str, name: str, path: pathlib.Path, fmt: str, processes: int, parity: int) -> Result:
-        sizes = widths(parity, MAX_MISS_REQUESTS)
+    def _add(self, key: str, name: str, piece: Slice) -> None:
+        self.names[key] = name
+        self.slices.setdefault(key, []).append(piece)
+
+    def ceiling(self, key: str, name: str, path: pathlib.Path, fmt: str, processes: int, sizes: list[int]) -> None:
+        if not sizes:
+            return
         start_at, deadline = self._window()
         tasks = [(str(path), fmt, sizes[i::processes], start_at, deadline) for i in range(processes)]
-        runs = self.renderers.starmap(ceiling_task, tasks, chunksize=1)
-        return self._record(key, combine(name, runs, start_at))
+        self._add(key, name, Slice(self.renderers.starmap(ceiling_task, tasks, chunksize=1), start_at, None))
 
-    def http(self, key: str, name: str, urls: list[str], clients: int, preconnect: str | None = None) -> Result:
+    def http(self, key: str, name: str, urls: list[str], clients: int, server_pid: int, preconnect: str | None = None) -> None:
+        if not urls:
+            return
         start_at, deadline = self._window()
         tasks = [(urls[i::clients], start_at, deadline, preconnect) for i in range(clients)]
+        cpu = tree_cpu_seconds(server_pid)
         runs = self.clients.starmap(client_task, tasks, chunksize=1)
-        return self._record(key, combine(name, runs, start_at))
+        self._add(key, name, Slice(runs, start_at, tree_cpu_seconds(server_pid) - cpu))
+
+    def finish(self, *keys: str) -> None:
+        for key in keys:
+            if key in self.slices:
+                self.results[key] = result = combine(self.names[key], self.slices[key])
+                print(result.line(), flush=True)
 
 
 # ------------------------------------------------------------------------ servers
@@ -407,8 +482,11 @@ def darkroom(work: pathlib.Path) -> Iterator[tuple[subprocess.Popen[bytes], str]
     env.pop("DARKROOM_DATA_DIR", None)
     command = [str(VENV_BIN / "darkroom"), "serve", "--host", "127.0.0.1", "--port", str(port),
                "--data-dir", str(data_dir), "--workers", str(PROCESSES), "--log-level", "warning"]
-    with started(command, env, work / "darkroom.log", f"{base}/health", "darkroom serve") as process:
-        yield process, base
+    try:
+        with started(command, env, work / "darkroom.log", f"{base}/health", "darkroom serve") as process:
+            yield process, base
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)  # originals and derivatives: tens of MB per run
 
 
 def upload_sources(paths: dict[str, pathlib.Path]) -> None:
@@ -429,15 +507,15 @@ def py_spy(pid: int, out: pathlib.Path, seconds: float) -> Iterator[None]:
         yield
         return
     recorders = []
-    for index, worker in enumerate(children(pid)):
-        for fmt, suffix in (("raw", "txt"), ("speedscope", "json")):
-            target = out.with_name(f"{out.name}-worker{index}.{suffix}")
-            recorders.append(subprocess.Popen(
-                [str(binary), "record", "--pid", str(worker), "--duration", str(int(seconds) + 2), "--rate", "200",
-                 "--idle", "--threads", "--format", fmt, "--output", str(target)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            ))
-            break  # one recorder per worker: raw (collapsed) stacks
+    workers = [child for child in children(pid) if "spawn_main" in pathlib.Path(f"/proc/{child}/cmdline").read_text()]
+    for index, worker in enumerate(workers):
+        target = out.with_name(f"{out.name}-worker{index}.txt")  # collapsed stacks, one line per stack
+        recorders.append(subprocess.Popen(
+            [str(binary), "record", "--pid", str(worker), "--duration", str(int(seconds) + 2), "--rate", "100",
+             "--threads", "--format", "raw", "--output", str(target)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        ))
+    time.sleep(1.0)  # let py-spy attach before the phase starts
     try:
         yield
     finally:
@@ -450,53 +528,54 @@ def py_spy(pid: int, out: pathlib.Path, seconds: float) -> Iterator[None]:
         print(f"py-spy profiles: {out}-worker*.txt (collapsed stacks)")
 
 
-def measure_darkroom(phases: Phases, work: pathlib.Path, paths: dict[str, pathlib.Path], profile: bool) -> dict[str, list[str]]:
-    """Miss phases (c=4 and c=1) per source and format, then warm hits; returns the hot URL
-    paths and the files holding their bytes, for nginx."""
+@dataclass
+class Server:
+    """A running server under test: its process (for CPU accounting) and how to reach it."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    base: str
+    preconnect: str  # a cheap URL each client fetches before the clock starts (opens its connection)
+
+
+def warm(what: str, urls: list[tuple[str, str, int]]) -> None:
+    """Fetch each (url, fmt) a few times (both server processes load their code and libvips);
+    check the last answer's format and size. Widths outside the measured band."""
     import httpx
 
-    hot: dict[str, list[str]] = {"paths": []}
+    with httpx.Client(timeout=REQUEST_TIMEOUT) as client:
+        for url, fmt, width in urls:
+            response = client.get(url)
+            if response.status_code != 200:
+                raise RuntimeError(f"{what} warm-up {url}: HTTP {response.status_code} {response.headers.get('x-cld-error', '')} {response.text[:300]}")
+            check_image(response.content, fmt, width, f"{what} {url}")
+
+
+@contextlib.contextmanager
+def darkroom_ready(work: pathlib.Path, paths: dict[str, pathlib.Path]) -> Iterator[Server]:
+    """darkroom serving the two sources, uploaded with the SDK, each worker warmed up."""
     with darkroom(work) as (process, base):
         configure_sdk(base)
         upload_sources(paths)
-        health = f"{base}/health"
-        # warm each worker's imports and libvips once, with widths outside the measured set
-        with httpx.Client(timeout=REQUEST_TIMEOUT) as client:
-            for source in SOURCES:
-                for fmt in FORMATS:
-                    for width in (150, 151, 152, 153):
-                        response = client.get(delivery_url(source.name, width, fmt))
-                        if response.status_code != 200:
-                            raise RuntimeError(f"darkroom warm-up: HTTP {response.status_code} {response.headers.get('x-cld-error')}")
-                    check_image(response.content, fmt, 153, f"darkroom {source.filename} → {fmt}")
-        for source in SOURCES:
-            for fmt in FORMATS:
-                urls = [delivery_url(source.name, w, fmt) for w in widths(0, MAX_MISS_REQUESTS)]
-                label = f"darkroom {source.filename}→{fmt} miss c={CONCURRENCY}"
-                key = f"darkroom.{source.name}.{fmt}.c{CONCURRENCY}"
-                if profile and source.ext == "jpg":
-                    with py_spy(process.pid, work / f"profile-{source.name}-{fmt}", phases.seconds + 1):
-                        phases.http(key, label, urls, CONCURRENCY, preconnect=health)
-                else:
-                    phases.http(key, label, urls, CONCURRENCY, preconnect=health)
-                urls = [delivery_url(source.name, w, fmt) for w in widths(1, MAX_MISS_REQUESTS)]
-                phases.http(f"darkroom.{source.name}.{fmt}.c1", f"darkroom {source.filename}→{fmt} miss c=1", urls, 1, preconnect=health)
-        # cached hits: a handful of derivatives already rendered, requested over and over
-        hot_urls = [delivery_url(source.name, w, fmt) for source in SOURCES for fmt in FORMATS for w in (150, 151, 152, 153)]
-        root = work / "nginx-root"
-        shutil.rmtree(root, ignore_errors=True)
-        with httpx.Client(timeout=REQUEST_TIMEOUT) as client:
-            for url in hot_urls:
-                for _ in range(4):  # both workers' memory LRUs see it
-                    response = client.get(url)
-                path = urlsplit(url).path
-                target = root / path.lstrip("/")
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(response.content)
-                hot["paths"].append(path)
-        cycle = [hot_urls[i % len(hot_urls)] for i in range(phases.max_hits)]
-        phases.http("darkroom.hit", f"darkroom hits (warm) c={CONCURRENCY}", cycle, CONCURRENCY, preconnect=health)
-    return hot
+        warm("darkroom", [(delivery_url(source.name, w, fmt), fmt, w) for source in SOURCES for fmt in FORMATS for w in WARM_WIDTHS])
+        yield Server("darkroom", process, base, f"{base}/health")
+
+
+def hot_files(darkroom_server: Server, root: pathlib.Path) -> tuple[list[str], list[str]]:
+    """A handful of rendered derivatives: their URLs, fetched until every worker has them in
+    memory, and their bytes written under `root` at the same paths, for nginx."""
+    import httpx
+
+    urls = [delivery_url(source.name, w, fmt) for source in SOURCES for fmt in FORMATS for w in WARM_WIDTHS]
+    shutil.rmtree(root, ignore_errors=True)
+    with httpx.Client(timeout=REQUEST_TIMEOUT) as client:
+        for url in urls:
+            for _ in range(4):  # both workers' memory LRUs see it
+                response = client.get(url)
+            target = root / urlsplit(url).path.lstrip("/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(response.content)
+    return urls, [urlsplit(url).path for url in urls]
 
 
 # ------------------------------------------------------------------------ nginx
@@ -532,23 +611,24 @@ http {{
 """
 
 
-def measure_nginx(phases: Phases, work: pathlib.Path, hot_paths: list[str]) -> None:
+@contextlib.contextmanager
+def nginx(work: pathlib.Path, root: pathlib.Path, probe_path: str) -> Iterator[Server | None]:
+    """nginx (Debian's package) serving `root`, 2 worker processes, on a loopback port."""
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
     if not os.path.exists(binary):
-        print("nginx: not installed (`apt-get install -y nginx`): the cached-hit goal is not measured")
+        yield None
         return
     port = free_port()
     (work / "nginx-tmp").mkdir(parents=True, exist_ok=True)
     conf = work / "nginx.conf"
     conf.write_text(NGINX_CONF.format(
-        processes=PROCESSES, work=work, root=work / "nginx-root", port=port,
+        processes=PROCESSES, work=work, root=root, port=port,
         user="user root;" if os.geteuid() == 0 else "",  # workers must read files under /work as root does
     ))
     base = f"http://127.0.0.1:{port}"
     command = [binary, "-p", str(work), "-c", str(conf), "-e", str(work / "nginx-error.log")]
-    with started(command, dict(os.environ), work / "nginx.log", f"{base}{hot_paths[0]}", "nginx"):
-        cycle = [base + hot_paths[i % len(hot_paths)] for i in range(phases.max_hits)]
-        phases.http("nginx.hit", f"nginx same files c={CONCURRENCY}", cycle, CONCURRENCY, preconnect=f"{base}{hot_paths[0]}")
+    with started(command, dict(os.environ), work / "nginx.log", f"{base}{probe_path}", "nginx") as process:
+        yield Server("nginx", process, base, f"{base}{probe_path}")
 
 
 # ------------------------------------------------------------------------ thumbor
@@ -574,40 +654,32 @@ def thumbor_url(base: str, source: Source, width: int, fmt: str) -> str:
     return f"{base}/unsafe/{width}x{HEIGHT}/filters:quality({JPEG_Q if fmt == 'jpg' else WEBP_Q}):format({'jpeg' if fmt == 'jpg' else fmt})/{source.filename}"
 
 
-def measure_thumbor(phases: Phases, work: pathlib.Path, sources_dir: pathlib.Path) -> str | None:
-    """Thumbor's req/s for the same misses; returns why it could not run, or None."""
-    import httpx
-
+def install_thumbor(work: pathlib.Path) -> str | None:
+    """thumbor from PyPI into its own venv (once); returns why it could not, or None."""
     binary = THUMBOR_VENV / "bin" / "thumbor"
-    if not binary.exists():
-        log = work / "thumbor-install.log"
-        with log.open("wb") as output:
-            subprocess.run([sys.executable, "-m", "venv", str(THUMBOR_VENV)], stdout=output, stderr=subprocess.STDOUT, check=False, timeout=300)
-            installed = subprocess.run([str(THUMBOR_VENV / "bin" / "pip"), "install", "thumbor"], stdout=output,
-                                       stderr=subprocess.STDOUT, check=False, timeout=900)
-        if installed.returncode != 0 or not binary.exists():
-            return f"thumbor could not be installed from PyPI (see {log})"
+    if binary.exists():
+        return None
+    log = work / "thumbor-install.log"
+    with log.open("wb") as output:
+        subprocess.run([sys.executable, "-m", "venv", str(THUMBOR_VENV)], stdout=output, stderr=subprocess.STDOUT, check=False, timeout=300)
+        if (THUMBOR_VENV / "bin" / "pip").exists():
+            subprocess.run([str(THUMBOR_VENV / "bin" / "pip"), "install", "thumbor"], stdout=output, stderr=subprocess.STDOUT,
+                           check=False, timeout=900)
+    return None if binary.exists() else f"thumbor could not be installed from PyPI here (see {log}); its rows are missing"
+
+
+@contextlib.contextmanager
+def thumbor(work: pathlib.Path, sources_dir: pathlib.Path) -> Iterator[Server]:
+    """thumbor --processes 2 (one socket, forked workers), unsafe URLs, file loader, no storage."""
     conf = work / "thumbor.conf"
     conf.write_text(THUMBOR_CONF.format(root=str(sources_dir), jpeg_q=JPEG_Q, webp_q=WEBP_Q))
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    command = [str(binary), "--ip", "127.0.0.1", "--port", str(port), "--conf", str(conf), "--log-level", "warning",
-               "--processes", str(PROCESSES)]
-    with started(command, dict(os.environ), work / "thumbor.log", f"{base}/healthcheck", "thumbor"):
-        with httpx.Client(timeout=REQUEST_TIMEOUT) as client:
-            for source in SOURCES:
-                for fmt in FORMATS:
-                    for width in (150, 151, 152, 153):  # warm both processes
-                        response = client.get(thumbor_url(base, source, width, fmt))
-                        if response.status_code != 200:
-                            raise RuntimeError(f"thumbor warm-up: HTTP {response.status_code}: {response.text[:300]}")
-                    check_image(response.content, fmt, 153, f"thumbor {source.filename} → {fmt}")
-        for source in SOURCES:
-            for fmt in FORMATS:
-                urls = [thumbor_url(base, source, w, fmt) for w in widths(0, MAX_MISS_REQUESTS)]
-                phases.http(f"thumbor.{source.name}.{fmt}.c{CONCURRENCY}", f"thumbor {source.filename}→{fmt} miss c={CONCURRENCY}",
-                            urls, CONCURRENCY, preconnect=f"{base}/healthcheck")
-    return None
+    command = [str(THUMBOR_VENV / "bin" / "thumbor"), "--ip", "127.0.0.1", "--port", str(port), "--conf", str(conf),
+               "--log-level", "warning", "--processes", str(PROCESSES)]
+    with started(command, dict(os.environ), work / "thumbor.log", f"{base}/healthcheck", "thumbor") as process:
+        warm("thumbor", [(thumbor_url(base, source, w, fmt), fmt, w) for source in SOURCES for fmt in FORMATS for w in WARM_WIDTHS])
+        yield Server("thumbor", process, base, f"{base}/healthcheck")
 
 
 # ------------------------------------------------------------------------ the report
@@ -651,13 +723,52 @@ def ratios(results: dict[str, Result]) -> list[Ratio]:
     for source in SOURCES:
         for fmt in FORMATS:
             dark = get(f"darkroom.{source.name}.{fmt}.c{CONCURRENCY}")
-            thumbor = get(f"thumbor.{source.name}.{fmt}.c{CONCURRENCY}")
+            thumb = get(f"thumbor.{source.name}.{fmt}.c{CONCURRENCY}")
             add(f"{source.filename}→{fmt}: darkroom req/s ÷ thumbor req/s",
-                dark.rate if dark else None, thumbor.rate if thumbor else None, "≥ 2.5", lambda v: v >= 2.5)
-    dark, nginx = get("darkroom.hit"), get("nginx.hit")
-    add("cached hits: darkroom req/s ÷ nginx req/s", dark.rate if dark else None, nginx.rate if nginx else None,
+                dark.rate if dark else None, thumb.rate if thumb else None, "≥ 2.5", lambda v: v >= 2.5)
+    dark, web = get("darkroom.hit"), get("nginx.hit")
+    add("cached hits: darkroom req/s ÷ nginx req/s", dark.rate if dark else None, web.rate if web else None,
         "≥ 0.5", lambda v: v >= 0.5)
     return rows
+
+
+def cpu_table(results: dict[str, Result]) -> list[str]:
+    """CPU per operation of whoever did the work, which other load on the machine changes far
+    less than it changes rates: ceiling ÷ darkroom is the throughput ratio an idle machine
+    would give, and so is thumbor ÷ darkroom."""
+    lines = ["| CPU ms per op (same run) | ceiling | darkroom | thumbor | ceiling ÷ darkroom | thumbor ÷ darkroom | darkroom's clients |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+
+    def ms(result: Result | None) -> str:
+        return f"{result.cpu_ms:.1f}" if result else "—"
+
+    def ratio(top: Result | None, bottom: Result | None) -> str:
+        return f"{top.cpu_ms / bottom.cpu_ms:.2f}" if top and bottom and bottom.cpu_ms else "—"
+
+    for source in SOURCES:
+        for fmt in FORMATS:
+            ceiling = results.get(f"ceiling.{source.name}.{fmt}.p{PROCESSES}")
+            dark = results.get(f"darkroom.{source.name}.{fmt}.c{CONCURRENCY}")
+            thumb = results.get(f"thumbor.{source.name}.{fmt}.c{CONCURRENCY}")
+            lines.append(f"| {source.filename}→{fmt} miss | {ms(ceiling)} | {ms(dark)} | {ms(thumb)} | {ratio(ceiling, dark)} | "
+                         f"{ratio(thumb, dark)} | {f'{dark.client_cpu_ms:.1f}' if dark else '—'} |")
+    dark, web = results.get("darkroom.hit"), results.get("nginx.hit")
+    lines.append(f"| cached hit (nginx in the ceiling column) | {ms(web)} | {ms(dark)} | — | {ratio(web, dark)} | — | "
+                 f"{f'{dark.client_cpu_ms:.1f}' if dark else '—'} |")
+    return lines
+
+
+def client_notes(results: dict[str, Result]) -> list[str]:
+    """Where the load generator, not the server, set the pace."""
+    notes = []
+    for key in ("nginx.hit", "darkroom.hit"):
+        result = results.get(key)
+        if result and result.client_cpu_ms > result.cpu_ms:
+            notes.append(
+                f"{result.name}: the clients spent {result.client_cpu_ms:.2f} ms CPU per request, the server "
+                f"{result.cpu_ms:.2f} ms: this rate is bounded by the load generator sharing the {os.cpu_count()} CPUs"
+            )
+    return notes
 
 
 def machine() -> str:
@@ -674,62 +785,123 @@ def machine() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=10.0, help="time limit of each phase (default 10)")
-    parser.add_argument("--max-hits", type=int, default=20_000, help="request limit of each cached-hit phase")
+    parser.add_argument("--seconds", type=float, default=4.0, help="time limit of each slice (default 4)")
+    parser.add_argument("--rounds", type=int, default=3, help="slices per phase, interleaved across servers (default 3)")
+    parser.add_argument("--max-hits", type=int, default=10_000, help="request limit of each cached-hit slice")
     parser.add_argument("--skip", action="append", default=[], choices=["ceiling", "darkroom", "nginx", "thumbor"],
                         help="leave a part out (repeatable)")
-    parser.add_argument("--profile", action="store_true", help="record py-spy profiles of darkroom's workers during the photo miss phases")
+    parser.add_argument("--profile", action="store_true", help="record py-spy profiles of darkroom's workers during its c=4 phases")
     args = parser.parse_args(argv)
+    rounds = max(1, args.rounds)
+    per_slice = MAX_MISS_REQUESTS // rounds
 
-    work = WORK_DIR / "transforms"
-    work.mkdir(parents=True, exist_ok=True)
-    print(f"darkroom transformations benchmark — {machine()}")
-    print(f"{PROCESSES} processes each; {CONCURRENCY} concurrent clients; ≤ {args.seconds:g} s and ≤ {MAX_MISS_REQUESTS} requests "
-          f"per miss phase (≤ {args.max_hits} per hit phase); c_fill,w_200…999,h_{HEIGHT}\n", flush=True)
-    paths = synthesize_sources(work / "sources")
+    WORK_DIR.mkdir(parents=True, exist_ok=True)
+    work = pathlib.Path(tempfile.mkdtemp(prefix="transforms-", dir=WORK_DIR))  # servers' data, logs, profiles
+    print(f"darkroom transformations benchmark — {machine()}; load average {load_average():.2f} at the start")
+    print(f"{PROCESSES} processes each; {CONCURRENCY} concurrent clients; each phase {rounds} slices of ≤ {args.seconds:g} s, "
+          f"≤ {per_slice} requests (misses) or ≤ {args.max_hits} (hits), slices of the compared servers interleaved; "
+          f"c_fill,w_200…999,h_{HEIGHT}; work dir {work.relative_to(ROOT)}\n", flush=True)
+    sources_dir = WORK_DIR / "transforms-sources"  # kept between runs: same bytes every time
+    paths = synthesize_sources(sources_dir)
     for source in SOURCES:
         print(f"source {source.filename}: {source.width}×{source.height}, {paths[source.name].stat().st_size / 1e6:.2f} MB")
     print(flush=True)
 
-    phases = Phases(args.seconds, args.max_hits)
     notes: list[str] = []
+    if "thumbor" not in args.skip:
+        why = install_thumbor(work)
+        if why:
+            notes.append(why)
+            args.skip.append("thumbor")
+    bench = Bench(args.seconds, rounds, args.max_hits)
     try:
-        if "ceiling" not in args.skip:
+        with contextlib.ExitStack() as stack:
+            dark = stack.enter_context(darkroom_ready(work, paths)) if "darkroom" not in args.skip else None
+            thumb = stack.enter_context(thumbor(work, sources_dir)) if "thumbor" not in args.skip else None
             for source in SOURCES:
                 for fmt in FORMATS:
-                    phases.ceiling(f"ceiling.{source.name}.{fmt}.p{PROCESSES}", f"ceiling {source.filename}→{fmt} {PROCESSES} processes",
-                                   paths[source.name], fmt, PROCESSES, parity=0)
-                    phases.ceiling(f"ceiling.{source.name}.{fmt}.p1", f"ceiling {source.filename}→{fmt} 1 op at a time",
-                                   paths[source.name], fmt, 1, parity=1)
-        hot_paths: list[str] = []
-        if "darkroom" not in args.skip:
-            hot_paths = measure_darkroom(phases, work, paths, args.profile)["paths"]
-        if "nginx" not in args.skip:
-            if hot_paths:
-                measure_nginx(phases, work, hot_paths)
-            else:
-                notes.append("nginx: needs the derivatives fetched in the darkroom part")
-        if "thumbor" not in args.skip:
-            why = measure_thumbor(phases, work, work / "sources")
-            if why:
-                print(why)
-                notes.append(why)
+                    run_misses(bench, source, fmt, paths[source.name], dark, thumb, work, args)
+            if dark is not None:
+                run_hits(bench, dark, work, args)
+            elif "nginx" not in args.skip:
+                notes.append("nginx: serves the derivatives fetched from darkroom, so it needs the darkroom part")
     finally:
-        phases.close()
+        bench.close()
 
-    rows = ratios(phases.results)
+    rows = ratios(bench.results)
     print("\n| ratio (same run) | value | goal | met |\n|---|---:|---|---|")
     for row in rows:
         print(row.line())
+    print()
+    for line in cpu_table(bench.results):
+        print(line)
+    notes += client_notes(bench.results)
+    print(f"\n1-minute load average at the end: {load_average():.2f} (the benchmark itself keeps ~2 busy)")
     for note in notes:
         print(f"note: {note}")
-    (WORK_DIR / "transforms-results.json").write_text(json.dumps({
+    report = json.dumps({
         "machine": machine(),
-        "results": {key: asdict(result) for key, result in phases.results.items()},
+        "results": {key: asdict(result) for key, result in bench.results.items()},
         "ratios": [asdict(row) for row in rows],
         "notes": notes,
-    }, indent=2))
+    }, indent=2)
+    (work / "results.json").write_text(report)
+    (WORK_DIR / "transforms-results.json").write_text(report)
     return 1 if any(row.met is False for row in rows) else 0
+
+
+def run_misses(bench: Bench, source: Source, fmt: str, path: pathlib.Path, dark: Server | None, thumb: Server | None,
+               work: pathlib.Path, args: argparse.Namespace) -> None:
+    """One source and format: rounds of (ceiling, darkroom, thumbor) at full load, then rounds
+    of (one in-process op, darkroom with one client) — each pair sees the same machine."""
+    per_slice = MAX_MISS_REQUESTS // bench.rounds
+    even, odd = widths(0, MAX_MISS_REQUESTS), widths(1, MAX_MISS_REQUESTS)
+    label = f"{source.filename}→{fmt}"
+    keys = {kind: f"{kind}.{source.name}.{fmt}" for kind in ("ceiling", "darkroom", "thumbor")}
+    profiling = py_spy(dark.process.pid, work / f"profile-{source.name}-{fmt}",
+                       bench.rounds * 3 * (bench.seconds + 1.5)) if dark is not None and args.profile else contextlib.nullcontext()
+    with profiling:
+        for _ in range(bench.rounds):
+            if "ceiling" not in args.skip:
+                bench.ceiling(f"{keys['ceiling']}.p{PROCESSES}", f"ceiling {label} {PROCESSES} processes", path, fmt, PROCESSES,
+                              bench.take(f"{keys['ceiling']}.p{PROCESSES}", even, per_slice))
+            if dark is not None:
+                key = f"{keys['darkroom']}.c{CONCURRENCY}"
+                urls = [delivery_url(source.name, w, fmt) for w in bench.take(key, even, per_slice)]
+                bench.http(key, f"darkroom {label} miss c={CONCURRENCY}", urls, CONCURRENCY, dark.process.pid, dark.preconnect)
+            if thumb is not None:
+                key = f"{keys['thumbor']}.c{CONCURRENCY}"
+                urls = [thumbor_url(thumb.base, source, w, fmt) for w in bench.take(key, even, per_slice)]
+                bench.http(key, f"thumbor {label} miss c={CONCURRENCY}", urls, CONCURRENCY, thumb.process.pid, thumb.preconnect)
+    for _ in range(bench.rounds):
+        if "ceiling" not in args.skip:
+            bench.ceiling(f"{keys['ceiling']}.p1", f"ceiling {label} 1 op at a time", path, fmt, 1,
+                          bench.take(f"{keys['ceiling']}.p1", odd, per_slice))
+        if dark is not None:
+            key = f"{keys['darkroom']}.c1"
+            urls = [delivery_url(source.name, w, fmt) for w in bench.take(key, odd, per_slice)]
+            bench.http(key, f"darkroom {label} miss c=1", urls, 1, dark.process.pid, dark.preconnect)
+    bench.finish(f"{keys['ceiling']}.p{PROCESSES}", f"{keys['darkroom']}.c{CONCURRENCY}", f"{keys['thumbor']}.c{CONCURRENCY}",
+                 f"{keys['ceiling']}.p1", f"{keys['darkroom']}.c1")
+
+
+def run_hits(bench: Bench, dark: Server, work: pathlib.Path, args: argparse.Namespace) -> None:
+    """Warm derivatives, repeated: darkroom against nginx serving the same bytes from files."""
+    root = work / "nginx-root"
+    urls, url_paths = hot_files(dark, root)
+    with contextlib.ExitStack() as stack:
+        web = stack.enter_context(nginx(work, root, url_paths[0])) if "nginx" not in args.skip else None
+        if web is None and "nginx" not in args.skip:
+            print("nginx: not installed (`apt-get install -y nginx`): the cached-hit goal is not measured")
+        profiling = py_spy(dark.process.pid, work / "profile-hits", bench.rounds * 2 * (bench.seconds + 1.5)) if args.profile else contextlib.nullcontext()
+        with profiling:
+            for _ in range(bench.rounds):
+                cycle = [urls[i % len(urls)] for i in range(bench.max_hits)]
+                bench.http("darkroom.hit", f"darkroom hits (warm) c={CONCURRENCY}", cycle, CONCURRENCY, dark.process.pid, dark.preconnect)
+                if web is not None:
+                    cycle = [web.base + url_paths[i % len(url_paths)] for i in range(bench.max_hits)]
+                    bench.http("nginx.hit", f"nginx same files c={CONCURRENCY}", cycle, CONCURRENCY, web.process.pid, web.preconnect)
+    bench.finish("darkroom.hit", "nginx.hit")
 
 
 if __name__ == "__main__":
