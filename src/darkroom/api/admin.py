@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from darkroom.api.admin_analysis import analysis_fields
 from darkroom.api.admin_http import Admin, as_bool, as_list, authorize, list_item, reply
 from darkroom.api.callers import authenticate
 from darkroom.api.ingest import delete_blobs
@@ -116,7 +117,7 @@ async def resources_or_asset(request: Request) -> Response:
         return await list_by_type(request)
     admin = await authorize(request)
     asset, derived = await admin.db(listing.asset_by_asset_id, request.path_params["resource_type"])
-    return admin.reply(_details(admin, asset, derived))
+    return admin.reply({**_details(admin, asset, derived), **await analysis_fields(admin, asset)})
 
 
 async def list_by_type(request: Request) -> Response:
@@ -181,8 +182,6 @@ def _details(admin: Admin, asset: Any, derived: list[listing.Derived]) -> dict[s
     body["derived"] = [_derived_json(admin, asset, d) for d in derived[:limit]]
     if len(derived) > limit:
         body["derived_next_cursor"] = str(limit)
-    if as_bool(admin.param("image_metadata")) or as_bool(admin.param("media_metadata")):
-        body["image_metadata"] = {}
     return body
 
 
@@ -196,7 +195,7 @@ async def resource(request: Request) -> Response:
     admin = await authorize(request)
     path = request.path_params
     asset, derived = await admin.db(listing.asset_details, _resource_type(request), path["type"], path["public_id"])
-    return admin.reply(_details(admin, asset, derived))
+    return admin.reply({**_details(admin, asset, derived), **await analysis_fields(admin, asset)})
 
 
 async def update(request: Request) -> Response:

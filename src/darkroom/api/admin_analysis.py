@@ -1,0 +1,82 @@
+"""Resource details on request: `colors`, `phash`, `faces`, `image_metadata` / `media_metadata`.
+
+Cloudinary computes these from the stored original only when the details call asks for them,
+so a plain `resource()` never touches the blob. Here the original is read in place when the
+store is a local folder, or copied to the spool folder otherwise, and analysed in a worker
+thread (libvips and OpenCV are CPU-bound; the event loop must stay free).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from darkroom.api.admin_http import Admin, as_bool
+from darkroom.api.services import Services
+from darkroom.catalog import Asset
+from darkroom.imaging import metrics
+from darkroom.imaging.embedded import embedded_metadata
+from darkroom.imaging.errors import InvalidImage
+
+__all__ = ["ANALYSIS_PARAMS", "analysis_fields"]
+
+log = logging.getLogger(__name__)
+
+ANALYSIS_PARAMS = ("colors", "phash", "faces", "image_metadata", "media_metadata")
+
+
+async def analysis_fields(admin: Admin, asset: Asset) -> dict[str, Any]:
+    """The extra reply fields the request asks for; {} (or empty values) for what cannot be analysed."""
+    wanted = {name for name in ANALYSIS_PARAMS if as_bool(admin.param(name))}
+    if not wanted:
+        return {}
+    if "media_metadata" in wanted:
+        wanted = (wanted - {"media_metadata"}) | {"image_metadata"}
+    empty: dict[str, Any] = {"image_metadata": {}} if "image_metadata" in wanted else {}
+    if asset.resource_type != "image":
+        return empty
+    async with _local_original(admin.services, asset) as path:
+        try:
+            return await anyio.to_thread.run_sync(lambda: _analyse(path, wanted))
+        except InvalidImage as error:  # e.g. a PDF stored as an image that libvips cannot read
+            log.info("no analysis for %s: %s", asset.public_id, error.detail or error.message)
+            return empty
+
+
+def _analyse(path: Path, wanted: set[str]) -> dict[str, Any]:
+    """Runs in a worker thread: one small thumbnail serves colours and the hash."""
+    fields: dict[str, Any] = {}
+    if "image_metadata" in wanted:
+        fields["image_metadata"] = embedded_metadata(path)
+    if wanted & {"colors", "phash"}:
+        image = metrics.load_for_analysis(path)
+        if "colors" in wanted:
+            fields["colors"] = metrics.colors(image)
+            fields["predominant"] = metrics.predominant(image)
+        if "phash" in wanted:
+            fields["phash"] = metrics.phash(image)
+    if "faces" in wanted:
+        fields["faces"] = metrics.face_boxes(path)
+    return fields
+
+
+@contextlib.asynccontextmanager
+async def _local_original(services: Services, asset: Asset) -> AsyncIterator[Path]:
+    """A file holding the original: the store's own file, or a spool copy removed afterwards."""
+    local = services.store.local_path(asset.storage_key)
+    if local is not None:
+        yield Path(local)
+        return
+    services.spool_dir.mkdir(parents=True, exist_ok=True)
+    temporary = services.spool_dir / f"details-{secrets.token_hex(8)}"
+    try:
+        await services.store.download_to(asset.storage_key, temporary)
+        yield temporary
+    finally:
+        temporary.unlink(missing_ok=True)
