@@ -54,3 +54,45 @@ def test_download_folder(three: AdminCloud) -> None:
 def test_archive_of_nothing_is_refused(three: AdminCloud) -> None:
     with pytest.raises(CloudinaryError):
         cloudinary.uploader.create_zip(tags=["no-such-tag"])
+
+
+def _sizes(entries: dict[str, bytes]) -> dict[str, tuple[int, int, str]]:
+    """name → (width, height, loader) of each image entry."""
+    import pyvips
+
+    out = {}
+    for name, data in entries.items():
+        image = pyvips.Image.new_from_buffer(data, "")
+        out[name] = (image.width, image.height, image.get("vips-loader"))
+    return out
+
+
+def test_create_zip_with_transformations_renders_each_image_per_transformation(three: AdminCloud) -> None:
+    result = cloudinary.uploader.create_zip(
+        tags=["zip-me"], transformations=[{"width": 16, "crop": "scale"}, {"width": 32, "height": 32, "crop": "fill", "format": "jpg"}]
+    )
+    assert result["file_count"] == 4 and result["resource_count"] == 2
+    archive = zipfile.ZipFile(io.BytesIO(httpx.get(result["url"]).content))
+    sizes = _sizes({name: archive.read(name) for name in archive.namelist()})
+    assert sizes == {
+        "c_scale,w_16/arc/a.png": (16, 12, "pngload_buffer"),
+        "c_scale,w_16/arc/sub/b.png": (16, 12, "pngload_buffer"),
+        "c_fill,h_32,w_32/arc/a.jpg": (32, 32, "jpegload_buffer"),
+        "c_fill,h_32,w_32/arc/sub/b.jpg": (32, 32, "jpegload_buffer"),
+    }
+
+
+def test_archive_transformations_flattened_with_and_without_their_names(three: AdminCloud) -> None:
+    url = cloudinary.utils.download_archive_url(prefixes=["arc/sub/"], target_format="tgz", transformations="w_8,c_scale|w_24,c_scale",
+                                                flatten_transformations=True)
+    with tarfile.open(fileobj=io.BytesIO(httpx.get(url).content), mode="r:gz") as archive:
+        sizes = _sizes({m.name: archive.extractfile(m).read() for m in archive.getmembers()})  # type: ignore[union-attr]
+    assert sizes == {"arc/sub/b_w_8,c_scale.png": (8, 6, "pngload_buffer"), "arc/sub/b_w_24,c_scale.png": (24, 18, "pngload_buffer")}
+    skipped = cloudinary.uploader.create_zip(prefixes=["arc/sub/"], transformations="w_8,c_scale",
+                                             flatten_transformations=True, skip_transformation_name=True)
+    assert zipfile.ZipFile(io.BytesIO(httpx.get(skipped["url"]).content)).namelist() == ["arc/sub/b.png"]
+
+
+def test_archive_with_a_malformed_transformation_is_400(three: AdminCloud) -> None:
+    with pytest.raises(CloudinaryError, match="nonsense"):
+        cloudinary.uploader.create_zip(tags=["zip-me"], transformations="nonsense_1")

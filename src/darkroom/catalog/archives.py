@@ -23,6 +23,7 @@ MAX_MEMBERS = 1000  # Cloudinary's limit on assets per archive
 
 @dataclass(frozen=True)
 class ArchiveMember:
+    cloud: str
     public_id: str
     resource_type: str
     type: str
@@ -62,7 +63,7 @@ def archive_members(
         delivery, _, public_id = rest.partition("/")
         chosen.append(sa.and_(assets.c.resource_type == kind, assets.c.type == delivery, assets.c.public_id == public_id))
     statement = (
-        sa.select(assets.c.public_id, assets.c.resource_type, assets.c.type, assets.c.format, assets.c.storage_key,
+        sa.select(assets.c.cloud, assets.c.public_id, assets.c.resource_type, assets.c.type, assets.c.format, assets.c.storage_key,
                   assets.c.original_filename, assets.c.bytes)
         .where(*scope, sa.or_(*chosen))
         .order_by(assets.c.public_id, assets.c.id)
