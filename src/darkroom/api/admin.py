@@ -23,6 +23,7 @@ from darkroom.api.services import services_of
 from darkroom.api.params import parse_context, parse_list
 from darkroom.api.shapes import delivery_urls
 from darkroom.catalog import listing, usage
+from darkroom.catalog.backups import restore_assets
 from darkroom.catalog.deletion import Deletion, Target, delete_by_asset_ids, delete_by_public_ids, delete_derived_ids, delete_matching
 from darkroom.catalog.listing import RESOURCE_TYPES, Listing, max_results_from
 from darkroom.catalog.updates import AssetChanges, update_resource
@@ -289,12 +290,16 @@ async def delete_derived(request: Request) -> Response:
 
 
 async def restore(request: Request) -> Response:
-    """Backups are not kept, so nothing can be restored; each id is reported as not found."""
+    """`restore`: deleted assets come back from their backups (a cloud setting), each id answered on its own."""
     admin = await authorize(request)
-    ids = as_list(admin.param("public_ids")) or as_list(admin.param("asset_ids"))
-    if not ids:
-        raise BadRequest("Missing required parameter - public_ids")
-    return admin.reply({i: {"error": {"message": "Backup not found"}} for i in ids})
+    path = request.path_params
+    outcome = await admin.db(restore_assets, path.get("resource_type", "image"), path.get("type", "upload"),
+                             as_list(admin.param("public_ids")), as_list(admin.param("asset_ids")), datetime.now(UTC))
+    body: dict[str, Any] = {shown: {"error": {"message": message}} for shown, message in outcome.errors.items()}
+    for shown, identity in outcome.assets.items():
+        asset, derived = await admin.db(listing.asset_details, *identity)
+        body[shown] = _details(admin, asset, derived)
+    return admin.reply(body)
 
 
 # -- tags -----------------------------------------------------------------------------------

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from darkroom.catalog.backups import backups_enabled, keep_tombstone
 from darkroom.catalog.schema import asset_tags, assets, derived
 from darkroom.catalog.search.compiler import starts_with
 from darkroom.errors import BadRequest
@@ -68,9 +70,10 @@ def _check_ids(ids: Sequence[str], name: str) -> None:
 def _delete_listed(engine: Engine, where: sa.ColumnElement[bool], key: sa.Column[str], ids: Sequence[str], target: Target) -> Deletion:
     outcome = Deletion(deleted={i: "not_found" for i in ids})
     with engine.begin() as conn:
-        rows = conn.execute(sa.select(assets.c.id, key, assets.c.storage_key).where(where)).all()
-        for pk, shown, storage_key in rows:
-            _delete_one(conn, outcome, pk, shown, storage_key, target)
+        rows = conn.execute(sa.select(assets.c.id, key, assets.c.storage_key, assets.c.cloud).where(where)).all()
+        backups = bool(rows) and target.originals and backups_enabled(conn, rows[0][3])
+        for pk, shown, storage_key, _cloud in rows:
+            _delete_one(conn, outcome, pk, shown, storage_key, target, backups)
     return outcome
 
 
@@ -100,10 +103,11 @@ def delete_matching(
         clauses.append(assets.c.id > _cursor_id(next_cursor))
     outcome = Deletion()
     with engine.begin() as conn:
+        backups = target.originals and backups_enabled(conn, cloud)
         statement = sa.select(assets.c.id, assets.c.public_id, assets.c.storage_key).where(*clauses)
         rows = conn.execute(statement.order_by(assets.c.id).limit(BATCH + 1)).all()
         for pk, public_id, storage_key in rows[:BATCH]:
-            _delete_one(conn, outcome, pk, public_id, storage_key, target)
+            _delete_one(conn, outcome, pk, public_id, storage_key, target, backups)
         if len(rows) > BATCH:
             outcome.partial = True
             outcome.next_cursor = f"{rows[BATCH - 1][0]:x}"
@@ -112,12 +116,18 @@ def delete_matching(
 
 def _cursor_id(cursor: str) -> int:
     try:
-        return int(cursor, 16)
+        value = int(cursor, 16)
     except ValueError as exc:
         raise BadRequest("Invalid next_cursor") from exc
+    if not 0 <= value < _MAX_ID:  # not one of ours, and past what the database's integers hold
+        raise BadRequest("Invalid next_cursor")
+    return value
 
 
-def _delete_one(conn: Connection, outcome: Deletion, pk: int, shown: str, storage_key: str, target: Target) -> None:
+def _delete_one(conn: Connection, outcome: Deletion, pk: int, shown: str, storage_key: str, target: Target,
+                backups: bool = False) -> None:
+    """Remove the chosen derivatives, and the original unless kept; with backups, the original's
+    blob stays and a tombstone records the row for `restore`."""
     chosen = sa.select(derived.c.id, derived.c.storage_key).where(derived.c.asset_pk == pk)
     if target.transformations:
         chosen = chosen.where(sa.or_(*(_derived_matches(t) for t in target.transformations)))
@@ -126,10 +136,13 @@ def _delete_one(conn: Connection, outcome: Deletion, pk: int, shown: str, storag
         conn.execute(sa.delete(derived).where(derived.c.id.in_([d for d, _ in derivatives])))
     outcome.storage_keys.extend(key for _, key in derivatives)
     if target.originals:
+        if backups:
+            keep_tombstone(conn, pk, datetime.now(UTC))
         conn.execute(sa.delete(derived).where(derived.c.asset_pk == pk))
         conn.execute(sa.delete(asset_tags).where(asset_tags.c.asset_pk == pk))
         conn.execute(sa.delete(assets).where(assets.c.id == pk))
-        outcome.storage_keys.append(storage_key)
+        if not backups:
+            outcome.storage_keys.append(storage_key)
     outcome.deleted[shown] = "deleted"
     outcome.counts[shown] = {"original": int(target.originals), "derived": len(derivatives)}
 
@@ -163,6 +176,10 @@ def delete_derived_ids(engine: Engine, cloud: str, ids: Sequence[int | str]) -> 
 
 def _int_id(value: int | str) -> int:
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         return -1
+    return number if 0 <= number < _MAX_ID else -1  # ids beyond a 64-bit integer are simply not found
+
+
+_MAX_ID = 2**63

@@ -264,3 +264,21 @@ Index("ix_assets_cloud_format_bytes", assets.c.cloud, assets.c.format, assets.c.
 Index("ix_assets_cloud_created_format", assets.c.cloud, assets.c.created_at, assets.c.format)
 # `folder:users/* AND format:png` counted from the index (SQLite: 97 → 9 ms at 100k).
 Index("ix_assets_cloud_folder_format", assets.c.cloud, assets.c.folder, assets.c.format)
+
+# Tombstones of deleted assets in clouds with backups on (clouds.settings {"backups": true}):
+# the row as it was and its tags; the original blob is kept so `restore` can bring it back.
+deleted_assets = Table(
+    "deleted_assets",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("cloud", String(128), ForeignKey("clouds.name", ondelete="CASCADE"), nullable=False),
+    Column("resource_type", String(16), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("public_id", String(1024), nullable=False),
+    Column("asset_id", String(32), nullable=False),
+    Column("row", JSON, nullable=False),  # the assets row without its id; datetimes as ISO 8601 text
+    Column("tags", JSON, nullable=False, default=list),
+    Column("deleted_at", DateTime(timezone=True), nullable=False),
+    Index("ix_deleted_assets_identity", "cloud", "resource_type", "type", "public_id", "id"),
+    Index("ix_deleted_assets_asset_id", "cloud", "asset_id", "id"),
+)
