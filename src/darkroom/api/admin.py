@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from darkroom.api.admin_analysis import analysis_fields
-from darkroom.api.admin_http import Admin, as_bool, as_list, authorize, list_item, reply
+from darkroom.api.admin_http import Admin, as_bool, as_list, authorize, guard_routes, list_item, reply
 from darkroom.api.callers import authenticate
 from darkroom.api.ingest import delete_blobs
 from darkroom.api.multipart import read_upload_form
@@ -346,7 +346,7 @@ async def update_metadata(request: Request) -> Response:
 
 R = f"{PREFIX}/resources"
 
-routes = [
+routes = guard_routes([
     Route(f"{PREFIX}/{{resource_type}}/metadata", update_metadata, methods=["POST"]),
     Route(f"{PREFIX}/ping", ping, methods=["GET"]),
     Route(f"{PREFIX}/usage", usage_report, methods=["GET"]),
@@ -369,4 +369,4 @@ routes = [
     Route(f"{R}/{{resource_type}}/{{type}}", by_type_and_delivery, methods=["GET"]),
     Route(f"{R}/{{resource_type}}/{{type}}", delete_resources, methods=["DELETE"]),
     Route(f"{R}/{{resource_type}}", resources_or_asset, methods=["GET"]),
-]
+])

@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from darkroom import transform
-from darkroom.api.admin_http import as_bool, as_list, authorize
+from darkroom.api.admin_http import as_bool, as_list, authorize, guard_routes
 from darkroom.catalog import folders, metadata_fields, named_transformations, presets, streaming
 from darkroom.catalog.listing import max_results_from
 from darkroom.errors import BadRequest
@@ -302,7 +302,7 @@ def _representations(value: Any) -> Any:
     if isinstance(value, str):
         try:
             return json.loads(value)
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, RecursionError) as exc:
             raise BadRequest("Invalid representations") from exc
     return value
 
@@ -342,7 +342,7 @@ async def delete_streaming_profile(request: Request) -> Response:
 M = f"{PREFIX}/metadata_fields"
 S = f"{PREFIX}/streaming_profiles"
 
-routes = [
+routes = guard_routes([
     Route(f"{PREFIX}/upload_presets", list_presets, methods=["GET"]),
     Route(f"{PREFIX}/upload_presets", create_preset, methods=["POST"]),
     Route(f"{PREFIX}/upload_presets/{{name}}", get_preset, methods=["GET"]),
@@ -372,4 +372,4 @@ routes = [
     Route(f"{S}/{{name}}", get_streaming_profile, methods=["GET"]),
     Route(f"{S}/{{name}}", update_streaming_profile, methods=["PUT"]),
     Route(f"{S}/{{name}}", delete_streaming_profile, methods=["DELETE"]),
-]
+])

@@ -11,18 +11,23 @@ import email.utils
 import json
 import secrets
 import threading
-from datetime import UTC, datetime, timedelta
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from darkroom import catalog
 from darkroom.api.services import Services, services_of
 from darkroom.api.shapes import asset_json, delivery_urls, iso_time
 from darkroom.auth import parse_basic_auth, secrets_equal
 from darkroom.catalog import Asset
-from darkroom.errors import BadRequest, Unauthorized
+from darkroom.catalog.cloud_settings import cloud_settings
+from darkroom.errors import BadRequest, DarkroomError, Unauthorized
 
 __all__ = [
     "Admin",
@@ -34,47 +39,149 @@ __all__ = [
     "list_item",
     "search_item",
     "RATE_LIMIT",
+    "RateLimit",
+    "RateLimitExceeded",
+    "Quota",
+    "guard_routes",
 ]
 
-RATE_LIMIT = 5000  # calls per hour reported in X-FeatureRateLimit-*; darkroom reports, never refuses
+RATE_LIMIT = 5000  # calls per hour reported in X-FeatureRateLimit-* when a cloud sets no limit of its own
+SETTINGS_TTL_SECONDS = 2.0  # how long a cloud's rate-limit setting is cached per process
 
 
-class _HourlyCounter:
-    """Calls per (cloud, hour), to fill the rate-limit headers the SDK expects."""
+@dataclass(frozen=True)
+class RateLimit:
+    """Calls allowed per API key and window; refused (420) only when `enforced`.
+
+    A cloud enforces one by its setting `{"rate_limit": {"limit": 500, "window_seconds": 3600}}`;
+    without it darkroom reports RATE_LIMIT per hour and refuses nothing.
+    """
+
+    limit: int
+    window_seconds: int
+    enforced: bool
+
+    @classmethod
+    def from_settings(cls, settings: dict[str, Any]) -> RateLimit:
+        chosen = settings.get("rate_limit")
+        if not isinstance(chosen, dict):
+            return cls(RATE_LIMIT, 3600, False)
+        try:
+            limit, window = int(chosen.get("limit", RATE_LIMIT)), int(chosen.get("window_seconds", 3600))
+        except (TypeError, ValueError):
+            return cls(RATE_LIMIT, 3600, False)
+        return cls(max(limit, 0), max(window, 1), True)
+
+
+@dataclass(frozen=True)
+class Quota:
+    """Where a caller stands in its window, as the X-FeatureRateLimit-* headers say it."""
+
+    limit: int
+    remaining: int
+    reset_at: datetime
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "X-FeatureRateLimit-Limit": str(self.limit),
+            "X-FeatureRateLimit-Remaining": str(self.remaining),
+            "X-FeatureRateLimit-Reset": email.utils.format_datetime(self.reset_at, usegmt=True),
+        }
+
+
+class RateLimitExceeded(DarkroomError):
+    """420, as Cloudinary answers; the reply still carries the quota headers (see `guard_routes`)."""
+
+    status = 420
+
+    def __init__(self, quota: Quota) -> None:
+        super().__init__("Rate Limit Exceeded")
+        self.quota = quota
+
+
+class _WindowCounter:
+    """Calls per (subject, fixed window) in this process: a subject is an API key, or a cloud for
+    calls authenticated otherwise (signed search URLs)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._counts: dict[tuple[str, str], int] = {}
+        self._counts: dict[tuple[str, int], int] = {}
 
-    def hit(self, cloud: str, now: datetime) -> tuple[int, datetime]:
-        hour = now.replace(minute=0, second=0, microsecond=0)
-        key = (cloud, hour.isoformat())
+    def hit(self, subject: str, now: datetime, window_seconds: int) -> tuple[int, datetime]:
+        """Count one call; returns the calls so far in this window and when the window ends."""
+        start = int(now.timestamp()) // window_seconds * window_seconds
+        key = (subject, start)
         with self._lock:
             if len(self._counts) > 10_000:
-                self._counts.clear()
+                self._counts = {k: v for k, v in self._counts.items() if k[1] == start}
             self._counts[key] = self._counts.get(key, 0) + 1
             used = self._counts[key]
-        return max(RATE_LIMIT - used, 0), hour + timedelta(hours=1)
+        return used, datetime.fromtimestamp(start + window_seconds, UTC)
 
 
-_COUNTER = _HourlyCounter()
+_COUNTER = _WindowCounter()
+_LIMITS: dict[str, tuple[float, RateLimit]] = {}  # cloud → (monotonic time read, its limit)
+
+
+async def _rate_limit(services: Services, cloud: str) -> RateLimit:
+    cached = _LIMITS.get(cloud)
+    if cached is not None and time.monotonic() - cached[0] < SETTINGS_TTL_SECONDS:
+        return cached[1]
+    limit = RateLimit.from_settings(await services.db(cloud_settings, cloud))
+    if len(_LIMITS) > 10_000:
+        _LIMITS.clear()
+    _LIMITS[cloud] = (time.monotonic(), limit)
+    return limit
+
+
+def _count_call(subject: str, limit: RateLimit) -> Quota:
+    used, reset_at = _COUNTER.hit(subject, datetime.now(UTC), limit.window_seconds)
+    quota = Quota(limit.limit, max(limit.limit - used, 0), reset_at)
+    if limit.enforced and used > limit.limit:
+        raise RateLimitExceeded(quota)
+    return quota
+
+
+def guard_routes(routes: list[Route]) -> list[Route]:
+    """Wrap each endpoint so a refused call is a 420 that still carries the quota headers
+    (the shared error handler knows statuses, not headers)."""
+    return [
+        Route(route.path, _guarded(route.endpoint), methods=sorted(route.methods) if route.methods else None, name=route.name)
+        for route in routes
+    ]
+
+
+def _guarded(endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    async def guarded(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except RateLimitExceeded as refused:
+            headers = {**refused.quota.headers(), "X-Cld-Error": refused.message, "Retry-After": _seconds_until(refused.quota.reset_at)}
+            return JSONResponse({"error": {"message": refused.message}}, status_code=refused.status, headers=headers)
+
+    return guarded
+
+
+def _seconds_until(moment: datetime) -> str:
+    return str(max(int((moment - datetime.now(UTC)).total_seconds()) + 1, 1))
 
 
 class Admin:
     """One authorized Admin/Search call: the services, the cloud, the request and its parameters."""
 
-    def __init__(self, request: Request, services: Services, cloud: str, params: dict[str, Any]) -> None:
+    def __init__(self, request: Request, services: Services, cloud: str, params: dict[str, Any], quota: Quota | None = None) -> None:
         self.request = request
         self.services = services
         self.cloud = cloud
         self.params = params
+        self.quota = quota  # the caller's rate-limit standing; None when not authenticated by API key
 
     async def db(self, function: Any, *args: Any, **kwargs: Any) -> Any:
         """Run a catalog function for this cloud in a worker thread."""
         return await self.services.db(function, self.cloud, *args, **kwargs)
 
     def reply(self, body: Any, status: int = 200) -> JSONResponse:
-        return reply(body, self.cloud, status)
+        return reply(body, self.cloud, status, self.quota)
 
     def param(self, name: str, default: Any = None) -> Any:
         value = self.params.get(name, default)
@@ -99,7 +206,8 @@ async def authorize(request: Request) -> Admin:
         raise Unauthorized(f"Invalid api_key {credentials[0]}")
     if not secrets_equal(credentials[1], key.api_secret):
         raise Unauthorized("api_secret mismatch")
-    return Admin(request, services, cloud, await read_params(request))
+    quota = _count_call(f"key:{key.api_key}", await _rate_limit(services, cloud))
+    return Admin(request, services, cloud, await read_params(request), quota)
 
 
 async def read_params(request: Request) -> dict[str, Any]:
@@ -111,28 +219,58 @@ async def read_params(request: Request) -> dict[str, Any]:
         else:
             params[key] = value
     if request.method == "GET":
-        return params
+        return _text_params(params)
     body = await request.body()
     if not body.strip():
         return params
     try:
         decoded = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: absurd nesting
         raise BadRequest("Invalid JSON in request body") from exc
     if not isinstance(decoded, dict):
         raise BadRequest("The request body must be a JSON object")
-    return {**params, **decoded}
+    return _text_params({**params, **decoded})
 
 
-def reply(body: Any, cloud: str, status: int = 200) -> JSONResponse:
-    now = datetime.now(UTC)
-    remaining, reset = _COUNTER.hit(cloud, now)
-    headers = {
-        "X-FeatureRateLimit-Limit": str(RATE_LIMIT),
-        "X-FeatureRateLimit-Remaining": str(remaining),
-        "X-FeatureRateLimit-Reset": email.utils.format_datetime(reset, usegmt=True),
-        "X-Request-Id": secrets.token_hex(16),
-    }
+# Parameters that are one piece of text wherever they are read; JSON lets a client send anything.
+_TEXT_PARAMS = (
+    "next_cursor", "prefix", "start_at", "direction", "type", "key", "value", "expression",
+    "display_name", "asset_folder", "moderation_status", "access_mode",
+)
+
+
+def _text_params(params: dict[str, Any]) -> dict[str, Any]:
+    """A number becomes its text; a list, object or boolean is refused before it reaches a query."""
+    if _has_nul(params):
+        raise BadRequest("Parameters must not contain NUL characters")  # no database stores them in text
+    for name in _TEXT_PARAMS:
+        value = params.get(name)
+        if isinstance(value, (bool, list, dict)):
+            raise BadRequest(f"Invalid {name} - expected a string")
+        if isinstance(value, (int, float)):
+            params[name] = str(value)
+    return params
+
+
+def _has_nul(value: Any, depth: int = 0) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if depth > 32:  # deeper than any parameter we read; json.loads has its own recursion limit
+        return False
+    if isinstance(value, dict):
+        return any(_has_nul(k, depth + 1) or _has_nul(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v, depth + 1) for v in value)
+    return False
+
+
+def reply(body: Any, cloud: str, status: int = 200, quota: Quota | None = None) -> JSONResponse:
+    """JSON with the rate-limit headers: the caller's quota, or (signed calls without an API key)
+    the cloud's reported hourly count."""
+    if quota is None:
+        used, reset_at = _COUNTER.hit(f"cloud:{cloud}", datetime.now(UTC), 3600)
+        quota = Quota(RATE_LIMIT, max(RATE_LIMIT - used, 0), reset_at)
+    headers = {**quota.headers(), "X-Request-Id": secrets.token_hex(16)}
     return JSONResponse(body, status_code=status, headers=headers)
 
 

@@ -12,6 +12,7 @@ import base64
 import binascii
 import hashlib
 import json
+import math
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -21,7 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from darkroom import catalog
-from darkroom.api.admin_http import Admin, as_list, authorize, reply, search_item
+from darkroom.api.admin_http import Admin, as_list, authorize, guard_routes, reply, search_item
 from darkroom.api.services import services_of
 from darkroom.auth import secrets_equal
 from darkroom.catalog import folders as folder_catalog
@@ -40,14 +41,16 @@ def _sort_by(value: Any) -> tuple[tuple[str, str], ...]:
     if isinstance(value, str):
         try:
             value = json.loads(value)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             value = [dict([value.split(":", 1)])] if ":" in value else [{value: "desc"}]
     if isinstance(value, dict):
         value = [value]
+    if value is not None and not isinstance(value, list):  # a bare number, boolean …
+        raise SearchError(f"Invalid sort_by: {value}")
     pairs: list[tuple[str, str]] = []
     for item in value or []:
         if isinstance(item, str):
-            item = json.loads(item) if item.startswith("{") else {item: "desc"}
+            item = _json_object(item, "sort_by") if item.startswith("{") else {item: "desc"}
         if not isinstance(item, dict):
             raise SearchError(f"Invalid sort_by: {item}")
         pairs.extend((str(k), str(v)) for k, v in item.items())
@@ -59,9 +62,39 @@ def _aggregate(value: Any) -> tuple[str | dict[str, Any], ...]:
     out: list[str | dict[str, Any]] = []
     for item in items:
         if isinstance(item, str) and item.startswith("{"):
-            item = json.loads(item)
+            item = _json_object(item, "aggregate")
+        if isinstance(item, dict) and not _valid_ranges(item.get("ranges")):
+            raise SearchError(f"Invalid aggregate ranges: {item.get('ranges')}")
         out.append(item)
     return tuple(out)
+
+
+def _valid_ranges(ranges: Any) -> bool:
+    """`[{"key": …, "from": n, "to": n}, …]` with numbers (or numeric text) as bounds."""
+    if ranges in (None, ""):
+        return True
+    return isinstance(ranges, list) and all(
+        isinstance(bucket, dict) and all(_is_number(bucket.get(end)) for end in ("from", "to")) for bucket in ranges
+    )
+
+
+def _is_number(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except (ValueError, OverflowError):
+        return False
+
+
+def _json_object(text: str, name: str) -> Any:
+    """A JSON object sent as text inside a parameter; bad JSON is the client's error."""
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        raise SearchError(f"Invalid {name}: {text}") from None
 
 
 def search_query(params: dict[str, Any]) -> SearchQuery:
@@ -129,7 +162,7 @@ async def signed_search(request: Request) -> Response:
         raise Unauthorized("Invalid signature")
     try:
         params = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
-    except (binascii.Error, json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (binascii.Error, json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise SearchError("Invalid search query") from exc
     if not isinstance(params, dict):
         raise SearchError("Invalid search query")
@@ -141,9 +174,9 @@ async def signed_search(request: Request) -> Response:
     return response
 
 
-routes = [
+routes = guard_routes([
     Route("/v1_1/{cloud}/resources/search", search, methods=["GET", "POST"]),
     Route("/v1_1/{cloud}/folders/search", search_folders, methods=["GET", "POST"]),
     Route("/{cloud}/search/{signature}/{ttl}/{query}", signed_search, methods=["GET"]),
     Route("/{cloud}/search/{signature}/{ttl}/{query}/{next_cursor}", signed_search, methods=["GET"]),
-]
+])
