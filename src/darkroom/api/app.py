@@ -19,6 +19,7 @@ from starlette.routing import BaseRoute, Route
 
 from darkroom import catalog
 from darkroom.api import admin, admin_config, archives, delivery, media_store, search, sign, upload
+from darkroom.api.media_store import MediaStoreConfig
 from darkroom.console.routes import routes as console_routes
 from darkroom.api.cors import UploadCorsMiddleware
 from darkroom.api.derivatives import DerivativeCache
@@ -96,6 +97,8 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     )
     app.state.services = services
     app.state.derivatives = DerivativeCache()
+    # Checked now, so a bad media-store setting stops start-up instead of the first request.
+    app.state.media_store_config = MediaStoreConfig.from_settings(settings)
     return app
 
 

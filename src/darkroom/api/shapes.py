@@ -10,7 +10,7 @@ from starlette.requests import Request
 from darkroom.catalog import Asset
 from darkroom.config import Settings
 
-__all__ = ["delivery_host", "delivery_urls", "asset_json", "iso_time"]
+__all__ = ["delivery_host", "delivery_scheme", "delivery_urls", "asset_json", "iso_time"]
 
 
 def delivery_host(request: Request, settings: Settings) -> str:
@@ -30,11 +30,22 @@ def delivery_path(asset: Asset, transformation: str = "", fmt: str | None = None
     return f"/{asset.cloud}/{asset.resource_type}/{asset.type}/{middle}v{asset.version}/{name}"
 
 
+def delivery_scheme(request: Request, settings: Settings) -> str:
+    """The scheme darkroom is reached by: DARKROOM_PUBLIC_URL's, else the request's."""
+    if settings.public_url:
+        return urlsplit(settings.public_url).scheme or "http"
+    return request.url.scheme
+
+
 def delivery_urls(request: Request, settings: Settings, asset: Asset, transformation: str = "", fmt: str | None = None) -> tuple[str, str]:
-    """(url, secure_url) for an asset, as Cloudinary gives both."""
-    host = delivery_host(request, settings)
+    """(url, secure_url) for an asset, as Cloudinary gives both.
+
+    Cloudinary's CDN answers both schemes; darkroom answers the one it is served on, so
+    both URLs use it (an https `secure_url` from a plain-http darkroom would not load).
+    """
+    base = f"{delivery_scheme(request, settings)}://{delivery_host(request, settings)}"
     path = delivery_path(asset, transformation, fmt)
-    return f"http://{host}{path}", f"https://{host}{path}"
+    return f"{base}{path}", f"{base}{path}"
 
 
 def iso_time(asset_time: Any) -> str:

@@ -23,6 +23,7 @@ name, or None. `/api/sign` uses it for policies that admit the console.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
@@ -82,8 +83,15 @@ CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 _hasher = PasswordHasher()
-# Verified against when the user does not exist, so a miss costs as much as a hit.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the user does not exist, so a miss costs as much as a hit.
+
+    Made on first use: hashing at import would slow every `darkroom` command by a second.
+    """
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 class AuthError(Unauthorized):
@@ -211,7 +219,7 @@ def authenticate(engine: Engine, username: str, password: str, *, now: datetime 
     with engine.connect() as conn:
         row = conn.execute(sa.select(console_users).where(console_users.c.username == username)).mappings().first()
     if row is None:
-        _verify(_DUMMY_HASH, password)
+        _verify(_dummy_hash(), password)
         raise LoginFailed()
     locked_until = _aware(row["locked_until"])
     if locked_until is not None and locked_until > now:

@@ -50,6 +50,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DARKROOM_FETCH_ALLOW", "fetch_allow", "", "Comma-separated networks (CIDR) that remote fetches may reach even though private, e.g. 127.0.0.1/32."),
     Setting("DARKROOM_TIMESTAMP_WINDOW", "timestamp_window", "3600", "Seconds a signed request's timestamp stays valid."),
     Setting("DARKROOM_SESSION_SECRET", "session_secret", "", "Key for console session cookies; empty means one generated and kept in the data dir."),
+    Setting("DARKROOM_MEDIA_STORE_PATH", "media_store_path", "/api/cloudinary/media", "Base path of the TinaCMS media store."),
+    Setting("DARKROOM_MEDIA_STORE_AUTH", "media_store_auth", "token,session", "Media store auth modes, in order: token, session, open (development only)."),
+    Setting("DARKROOM_MEDIA_STORE_CORS_ORIGINS", "media_store_cors_origins", "", "Comma-separated origins allowed to call the media store cross-origin."),
+    Setting("DARKROOM_MEDIA_STORE_CLOUD", "media_store_cloud", "", "Cloud the media store serves; empty means the console's default cloud."),
 )
 
 
@@ -83,6 +87,10 @@ class Settings:
     fetch_allow: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     timestamp_window: int = 3600
     session_secret: Secret = field(default=Secret(""))
+    media_store_path: str = "/api/cloudinary/media"
+    media_store_auth: str = "token,session"
+    media_store_cors_origins: str = ""
+    media_store_cloud: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -128,6 +136,11 @@ def _convert(attr: str, value: str) -> Any:
         return tuple(ipaddress.ip_network(item.strip(), strict=False) for item in value.split(",") if item.strip())
     if attr == "session_secret":
         return Secret(value)
+    if attr == "media_store_auth":
+        modes = [mode.strip() for mode in value.split(",") if mode.strip()]
+        unknown = [mode for mode in modes if mode not in ("token", "session", "open")]
+        if unknown:
+            raise ValueError(f"unknown mode(s) {', '.join(unknown)}; use token, session, open")
     return value
 
 
