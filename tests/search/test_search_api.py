@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import cloudinary
@@ -145,3 +146,23 @@ def test_folder_search(library: AdminCloud) -> None:
     assert everything["total_count"] == 4
     with pytest.raises(BadRequest):
         SearchFolders().expression("bytes>1").execute()
+
+
+def test_folder_search_by_created_at(library: AdminCloud) -> None:
+    """A folder made by its assets dates from its earliest asset; one made by create_folder from then."""
+    import sqlalchemy as sa
+
+    from darkroom.catalog.schema import assets
+
+    with library.engine.begin() as conn:
+        conn.execute(sa.update(assets).where(assets.c.cloud == library.server.cloud, assets.c.asset_folder == "products")
+                     .values(created_at=datetime(2020, 1, 1, 12, tzinfo=UTC)))
+    cloudinary.api.create_folder("fresh")
+    old = SearchFolders().expression("created_at<1y").execute()
+    assert [(f["path"], f["created_at"]) for f in old["folders"]] == [("products", "2020-01-01T12:00:00Z")]
+    assert [f["path"] for f in SearchFolders().expression("created_at:2020-01-01").execute()["folders"]] == ["products"]
+    assert [f["path"] for f in SearchFolders().expression("created_at:[2019-12-01 TO 2020-01-31]").execute()["folders"]] == ["products"]
+    recent = SearchFolders().expression("created_at>1d AND name:fresh OR path=next-cloudinary-uploads").execute()
+    assert sorted(f["path"] for f in recent["folders"]) == ["fresh", "next-cloudinary-uploads"]
+    with pytest.raises(BadRequest):
+        SearchFolders().expression("created_at>yesterday").execute()

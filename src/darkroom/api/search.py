@@ -134,8 +134,9 @@ async def search_folders(request: Request) -> Response:
     expression = str(admin.param("expression") or "")
     tree = parse(expression, fields=folder_field_spec) if expression.strip() else None
     everything = await admin.db(folder_catalog.all_folders)
-    records = [{"name": f.name, "path": f.path, "external_id": f.external_id, "folder": f} for f in everything]
-    chosen = [r["folder"] for r in records if tree is None or evaluate(tree, r, ("name", "path"))]
+    records = [{"name": f.name, "path": f.path, "external_id": f.external_id, "created_at": f.created_at, "folder": f} for f in everything]
+    now = datetime.now(UTC)
+    chosen = [r["folder"] for r in records if tree is None or evaluate(tree, r, ("name", "path"), now)]
     limit = max_results_from(admin.param("max_results"), DEFAULT_MAX_RESULTS)
     cursor = admin.param("next_cursor")
     start = int(cursor) if isinstance(cursor, str) and cursor.isdigit() else 0

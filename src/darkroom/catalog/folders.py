@@ -46,26 +46,43 @@ def _external_id(cloud: str, path: str) -> str:
 
 
 def _known(conn: Connection, cloud: str, under: str) -> dict[str, Folder]:
-    """Every folder path at or below `under` ("" = everywhere), with ancestors filled in."""
+    """Every folder path at or below `under` ("" = everywhere), with ancestors filled in.
+
+    A folder that exists only because assets live in it was created with its first asset:
+    its created_at is the earliest of the assets at or below it.
+    """
     explicit_rows = sa.select(folders.c.path, folders.c.external_id, folders.c.created_at).where(folders.c.cloud == cloud)
-    used = sa.select(assets.c.asset_folder).where(assets.c.cloud == cloud, assets.c.asset_folder != "").distinct()
+    used = (sa.select(assets.c.asset_folder, sa.func.min(assets.c.created_at))
+            .where(assets.c.cloud == cloud, assets.c.asset_folder != "").group_by(assets.c.asset_folder))
     if under:
         explicit_rows = explicit_rows.where(sa.or_(folders.c.path == under, starts_with(folders.c.path, under + "/")))
         used = used.where(sa.or_(assets.c.asset_folder == under, starts_with(assets.c.asset_folder, under + "/")))
     found: dict[str, Folder] = {}
     for path, external_id, created_at in conn.execute(explicit_rows):
-        found[path] = Folder(path.rsplit("/", 1)[-1], path, external_id, created_at)
-    for (path,) in conn.execute(used):
-        _add_with_ancestors(found, cloud, path, under)
+        found[path] = Folder(path.rsplit("/", 1)[-1], path, external_id, _utc(created_at))
+    explicit = set(found)
+    for path, first_asset in conn.execute(used):
+        _add_with_ancestors(found, explicit, cloud, path, under, _utc(first_asset))
     return found
 
 
-def _add_with_ancestors(found: dict[str, Folder], cloud: str, path: str, under: str) -> None:
+def _utc(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+
+
+def _add_with_ancestors(found: dict[str, Folder], explicit: set[str], cloud: str, path: str, under: str,
+                        first_asset: datetime | None) -> None:
     parts = path.split("/")
     for depth in range(1, len(parts) + 1):
         partial = "/".join(parts[:depth])
-        if partial not in found and (not under or partial == under or partial.startswith(under + "/")):
-            found[partial] = Folder(parts[depth - 1], partial, _external_id(cloud, partial))
+        if under and partial != under and not partial.startswith(under + "/"):
+            continue
+        known = found.get(partial)
+        if known is None:
+            found[partial] = Folder(parts[depth - 1], partial, _external_id(cloud, partial), first_asset)
+        elif partial not in explicit and first_asset is not None and (known.created_at is None or first_asset < known.created_at):
+            found[partial] = Folder(known.name, known.path, known.external_id, first_asset)
 
 
 def all_folders(engine: Engine, cloud: str) -> list[Folder]:

@@ -77,6 +77,7 @@ FOLDER_FIELDS: dict[str, FieldSpec] = {
     "name": FieldSpec("name", Kind.TEXT, None),
     "path": FieldSpec("path", Kind.PATH, None),
     "external_id": FieldSpec("external_id", Kind.FIXED, None),
+    "created_at": FieldSpec("created_at", Kind.DATE, None),
 }
 
 
