@@ -21,6 +21,7 @@ from darkroom import catalog
 from darkroom.api import admin, admin_config, archives, delivery, media_store, search, sign, upload
 from darkroom.api.media_store import MediaStoreConfig
 from darkroom.console.routes import routes as console_routes
+from darkroom.api.asset_lookup import AssetLookup, ForgetOnWrite
 from darkroom.api.cors import UploadCorsMiddleware
 from darkroom.api.derivatives import DerivativeCache
 from darkroom.api.errors import exception_handlers
@@ -93,10 +94,11 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         routes=routes,
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
         lifespan=lifespan,
-        middleware=[Middleware(UploadCorsMiddleware)],
+        middleware=[Middleware(UploadCorsMiddleware), Middleware(ForgetOnWrite)],
     )
     app.state.services = services
     app.state.derivatives = DerivativeCache()
+    app.state.asset_lookup = AssetLookup()
     # Checked now, so a bad media-store setting stops start-up instead of the first request.
     app.state.media_store_config = MediaStoreConfig.from_settings(settings)
     return app

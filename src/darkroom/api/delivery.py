@@ -7,12 +7,14 @@ image extension) goes through the derivative cache. Errors carry `X-Cld-Error`.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from urllib.parse import unquote
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from darkroom import catalog
+from darkroom.api.asset_lookup import AssetLookup
 from darkroom.api.delivery_paths import DeliveryPath, split_delivery_path
 from darkroom.api.derivatives import ClientHints, Derivative, StrictTransformationRefused
 from darkroom.api.services import Services, services_of
@@ -44,7 +46,7 @@ async def deliver(request: Request) -> Response:
         raise NotFound("Resource not found")
     services = services_of(request)
     path = split_delivery_path(_raw_rest(request))
-    asset, requested_format = await _find(services, cloud, resource_type, type_, path)
+    asset, requested_format = await _find(request.app.state.asset_lookup, services, cloud, resource_type, type_, path)
     if type_ == "sprite" and requested_format in SPRITE_SIDECARS and not path.transformation:
         return await _sprite_sidecar(request, services, asset, requested_format, path)
     await _check_signature(services, cloud, type_, path)
@@ -70,7 +72,12 @@ def _raw_rest(request: Request) -> str:
     form and text overlays carry escaped commas and slashes, so split the raw path instead.
     """
     raw = request.scope.get("raw_path") or request.url.path.encode()
-    return raw.decode("latin-1").split("?", 1)[0].split("/", 4)[4]
+    parts = raw.decode("latin-1").split("?", 1)[0].split("/", 4)
+    expected = [request.path_params[name] for name in ("cloud", "resource_type", "type")]
+    if len(parts) < 5 or [unquote(part) for part in parts[1:4]] != expected:
+        # An escaped "/" (%2F) in the first three segments: the raw path does not split as the route matched.
+        raise NotFound("Resource not found")
+    return parts[4]
 
 
 async def _sprite_sidecar(request: Request, services: Services, asset: Asset, fmt: str, path: DeliveryPath) -> Response:
@@ -84,9 +91,11 @@ async def _sprite_sidecar(request: Request, services: Services, asset: Asset, fm
     return Response(found.data, headers=headers, media_type=SPRITE_SIDECARS[fmt])
 
 
-async def _find(services: Services, cloud: str, resource_type: str, type_: str, path: DeliveryPath) -> tuple[Asset, str | None]:
+async def _find(
+    lookup: AssetLookup, services: Services, cloud: str, resource_type: str, type_: str, path: DeliveryPath
+) -> tuple[Asset, str | None]:
     for public_id, fmt in path.candidates(resource_type):
-        asset = await services.db(catalog.get_asset, cloud, resource_type, type_, public_id)
+        asset = await lookup.get(services, cloud, resource_type, type_, public_id)
         if asset is not None:
             return asset, fmt
     raise NotFound("Resource not found")
