@@ -62,6 +62,9 @@ async def receive_chunk(services: Services, cloud: str, upload_id: str, chunk: C
         raise BadRequest(f"Chunk size {part.size} does not match Content-Range {chunk.start}-{chunk.end}")
     if chunk.total is not None and chunk.total > services.settings.max_upload_bytes:
         raise TooLarge(f"File size too large. Got {chunk.total}. Maximum is {services.settings.max_upload_bytes}.")
+    if chunk.end >= services.settings.max_upload_bytes:
+        # Before the total is known (`/-1`), the offsets alone must stay within the limit (and the database's integers).
+        raise TooLarge(f"File size too large. Got more than {chunk.end}. Maximum is {services.settings.max_upload_bytes}.")
     await services.store.put_file(_chunk_key(cloud, upload_id, chunk.start), part.path)
     await services.db(_record_chunk, cloud, upload_id, chunk)
     starts = await services.db(_claim_if_complete, cloud, upload_id)

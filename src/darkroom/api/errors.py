@@ -7,6 +7,7 @@ and an `X-Cld-Error` header; anything else becomes a plain 500 whose details sta
 from __future__ import annotations
 
 import logging
+import re
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -19,9 +20,13 @@ __all__ = ["error_response", "exception_handlers"]
 log = logging.getLogger("darkroom.api")
 
 
+# Control characters (NUL, CR, LF, DEL …) are illegal in a header value; uvicorn would drop the connection.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def error_response(status: int, message: str) -> JSONResponse:
-    # Header values must be latin-1 and single-line.
-    header = message.replace("\r", " ").replace("\n", " ").encode("latin-1", "replace").decode("latin-1")[:1000]
+    # Header values must be latin-1 with no control characters; messages quote client input verbatim.
+    header = _CONTROL.sub(" ", message).encode("latin-1", "replace").decode("latin-1")[:1000]
     return JSONResponse({"error": {"message": message}}, status_code=status, headers={"X-Cld-Error": header})
 
 

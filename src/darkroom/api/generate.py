@@ -451,7 +451,7 @@ def _breakpoint_settings(text: str) -> list[BreakpointSettings]:
     """The SDK's JSON: a list of {create_derived, bytes_step, min_width, max_width, max_images, transformation?, format?}."""
     try:
         items = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise BadRequest("Invalid responsive_breakpoints parameter: expected JSON") from None
     items = items if isinstance(items, list) else [items]
     if not items or len(items) > 10 or not all(isinstance(item, dict) for item in items):

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import anyio
-from python_multipart.multipart import MultipartParser, parse_options_header
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
 from starlette.requests import Request
 
 from darkroom.errors import BadRequest, TooLarge
@@ -104,16 +105,27 @@ async def _read_multipart(request: Request, boundary: bytes, spool_dir: Path, ma
     part = _PartState()
     try:
         async for chunk in request.stream():
-            parser.write(chunk)
+            _feed(parser, chunk)
             part = await _apply_events(events, form, writer, part)
             events.clear()
         parser.finalize()
         await _apply_events(events, form, writer, part)
+        if parser.state != MultipartState.END:
+            # A body cut short would otherwise store a truncated file as if it were whole.
+            raise BadRequest("Incomplete multipart body: the closing boundary is missing")
     except BaseException:
         writer.abort()
         raise
     form.file = writer.result()
     return form
+
+
+def _feed(parser: MultipartParser, chunk: bytes) -> None:
+    """Parse one chunk; a malformed body is the client's error, not ours."""
+    try:
+        parser.write(chunk)
+    except MultipartParseError as exc:
+        raise BadRequest("Malformed multipart body") from exc
 
 
 async def _apply_events(events: list[tuple[str, bytes]], form: UploadForm, writer: _FileWriter, part: _PartState) -> _PartState:

@@ -35,7 +35,7 @@ def parse_list(value: str | None) -> list[str]:
     if value.startswith("["):
         try:
             items = json.loads(value)
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, RecursionError) as exc:
             raise BadRequest(f"Invalid list value - {value}") from exc
         return [str(item).strip() for item in items if str(item).strip()]
     return [item.strip() for item in value.split(",") if item.strip()]
@@ -45,16 +45,23 @@ _UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
 _UNESCAPED_EQUALS = re.compile(r"(?<!\\)=")
 
 
-def parse_context(value: str | None) -> dict[str, str]:
-    """`alt=My\\=alt|caption=x\\|y` → {"alt": "My=alt", "caption": "x|y"}; JSON objects too."""
+def parse_context(value: object) -> dict[str, str]:
+    """`alt=My\\=alt|caption=x\\|y` → {"alt": "My=alt", "caption": "x|y"}; JSON objects too.
+
+    `value` is text from a form, or anything at all from an Admin API JSON body.
+    """
     if not value:
         return {}
+    if isinstance(value, dict):
+        return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in value.items()}
+    if not isinstance(value, str):
+        raise BadRequest(f"Invalid context value - {value!r}")
     if value.startswith("{"):
         try:
             decoded = json.loads(value)
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, RecursionError) as exc:
             raise BadRequest(f"Invalid context value - {value}") from exc
-        return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in decoded.items()}
+        return parse_context(decoded) if decoded else {}
     context = {}
     for pair in _UNESCAPED_PIPE.split(value):
         if not pair:

@@ -68,7 +68,7 @@ async def _policy_for(request: Request, body: dict[str, object]) -> SigningPolic
 async def _json_body(request: Request) -> dict[str, object]:
     try:
         body = json.loads(await request.body())
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):  # RecursionError: absurd nesting
         raise BadRequest("Body must be JSON: {\"paramsToSign\": {…}}") from None
     if not isinstance(body, dict):
         raise BadRequest("Body must be JSON: {\"paramsToSign\": {…}}")

@@ -48,7 +48,7 @@ async def fetch_remote(
             return await _follow(url, spool_dir, max_bytes, allow)
     except TimeoutError as exc:
         raise BadRequest(f"Error in loading {url} - timed out after {timeout:g}s") from exc
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise BadRequest(f"Error in loading {url} - {type(exc).__name__}") from exc
 
 
@@ -59,7 +59,7 @@ async def _follow(url: str, spool_dir: Path, max_bytes: int, allow: Sequence[Net
             response = await client.send(request, stream=True)
             try:
                 if response.is_redirect:
-                    url = urljoin(url, response.headers["location"])
+                    url = urljoin(url, response.headers.get("location", ""))
                     continue
                 if response.status_code != 200:
                     raise BadRequest(f"Error in loading {url} - {response.status_code} {response.reason_phrase}")
@@ -71,11 +71,14 @@ async def _follow(url: str, spool_dir: Path, max_bytes: int, allow: Sequence[Net
 
 async def _pinned_request(client: httpx.AsyncClient, url: str, allow: Sequence[Network]) -> httpx.Request:
     """A request that connects to a checked IP address while keeping the original Host and TLS name."""
-    parts = urlsplit(url)
-    host = parts.hostname
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port  # `.port` raises on a non-number or one out of range
+    except ValueError:
+        raise BadRequest(f"Invalid remote URL: {url}") from None
     if not host or parts.scheme not in ("http", "https"):
         raise BadRequest(f"Invalid remote URL: {url}")
-    address = await _checked_address(host, parts.port or (443 if parts.scheme == "https" else 80), allow)
+    address = await _checked_address(host, port or (443 if parts.scheme == "https" else 80), allow)
     netloc = f"[{address}]" if address.version == 6 else str(address)
     if parts.port:
         netloc += f":{parts.port}"
@@ -89,7 +92,7 @@ async def _pinned_request(client: httpx.AsyncClient, url: str, allow: Sequence[N
 async def _checked_address(host: str, port: int, allow: Sequence[Network]) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     try:
         infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError as exc:
+    except (OSError, UnicodeError) as exc:  # UnicodeError: a host name IDNA cannot encode
         raise BadRequest(f"Error in loading remote file - cannot resolve {host}") from exc
     addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
     for address in addresses:

@@ -16,7 +16,7 @@ Text matching, identical on both databases:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -38,15 +38,20 @@ RATIO_TOLERANCE = 0.005  # aspect_ratio=1.78 matches 16:9 (1.7778)
 TEXT_FIELDS_FOR_TERMS = ("public_id", "display_name")
 
 
-def compile_where(node: Node, *, now: datetime, dialect: str) -> Clause:
-    """The WHERE clause selecting the assets `node` matches (the caller adds the cloud filter)."""
-    return _Compiler(now, dialect).compile(node)
+def compile_where(node: Node, *, now: datetime, dialect: str, metadata_types: Mapping[str, str] | None = None) -> Clause:
+    """The WHERE clause selecting the assets `node` matches (the caller adds the cloud filter).
+
+    `metadata_types` maps a metadata field's external_id to its type (string, integer, date,
+    enum, set); a typed field compares values its own way, an unknown one by their shape.
+    """
+    return _Compiler(now, dialect, metadata_types or {}).compile(node)
 
 
 class _Compiler:
-    def __init__(self, now: datetime, dialect: str) -> None:
+    def __init__(self, now: datetime, dialect: str, metadata_types: Mapping[str, str]) -> None:
         self.now = now
         self.postgres = dialect == "postgresql"
+        self.metadata_types = metadata_types
 
     def compile(self, node: Node) -> Clause:
         if isinstance(node, And):
@@ -135,6 +140,46 @@ class _Compiler:
     # -- structured metadata ----------------------------------------------------------------
 
     def metadata(self, key: str, op: str, value: Value) -> Clause:
+        """A typed field compares as its type says; an undefined one by the value's shape."""
+        kind = self.metadata_types.get(key)
+        if kind == "integer":
+            return self._metadata_integer(key, op, value)
+        if kind == "date":
+            return self._metadata_date(key, op, value)
+        if kind in ("string", "enum"):
+            if op in (":", "="):
+                return _not_null_and(self._json_string(key), lambda s: _text(s, op, value) if kind == "string" else _exact(s, value))
+            return _not_null_and(self._json_string(key), lambda s: _compare(s, op, value.text))
+        if kind == "set":
+            return self._json_array_has(key, value.text) if op in (":", "=") and not value.wildcard else sa.false()
+        return self._metadata_untyped(key, op, value)
+
+    def _metadata_integer(self, key: str, op: str, value: Value) -> Clause:
+        """`metadata.rating>3`, `metadata.rating=4`: numbers, whatever the text looks like; a non-number matches nothing."""
+        number = parse_number(value.text)
+        if number is None or value.wildcard:
+            return sa.false()
+        if op in (":", "="):
+            return _not_null_and(self._json_number(key), lambda n: n == number)
+        return _not_null_and(self._json_number(key), lambda n: _compare(n, op, number))
+
+    def _metadata_date(self, key: str, op: str, value: Value) -> Clause:
+        """Date fields hold `YYYY-MM-DD`, which sorts as text; the value may be a day, a moment or relative (`1y`)."""
+        moment = parse_date(value.text, self.now)
+        if moment is None or value.wildcard:
+            return sa.false()
+        start, end = moment.start.date().isoformat(), moment.end.date().isoformat()
+        if op in (":", "="):
+            if moment.relative:
+                return _not_null_and(self._json_string(key), lambda s: s >= start)
+            return _not_null_and(self._json_string(key), lambda s: s == start)
+        if op == ">" and moment.whole_day:
+            return _not_null_and(self._json_string(key), lambda s: s >= end)
+        if op == "<=" and moment.whole_day:
+            return _not_null_and(self._json_string(key), lambda s: s < end)
+        return _not_null_and(self._json_string(key), lambda s: _compare(s, op, start))
+
+    def _metadata_untyped(self, key: str, op: str, value: Value) -> Clause:
         """Numbers compare as numbers; other values as text (ISO dates sort as text); `=` also finds set members."""
         number = parse_number(value.text)
         if op not in (":", "="):
@@ -303,6 +348,9 @@ def _integer_match(column: ColumnElement[int], op: str, number: float) -> Clause
     bytes can answer; rounding the bound the right way keeps the same rows: `c > 1.5` is
     `c > 1`, `c >= 1.5` is `c >= 2`, `c = 1.5` matches nothing.
     """
+    if abs(number) >= 2**63:  # beyond every stored value, and beyond what the driver can bind
+        everything = op in ("<", "<=") if number > 0 else op in (">", ">=")
+        return column.is_not(None) if everything else sa.false()
     if op in (":", "="):
         return _not_null_and(column, lambda c: c == int(number)) if number.is_integer() else sa.false()
     bound = math.floor(number) if op in (">", "<=") else math.ceil(number)
