@@ -97,7 +97,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         middleware=[Middleware(UploadCorsMiddleware), Middleware(ForgetOnWrite)],
     )
     app.state.services = services
-    app.state.derivatives = DerivativeCache()
+    app.state.derivatives = DerivativeCache(render_concurrency=settings.render_concurrency)
     app.state.asset_lookup = AssetLookup()
     # Checked now, so a bad media-store setting stops start-up instead of the first request.
     app.state.media_store_config = MediaStoreConfig.from_settings(settings)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import re
 import tempfile
 from collections import OrderedDict
@@ -107,8 +108,10 @@ def split_variant(key: str) -> tuple[str, str]:
 class DerivativeCache:
     """Memory LRU in front of the blob store and the `derived` table, with single-flight rendering."""
 
-    def __init__(self, max_memory_bytes: int = 64 * 1024 * 1024) -> None:
+    def __init__(self, max_memory_bytes: int = 64 * 1024 * 1024, render_concurrency: int = 0) -> None:
         self.max_memory_bytes = max_memory_bytes
+        # libvips threads each render itself; more renders at once than cores only adds contention.
+        self._render_slots = anyio.CapacityLimiter(render_concurrency or os.cpu_count() or 1)
         self._memory: OrderedDict[tuple[int, int, str], Derivative] = OrderedDict()
         self._memory_bytes = 0
         self._inflight: dict[tuple[int, int, str], asyncio.Future[Derivative]] = {}
@@ -183,7 +186,7 @@ class DerivativeCache:
         allowed = may_render if isinstance(may_render, bool) else await may_render()
         if not allowed:
             raise StrictTransformationRefused(f"Transformation {chain.canonical() or requested_format} is not allowed")
-        rendered = await _render(services, asset, chain, requested_format, hints)
+        rendered = await _render(services, asset, chain, requested_format, hints, self._render_slots)
         storage_key = f"{asset.cloud}/derived/{asset.asset_id}/{asset.version}/{hashlib.sha256(variant.encode()).hexdigest()[:40]}"
         await services.store.put_bytes(storage_key, rendered.data)
         await services.db(_record_derived, asset, variant, rendered, storage_key)
@@ -195,7 +198,9 @@ def _derivative(data: bytes, fmt: str, vary_accept: bool, width: int | None, hei
     return Derivative(data, content_type_for(fmt), fmt, etag, vary_accept, width, height)
 
 
-async def _render(services: Services, asset: Asset, chain: Chain, requested_format: str | None, hints: ClientHints) -> Rendered:
+async def _render(
+    services: Services, asset: Asset, chain: Chain, requested_format: str | None, hints: ClientHints, slots: anyio.CapacityLimiter
+) -> Rendered:
     layers = await _layer_paths(services, asset, chain)
     limits = RenderLimits(max_source_pixels=services.settings.max_image_pixels, max_output_pixels=services.settings.max_image_pixels)
     async with _local_copy(services, asset.storage_key) as source:
@@ -211,7 +216,8 @@ async def _render(services: Services, asset: Asset, chain: Chain, requested_form
                 client_width=hints.width,
                 client_dpr=hints.dpr,
                 save_data=hints.save_data,
-            )
+            ),
+            limiter=slots,
         )
 
 

@@ -50,6 +50,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DARKROOM_FETCH_ALLOW", "fetch_allow", "", "Comma-separated networks (CIDR) that remote fetches may reach even though private, e.g. 127.0.0.1/32."),
     Setting("DARKROOM_TIMESTAMP_WINDOW", "timestamp_window", "3600", "Seconds a signed request's timestamp stays valid."),
     Setting("DARKROOM_SESSION_SECRET", "session_secret", "", "Key for console session cookies; empty means one generated and kept in the data dir."),
+    Setting("DARKROOM_RENDER_CONCURRENCY", "render_concurrency", "0", "Renders at once per server process; 0 means cores ÷ processes (`darkroom serve --workers`)."),
     Setting("DARKROOM_MEDIA_STORE_PATH", "media_store_path", "/api/cloudinary/media", "Base path of the TinaCMS media store."),
     Setting("DARKROOM_MEDIA_STORE_AUTH", "media_store_auth", "token,session", "Media store auth modes, in order: token, session, open (development only)."),
     Setting("DARKROOM_MEDIA_STORE_CORS_ORIGINS", "media_store_cors_origins", "", "Comma-separated origins allowed to call the media store cross-origin."),
@@ -87,6 +88,7 @@ class Settings:
     fetch_allow: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     timestamp_window: int = 3600
     session_secret: Secret = field(default=Secret(""))
+    render_concurrency: int = 0
     media_store_path: str = "/api/cloudinary/media"
     media_store_auth: str = "token,session"
     media_store_cors_origins: str = ""
@@ -125,6 +127,11 @@ def _convert(attr: str, value: str) -> Any:
         return Path(value)
     if attr == "cloudinary_url":
         return parse_cloudinary_url(value) if value else None
+    if attr == "render_concurrency":
+        number = int(value)
+        if number < 0:
+            raise ValueError("must be 0 (automatic) or a positive integer")
+        return number
     if attr in ("max_upload_bytes", "max_image_pixels", "timestamp_window"):
         number = int(value)
         if number <= 0:
