@@ -166,3 +166,13 @@ def test_folder_search_by_created_at(library: AdminCloud) -> None:
     assert sorted(f["path"] for f in recent["folders"]) == ["fresh", "next-cloudinary-uploads"]
     with pytest.raises(BadRequest):
         SearchFolders().expression("created_at>yesterday").execute()
+
+
+def test_metadata_search_types_values_by_field_definition(library: AdminCloud) -> None:
+    cloudinary.api.add_metadata_field({"type": "integer", "external_id": "score", "label": "Score"})
+    cloudinary.api.add_metadata_field({"type": "string", "external_id": "code", "label": "Code"})
+    cloudinary.api.update("products/shirt", metadata={"score": 9, "code": "10"})
+    cloudinary.api.update("next-cloudinary-uploads/dune", metadata={"score": 10, "code": "9"})
+    assert ids(Search().expression("metadata.score>9").execute()) == ["next-cloudinary-uploads/dune"]
+    assert ids(Search().expression("metadata.code>5").execute()) == ["next-cloudinary-uploads/dune"]  # "9" > "5" as text
+    assert ids(Search().expression("metadata.code=10").execute()) == ["products/shirt"]

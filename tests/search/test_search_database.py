@@ -112,3 +112,33 @@ def test_values_are_bound_parameters_never_pasted(loaded: Engine) -> None:
     sql = str(sa.select(assets.c.id).where(where).compile(dialect=loaded.dialect))
     assert "1'='1" not in sql
     assert _matching(loaded, f'tags="{hostile}"') == set()
+
+
+# The corpus's metadata typed as a cloud's field definitions would type it.
+TYPES = {"color": "string", "rating": "integer", "sizes": "set", "released": "date", "code": "string"}
+TYPED_CASES: list[tuple[str, set[int]]] = [
+    ("metadata.rating>3", {0}),
+    ("metadata.rating=3", {1}),
+    ("metadata.rating:[3 TO 5]", {0, 1}),
+    ("metadata.rating=three", set()),  # not a number: an integer field holds none
+    ("metadata.color:blue", {1}),
+    ("metadata.color=bl*", {1}),
+    ("metadata.color>c", {0}),  # a string field compares as text
+    ("metadata.sizes=m", {1, 10}),
+    ("metadata.sizes=x", set()),
+    ("metadata.released=2024-03-01", {3}),
+    ("metadata.released>2024-02-29", {3}),
+    ("metadata.released>2024-03-01", set()),  # a whole day is a unit
+    ("metadata.released<=2024-03-01", {3}),
+    ("metadata.released>2y", {3}),  # relative to the corpus's NOW (2025-06-15)
+    ("metadata.released>1y", set()),
+    ("metadata.released:[2024-01-01 TO 2024-12-31]", {3}),
+]
+
+
+@pytest.mark.parametrize(("expression", "expected"), TYPED_CASES, ids=[c[0] for c in TYPED_CASES])
+def test_metadata_compares_as_its_field_type_says(loaded: Engine, expression: str, expected: set[int]) -> None:
+    where = compile_where(parse(expression), now=corpus.NOW, dialect=loaded.dialect.name, metadata_types=TYPES)
+    statement = sa.select(assets.c.asset_id).where(assets.c.cloud == corpus.CLOUD, where)
+    with loaded.connect() as conn:
+        assert {int(asset_id, 16) for (asset_id,) in conn.execute(statement)} == expected

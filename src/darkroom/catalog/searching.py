@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from darkroom.catalog.assets import Asset
 from darkroom.catalog.rows import assets_from_rows
-from darkroom.catalog.schema import assets
+from darkroom.catalog.schema import assets, metadata_fields
 from darkroom.catalog.search import SearchError, compile_where, parse
 from darkroom.catalog.search.paging import after, cursor_total, cursor_values, decode_cursor, encode_cursor, order_by, sort_keys
 
@@ -50,11 +50,17 @@ class SearchResult:
 
 
 def where_for(conn: Connection, cloud: str, expression: str, now: datetime) -> sa.ColumnElement[bool]:
-    """The cloud filter and, if any, the compiled expression."""
+    """The cloud filter and, if any, the compiled expression (metadata typed by the cloud's field definitions)."""
     where = assets.c.cloud == cloud
     if expression.strip():
-        where = sa.and_(where, compile_where(parse(expression), now=now, dialect=conn.dialect.name))
+        types = _metadata_types(conn, cloud) if "metadata." in expression else {}
+        where = sa.and_(where, compile_where(parse(expression), now=now, dialect=conn.dialect.name, metadata_types=types))
     return where
+
+
+def _metadata_types(conn: Connection, cloud: str) -> dict[str, str]:
+    rows = conn.execute(sa.select(metadata_fields.c.external_id, metadata_fields.c.type).where(metadata_fields.c.cloud == cloud))
+    return {external_id: kind for external_id, kind in rows}
 
 
 def run_search(engine: Engine, cloud: str, query: SearchQuery, now: datetime) -> SearchResult:
