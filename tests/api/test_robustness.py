@@ -556,3 +556,33 @@ def test_a_stalled_client_does_not_stall_the_server(live: LiveServer, payload: b
         for thread in stallers:
             thread.join(timeout=10)
     assert _health_time(live) < 1.0
+
+
+# ---- NUL: PostgreSQL refuses it in text, so it must be refused before any query (both databases) ----
+
+NUL_PATHS = ["/{cloud}/image/upload/a%00b.png", "/{cloud}/image/upload/w_10/x.png%00", "/de%00mo/image/upload/x.png",
+             "/v1_1/{cloud}/resources/image/upload/a%00b", "/v1_1/{cloud}/resources/image/tags/a%00b", "/v1_1/{cloud}/folders/a%00b",
+             "/v1_1/{cloud}/upload_presets/a%00b", "/v1_1/{cloud}/metadata_fields/a%00b", "/v1_1/de%00mo/resources/image",
+             "/de%00mo/search/a/300/eyJ4IjoxfQ"]
+
+
+def test_nul_characters_in_paths_fields_and_credentials(server: LiveServer) -> None:
+    auth = (server.api_key, server.api_secret)
+    with httpx.Client(timeout=30) as http:
+        for template in NUL_PATHS:
+            for method in ("GET", "DELETE"):
+                response = http.request(method, server.base_url + template.format(cloud=server.cloud), auth=auth)
+                assert response.status_code < 500, (method, template, response.text[:200])
+        for name in ("tags", "context", "display_name", "asset_folder", "filename_override", "upload_preset", "public_id"):
+            response = http.post(upload_url(server), data=signed(server, **{"public_id": "robust/nul", name: "a\x00b"}), files={"file": ("a.png", small_png())})
+            assert_client_error(response, status=400)
+        for action, params in [("destroy", {"public_id": "a\x00b"}), ("tags", {"command": "add", "tag": "a\x00b", "public_ids": "x"}),
+                               ("explicit", {"public_id": "\x00"}), ("sprite", {"tag": "\x00"}), ("explode", {"public_id": "\x00"})]:
+            assert_client_error(http.post(f"{server.base_url}/v1_1/{server.cloud}/image/{action}", data=signed(server, **params)), status=400)
+        body = b"".join(f'--xyz\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode() for k, v in signed(server).items())
+        body += b'--xyz\r\nContent-Disposition: form-data; name="file"; filename="a\x00b.png"\r\n\r\n' + small_png() + b"\r\n--xyz--\r\n"
+        assert_client_error(http.post(upload_url(server), content=body, headers={"Content-Type": MULTIPART}), status=400)
+        assert_client_error(http.get(admin_url(server, "/resources/image"), auth=("a\x00b", "x")), status=401)
+        for params in ({"expression": "tags=a\x00b"}, {"next_cursor": "a\x00b"}, {"prefix": "\x00"}):
+            assert_client_error(http.post(admin_url(server, "/resources/search"), json=params, auth=auth), status=400)
+        assert_client_error(http.get(admin_url(server, "/resources/image/context"), params={"key": "a\x00"}, auth=auth), status=400)

@@ -83,6 +83,8 @@ async def read_upload_form(request: Request, spool_dir: Path, max_file_bytes: in
 def _add_field(form: UploadForm, name: str, value: str) -> None:
     if sum(len(v) for v in form.fields.values()) >= MAX_FIELDS:
         raise BadRequest("Too many form fields")
+    if "\x00" in name or "\x00" in value:  # no parameter may hold one, and PostgreSQL cannot store it
+        raise BadRequest(f"Parameter {name.replace(chr(0), '?')} must not contain NUL characters")
     form.fields.setdefault(name.removesuffix("[]"), []).append(value)
 
 
@@ -145,6 +147,8 @@ async def _apply_events(events: list[tuple[str, bytes]], form: UploadForm, write
             raw_filename = options.get(b"filename")
             part.filename = raw_filename.decode("utf-8", "replace") if raw_filename is not None else None
             if part.filename is not None:
+                if "\x00" in part.filename:
+                    raise BadRequest("The file name must not contain NUL characters")
                 await writer.start(part.filename)
         elif kind == "data":
             if part.filename is not None:

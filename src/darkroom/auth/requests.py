@@ -48,7 +48,8 @@ def parse_basic_auth(header: str) -> tuple[str, str] | None:
     except (binascii.Error, UnicodeDecodeError):
         return None
     key, sep, secret = decoded.partition(":")
-    return (key, secret) if sep else None
+    # NUL names no key (and PostgreSQL refuses it in a query): not usable credentials.
+    return (key, secret) if sep and "\x00" not in decoded else None
 
 
 def secrets_equal(given: str, expected: str) -> bool:
