@@ -586,3 +586,68 @@ def test_nul_characters_in_paths_fields_and_credentials(server: LiveServer) -> N
         for params in ({"expression": "tags=a\x00b"}, {"next_cursor": "a\x00b"}, {"prefix": "\x00"}):
             assert_client_error(http.post(admin_url(server, "/resources/search"), json=params, auth=auth), status=400)
         assert_client_error(http.get(admin_url(server, "/resources/image/context"), params={"key": "a\x00"}, auth=auth), status=400)
+
+
+# ---- Upload API: any signed parameter with any value ---------------------------------------
+
+UPLOAD_PARAMS = [
+    "public_id", "folder", "asset_folder", "display_name", "tags", "context", "metadata", "overwrite", "unique_filename", "use_filename",
+    "use_filename_as_display_name", "filename_override", "invalidate", "type", "access_mode", "format", "transformation", "eager",
+    "eager_async", "responsive_breakpoints", "face_coordinates", "custom_coordinates", "regions", "colors", "faces", "phash",
+    "image_metadata", "media_metadata", "quality_analysis", "moderation", "notification_url", "return_delete_token", "backup",
+    "discard_original_filename", "upload_preset", "auto_tagging", "categorization", "background_removal", "detection", "async",
+    "allowed_formats", "headers", "proxy", "raw_convert", "ocr", "exif", "accessibility_analysis", "visual_search", "public_id_prefix",
+]
+form_text = st.one_of(
+    st.sampled_from(["", "0", "1", "true", "-1", "99999999999999999999", "1e308", "nan", "[", "{", "[]", "{}", "a=b|c", "w_100",
+                     "w_0", "c_fill,w_99999,h_99999", "../x", "a/b/", "/", "png", "zzz", "x" * 300, "[{}]", '{"a": [1]}']),
+    st.text(max_size=30),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(params=st.dictionaries(st.sampled_from(UPLOAD_PARAMS), form_text, min_size=1, max_size=4),
+       resource_type=st.sampled_from(["image", "raw", "auto", "video"]))
+def test_signed_uploads_with_any_parameters(live: LiveServer, client: httpx.Client, params: dict[str, str], resource_type: str) -> None:
+    params = {"public_id": "robust/fuzz", **params}
+    response = client.post(f"{live.base_url}/v1_1/{live.cloud}/{resource_type}/upload", data=signed(live, **params), files={"file": ("a.png", small_png())})
+    assert response.status_code < 500, (params, response.text[:300])
+    if response.status_code >= 400:
+        assert_client_error(response)
+
+
+# ---- the media store, signed in ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def media_token(live: LiveServer) -> str:
+    from darkroom.auth import sessions
+    from darkroom.catalog import create_engine_for
+
+    engine = create_engine_for(live.database_url)
+    try:
+        return sessions.create_access_token(engine, "media", "robustness")[1]
+    finally:
+        engine.dispose()
+
+
+MEDIA_QUERIES = ["", "?directory=/", "?directory=a//b", "?limit=abc&offset=-1", "?limit=99999999999999999999", "?limit=-5", "?offset=abc",
+                 "?offset=!!!", "?offset=eyJ4IjoxfQ", "?offset=99999999999999999999", "?filesOnly=maybe", "?directory=%ff%fe",
+                 "?directory=a%0d%0ab", "?directory=..%2F..", "?directory=%5c", "?directory=" + "a/" * 500]
+
+
+@pytest.mark.parametrize("query", MEDIA_QUERIES, ids=range(len(MEDIA_QUERIES)))
+def test_media_store_listing_with_garbage(live: LiveServer, client: httpx.Client, media_token: str, query: str) -> None:
+    response = client.get(f"{live.base_url}/api/cloudinary/media{query}", headers={"Authorization": f"Bearer {media_token}"})
+    assert response.status_code < 500, response.text[:300]
+    if response.status_code == 400:
+        assert response.json()["message"]
+
+
+@pytest.mark.parametrize("fields", [{"directory": "../x"}, {"directory": "a//b"}, {"filename": "../../x.png"}, {"directory": "a" * 1000}, {"directory": "x\\y"}])
+def test_media_store_uploads_with_garbage(live: LiveServer, client: httpx.Client, media_token: str, fields: dict[str, str]) -> None:
+    response = client.post(f"{live.base_url}/api/cloudinary/media", data=fields, files={"file": ("a.png", small_png())},
+                           headers={"Authorization": f"Bearer {media_token}"})
+    assert response.status_code < 500, response.text[:300]
+    cut = client.post(f"{live.base_url}/api/cloudinary/media", content=b"--x\r\n", headers={"Authorization": f"Bearer {media_token}", "Content-Type": "multipart/form-data; boundary=x"})
+    assert cut.status_code == 400

@@ -222,6 +222,8 @@ async def list_media(request: Request, cloud: str) -> Response:
     except PathRefused:
         raise
     except DarkroomError as exc:
+        if exc.status == 400:  # the client's own mistake (an offset not ours): 400, which TinaCMS shows like a 500
+            return JSONResponse({"message": exc.message}, status_code=400)
         return JSONResponse({"e": exc.message}, status_code=500)
     items = [_dir_item(path) for path in folders] + [_file_item(request, services, a) for a in page.assets]
     body: dict[str, Any] = {"items": items}
