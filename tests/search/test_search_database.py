@@ -142,3 +142,28 @@ def test_metadata_compares_as_its_field_type_says(loaded: Engine, expression: st
     statement = sa.select(assets.c.asset_id).where(assets.c.cloud == corpus.CLOUD, where)
     with loaded.connect() as conn:
         assert {int(asset_id, 16) for (asset_id,) in conn.execute(statement)} == expected
+
+
+def test_tag_count_is_exact_alone_and_beside_another_cloud(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """`tags=x` counts from the tag index when the cloud owns every asset; another cloud's assets
+    with the same tag switch that off and the count stays this cloud's."""
+    from darkroom.catalog.schema import asset_tags, clouds, metadata
+    from darkroom.catalog.searching import SearchQuery, run_search
+
+    alone = sa.create_engine(f"sqlite:///{tmp_path_factory.mktemp('alone') / 'alone.db'}")
+    metadata.create_all(alone)
+    corpus.load(alone)
+    for db in (alone, engine):
+        corpus.load(db)
+        result = run_search(db, corpus.CLOUD, SearchQuery(expression="tags=shoe", max_results=1), corpus.NOW)
+        assert result.total_count == len(_matching(db, "tags=shoe")) == 2
+    neighbour = "other-" + corpus.CLOUD
+    with alone.begin() as conn:
+        conn.execute(sa.insert(clouds).values(name=neighbour, created_at=corpus.NOW, strict_transformations=False, settings={}))
+        row = dict(corpus.ASSETS[0][0], cloud=neighbour, asset_id="f" * 32)
+        pk = conn.execute(sa.insert(assets).values(**row)).inserted_primary_key[0]
+        conn.execute(sa.insert(asset_tags).values(asset_pk=pk, tag="shoe"))
+    result = run_search(alone, corpus.CLOUD, SearchQuery(expression="tags=shoe", max_results=1), corpus.NOW)
+    assert result.total_count == 2
+    assert run_search(alone, neighbour, SearchQuery(expression="tags=shoe", max_results=1), corpus.NOW).total_count == 1
+    alone.dispose()

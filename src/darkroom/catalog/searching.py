@@ -16,8 +16,9 @@ from sqlalchemy.engine import Connection, Engine
 
 from darkroom.catalog.assets import Asset
 from darkroom.catalog.rows import assets_from_rows
-from darkroom.catalog.schema import assets, metadata_fields
+from darkroom.catalog.schema import asset_tags, assets, metadata_fields
 from darkroom.catalog.search import SearchError, compile_where, parse
+from darkroom.catalog.search.nodes import Match
 from darkroom.catalog.search.paging import after, cursor_total, cursor_values, decode_cursor, encode_cursor, order_by, sort_keys
 
 __all__ = ["SearchQuery", "SearchResult", "run_search", "AGGREGATABLE", "where_for"]
@@ -87,14 +88,41 @@ def run_search(engine: Engine, cloud: str, query: SearchQuery, now: datetime) ->
         if total is None:
             total = len(rows) if not more and not query.next_cursor else grouped_total
         if total is None:
-            total = _count(conn, where)
+            total = _count(conn, cloud, query.expression, where)
         cursor = encode_cursor(keys, cursor_values(keys, rows[-1]), rows[-1]["id"], total) if more and rows else None
         found = assets_from_rows(conn, rows)
     return SearchResult(total, found, cursor, aggregations)
 
 
-def _count(conn: Connection, where: sa.ColumnElement[bool]) -> int:
+def _count(conn: Connection, cloud: str, expression: str, where: sa.ColumnElement[bool]) -> int:
+    """The exact number of matches.
+
+    One shortcut, exact under its condition: `tags=x` alone, in a database where this cloud
+    owns every asset, is the number of `asset_tags` rows for x (each (asset, tag) pair is unique
+    and every row belongs to a live asset, by foreign key) — a range count of the tag index,
+    instead of checking the cloud of every tagged asset (90k probes for a popular tag at 1M).
+    """
+    tag = _single_exact_tag(expression)
+    if tag is not None and _sole_cloud(conn, cloud):
+        statement = sa.select(sa.func.count()).select_from(asset_tags).where(asset_tags.c.tag == tag)
+        return int(conn.execute(statement).scalar_one())
     return int(conn.execute(sa.select(sa.func.count()).select_from(assets).where(where)).scalar_one())
+
+
+def _single_exact_tag(expression: str) -> str | None:
+    if "tags" not in expression:
+        return None
+    tree = parse(expression)
+    if isinstance(tree, Match) and tree.field == "tags" and tree.op == "=" and not tree.value.wildcard:
+        return tree.value.text
+    return None
+
+
+def _sole_cloud(conn: Connection, cloud: str) -> bool:
+    """No asset belongs to another cloud: two probes of an index that leads with `cloud`."""
+    before = sa.select(assets.c.id).where(assets.c.cloud < cloud).limit(1)
+    after_ = sa.select(assets.c.id).where(assets.c.cloud > cloud).limit(1)
+    return conn.execute(before).first() is None and conn.execute(after_).first() is None
 
 
 def _aggregations(
