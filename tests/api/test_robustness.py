@@ -651,3 +651,18 @@ def test_media_store_uploads_with_garbage(live: LiveServer, client: httpx.Client
     assert response.status_code < 500, response.text[:300]
     cut = client.post(f"{live.base_url}/api/cloudinary/media", content=b"--x\r\n", headers={"Authorization": f"Bearer {media_token}", "Content-Type": "multipart/form-data; boundary=x"})
     assert cut.status_code == 400
+
+
+# ---- metadata fields: a definition that cannot be applied is refused up front ------------------
+
+
+def test_metadata_rules_and_values_that_cannot_apply(live: LiveServer, client: httpx.Client) -> None:
+    auth = (live.api_key, live.api_secret)
+    for rule in ({"type": "strlen", "min": "a"}, {"type": "strlen", "max": [1]}, {"type": "and", "rules": 5}):
+        field = {"type": "string", "external_id": "robust_rule", "label": "Robust rule", "validation": rule}
+        assert_client_error(client.post(admin_url(live, "/metadata_fields"), json=field, auth=auth), status=400)
+    field = {"type": "set", "external_id": "robust_set", "label": "Robust set", "datasource": {"values": [{"external_id": "a", "value": "A"}]}}
+    assert client.post(admin_url(live, "/metadata_fields"), json=field, auth=auth).status_code in (200, 409)
+    for value in ('robust_set=[[[]]]', 'robust_set=[{"a": 1}]', "robust_set=[1, 2]", "robust_set=[\"a\""):
+        response = client.post(upload_url(live), data=signed(live, public_id="robust/meta", metadata=value), files={"file": ("a.png", small_png())})
+        assert_client_error(response, status=400)

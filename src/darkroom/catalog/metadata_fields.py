@@ -167,10 +167,31 @@ def _check_definition(row: Mapping[str, Any]) -> None:
     default = row["default_value"]
     if row["mandatory"] and default is None:
         raise BadRequest("A mandatory field must have a default value")
+    _check_rule(row.get("validation"))
     if default is not None:
         problem = _problem(row, default)
         if problem:
             raise BadRequest(f"Invalid default value: {problem}")
+
+
+def _check_rule(rule: Any, depth: int = 0) -> None:
+    """A rule that could not be applied to a value later (`strlen` bounds that are not integers,
+    `and` without a list of rules) is refused when it is defined, not when an upload meets it."""
+    if not isinstance(rule, Mapping) or depth > 16:
+        return
+    if rule.get("type") == "and":
+        if not isinstance(rule.get("rules") or [], list):
+            raise BadRequest("Invalid validation: and.rules must be a list")
+        for inner in rule.get("rules") or []:
+            _check_rule(inner, depth + 1)
+    if rule.get("type") == "strlen":
+        for end in ("min", "max"):
+            bound = rule.get(end)
+            try:
+                if bound is not None:
+                    int(bound)
+            except (TypeError, ValueError):
+                raise BadRequest(f"Invalid validation: strlen.{end} must be an integer") from None
 
 
 def update_field(engine: Engine, cloud: str, external_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -332,7 +353,7 @@ def _problem(field: Mapping[str, Any], value: Any) -> str | None:
         chosen = value if kind == "set" else [value]
         if kind == "set" and not isinstance(value, list):
             return "value must be a list of datasource external ids"
-        missing = [v for v in chosen if v not in allowed]
+        missing = [v for v in chosen if isinstance(v, (list, dict)) or v not in allowed]  # a list or object is no entry
         if missing:
             return f"value {missing[0]!r} is not an allowed datasource entry"
     return _rule_problem(field.get("validation"), value)
