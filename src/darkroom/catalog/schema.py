@@ -262,8 +262,9 @@ Index(
 Index("ix_assets_cloud_format_bytes", assets.c.cloud, assets.c.format, assets.c.bytes, assets.c.id, assets.c.folder)
 # `created_at:[a TO b] AND -format:gif`.
 Index("ix_assets_cloud_created_format", assets.c.cloud, assets.c.created_at, assets.c.format)
-# `folder:users/* AND format:png` counted from the index (SQLite: 97 → 9 ms at 100k).
-Index("ix_assets_cloud_folder_format", assets.c.cloud, assets.c.folder, assets.c.format)
+# `format:png AND folder:users/*` counted from one tight index range (PostgreSQL 1M: 57 → 33 ms p50;
+# SQLite 100k: 97 → 9 ms for the count alone).
+Index("ix_assets_cloud_format_folder", assets.c.cloud, assets.c.format, assets.c.folder)
 
 # Tombstones of deleted assets in clouds with backups on (clouds.settings {"backups": true}):
 # the row as it was and its tags; the original blob is kept so `restore` can bring it back.
