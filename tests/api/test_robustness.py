@@ -666,3 +666,48 @@ def test_metadata_rules_and_values_that_cannot_apply(live: LiveServer, client: h
     for value in ('robust_set=[[[]]]', 'robust_set=[{"a": 1}]', "robust_set=[1, 2]", "robust_set=[\"a\""):
         response = client.post(upload_url(live), data=signed(live, public_id="robust/meta", metadata=value), files={"file": ("a.png", small_png())})
         assert_client_error(response, status=400)
+
+
+# ---- a body that stops half-way ends with 408 instead of holding its handler forever ----------
+
+
+def test_a_stalled_body_times_out_with_408() -> None:
+    """Driven in-process with a short limit: the live server's limit is a minute."""
+    import anyio
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from darkroom.api.errors import exception_handlers
+    from darkroom.api.guards import BodyIdleTimeout
+
+    async def echo(request: Request) -> JSONResponse:
+        return JSONResponse({"bytes": len(await request.body())})
+
+    app = Starlette(routes=[Route("/", echo, methods=["POST"])], exception_handlers=exception_handlers,  # type: ignore[arg-type]
+                    middleware=[Middleware(BodyIdleTimeout, seconds=0.2)])
+
+    async def call(chunks: list[bytes], stall: bool) -> tuple[int, bytes]:
+        sent: list[dict[str, Any]] = []
+        pending = list(chunks)
+
+        async def receive() -> dict[str, Any]:
+            if pending:
+                return {"type": "http.request", "body": pending.pop(0), "more_body": bool(pending) or stall}
+            await anyio.sleep(3600 if stall else 0)
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "method": "POST", "path": "/", "raw_path": b"/", "query_string": b"", "headers": [], "http_version": "1.1"}
+        with anyio.fail_after(5):
+            await app(scope, receive, send)
+        return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
+
+    status, body = anyio.run(call, [b"abc"], True)
+    assert status == 408 and b"stalled" in body
+    status, body = anyio.run(call, [b"abc", b"def"], False)
+    assert status == 200 and json.loads(body) == {"bytes": 6}

@@ -25,7 +25,7 @@ from darkroom.api.asset_lookup import AssetLookup, ForgetOnWrite
 from darkroom.api.cors import UploadCorsMiddleware
 from darkroom.api.derivatives import DerivativeCache
 from darkroom.api.errors import exception_handlers
-from darkroom.api.guards import RejectNulPaths
+from darkroom.api.guards import BodyIdleTimeout, RejectNulPaths
 from darkroom.api.services import Services
 from darkroom.config import Settings
 from darkroom.storage import open_store
@@ -95,7 +95,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         routes=routes,
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
         lifespan=lifespan,
-        middleware=[Middleware(RejectNulPaths), Middleware(UploadCorsMiddleware), Middleware(ForgetOnWrite)],
+        middleware=[Middleware(RejectNulPaths), Middleware(BodyIdleTimeout), Middleware(UploadCorsMiddleware), Middleware(ForgetOnWrite)],
     )
     app.state.services = services
     app.state.derivatives = DerivativeCache(render_concurrency=settings.render_concurrency)
