@@ -711,3 +711,11 @@ def test_a_stalled_body_times_out_with_408() -> None:
     assert status == 408 and b"stalled" in body
     status, body = anyio.run(call, [b"abc", b"def"], False)
     assert status == 200 and json.loads(body) == {"bytes": 6}
+
+
+@pytest.mark.parametrize("name", ["timestamp", "signature", "api_key", "public_id", "upload_preset", "eager", "tags[]", "context"])
+def test_duplicated_upload_fields(live: LiveServer, client: httpx.Client, name: str) -> None:
+    """A repeated field is joined with `,` (as `name[]` lists are), so the request no longer verifies: a 4xx."""
+    params: dict[str, Any] = signed(live, public_id="robust/dup")
+    params[name] = [params.get(name, "zz"), "yy"]
+    assert_client_error(client.post(upload_url(live), data=params, files={"file": ("a.png", small_png())}))
