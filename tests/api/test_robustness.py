@@ -719,3 +719,25 @@ def test_duplicated_upload_fields(live: LiveServer, client: httpx.Client, name: 
     params: dict[str, Any] = signed(live, public_id="robust/dup")
     params[name] = [params.get(name, "zz"), "yy"]
     assert_client_error(client.post(upload_url(live), data=params, files={"file": ("a.png", small_png())}))
+
+
+# ---- races: the same public_id uploaded at once -------------------------------------------------
+
+
+@pytest.mark.parametrize("overwrite", ["0", "1"])
+def test_concurrent_uploads_of_one_public_id(server: LiveServer, overwrite: str) -> None:
+    """Look-up then insert raced: the loser hit the unique index and answered 500."""
+    public_id = f"robust/race-{overwrite}-{time.monotonic_ns()}"
+    statuses: list[int] = []
+
+    def upload(width: int) -> None:
+        response = httpx.post(upload_url(server), data=signed(server, public_id=public_id, overwrite=overwrite),
+                              files={"file": ("a.png", small_png(width, 8))}, timeout=60)
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=upload, args=(10 + i % 5,)) for i in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert statuses == [200] * 16

@@ -197,6 +197,15 @@ def save_asset(engine: Engine, new: NewAsset, *, overwrite: bool) -> SaveResult:
     Cloudinary does (`existing: true`).
     """
     validate_public_id(new.public_id)
+    try:
+        return _save_once(engine, new, overwrite=overwrite)
+    except sa.exc.IntegrityError:
+        # A concurrent upload inserted the same public_id between our look-up and our insert.
+        # Its row is committed now, so a second try returns it (overwrite off) or replaces it.
+        return _save_once(engine, new, overwrite=overwrite)
+
+
+def _save_once(engine: Engine, new: NewAsset, *, overwrite: bool) -> SaveResult:
     with engine.begin() as conn:
         current = _get(conn, _identity(new.cloud, new.resource_type, new.type, new.public_id))
         if current is not None and not overwrite:
