@@ -741,3 +741,27 @@ def test_concurrent_uploads_of_one_public_id(server: LiveServer, overwrite: str)
     for thread in threads:
         thread.join(timeout=60)
     assert statuses == [200] * 16
+
+
+@pytest.mark.parametrize("what", ["upload_presets", "transformations", "metadata_fields", "streaming_profiles", "folders"])
+def test_concurrent_creates_of_one_name(server: LiveServer, what: str) -> None:
+    """Check-then-insert races end in 409 like any duplicate, never in the unique index's 500."""
+    name = f"race{time.monotonic_ns() % 10**9}"
+    bodies = {"upload_presets": {"name": name, "unsigned": True}, "transformations": {"name": name, "transformation": "w_10"},
+              "metadata_fields": {"type": "string", "external_id": name, "label": name},
+              "streaming_profiles": {"name": name, "representations": [{"transformation": "w_10"}]}, "folders": None}
+    url = admin_url(server, f"/folders/{name}/sub" if what == "folders" else f"/{what}")
+    statuses: list[int] = []
+
+    def create() -> None:
+        statuses.append(httpx.post(url, json=bodies[what], auth=(server.api_key, server.api_secret), timeout=60).status_code)
+
+    threads = [threading.Thread(target=create) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    if what == "folders":  # creating a folder that appeared meanwhile may also answer 200
+        assert set(statuses) <= {200, 409} and 200 in statuses, statuses
+    else:
+        assert sorted(statuses) == [200] + [409] * 11, statuses

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 
+import sqlalchemy as sa
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -47,8 +48,19 @@ async def _unexpected(_request: Request, exc: Exception) -> Response:
     return error_response(500, "Internal server error")
 
 
+async def _integrity_error(request: Request, exc: Exception) -> Response:
+    """A unique index refused a write: two requests created the same thing at once (check-then-insert
+    lost a race). The transaction rolled back, nothing is half-written: 409, as a plain duplicate is."""
+    orig = getattr(exc, "orig", None)
+    if getattr(orig, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(orig):
+        log.info("unique violation: %s", orig)
+        return error_response(409, "Conflict: a concurrent request created the same item")
+    return await _unexpected(request, exc)
+
+
 exception_handlers = {
     DarkroomError: _darkroom_error,
     HTTPException: _http_error,
+    sa.exc.IntegrityError: _integrity_error,
     Exception: _unexpected,
 }
