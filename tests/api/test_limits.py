@@ -7,6 +7,7 @@ from pathlib import Path
 
 import cloudinary.uploader
 import pytest
+import pyvips
 from cloudinary.exceptions import BadRequest
 
 from support import LiveServer, configure_sdk, start_server, stop_server, wait_until_healthy
@@ -47,3 +48,13 @@ def test_chunked_upload_over_the_byte_limit_is_refused(limited: LiveServer, tmp_
     big.write_bytes(b"\1" * 80_000)
     with pytest.raises(BadRequest, match="File size too large"):
         cloudinary.uploader.upload_large(str(big), chunk_size=20_000)
+
+
+def test_every_frame_of_an_animation_counts_towards_the_pixel_limit(limited: LiveServer, tmp_path: Path) -> None:
+    frames = [(pyvips.Image.black(40, 40) + 60 * n).cast("uchar").copy(interpretation="b-w") for n in range(4)]
+    animation = pyvips.Image.arrayjoin(frames, across=1).copy()  # distinct frames, so none is merged
+    animation.set_type(pyvips.GValue.gint_type, "page-height", 40)
+    path = tmp_path / "frames.gif"
+    animation.write_to_file(str(path))  # 40x40 x 4 frames = 6400 pixels > 5000
+    with pytest.raises(BadRequest, match="40x40x4 frames is 6400 pixels"):
+        cloudinary.uploader.upload(str(path))

@@ -89,14 +89,17 @@ class MediaInfo:
 
 
 def probe(path: Path, *, max_pixels: int) -> MediaInfo:
-    """Classify the file at `path` by its bytes; refuse images over `max_pixels` before decoding."""
+    """Classify the file at `path` by its bytes; refuse images over `max_pixels` before decoding.
+
+    Every frame of an animation or page of a document counts: decoding them all is the cost.
+    """
     image_info = _probe_image(path)
     if image_info is not None:
-        total = (image_info.width or 0) * (image_info.height or 0)
+        frames = image_info.pages or 1
+        total = (image_info.width or 0) * (image_info.height or 0) * frames
         if total > max_pixels:
-            raise TooLarge(
-                f"Image is too large: {image_info.width}x{image_info.height} is {total} pixels; the maximum is {max_pixels}"
-            )
+            size = f"{image_info.width}x{image_info.height}" + (f"x{frames} frames" if frames > 1 else "")
+            raise TooLarge(f"Image is too large: {size} is {total} pixels; the maximum is {max_pixels}")
         return image_info
     with path.open("rb") as handle:
         head = handle.read(64)
