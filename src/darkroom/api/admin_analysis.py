@@ -8,17 +8,13 @@ thread (libvips and OpenCV are CPU-bound; the event loop must stay free).
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import secrets
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import anyio
 
 from darkroom.api.admin_http import Admin, as_bool
-from darkroom.api.services import Services
 from darkroom.catalog import Asset
 from darkroom.imaging import metrics
 from darkroom.imaging.embedded import embedded_metadata
@@ -41,7 +37,7 @@ async def analysis_fields(admin: Admin, asset: Asset) -> dict[str, Any]:
     empty: dict[str, Any] = {"image_metadata": {}} if "image_metadata" in wanted else {}
     if asset.resource_type != "image":
         return empty
-    async with _local_original(admin.services, asset) as path:
+    async with admin.services.local_file(asset.storage_key) as path:
         try:
             return await anyio.to_thread.run_sync(lambda: _analyse(path, wanted))
         except InvalidImage as error:  # e.g. a PDF stored as an image that libvips cannot read
@@ -66,17 +62,3 @@ def _analyse(path: Path, wanted: set[str]) -> dict[str, Any]:
     return fields
 
 
-@contextlib.asynccontextmanager
-async def _local_original(services: Services, asset: Asset) -> AsyncIterator[Path]:
-    """A file holding the original: the store's own file, or a spool copy removed afterwards."""
-    local = services.store.local_path(asset.storage_key)
-    if local is not None:
-        yield Path(local)
-        return
-    services.spool_dir.mkdir(parents=True, exist_ok=True)
-    temporary = services.spool_dir / f"details-{secrets.token_hex(8)}"
-    try:
-        await services.store.download_to(asset.storage_key, temporary)
-        yield temporary
-    finally:
-        temporary.unlink(missing_ok=True)

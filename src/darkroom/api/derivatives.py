@@ -13,7 +13,6 @@ import asyncio
 import hashlib
 import os
 import re
-import tempfile
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -203,7 +202,7 @@ async def _render(
 ) -> Rendered:
     layers = await _layer_paths(services, asset, chain)
     limits = RenderLimits(max_source_pixels=services.settings.max_image_pixels, max_output_pixels=services.settings.max_image_pixels)
-    async with _local_copy(services, asset.storage_key) as source:
+    async with services.local_file(asset.storage_key) as source:
         return await anyio.to_thread.run_sync(
             lambda: render(
                 source,
@@ -235,30 +234,6 @@ async def _layer_paths(services: Services, asset: Asset, chain: Chain) -> dict[s
                 await services.store.download_to(layer.storage_key, local)
         paths[public_id] = local
     return paths
-
-
-class _local_copy:
-    """A file path for a blob: the store's own file when local, else a temporary download."""
-
-    def __init__(self, services: Services, key: str) -> None:
-        self.services = services
-        self.key = key
-        self.temporary: Path | None = None
-
-    async def __aenter__(self) -> Path:
-        local = self.services.store.local_path(self.key)
-        if local is not None:
-            return local
-        self.services.spool_dir.mkdir(parents=True, exist_ok=True)
-        handle = tempfile.NamedTemporaryFile(dir=self.services.spool_dir, prefix="source-", delete=False)
-        handle.close()
-        self.temporary = Path(handle.name)
-        await self.services.store.download_to(self.key, self.temporary)
-        return self.temporary
-
-    async def __aexit__(self, *_exc: object) -> None:
-        if self.temporary is not None:
-            self.temporary.unlink(missing_ok=True)
 
 
 def _find_derived(engine: Engine, asset_pk: int, version: int, variant: str) -> tuple[str, str, bool, int | None, int | None] | None:

@@ -303,7 +303,7 @@ async def _render_sources(ctx: ActionContext, sources: list[tuple[str, Asset | s
 async def _source_file(services: Services, source: Asset | str) -> AsyncIterator[tuple[Path, str]]:
     """A local path and format for a stored asset or a remote URL, removed afterwards if temporary."""
     if isinstance(source, Asset):
-        async with _local_original(services, source) as path:
+        async with services.local_file(source.storage_key) as path:
             yield path, source.format
         return
     settings = services.settings
@@ -319,19 +319,6 @@ async def _source_file(services: Services, source: Asset | str) -> AsyncIterator
         spooled.discard()
 
 
-@contextlib.asynccontextmanager
-async def _local_original(services: Services, asset: Asset) -> AsyncIterator[Path]:
-    local = services.store.local_path(asset.storage_key)
-    if local is not None:
-        yield Path(local)
-        return
-    services.spool_dir.mkdir(parents=True, exist_ok=True)
-    temporary = services.spool_dir / f"generate-{secrets.token_hex(8)}"
-    try:
-        await services.store.download_to(asset.storage_key, temporary)
-        yield temporary
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------- explode
@@ -412,7 +399,7 @@ async def analysis_fields(ctx: ActionContext, asset: Asset, path: Path | None, p
         return {}
     settings = _breakpoint_settings(breakpoints) if breakpoints else []
     async with contextlib.AsyncExitStack() as stack:
-        source = path if path is not None else await stack.enter_async_context(_local_original(ctx.services, asset))
+        source = path if path is not None else await stack.enter_async_context(ctx.services.local_file(asset.storage_key))
         try:
             fields = await anyio.to_thread.run_sync(lambda: _analyse(source, asset, wanted)) if wanted else {}
             if settings:

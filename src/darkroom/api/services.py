@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable
+import secrets
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -32,6 +34,22 @@ class Services:
     async def db(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a catalog function (blocking SQLAlchemy) in a worker thread, off the event loop."""
         return await anyio.to_thread.run_sync(functools.partial(function, self.engine, *args, **kwargs))
+
+    @contextlib.asynccontextmanager
+    async def local_file(self, storage_key: str) -> AsyncIterator[Path]:
+        """A file path holding a blob (libvips wants files): the store's own file when it is
+        local, else a spool copy that is removed afterwards."""
+        local = self.store.local_path(storage_key)
+        if local is not None:
+            yield Path(local)
+            return
+        self.spool_dir.mkdir(parents=True, exist_ok=True)
+        temporary = self.spool_dir / f"blob-{secrets.token_hex(8)}"
+        try:
+            await self.store.download_to(storage_key, temporary)
+            yield temporary
+        finally:
+            temporary.unlink(missing_ok=True)
 
     async def require_cloud(self, cloud: str) -> None:
         if not await self.db(catalog.cloud_exists, cloud):
