@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import anyio
 import sqlalchemy as sa
@@ -33,7 +33,7 @@ from darkroom.storage import BlobNotFound
 from darkroom.errors import Unauthorized
 from darkroom.transform import Chain
 
-__all__ = ["ClientHints", "Derivative", "DerivativeCache", "StrictTransformationRefused", "split_variant", "variant_key"]
+__all__ = ["ClientHints", "Derivative", "DerivativeCache", "StrictTransformationRefused", "Variant", "store_derivative", "variant_key"]
 
 
 class StrictTransformationRefused(Unauthorized):
@@ -87,21 +87,22 @@ def accept_class(accept: str) -> str:
     return "avif" if "image/avif" in lowered else "webp" if "image/webp" in lowered else "default"
 
 
-def variant_key(chain: Chain, requested_format: str | None, hints: ClientHints) -> str:
+class Variant(NamedTuple):
+    """A derivative's identity within one asset version, as the `derived` table stores it."""
+
+    transformation: str  # the canonical transformation ("" = a format change only)
+    rest: str  # what else decides the bytes: the URL's extension, Accept class, client hints
+
+
+def variant_key(chain: Chain, requested_format: str | None, hints: ClientHints) -> Variant:
     """The derivative's identity: the canonical transformation plus whatever else decides its bytes."""
     canonical = chain.canonical()
-    key = f"{canonical}|{requested_format or ''}"
+    rest = requested_format or ""
     if "f_auto" in canonical or "q_auto" in canonical:
-        key += f"|{accept_class(hints.accept)}|{'save-data' if hints.save_data else ''}"
+        rest += f"|{accept_class(hints.accept)}|{'save-data' if hints.save_data else ''}"
     if _USES_CLIENT_SIZE.search(canonical):
-        key += f"|w={hints.width or ''}|dpr={hints.dpr or ''}"
-    return key
-
-
-def split_variant(key: str) -> tuple[str, str]:
-    """A variant key as stored: (canonical transformation, the rest)."""
-    transformation, _, rest = key.partition("|")
-    return transformation, rest
+        rest += f"|w={hints.width or ''}|dpr={hints.dpr or ''}"
+    return Variant(canonical, rest)
 
 
 class DerivativeCache:
@@ -111,9 +112,10 @@ class DerivativeCache:
         self.max_memory_bytes = max_memory_bytes
         # libvips threads each render itself; more renders at once than cores only adds contention.
         self._render_slots = anyio.CapacityLimiter(render_concurrency or os.cpu_count() or 1)
-        self._memory: OrderedDict[tuple[int, int, str], Derivative] = OrderedDict()
+        # (asset pk, version, variant) → derivative
+        self._memory: OrderedDict[tuple[int, int, Variant], Derivative] = OrderedDict()
         self._memory_bytes = 0
-        self._inflight: dict[tuple[int, int, str], asyncio.Future[Derivative]] = {}
+        self._inflight: dict[tuple[int, int, Variant], asyncio.Future[Derivative]] = {}
 
     async def get(
         self,
@@ -141,7 +143,7 @@ class DerivativeCache:
         future: asyncio.Future[Derivative] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
-            result = await self._load_or_render(services, asset, chain, requested_format, hints, key[2], may_render)
+            result = await self._load_or_render(services, asset, chain, requested_format, hints, may_render)
             future.set_result(result)
             self._remember(key, result)
             return result
@@ -156,7 +158,7 @@ class DerivativeCache:
         for key in [k for k in self._memory if k[0] == asset_pk]:
             self._memory_bytes -= len(self._memory.pop(key).data)
 
-    def _remember(self, key: tuple[int, int, str], item: Derivative) -> None:
+    def _remember(self, key: tuple[int, int, Variant], item: Derivative) -> None:
         if len(item.data) > self.max_memory_bytes // 8:
             return
         self._memory[key] = item
@@ -172,24 +174,33 @@ class DerivativeCache:
         chain: Chain,
         requested_format: str | None,
         hints: ClientHints,
-        variant: str,
         may_render: bool | Callable[[], Awaitable[bool]],
     ) -> Derivative:
+        variant = variant_key(chain, requested_format, hints)
         stored = await services.db(_find_derived, asset.pk, asset.version, variant)
         if stored is not None:
-            storage_key, fmt, vary, width, height = stored
+            storage_key, fmt, width, height = stored
             try:
-                return _derivative(await services.store.get_bytes(storage_key), fmt, vary, width, height)
+                data = await services.store.get_bytes(storage_key)
+                return _derivative(data, fmt, "f_auto" in variant.transformation, width, height)
             except BlobNotFound:
                 pass  # the blob vanished (a purge, a restore): render it again
         allowed = may_render if isinstance(may_render, bool) else await may_render()
         if not allowed:
             raise StrictTransformationRefused(f"Transformation {chain.canonical() or requested_format} is not allowed")
         rendered = await _render(services, asset, chain, requested_format, hints, self._render_slots)
-        storage_key = f"{asset.cloud}/derived/{asset.asset_id}/{asset.version}/{hashlib.sha256(variant.encode()).hexdigest()[:40]}"
-        await services.store.put_bytes(storage_key, rendered.data)
-        await services.db(_record_derived, asset, variant, rendered, storage_key)
+        await store_derivative(services, asset, variant, rendered.data, fmt=rendered.format, width=rendered.width, height=rendered.height)
         return _derivative(rendered.data, rendered.format, rendered.vary_accept, rendered.width, rendered.height)
+
+
+async def store_derivative(
+    services: Services, asset: Asset, variant: Variant, data: bytes, *, fmt: str, width: int | None, height: int | None
+) -> None:
+    """Keep a derivative's bytes in the blob store and its record in `derived` (the newest copy wins)."""
+    digest = hashlib.sha256("|".join(variant).encode()).hexdigest()[:40]
+    storage_key = f"{asset.cloud}/derived/{asset.asset_id}/{asset.version}/{digest}"
+    await services.store.put_bytes(storage_key, data)
+    await services.db(_record_derived, asset, variant, storage_key, len(data), fmt, width, height)
 
 
 def _derivative(data: bytes, fmt: str, vary_accept: bool, width: int | None, height: int | None) -> Derivative:
@@ -236,38 +247,45 @@ async def _layer_paths(services: Services, asset: Asset, chain: Chain) -> dict[s
     return paths
 
 
-def _find_derived(engine: Engine, asset_pk: int, version: int, variant: str) -> tuple[str, str, bool, int | None, int | None] | None:
-    transformation, rest = split_variant(variant)
+def _identity(asset_pk: int, version: int, variant: Variant) -> tuple[sa.ColumnElement[bool], ...]:
+    return (
+        derived.c.asset_pk == asset_pk,
+        derived.c.version == version,
+        derived.c.transformation == variant.transformation,
+        derived.c.variant == variant.rest,
+    )
+
+
+def _find_derived(engine: Engine, asset_pk: int, version: int, variant: Variant) -> tuple[str, str, int | None, int | None] | None:
     with engine.connect() as conn:
         row = conn.execute(
             sa.select(derived.c.storage_key, derived.c.format, derived.c.width, derived.c.height).where(
-                derived.c.asset_pk == asset_pk,
-                derived.c.version == version,
-                derived.c.transformation == transformation,
-                derived.c.variant == rest,
+                *_identity(asset_pk, version, variant)
             )
         ).first()
-    if row is None:
-        return None
-    return row.storage_key, row.format, "f_auto" in variant, row.width, row.height
+    return None if row is None else (row.storage_key, row.format, row.width, row.height)
 
 
-def _record_derived(engine: Engine, asset: Asset, variant: str, rendered: Rendered, storage_key: str) -> None:
-    transformation, rest = split_variant(variant)
-    values = {
-        "asset_pk": asset.pk,
-        "version": asset.version,
-        "transformation": transformation,
-        "variant": rest,
-        "format": rendered.format,
-        "storage_key": storage_key,
-        "bytes": len(rendered.data),
-        "width": rendered.width,
-        "height": rendered.height,
-        "created_at": datetime.now(UTC),
-    }
+def _record_derived(
+    engine: Engine, asset: Asset, variant: Variant, storage_key: str, size: int, fmt: str, width: int | None, height: int | None
+) -> None:
+    """Insert the record, replacing one an earlier render (here or in another process) left."""
     try:
         with engine.begin() as conn:
-            conn.execute(sa.insert(derived).values(**values))
+            conn.execute(sa.delete(derived).where(*_identity(asset.pk, asset.version, variant)))
+            conn.execute(
+                sa.insert(derived).values(
+                    asset_pk=asset.pk,
+                    version=asset.version,
+                    transformation=variant.transformation,
+                    variant=variant.rest,
+                    format=fmt,
+                    storage_key=storage_key,
+                    bytes=size,
+                    width=width,
+                    height=height,
+                    created_at=datetime.now(UTC),
+                )
+            )
     except sa.exc.IntegrityError:
-        pass  # another process rendered the same derivative first; either copy is the same picture
+        pass  # another process recorded the same derivative at the same moment; either copy is the same picture

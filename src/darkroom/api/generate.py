@@ -24,21 +24,18 @@ import re
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
 import pyvips
-import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from darkroom import catalog
 from darkroom.api.delivery_paths import split_delivery_path
-from darkroom.api.derivatives import ClientHints, split_variant, variant_key
+from darkroom.api.derivatives import ClientHints, store_derivative, variant_key
 from darkroom.api.callers import authenticate
 from darkroom.api.ingest import delete_blobs, random_public_id
 from darkroom.api.multipart import UploadForm
@@ -49,7 +46,6 @@ from darkroom.api.sources import fetch_remote
 from darkroom.auth import MissingParameter
 from darkroom.catalog import Asset, NewAsset
 from darkroom.catalog.listing import Listing, list_resources
-from darkroom.catalog.schema import derived
 from darkroom.errors import BadRequest, NotFound
 from darkroom.imaging import InvalidImage, RenderLimits, TooManyPixels, content_type_for, probe, render
 from darkroom.imaging import generation, metrics
@@ -543,33 +539,7 @@ async def _store_generated(ctx: ActionContext, type_: str, public_id: str, pictu
 
 async def _store_sidecar(services: Services, asset: Asset, fmt: str, data: bytes) -> None:
     """A sprite's CSS or JSON, kept as a derivative of the sprite (so it goes when the sprite does)."""
-    await _store_derived(services, asset, variant_key(Chain(), fmt, ClientHints()), data, fmt=fmt)
-
-
-async def _store_derived(services: Services, asset: Asset, variant: str, data: bytes, *, fmt: str) -> None:
-    digest = hashlib.sha256(variant.encode()).hexdigest()[:40]
-    storage_key = f"{asset.cloud}/derived/{asset.asset_id}/{asset.version}/{digest}"
-    await services.store.put_bytes(storage_key, data)
-    await services.db(_replace_derived, asset, variant, fmt, storage_key, len(data))
-
-
-def _replace_derived(engine: Engine, asset: Asset, variant: str, fmt: str, storage_key: str, size: int) -> None:
-    """Insert a derived row, replacing one an earlier render left under the same key."""
-    transformation, rest = split_variant(variant)
-    identity = (
-        derived.c.asset_pk == asset.pk,
-        derived.c.version == asset.version,
-        derived.c.transformation == transformation,
-        derived.c.variant == rest,
-    )
-    with engine.begin() as conn:
-        conn.execute(sa.delete(derived).where(*identity))
-        conn.execute(
-            sa.insert(derived).values(
-                asset_pk=asset.pk, version=asset.version, transformation=transformation, variant=rest, format=fmt,
-                storage_key=storage_key, bytes=size, width=None, height=None, created_at=datetime.now(UTC),
-            )
-        )
+    await store_derivative(services, asset, variant_key(Chain(), fmt, ClientHints()), data, fmt=fmt, width=None, height=None)
 
 
 routes = [
