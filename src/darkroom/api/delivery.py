@@ -6,7 +6,6 @@ image extension) goes through the derivative cache. Errors carry `X-Cld-Error`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from urllib.parse import unquote
 
 from starlette.requests import Request
@@ -29,7 +28,7 @@ DELIVERY_RESOURCE_TYPES = ("image", "video", "raw")
 # Stored uploads, and what the generation actions (text, sprite, multi) make.
 DELIVERY_TYPES = ("upload", "private", "authenticated", "text", "sprite", "multi")
 # A sprite's stylesheet and map: stored when the sprite is made, never rendered.
-SPRITE_SIDECARS = {"css": "text/css; charset=utf-8", "json": "application/json"}
+SPRITE_SIDECARS = ("css", "json")
 SIGNED_TYPES = ("private", "authenticated")
 _SAME_FORMAT = {"jpeg": "jpg", "tif": "tiff"}
 VERSIONED_CACHE = "public, max-age=31536000, immutable"
@@ -81,14 +80,12 @@ def _raw_rest(request: Request) -> str:
 
 
 async def _sprite_sidecar(request: Request, services: Services, asset: Asset, fmt: str, path: DeliveryPath) -> Response:
+    """A sprite's CSS or JSON: stored when the sprite was made, never rendered on demand."""
     try:
         found = await request.app.state.derivatives.get(services, asset, Chain(), fmt, ClientHints(), may_render=False)
     except StrictTransformationRefused:
         raise NotFound("Resource not found") from None
-    headers = {"ETag": f'"{found.etag}"', "Cache-Control": _cache_control(asset, path)}
-    if request.method == "HEAD":
-        return Response(headers={**headers, "Content-Length": str(len(found.data))}, media_type=SPRITE_SIDECARS[fmt])
-    return Response(found.data, headers=headers, media_type=SPRITE_SIDECARS[fmt])
+    return _derived_response(request, found, path, None, asset)
 
 
 async def _find(
@@ -150,16 +147,12 @@ async def _original(request: Request, services: Services, asset: Asset, path: De
         headers["X-Content-Type-Options"] = "nosniff"
     if _not_modified(request, etag):
         return Response(status_code=304, headers=headers)
-    blob = await services.store.open(asset.storage_key)
-    headers["Content-Length"] = str(blob.size)
+    headers["Content-Length"] = str(asset.bytes)
     if request.method == "HEAD":
+        # The catalog knows the size: no need to open the blob (a GET on S3) for a HEAD.
         return Response(status_code=200, headers=headers, media_type=asset.mime_type)
-    return StreamingResponse(_chunks(blob.chunks()), headers=headers, media_type=asset.mime_type)
-
-
-async def _chunks(source: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    async for chunk in source:
-        yield chunk
+    blob = await services.store.open(asset.storage_key)
+    return StreamingResponse(blob.chunks(), headers=headers, media_type=asset.mime_type)
 
 
 def _derived_response(request: Request, derivative: Derivative, path: DeliveryPath, attachment: str | None, asset: Asset) -> Response:

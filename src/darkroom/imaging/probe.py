@@ -61,6 +61,7 @@ CONTENT_TYPES = {
     "flac": "audio/flac",
     "zip": "application/zip",
     "json": "application/json",
+    "css": "text/css; charset=utf-8",
     "txt": "text/plain",
 }
 
