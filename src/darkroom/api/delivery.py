@@ -20,6 +20,7 @@ from darkroom.api.services import Services, services_of
 from darkroom.auth import verify_url_signature
 from darkroom.catalog import Asset
 from darkroom.errors import NotFound, Unauthorized
+from darkroom.imaging import normalize_format
 from darkroom.transform import Chain, parse
 
 __all__ = ["routes"]
@@ -30,7 +31,6 @@ DELIVERY_TYPES = ("upload", "private", "authenticated", "text", "sprite", "multi
 # A sprite's stylesheet and map: stored when the sprite is made, never rendered.
 SPRITE_SIDECARS = ("css", "json")
 SIGNED_TYPES = ("private", "authenticated")
-_SAME_FORMAT = {"jpeg": "jpg", "tif": "tiff"}
 VERSIONED_CACHE = "public, max-age=31536000, immutable"
 UNVERSIONED_CACHE = "public, max-age=3600"
 # An SVG shown directly must not run scripts or load anything: it is served as a sandboxed document.
@@ -125,7 +125,7 @@ def _is_original(asset: Asset, transformation: str, requested_format: str | None
         return False
     if requested_format is None or asset.resource_type != "image":
         return True
-    return _SAME_FORMAT.get(requested_format, requested_format) == _SAME_FORMAT.get(asset.format, asset.format)
+    return normalize_format(requested_format) == normalize_format(asset.format)
 
 
 def _cache_control(asset: Asset, path: DeliveryPath) -> str:

@@ -7,27 +7,23 @@ in one transaction; blobs that end up unreferenced are deleted last.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
 import posixpath
 import secrets
 import string
-import tempfile
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import anyio
 
 from darkroom import catalog
-from darkroom.api.multipart import SpooledFile
+from darkroom.api.multipart import SpooledFile, spool_bytes
 from darkroom.api.params import parse_bool, parse_context, parse_list
 from darkroom.api.services import Services
 from darkroom.catalog import NewAsset, SaveResult
 from darkroom.catalog.metadata_fields import validate_asset_metadata
 from darkroom.errors import BadRequest
-from darkroom.imaging import MediaInfo, RenderLimits, probe, render
+from darkroom.imaging import MediaInfo, RenderLimits, normalize_format, probe, render
 from darkroom.transform import parse
 
 __all__ = ["UploadOptions", "base_public_id", "ingest", "delete_blobs", "random_public_id"]
@@ -125,7 +121,7 @@ async def ingest(services: Services, cloud: str, spooled: SpooledFile, options: 
         pages=info.pages if resource_type == "image" else None,
         asset_folder=options.asset_folder or options.folder,
         display_name=options.display_name,
-        original_filename=_stem(posixpath.basename(filename.replace("\\", "/"))),
+        original_filename=_original_name(filename),
         tags=options.tags,
         context=options.context,
         metadata=metadata,
@@ -140,8 +136,7 @@ async def ingest(services: Services, cloud: str, spooled: SpooledFile, options: 
 
 
 def _format_change(requested: str, current: str) -> bool:
-    aliases = {"jpeg": "jpg", "tif": "tiff"}
-    return bool(requested) and aliases.get(requested, requested) != aliases.get(current, current)
+    return bool(requested) and normalize_format(requested) != normalize_format(current)
 
 
 async def _apply_incoming(services: Services, spooled: SpooledFile, info: MediaInfo, options: UploadOptions) -> SpooledFile:
@@ -151,12 +146,8 @@ async def _apply_incoming(services: Services, spooled: SpooledFile, info: MediaI
     rendered = await anyio.to_thread.run_sync(
         lambda: render(spooled.path, chain, source_format=info.format, requested_format=options.format or None, limits=limits)
     )
-    services.spool_dir.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix="incoming-", dir=services.spool_dir)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(rendered.data)
-    stem = _stem(posixpath.basename(spooled.filename.replace("\\", "/")))
-    return SpooledFile(Path(name), f"{stem}.{rendered.format}", len(rendered.data), hashlib.md5(rendered.data, usedforsecurity=False).hexdigest())
+    filename = f"{_original_name(spooled.filename)}.{rendered.format}"
+    return await anyio.to_thread.run_sync(spool_bytes, services.spool_dir, "incoming-", filename, rendered.data)
 
 
 def _resource_type(requested: str, info: MediaInfo) -> str:
@@ -170,9 +161,13 @@ def _resource_type(requested: str, info: MediaInfo) -> str:
 
 
 def _check_allowed_format(fmt: str, allowed: tuple[str, ...]) -> None:
-    aliases = {"jpeg": "jpg", "tif": "tiff"}
-    if allowed and aliases.get(fmt, fmt) not in {aliases.get(a, a) for a in allowed}:
+    if allowed and normalize_format(fmt) not in {normalize_format(a) for a in allowed}:
         raise BadRequest(f"{fmt or 'unknown'} format is not allowed; allowed formats are {', '.join(allowed)}")
+
+
+def _original_name(filename: str) -> str:
+    """The file's name without folders or extension (Cloudinary's `original_filename`)."""
+    return _stem(posixpath.basename(filename.replace("\\", "/")))
 
 
 def _stem(filename: str) -> str:

@@ -21,7 +21,7 @@ from starlette.requests import Request
 
 from darkroom.errors import BadRequest, TooLarge
 
-__all__ = ["SpooledFile", "UploadForm", "read_upload_form"]
+__all__ = ["SpooledFile", "UploadForm", "read_upload_form", "spool_bytes"]
 
 MAX_FIELD_BYTES = 1024 * 1024  # one text field; larger means a client mistake or an attack
 # `file` as a text field carries a data: URI; it is held in memory, so it has its own, larger cap.
@@ -54,6 +54,15 @@ class UploadForm:
     def flat(self) -> dict[str, str]:
         """One value per name; repeated `name[]` fields are joined by `,` as the signature needs."""
         return {name: ",".join(values) if len(values) > 1 else values[0] for name, values in self.fields.items()}
+
+
+def spool_bytes(spool_dir: Path, prefix: str, filename: str, data: bytes) -> SpooledFile:
+    """Write bytes already in memory to a new spool file (blocking: call it in a worker thread)."""
+    spool_dir.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=prefix, dir=spool_dir)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    return SpooledFile(Path(name), filename, len(data), hashlib.md5(data, usedforsecurity=False).hexdigest())
 
 
 class _PartState:

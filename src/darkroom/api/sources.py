@@ -23,7 +23,7 @@ from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 import anyio
 import httpx
 
-from darkroom.api.multipart import SpooledFile
+from darkroom.api.multipart import SpooledFile, spool_bytes
 from darkroom.errors import BadRequest, TooLarge
 
 __all__ = ["is_remote_source", "fetch_remote", "decode_data_uri"]
@@ -148,8 +148,4 @@ def decode_data_uri(value: str, spool_dir: Path, *, max_bytes: int) -> SpooledFi
         data = unquote(payload).encode()
     if len(data) > max_bytes:
         raise TooLarge(f"File size too large. Got {len(data)}. Maximum is {max_bytes}.")
-    spool_dir.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix="data-", dir=spool_dir)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    return SpooledFile(Path(name), "file", len(data), hashlib.md5(data, usedforsecurity=False).hexdigest())
+    return spool_bytes(spool_dir, "data-", "file", data)

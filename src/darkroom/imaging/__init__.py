@@ -10,7 +10,7 @@
 from darkroom.imaging.errors import InvalidImage, MissingLayer, TooManyPixels, TooSlow, UnsupportedTransformation
 from darkroom.imaging.context import Rendered, RenderLimits
 from darkroom.imaging.pipeline import render
-from darkroom.imaging.probe import CONTENT_TYPES, MediaInfo, content_type_for, probe
+from darkroom.imaging.probe import CONTENT_TYPES, MediaInfo, content_type_for, normalize_format, probe
 
 __all__ = [
     "CONTENT_TYPES",
@@ -23,6 +23,7 @@ __all__ = [
     "TooSlow",
     "UnsupportedTransformation",
     "content_type_for",
+    "normalize_format",
     "probe",
     "render",
 ]

@@ -15,7 +15,7 @@ import pyvips
 
 from darkroom.errors import BadRequest, TooLarge
 
-__all__ = ["MediaInfo", "probe", "LOADER_FORMATS", "CONTENT_TYPES", "content_type_for"]
+__all__ = ["MediaInfo", "probe", "LOADER_FORMATS", "CONTENT_TYPES", "content_type_for", "normalize_format"]
 
 # libvips loader name prefix → Cloudinary's format name.
 LOADER_FORMATS = {
@@ -64,6 +64,16 @@ CONTENT_TYPES = {
     "css": "text/css; charset=utf-8",
     "txt": "text/plain",
 }
+
+
+# Other spellings of the same format, as URLs and parameters write them.
+_FORMAT_ALIASES = {"jpeg": "jpg", "jpe": "jpg", "tif": "tiff", "heif": "heic"}
+
+
+def normalize_format(fmt: str) -> str:
+    """Cloudinary's name for a format however it was spelled: `jpeg` → `jpg`, `tif` → `tiff`."""
+    lowered = fmt.lower()
+    return _FORMAT_ALIASES.get(lowered, lowered)
 
 
 def content_type_for(fmt: str) -> str:
