@@ -184,3 +184,10 @@ def test_text_overlays_and_escaped_public_ids_survive_the_url(cld: LiveServer, s
     assert sniff(response.content) == "png"
     signed = url_for("delivery/with space,comma", width=40, crop="scale", format="jpg", sign_url=True)
     assert httpx.get(signed).status_code == 200
+
+
+def test_explicit_with_a_bad_eager_changes_nothing(cld_sqlite: LiveServer, sample_jpg: Path) -> None:
+    cloudinary.uploader.upload(str(sample_jpg), public_id="delivery/explicit-bad-eager", tags=["before"])
+    with pytest.raises(cloudinary.exceptions.BadRequest, match="bogus"):
+        cloudinary.uploader.explicit("delivery/explicit-bad-eager", type="upload", tags=["after"], eager=[{"crop": "bogus", "width": 5}])
+    assert cloudinary.uploader.explicit("delivery/explicit-bad-eager", type="upload")["tags"] == ["before"]

@@ -20,7 +20,7 @@ from darkroom import catalog
 from darkroom.api.callers import Caller, apply_preset, authenticate, signing_key_for
 from darkroom.api.chunks import parse_content_range, receive_chunk
 from darkroom.api import generate
-from darkroom.api.eager import parse_eager, render_eager
+from darkroom.api.eager import EagerItem, parse_eager, render_eager
 from darkroom.api.ingest import RESOURCE_TYPES, UploadOptions, base_public_id, delete_blobs, ingest
 from darkroom.api.multipart import SpooledFile, UploadForm, read_upload_form
 from darkroom.api.params import parse_bool, parse_context, parse_list
@@ -77,19 +77,21 @@ async def upload(ctx: ActionContext) -> Response:
     params = apply_preset(ctx.params, ctx.caller)
     options = UploadOptions.from_params(params, ctx.resource_type, signed=ctx.caller.signed)
     generate.check_analysis_params(params)
-    parse_eager(params.get("eager", ""))  # a bad eager transformation is refused before anything is stored
+    eager = parse_eager(params.get("eager", ""))  # parsed before anything is stored, so a bad one stores nothing
     content_range = ctx.request.headers.get("content-range")
     if content_range:
-        return await _upload_chunk(ctx, options, content_range)
+        return await _upload_chunk(ctx, options, params, eager, content_range)
     spooled = await _source_file(ctx, params)
     try:
-        return await _store_and_reply(ctx, spooled, options, params)
+        return await _store_and_reply(ctx, spooled, options, params, eager)
     finally:
         if spooled is not ctx.form.file:
             spooled.discard()
 
 
-async def _upload_chunk(ctx: ActionContext, options: UploadOptions, content_range: str) -> Response:
+async def _upload_chunk(
+    ctx: ActionContext, options: UploadOptions, params: dict[str, str], eager: list[EagerItem], content_range: str
+) -> Response:
     upload_id = ctx.request.headers.get("x-unique-upload-id", "")
     if ctx.form.file is None or not upload_id:
         raise BadRequest("Chunked uploads need a file part and an X-Unique-Upload-Id header")
@@ -99,7 +101,7 @@ async def _upload_chunk(ctx: ActionContext, options: UploadOptions, content_rang
         public_id = base_public_id(options, options.filename_override or ctx.form.file.filename, ctx.resource_type)
         return JSONResponse({"done": False, "upload_id": upload_id, "public_id": public_id})
     try:
-        return await _store_and_reply(ctx, whole, options, apply_preset(ctx.params, ctx.caller))
+        return await _store_and_reply(ctx, whole, options, params, eager)
     finally:
         whole.discard()
 
@@ -122,12 +124,14 @@ async def _source_file(ctx: ActionContext, params: dict[str, str]) -> SpooledFil
     raise BadRequest("Invalid file parameter: expected a file, a data: URI or an http(s) URL")
 
 
-async def _store_and_reply(ctx: ActionContext, spooled: SpooledFile, options: UploadOptions, params: dict[str, str]) -> Response:
+async def _store_and_reply(
+    ctx: ActionContext, spooled: SpooledFile, options: UploadOptions, params: dict[str, str], eager: list[EagerItem]
+) -> Response:
     result = await ingest(ctx.services, ctx.cloud, spooled, options)
     body = await _resource_reply(ctx, result.asset)
     body.update(await generate.analysis_fields(ctx, result.asset, None if result.existing else spooled.path, params))
-    if params.get("eager") and not result.existing:
-        body["eager"] = await render_eager(ctx.request, ctx.services, result.asset, parse_eager(params["eager"]))
+    if eager and not result.existing:
+        body["eager"] = await render_eager(ctx.request, ctx.services, result.asset, eager)
     if result.existing:
         body["existing"] = True
     if result.overwritten:
@@ -228,6 +232,7 @@ async def context(ctx: ActionContext) -> Response:
 
 async def explicit(ctx: ActionContext) -> Response:
     public_id = _required(ctx.params, "public_id")
+    eager = parse_eager(ctx.params.get("eager", ""))  # before any change, so a bad one changes nothing
     asset = await ctx.services.db(catalog.get_asset, ctx.cloud, _asset_resource_type(ctx), _type(ctx), public_id)
     if asset is None:
         raise catalog.AssetNotFound(f"Resource not found - {public_id}")
@@ -245,8 +250,8 @@ async def explicit(ctx: ActionContext) -> Response:
         asset = await ctx.services.db(catalog.update_asset_fields, asset, tags=new_tags, **changes)
     body = await _resource_reply(ctx, asset)
     body.update(await generate.analysis_fields(ctx, asset, None))
-    if ctx.params.get("eager"):
-        body["eager"] = await render_eager(ctx.request, ctx.services, asset, parse_eager(ctx.params["eager"]))
+    if eager:
+        body["eager"] = await render_eager(ctx.request, ctx.services, asset, eager)
     return JSONResponse(body)
 
 
