@@ -66,11 +66,16 @@ async def receive_chunk(services: Services, cloud: str, upload_id: str, chunk: C
         # Before the total is known (`/-1`), the offsets alone must stay within the limit (and the database's integers).
         raise TooLarge(f"File size too large. Got more than {chunk.end}. Maximum is {services.settings.max_upload_bytes}.")
     await services.store.put_file(_chunk_key(cloud, upload_id, chunk.start), part.path)
-    await services.db(_record_chunk, cloud, upload_id, chunk)
-    starts = await services.db(_claim_if_complete, cloud, upload_id)
+    starts = await services.db(_record_and_claim, cloud, upload_id, chunk)
     if starts is None:
         return None
     return await _assemble(services, cloud, upload_id, starts, part.filename)
+
+
+def _record_and_claim(engine: Engine, cloud: str, upload_id: str, chunk: ChunkRange) -> list[int] | None:
+    """Note the chunk; if the upload is now complete, claim it (one round trip from the loop)."""
+    _record_chunk(engine, cloud, upload_id, chunk)
+    return _claim_if_complete(engine, cloud, upload_id)
 
 
 def _record_chunk(engine: Engine, cloud: str, upload_id: str, chunk: ChunkRange) -> None:
