@@ -30,7 +30,7 @@ from darkroom.api.sources import decode_data_uri, fetch_remote, is_remote_source
 from darkroom.auth import MissingParameter, response_signature
 from darkroom.auth.signing import algorithm_for_signature
 from darkroom.catalog import Asset
-from darkroom.catalog.metadata_fields import validate_asset_metadata
+from darkroom.catalog.updates import AssetChanges, update_resource
 from darkroom.errors import BadRequest, NotFound
 
 __all__ = ["routes"]
@@ -233,21 +233,15 @@ async def context(ctx: ActionContext) -> Response:
 async def explicit(ctx: ActionContext) -> Response:
     public_id = _required(ctx.params, "public_id")
     eager = parse_eager(ctx.params.get("eager", ""))  # before any change, so a bad one changes nothing
-    asset = await ctx.services.db(catalog.get_asset, ctx.cloud, _asset_resource_type(ctx), _type(ctx), public_id)
-    if asset is None:
-        raise catalog.AssetNotFound(f"Resource not found - {public_id}")
-    changes: dict[str, Any] = {}
-    if "context" in ctx.params:
-        changes["context"] = parse_context(ctx.params["context"])
-    if "metadata" in ctx.params:
-        changes["metadata"] = await ctx.services.db(
-            validate_asset_metadata, ctx.cloud, parse_context(ctx.params["metadata"]), asset.metadata
-        )
-    if "display_name" in ctx.params:
-        changes["display_name"] = ctx.params["display_name"]
-    new_tags = parse_list(ctx.params["tags"]) if "tags" in ctx.params else None
-    if changes or new_tags is not None:
-        asset = await ctx.services.db(catalog.update_asset_fields, asset, tags=new_tags, **changes)
+    params = ctx.params
+    changes = AssetChanges(
+        tags=parse_list(params["tags"]) if "tags" in params else None,
+        context=parse_context(params["context"]) if "context" in params else None,
+        metadata=parse_context(params["metadata"]) if "metadata" in params else None,
+        display_name=params.get("display_name"),
+    )
+    # The Admin API's update does the same job (validated metadata, tags replaced) in one transaction.
+    asset = await ctx.services.db(update_resource, ctx.cloud, _asset_resource_type(ctx), _type(ctx), public_id, changes)
     body = await _resource_reply(ctx, asset)
     body.update(await generate.analysis_fields(ctx, asset, None))
     if eager:
