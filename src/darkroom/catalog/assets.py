@@ -334,13 +334,18 @@ def rename_asset(
     return renamed, freed
 
 
-def _assets_by_ids(conn: Connection, cloud: str, resource_type: str, type_: str, public_ids: Sequence[str]) -> list[Asset]:
-    found = []
-    for public_id in public_ids:
-        asset = _get(conn, _identity(cloud, resource_type, type_, public_id))
-        if asset is not None:
-            found.append(asset)
-    return found
+def _targets(conn: Connection, cloud: str, resource_type: str, type_: str, public_ids: Sequence[str]) -> list[sa.Row[Any]]:
+    """(id, public_id, context) of the named assets that exist, in the order asked, in one query."""
+    rows = conn.execute(
+        sa.select(assets.c.id, assets.c.public_id, assets.c.context).where(
+            assets.c.cloud == cloud,
+            assets.c.resource_type == resource_type,
+            assets.c.type == type_,
+            assets.c.public_id.in_(set(public_ids)),
+        )
+    ).all()
+    by_id = {row.public_id: row for row in rows}
+    return [by_id[public_id] for public_id in dict.fromkeys(public_ids) if public_id in by_id]
 
 
 def update_tags(
@@ -348,8 +353,8 @@ def update_tags(
 ) -> list[str]:
     """Apply a `tags` action command; returns the public IDs that exist and were updated."""
     with engine.begin() as conn:
-        targets = _assets_by_ids(conn, cloud, resource_type, type_, public_ids)
-        pks = [asset.pk for asset in targets]
+        targets = _targets(conn, cloud, resource_type, type_, public_ids)
+        pks = [target.id for target in targets]
         if command == "set_exclusive":
             # The tag moves to these assets only, across the whole cloud.
             cloud_pks = sa.select(assets.c.id).where(assets.c.cloud == cloud)
@@ -362,7 +367,7 @@ def update_tags(
             if command in ("add", "replace", "set_exclusive"):
                 existing = {t for (t,) in conn.execute(sa.select(asset_tags.c.tag).where(asset_tags.c.asset_pk == pk))}
                 _insert_tags(conn, pk, [t for t in tags if t not in existing])
-    return [asset.public_id for asset in targets]
+    return [target.public_id for target in targets]
 
 
 def update_context(
@@ -376,11 +381,11 @@ def update_context(
 ) -> list[str]:
     """Apply a `context` action command (add merges, remove_all clears)."""
     with engine.begin() as conn:
-        targets = _assets_by_ids(conn, cloud, resource_type, type_, public_ids)
-        for asset in targets:
-            merged = {} if command == "remove_all" else {**asset.context, **context}
-            conn.execute(sa.update(assets).where(assets.c.id == asset.pk).values(context=merged))
-    return [asset.public_id for asset in targets]
+        targets = _targets(conn, cloud, resource_type, type_, public_ids)
+        for target in targets:
+            merged = {} if command == "remove_all" else {**(target.context or {}), **context}
+            conn.execute(sa.update(assets).where(assets.c.id == target.id).values(context=merged))
+    return [target.public_id for target in targets]
 
 
 def update_asset_fields(engine: Engine, asset: Asset, *, tags: Sequence[str] | None = None, **values: Any) -> Asset:
