@@ -348,7 +348,7 @@ def test_public_surface_is_pinned() -> None:
     assert sorted(imaging.__all__) == sorted(
         [
             "CONTENT_TYPES", "InvalidImage", "MediaInfo", "MissingLayer", "RenderLimits", "Rendered", "TooManyPixels",
-            "TooSlow", "UnsupportedTransformation", "content_type_for", "probe", "render",
+            "TooSlow", "UnsupportedTransformation", "content_type_for", "normalize_format", "probe", "render",
         ]
     )
 
