@@ -94,7 +94,7 @@ def test_sepia_is_warm(images: dict[str, str]) -> None:
         ("e_negate", lambda before, after: abs(after[0] - (255 - before[0])) < 3),
         ("e_brightness:50", lambda before, after: after[0] > before[0] + 10),
         ("e_contrast:-80", lambda before, after: abs(after[0] - 128) < abs(before[0] - 128)),
-        ("e_blackwhite", lambda before, after: True),
+        ("e_blackwhite", lambda before, after: after[0] == after[1] == after[2] and before[0] != before[2]),
         ("e_colorize,co_red", lambda before, after: after[0] > after[1] + 50),
         ("e_blue:50", lambda before, after: after[2] > before[2] + 20),
         ("e_tint:100:blue", lambda before, after: after[2] > after[0]),
