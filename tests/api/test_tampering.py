@@ -77,7 +77,7 @@ TAMPERINGS: dict[str, Callable[[Params], Params]] = {
     "added eager": lambda p: {**p, "eager": "w_100"},
     "added upload_preset": lambda p: {**p, "upload_preset": "x"},
     "signature truncated": lambda p: {**p, "signature": p["signature"][:-1]},
-    "signature upper-cased sha1 of another secret": lambda p: {**p, "signature": cloudinary.utils.api_sign_request({k: v for k, v in p.items() if k not in ("signature", "api_key")}, "not-the-secret")},
+    "sha1 signature made with another secret": lambda p: {**p, "signature": cloudinary.utils.api_sign_request({k: v for k, v in p.items() if k not in ("signature", "api_key")}, "not-the-secret")},
     "sha1 signature presented as sha256 length": lambda p: {**p, "signature": p["signature"] + "0" * 24},
     "tag list reordered": lambda p: {**p, "tags": "b,a"},
 }
