@@ -625,21 +625,18 @@ def render(
         path=source_path, limits=limits, source=source, image=None, width=width, height=height, pages=pages,
         initial_width=width, initial_height=height, autorotate=autorotate,
         transparent_pad=target in ("png", "webp", "avif", "gif") or (target.startswith("auto") and source_format == "png"),
-        load_layer=load_layer, client_width=client_width, client_dpr=client_dpr, chain_dpr=None,
+        load_layer=load_layer, client_width=client_width, client_dpr=client_dpr,
+        chain_dpr=_standalone_dpr(chain),  # type: ignore[arg-type]
+        load_options=",".join(f"{key}={value}" for key, value in load_options.items() if key != "n"),
         tags=tuple(tags), context=dict(context or {}), metadata=dict(metadata or {}),
+        deadline=None if limits.max_seconds is None else time.monotonic() + limits.max_seconds,
     )
-    if limits.max_seconds is not None:
-        state.deadline = time.monotonic() + limits.max_seconds
-    state.load_options = ",".join(f"{key}={value}" for key, value in load_options.items() if key != "n")
-    standalone = _standalone_dpr(chain)
-    state.chain_dpr = standalone  # type: ignore[assignment]
     try:
         _run(list(chain.components), state)
         streaming = state.image is not None and state.sequential and not state.image.hasalpha()
         image = state.image if streaming else pixels(state)
-        negotiated = (chain.fetch_format or requested_format or source_format).lower().startswith("auto")
         # Only f_auto asks whether any pixel is transparent (a full pass over the image).
-        has_alpha = _has_transparency(image) if negotiated else image.hasalpha()
+        has_alpha = _has_transparency(image) if target.startswith("auto") else image.hasalpha()
         choice = choose_format(chain.fetch_format, requested_format, source_format, accept, has_alpha=has_alpha, animated=state.pages > 1)
         if state.pages > 1 and choice.format not in ("gif", "webp"):
             image = first_frame(state)
