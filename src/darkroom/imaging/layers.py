@@ -12,6 +12,7 @@ from html import escape
 import pyvips
 
 from darkroom.imaging.errors import MissingLayer, UnsupportedTransformation
+from darkroom.imaging.faces import union
 from darkroom.imaging.geometry import Box, Placement, place
 from darkroom.transform import Layer
 from darkroom.transform.colors import rgba
@@ -102,8 +103,4 @@ def composite(
 def face_placement(gravity: str, faces: list[Box]) -> Box | None:
     if not faces:
         return None
-    if gravity.startswith("faces"):
-        left = min(b.left for b in faces)
-        top = min(b.top for b in faces)
-        return Box(left, top, max(b.left + b.width for b in faces) - left, max(b.top + b.height for b in faces) - top)
-    return faces[0]
+    return union(faces) if gravity.startswith("faces") else faces[0]
