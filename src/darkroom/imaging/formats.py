@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import pyvips
 
 from darkroom.imaging.errors import UnsupportedTransformation
-from darkroom.imaging.probe import CONTENT_TYPES
 from darkroom.transform import Quality
 
 OUTPUT_FORMATS = frozenset(("jpg", "png", "webp", "avif", "gif", "tiff"))
@@ -84,10 +83,6 @@ def encoder_quality(fmt: str, quality: Quality | None, save_data: bool = False) 
     if quality.auto is not None:
         return table["eco" if save_data and quality.auto == "good" else quality.auto]
     return quality.level
-
-
-def content_type(fmt: str) -> str:
-    return CONTENT_TYPES.get(fmt, "application/octet-stream")
 
 
 @dataclass(frozen=True)

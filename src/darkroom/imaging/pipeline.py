@@ -42,8 +42,9 @@ from darkroom.imaging.context import (
 from darkroom.imaging.errors import InvalidImage, TooManyPixels, TooSlow, UnsupportedTransformation
 from darkroom.imaging.expressions import evaluate, evaluate_number
 from darkroom.imaging.faces import detect_faces, union
-from darkroom.imaging.formats import EncodeOptions, choose_format, content_type, encode, encoder_quality
+from darkroom.imaging.formats import EncodeOptions, choose_format, encode, encoder_quality
 from darkroom.imaging.geometry import Box, Placement, Plan, derive_box, is_focus_gravity, plan_resize
+from darkroom.imaging.probe import content_type_for
 from darkroom.transform import Chain, Component, Effect, Expression, Layer, Pixels, Radius, Relative
 from darkroom.transform.colors import rgba
 from darkroom.transform.effects import parse_effect
@@ -647,7 +648,7 @@ def render(
     except pyvips.Error as error:
         raise InvalidImage("Image could not be processed", detail=str(error)) from None
     return Rendered(
-        data=data, format=choice.format, content_type=content_type(choice.format),
+        data=data, format=choice.format, content_type=content_type_for(choice.format),
         width=image.width, height=state.height if choice.format in ("gif", "webp") else image.height,
         vary_accept=choice.vary_accept,
     )
