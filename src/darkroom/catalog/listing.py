@@ -16,10 +16,10 @@ from sqlalchemy.engine import Connection, Engine
 
 from darkroom.catalog.assets import Asset
 from darkroom.catalog.errors import AssetNotFound
-from darkroom.catalog.rows import assets_from_rows
+from darkroom.catalog.rows import assets_from_rows, cursor_after, keyset_page
 from darkroom.catalog.schema import asset_tags, assets, derived
 from darkroom.catalog.search.compiler import starts_with
-from darkroom.catalog.search.paging import SortKey, after, cursor_values, decode_cursor, encode_cursor, order_by
+from darkroom.catalog.search.paging import SortKey
 from darkroom.errors import BadRequest
 
 __all__ = [
@@ -126,15 +126,8 @@ def list_resources(engine: Engine, cloud: str, listing: Listing) -> Page:
     keys = _keys(listing)
     where = _where(cloud, listing)
     with engine.connect() as conn:
-        if listing.next_cursor:
-            values, last_id = decode_cursor(listing.next_cursor, keys)
-            where = sa.and_(where, after(keys, values, last_id))
-        statement = sa.select(assets).where(where).order_by(*order_by(keys)).limit(listing.max_results + 1)
-        rows = conn.execute(statement).mappings().all()
-        more = len(rows) > listing.max_results
-        rows = rows[: listing.max_results]
-        cursor = encode_cursor(keys, cursor_values(keys, rows[-1]), rows[-1]["id"]) if more and rows else None
-        return Page(assets_from_rows(conn, rows), cursor)
+        rows, more = keyset_page(conn, where, keys, listing.next_cursor, listing.max_results)
+        return Page(assets_from_rows(conn, rows), cursor_after(keys, rows, more))
 
 
 def resources_by_public_ids(engine: Engine, cloud: str, resource_type: str, type_: str, public_ids: Sequence[str]) -> list[Asset]:

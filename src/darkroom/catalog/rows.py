@@ -13,12 +13,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, RowMapping
 
 from darkroom.catalog.assets import Asset
-from darkroom.catalog.schema import asset_tags
+from darkroom.catalog.schema import asset_tags, assets
+from darkroom.catalog.search.paging import (
+    SortKey,
+    after,
+    cursor_values,
+    decode_cursor,
+    encode_cursor,
+    order_by,
+)
 
-__all__ = ["AssetRecord", "assets_from_rows", "tags_of"]
+__all__ = ["AssetRecord", "assets_from_rows", "cursor_after", "keyset_page", "tags_of"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,22 @@ def assets_from_rows(conn: Connection, rows: Sequence[Any]) -> list[AssetRecord]
     """`Asset` values for `assets` table rows (mappings), tags included, order kept."""
     tags = tags_of(conn, [row["id"] for row in rows])
     return [_asset(row, tags.get(row["id"], ())) for row in rows]
+
+
+def keyset_page(
+    conn: Connection, where: sa.ColumnElement[bool], keys: list[SortKey], cursor: str | None, limit: int
+) -> tuple[Sequence[RowMapping], bool]:
+    """Up to `limit` asset rows matching `where` after `cursor`, in `keys` order, and whether more follow."""
+    if cursor:
+        values, last_id = decode_cursor(cursor, keys)
+        where = sa.and_(where, after(keys, values, last_id))
+    rows = conn.execute(sa.select(assets).where(where).order_by(*order_by(keys)).limit(limit + 1)).mappings().all()
+    return rows[:limit], len(rows) > limit
+
+
+def cursor_after(keys: list[SortKey], rows: Sequence[Any], more: bool, total: int | None = None) -> str | None:
+    """The `next_cursor` for a page from `keyset_page`: None on the last page."""
+    return encode_cursor(keys, cursor_values(keys, rows[-1]), rows[-1]["id"], total) if more and rows else None
 
 
 def _asset(row: Any, tags: tuple[str, ...]) -> AssetRecord:

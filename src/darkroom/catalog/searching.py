@@ -15,11 +15,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from darkroom.catalog.assets import Asset
-from darkroom.catalog.rows import assets_from_rows
+from darkroom.catalog.rows import assets_from_rows, cursor_after, keyset_page
 from darkroom.catalog.schema import asset_tags, assets, metadata_fields
 from darkroom.catalog.search import SearchError, compile_where, parse
 from darkroom.catalog.search.nodes import Match
-from darkroom.catalog.search.paging import after, cursor_total, cursor_values, decode_cursor, encode_cursor, order_by, sort_keys
+from darkroom.catalog.search.paging import cursor_total, sort_keys
 
 __all__ = ["SearchQuery", "SearchResult", "run_search", "AGGREGATABLE", "where_for"]
 
@@ -76,20 +76,14 @@ def run_search(engine: Engine, cloud: str, query: SearchQuery, now: datetime) ->
     keys = sort_keys(list(query.sort_by))
     with engine.connect() as conn:
         where = where_for(conn, cloud, query.expression, now)
-        page_where, total = where, None
-        if query.next_cursor:
-            values, last_id = decode_cursor(query.next_cursor, keys)
-            page_where, total = sa.and_(where, after(keys, values, last_id)), cursor_total(query.next_cursor)
-        statement = sa.select(assets).where(page_where).order_by(*order_by(keys)).limit(query.max_results + 1)
-        rows = conn.execute(statement).mappings().all()
-        more = len(rows) > query.max_results
-        rows = rows[: query.max_results]
+        rows, more = keyset_page(conn, where, keys, query.next_cursor, query.max_results)
+        total = cursor_total(query.next_cursor) if query.next_cursor else None
         aggregations, grouped_total = _aggregations(conn, where, query.aggregate)
         if total is None:
             total = len(rows) if not more and not query.next_cursor else grouped_total
         if total is None:
             total = _count(conn, cloud, query.expression, where)
-        cursor = encode_cursor(keys, cursor_values(keys, rows[-1]), rows[-1]["id"], total) if more and rows else None
+        cursor = cursor_after(keys, rows, more, total)
         found = assets_from_rows(conn, rows)
     return SearchResult(total, found, cursor, aggregations)
 
