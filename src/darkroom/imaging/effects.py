@@ -14,6 +14,7 @@ import pyvips
 
 from darkroom.imaging.errors import UnsupportedTransformation
 from darkroom.imaging.geometry import Box
+from darkroom.imaging.layers import with_alpha
 from darkroom.transform import Component, Effect
 from darkroom.transform.colors import parse_color, rgba
 from darkroom.transform.effects import effect_arg
@@ -348,10 +349,6 @@ def noise(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Ima
     return _on_color(lambda rgb: rgb + pyvips.Image.gaussnoise(rgb.width, rgb.height, sigma=sigma, mean=0))(image)
 
 
-def _with_alpha(image: pyvips.Image) -> pyvips.Image:
-    return image if image.hasalpha() else image.bandjoin(255)
-
-
 def _dilate(mask: pyvips.Image, radius: int) -> pyvips.Image:
     """Grow a 0/255 mask by about `radius` px (exact morphology when small, blur when large)."""
     if radius <= 8:
@@ -382,7 +379,7 @@ def outline(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.I
 
 def draw_outline(image: pyvips.Image, width: int, color: list[int], *, blur: int = 0, inner: bool = False) -> pyvips.Image:
     """Outline the opaque part of `image` (also how borders follow rounded corners)."""
-    image = _with_alpha(image)
+    image = with_alpha(image)
     grown = image.embed(width, width, image.width + 2 * width, image.height + 2 * width)
     alpha = grown.extract_band(3)
     mask = (alpha - _erode(alpha, width)).cast("uchar") if inner else _dilate(alpha, width)
@@ -401,7 +398,7 @@ def shadow(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Im
     dy = getattr(component.y, "value", 8) if component.y is not None else 8
     dx, dy = max(-500, min(500, int(dx))), max(-500, min(500, int(dy)))
     color = list(_color(ctx, "black"))[:3]
-    image = _with_alpha(image)
+    image = with_alpha(image)
     margin = 10 + max(abs(dx), abs(dy))
     canvas = (image.width + 2 * margin, image.height + 2 * margin)
     alpha = image.extract_band(3).embed(margin + dx, margin + dy, *canvas)
@@ -500,7 +497,7 @@ def gradient_fade(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> py
     if symmetric:
         mirrored = ((side - 1) - position)
         ramp = ramp * (mirrored < band).ifthenelse(mirrored / band, 1)
-    image = _with_alpha(image)
+    image = with_alpha(image)
     rgb, alpha = split_alpha(image)
     return join_alpha(rgb, alpha * ramp)
 
@@ -512,7 +509,7 @@ def shear(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Ima
 
     angles = [_signed(effect, a, -89, 89) for a in effect.args[:2]] + [0, 0]
     matrix = [1, math.tan(math.radians(angles[0])), math.tan(math.radians(angles[1])), 1]
-    image = _with_alpha(image)
+    image = with_alpha(image)
     return image.affine(matrix, extend="background", background=[0, 0, 0, 0]).cast("uchar")
 
 
