@@ -469,39 +469,40 @@ async def _breakpoints(ctx: ActionContext, asset: Asset, source: Path, settings:
     def text_for(width: int) -> str:
         return f"{base}/c_scale,w_{width}" if base else f"c_scale,w_{width}"
 
+    measured: dict[int, tuple[int | None, int | None, int]] = {}  # width → (width, height, bytes) rendered
+
     def measure(width: int) -> int:
-        return len(render(source, parse(text_for(width)), source_format=asset.format, requested_format=fmt, limits=limits).data)
+        rendered = render(source, parse(text_for(width)), source_format=asset.format, requested_format=fmt, limits=limits)
+        measured[width] = (rendered.width, rendered.height, len(rendered.data))
+        return len(rendered.data)
 
     def plan() -> list[int]:
         width = asset.width or 1
         if base:
             width = render(source, parse(base), source_format=asset.format, requested_format=fmt, limits=limits).width or width
-        return choose_breakpoints(settings, width, measure)
+        widths = choose_breakpoints(settings, width, measure)
+        if not settings.create_derived:  # the reply's sizes are the measurements (one width may not have needed one)
+            for chosen in widths:
+                if chosen not in measured:
+                    measure(chosen)
+        return widths
 
     widths = await anyio.to_thread.run_sync(plan)
+    cache = ctx.request.app.state.derivatives
     listed = []
     for width in widths:
         transformation = text_for(width)
-        derivative = await _breakpoint_image(ctx, asset, source, transformation, fmt, settings.create_derived)
+        if settings.create_derived:
+            found = await cache.get(ctx.services, asset, parse(transformation), fmt, ClientHints())
+            size = (found.width, found.height, len(found.data))
+        else:
+            size = measured[width]
         url, secure_url = delivery_urls(ctx.request, ctx.services.settings, asset, transformation, fmt)
-        listed.append({"width": derivative[0], "height": derivative[1], "bytes": derivative[2], "url": url, "secure_url": secure_url})
+        listed.append({"width": size[0], "height": size[1], "bytes": size[2], "url": url, "secure_url": secure_url})
     item: dict[str, Any] = {"breakpoints": listed, "transformation": base}
     if settings.format:
         item["format"] = settings.format
     return item
-
-
-async def _breakpoint_image(
-    ctx: ActionContext, asset: Asset, source: Path, transformation: str, fmt: str, keep: bool
-) -> tuple[int, int, int]:
-    """(width, height, bytes) of one breakpoint; kept as a derivative when `create_derived`."""
-    chain = parse(transformation)
-    if keep:
-        found = await ctx.request.app.state.derivatives.get(ctx.services, asset, chain, fmt, ClientHints())
-        return found.width, found.height, len(found.data)
-    limits = _limits(ctx.services)
-    rendered = await anyio.to_thread.run_sync(lambda: render(source, chain, source_format=asset.format, requested_format=fmt, limits=limits))
-    return rendered.width, rendered.height, len(rendered.data)
 
 
 # ---------------------------------------------------------------- storing
