@@ -150,8 +150,6 @@ def _lfill(width: int, height: int, box_w: int, box_h: int, where: Placement) ->
 
 def _pad(width: int, height: int, box_w: int | None, box_h: int | None, where: Placement, *, grow: bool, shrink: bool) -> Plan:
     factor = _fit_factor(width, height, box_w, box_h)
-    if factor < 1 and not shrink and not grow:
-        return Plan()
     if factor < 1 and not shrink:  # mpad: a larger original is left alone
         return Plan()
     applied = factor if (factor <= 1 or grow) else 1.0
