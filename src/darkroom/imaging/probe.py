@@ -89,12 +89,6 @@ class MediaInfo:
     pages: int | None = None
 
     @property
-    def pixels(self) -> int | None:
-        if self.width is None or self.height is None:
-            return None
-        return self.width * self.height
-
-    @property
     def content_type(self) -> str:
         return content_type_for(self.format)
 
