@@ -128,7 +128,7 @@ async def sprite(ctx: ActionContext) -> Response:
 
 
 async def _sprite_picture(ctx: ActionContext) -> tuple[generation.Picture, list[generation.SpriteTile]]:
-    chain = _parse_transformation(ctx.params.get("transformation", ""))
+    chain = parse(ctx.params.get("transformation", ""))
     fmt = chain.fetch_format or "png"
     if fmt not in SPRITE_FORMATS:
         raise BadRequest(f"Invalid sprite format - {fmt}")
@@ -182,7 +182,7 @@ async def multi(ctx: ActionContext) -> Response:
 
 
 async def _multi_picture(ctx: ActionContext) -> generation.Picture:
-    chain = _parse_transformation(ctx.params.get("transformation", ""))
+    chain = parse(ctx.params.get("transformation", ""))
     fmt = (ctx.params.get("format") or chain.fetch_format or "gif").lower()
     if fmt not in ("gif", "webp", "pdf"):
         raise BadRequest(f"Invalid multi format - {fmt} (gif, webp and pdf are supported)")
@@ -291,7 +291,7 @@ async def _render_sources(ctx: ActionContext, sources: list[tuple[str, Asset | s
         budget -= (rendered.width or 0) * (rendered.height or 0)
         if budget < 0:
             raise TooManyPixels("The images are too large to combine")
-        frames.append(await anyio.to_thread.run_sync(lambda: generation.decode(rendered.data)))
+        frames.append(await anyio.to_thread.run_sync(generation.decode, rendered.data))
     return frames
 
 
@@ -313,8 +313,6 @@ async def _source_file(services: Services, source: Asset | str) -> AsyncIterator
         yield spooled.path, info.format
     finally:
         spooled.discard()
-
-
 
 
 # ---------------------------------------------------------------- explode
@@ -462,7 +460,7 @@ def _breakpoint_settings(text: str) -> list[BreakpointSettings]:
 async def _breakpoints(ctx: ActionContext, asset: Asset, source: Path, settings: BreakpointSettings) -> dict[str, Any]:
     """One `responsive_breakpoints` item: widths chosen by size steps, largest first."""
     base = settings.transformation
-    _parse_transformation(base)  # a bad transformation is the caller's 400, before any work
+    parse(base)  # a bad transformation is the caller's 400, before any work
     fmt = settings.format or asset.format
     limits = _limits(ctx.services)
 
@@ -561,10 +559,6 @@ async def _upload_like_reply(ctx: ActionContext, asset: Asset) -> dict[str, Any]
 def _limits(services: Services) -> RenderLimits:
     pixels = services.settings.max_image_pixels
     return RenderLimits(max_source_pixels=pixels, max_output_pixels=pixels)
-
-
-def _parse_transformation(text: str) -> Chain:
-    return parse(text) if text else Chain()
 
 
 def _without(chain: Chain, **cleared: Any) -> Chain:
