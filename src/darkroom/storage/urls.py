@@ -106,6 +106,6 @@ def _other_store(url: str, parts: urllib.parse.SplitResult) -> BlobStore:
     """gs://, az://, https:// … as obstore understands them (credentials from env)."""
     try:
         store = from_url(url)
-    except (ValueError, OSError, Exception) as exc:  # obstore raises several kinds
+    except Exception as exc:  # obstore raises several kinds (ValueError, OSError, its own)
         raise InvalidStorageUrl("Invalid storage URL", detail=f"{parts.scheme}: {exc}") from exc
     return ObjectBlobStore(store, description=f"{parts.scheme}://{parts.netloc}{parts.path}")
