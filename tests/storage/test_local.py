@@ -61,7 +61,7 @@ async def test_staging_files_are_invisible_to_delete_prefix(tmp_path: Path) -> N
     assert (tmp_path / "demo" / "a" / "2#123").exists(), "not a blob, so not deleted"
 
 
-async def test_delete_prefix_removes_empty_folders(tmp_path: Path) -> None:
+async def test_delete_removes_empty_folders(tmp_path: Path) -> None:
     store = open_store(f"file://{tmp_path}")
     await store.put_bytes("demo/a/b/c/1", b"x")
     await store.delete("demo/a/b/c/1")
