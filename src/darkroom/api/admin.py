@@ -26,8 +26,7 @@ from darkroom.catalog import listing, usage
 from darkroom.catalog.backups import restore_assets
 from darkroom.catalog.deletion import Deletion, Target, delete_by_asset_ids, delete_by_public_ids, delete_derived_ids, delete_matching
 from darkroom.catalog.listing import RESOURCE_TYPES, Listing, max_results_from
-from darkroom.catalog.updates import AssetChanges, update_resource
-from darkroom.catalog.errors import AssetNotFound
+from darkroom.catalog.updates import AssetChanges, update_resource, update_metadata as update_metadata_of
 from darkroom.errors import BadRequest
 
 __all__ = ["routes"]
@@ -332,15 +331,10 @@ async def update_metadata(request: Request) -> Response:
     public_ids = form.fields.get("public_ids") or []
     if not public_ids:
         raise BadRequest("Missing required parameter - public_ids")
-    changes = AssetChanges(metadata=_metadata_param(params.get("metadata", "")),
-                           clear_invalid=as_bool(params.get("clear_invalid")))
-    updated = []
-    for public_id in public_ids:
-        try:
-            await services.db(update_resource, cloud, resource_type, params.get("type") or "upload", public_id, changes)
-        except AssetNotFound:
-            continue
-        updated.append(public_id)
+    updated = await services.db(
+        update_metadata_of, cloud, resource_type, params.get("type") or "upload", public_ids,
+        _metadata_param(params.get("metadata", "")) or {}, clear_invalid=as_bool(params.get("clear_invalid")),
+    )
     return reply({"public_ids": updated}, cloud)
 
 

@@ -16,12 +16,12 @@ from sqlalchemy.engine import Engine
 
 from darkroom.catalog.assets import Asset
 from darkroom.catalog.errors import AssetNotFound
-from darkroom.catalog.metadata_fields import validated_values
+from darkroom.catalog.metadata_fields import fields_by_id, validated_values
 from darkroom.catalog.rows import assets_from_rows
 from darkroom.catalog.schema import asset_tags, assets
 from darkroom.errors import BadRequest
 
-__all__ = ["AssetChanges", "update_resource", "MODERATION_STATUSES", "ACCESS_MODES"]
+__all__ = ["AssetChanges", "update_resource", "update_metadata", "MODERATION_STATUSES", "ACCESS_MODES"]
 
 MODERATION_STATUSES = ("pending", "approved", "rejected")
 ACCESS_MODES = ("public", "authenticated")
@@ -81,3 +81,29 @@ def update_resource(engine: Engine, cloud: str, resource_type: str, type_: str, 
                 conn.execute(sa.insert(asset_tags), [{"asset_pk": row["id"], "tag": t} for t in unique])
         fresh = conn.execute(sa.select(assets).where(assets.c.id == row["id"])).mappings().all()
         return assets_from_rows(conn, fresh)[0]
+
+
+def update_metadata(
+    engine: Engine, cloud: str, resource_type: str, type_: str, public_ids: Sequence[str], metadata: dict[str, Any],
+    *, clear_invalid: bool = False,
+) -> list[str]:
+    """`uploader.update_metadata`: `metadata` merged into each named asset, in one transaction.
+
+    Returns the public IDs updated, in the order asked; unknown ones are skipped, as
+    Cloudinary skips them. The field definitions and the assets are read once, not per ID.
+    """
+    where = sa.and_(assets.c.cloud == cloud, assets.c.resource_type == resource_type, assets.c.type == type_,
+                    assets.c.public_id.in_(list(public_ids)))
+    with engine.begin() as conn:
+        columns = sa.select(assets.c.id, assets.c.public_id, assets.c.metadata).where(where)
+        found = {row["public_id"]: row for row in conn.execute(columns).mappings()}
+        fields = fields_by_id(conn, cloud)
+        updated = []
+        for public_id in public_ids:
+            row = found.get(public_id)
+            if row is None:
+                continue
+            merged = validated_values(conn, cloud, dict(row["metadata"] or {}), metadata, clear_invalid=clear_invalid, fields=fields)
+            conn.execute(sa.update(assets).where(assets.c.id == row["id"]).values(metadata=merged))
+            updated.append(public_id)
+    return updated
