@@ -14,6 +14,7 @@ from pathlib import Path
 import pyvips
 
 from darkroom.errors import BadRequest, TooLarge
+from darkroom.transform.params import FORMAT_ALIASES
 
 __all__ = ["MediaInfo", "probe", "LOADER_FORMATS", "CONTENT_TYPES", "content_type_for", "normalize_format"]
 
@@ -66,14 +67,10 @@ CONTENT_TYPES = {
 }
 
 
-# Other spellings of the same format, as URLs and parameters write them.
-_FORMAT_ALIASES = {"jpeg": "jpg", "jpe": "jpg", "tif": "tiff", "heif": "heic"}
-
-
 def normalize_format(fmt: str) -> str:
     """Cloudinary's name for a format however it was spelled: `jpeg` → `jpg`, `tif` → `tiff`."""
     lowered = fmt.lower()
-    return _FORMAT_ALIASES.get(lowered, lowered)
+    return FORMAT_ALIASES.get(lowered, lowered)
 
 
 def content_type_for(fmt: str) -> str:

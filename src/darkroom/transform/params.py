@@ -38,6 +38,8 @@ FLAGS = frozenset(
     text_disallow_overflow truncate_ts no_stream streaming_attachment mono draco hlsv3 waveform sanitize
     apng ignore_mask_channels tiff8_lzw replace_image lowres alternate""".split()
 )
+# Other spellings of a format, as URLs write them → Cloudinary's name (`f_jpeg` is `f_jpg`).
+FORMAT_ALIASES = {"jpeg": "jpg", "jpe": "jpg", "tif": "tiff", "heif": "heic"}
 _FLAG_WITH_ARG = frozenset(("attachment", "progressive", "streaming_attachment", "alternate"))
 ANGLE_MODES = frozenset("auto_right auto_left hflip vflip ignore".split())
 QUALITY_AUTO = frozenset("best good eco low".split())
@@ -175,7 +177,7 @@ def _format(key: str, text: str) -> str:
     text = text.lower()
     if text not in FORMATS:
         raise ParseError(f"Invalid fetch_format parameter - {text}", param=key)
-    return {"jpeg": "jpg", "jpe": "jpg", "tif": "tiff", "heif": "heic"}.get(text, text)
+    return FORMAT_ALIASES.get(text, text)
 
 
 def _zoom(key: str, text: str) -> float:
