@@ -9,7 +9,7 @@ flat, exactly as written, and interpreted by the renderer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -211,10 +211,6 @@ class Component:
 
     def flag_arg(self, name: str) -> str | None:
         return next((flag.arg for flag in self.flags if flag.name == name), None)
-
-    def given(self) -> dict[str, object]:
-        """The fields the URL set, by name (handy in the renderer and in tests)."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) != f.default}
 
 
 _EMPTY = Component()

@@ -19,9 +19,3 @@ class ParseError(BadRequest):
         super().__init__(message, detail=detail)
         # The URL key (`w`, `e`, …) or item that failed, for logs and tests.
         self.param = param
-
-
-def invalid_value(name: str, key: str, value: str, expected: str | None = None) -> ParseError:
-    """Cloudinary-style error for a known parameter with a value it cannot use."""
-    detail = f"{key}_{value}: expected {expected}" if expected else None
-    return ParseError(f"Invalid {name} parameter - {value}", param=key, detail=detail)
