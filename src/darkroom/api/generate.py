@@ -257,7 +257,8 @@ async def _sources(ctx: ActionContext) -> list[tuple[str, Asset | str]]:
             raise NotFound(f"No images found with tag {tag}")
         sources: list[tuple[str, Asset | str]] = [(asset.public_id, asset) for asset in found]
     else:
-        sources = [await _url_source(ctx, url) for url in urls]
+        # One past the limit is enough to refuse: no catalog look-ups for the rest of a long list.
+        sources = [await _url_source(ctx, url) for url in urls[: MAX_SOURCES + 1]]
     if len(sources) > MAX_SOURCES:
         raise BadRequest(f"Too many images (maximum is {MAX_SOURCES})")
     return sources
