@@ -50,6 +50,7 @@ from darkroom.transform.colors import rgba
 from darkroom.transform.effects import parse_effect
 from darkroom.transform.errors import ParseError
 from darkroom.transform.layers import parse_text_style
+from darkroom.transform.params import AUTO_GRAVITY_CROPS
 from darkroom.transform.values import format_number
 
 _PREVIEW = 500  # px: faces and saliency are found at this size (4000 px JPEGs shrink 8× on load)
@@ -195,7 +196,7 @@ def _resize(component: Component, state: RenderState) -> None:
             _execute(replace(plan, crop=None), component, state)
             each_frame(state, lambda frame: frame.smartcrop(window.width, window.height, interesting="attention"))
             return
-    needs_focus = component.crop in ("fill", "lfill", "crop", "thumb", "auto", "fill_pad", "auto_pad")
+    needs_focus = component.crop in AUTO_GRAVITY_CROPS  # the modes that cut a window by gravity
     focus = _focus(state, gravity) if needs_focus and is_focus_gravity(gravity) else None
     plan = plan_resize(component.crop, state.width, state.height, box_w, box_h, Placement(gravity, x, y, focus), component.zoom)
     _execute(plan, component, state)
@@ -203,7 +204,7 @@ def _resize(component: Component, state: RenderState) -> None:
 
 def _saliency_after_resize(crop: str | None, gravity: str) -> bool:
     """Plain `g_auto` (not `auto:face…`) on a mode that scales then cuts."""
-    return crop in ("fill", "auto", "lfill", "fill_pad", "auto_pad") and (gravity == "auto" or gravity in ("auto:subject", "auto:classic"))
+    return crop in ("fill", "auto", "lfill", "fill_pad", "auto_pad") and gravity in ("auto", "auto:subject", "auto:classic")
 
 
 # ---------------------------------------------------------------- the other steps
