@@ -135,10 +135,9 @@ def _delete_one(conn: Connection, outcome: Deletion, pk: int, shown: str, storag
     if derivatives:
         conn.execute(sa.delete(derived).where(derived.c.id.in_([d for d, _ in derivatives])))
     outcome.storage_keys.extend(key for _, key in derivatives)
-    if target.originals:
+    if target.originals:  # no transformation filter, so `derivatives` above were all of them
         if backups:
             keep_tombstone(conn, pk, datetime.now(UTC))
-        conn.execute(sa.delete(derived).where(derived.c.asset_pk == pk))
         conn.execute(sa.delete(asset_tags).where(asset_tags.c.asset_pk == pk))
         conn.execute(sa.delete(assets).where(assets.c.id == pk))
         if not backups:
