@@ -7,6 +7,7 @@ load; animations are a strip of frames that `each_frame` maps over one at a time
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -175,7 +176,8 @@ def environment(state: RenderState) -> dict[str, Any]:
         "iar": state.initial_width / state.initial_height, "tar": state.width / state.height,
         "pc": float(state.pages), "cp": 1.0, "du": 0.0, "idu": 0.0, "px": 0.0, "py": 0.0,
         "tags": list(state.tags), "ctx": dict(state.context), "md": dict(state.metadata), "ils": 0.0,
-        "fc": lambda: float(len(detect_faces(first_frame(state)))),
+        # Counted at most once per evaluation, however often the expression says `fc`.
+        "fc": functools.cache(lambda: float(len(detect_faces(first_frame(state))))),
     }
     env.update(state.variables)
     return env
