@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from darkroom.transform import values as v
-from darkroom.transform.ast import Background, Border, Flag, Quality, Radius
+from darkroom.transform.ast import Background, Border, Expression, Flag, Quality, Radius
 from darkroom.transform.colors import parse_color
 from darkroom.transform.effects import format_effect, parse_effect
 from darkroom.transform.errors import ParseError
@@ -184,17 +184,17 @@ def _zoom(key: str, text: str) -> float:
     return float(v.number(key, "zoom", text, low=0.01, high=100))
 
 
-def _opacity(key: str, text: str) -> int | Any:
+def _opacity(key: str, text: str) -> int | Expression:
     value = v.length(key, "opacity", text, allow_negative=False)
-    if hasattr(value, "text"):
+    if isinstance(value, Expression):
         return value
     if not isinstance(value.value, int) or value.value > 100:
         raise ParseError(f"Invalid opacity parameter - {text}", param=key)
     return value.value
 
 
-def _format_opacity(value: Any) -> str:
-    return value.text if hasattr(value, "text") else str(value)
+def _format_opacity(value: int | Expression) -> str:
+    return value.text if isinstance(value, Expression) else str(value)
 
 
 def _word(name: str, pattern: str = r"[A-Za-z0-9_.:\-]{1,120}") -> Callable[[str, str], str]:
