@@ -57,13 +57,8 @@ class Param:
 
 
 def _angle(key: str, text: str) -> tuple[int | float | str, ...]:
-    result: list[int | float | str] = []
-    for part in text.split("."):
-        if part in ANGLE_MODES:
-            result.append(part)
-        else:
-            result.append(v.number(key, "angle", part, low=-36000, high=36000))
-    if len(text.split(".")) > 1 and any(not isinstance(p, str) for p in result[:-1]):
+    result = [part if part in ANGLE_MODES else v.number(key, "angle", part, low=-36000, high=36000) for part in text.split(".")]
+    if any(not isinstance(p, str) for p in result[:-1]):  # only the last of several may be a number
         raise ParseError(f"Invalid angle parameter - {text}", param=key)
     return tuple(result)
 
