@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from darkroom.catalog.schema import assets, derived, named_transformations
 from darkroom.errors import BadRequest, Conflict, NotFound
@@ -56,17 +56,26 @@ def list_transformations(engine: Engine, cloud: str, named: bool | None) -> list
     return items
 
 
+def _is_used(conn: Connection, cloud: str, text: str) -> bool:
+    """Some derivative of the cloud was made with `text`: stops at the first, unlike `_used`."""
+    owned = sa.select(assets.c.id).where(assets.c.cloud == cloud)
+    statement = sa.select(derived.c.id).where(derived.c.transformation == text, derived.c.asset_pk.in_(owned)).limit(1)
+    return conn.execute(statement).first() is not None
+
+
 def find_named(engine: Engine, cloud: str, name: str) -> dict[str, Any] | None:
     with engine.connect() as conn:
         row = conn.execute(sa.select(named_transformations).where(_where(cloud, name))).mappings().first()
-    if row is None:
-        return None
+        if row is None:
+            return None
+        used = _is_used(conn, cloud, f"t_{row['name']}")
     return {"name": f"t_{row['name']}", "transformation": row["transformation"],
-            "allowed_for_strict": bool(row["allowed_for_strict"]), "used": f"t_{row['name']}" in _used(engine, cloud), "named": True}
+            "allowed_for_strict": bool(row["allowed_for_strict"]), "used": used, "named": True}
 
 
 def used_transformation(engine: Engine, cloud: str, text: str) -> bool:
-    return text in _used(engine, cloud)
+    with engine.connect() as conn:
+        return _is_used(conn, cloud, text)
 
 
 def create_named(engine: Engine, cloud: str, name: str, transformation: str, allowed_for_strict: bool = False) -> None:
