@@ -173,8 +173,10 @@ def test_update_metadata_by_signed_upload_api_call(cloud: AdminCloud, png: Path)
     result = cloudinary.uploader.update_metadata({"caption": "a|b=c"}, ["m1", "m2", "missing"])
     assert result["public_ids"] == ["m1", "m2"]
     assert cloudinary.api.resource("m2")["metadata"] == {"caption": "a|b=c"}
+    assert cloudinary.api.resource("m1")["metadata"] == {"caption": "a|b=c"}
     with pytest.raises(cloudinary.exceptions.Error):
         cloudinary.uploader.update_metadata({"nope": "x"}, ["m1"])
+    assert cloudinary.api.resource("m1")["metadata"] == {"caption": "a|b=c"}  # a refused call changes nothing
 
 
 def test_reorder_metadata_fields(cloud: AdminCloud) -> None:
