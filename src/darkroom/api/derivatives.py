@@ -28,7 +28,7 @@ from darkroom import catalog
 from darkroom.api.services import Services
 from darkroom.catalog import Asset
 from darkroom.catalog.schema import derived
-from darkroom.imaging import Rendered, RenderLimits, content_type_for, render
+from darkroom.imaging import Rendered, content_type_for, render
 from darkroom.storage import BlobNotFound
 from darkroom.errors import Unauthorized
 from darkroom.transform import Chain
@@ -212,7 +212,7 @@ async def _render(
     services: Services, asset: Asset, chain: Chain, requested_format: str | None, hints: ClientHints, slots: anyio.CapacityLimiter
 ) -> Rendered:
     layers = await _layer_paths(services, asset, chain)
-    limits = RenderLimits(max_source_pixels=services.settings.max_image_pixels, max_output_pixels=services.settings.max_image_pixels)
+    limits = services.render_limits
     async with services.local_file(asset.storage_key) as source:
         return await anyio.to_thread.run_sync(
             lambda: render(

@@ -25,7 +25,7 @@ import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio
 import pyvips
@@ -35,6 +35,7 @@ from starlette.routing import Route
 
 from darkroom import catalog
 from darkroom.api.delivery_paths import split_delivery_path
+from darkroom.api.actions import ActionContext, required, resource_reply
 from darkroom.api.derivatives import ClientHints, store_derivative, variant_key
 from darkroom.api.callers import authenticate
 from darkroom.api.ingest import delete_blobs, random_public_id
@@ -43,18 +44,15 @@ from darkroom.api.params import parse_bool
 from darkroom.api.services import Services, services_of
 from darkroom.api.shapes import delivery_host, delivery_urls
 from darkroom.api.sources import fetch_remote
-from darkroom.auth import MissingParameter
 from darkroom.catalog import Asset, NewAsset
 from darkroom.catalog.listing import Listing, list_resources
 from darkroom.errors import BadRequest, NotFound
-from darkroom.imaging import InvalidImage, RenderLimits, TooManyPixels, content_type_for, probe, render
+from darkroom.imaging import InvalidImage, TooManyPixels, content_type_for, probe, render
 from darkroom.imaging import generation, metrics
 from darkroom.imaging.breakpoints import BreakpointSettings, choose_breakpoints
 from darkroom.transform import Chain, parse
 from darkroom.transform.colors import parse_color
 
-if TYPE_CHECKING:
-    from darkroom.api.upload import ActionContext
 
 __all__ = ["analysis_fields", "check_analysis_params", "explode", "multi", "routes", "sprite", "text"]
 
@@ -72,18 +70,18 @@ SPRITE_FORMATS = frozenset(("png", "jpg", "webp", "gif"))
 
 async def text(ctx: ActionContext) -> Response:
     """`cloudinary.uploader.text("Hi", font_family="Arial", font_size=40, …)`."""
-    content = _required(ctx.params, "text")
+    content = required(ctx.params, "text")
     options = _text_options(ctx.params)
     picture = await anyio.to_thread.run_sync(lambda: generation.render_text(content, options))
     public_id = ctx.params.get("public_id") or random_public_id()
     asset = await _store_generated(ctx, "text", public_id, picture)
-    return JSONResponse(await _upload_like_reply(ctx, asset))
+    return JSONResponse(await resource_reply(ctx, asset))
 
 
 def _text_options(params: dict[str, str]) -> generation.TextOptions:
     """Validate the style parameters, naming the one that is wrong."""
     return generation.TextOptions(
-        font_family=_required(params, "font_family"),
+        font_family=required(params, "font_family"),
         font_size=_int_param(params, "font_size", 12, 1, 1000),
         font_color=parse_color("font_color", params.get("font_color") or "black"),
         font_weight=_choice(params, "font_weight", ("normal", "bold"), "normal"),
@@ -216,7 +214,6 @@ def _downloader(action: str) -> Callable[[Request], Awaitable[Response]]:
 async def download_generated(request: Request, action: str) -> Response:
     """`GET /v1_1/{cloud}/image/{sprite|multi}?mode=download&…&signature=…`, the URL
     `download_generated_sprite` and `download_multi` sign."""
-    from darkroom.api.upload import ActionContext  # upload imports this module
 
     services = services_of(request)
     cloud = request.path_params["cloud"]
@@ -281,7 +278,7 @@ async def _url_source(ctx: ActionContext, url: str) -> tuple[str, Asset | str]:
 async def _render_sources(ctx: ActionContext, sources: list[tuple[str, Asset | str]], chain: Chain) -> list[pyvips.Image]:
     """Each source with `chain` applied, decoded (first frame), in order; all of them together
     may hold no more pixels than one image may."""
-    limits = _limits(ctx.services)
+    limits = ctx.services.render_limits
     frames = []
     budget = limits.max_output_pixels
     for _name, source in sources:
@@ -328,12 +325,12 @@ async def explode(ctx: ActionContext) -> Response:
     Cloudinary answers at once and works in the background; here the pages are ready when
     the reply (the same `processing` shape) arrives.
     """
-    public_id = _required(ctx.params, "public_id")
+    public_id = required(ctx.params, "public_id")
     type_ = ctx.params.get("type") or "upload"
     asset = await ctx.services.db(catalog.get_asset, ctx.cloud, "image", type_, public_id)
     if asset is None:
         raise catalog.AssetNotFound(f"Resource not found - {public_id}")
-    spec, template = _page_spec(_required(ctx.params, "transformation"))
+    spec, template = _page_spec(required(ctx.params, "transformation"))
     fmt = (ctx.params.get("format") or asset.format).lower()
     cache = ctx.request.app.state.derivatives
     for number in _pages(spec, asset.pages or 1):
@@ -463,7 +460,7 @@ async def _breakpoints(ctx: ActionContext, asset: Asset, source: Path, settings:
     base = settings.transformation
     parse(base)  # a bad transformation is the caller's 400, before any work
     fmt = settings.format or asset.format
-    limits = _limits(ctx.services)
+    limits = ctx.services.render_limits
 
     def text_for(width: int) -> str:
         return f"{base}/c_scale,w_{width}" if base else f"c_scale,w_{width}"
@@ -550,28 +547,9 @@ routes = [
 # ---------------------------------------------------------------- small helpers
 
 
-async def _upload_like_reply(ctx: ActionContext, asset: Asset) -> dict[str, Any]:
-    # Imported here: upload imports this module for its action table.
-    from darkroom.api.upload import _resource_reply
-
-    return await _resource_reply(ctx, asset)
-
-
-def _limits(services: Services) -> RenderLimits:
-    pixels = services.settings.max_image_pixels
-    return RenderLimits(max_source_pixels=pixels, max_output_pixels=pixels)
-
-
 def _without(chain: Chain, **cleared: Any) -> Chain:
     """The chain with some options removed from every component (e.g. the output format)."""
     return Chain(tuple(replace(component, **cleared) for component in chain.components))
-
-
-def _required(params: dict[str, str], name: str) -> str:
-    value = params.get(name, "")
-    if not value:
-        raise MissingParameter(f"Missing required parameter - {name}")
-    return value
 
 
 def _int_param(params: dict[str, str], name: str, default: int, low: int, high: int) -> int:

@@ -23,7 +23,7 @@ from darkroom.api.services import Services
 from darkroom.catalog import NewAsset, SaveResult
 from darkroom.catalog.metadata_fields import validate_asset_metadata
 from darkroom.errors import BadRequest
-from darkroom.imaging import MediaInfo, RenderLimits, normalize_format, probe, render
+from darkroom.imaging import MediaInfo, normalize_format, probe, render
 from darkroom.transform import parse
 
 __all__ = ["UploadOptions", "base_public_id", "ingest", "delete_blobs", "random_public_id"]
@@ -142,7 +142,7 @@ def _format_change(requested: str, current: str) -> bool:
 async def _apply_incoming(services: Services, spooled: SpooledFile, info: MediaInfo, options: UploadOptions) -> SpooledFile:
     """Render the incoming transformation / format conversion into a new spool file."""
     chain = parse(options.transformation)
-    limits = RenderLimits(max_source_pixels=services.settings.max_image_pixels, max_output_pixels=services.settings.max_image_pixels)
+    limits = services.render_limits
     rendered = await anyio.to_thread.run_sync(
         lambda: render(spooled.path, chain, source_format=info.format, requested_format=options.format or None, limits=limits)
     )

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from darkroom import catalog
 from darkroom.catalog.errors import CloudNotFound
 from darkroom.config import Settings
+from darkroom.imaging import RenderLimits
 from darkroom.storage import BlobStore
 
 __all__ = ["Services", "services_of"]
@@ -30,6 +31,12 @@ class Services:
     engine: Engine
     store: BlobStore
     spool_dir: Path  # where request bodies are written before they reach the blob store
+
+    @property
+    def render_limits(self) -> RenderLimits:
+        """Pixel limits for every render: the same cap for the source and the output."""
+        pixels = self.settings.max_image_pixels
+        return RenderLimits(max_source_pixels=pixels, max_output_pixels=pixels)
 
     async def db(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a catalog function (blocking SQLAlchemy) in a worker thread, off the event loop."""

@@ -6,9 +6,6 @@ reply. Actions: upload (incl. chunked), destroy, rename, tags, context, explicit
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any
 
 import anyio
 
@@ -17,38 +14,21 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from darkroom import catalog
-from darkroom.api.callers import Caller, apply_preset, authenticate, signing_key_for
+from darkroom.api.actions import Action, ActionContext, required, resource_reply
+from darkroom.api.callers import apply_preset, authenticate
 from darkroom.api.chunks import parse_content_range, receive_chunk
 from darkroom.api import generate
 from darkroom.api.eager import EagerItem, parse_eager, render_eager
 from darkroom.api.ingest import RESOURCE_TYPES, UploadOptions, base_public_id, delete_blobs, ingest
-from darkroom.api.multipart import SpooledFile, UploadForm, read_upload_form
+from darkroom.api.multipart import SpooledFile, read_upload_form
 from darkroom.api.params import parse_bool, parse_context, parse_list
-from darkroom.api.services import Services, services_of
-from darkroom.api.shapes import asset_json
+from darkroom.api.services import services_of
 from darkroom.api.sources import decode_data_uri, fetch_remote, is_remote_source
-from darkroom.auth import MissingParameter, response_signature
-from darkroom.auth.signing import algorithm_for_signature
-from darkroom.catalog import Asset
+from darkroom.auth import MissingParameter
 from darkroom.catalog.updates import AssetChanges, update_resource
 from darkroom.errors import BadRequest, NotFound
 
 __all__ = ["routes"]
-
-
-@dataclass
-class ActionContext:
-    request: Request
-    services: Services
-    cloud: str
-    resource_type: str
-    action: str
-    form: UploadForm
-    params: dict[str, str]
-    caller: Caller
-
-
-Action = Callable[[ActionContext], Awaitable[Response]]
 
 
 async def upload_api(request: Request) -> Response:
@@ -128,7 +108,7 @@ async def _store_and_reply(
     ctx: ActionContext, spooled: SpooledFile, options: UploadOptions, params: dict[str, str], eager: list[EagerItem]
 ) -> Response:
     result = await ingest(ctx.services, ctx.cloud, spooled, options)
-    body = await _resource_reply(ctx, result.asset)
+    body = await resource_reply(ctx, result.asset)
     body.update(await generate.analysis_fields(ctx, result.asset, None if result.existing else spooled.path, params))
     if eager and not result.existing:
         body["eager"] = await render_eager(ctx.request, ctx.services, result.asset, eager)
@@ -139,31 +119,13 @@ async def _store_and_reply(
     return JSONResponse(body)
 
 
-async def _resource_reply(ctx: ActionContext, asset: Asset) -> dict[str, Any]:
-    body = asset_json(ctx.request, ctx.services.settings, asset)
-    key = await signing_key_for(ctx.services, ctx.cloud, ctx.caller)
-    if key is not None:
-        algorithm = algorithm_for_signature(ctx.params.get("signature", "")) or "sha1"
-        body["signature"] = response_signature(asset.public_id, asset.version, key.api_secret, algorithm=algorithm)
-    if ctx.caller.key is not None:
-        body["api_key"] = ctx.caller.key.api_key
-    return body
-
-
-def _required(params: dict[str, str], name: str) -> str:
-    value = params.get(name, "")
-    if not value:
-        raise MissingParameter(f"Missing required parameter - {name}")
-    return value
-
-
 def _asset_resource_type(ctx: ActionContext) -> str:
     # Actions other than upload address one resource type; "auto" means image, as Cloudinary's SDK defaults.
     return "image" if ctx.resource_type == "auto" else ctx.resource_type
 
 
 async def destroy(ctx: ActionContext) -> Response:
-    public_id = _required(ctx.params, "public_id")
+    public_id = required(ctx.params, "public_id")
     found = await ctx.services.db(
         catalog.delete_asset, ctx.cloud, _asset_resource_type(ctx), _type(ctx), public_id
     )
@@ -180,13 +142,13 @@ async def rename(ctx: ActionContext) -> Response:
         ctx.cloud,
         _asset_resource_type(ctx),
         from_type,
-        _required(ctx.params, "from_public_id"),
+        required(ctx.params, "from_public_id"),
         ctx.params.get("to_type") or from_type,
-        _required(ctx.params, "to_public_id"),
+        required(ctx.params, "to_public_id"),
         overwrite=parse_bool(ctx.params.get("overwrite"), False),
     )
     await delete_blobs(ctx.services, freed)
-    return JSONResponse(await _resource_reply(ctx, renamed))
+    return JSONResponse(await resource_reply(ctx, renamed))
 
 
 def _type(ctx: ActionContext) -> str:
@@ -205,7 +167,7 @@ TAG_COMMANDS = ("add", "remove", "replace", "remove_all", "set_exclusive")
 
 
 async def tags(ctx: ActionContext) -> Response:
-    command = _required(ctx.params, "command")
+    command = required(ctx.params, "command")
     if command not in TAG_COMMANDS:
         raise BadRequest(f"Invalid command - {command}")
     tag_list = parse_list(ctx.params.get("tag"))
@@ -218,7 +180,7 @@ async def tags(ctx: ActionContext) -> Response:
 
 
 async def context(ctx: ActionContext) -> Response:
-    command = _required(ctx.params, "command")
+    command = required(ctx.params, "command")
     if command not in ("add", "remove_all"):
         raise BadRequest(f"Invalid command - {command}")
     values = parse_context(ctx.params.get("context"))
@@ -231,7 +193,7 @@ async def context(ctx: ActionContext) -> Response:
 
 
 async def explicit(ctx: ActionContext) -> Response:
-    public_id = _required(ctx.params, "public_id")
+    public_id = required(ctx.params, "public_id")
     eager = parse_eager(ctx.params.get("eager", ""))  # before any change, so a bad one changes nothing
     params = ctx.params
     changes = AssetChanges(
@@ -242,7 +204,7 @@ async def explicit(ctx: ActionContext) -> Response:
     )
     # The Admin API's update does the same job (validated metadata, tags replaced) in one transaction.
     asset = await ctx.services.db(update_resource, ctx.cloud, _asset_resource_type(ctx), _type(ctx), public_id, changes)
-    body = await _resource_reply(ctx, asset)
+    body = await resource_reply(ctx, asset)
     body.update(await generate.analysis_fields(ctx, asset, None))
     if eager:
         body["eager"] = await render_eager(ctx.request, ctx.services, asset, eager)
