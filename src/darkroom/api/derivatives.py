@@ -126,11 +126,13 @@ class DerivativeCache:
         hints: ClientHints,
         *,
         may_render: bool | Callable[[], Awaitable[bool]] = True,
+        source: Path | None = None,
     ) -> Derivative:
         """The derivative's bytes; if `may_render` says no (strict transformations), only an existing one.
 
         `may_render` may be an async callable: it is asked only when a render is needed, so
-        cache hits cost no policy look-up.
+        cache hits cost no policy look-up. `source` is the original as a local file when the
+        caller already has one (many derivatives of one asset): it is not fetched again.
         """
         key = (asset.pk, asset.version, variant_key(chain, requested_format, hints))
         hot = self._memory.get(key)
@@ -143,7 +145,7 @@ class DerivativeCache:
         future: asyncio.Future[Derivative] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
-            result = await self._load_or_render(services, asset, chain, requested_format, hints, may_render)
+            result = await self._load_or_render(services, asset, chain, requested_format, hints, may_render, source)
             future.set_result(result)
             self._remember(key, result)
             return result
@@ -175,6 +177,7 @@ class DerivativeCache:
         requested_format: str | None,
         hints: ClientHints,
         may_render: bool | Callable[[], Awaitable[bool]],
+        source: Path | None,
     ) -> Derivative:
         variant = variant_key(chain, requested_format, hints)
         stored = await services.db(_find_derived, asset.pk, asset.version, variant)
@@ -188,7 +191,11 @@ class DerivativeCache:
         allowed = may_render if isinstance(may_render, bool) else await may_render()
         if not allowed:
             raise StrictTransformationRefused(f"Transformation {chain.canonical() or requested_format} is not allowed")
-        rendered = await _render(services, asset, chain, requested_format, hints, self._render_slots)
+        if source is not None:
+            rendered = await _render(services, asset, source, chain, requested_format, hints, self._render_slots)
+        else:
+            async with services.local_file(asset.storage_key) as original:
+                rendered = await _render(services, asset, original, chain, requested_format, hints, self._render_slots)
         await store_derivative(services, asset, variant, rendered.data, fmt=rendered.format, width=rendered.width, height=rendered.height)
         return _derivative(rendered.data, rendered.format, rendered.vary_accept, rendered.width, rendered.height)
 
@@ -209,26 +216,31 @@ def _derivative(data: bytes, fmt: str, vary_accept: bool, width: int | None, hei
 
 
 async def _render(
-    services: Services, asset: Asset, chain: Chain, requested_format: str | None, hints: ClientHints, slots: anyio.CapacityLimiter
+    services: Services,
+    asset: Asset,
+    source: Path,
+    chain: Chain,
+    requested_format: str | None,
+    hints: ClientHints,
+    slots: anyio.CapacityLimiter,
 ) -> Rendered:
     layers = await _layer_paths(services, asset, chain)
     limits = services.render_limits
-    async with services.local_file(asset.storage_key) as source:
-        return await anyio.to_thread.run_sync(
-            lambda: render(
-                source,
-                chain,
-                source_format=asset.format,
-                requested_format=requested_format,
-                accept=hints.accept,
-                limits=limits,
-                load_layer=lambda public_id: layers.get(public_id),
-                client_width=hints.width,
-                client_dpr=hints.dpr,
-                save_data=hints.save_data,
-            ),
-            limiter=slots,
-        )
+    return await anyio.to_thread.run_sync(
+        lambda: render(
+            source,
+            chain,
+            source_format=asset.format,
+            requested_format=requested_format,
+            accept=hints.accept,
+            limits=limits,
+            load_layer=lambda public_id: layers.get(public_id),
+            client_width=hints.width,
+            client_dpr=hints.dpr,
+            save_data=hints.save_data,
+        ),
+        limiter=slots,
+    )
 
 
 async def _layer_paths(services: Services, asset: Asset, chain: Chain) -> dict[str, Path]:

@@ -333,8 +333,10 @@ async def explode(ctx: ActionContext) -> Response:
     spec, template = _page_spec(required(ctx.params, "transformation"))
     fmt = (ctx.params.get("format") or asset.format).lower()
     cache = ctx.request.app.state.derivatives
-    for number in _pages(spec, asset.pages or 1):
-        await cache.get(ctx.services, asset, parse(template.replace("{page}", str(number))), fmt, ClientHints())
+    async with ctx.services.local_file(asset.storage_key) as source:  # fetched once for every page
+        for number in _pages(spec, asset.pages or 1):
+            chain = parse(template.replace("{page}", str(number)))
+            await cache.get(ctx.services, asset, chain, fmt, ClientHints(), source=source)
     return JSONResponse({"status": "processing", "batch_id": ctx.params.get("batch_id") or secrets.token_hex(16)})
 
 
@@ -489,7 +491,7 @@ async def _breakpoints(ctx: ActionContext, asset: Asset, source: Path, settings:
     for width in widths:
         transformation = text_for(width)
         if settings.create_derived:
-            found = await cache.get(ctx.services, asset, parse(transformation), fmt, ClientHints())
+            found = await cache.get(ctx.services, asset, parse(transformation), fmt, ClientHints(), source=source)
             size = (found.width, found.height, len(found.data))
         else:
             size = measured[width]
