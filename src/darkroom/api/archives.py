@@ -88,7 +88,6 @@ async def _build(request: Request, services: Services, members: list[ArchiveMemb
     """
     fmt = flat.get("target_format") or "zip"
     items = parse_eager(flat["transformations"]) if flat.get("transformations") else []
-    scratch = target.with_suffix(".part")
     names: set[str] = set()
     if fmt == "zip":
         archive: Any = zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED)
@@ -103,12 +102,10 @@ async def _build(request: Request, services: Services, members: list[ArchiveMemb
             if name in names:
                 continue
             names.add(name)
-            await services.store.download_to(member.storage_key, scratch)
-            await anyio.to_thread.run_sync(archive.write if fmt == "zip" else archive.add, str(scratch), name)
-            scratch.unlink(missing_ok=True)
+            async with services.local_file(member.storage_key) as original:  # no copy from a local store
+                await anyio.to_thread.run_sync(archive.write if fmt == "zip" else archive.add, str(original), name)
     finally:
         archive.close()
-        scratch.unlink(missing_ok=True)
     return len(names)
 
 

@@ -18,7 +18,7 @@ from darkroom import catalog
 from darkroom.catalog.errors import CloudNotFound
 from darkroom.config import Settings
 from darkroom.imaging import RenderLimits
-from darkroom.storage import BlobStore
+from darkroom.storage import BlobNotFound, BlobStore
 
 __all__ = ["Services", "services_of"]
 
@@ -48,6 +48,8 @@ class Services:
         local, else a spool copy that is removed afterwards."""
         local = self.store.local_path(storage_key)
         if local is not None:
+            if not Path(local).is_file():
+                raise BlobNotFound("Resource not found", detail=storage_key)  # as the remote path would say
             yield Path(local)
             return
         self.spool_dir.mkdir(parents=True, exist_ok=True)
