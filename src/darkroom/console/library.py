@@ -19,7 +19,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from darkroom import catalog
-from darkroom.catalog.schema import asset_tags, assets, clouds, derived, upload_presets
+from darkroom.catalog.rows import assets_from_rows
+from darkroom.catalog.schema import assets, clouds, derived, upload_presets
 from darkroom.errors import BadRequest
 
 __all__ = [
@@ -121,14 +122,9 @@ def list_resources(
     with engine.connect() as conn:
         total = conn.execute(sa.select(sa.func.count()).select_from(assets).where(*where)).scalar_one()
         rows = conn.execute(
-            sa.select(assets.c.resource_type, assets.c.type, assets.c.public_id)
-            .where(*where)
-            .order_by(*_order(sort))
-            .offset(offset)
-            .limit(limit)
-        ).all()
-    found = [catalog.get_asset(engine, cloud, r.resource_type, r.type, r.public_id) for r in rows]
-    page = [asset for asset in found if asset is not None]
+            sa.select(assets).where(*where).order_by(*_order(sort)).offset(offset).limit(limit)
+        ).mappings().all()
+        page: list[catalog.Asset] = list(assets_from_rows(conn, rows))
     more = offset + len(rows) < total
     return Page(page, encode_cursor(offset + len(rows)) if more else None, total)
 
@@ -196,18 +192,6 @@ def derived_versions(engine: Engine, asset_pk: int) -> list[dict[str, Any]]:
             sa.select(derived).where(derived.c.asset_pk == asset_pk).order_by(derived.c.created_at.desc())
         ).mappings()
         return [dict(row) for row in rows]
-
-
-def tag_counts(engine: Engine, cloud: str) -> list[tuple[str, int]]:
-    with engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(asset_tags.c.tag, sa.func.count())
-            .join(assets, assets.c.id == asset_tags.c.asset_pk)
-            .where(assets.c.cloud == cloud)
-            .group_by(asset_tags.c.tag)
-            .order_by(asset_tags.c.tag)
-        ).all()
-    return [(row[0], row[1]) for row in rows]
 
 
 def available_effects() -> list[dict[str, str]]:
