@@ -103,7 +103,8 @@ def test_library_api_lists_folders_searches_tags_moves_and_deletes(console: Cons
     assert listed["total_count"] == 2
     assert listed["resources"][0]["delivery_url"].startswith(f"http://darkroom.test/{console.cloud}/image/upload/")
     asset = {"resource_type": "image", "type": "upload", "public_id": first["public_id"]}
-    console.client.post("/console/api/tags", json={"assets": [asset], "tag": "sea", "command": "add"}, headers=csrf)
+    tagged = console.client.post("/console/api/tags", json={"assets": [asset], "tag": "sea", "command": "add"}, headers=csrf)
+    assert tagged.json() == {"public_ids": [first["public_id"]]}
     found = console.client.get("/console/api/resources?expression=tags%3Dsea").json()
     assert [r["public_id"] for r in found["resources"]] == [first["public_id"]]
     moved = console.client.post("/console/api/move", json={"assets": [asset], "folder": "archive"}, headers=csrf).json()

@@ -19,7 +19,7 @@ from starlette.staticfiles import StaticFiles
 
 from darkroom import catalog
 from darkroom.api.services import services_of
-from darkroom.api.shapes import asset_json, delivery_urls
+from darkroom.api.shapes import asset_json
 from darkroom.auth.sessions import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
@@ -250,9 +250,7 @@ async def _default_sign_endpoint(ctx: Context) -> str:
 def _resource(request: Request, ctx: Context, asset: catalog.Asset) -> dict[str, Any]:
     """The Search API's resource shape, plus the URL that works from this page's scheme."""
     body = asset_json(request, ctx.services.settings, asset)
-    url, secure_url = delivery_urls(request, ctx.services.settings, asset)
-    body["delivery_url"] = secure_url if request.url.scheme == "https" else url
-    body["tags"] = list(asset.tags)
+    body["delivery_url"] = body["secure_url"] if request.url.scheme == "https" else body["url"]
     body["context"] = dict(asset.context)
     return body
 
@@ -361,9 +359,13 @@ async def api_tags(ctx: Context) -> Response:
     command = body.get("command")
     if not tag or command not in ("add", "remove"):
         raise BadRequest("Give a tag, and a command of add or remove")
-    updated: list[str] = []
+    # update_tags takes many public IDs: one call per (resource_type, type), not one per asset.
+    groups: dict[tuple[str, str], list[str]] = {}
     for resource_type, type_, public_id in _targets(body):
-        updated += await ctx.services.db(catalog.update_tags, ctx.cloud, resource_type, type_, [public_id], command, [tag])
+        groups.setdefault((resource_type, type_), []).append(public_id)
+    updated: list[str] = []
+    for (resource_type, type_), public_ids in groups.items():
+        updated += await ctx.services.db(catalog.update_tags, ctx.cloud, resource_type, type_, public_ids, command, [tag])
     return json_reply({"public_ids": updated})
 
 
