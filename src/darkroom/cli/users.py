@@ -8,14 +8,13 @@ its hash is kept.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 from sqlalchemy.engine import Engine
 
-from darkroom import catalog
+from darkroom import cli
 from darkroom.auth import sessions
-from darkroom.config import Settings, SettingsError
+from darkroom.cli import data_dir_option
 from darkroom.errors import DarkroomError
 
 __all__ = ["users", "tokens"]
@@ -23,19 +22,8 @@ __all__ = ["users", "tokens"]
 
 def _engine(data_dir: str | None) -> Engine:
     """The migrated metadata database, as `darkroom serve` would open it."""
-    try:
-        settings = Settings.from_env()
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from exc
-    if data_dir:
-        settings = settings.with_changes(data_dir=Path(data_dir))
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = catalog.create_engine_for(settings.resolved_database_url)
-    catalog.migrate(engine)
+    engine: Engine = cli._engine(cli._settings(data_dir))
     return engine
-
-
-data_dir_option = click.option("--data-dir", default=None, help="Data folder (default: $DARKROOM_DATA_DIR or ./data).")
 
 
 def _fail(exc: DarkroomError) -> None:
