@@ -89,12 +89,11 @@ def _words(value: Any) -> tuple[str, ...]:
     return tuple(part.strip() for part in str(value or "").split(",") if part.strip())
 
 
-def _config(request: Request) -> MediaStoreConfig:
-    state = request.app.state
-    config = getattr(state, "media_store_config", None)
+def _config(app: Any, services: Services) -> MediaStoreConfig:
+    """The app's MediaStoreConfig, read from its settings on first use."""
+    config: MediaStoreConfig | None = getattr(app.state, "media_store_config", None)
     if config is None:
-        config = MediaStoreConfig.from_settings(services_of(request).settings)
-        state.media_store_config = config
+        config = app.state.media_store_config = MediaStoreConfig.from_settings(services.settings)
     return config
 
 
@@ -219,8 +218,6 @@ async def list_media(request: Request, cloud: str) -> Response:
         folders: list[str] = []
         if query.get("filesOnly") != "true":
             folders = await services.db(_folder_paths, cloud, directory)
-    except PathRefused:
-        raise
     except DarkroomError as exc:
         if exc.status == 400:  # the client's own mistake (an offset not ours): 400, which TinaCMS shows like a 500
             return JSONResponse({"message": exc.message}, status_code=400)
@@ -291,7 +288,7 @@ async def _cloud(request: Request, config: MediaStoreConfig) -> str | None:
 
 async def handle(request: Request, item: str | None) -> Response:
     """Authorize first, whatever the method (as the reference handler does); then dispatch."""
-    config = _config(request)
+    config = _config(request.app, services_of(request))
     cors = _cors_headers(request, config)
     if request.method == "OPTIONS":
         return _preflight(request, config)
@@ -333,10 +330,7 @@ class MediaStoreRoute(BaseRoute):
         services = getattr(app.state, "services", None)
         if services is None:
             return Match.NONE, {}
-        config = getattr(app.state, "media_store_config", None)
-        if config is None:
-            config = app.state.media_store_config = MediaStoreConfig.from_settings(services.settings)
-        base = config.path
+        base = _config(app, services).path
         path = scope["path"]
         if path == base or path == base + "/":
             return Match.FULL, {"media_item": None}
