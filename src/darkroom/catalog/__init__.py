@@ -28,14 +28,13 @@ from darkroom.catalog.clouds import (
     find_upload_preset,
     list_keys,
     list_signing_policies,
-    named_transformation_map,
     revoke_key,
     set_strict_transformations,
-    strict_allowed_names,
     strict_transformations,
     upsert_key,
 )
 from darkroom.catalog.db import create_engine_for, migrate
+from darkroom.catalog.named_transformations import named_transformation_map, strict_allowed_names
 from darkroom.catalog.errors import AssetExists, AssetNotFound, CloudNotFound, InvalidPublicId, PresetNotFound
 
 __all__ = [

@@ -11,8 +11,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from darkroom.catalog.errors import CloudNotFound, PresetNotFound
-from darkroom.catalog.schema import api_keys, clouds, named_transformations, signing_policies, upload_presets
+from darkroom.catalog.errors import CloudNotFound
+from darkroom.catalog.presets import get_preset
+from darkroom.catalog.schema import api_keys, clouds, signing_policies
 from darkroom.config import Secret
 
 __all__ = [
@@ -31,9 +32,7 @@ __all__ = [
     "create_signing_policy",
     "find_policy_by_token",
     "list_signing_policies",
-    "named_transformation_map",
     "set_strict_transformations",
-    "strict_allowed_names",
     "strict_transformations",
 ]
 
@@ -146,15 +145,9 @@ def _key_from_row(row: Any) -> ApiKey:
 
 
 def find_upload_preset(engine: Engine, cloud: str, name: str) -> UploadPreset:
-    with engine.connect() as conn:
-        row = (
-            conn.execute(sa.select(upload_presets).where(upload_presets.c.cloud == cloud, upload_presets.c.name == name))
-            .mappings()
-            .first()
-        )
-    if row is None:
-        raise PresetNotFound(f"Upload preset not found: {name}")
-    return UploadPreset(row["name"], bool(row["unsigned"]), bool(row["disallow_public_id"]), dict(row["settings"] or {}))
+    """The preset as the Upload API applies it (the Admin API's row, typed)."""
+    preset = get_preset(engine, cloud, name)  # PresetNotFound if there is none
+    return UploadPreset(preset["name"], preset["unsigned"], preset["disallow_public_id"], preset["settings"])
 
 
 def token_hash(token: str) -> str:
@@ -228,17 +221,6 @@ def _policies(engine: Engine, *where: Any) -> list[SigningPolicy]:
         ]
 
 
-def named_transformation_map(engine: Engine, cloud: str) -> dict[str, str]:
-    """name → transformation string, for expanding `t_NAME` while parsing a URL."""
-    with engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(named_transformations.c.name, named_transformations.c.transformation).where(
-                named_transformations.c.cloud == cloud
-            )
-        )
-        return {name: text for name, text in rows}
-
-
 def strict_transformations(engine: Engine, cloud: str) -> bool:
     with engine.connect() as conn:
         value = conn.execute(sa.select(clouds.c.strict_transformations).where(clouds.c.name == cloud)).scalar()
@@ -249,14 +231,3 @@ def set_strict_transformations(engine: Engine, cloud: str, strict: bool) -> None
     with engine.begin() as conn:
         if conn.execute(sa.update(clouds).where(clouds.c.name == cloud).values(strict_transformations=strict)).rowcount == 0:
             raise CloudNotFound(f"Unknown cloud: {cloud}")
-
-
-def strict_allowed_names(engine: Engine, cloud: str) -> frozenset[str]:
-    """Named transformations that may render on demand while strict transformations are on."""
-    with engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(named_transformations.c.name).where(
-                named_transformations.c.cloud == cloud, named_transformations.c.allowed_for_strict.is_(True)
-            )
-        )
-        return frozenset(name for (name,) in rows)

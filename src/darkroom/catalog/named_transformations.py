@@ -1,7 +1,7 @@
 """Named transformations (`t_NAME`) and the list of transformations a cloud has used.
 
 Names are stored without the `t_` prefix; delivery expands them through
-`clouds.named_transformation_map`. The transformation text is validated by the API layer
+`named_transformation_map`. The transformation text is validated by the API layer
 (the transformation language sits above the catalog), which passes it in canonical form.
 """
 
@@ -17,7 +17,7 @@ from darkroom.catalog.schema import assets, derived, named_transformations
 from darkroom.errors import BadRequest, Conflict, NotFound
 
 __all__ = ["TransformationNotFound", "bare_name", "list_transformations", "find_named", "used_transformation",
-           "create_named", "update_named", "delete_named"]
+           "create_named", "update_named", "delete_named", "named_transformation_map", "strict_allowed_names"]
 
 
 class TransformationNotFound(NotFound):
@@ -106,3 +106,25 @@ def delete_named(engine: Engine, cloud: str, name: str) -> None:
     with engine.begin() as conn:
         if conn.execute(sa.delete(named_transformations).where(_where(cloud, name))).rowcount == 0:
             raise TransformationNotFound(f"Transformation {name} not found")
+
+
+def named_transformation_map(engine: Engine, cloud: str) -> dict[str, str]:
+    """name → transformation string, for expanding `t_NAME` while parsing a URL."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(named_transformations.c.name, named_transformations.c.transformation).where(
+                named_transformations.c.cloud == cloud
+            )
+        )
+        return {name: text for name, text in rows}
+
+
+def strict_allowed_names(engine: Engine, cloud: str) -> frozenset[str]:
+    """Named transformations that may render on demand while strict transformations are on."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(named_transformations.c.name).where(
+                named_transformations.c.cloud == cloud, named_transformations.c.allowed_for_strict.is_(True)
+            )
+        )
+        return frozenset(name for (name,) in rows)

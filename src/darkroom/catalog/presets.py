@@ -1,4 +1,4 @@
-"""Upload presets as the Admin API manages them; the Upload API reads the same rows (`clouds.find_upload_preset`).
+"""Upload presets as the Admin API manages them; the Upload API reads them through `get_preset` too (`clouds.find_upload_preset`).
 
 `settings` holds upload parameters exactly as an upload would send them (strings such as
 `"1"`, `"a,b"`, `"k=v|k2=v2"`), so applying a preset is merging two parameter dicts.
