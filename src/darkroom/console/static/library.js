@@ -11,6 +11,7 @@ const state = {
   sort: "created_at:desc",
   cursor: null,        // next page's cursor, null when there are no more
   loading: false,
+  generation: 0,       // bumped by reload(): a page fetched for an earlier view is dropped
   items: [],           // resources shown, in order
   selected: new Set(), // keys "resource_type/type/public_id"
 };
@@ -26,6 +27,8 @@ function showError(message) {
 // ---- listing ---------------------------------------------------------------------------
 
 async function reload() {
+  state.generation += 1;
+  state.loading = false; // a page still in flight belongs to the old view
   state.items = [];
   state.cursor = null;
   state.selected.clear();
@@ -37,12 +40,14 @@ async function reload() {
 async function loadPage() {
   if (state.loading) return;
   state.loading = true;
+  const generation = state.generation;
   const params = new URLSearchParams({ sort: state.sort, max_results: "30" });
   if (state.folder) params.set("folder", state.folder);
   if (state.expression) params.set("expression", state.expression);
   if (state.cursor) params.set("next_cursor", state.cursor);
   try {
     const page = await api(`/console/api/resources?${params}`);
+    if (generation !== state.generation) return;
     showError("");
     state.cursor = page.next_cursor || null;
     for (const resource of page.resources) addTile(resource);
@@ -51,7 +56,7 @@ async function loadPage() {
   } catch (error) {
     showError(error.message);
   } finally {
-    state.loading = false;
+    if (generation === state.generation) state.loading = false;
   }
 }
 
