@@ -30,7 +30,6 @@ __all__ = [
     "rename_asset",
     "update_tags",
     "update_context",
-    "update_asset_fields",
     "derived_storage_keys",
 ]
 
@@ -304,8 +303,12 @@ def rename_asset(
     to_public_id: str,
     *,
     overwrite: bool,
+    asset_folder: str | None = None,
 ) -> tuple[Asset, list[str]]:
-    """Move an asset to a new public ID (and type); returns it and the blob keys freed by an overwrite."""
+    """Move an asset to a new public ID (and type); returns it and the blob keys freed by an overwrite.
+
+    `asset_folder`, when given, moves the asset's folder in the same transaction (the console's "move").
+    """
     validate_public_id(to_public_id)
     freed: list[str] = []
     with engine.begin() as conn:
@@ -313,6 +316,10 @@ def rename_asset(
         if current is None:
             raise AssetNotFound(f"Resource not found - {from_public_id}")
         if (to_type, to_public_id) == (from_type, from_public_id):
+            if asset_folder is not None and asset_folder != current.asset_folder:
+                conn.execute(sa.update(assets).where(assets.c.id == current.pk).values(asset_folder=asset_folder))
+                current = _get(conn, assets.c.id == current.pk)
+                assert current is not None
             return current, freed
         target = _get(conn, _identity(cloud, resource_type, to_type, to_public_id))
         if target is not None:
@@ -327,7 +334,13 @@ def rename_asset(
         conn.execute(
             sa.update(assets)
             .where(assets.c.id == current.pk)
-            .values(public_id=to_public_id, type=to_type, folder=folder, filename=filename)
+            .values(
+                public_id=to_public_id,
+                type=to_type,
+                folder=folder,
+                filename=filename,
+                **({} if asset_folder is None else {"asset_folder": asset_folder}),
+            )
         )
         renamed = _get(conn, assets.c.id == current.pk)
     assert renamed is not None
@@ -386,16 +399,3 @@ def update_context(
             merged = {} if command == "remove_all" else {**(target.context or {}), **context}
             conn.execute(sa.update(assets).where(assets.c.id == target.id).values(context=merged))
     return [target.public_id for target in targets]
-
-
-def update_asset_fields(engine: Engine, asset: Asset, *, tags: Sequence[str] | None = None, **values: Any) -> Asset:
-    """Replace some of an asset's descriptive fields (used by `explicit`)."""
-    with engine.begin() as conn:
-        if values:
-            conn.execute(sa.update(assets).where(assets.c.id == asset.pk).values(**values))
-        if tags is not None:
-            conn.execute(sa.delete(asset_tags).where(asset_tags.c.asset_pk == asset.pk))
-            _insert_tags(conn, asset.pk, tags)
-        updated = _get(conn, assets.c.id == asset.pk)
-    assert updated is not None
-    return updated

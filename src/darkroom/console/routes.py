@@ -377,12 +377,11 @@ async def api_move(ctx: Context) -> Response:
     for resource_type, type_, public_id in _targets(body):
         name = public_id.rsplit("/", 1)[-1]
         target = f"{folder}/{name}" if folder else name
+        # The folder tree follows asset_folder (dynamic folders); it moves with the public ID.
         renamed, freed = await ctx.services.db(
-            catalog.rename_asset, ctx.cloud, resource_type, type_, public_id, type_, target, overwrite=False
+            catalog.rename_asset, ctx.cloud, resource_type, type_, public_id, type_, target, overwrite=False, asset_folder=folder
         )
         await _delete_blobs(ctx, freed)
-        # The folder tree follows asset_folder (dynamic folders); keep it with the public ID.
-        await ctx.services.db(catalog.update_asset_fields, renamed, asset_folder=folder)
         moved[public_id] = renamed.public_id
     return json_reply({"moved": moved})
 
