@@ -28,6 +28,7 @@ from darkroom.api.errors import exception_handlers
 from darkroom.api.guards import BodyIdleTimeout, RejectNulPaths
 from darkroom.api.services import Services
 from darkroom.config import Settings
+from darkroom.imaging import decoded as decoded_sources
 from darkroom.storage import open_store
 
 __all__ = ["create_app", "build_services"]
@@ -99,6 +100,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     )
     app.state.services = services
     app.state.derivatives = DerivativeCache(render_concurrency=settings.render_concurrency)
+    decoded_sources.configure(settings.decoded_cache_mb * 1024 * 1024)
     app.state.asset_lookup = AssetLookup()
     # Checked now, so a bad media-store setting stops start-up instead of the first request.
     app.state.media_store_config = MediaStoreConfig.from_settings(settings)

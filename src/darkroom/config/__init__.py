@@ -51,6 +51,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DARKROOM_TIMESTAMP_WINDOW", "timestamp_window", "3600", "Seconds a signed request's timestamp stays valid."),
     Setting("DARKROOM_SESSION_SECRET", "session_secret", "", "Key for console session cookies; empty means one generated and kept in the data dir."),
     Setting("DARKROOM_RENDER_CONCURRENCY", "render_concurrency", "0", "Renders at once per server process; 0 means cores ÷ processes (`darkroom serve --workers`)."),
+    Setting("DARKROOM_DECODED_CACHE_MB", "decoded_cache_mb", "256", "MiB per server process for decoded PNG/TIFF/BMP sources, so a new size of a recently rendered image skips decoding; 0 turns it off."),
     Setting("DARKROOM_MEDIA_STORE_PATH", "media_store_path", "/api/cloudinary/media", "Base path of the TinaCMS media store."),
     Setting("DARKROOM_MEDIA_STORE_AUTH", "media_store_auth", "token,session", "Media store auth modes, in order: token, session, open (development only)."),
     Setting("DARKROOM_MEDIA_STORE_CORS_ORIGINS", "media_store_cors_origins", "", "Comma-separated origins allowed to call the media store cross-origin."),
@@ -89,6 +90,7 @@ class Settings:
     timestamp_window: int = 3600
     session_secret: Secret = field(default=Secret(""))
     render_concurrency: int = 0
+    decoded_cache_mb: int = 256
     media_store_path: str = "/api/cloudinary/media"
     media_store_auth: str = "token,session"
     media_store_cors_origins: str = ""
@@ -127,6 +129,11 @@ def _convert(attr: str, value: str) -> Any:
         return Path(value)
     if attr == "cloudinary_url":
         return parse_cloudinary_url(value) if value else None
+    if attr == "decoded_cache_mb":
+        number = int(value)
+        if number < 0:
+            raise ValueError("must be 0 (off) or a positive number of MiB")
+        return number
     if attr == "render_concurrency":
         number = int(value)
         if number < 0:

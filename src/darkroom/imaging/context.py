@@ -72,6 +72,9 @@ class RenderState:
     background: tuple[int, int, int] | None = None  # last b_ colour, used when flattening for JPEG
     delay: list[int] | None = None
     deadline: float | None = None  # time.monotonic() after which the next step refuses to start
+    # The whole source decoded (autorotated, normalised) from the per-process memory of
+    # decoded sources, when the format cannot shrink on load; None decodes from the file.
+    decoded: Callable[[], pyvips.Image] | None = None
 
 
 # ---------------------------------------------------------------- loading and frames
@@ -134,12 +137,19 @@ def with_options(state: RenderState) -> str:
 
 def pixels(state: RenderState) -> pyvips.Image:
     """Decode the source now (if still pristine) and return the current image."""
-    if state.image is None:
-        source = state.source.autorot() if state.autorotate and state.pages == 1 else state.source
-        state.image = normalise(source)
+    if state.image is None and state.decoded is not None:
+        state.image = state.decoded()
+    elif state.image is None:
+        state.image = decode_whole(state)
     elif state.sequential:
         state.image, state.sequential = state.image.copy_memory(), False
     return state.image
+
+
+def decode_whole(state: RenderState) -> pyvips.Image:
+    """The source's pixels as every step expects them: upright (unless `a_ignore`), normalised."""
+    source = state.source.autorot() if state.autorotate and state.pages == 1 else state.source
+    return normalise(source)
 
 
 def split_frames(image: pyvips.Image, pages: int, height: int) -> list[pyvips.Image]:

@@ -20,6 +20,7 @@ from dataclasses import replace
 import pyvips
 
 from darkroom.errors import BadRequest
+from darkroom.imaging import decoded
 from darkroom.imaging import effects as fx
 from darkroom.imaging import layers
 from darkroom.imaging.context import (
@@ -27,6 +28,7 @@ from darkroom.imaging.context import (
     Rendered,
     RenderLimits,
     RenderState,
+    decode_whole,
     dpr_of,
     each_frame,
     environment,
@@ -61,7 +63,9 @@ _PREVIEW = 500  # px: faces and saliency are found at this size (4000 px JPEGs s
 
 def _preview(state: RenderState) -> tuple[pyvips.Image, float]:
     """A small copy for detectors, and the factor back to current coordinates."""
-    if state.image is None:
+    if state.image is None and state.decoded is not None:
+        small = state.decoded().thumbnail_image(_PREVIEW, height=_PREVIEW, size="down")
+    elif state.image is None:
         small = normalise(pyvips.Image.thumbnail(with_options(state), _PREVIEW, height=_PREVIEW, size="down", no_rotate=not state.autorotate))
     else:
         frame = first_frame(state)
@@ -127,6 +131,14 @@ def _pad(image: pyvips.Image, pad: tuple[int, int, int, int], component: Compone
     return image.embed(left, top, width, height, extend="background", background=colour if image.hasalpha() else colour[:3])
 
 
+def _first_resize(state: RenderState, width: int, height: int) -> pyvips.Image:
+    """Resize the untouched source: from the decoded pixels held in memory when there are
+    some, else straight from the file so the loader can shrink while decoding."""
+    if state.decoded is not None:
+        return state.decoded().thumbnail_image(width, height=height, size="force")
+    return normalise(pyvips.Image.thumbnail(with_options(state), width, height=height, size="force", no_rotate=not state.autorotate))
+
+
 def _execute(plan: Plan, component: Component, state: RenderState) -> None:
     out_w, out_h = plan.output_size(state.width, state.height)
     if out_w * out_h * state.pages > state.limits.max_output_pixels:
@@ -138,10 +150,10 @@ def _execute(plan: Plan, component: Component, state: RenderState) -> None:
         # thumbnail reads the file sequentially: a crop keeps that order, so the common
         # resize-and-crop URL streams from decoder to encoder; any later step that needs
         # random access first copies the (small) result to memory (see `pixels`).
-        thumb = normalise(pyvips.Image.thumbnail(with_options(state), w, height=h, size="force", no_rotate=not state.autorotate))
+        thumb = _first_resize(state, w, h)
         if plan.crop:
             thumb = thumb.crop(plan.crop.left, plan.crop.top, plan.crop.width, plan.crop.height)
-        state.image, state.sequential = thumb, True
+        state.image, state.sequential = thumb, state.decoded is None
         state.width, state.height = thumb.width, thumb.height
         plan = replace(plan, resize=None, crop=None)
         if plan == Plan():
@@ -595,6 +607,14 @@ def _has_transparency(image: pyvips.Image) -> bool:
     return bool(image.hasalpha() and image.extract_band(image.bands - 1).min() < 255)
 
 
+def _decoded_source(state: RenderState, source_format: str, source_key: str) -> Callable[[], pyvips.Image] | None:
+    memory = decoded.shared()
+    if not memory.admits(source_format, state.width, state.height, state.pages):
+        return None
+    key = f"{source_key}[{state.load_options}]{'' if state.autorotate else ':no-rotate'}"
+    return lambda: memory.get(key, lambda: decode_whole(state))
+
+
 def render(
     source_path: str | os.PathLike[str],
     chain: Chain,
@@ -610,13 +630,16 @@ def render(
     tags: Sequence[str] = (),
     context: Mapping[str, str] | None = None,
     metadata: Mapping[str, str] | None = None,
+    source_key: str | None = None,
 ) -> Rendered:
     """Render `chain` over the image at `source_path` and encode it. Synchronous and
     CPU-bound: call it from a worker thread. User mistakes raise BadRequest subclasses.
 
     `client_width`/`client_dpr`/`save_data` come from client hints (`w_auto`, `dpr_auto`,
     `q_auto`); `tags`, `context` and `metadata` are the asset's, for conditions
-    (`if_!sale!_in_tags`) and values (`ctx:!key!`).
+    (`if_!sale!_in_tags`) and values (`ctx:!key!`). `source_key` names these exact source
+    bytes (one version of one asset); with it, formats that cannot shrink on load are decoded
+    once and their pixels kept in the process's memory of decoded sources (`decoded.py`).
     """
     source_path = str(source_path)  # pyvips wants str; callers may hold a Path
     autorotate = not any("ignore" in c.angle for c in chain.components)
@@ -633,6 +656,8 @@ def render(
         tags=tuple(tags), context=dict(context or {}), metadata=dict(metadata or {}),
         deadline=None if limits.max_seconds is None else time.monotonic() + limits.max_seconds,
     )
+    if source_key is not None:
+        state.decoded = _decoded_source(state, source_format.lower(), source_key)
     try:
         _run(list(chain.components), state)
         streaming = state.image is not None and state.sequential and not state.image.hasalpha()
