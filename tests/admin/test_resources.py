@@ -30,7 +30,7 @@ def test_ping_answers_ok_with_rate_limit_headers(cloud: AdminCloud) -> None:
 
 
 def test_wrong_secret_is_401(cloud: AdminCloud) -> None:
-    with pytest.raises(AuthorizationRequired):
+    with pytest.raises(AuthorizationRequired, match="api_secret mismatch"):
         cloudinary.api.ping(api_secret="not-the-secret")
 
 
@@ -47,7 +47,13 @@ def test_key_of_another_cloud_is_401(cloud: AdminCloud) -> None:
 def test_missing_auth_is_401_json(cloud: AdminCloud) -> None:
     response = httpx.get(f"{cloud.server.base_url}/v1_1/{cloud.server.cloud}/ping")
     assert response.status_code == 401
-    assert "message" in response.json()["error"]
+    assert response.json()["error"]["message"] == "Must supply api_key"
+
+
+def test_empty_api_key_is_missing_not_unknown(cloud: AdminCloud) -> None:
+    response = httpx.get(f"{cloud.server.base_url}/v1_1/{cloud.server.cloud}/ping", auth=("", cloud.server.api_secret))
+    assert response.status_code == 401
+    assert response.json()["error"]["message"] == "Must supply api_key"
 
 
 def test_resource_types_and_config(cloud: AdminCloud) -> None:

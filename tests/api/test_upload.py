@@ -250,7 +250,9 @@ def test_basic_auth_is_accepted_instead_of_a_signature(sqlite_server: LiveServer
     ok = httpx.post(url, data={"public_id": "core/basic"}, files=files, auth=(sqlite_server.api_key, sqlite_server.api_secret))
     assert ok.status_code == 200 and ok.json()["public_id"] == "core/basic"
     wrong = httpx.post(url, data={"public_id": "core/basic2"}, files=files, auth=(sqlite_server.api_key, "wrong"))
-    assert wrong.status_code == 401
+    assert wrong.status_code == 401 and wrong.json()["error"]["message"] == "Invalid credentials"
+    unknown = httpx.post(url, data={"public_id": "core/basic3"}, files=files, auth=("999999999999999", "wrong"))
+    assert unknown.status_code == 401 and unknown.json()["error"]["message"] == "Unknown API key 999999999999999"
 
 
 def test_format_and_incoming_transformation_apply_before_storing(cld: LiveServer, sample_jpg: Path) -> None:

@@ -24,10 +24,10 @@ from starlette.routing import Route
 from darkroom import catalog
 from darkroom.api.services import Services, services_of
 from darkroom.api.shapes import asset_json, delivery_urls, iso_time
-from darkroom.auth import parse_basic_auth, secrets_equal
+from darkroom.auth import ADMIN_API_REFUSALS, parse_basic_auth, verify_basic_auth
 from darkroom.catalog import Asset
 from darkroom.catalog.cloud_settings import cloud_settings
-from darkroom.errors import BadRequest, DarkroomError, Unauthorized
+from darkroom.errors import BadRequest, DarkroomError
 
 __all__ = [
     "Admin",
@@ -199,13 +199,8 @@ async def authorize(request: Request) -> Admin:
     services = services_of(request)
     cloud = request.path_params["cloud"]
     credentials = parse_basic_auth(request.headers.get("authorization", ""))
-    if credentials is None:
-        raise Unauthorized("Must supply api_key")
-    key = await services.db(catalog.find_key, credentials[0])
-    if key is None or not key.active or key.cloud != cloud:
-        raise Unauthorized(f"Invalid api_key {credentials[0]}")
-    if not secrets_equal(credentials[1], key.api_secret):
-        raise Unauthorized("api_secret mismatch")
+    found = await services.db(catalog.find_key, credentials[0]) if credentials and credentials[0] else None
+    key = verify_basic_auth(credentials, found, cloud, ADMIN_API_REFUSALS)
     quota = _count_call(f"key:{key.api_key}", await _rate_limit(services, cloud))
     return Admin(request, services, cloud, await read_params(request), quota)
 

@@ -16,7 +16,15 @@ from starlette.requests import Request
 from darkroom import catalog
 from darkroom.api.params import encode_context
 from darkroom.api.services import Services
-from darkroom.auth import MissingParameter, UnknownApiKey, parse_basic_auth, secrets_equal, verify_signed_request
+from darkroom.auth import (
+    UPLOAD_API_REFUSALS,
+    MissingParameter,
+    UnknownApiKey,
+    parse_basic_auth,
+    usable_key,
+    verify_basic_auth,
+    verify_signed_request,
+)
 from darkroom.catalog import ApiKey, UploadPreset
 from darkroom.errors import BadRequest
 
@@ -45,32 +53,26 @@ class Caller:
 async def authenticate(services: Services, request: Request, cloud: str, params: dict[str, str], action: str) -> Caller:
     """Establish who sent `params`, raising Cloudinary's errors for anything else."""
     if params.get("signature"):
-        key = await _active_key(services, cloud, params.get("api_key", ""))
+        api_key = params.get("api_key", "")
+        key = usable_key(api_key, await _find_key(services, api_key), cloud, UPLOAD_API_REFUSALS)
         verify_signed_request(
             params, action=action, secret=key.api_secret, now=int(time.time()), window=services.settings.timestamp_window
         )
         return Caller(key, await _preset(services, cloud, params))
     basic = parse_basic_auth(request.headers.get("authorization", ""))
     if basic is not None:
-        key = await _active_key(services, cloud, basic[0])
-        if not secrets_equal(basic[1], key.api_secret):
-            raise UnknownApiKey("Invalid credentials")
+        key = verify_basic_auth(basic, await _find_key(services, basic[0]), cloud, UPLOAD_API_REFUSALS)
         return Caller(key, await _preset(services, cloud, params))
     if action != "upload":
         # Only uploads may be unsigned (with an unsigned preset); every other action needs a key.
         if params.get("api_key"):
             raise MissingParameter("Missing required parameter - signature")
-        raise UnknownApiKey("Must supply api_key")
+        raise UnknownApiKey(UPLOAD_API_REFUSALS.missing)
     return Caller(None, await _unsigned_preset(services, cloud, params))
 
 
-async def _active_key(services: Services, cloud: str, api_key: str) -> ApiKey:
-    if not api_key:
-        raise UnknownApiKey("Must supply api_key")
-    key = await services.db(catalog.find_key, api_key)
-    if key is None or key.cloud != cloud or not key.active:
-        raise UnknownApiKey(f"Unknown API key {api_key}")
-    return key
+async def _find_key(services: Services, api_key: str) -> ApiKey | None:
+    return await services.db(catalog.find_key, api_key) if api_key else None
 
 
 async def _preset(services: Services, cloud: str, params: dict[str, str]) -> UploadPreset | None:

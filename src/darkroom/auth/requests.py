@@ -10,12 +10,26 @@ import binascii
 import hmac
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol, TypeVar
 
-from darkroom.auth.errors import InvalidSignature, MissingParameter, StaleRequest
+from darkroom.auth.errors import InvalidSignature, MissingParameter, StaleRequest, UnknownApiKey
 from darkroom.auth.signing import signable_params, signature_matches, string_to_sign, url_signature
 
-__all__ = ["verify_signed_request", "parse_basic_auth", "secrets_equal", "verify_url_signature", "URL_SIGNATURE"]
+__all__ = [
+    "verify_signed_request",
+    "parse_basic_auth",
+    "KeyRefusals",
+    "UPLOAD_API_REFUSALS",
+    "ADMIN_API_REFUSALS",
+    "usable_key",
+    "verify_basic_auth",
+    "secrets_equal",
+    "any_secret_equal",
+    "verify_url_signature",
+    "URL_SIGNATURE",
+]
 
 URL_SIGNATURE = re.compile(r"^s--([A-Za-z0-9_-]{8}|[A-Za-z0-9_-]{32})--$")
 
@@ -52,8 +66,67 @@ def parse_basic_auth(header: str) -> tuple[str, str] | None:
     return (key, secret) if sep and "\x00" not in decoded else None
 
 
+class StoredKey(Protocol):
+    """What the checks below read of an API key as the catalog stores it."""
+
+    @property
+    def cloud(self) -> str: ...
+    @property
+    def active(self) -> bool: ...
+    @property
+    def api_secret(self) -> str: ...
+
+
+Key = TypeVar("Key", bound=StoredKey)
+
+
+@dataclass(frozen=True)
+class KeyRefusals:
+    """How one API words its 401s for a caller's key; Cloudinary's Upload and Admin APIs differ."""
+
+    missing: str  # no api_key given at all
+    unknown: str  # a key that is unknown, revoked or another cloud's; `{api_key}` names it
+    wrong_secret: str  # Basic auth with the right key and another secret
+
+
+# The Upload API says "Unknown API key" (signed or Basic) and, as with signatures, does not
+# name the secret; the Admin and Search APIs say "Invalid api_key" and "api_secret mismatch".
+UPLOAD_API_REFUSALS = KeyRefusals("Must supply api_key", "Unknown API key {api_key}", "Invalid credentials")
+ADMIN_API_REFUSALS = KeyRefusals("Must supply api_key", "Invalid api_key {api_key}", "api_secret mismatch")
+
+
+def usable_key(api_key: str, key: Key | None, cloud: str, refusals: KeyRefusals) -> Key:
+    """`key` (the catalog's record for `api_key`, or None) if it may act on `cloud`; raise otherwise."""
+    if not api_key:
+        raise UnknownApiKey(refusals.missing)
+    if key is None or key.cloud != cloud or not key.active:
+        raise UnknownApiKey(refusals.unknown.format(api_key=api_key))
+    return key
+
+
+def verify_basic_auth(credentials: tuple[str, str] | None, key: Key | None, cloud: str, refusals: KeyRefusals) -> Key:
+    """The key that `credentials` (from `parse_basic_auth`) prove, given the catalog's record for their key."""
+    if credentials is None:
+        raise UnknownApiKey(refusals.missing)
+    api_key, secret = credentials
+    found = usable_key(api_key, key, cloud, refusals)
+    if not secrets_equal(secret, found.api_secret):
+        raise UnknownApiKey(refusals.wrong_secret)
+    return found
+
+
 def secrets_equal(given: str, expected: str) -> bool:
+    """Constant-time for a given length: the time taken says nothing about where `given` differs."""
     return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def any_secret_equal(given: str, expected: Iterable[str]) -> bool:
+    """Whether `given` equals any of `expected`, comparing with every one (no early exit) so the
+    time taken does not say which of them matched, or how many were tried before it."""
+    matched = False
+    for candidate in expected:
+        matched |= secrets_equal(given, candidate)
+    return matched
 
 
 def verify_url_signature(signature_component: str, signed_path: str, secrets: Iterable[str]) -> bool:
@@ -63,9 +136,7 @@ def verify_url_signature(signature_component: str, signed_path: str, secrets: It
         return False
     given = match.group(1)
     long = len(given) == 32
-    matched = False
-    for secret in secrets:
-        for algorithm in (("sha256",) if long else ("sha1", "sha256")):
-            expected = url_signature(signed_path, secret, algorithm=algorithm, long=long)
-            matched |= hmac.compare_digest(expected.encode(), given.encode())
-    return matched
+    algorithms = ("sha256",) if long else ("sha1", "sha256")
+    return any_secret_equal(
+        given, [url_signature(signed_path, secret, algorithm=algorithm, long=long) for secret in secrets for algorithm in algorithms]
+    )
