@@ -6,7 +6,9 @@ import pytest
 import pyvips
 
 from darkroom.errors import BadRequest
-from darkroom.imaging.generation import TextOptions, compose_animation, compose_pdf, compose_sprite, decode, render_text
+from darkroom.imaging import render, render_image
+from darkroom.imaging.generation import TextOptions, compose_animation, compose_pdf, compose_sprite, decode, in_memory, render_text
+from darkroom.transform import parse
 
 
 def _solid(width: int, height: int, rgb: list[int]) -> pyvips.Image:
@@ -63,3 +65,21 @@ def test_pdf_has_one_page_per_image_and_a_valid_cross_reference() -> None:
     assert data[xref:].startswith(b"xref")
     offsets = [int(line.split()[0]) for line in data[xref:].split(b"\n")[3:11]]
     assert [data[o:].split(b" ", 1)[0] for o in offsets] == [str(n).encode() for n in range(1, 9)]
+
+
+def test_rendered_pixels_are_the_pixels_a_png_rendition_decodes_to(images: dict[str, str]) -> None:
+    # Sprites and animations take render_image's pixels instead of a PNG round trip: same picture.
+    for text, source, fmt in (("c_fill,w_120,h_90,e_sepia", "jpg", "jpg"), ("c_pad,w_250,h_250", "alpha_png", "png"), ("c_scale,w_60", "gif", "gif")):
+        chain = parse(text)
+        direct = in_memory(render_image(images[source], chain, source_format=fmt, requested_format="png").first_frame())
+        via_png = decode(render(images[source], chain, source_format=fmt, requested_format="png").data)
+        assert (direct.width, direct.height, direct.bands) == (via_png.width, via_png.height, via_png.bands) == (via_png.width, via_png.height, 4)
+        assert (direct - via_png).abs().max() == 0
+
+
+def test_render_image_keeps_every_frame_of_an_animation(images: dict[str, str]) -> None:
+    rendered = render_image(images["gif"], parse("c_scale,w_60/dl_40"), source_format="gif")
+    assert (rendered.pages, rendered.frame_height, rendered.delay) == (3, 40, [40, 40, 40])
+    assert (rendered.image.width, rendered.image.height) == (60, 120)
+    first = rendered.first_frame()
+    assert (first.width, first.height) == (60, 40) and first(30, 20)[0] > 200  # the red frame

@@ -349,6 +349,7 @@ def test_public_surface_is_pinned() -> None:
         [
             "CONTENT_TYPES", "InvalidImage", "MediaInfo", "MissingLayer", "RenderLimits", "Rendered", "TooManyPixels",
             "TooSlow", "UnsupportedTransformation", "content_type_for", "normalize_format", "probe", "render",
+            "RenderedImage", "render_image",
         ]
     )
 

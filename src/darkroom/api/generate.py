@@ -47,7 +47,7 @@ from darkroom.api.sources import fetch_remote
 from darkroom.catalog import Asset, NewAsset
 from darkroom.catalog.listing import Listing, list_resources
 from darkroom.errors import BadRequest, NotFound
-from darkroom.imaging import InvalidImage, TooManyPixels, content_type_for, probe, render
+from darkroom.imaging import InvalidImage, TooManyPixels, content_type_for, probe, render, render_image
 from darkroom.imaging import generation, metrics
 from darkroom.imaging.breakpoints import BreakpointSettings, choose_breakpoints
 from darkroom.transform import Chain, parse
@@ -283,13 +283,17 @@ async def _render_sources(ctx: ActionContext, sources: list[tuple[str, Asset | s
     budget = limits.max_output_pixels
     for _name, source in sources:
         async with _source_file(ctx.services, source) as (path, fmt):
-            rendered = await anyio.to_thread.run_sync(
-                lambda: render(path, chain, source_format=fmt, requested_format="png", limits=limits)
+            # Pixels straight from the pipeline, into memory while the file is still here.
+            # requested_format="png": pads are transparent, as in a PNG rendition.
+            frame = await anyio.to_thread.run_sync(
+                lambda: generation.in_memory(
+                    render_image(path, chain, source_format=fmt, requested_format="png", limits=limits).first_frame()
+                )
             )
-        budget -= (rendered.width or 0) * (rendered.height or 0)
+        budget -= frame.width * frame.height
         if budget < 0:
             raise TooManyPixels("The images are too large to combine")
-        frames.append(await anyio.to_thread.run_sync(generation.decode, rendered.data))
+        frames.append(frame)
     return frames
 
 

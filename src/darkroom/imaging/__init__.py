@@ -4,12 +4,13 @@
                       requested_format="webp", accept=request_accept_header)
     rendered.data, rendered.content_type, rendered.vary_accept
 
+`render_image` runs a chain and stops before encoding, for callers that combine images.
 `render` is synchronous and CPU-bound (libvips releases the GIL): run it in a worker thread.
 """
 
 from darkroom.imaging.errors import InvalidImage, MissingLayer, TooManyPixels, TooSlow, UnsupportedTransformation
-from darkroom.imaging.context import Rendered, RenderLimits
-from darkroom.imaging.pipeline import render
+from darkroom.imaging.context import Rendered, RenderedImage, RenderLimits
+from darkroom.imaging.pipeline import render, render_image
 from darkroom.imaging.probe import CONTENT_TYPES, MediaInfo, content_type_for, normalize_format, probe
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "MissingLayer",
     "RenderLimits",
     "Rendered",
+    "RenderedImage",
     "TooManyPixels",
     "TooSlow",
     "UnsupportedTransformation",
@@ -26,4 +28,5 @@ __all__ = [
     "normalize_format",
     "probe",
     "render",
+    "render_image",
 ]

@@ -23,6 +23,7 @@ from darkroom.transform import AutoSize, Chain, Component, Expression, Pixels, R
 
 LayerLoader = Callable[[str], "str | os.PathLike[str] | None"]
 ANIMATED_SOURCES = frozenset(("gif", "webp"))
+ANIMATED_FORMATS = frozenset(("gif", "webp"))  # outputs that keep every frame
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,20 @@ class Rendered:
     width: int
     height: int  # of one frame for animations
     vary_accept: bool  # True when f_auto chose the format from Accept
+
+
+@dataclass(frozen=True)
+class RenderedImage:
+    """A rendered chain before encoding: what `pipeline.render_image` returns."""
+
+    image: pyvips.Image  # every frame stacked top to bottom; may still read from the source file
+    pages: int  # animation frames
+    frame_height: int  # px, of one frame
+    delay: list[int] | None  # ms per frame, from `dl_`; None keeps the source's
+    background: tuple[int, int, int] | None  # last `b_` colour: formats without alpha flatten onto it
+
+    def first_frame(self) -> pyvips.Image:
+        return self.image if self.pages == 1 else self.image.crop(0, 0, self.image.width, self.frame_height)
 
 
 @dataclass

@@ -7,8 +7,8 @@
     pdf = compose_pdf([page1, page2])
 
 Synchronous and CPU-bound (libvips releases the GIL): call from a worker thread. Inputs are
-already-decoded `pyvips.Image`s; which images, and with which transformation, is the API's
-business.
+`pyvips.Image`s already in memory (`in_memory` of `imaging.render_image`'s first frame);
+which images, and with which transformation, is the API's business.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ __all__ = [
     "compose_sprite",
     "decode",
     "encode_picture",
+    "in_memory",
     "render_text",
 ]
 
@@ -76,15 +77,24 @@ class SpriteTile:
     height: int
 
 
-def decode(data: bytes) -> pyvips.Image:
-    """First frame of encoded bytes as 8-bit sRGB with alpha, in memory."""
+def in_memory(image: pyvips.Image) -> pyvips.Image:
+    """An input as every composer expects it: 8-bit sRGB with alpha, computed into memory
+    (so it no longer reads from the file it came from)."""
     try:
-        image = pyvips.Image.new_from_buffer(data, "")
         if image.interpretation != "srgb" or image.format != "uchar":
             image = image.colourspace("srgb").cast("uchar")
         return with_alpha(image).copy_memory()
     except pyvips.Error as error:
         raise InvalidImage("Image could not be processed", detail=str(error)) from None
+
+
+def decode(data: bytes) -> pyvips.Image:
+    """First frame of encoded bytes, as `in_memory` gives it."""
+    try:
+        image = pyvips.Image.new_from_buffer(data, "")
+    except pyvips.Error as error:
+        raise InvalidImage("Image could not be processed", detail=str(error)) from None
+    return in_memory(image)
 
 
 def encode_picture(image: pyvips.Image, fmt: str, *, pages: int = 1) -> Picture:

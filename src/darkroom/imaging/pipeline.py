@@ -2,7 +2,8 @@
 
     render(path, chain, …) → load header, check limits → for each component, in the URL's
     order: condition/variables → layer scoping → resize/crop → effects → radius → angle →
-    border → background → opacity → then choose the format and encode.
+    border → background → opacity  (that much is `render_image`: pixels)
+    → then choose the format and encode (`render` = `render_image` + encoding).
 
 The first resize of an unmodified source goes through `thumbnail`, which shrinks on load
 (JPEG DCT scaling, WebP/AVIF downsampled decode), so a 4000×3000 photo never decodes at
@@ -25,7 +26,9 @@ from darkroom.imaging import effects as fx
 from darkroom.imaging import layers
 from darkroom.imaging.context import (
     LayerLoader,
+    ANIMATED_FORMATS,
     Rendered,
+    RenderedImage,
     RenderLimits,
     RenderState,
     decode_whole,
@@ -586,7 +589,7 @@ def _standalone_dpr(chain: Chain) -> float | str | None:
     return None
 
 
-def _encode_options(chain: Chain, fmt: str, state: RenderState, save_data: bool) -> EncodeOptions:
+def _encode_options(chain: Chain, fmt: str, background: tuple[int, int, int] | None, save_data: bool) -> EncodeOptions:
     quality = next((c.quality for c in reversed(chain.components) if c.quality is not None), None)
     flags = {flag.name for component in chain.components for flag in component.flags if not component.has_flag("layer_apply")}
     keep = "none" if "strip_profile" in flags or "force_strip" in flags else "icc"
@@ -598,7 +601,7 @@ def _encode_options(chain: Chain, fmt: str, state: RenderState, save_data: bool)
         progressive="progressive" in flags,
         lossy="lossy" in flags or "png8" in flags,
         keep=keep,
-        background=state.background or (255, 255, 255),
+        background=background or (255, 255, 255),
         chroma=quality.modifier if quality and quality.modifier in ("444", "420") else None,
     )
 
@@ -613,6 +616,93 @@ def _decoded_source(state: RenderState, source_format: str, source_key: str) -> 
         return None
     key = f"{source_key}[{state.load_options}]{'' if state.autorotate else ':no-rotate'}"
     return lambda: memory.get(key, lambda: decode_whole(state))
+
+
+def _new_state(
+    source_path: str,
+    chain: Chain,
+    *,
+    source_format: str,
+    requested_format: str | None,
+    limits: RenderLimits,
+    load_layer: LayerLoader | None,
+    client_width: int | None,
+    client_dpr: float | None,
+    tags: Sequence[str],
+    context: Mapping[str, str] | None,
+    metadata: Mapping[str, str] | None,
+    source_key: str | None,
+) -> RenderState:
+    """Open the source (header only) and set up the per-request context."""
+    autorotate = not any("ignore" in c.angle for c in chain.components)
+    load_options = load_options_for(chain, source_format)
+    source, width, height, pages = open_source(source_path, source_format, limits, autorotate, load_options)
+    target = (chain.fetch_format or requested_format or source_format).lower()
+    state = RenderState(
+        path=source_path, limits=limits, source=source, image=None, width=width, height=height, pages=pages,
+        initial_width=width, initial_height=height, autorotate=autorotate,
+        transparent_pad=target in ("png", "webp", "avif", "gif") or (target.startswith("auto") and source_format == "png"),
+        load_layer=load_layer, client_width=client_width, client_dpr=client_dpr,
+        chain_dpr=_standalone_dpr(chain),  # type: ignore[arg-type]
+        load_options=",".join(f"{key}={value}" for key, value in load_options.items() if key != "n"),
+        tags=tuple(tags), context=dict(context or {}), metadata=dict(metadata or {}),
+        deadline=None if limits.max_seconds is None else time.monotonic() + limits.max_seconds,
+    )
+    if source_key is not None:
+        state.decoded = _decoded_source(state, source_format, source_key)
+    return state
+
+
+def render_image(
+    source_path: str | os.PathLike[str],
+    chain: Chain,
+    *,
+    source_format: str = "jpg",
+    requested_format: str | None = None,
+    limits: RenderLimits = RenderLimits(),
+    load_layer: LayerLoader | None = None,
+    client_width: int | None = None,
+    client_dpr: float | None = None,
+    tags: Sequence[str] = (),
+    context: Mapping[str, str] | None = None,
+    metadata: Mapping[str, str] | None = None,
+    source_key: str | None = None,
+) -> RenderedImage:
+    """Run `chain` over the image at `source_path` and return the pixels, not yet encoded.
+
+    For callers that combine rendered images (sprites, animations, PDFs) instead of
+    delivering them: encoding and decoding again would only cost time. The arguments mean
+    what they mean for `render`; `requested_format` matters because padding is transparent
+    for formats with alpha. Keep the source file until the image is in memory: the result
+    may still read from it (`RenderedImage.image`).
+    """
+    source_path = str(source_path)  # pyvips wants str; callers may hold a Path
+    state = _new_state(
+        source_path, chain, source_format=source_format.lower(), requested_format=requested_format, limits=limits,
+        load_layer=load_layer, client_width=client_width, client_dpr=client_dpr, tags=tags, context=context,
+        metadata=metadata, source_key=source_key,
+    )
+    try:
+        _run(list(chain.components), state)
+        # A sequential read without alpha can stream into the encoder; anything else is in memory.
+        streaming = state.image is not None and state.sequential and not state.image.hasalpha()
+        image = state.image if streaming else pixels(state)
+    except pyvips.Error as error:
+        raise InvalidImage("Image could not be processed", detail=str(error)) from None
+    return RenderedImage(image=image, pages=state.pages, frame_height=state.height, delay=state.delay, background=state.background)
+
+
+def _encodable(rendered: RenderedImage, fmt: str) -> pyvips.Image:
+    """The frames `fmt` can hold: all of an animation (with its delays) or only the first."""
+    if rendered.pages == 1:
+        return rendered.image
+    if fmt not in ANIMATED_FORMATS:
+        return rendered.first_frame()
+    if not rendered.delay:
+        return rendered.image
+    image = rendered.image.copy()
+    image.set_type(pyvips.GValue.array_int_type, "delay", rendered.delay)
+    return image
 
 
 def render(
@@ -641,40 +731,22 @@ def render(
     bytes (one version of one asset); with it, formats that cannot shrink on load are decoded
     once and their pixels kept in the process's memory of decoded sources (`decoded.py`).
     """
-    source_path = str(source_path)  # pyvips wants str; callers may hold a Path
-    autorotate = not any("ignore" in c.angle for c in chain.components)
-    load_options = load_options_for(chain, source_format.lower())
-    source, width, height, pages = open_source(source_path, source_format.lower(), limits, autorotate, load_options)
-    target = (chain.fetch_format or requested_format or source_format).lower()
-    state = RenderState(
-        path=source_path, limits=limits, source=source, image=None, width=width, height=height, pages=pages,
-        initial_width=width, initial_height=height, autorotate=autorotate,
-        transparent_pad=target in ("png", "webp", "avif", "gif") or (target.startswith("auto") and source_format == "png"),
-        load_layer=load_layer, client_width=client_width, client_dpr=client_dpr,
-        chain_dpr=_standalone_dpr(chain),  # type: ignore[arg-type]
-        load_options=",".join(f"{key}={value}" for key, value in load_options.items() if key != "n"),
-        tags=tuple(tags), context=dict(context or {}), metadata=dict(metadata or {}),
-        deadline=None if limits.max_seconds is None else time.monotonic() + limits.max_seconds,
+    rendered = render_image(
+        source_path, chain, source_format=source_format, requested_format=requested_format, limits=limits,
+        load_layer=load_layer, client_width=client_width, client_dpr=client_dpr, tags=tags, context=context,
+        metadata=metadata, source_key=source_key,
     )
-    if source_key is not None:
-        state.decoded = _decoded_source(state, source_format.lower(), source_key)
+    target = (chain.fetch_format or requested_format or source_format).lower()
     try:
-        _run(list(chain.components), state)
-        streaming = state.image is not None and state.sequential and not state.image.hasalpha()
-        image = state.image if streaming else pixels(state)
         # Only f_auto asks whether any pixel is transparent (a full pass over the image).
-        has_alpha = _has_transparency(image) if target.startswith("auto") else image.hasalpha()
-        choice = choose_format(chain.fetch_format, requested_format, source_format, accept, has_alpha=has_alpha, animated=state.pages > 1)
-        if state.pages > 1 and choice.format not in ("gif", "webp"):
-            image = first_frame(state)
-        elif state.pages > 1 and state.delay:
-            image = image.copy()
-            image.set_type(pyvips.GValue.array_int_type, "delay", state.delay)
-        data = encode(image, _encode_options(chain, choice.format, state, save_data))
+        has_alpha = _has_transparency(rendered.image) if target.startswith("auto") else rendered.image.hasalpha()
+        choice = choose_format(chain.fetch_format, requested_format, source_format, accept, has_alpha=has_alpha, animated=rendered.pages > 1)
+        image = _encodable(rendered, choice.format)
+        data = encode(image, _encode_options(chain, choice.format, rendered.background, save_data))
     except pyvips.Error as error:
         raise InvalidImage("Image could not be processed", detail=str(error)) from None
     return Rendered(
         data=data, format=choice.format, content_type=content_type_for(choice.format),
-        width=image.width, height=state.height if choice.format in ("gif", "webp") else image.height,
+        width=image.width, height=rendered.frame_height if choice.format in ANIMATED_FORMATS else image.height,
         vary_accept=choice.vary_accept,
     )
