@@ -4,19 +4,24 @@ Each call is one transaction over the catalog and returns the blob keys it freed
 layer removes those blobs after the commit (a crash in between leaves an unreferenced blob,
 never a record pointing at nothing). Bulk deletes stop after `BATCH` assets and hand back
 a cursor, as Cloudinary does (`partial: true`, `next_cursor`).
+
+The chosen assets are deleted together, set-based: a fixed handful of statements per call
+(select, derivatives, tombstones when backed up, tags, assets), however many assets it holds.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from darkroom.catalog.backups import backups_enabled, keep_tombstone
-from darkroom.catalog.schema import asset_tags, assets, derived
+from darkroom.catalog.backups import backups_enabled
+from darkroom.catalog.schema import asset_tags, assets, deleted_assets, derived
 from darkroom.catalog.search.compiler import starts_with
 from darkroom.errors import BadRequest
 
@@ -72,8 +77,7 @@ def _delete_listed(engine: Engine, where: sa.ColumnElement[bool], key: sa.Column
     with engine.begin() as conn:
         rows = conn.execute(sa.select(assets.c.id, key, assets.c.storage_key, assets.c.cloud).where(where)).all()
         backups = bool(rows) and target.originals and backups_enabled(conn, rows[0][3])
-        for pk, shown, storage_key, _cloud in rows:
-            _delete_one(conn, outcome, pk, shown, storage_key, target, backups)
+        _delete_chosen(conn, outcome, [(pk, shown, storage_key) for pk, shown, storage_key, _cloud in rows], target, backups)
     return outcome
 
 
@@ -106,8 +110,7 @@ def delete_matching(
         backups = target.originals and backups_enabled(conn, cloud)
         statement = sa.select(assets.c.id, assets.c.public_id, assets.c.storage_key).where(*clauses)
         rows = conn.execute(statement.order_by(assets.c.id).limit(BATCH + 1)).all()
-        for pk, public_id, storage_key in rows[:BATCH]:
-            _delete_one(conn, outcome, pk, public_id, storage_key, target, backups)
+        _delete_chosen(conn, outcome, [(pk, public_id, storage_key) for pk, public_id, storage_key in rows[:BATCH]], target, backups)
         if len(rows) > BATCH:
             outcome.partial = True
             outcome.next_cursor = f"{rows[BATCH - 1][0]:x}"
@@ -124,26 +127,58 @@ def _cursor_id(cursor: str) -> int:
     return value
 
 
-def _delete_one(conn: Connection, outcome: Deletion, pk: int, shown: str, storage_key: str, target: Target,
-                backups: bool = False) -> None:
-    """Remove the chosen derivatives, and the original unless kept; with backups, the original's
-    blob stays and a tombstone records the row for `restore`."""
-    chosen = sa.select(derived.c.id, derived.c.storage_key).where(derived.c.asset_pk == pk)
-    if target.transformations:
-        chosen = chosen.where(sa.or_(*(_derived_matches(t) for t in target.transformations)))
-    derivatives = conn.execute(chosen).all()
-    if derivatives:
-        conn.execute(sa.delete(derived).where(derived.c.id.in_([d for d, _ in derivatives])))
-    outcome.storage_keys.extend(key for _, key in derivatives)
-    if target.originals:  # no transformation filter, so `derivatives` above were all of them
+def _delete_chosen(conn: Connection, outcome: Deletion, chosen: Sequence[tuple[int, str, str]], target: Target,
+                   backups: bool) -> None:
+    """Remove the chosen derivatives of every (pk, shown id, original's storage key), and the originals
+    unless kept; with backups, the originals' blobs stay and tombstones record the rows for `restore`."""
+    if not chosen:
+        return
+    pks = [pk for pk, _, _ in chosen]
+    derivative_keys = _delete_derivatives(conn, pks, target.transformations)
+    if target.originals:  # no transformation filter, so the derivatives above were all of them
         if backups:
-            keep_tombstone(conn, pk, datetime.now(UTC))
-        conn.execute(sa.delete(asset_tags).where(asset_tags.c.asset_pk == pk))
-        conn.execute(sa.delete(assets).where(assets.c.id == pk))
-        if not backups:
+            _keep_tombstones(conn, pks, datetime.now(UTC))
+        conn.execute(sa.delete(asset_tags).where(asset_tags.c.asset_pk.in_(pks)))
+        conn.execute(sa.delete(assets).where(assets.c.id.in_(pks)))
+    for pk, shown, storage_key in chosen:
+        keys = derivative_keys.get(pk, [])
+        outcome.storage_keys.extend(keys)
+        if target.originals and not backups:
             outcome.storage_keys.append(storage_key)
-    outcome.deleted[shown] = "deleted"
-    outcome.counts[shown] = {"original": int(target.originals), "derived": len(derivatives)}
+        outcome.deleted[shown] = "deleted"
+        outcome.counts[shown] = {"original": int(target.originals), "derived": len(keys)}
+
+
+def _delete_derivatives(conn: Connection, pks: Sequence[int], transformations: Sequence[str]) -> dict[int, list[str]]:
+    """Delete the assets' derivatives (only those of `transformations` if any) in one statement;
+    the storage keys of the deleted ones, by asset pk. RETURNING reports exactly the rows this
+    statement removed, so a derivative recorded concurrently is either deleted and reported or kept."""
+    chosen = derived.c.asset_pk.in_(pks)
+    if transformations:
+        chosen = sa.and_(chosen, sa.or_(*(_derived_matches(t) for t in transformations)))
+    removed = conn.execute(sa.delete(derived).where(chosen).returning(derived.c.asset_pk, derived.c.storage_key))
+    keys: dict[int, list[str]] = defaultdict(list)
+    for pk, storage_key in removed:
+        keys[pk].append(storage_key)
+    return keys
+
+
+def _keep_tombstones(conn: Connection, pks: Sequence[int], now: datetime) -> None:
+    """Record the assets (rows and tags) about to be deleted, as `backups.keep_tombstone` does for
+    one asset and `backups.restore_assets` reads them back: three statements for the whole batch."""
+    tags: dict[int, list[str]] = defaultdict(list)
+    tag_rows = sa.select(asset_tags.c.asset_pk, asset_tags.c.tag).where(asset_tags.c.asset_pk.in_(pks))
+    for pk, tag in conn.execute(tag_rows.order_by(asset_tags.c.asset_pk, asset_tags.c.tag)):
+        tags[pk].append(tag)
+    rows = conn.execute(sa.select(assets).where(assets.c.id.in_(pks)).order_by(assets.c.id)).mappings().all()
+    if rows:
+        conn.execute(sa.insert(deleted_assets), [_tombstone(row, tags[row["id"]], now) for row in rows])
+
+
+def _tombstone(row: Any, tags: list[str], now: datetime) -> dict[str, Any]:
+    snapshot = {name: (value.isoformat() if isinstance(value, datetime) else value) for name, value in row.items() if name != "id"}
+    return {"cloud": row["cloud"], "resource_type": row["resource_type"], "type": row["type"], "public_id": row["public_id"],
+            "asset_id": row["asset_id"], "row": snapshot, "tags": tags, "deleted_at": now}
 
 
 def _derived_matches(transformation: str) -> sa.ColumnElement[bool]:
