@@ -27,6 +27,8 @@ from darkroom.transform import (
     looks_like_transformation,
     parse,
 )
+from darkroom.transform.canonical import canonicalize
+from darkroom.transform.serializer import serialize
 
 # (URL text, the single component it parses to, the canonical text)
 COMPONENTS = [
@@ -45,7 +47,7 @@ COMPONENTS = [
     ("dpr_2", Component(dpr=2.0), "dpr_2.0"),
     ("dpr_auto", Component(dpr="auto"), "dpr_auto"),
     ("ar_16:9", Component(aspect_ratio=AspectRatio(16, 9)), "ar_16:9"),
-    ("ar_1.5", Component(aspect_ratio=AspectRatio(1.5)), "ar_1.5"),
+    ("ar_1.5", Component(aspect_ratio=AspectRatio(1.5)), "ar_3:2"),
     ("e_sepia", Component(effects=(Effect("sepia"),)), "e_sepia"),
     ("e_sepia:80", Component(effects=(Effect("sepia"),)), "e_sepia"),
     ("e_sepia:60", Component(effects=(Effect("sepia", ("60",)),)), "e_sepia:60"),
@@ -91,7 +93,7 @@ COMPONENTS = [
         Component(overlay=Layer("text", text="Hi", style=TextStyle("Arial", 12, font_style="italic", text_decoration="underline", stroke=True, letter_spacing=4.0))),
         "l_text:Arial_12_italic_underline_stroke_letter_spacing_4.0:Hi",
     ),
-    ("if_w_gt_400,c_scale,w_400", Component(condition="w_gt_400", crop="scale", width=Pixels(400)), "if_w_gt_400,c_scale,w_400"),
+    ("if_w_gt_400,c_scale,w_400", Component(condition="w_gt_400", crop="scale", width=Pixels(400)), "if_w_gt_400,w_400"),
     ("if_!sale!_in_tags", Component(condition="!sale!_in_tags"), "if_!sale!_in_tags"),
     ("$z_5,$foo_$z_mul_2", Component(variables=(Variable("$z", "5"), Variable("$foo", "$z_mul_2"))), "$z_5,$foo_$z_mul_2"),
     ("so_35p,eo_90p,vc_h264:basic:3.1,ac_none", Component(start_offset="35p", end_offset="90p", video_codec="h264:basic:3.1", audio_codec="none"), "ac_none,eo_90p,so_35p,vc_h264:basic:3.1"),
@@ -105,7 +107,8 @@ def test_component_parses_to_ast_and_canonical_text(text: str, component: Compon
     chain = parse(text)
     assert chain == Chain((component,))
     assert chain.canonical() == canonical
-    assert parse(canonical) == chain
+    assert parse(canonical) == canonicalize(chain)
+    assert parse(serialize(chain)) == chain
 
 
 # Every example URL in the reference (§1, §2, §7): transformation part, canonical form.
@@ -113,23 +116,23 @@ DOCUMENTED = [
     ("c_fill,g_face,w_200", "c_fill,g_face,w_200"),
     ("f_webp", "f_webp"),
     ("c_limit,w_300/f_auto/q_auto", "c_limit,w_300/f_auto/q_auto"),
-    ("c_scale,w_640", "c_scale,w_640"),
+    ("c_scale,w_640", "w_640"),
     ("so_auto", "so_auto"),
     ("if_w_gt_400,$small_150,c_fill,e_sepia:60,f_auto,g_auto,h_200,q_auto,w_300,e_grayscale",
      "if_w_gt_400,$small_150,c_fill,e_sepia:60,e_grayscale,f_auto,g_auto,h_200,q_auto,w_300"),
     ("$first_2,$second_1,$z_5,$foo_$z_mul_2", "$first_2,$second_1,$z_5,$foo_$z_mul_2"),
     ("c_fill,w_400/e_grayscale/q_auto", "c_fill,w_400/e_grayscale/q_auto"),
-    ("c_scale,w_200/c_limit,w_auto", "c_scale,w_200/c_limit,w_auto"),
+    ("c_scale,w_200/c_limit,w_auto", "w_200/c_limit,w_auto"),
     ("if_w_gte_100_or_h_lte_50", "if_w_gte_100_or_h_lte_50"),
     ("w_iw_div_2", "w_iw_div_2"),
     ("w_iw_pow_2", "w_iw_pow_2"),
     ("h_3_mul_ih_add_$aheight", "h_3_mul_ih_add_$aheight"),
-    ("if_w_gt_400/c_scale,w_400/if_else/e_sepia/if_end", "if_w_gt_400/c_scale,w_400/if_else/e_sepia/if_end"),
+    ("if_w_gt_400/c_scale,w_400/if_else/e_sepia/if_end", "if_w_gt_400/w_400/if_else/e_sepia/if_end"),
     ("$efname_!blur!,e_$efname:100", "$efname_!blur!,e_$efname:100"),
     ("$style_!Arial_12!/l_text:$style:hello-world", "$style_!Arial_12!/l_text:$style:hello-world"),
     ("$xpos_ctx:!x_pos!_to_f", "$xpos_ctx:!x_pos!_to_f"),
     ("e_replace_color:maroon:80:2b38aa", "e_replace_color:maroon:80:2b38aa"),
-    ("c_scale,l_logo,w_80/fl_layer_apply,g_south_east,x_10,y_10", "c_scale,l_logo,w_80/fl_layer_apply,g_south_east,x_10,y_10"),
+    ("c_scale,l_logo,w_80/fl_layer_apply,g_south_east,x_10,y_10", "l_logo,w_80/fl_layer_apply,g_south_east,x_10,y_10"),
     ("fl_layer_apply,g_south_east,l_sample,w_100,x_10,y_10", "fl_layer_apply,g_south_east,l_sample,w_100,x_10,y_10"),
     ("c_limit,w_960/f_auto/q_auto", "c_limit,w_960/f_auto/q_auto"),
     ("c_fill,w_960,h_600,g_auto/f_auto/q_auto", "c_fill,g_auto,h_600,w_960/f_auto/q_auto"),
@@ -159,7 +162,8 @@ DOCUMENTED = [
 def test_documented_examples_parse_and_round_trip(text: str, canonical: str) -> None:
     chain = parse(text)
     assert chain.canonical() == canonical
-    assert parse(canonical) == chain
+    assert parse(canonical) == canonicalize(chain)
+    assert parse(serialize(chain)) == chain
 
 
 def test_order_inside_a_component_carries_no_meaning() -> None:
@@ -172,6 +176,65 @@ def test_equivalent_spellings_share_one_cache_key() -> None:
     assert parse("b_rgb:FF0000").canonical() == parse("b_red").canonical().replace("red", "rgb:ff0000")
     assert parse("dpr_2").canonical() == parse("dpr_2.0").canonical()
     assert parse("q_auto:good").canonical() == parse("q_auto").canonical()
+
+
+# Spellings of one picture (Cloudinary's defaults written out): one canonical text each.
+EQUIVALENT = [
+    ("c_scale,w_300", "w_300"),
+    ("c_scale,h_200", "h_200"),
+    ("c_scale,w_300,h_200", "h_200,w_300"),
+    ("c_scale,w_auto", "w_auto"),
+    ("c_scale,w_0.5", "w_0.5"),
+    ("c_scale,l_logo,w_80", "l_logo,w_80"),
+    ("c_fill,g_center,w_300,h_200", "c_fill,h_200,w_300"),
+    ("c_pad,g_center,w_300,h_200,b_black", "b_black,c_pad,h_200,w_300"),
+    ("c_lfill,g_center,w_300,h_200", "c_lfill,h_200,w_300"),
+    ("c_thumb,g_face,w_100,h_100,z_1.0", "c_thumb,g_face,h_100,w_100"),
+    ("c_thumb,g_face,w_100,h_100,z_1", "c_thumb,g_face,h_100,w_100"),
+    ("ar_32:18,c_fill,w_320", "ar_16:9,c_fill,w_320"),
+    ("ar_2:1,c_fill,w_300", "ar_2,c_fill,w_300"),
+    ("ar_2.0,c_fill,w_300", "ar_2,c_fill,w_300"),
+    ("ar_1.5,c_fill,w_300", "ar_3:2,c_fill,w_300"),
+    ("ar_1.0,c_fill,w_300", "ar_1,c_fill,w_300"),
+    ("r_10:10:10:10", "r_10"),
+    ("r_10:10", "r_10"),
+    ("r_10:20:10:20", "r_10:20"),
+    ("r_10:20:30:20", "r_10:20:30"),
+    ("r_0,w_300", "w_300"),
+    ("r_0:0:0:0/e_sepia", "e_sepia"),
+    ("bo_0px_solid_red,w_300", "w_300"),
+    ("a_0,w_300", "w_300"),
+    ("a_0/c_fill,w_300", "c_fill,w_300"),
+]
+
+
+@pytest.mark.parametrize(("text", "canonical"), EQUIVALENT, ids=[row[0] for row in EQUIVALENT])
+def test_defaults_written_out_share_the_cache_key_of_the_short_form(text: str, canonical: str) -> None:
+    assert parse(text).canonical() == canonical == parse(canonical).canonical()
+
+
+# Look alike, but not certainly the same picture in Cloudinary: each keeps its own key.
+NOT_FOLDED = [
+    ("c_scale", "the default crop mode needs a size to be the default"),
+    ("c_scale,ar_16:9", "no size: scale is not implied"),
+    ("c_crop,g_center,w_100,x_10", "c_crop: x/y without a gravity are the top-left corner"),
+    ("c_auto,g_center,w_100,h_100", "c_auto: no gravity means g_auto"),
+    ("c_fill,g_center,w_100,h_100,x_10", "x/y may mean another thing without a gravity"),
+    ("c_scale,e_pixelate_region,w_100", "w/h place a region, not a size"),
+    ("dpr_1.0,w_300", "a component's dpr overrides a standalone one elsewhere"),
+    ("o_100", "adds an alpha channel"),
+    ("a_360", "kept literal"),
+    ("ar_16:9,c_fill,w_300", "ar_1.7777777777777777 is the same float but not the same text"),
+]
+
+
+@pytest.mark.parametrize(("text", "why"), NOT_FOLDED, ids=[row[0] for row in NOT_FOLDED])
+def test_spellings_not_known_to_be_equivalent_are_left_alone(text: str, why: str) -> None:
+    assert parse(text).canonical() == serialize(parse(text)), why
+
+
+def test_a_chain_of_defaults_only_is_the_empty_transformation() -> None:
+    assert parse("a_0/r_0").canonical() == ""
 
 
 def test_one_pixel_and_one_hundred_percent_differ() -> None:

@@ -26,8 +26,10 @@ from darkroom.transform import (
     TextStyle,
     parse,
 )
+from darkroom.transform.canonical import canonicalize
 from darkroom.transform.effects import EFFECTS
 from darkroom.transform.params import AUTO_GRAVITY_CROPS, COMPASS, CROP_MODES
+from darkroom.transform.serializer import serialize
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -148,7 +150,42 @@ def test_sdk_strings_parse_to_the_ast_the_options_mean(steps: list[tuple[dict[st
     parsed = parse(sdk_text)
     assert parsed == expected
     # Our serializer's output means the same as the SDK's string.
-    assert parse(expected.canonical()) == parsed
+    assert parse(serialize(expected)) == parsed
+    _assert_canonical_form_is_stable(parsed)
+
+
+def _assert_canonical_form_is_stable(chain: Chain) -> None:
+    """`serialize` is parse's exact inverse; the canonical text parses to the canonical AST,
+    which is its own canonical form (so the cache key never depends on how often we fold)."""
+    assert parse(serialize(chain)) == chain
+    folded = canonicalize(chain)
+    assert parse(chain.canonical()) == folded
+    assert canonicalize(folded) == folded
+    assert folded.canonical() == chain.canonical()
+
+
+# Defaults a URL may spell out: (SDK options, when the options drawn leave that default implied).
+_SPELLED_OUT_DEFAULTS = [
+    ({"crop": "scale"}, lambda o: "crop" not in o and ("width" in o or "height" in o)),
+    ({"zoom": 1.0}, lambda o: "zoom" not in o),
+    ({"angle": 0}, lambda o: "angle" not in o),
+    ({"radius": 0}, lambda o: "radius" not in o),
+    ({"border": {"width": 0, "color": "red"}}, lambda o: "border" not in o),
+]
+
+
+@SETTINGS
+@given(_options(), st.lists(st.sampled_from(range(len(_SPELLED_OUT_DEFAULTS))), unique=True, min_size=1))
+def test_sdk_options_with_defaults_spelled_out_share_the_cache_key(step: tuple[dict[str, Any], dict[str, Any]], picks: list[int]) -> None:
+    options, _ = step
+    spelled = dict(options)
+    for index in picks:
+        default, implied = _SPELLED_OUT_DEFAULTS[index]
+        if implied(options):
+            spelled.update(default)
+    short, _ = cloudinary.utils.generate_transformation_string(**options)
+    long, _ = cloudinary.utils.generate_transformation_string(**spelled)
+    assert parse(long).canonical() == parse(short).canonical()
 
 
 # Well-formed items, to reach deep into the parser; glued with hostile separators.
@@ -177,8 +214,7 @@ def test_parse_then_serialize_then_parse_is_the_same_ast(text: str) -> None:
         chain = parse(text)
     except ParseError:
         return  # e.g. g_auto with c_pad: an invalid combination
-    assert parse(chain.canonical()) == chain
-    assert parse(chain.canonical()).canonical() == chain.canonical()
+    _assert_canonical_form_is_stable(chain)
 
 
 @st.composite
@@ -211,7 +247,8 @@ def _text_layers(draw: st.DrawFn) -> Layer:
 )
 def test_serialized_asts_parse_back_to_themselves(component: Component) -> None:
     chain = Chain((component,)) if not component.is_empty else Chain(())
-    assert parse(chain.canonical()) == chain
+    assert parse(serialize(chain)) == chain
+    _assert_canonical_form_is_stable(chain)
 
 
 _ALPHABET = string.ascii_letters + string.digits + "_,/:.-$!%#=+ ;()~@" + "ßü€"
@@ -224,7 +261,7 @@ def test_any_string_parses_or_raises_parse_error(text: str) -> None:
         chain = parse(text)
     except ParseError:
         return
-    assert parse(chain.canonical()) == chain
+    _assert_canonical_form_is_stable(chain)
 
 
 @settings(max_examples=300, deadline=None)
@@ -241,4 +278,4 @@ def test_mutated_transformations_parse_or_raise_parse_error(items: list[str], in
         chain = parse(mutated)
     except ParseError:
         return
-    assert parse(chain.canonical()) == chain
+    _assert_canonical_form_is_stable(chain)

@@ -223,10 +223,12 @@ class Chain:
     components: tuple[Component, ...] = field(default=())
 
     def canonical(self) -> str:
-        """The canonical URL text: the derivative cache key; `parse(c.canonical()) == c`."""
+        """The canonical URL text, the derivative cache key: one text for every spelling of
+        the same picture (`w_300` and `c_scale,w_300`); `parse(c.canonical()) == canonicalize(c)`."""
+        from darkroom.transform.canonical import canonicalize
         from darkroom.transform.serializer import serialize
 
-        return serialize(self)
+        return serialize(canonicalize(self))
 
     @property
     def is_empty(self) -> bool:

@@ -2,6 +2,8 @@
 
 Keys come out in the official SDKs' order (condition, variables, then alphabetical keys),
 so a chain the SDK built usually canonicalises to the very string it sent.
+`serialize` writes exactly what the AST holds (`parse(serialize(c)) == c`); the cache key,
+`Chain.canonical()`, first folds defaults written out in the URL (`canonical.py`).
 """
 
 from __future__ import annotations
