@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from darkroom.catalog import upsert_key  # noqa: E402
 from darkroom.catalog.listing import Listing, list_resources  # noqa: E402
-from darkroom.catalog.schema import asset_tags, assets, clouds, metadata  # noqa: E402
+from darkroom.catalog.schema import TAG_COPIED_COLUMNS, asset_tags, assets, clouds, metadata  # noqa: E402
 from darkroom.catalog.searching import SearchQuery, run_search  # noqa: E402
 
 CLOUD = "bench"
@@ -133,6 +133,11 @@ def _build_indexes(engine: Engine, deferred: list[sa.Index]) -> None:
         conn.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE"))
 
 
+def _tag_copies(row: dict[str, Any]) -> tuple[Any, ...]:
+    """The asset's columns each of its tag rows carries (catalog.assets.insert_tags does the same)."""
+    return tuple(row[name] for name in TAG_COPIED_COLUMNS)
+
+
 def load_postgres(engine: Engine, count: int) -> None:
     import json
 
@@ -142,11 +147,11 @@ def load_postgres(engine: Engine, count: int) -> None:
     try:
         cursor = raw.cursor()
         with cursor.copy(f"COPY assets ({', '.join(columns)}) FROM STDIN") as copy:  # type: ignore[attr-defined]
-            tag_rows: list[tuple[int, str]] = []
+            tag_rows: list[tuple[Any, ...]] = []
             for pk, (row, tags) in enumerate(generate(count), start=1):
                 copy.write_row([json.dumps(row[c]) if c in ("context", "metadata") else row[c] for c in columns])
-                tag_rows += [(pk, t) for t in tags]
-        with cursor.copy("COPY asset_tags (asset_pk, tag) FROM STDIN") as copy:  # type: ignore[attr-defined]
+                tag_rows += [(pk, t, *_tag_copies(row)) for t in tags]
+        with cursor.copy(f"COPY asset_tags (asset_pk, tag, {', '.join(TAG_COPIED_COLUMNS)}) FROM STDIN") as copy:  # type: ignore[attr-defined]
             for item in tag_rows:
                 copy.write_row(item)
         raw.commit()
@@ -162,7 +167,7 @@ def load_sqlite(engine: Engine, count: int) -> None:
         tag_rows: list[dict[str, Any]] = []
         for pk, (row, tags) in enumerate(generate(count), start=1):
             batch.append({**row, "id": pk})
-            tag_rows += [{"asset_pk": pk, "tag": t} for t in tags]
+            tag_rows += [{"asset_pk": pk, "tag": t, **dict(zip(TAG_COPIED_COLUMNS, _tag_copies(row)))} for t in tags]
             if len(batch) == 10_000:
                 conn.execute(sa.insert(assets), batch)
                 batch = []

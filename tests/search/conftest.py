@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from darkroom.catalog.db import create_engine_for
 from darkroom.catalog.schema import metadata
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -36,7 +37,7 @@ def _postgres_engine() -> tuple[Engine, str] | None:
 @pytest.fixture(scope="session")
 def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     path: Path = tmp_path_factory.mktemp("search") / "search.db"
-    engine = sa.create_engine(f"sqlite:///{path}")
+    engine = create_engine_for(f"sqlite:///{path}")  # foreign keys on, as the app has them
     metadata.create_all(engine)
     yield engine
     engine.dispose()

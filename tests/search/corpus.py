@@ -8,7 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from darkroom.catalog.schema import asset_tags, assets, clouds
+from darkroom.catalog.assets import insert_tags
+from darkroom.catalog.schema import assets, clouds
 
 CLOUD = "corpus"
 NOW = datetime(2025, 6, 15, 12, 0, 0, tzinfo=UTC)
@@ -72,5 +73,4 @@ def load(engine: Engine) -> None:
         conn.execute(sa.insert(clouds).values(name=CLOUD, created_at=NOW, strict_transformations=False, settings={}))
         for row, tags in ASSETS:
             pk = conn.execute(sa.insert(assets).values(**row)).inserted_primary_key[0]
-            if tags:
-                conn.execute(sa.insert(asset_tags), [{"asset_pk": pk, "tag": t} for t in tags])
+            insert_tags(conn, pk, tags)

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from darkroom.catalog.errors import AssetExists, AssetNotFound, InvalidPublicId
-from darkroom.catalog.schema import asset_tags, assets, derived
+from darkroom.catalog.schema import TAG_COPIED_COLUMNS, asset_tags, assets, derived
 
 __all__ = [
     "Asset",
@@ -29,6 +29,7 @@ __all__ = [
     "delete_asset",
     "rename_asset",
     "update_tags",
+    "insert_tags",
     "update_context",
     "derived_storage_keys",
 ]
@@ -224,7 +225,7 @@ def _save_once(engine: Engine, new: NewAsset, *, overwrite: bool) -> SaveResult:
             conn.execute(sa.delete(derived).where(derived.c.asset_pk == pk))
             conn.execute(sa.update(assets).where(assets.c.id == pk).values(**values))
             conn.execute(sa.delete(asset_tags).where(asset_tags.c.asset_pk == pk))
-        _insert_tags(conn, pk, new.tags)
+        insert_tags(conn, pk, new.tags)
         saved = _get(conn, assets.c.id == pk)
     assert saved is not None
     return SaveResult(saved, existing=False, overwritten=current is not None, replaced_storage_keys=replaced)
@@ -265,10 +266,17 @@ def _row_values(new: NewAsset, version: int) -> dict[str, Any]:
     }
 
 
-def _insert_tags(conn: Connection, pk: int, tags: Iterable[str]) -> None:
+def insert_tags(conn: Connection, pk: int, tags: Iterable[str]) -> None:
+    """Tag asset `pk` (empty and repeated tags dropped), after its row is written.
+
+    Each tag row carries copies of the asset's filter columns (schema.TAG_COPIED_COLUMNS), read
+    here from the row itself so they cannot disagree; triggers keep them in step afterwards.
+    """
     unique = sorted({tag for tag in tags if tag})
-    if unique:
-        conn.execute(sa.insert(asset_tags), [{"asset_pk": pk, "tag": tag} for tag in unique])
+    if not unique:
+        return
+    copied = conn.execute(sa.select(*(assets.c[name] for name in TAG_COPIED_COLUMNS)).where(assets.c.id == pk)).mappings().one()
+    conn.execute(sa.insert(asset_tags), [{**copied, "asset_pk": pk, "tag": tag} for tag in unique])
 
 
 def _derived_keys(conn: Connection, pk: int) -> list[str]:
@@ -370,8 +378,7 @@ def update_tags(
         pks = [target.id for target in targets]
         if command == "set_exclusive":
             # The tag moves to these assets only, across the whole cloud.
-            cloud_pks = sa.select(assets.c.id).where(assets.c.cloud == cloud)
-            conn.execute(sa.delete(asset_tags).where(asset_tags.c.tag.in_(tags), asset_tags.c.asset_pk.in_(cloud_pks)))
+            conn.execute(sa.delete(asset_tags).where(asset_tags.c.tag.in_(tags), asset_tags.c.cloud == cloud))
         for pk in pks:
             if command in ("replace", "remove_all"):
                 conn.execute(sa.delete(asset_tags).where(asset_tags.c.asset_pk == pk))
@@ -379,7 +386,7 @@ def update_tags(
                 conn.execute(sa.delete(asset_tags).where(asset_tags.c.asset_pk == pk, asset_tags.c.tag.in_(tags)))
             if command in ("add", "replace", "set_exclusive"):
                 existing = {t for (t,) in conn.execute(sa.select(asset_tags.c.tag).where(asset_tags.c.asset_pk == pk))}
-                _insert_tags(conn, pk, [t for t in tags if t not in existing])
+                insert_tags(conn, pk, [t for t in tags if t not in existing])
     return [target.public_id for target in targets]
 
 

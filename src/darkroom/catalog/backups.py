@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from darkroom.catalog.assets import insert_tags
 from darkroom.catalog.schema import asset_tags, assets, clouds, deleted_assets
 from darkroom.errors import BadRequest
 
@@ -106,8 +107,6 @@ def _bring_back(conn: Connection, tombstone: Any, now: datetime) -> tuple[str, s
     row.update(version=max(int(now.timestamp()), int(row["version"]) + 1), version_id=secrets.token_hex(16), uploaded_at=now)
     known = {column.name for column in assets.columns if column.name != "id"}
     pk = conn.execute(sa.insert(assets).values({k: v for k, v in row.items() if k in known})).inserted_primary_key[0]
-    tags = list(tombstone["tags"] or [])
-    if tags:
-        conn.execute(sa.insert(asset_tags), [{"asset_pk": pk, "tag": tag} for tag in tags])
+    insert_tags(conn, pk, tombstone["tags"] or [])
     conn.execute(sa.delete(deleted_assets).where(deleted_assets.c.id == tombstone["id"]))
     return str(row["resource_type"]), str(row["type"]), str(row["public_id"])

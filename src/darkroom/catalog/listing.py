@@ -190,8 +190,8 @@ def _derived(conn: Connection, asset: Asset) -> list[Derived]:
 
 def list_tags(engine: Engine, cloud: str, resource_type: str, prefix: str | None, max_results: int, next_cursor: str | None) -> tuple[list[str], str | None]:
     """Distinct tags in use, alphabetical; the cursor is the last tag shown."""
-    cloud_assets = sa.select(assets.c.id).where(assets.c.cloud == cloud, assets.c.resource_type == resource_type)
-    statement = sa.select(asset_tags.c.tag).where(asset_tags.c.asset_pk.in_(cloud_assets)).distinct()
+    # Tag rows carry their asset's cloud and resource_type: no join to assets.
+    statement = sa.select(asset_tags.c.tag).where(asset_tags.c.cloud == cloud, asset_tags.c.resource_type == resource_type).distinct()
     if prefix:
         statement = statement.where(starts_with(asset_tags.c.tag, prefix))
     if next_cursor:

@@ -6,6 +6,8 @@ migrated database matches this metadata.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -21,7 +23,9 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    event,
 )
+from sqlalchemy.engine import Connection
 
 metadata = MetaData()
 
@@ -89,12 +93,26 @@ assets = Table(
     Index("ix_assets_cloud_public_id", "cloud", "public_id"),
 )
 
+# The filter columns copied from the tagged asset (written by catalog.assets.insert_tags, kept in
+# step by the trigger below), so that a search count such as `tags=x AND bytes>1m` reads the tag
+# index alone instead of probing the asset of every tagged row (24k probes for a common tag at 1M).
+TAG_COPIED_COLUMNS = ("cloud", "resource_type", "type", "format", "bytes", "created_at", "uploaded_at")
+
 asset_tags = Table(
     "asset_tags",
     metadata,
     Column("asset_pk", ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True),
     Column("tag", String(255), primary_key=True),
-    Index("ix_asset_tags_tag", "tag", "asset_pk"),
+    Column("cloud", String(128), nullable=False),
+    Column("resource_type", String(16), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("format", String(16), nullable=False),
+    Column("bytes", BigInteger, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("uploaded_at", DateTime(timezone=True), nullable=False),
+    # Leads with tag, so a tag look-up without a cloud (deletion, archives) still uses it; covers
+    # every copied column, so a count over a tag never visits the table.
+    Index("ix_asset_tags_tag", "tag", "cloud", "asset_pk", *TAG_COPIED_COLUMNS[1:]),
 )
 
 derived = Table(
@@ -251,13 +269,6 @@ Index("ix_assets_cloud_kind_created", assets.c.cloud, assets.c.resource_type, as
 Index("ix_assets_cloud_uploaded", assets.c.cloud, assets.c.uploaded_at, assets.c.id)
 
 # Search counts (bench/search.py): each lets PostgreSQL count a broad match from an index alone.
-# `tags=x AND …`: a nested loop from ix_asset_tags_tag probes this per tagged asset, checking the
-# cloud and the common filters without visiting the table (SQLite's rowid lookup needs no such index).
-Index(
-    "ix_assets_id_filters",
-    assets.c.id, assets.c.cloud, assets.c.resource_type, assets.c.type, assets.c.format, assets.c.bytes,
-    assets.c.created_at, assets.c.uploaded_at,
-).ddl_if(dialect="postgresql")
 # `format:png AND folder:…` sorted or counted by size.
 Index("ix_assets_cloud_format_bytes", assets.c.cloud, assets.c.format, assets.c.bytes, assets.c.id, assets.c.folder)
 # `created_at:[a TO b] AND -format:gif`.
@@ -283,3 +294,124 @@ deleted_assets = Table(
     Index("ix_deleted_assets_identity", "cloud", "resource_type", "type", "public_id", "id"),
     Index("ix_deleted_assets_asset_id", "cloud", "asset_id", "id"),
 )
+
+# --- Kept in step with `assets` by triggers ---------------------------------------------------
+
+# How many assets each cloud holds per (resource_type, type, format, folder), so a search whose
+# filters name only these columns (`format:png AND folder:users/*`, or nothing at all) gets its
+# exact total_count and value aggregations from a few hundred rows instead of counting 1M.
+# Triggers on `assets` keep it exact in the writing transaction, whoever writes: uploads,
+# overwrites, renames, folder moves, deletes (one or by the thousand), restores, cloud deletion.
+COUNTED_COLUMNS = ("cloud", "resource_type", "type", "format", "folder")
+
+asset_counts = Table(
+    "asset_counts",
+    metadata,
+    Column("cloud", String(128), ForeignKey("clouds.name", ondelete="CASCADE"), primary_key=True),
+    Column("resource_type", String(16), primary_key=True),
+    Column("type", String(32), primary_key=True),
+    Column("format", String(16), primary_key=True),
+    Column("folder", String(1024), primary_key=True),
+    Column("assets", BigInteger, nullable=False),  # > 0: a group whose last asset goes is deleted
+)
+
+
+def _columns(names: tuple[str, ...], prefix: str = "") -> str:
+    return ", ".join(prefix + name for name in names)
+
+
+def _same(names: tuple[str, ...], left: str, right: str) -> str:
+    return " AND ".join(f"{left}{name} = {right}{name}" for name in names)
+
+
+def _changed(names: tuple[str, ...], old: str, new: str, distinct: str) -> str:
+    return " OR ".join(f"{old}{name} {distinct} {new}{name}" for name in names)
+
+
+_KEY = _columns(COUNTED_COLUMNS)
+_COPIED = TAG_COPIED_COLUMNS[1:]  # an asset never changes cloud
+# Updated assets whose counted key changed (PostgreSQL transition tables old_rows/new_rows).
+_MOVED = f"old_rows AS o JOIN new_rows AS n ON n.id = o.id WHERE {_changed(COUNTED_COLUMNS, 'o.', 'n.', 'IS DISTINCT FROM')}"
+
+# PostgreSQL: statement triggers over transition tables, so a bulk delete or a COPY adjusts each
+# counter once (grouped), not once per row. Counters are upserted in key order (fewer deadlocks
+# between concurrent uploads); a decrement only updates, since on cloud deletion the counters
+# may already be gone and an insert would then break their foreign key.
+_POSTGRES_TRIGGERS = [
+    f"""CREATE OR REPLACE FUNCTION darkroom_assets_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO asset_counts AS c ({_KEY}, assets)
+    SELECT {_KEY}, count(*) FROM new_rows GROUP BY {_KEY} ORDER BY {_KEY}
+    ON CONFLICT ({_KEY}) DO UPDATE SET assets = c.assets + excluded.assets;
+  RETURN NULL;
+END $$""",
+    f"""CREATE OR REPLACE FUNCTION darkroom_assets_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE asset_counts AS c SET assets = c.assets - gone.n
+    FROM (SELECT {_KEY}, count(*) AS n FROM old_rows GROUP BY {_KEY}) AS gone WHERE {_same(COUNTED_COLUMNS, "c.", "gone.")};
+  DELETE FROM asset_counts AS c USING (SELECT DISTINCT {_KEY} FROM old_rows) AS gone
+    WHERE {_same(COUNTED_COLUMNS, "c.", "gone.")} AND c.assets <= 0;
+  RETURN NULL;
+END $$""",
+    f"""CREATE OR REPLACE FUNCTION darkroom_assets_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM {_MOVED}) THEN
+    UPDATE asset_counts AS c SET assets = c.assets - m.n
+      FROM (SELECT {_columns(COUNTED_COLUMNS, "o.")}, count(*) AS n FROM {_MOVED} GROUP BY {_columns(COUNTED_COLUMNS, "o.")}) AS m
+      WHERE {_same(COUNTED_COLUMNS, "c.", "m.")};
+    DELETE FROM asset_counts AS c
+      WHERE c.assets <= 0 AND ({_columns(COUNTED_COLUMNS, "c.")}) IN (SELECT {_columns(COUNTED_COLUMNS, "o.")} FROM {_MOVED});
+    INSERT INTO asset_counts AS c ({_KEY}, assets)
+      SELECT {_columns(COUNTED_COLUMNS, "n.")}, count(*) FROM {_MOVED}
+      GROUP BY {_columns(COUNTED_COLUMNS, "n.")} ORDER BY {_columns(COUNTED_COLUMNS, "n.")}
+      ON CONFLICT ({_KEY}) DO UPDATE SET assets = c.assets + excluded.assets;
+  END IF;
+  UPDATE asset_tags AS t SET {", ".join(f"{name} = n.{name}" for name in _COPIED)}
+    FROM old_rows AS o JOIN new_rows AS n ON n.id = o.id
+    WHERE t.asset_pk = n.id AND ({_changed(_COPIED, "o.", "n.", "IS DISTINCT FROM")});
+  RETURN NULL;
+END $$""",
+    """CREATE TRIGGER assets_inserted AFTER INSERT ON assets REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION darkroom_assets_inserted()""",
+    """CREATE TRIGGER assets_deleted AFTER DELETE ON assets REFERENCING OLD TABLE AS old_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION darkroom_assets_deleted()""",
+    """CREATE TRIGGER assets_updated AFTER UPDATE ON assets REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION darkroom_assets_updated()""",
+]
+
+_SQLITE_ADD = f"""INSERT INTO asset_counts ({_KEY}, assets) VALUES ({_columns(COUNTED_COLUMNS, "NEW.")}, 1)
+    ON CONFLICT ({_KEY}) DO UPDATE SET assets = assets + 1;"""
+_SQLITE_REMOVE = f"""UPDATE asset_counts SET assets = assets - 1 WHERE {_same(COUNTED_COLUMNS, "", "OLD.")};
+  DELETE FROM asset_counts WHERE {_same(COUNTED_COLUMNS, "", "OLD.")} AND assets <= 0;"""
+
+# SQLite: row triggers (it has no statement triggers); the same arithmetic one asset at a time.
+_SQLITE_TRIGGERS = [
+    f"CREATE TRIGGER IF NOT EXISTS assets_inserted AFTER INSERT ON assets BEGIN\n  {_SQLITE_ADD}\nEND",
+    f"CREATE TRIGGER IF NOT EXISTS assets_deleted AFTER DELETE ON assets BEGIN\n  {_SQLITE_REMOVE}\nEND",
+    f"""CREATE TRIGGER IF NOT EXISTS assets_counted_moved AFTER UPDATE OF {_KEY} ON assets
+WHEN {_changed(COUNTED_COLUMNS, "OLD.", "NEW.", "IS NOT")} BEGIN
+  {_SQLITE_REMOVE}
+  {_SQLITE_ADD}
+END""",
+    f"""CREATE TRIGGER IF NOT EXISTS assets_tag_copies AFTER UPDATE OF {_columns(_COPIED)} ON assets
+WHEN {_changed(_COPIED, "OLD.", "NEW.", "IS NOT")} BEGIN
+  UPDATE asset_tags SET {", ".join(f"{name} = NEW.{name}" for name in _COPIED)} WHERE asset_pk = NEW.id;
+END""",
+]
+
+
+def _create_triggers(target: MetaData, connection: Connection, **_: Any) -> None:
+    statements = _POSTGRES_TRIGGERS if connection.dialect.name == "postgresql" else _SQLITE_TRIGGERS
+    for statement in statements:
+        connection.exec_driver_sql(statement)
+
+
+def _drop_trigger_functions(target: MetaData, connection: Connection, **_: Any) -> None:
+    """PostgreSQL keeps functions after their tables go; drop them (and so the triggers) first."""
+    if connection.dialect.name == "postgresql":
+        for name in ("darkroom_assets_inserted", "darkroom_assets_deleted", "darkroom_assets_updated"):
+            connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS {name}() CASCADE")
+
+
+event.listen(metadata, "after_create", _create_triggers)
+event.listen(metadata, "before_drop", _drop_trigger_functions)

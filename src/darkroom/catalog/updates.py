@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from darkroom.catalog.assets import Asset
+from darkroom.catalog.assets import Asset, insert_tags
 from darkroom.catalog.errors import AssetNotFound
 from darkroom.catalog.metadata_fields import fields_by_id, validated_values
 from darkroom.catalog.rows import assets_from_rows
@@ -76,9 +76,7 @@ def update_resource(engine: Engine, cloud: str, resource_type: str, type_: str, 
             conn.execute(sa.update(assets).where(assets.c.id == row["id"]).values(**values))
         if changes.tags is not None:
             conn.execute(sa.delete(asset_tags).where(asset_tags.c.asset_pk == row["id"]))
-            unique = sorted({t.strip() for t in changes.tags if t.strip()})
-            if unique:
-                conn.execute(sa.insert(asset_tags), [{"asset_pk": row["id"], "tag": t} for t in unique])
+            insert_tags(conn, row["id"], [tag.strip() for tag in changes.tags])
         fresh = conn.execute(sa.select(assets).where(assets.c.id == row["id"])).mappings().all()
         return assets_from_rows(conn, fresh)[0]
 
