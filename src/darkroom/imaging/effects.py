@@ -217,6 +217,10 @@ def colorize(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.
 
 
 def tint(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Image:
+    """`e_tint[:equalize][:amount][:colour[:position]…]`: `equalize` spreads the histogram first."""
+    equalize = effect.args[:1] == ("equalize",)
+    if equalize:
+        effect = Effect(effect.name, effect.args[1:])
     amount = _int(effect, 0, 60) / 100
     try:
         colors = [rgba(parse_color("e", arg if not _is_hex(arg) else "rgb:" + arg))[:3] for arg in effect.args[1:] if not arg.endswith("p")]
@@ -225,6 +229,8 @@ def tint(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Imag
     colors = colors or [(232, 146, 59)]  # an amber tint when no colour is given
 
     def run(rgb: pyvips.Image) -> pyvips.Image:
+        if equalize:
+            rgb = rgb.hist_equal()
         level = _luma(rgb) / 255
         if len(colors) == 1:
             tinted = level * list(colors[0]) * 1.0
@@ -600,6 +606,11 @@ EFFECT_FUNCTIONS: dict[str, Callable[[pyvips.Image, Effect, EffectContext], pyvi
     "gen_background_replace": _NEEDS_MODEL,
     "gen_restore": _NEEDS_MODEL,
     "style_transfer": _NEEDS_MODEL,
+    # Cloudinary cuts the subject out with a segmentation model before casting the shadow.
+    "dropshadow": _NEEDS_MODEL,
+    "extract": _NEEDS_MODEL,
+    "adv_redeye": _unsupported("it needs an add-on, which this server does not have"),
+    "viesus_correct": _unsupported("it needs an add-on, which this server does not have"),
 }
 
 

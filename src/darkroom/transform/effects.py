@@ -67,7 +67,7 @@ EFFECTS: dict[str, Spec] = {
     "auto_color": Spec((_n(0, 100, 100),)),
     "fill_light": Spec((_n(0, 100), _n(-100, 100))),
     "colorize": Spec((_n(0, 100, 100),)),
-    "tint": Spec((_n(0, 100, 60),), variadic=True),
+    "tint": Spec((_n(0, 100, 60, "equalize"),), variadic=True),  # `equalize` comes before the amount
     "oil_paint": Spec((_n(0, 100, 30),)),
     "cartoonify": Spec((_TEXT, _TEXT)),
     "outline": Spec((_TEXT, _TEXT, _TEXT)),
