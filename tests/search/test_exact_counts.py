@@ -151,3 +151,31 @@ def test_deleting_a_cloud_removes_its_counts_and_leaves_others(engine: Engine) -
         conn.execute(sa.delete(clouds).where(clouds.c.name == doomed))
     assert _counted(engine, doomed) == {}
     assert_exact(engine, kept)
+
+
+
+def _count_statements(engine: Engine, cloud: str, expression: str, aggregate: tuple[str, ...] = ()) -> list[str]:
+    seen: list[str] = []
+
+    def record(conn: object, cursor: object, statement: str, *_: object) -> None:
+        seen.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        run_search(engine, cloud, SearchQuery(expression=expression, max_results=1, aggregate=aggregate), NOW)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    return [statement for statement in seen if "count(" in statement or "sum(" in statement]
+
+
+def test_counts_read_the_smallest_table_that_can_tell(engine: Engine) -> None:
+    """A regression to counting `assets` would still pass the exactness tests; this pins where counts come from."""
+    cloud = _library(engine)
+    (counted,) = _count_statements(engine, cloud, "folder:a/* AND format:png")
+    assert "FROM asset_counts" in counted
+    (grouped,) = _count_statements(engine, cloud, "", ("format",))
+    assert "FROM asset_counts" in grouped
+    (tagged,) = _count_statements(engine, cloud, "tags=red AND bytes>10")
+    assert "FROM asset_tags" in tagged and "assets." not in tagged
+    (fallback,) = _count_statements(engine, cloud, "tags=red AND public_id:a*")
+    assert "FROM assets" in fallback
