@@ -5,8 +5,12 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
+import cloudinary.api
 import cloudinary.uploader
 import cloudinary.utils
 import httpx
@@ -14,9 +18,12 @@ import pytest
 import pyvips
 import sqlalchemy as sa
 
+from darkroom.api.asset_lookup import LOOKUP_TTL
 from darkroom.catalog import create_engine_for
 from darkroom.catalog.schema import derived
 from support import LiveServer
+
+T = TypeVar("T")
 
 MAGIC = {b"\xff\xd8\xff": "jpg", b"\x89PNG": "png", b"GIF8": "gif"}
 
@@ -102,6 +109,14 @@ def _derived_rows(server: LiveServer) -> list[sa.Row]:
     return rows
 
 
+def eventually(probe: Callable[[], T], seconds: float = 5.0) -> T:
+    """`probe()`'s first truthy value: delivery stores a new derivative just after answering."""
+    deadline = time.monotonic() + seconds
+    while not (value := probe()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return value
+
+
 def test_concurrent_requests_render_once_and_the_result_is_stored(cld: LiveServer, photo: str) -> None:
     url = url_for(photo, width=77, height=33, crop="fill", format="webp")
 
@@ -112,7 +127,7 @@ def test_concurrent_requests_render_once_and_the_result_is_stored(cld: LiveServe
     responses = asyncio.run(fetch_all())
     assert {r.status_code for r in responses} == {200}
     assert len({r.content for r in responses}) == 1
-    rows = [row for row in _derived_rows(cld) if row.transformation == "c_fill,h_33,w_77"]
+    rows = eventually(lambda: [row for row in _derived_rows(cld) if row.transformation == "c_fill,h_33,w_77"])
     assert len(rows) == 1
 
 
@@ -146,8 +161,10 @@ def test_strict_transformations_allow_only_signed_or_existing(cld_sqlite: LiveSe
     cloudinary.uploader.upload(str(sample_jpg), public_id="delivery/strict")
     existing = url_for("delivery/strict", width=20, crop="scale", format="jpg")
     assert httpx.get(existing).status_code == 200
+    eventually(lambda: [row for row in _derived_rows(cld_sqlite) if row.transformation == "c_scale,w_20"])
     _darkroom(cld_sqlite, "clouds", "set", cld_sqlite.cloud, "--strict")
     try:
+        time.sleep(LOOKUP_TTL)  # the server may have read the setting just before the CLI changed it
         assert httpx.get(existing).status_code == 200  # already derived
         fresh = url_for("delivery/strict", width=21, crop="scale", format="jpg")
         refused = httpx.get(fresh)
@@ -156,6 +173,25 @@ def test_strict_transformations_allow_only_signed_or_existing(cld_sqlite: LiveSe
         assert httpx.get(url_for("delivery/strict", format="jpg")).status_code == 200  # the original itself
     finally:
         _darkroom(cld_sqlite, "clouds", "set", cld_sqlite.cloud, "--no-strict")
+    time.sleep(LOOKUP_TTL)
+    assert httpx.get(url_for("delivery/strict", width=22, crop="scale", format="jpg")).status_code == 200  # off again
+
+
+def test_allowing_a_named_transformation_for_strict_applies_at_once(cld_sqlite: LiveServer, sample_jpg: Path) -> None:
+    cloudinary.uploader.upload(str(sample_jpg), public_id="delivery/strict-named")
+    cloudinary.api.create_transformation("strict_thumb", "c_scale,w_25")
+    named = url_for("delivery/strict-named", transformation="strict_thumb", format="jpg")
+    _darkroom(cld_sqlite, "clouds", "set", cld_sqlite.cloud, "--strict")
+    try:
+        time.sleep(LOOKUP_TTL)
+        assert httpx.get(named).status_code == 401
+        # An Admin API write through the server itself: no waiting for the server's memory to expire.
+        cloudinary.api.update_transformation("strict_thumb", allowed_for_strict=True)
+        delivered = httpx.get(named)
+        assert delivered.status_code == 200 and pyvips.Image.new_from_buffer(delivered.content, "").width == 25
+    finally:
+        _darkroom(cld_sqlite, "clouds", "set", cld_sqlite.cloud, "--no-strict")
+        cloudinary.api.delete_transformation("strict_thumb")
 
 
 def test_eager_transformations_are_rendered_at_upload_and_listed(cld: LiveServer, sample_jpg: Path) -> None:

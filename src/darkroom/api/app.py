@@ -21,7 +21,7 @@ from darkroom import catalog
 from darkroom.api import admin, admin_config, archives, delivery, media_store, search, sign, upload
 from darkroom.api.media_store import MediaStoreConfig
 from darkroom.console.routes import routes as console_routes
-from darkroom.api.asset_lookup import AssetLookup, ForgetOnWrite
+from darkroom.api.asset_lookup import AssetLookup, ForgetOnWrite, RulesLookup
 from darkroom.api.cors import UploadCorsMiddleware
 from darkroom.api.derivatives import DerivativeCache
 from darkroom.api.errors import exception_handlers
@@ -90,6 +90,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         if getattr(app.state, "services", None) is None:
             app.state.services = build_services(settings)
         yield
+        await app.state.derivatives.settle()  # delivery stores new derivatives after answering
         app.state.services.engine.dispose()
 
     app = Starlette(
@@ -102,6 +103,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     app.state.derivatives = DerivativeCache(render_concurrency=settings.render_concurrency)
     decoded_sources.configure(settings.decoded_cache_mb * 1024 * 1024)
     app.state.asset_lookup = AssetLookup()
+    app.state.rules_lookup = RulesLookup()
     # Checked now, so a bad media-store setting stops start-up instead of the first request.
     app.state.media_store_config = MediaStoreConfig.from_settings(settings)
     return app

@@ -1,56 +1,103 @@
-"""A short-lived, per-process memory of assets that delivery has just looked up.
+"""Short-lived, per-process memories of what delivery has just looked up: assets and each
+cloud's delivery rules (strict transformations, named transformations).
 
-A cached hit is a memory copy; without this, every hit would first cost a database round
-trip through the thread pool (bench/README.md, "Where darkroom's time goes"). Entries live
-`ttl` seconds, and any state-changing request handled by this process empties the memory
-at once (`ForgetOnWrite`), so a destroy, overwrite or rename is seen immediately here and
-within `ttl` by other processes. Misses are never remembered: a new upload is served at once.
+A cached hit is a memory copy and a miss's overhead is a few database round trips through
+the thread pool (bench/README.md, "Where darkroom's time goes"), so delivery asks the
+database at most once per `ttl` seconds for each. Any state-changing request handled by
+this process empties both memories at once (`ForgetOnWrite`), so a destroy, overwrite,
+rename or named-transformation change made through this process is seen immediately, and
+one made through another process (another worker, the CLI's `clouds set --strict`) within
+`ttl`. Missing assets are never remembered: a new upload is served at once.
 """
 
 from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from typing import Generic, TypeVar
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from darkroom import catalog
 from darkroom.api.services import Services
 from darkroom.catalog import Asset
+from darkroom.catalog.named_transformations import DeliveryRules, delivery_rules
 
-__all__ = ["AssetLookup", "ForgetOnWrite"]
+__all__ = ["AssetLookup", "ForgetOnWrite", "RulesLookup", "LOOKUP_TTL"]
+
+# Seconds a looked-up asset or rule set is trusted: the bound on seeing another process's change.
+LOOKUP_TTL = 1.0
 
 Identity = tuple[str, str, str, str]  # cloud, resource_type, type, public_id
+K = TypeVar("K")
+V = TypeVar("V")
 
 
-class AssetLookup:
-    def __init__(self, ttl: float = 1.0, max_entries: int = 10_000) -> None:
+class _Recent(Generic[K, V]):
+    """Values kept for `ttl` seconds, at most `max_entries` of them (the oldest go first)."""
+
+    def __init__(self, ttl: float, max_entries: int) -> None:
         self.ttl = ttl
         self.max_entries = max_entries
-        self._entries: OrderedDict[Identity, tuple[float, Asset]] = OrderedDict()
+        self._entries: OrderedDict[K, tuple[float, V]] = OrderedDict()  # key → (monotonic time kept, value)
 
-    async def get(self, services: Services, cloud: str, resource_type: str, type_: str, public_id: str) -> Asset | None:
-        identity = (cloud, resource_type, type_, public_id)
-        remembered = self._entries.get(identity)
-        now = time.monotonic()
-        if remembered is not None and now - remembered[0] < self.ttl:
+    def recall(self, key: K) -> V | None:
+        remembered = self._entries.get(key)
+        if remembered is not None and time.monotonic() - remembered[0] < self.ttl:
             return remembered[1]
-        asset = await services.db(catalog.get_asset, cloud, resource_type, type_, public_id)
-        if asset is None:
-            self._entries.pop(identity, None)
-            return None
-        self._entries[identity] = (now, asset)
-        self._entries.move_to_end(identity)
+        return None
+
+    def keep(self, key: K, value: V) -> None:
+        self._entries[key] = (time.monotonic(), value)
+        self._entries.move_to_end(key)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
-        return asset
+
+    def drop(self, key: K) -> None:
+        self._entries.pop(key, None)
 
     def forget_all(self) -> None:
         self._entries.clear()
 
 
+class AssetLookup(_Recent[Identity, Asset]):
+    def __init__(self, ttl: float = LOOKUP_TTL, max_entries: int = 10_000) -> None:
+        super().__init__(ttl, max_entries)
+
+    async def get(self, services: Services, cloud: str, resource_type: str, type_: str, public_id: str) -> Asset | None:
+        identity = (cloud, resource_type, type_, public_id)
+        remembered = self.recall(identity)
+        if remembered is not None:
+            return remembered
+        asset = await services.db(catalog.get_asset, cloud, resource_type, type_, public_id)
+        if asset is None:
+            self.drop(identity)
+        else:
+            self.keep(identity, asset)
+        return asset
+
+
+class RulesLookup(_Recent[str, DeliveryRules]):
+    """Each cloud's delivery rules. Asked only after the cloud's asset was found, so the
+    clouds it holds are real ones; `max_entries` still bounds it."""
+
+    def __init__(self, ttl: float = LOOKUP_TTL, max_entries: int = 1_000) -> None:
+        super().__init__(ttl, max_entries)
+
+    async def get(self, services: Services, cloud: str) -> DeliveryRules:
+        rules = self.recall(cloud)
+        if rules is None:
+            rules = await services.db(delivery_rules, cloud)
+            self.keep(cloud, rules)
+        return rules
+
+
+# The app.state attributes that hold a memory to empty after a write.
+_MEMORIES = ("asset_lookup", "rules_lookup")
+
+
 class ForgetOnWrite:
-    """ASGI middleware: after any request that may change state, forget remembered assets."""
+    """ASGI middleware: after any request that may change state, forget remembered lookups."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -59,7 +106,8 @@ class ForgetOnWrite:
         try:
             await self.app(scope, receive, send)
         finally:
-            if scope["type"] == "http" and scope["method"] not in ("GET", "HEAD", "OPTIONS"):
-                lookup = getattr(scope["app"].state, "asset_lookup", None) if "app" in scope else None
-                if lookup is not None:
-                    lookup.forget_all()
+            if scope["type"] == "http" and scope["method"] not in ("GET", "HEAD", "OPTIONS") and "app" in scope:
+                for name in _MEMORIES:
+                    memory = getattr(scope["app"].state, name, None)
+                    if memory is not None:
+                        memory.forget_all()

@@ -13,7 +13,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from darkroom import catalog
-from darkroom.api.asset_lookup import AssetLookup
+from darkroom.api.asset_lookup import AssetLookup, RulesLookup
 from darkroom.api.delivery_paths import DeliveryPath, split_delivery_path
 from darkroom.api.derivatives import ClientHints, Derivative, StrictTransformationRefused
 from darkroom.api.services import Services, services_of
@@ -51,7 +51,8 @@ async def deliver(request: Request) -> Response:
     await _check_signature(services, cloud, type_, path)
     if _is_original(asset, path.transformation, requested_format):
         return await _original(request, services, asset, path)
-    named = await services.db(catalog.named_transformation_map, cloud) if "t_" in path.transformation else {}
+    rules = request.app.state.rules_lookup
+    named = (await rules.get(services, cloud)).named if "t_" in path.transformation else {}
     chain = parse(path.transformation, named=named.get)
     derivative = await request.app.state.derivatives.get(
         services,
@@ -59,7 +60,8 @@ async def deliver(request: Request) -> Response:
         chain,
         requested_format,
         ClientHints.from_headers(request.headers),
-        may_render=lambda: _may_render(services, cloud, path),
+        may_render=lambda: _may_render(rules, services, cloud, path),
+        answer_first=True,
     )
     return _derived_response(request, derivative, path, chain.attachment, asset)
 
@@ -109,13 +111,20 @@ async def _check_signature(services: Services, cloud: str, type_: str, path: Del
         raise Unauthorized("Invalid URL signature")
 
 
-async def _may_render(services: Services, cloud: str, path: DeliveryPath) -> bool:
-    """Strict transformations: only signed URLs and allowed named transformations render new derivatives."""
-    if path.signature is not None or not await services.db(catalog.strict_transformations, cloud):
+async def _may_render(rules: RulesLookup, services: Services, cloud: str, path: DeliveryPath) -> bool:
+    """Strict transformations: only signed URLs and allowed named transformations render new derivatives.
+
+    The cloud's setting is remembered for up to `LOOKUP_TTL` seconds (asset_lookup.py): a
+    change through another process, such as `darkroom clouds set --strict`, applies within that.
+    """
+    if path.signature is not None:
+        return True
+    cloud_rules = await rules.get(services, cloud)
+    if not cloud_rules.strict:
         return True
     if not path.transformation:
         return False
-    allowed = await services.db(catalog.strict_allowed_names, cloud)
+    allowed = cloud_rules.allowed_for_strict
     components = [part for component in path.transformation.split("/") for part in component.split(",")]
     return all(part.startswith("t_") and part[2:] in allowed for part in components)
 

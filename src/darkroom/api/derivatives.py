@@ -5,12 +5,19 @@ transformation plus what else decides the bytes: the URL's extension and, when `
 is present, the class of the client's Accept header. Two URLs that mean the same thing share
 one derivative; a new version never finds the old one; concurrent requests for the same new
 derivative wait for a single render.
+
+Delivery answers before a new derivative is stored (`answer_first`): the blob and its
+`derived` record are written by a background task. A crash in between loses only the cache
+entry; a destroy or a new version that wins the race leaves no record, and the blob is
+removed again (`store_derivative`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
+import logging
 import os
 import re
 from collections import OrderedDict
@@ -22,18 +29,21 @@ from typing import Any, NamedTuple
 
 import anyio
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from darkroom import catalog
 from darkroom.api.services import Services
 from darkroom.catalog import Asset
-from darkroom.catalog.schema import derived
+from darkroom.catalog.schema import assets, derived
 from darkroom.imaging import Rendered, content_type_for, render
 from darkroom.storage import BlobNotFound
 from darkroom.errors import Unauthorized
 from darkroom.transform import Chain
 
 __all__ = ["ClientHints", "Derivative", "DerivativeCache", "StrictTransformationRefused", "Variant", "store_derivative", "variant_key"]
+
+log = logging.getLogger(__name__)
 
 
 class StrictTransformationRefused(Unauthorized):
@@ -105,17 +115,28 @@ def variant_key(chain: Chain, requested_format: str | None, hints: ClientHints) 
     return Variant(canonical, rest)
 
 
+# (asset pk, version, variant): one derivative of one version of one asset
+DerivativeKey = tuple[int, int, Variant]
+
+
 class DerivativeCache:
-    """Memory LRU in front of the blob store and the `derived` table, with single-flight rendering."""
+    """Memory LRU in front of the blob store and the `derived` table, with single-flight rendering.
+
+    With `answer_first`, a new derivative is returned as soon as it is rendered and stored
+    afterwards by a background task; until that task ends, the render stays registered as
+    in flight, so identical requests in this process get its bytes instead of rendering
+    again. `settle()` waits for the stores still running (graceful shutdown).
+    """
 
     def __init__(self, max_memory_bytes: int = 64 * 1024 * 1024, render_concurrency: int = 0) -> None:
         self.max_memory_bytes = max_memory_bytes
         # libvips threads each render itself; more renders at once than cores only adds contention.
         self._render_slots = anyio.CapacityLimiter(render_concurrency or os.cpu_count() or 1)
-        # (asset pk, version, variant) → derivative
-        self._memory: OrderedDict[tuple[int, int, Variant], Derivative] = OrderedDict()
+        self._memory: OrderedDict[DerivativeKey, Derivative] = OrderedDict()
         self._memory_bytes = 0
-        self._inflight: dict[tuple[int, int, Variant], asyncio.Future[Derivative]] = {}
+        # Renders in progress, and rendered ones whose background store has not finished.
+        self._inflight: dict[DerivativeKey, asyncio.Future[Derivative]] = {}
+        self._storing: set[asyncio.Task[None]] = set()  # background stores (kept referenced until done)
 
     async def get(
         self,
@@ -127,14 +148,18 @@ class DerivativeCache:
         *,
         may_render: bool | Callable[[], Awaitable[bool]] = True,
         source: Path | None = None,
+        answer_first: bool = False,
     ) -> Derivative:
         """The derivative's bytes; if `may_render` says no (strict transformations), only an existing one.
 
         `may_render` may be an async callable: it is asked only when a render is needed, so
         cache hits cost no policy look-up. `source` is the original as a local file when the
         caller already has one (many derivatives of one asset): it is not fetched again.
+        `answer_first` stores a new derivative after returning it (delivery: the client does
+        not wait for the blob store and the database); otherwise it is stored before.
         """
-        key = (asset.pk, asset.version, variant_key(chain, requested_format, hints))
+        variant = variant_key(chain, requested_format, hints)
+        key = (asset.pk, asset.version, variant)
         hot = self._memory.get(key)
         if hot is not None:
             self._memory.move_to_end(key)
@@ -144,8 +169,14 @@ class DerivativeCache:
             return await asyncio.shield(pending)
         future: asyncio.Future[Derivative] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
+        stored_later = False
         try:
-            result = await self._load_or_render(services, asset, chain, requested_format, hints, may_render, source)
+            result, rendered = await self._load_or_render(services, asset, chain, variant, requested_format, hints, may_render, source)
+            if rendered is not None and answer_first:
+                self._store_in_background(key, services, asset, rendered)
+                stored_later = True
+            elif rendered is not None:
+                await _store_rendered(services, asset, variant, rendered)
             future.set_result(result)
             self._remember(key, result)
             return result
@@ -154,13 +185,33 @@ class DerivativeCache:
             future.exception()  # mark retrieved: waiters (if any) re-raise it themselves
             raise
         finally:
-            del self._inflight[key]
+            if not stored_later:
+                del self._inflight[key]
 
     def forget_asset(self, asset_pk: int) -> None:
         for key in [k for k in self._memory if k[0] == asset_pk]:
             self._memory_bytes -= len(self._memory.pop(key).data)
 
-    def _remember(self, key: tuple[int, int, Variant], item: Derivative) -> None:
+    async def settle(self) -> None:
+        """Wait until every derivative handed out before now is stored (or has failed to be)."""
+        while self._storing:
+            await asyncio.wait(set(self._storing))
+
+    def _store_in_background(self, key: DerivativeKey, services: Services, asset: Asset, rendered: Rendered) -> None:
+        task = asyncio.get_running_loop().create_task(self._store_then_release(key, services, asset, rendered))
+        self._storing.add(task)
+        task.add_done_callback(self._storing.discard)
+
+    async def _store_then_release(self, key: DerivativeKey, services: Services, asset: Asset, rendered: Rendered) -> None:
+        try:
+            await _store_rendered(services, asset, key[2], rendered)
+        except Exception:
+            # The client has its bytes; only the cache entry is lost, and the next request renders again.
+            log.warning("derivative of asset %s not stored", asset.asset_id, exc_info=True)
+        finally:
+            del self._inflight[key]
+
+    def _remember(self, key: DerivativeKey, item: Derivative) -> None:
         if len(item.data) > self.max_memory_bytes // 8:
             return
         self._memory[key] = item
@@ -174,40 +225,54 @@ class DerivativeCache:
         services: Services,
         asset: Asset,
         chain: Chain,
+        variant: Variant,
         requested_format: str | None,
         hints: ClientHints,
         may_render: bool | Callable[[], Awaitable[bool]],
         source: Path | None,
-    ) -> Derivative:
-        variant = variant_key(chain, requested_format, hints)
+    ) -> tuple[Derivative, Rendered | None]:
+        """The stored derivative, or a new rendering (returned too: the caller stores it)."""
         stored = await services.db(_find_derived, asset.pk, asset.version, variant)
         if stored is not None:
             storage_key, fmt, width, height = stored
             try:
                 data = await services.store.get_bytes(storage_key)
-                return _derivative(data, fmt, "f_auto" in variant.transformation, width, height)
+                return _derivative(data, fmt, "f_auto" in variant.transformation, width, height), None
             except BlobNotFound:
                 pass  # the blob vanished (a purge, a restore): render it again
         allowed = may_render if isinstance(may_render, bool) else await may_render()
         if not allowed:
-            raise StrictTransformationRefused(f"Transformation {chain.canonical() or requested_format} is not allowed")
+            raise StrictTransformationRefused(f"Transformation {variant.transformation or requested_format} is not allowed")
         if source is not None:
             rendered = await _render(services, asset, source, chain, requested_format, hints, self._render_slots)
         else:
             async with services.local_file(asset.storage_key) as original:
                 rendered = await _render(services, asset, original, chain, requested_format, hints, self._render_slots)
-        await store_derivative(services, asset, variant, rendered.data, fmt=rendered.format, width=rendered.width, height=rendered.height)
-        return _derivative(rendered.data, rendered.format, rendered.vary_accept, rendered.width, rendered.height)
+        return _derivative(rendered.data, rendered.format, rendered.vary_accept, rendered.width, rendered.height), rendered
+
+
+async def _store_rendered(services: Services, asset: Asset, variant: Variant, rendered: Rendered) -> bool:
+    return await store_derivative(
+        services, asset, variant, rendered.data, fmt=rendered.format, width=rendered.width, height=rendered.height
+    )
 
 
 async def store_derivative(
     services: Services, asset: Asset, variant: Variant, data: bytes, *, fmt: str, width: int | None, height: int | None
-) -> None:
-    """Keep a derivative's bytes in the blob store and its record in `derived` (the newest copy wins)."""
+) -> bool:
+    """Keep a derivative's bytes in the blob store and its record in `derived` (the newest copy wins).
+
+    Blob first, record second: a crash in between leaves an unreferenced blob, never a record
+    without bytes. If the asset was destroyed or given a new version meanwhile, nothing is
+    recorded and the blob is removed again (False): a stale derivative is never kept.
+    """
     digest = hashlib.sha256("|".join(variant).encode()).hexdigest()[:40]
     storage_key = f"{asset.cloud}/derived/{asset.asset_id}/{asset.version}/{digest}"
     await services.store.put_bytes(storage_key, data)
-    await services.db(_record_derived, asset, variant, storage_key, len(data), fmt, width, height)
+    if await services.db(_record_derived, asset, variant, storage_key, len(data), fmt, width, height):
+        return True
+    await services.store.delete(storage_key)
+    return False
 
 
 def _derivative(data: bytes, fmt: str, vary_accept: bool, width: int | None, height: int | None) -> Derivative:
@@ -259,45 +324,66 @@ async def _layer_paths(services: Services, asset: Asset, chain: Chain) -> dict[s
     return paths
 
 
-def _identity(asset_pk: int, version: int, variant: Variant) -> tuple[sa.ColumnElement[bool], ...]:
-    return (
-        derived.c.asset_pk == asset_pk,
-        derived.c.version == version,
-        derived.c.transformation == variant.transformation,
-        derived.c.variant == variant.rest,
+# What a derivative's record holds beside its identity (asset, version, transformation, variant).
+_RECORD_FIELDS = ("format", "storage_key", "bytes", "width", "height", "created_at")
+
+
+@functools.cache
+def _find_statement() -> sa.Select[Any]:
+    """Built once: constructing a statement costs more than running it on SQLite."""
+    return sa.select(derived.c.storage_key, derived.c.format, derived.c.width, derived.c.height).where(
+        derived.c.asset_pk == sa.bindparam("asset_pk"),
+        derived.c.version == sa.bindparam("version"),
+        derived.c.transformation == sa.bindparam("transformation"),
+        derived.c.variant == sa.bindparam("variant"),
     )
 
 
 def _find_derived(engine: Engine, asset_pk: int, version: int, variant: Variant) -> tuple[str, str, int | None, int | None] | None:
+    identity = {"asset_pk": asset_pk, "version": version, "transformation": variant.transformation, "variant": variant.rest}
     with engine.connect() as conn:
-        row = conn.execute(
-            sa.select(derived.c.storage_key, derived.c.format, derived.c.width, derived.c.height).where(
-                *_identity(asset_pk, version, variant)
-            )
-        ).first()
+        row = conn.execute(_find_statement(), identity).first()
     return None if row is None else (row.storage_key, row.format, row.width, row.height)
+
+
+@functools.cache
+def _record_statement(dialect: str) -> sa.Insert:
+    """One upsert that takes the asset's id and version from the asset's row, so a destroyed
+    or overwritten asset gives it no row to insert. Built once per dialect."""
+    fields = ("transformation", "variant", *_RECORD_FIELDS)
+    current = sa.select(
+        assets.c.id, assets.c.version, *(sa.bindparam(f"new_{name}", type_=derived.c[name].type) for name in fields)
+    ).where(assets.c.id == sa.bindparam("asset_pk"), assets.c.version == sa.bindparam("version"))
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert(derived).from_select(["asset_pk", "version", *fields], current)
+    return insert.on_conflict_do_update(
+        index_elements=[derived.c.asset_pk, derived.c.version, derived.c.transformation, derived.c.variant],
+        set_={name: insert.excluded[name] for name in _RECORD_FIELDS},
+    ).returning(derived.c.id)
 
 
 def _record_derived(
     engine: Engine, asset: Asset, variant: Variant, storage_key: str, size: int, fmt: str, width: int | None, height: int | None
-) -> None:
-    """Insert the record, replacing one an earlier render (here or in another process) left."""
+) -> bool:
+    """Insert the record, or replace one an earlier render (here or in another process) left,
+    in one statement that records nothing unless the asset still exists at this version.
+
+    False when nothing was recorded: the asset was destroyed or overwritten since the render.
+    """
+    values = {
+        "asset_pk": asset.pk,
+        "version": asset.version,
+        "new_transformation": variant.transformation,
+        "new_variant": variant.rest,
+        "new_format": fmt,
+        "new_storage_key": storage_key,
+        "new_bytes": size,
+        "new_width": width,
+        "new_height": height,
+        "new_created_at": datetime.now(UTC),
+    }
     try:
         with engine.begin() as conn:
-            conn.execute(sa.delete(derived).where(*_identity(asset.pk, asset.version, variant)))
-            conn.execute(
-                sa.insert(derived).values(
-                    asset_pk=asset.pk,
-                    version=asset.version,
-                    transformation=variant.transformation,
-                    variant=variant.rest,
-                    format=fmt,
-                    storage_key=storage_key,
-                    bytes=size,
-                    width=width,
-                    height=height,
-                    created_at=datetime.now(UTC),
-                )
-            )
+            return conn.execute(_record_statement(engine.dialect.name), values).first() is not None
     except sa.exc.IntegrityError:
-        pass  # another process recorded the same derivative at the same moment; either copy is the same picture
+        # PostgreSQL: a destroy committed while this insert waited on the asset row's lock.
+        return False

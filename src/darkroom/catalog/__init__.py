@@ -33,7 +33,6 @@ from darkroom.catalog.clouds import (
     upsert_key,
 )
 from darkroom.catalog.db import create_engine_for, migrate
-from darkroom.catalog.named_transformations import named_transformation_map, strict_allowed_names
 from darkroom.catalog.errors import AssetExists, AssetNotFound, CloudNotFound, InvalidPublicId, PresetNotFound
 
 __all__ = [
@@ -63,12 +62,10 @@ __all__ = [
     "list_keys",
     "list_signing_policies",
     "migrate",
-    "named_transformation_map",
     "rename_asset",
     "revoke_key",
     "save_asset",
     "set_strict_transformations",
-    "strict_allowed_names",
     "strict_transformations",
     "update_context",
     "update_tags",

@@ -1,23 +1,25 @@
 """Named transformations (`t_NAME`) and the list of transformations a cloud has used.
 
-Names are stored without the `t_` prefix; delivery expands them through
-`named_transformation_map`. The transformation text is validated by the API layer
+Names are stored without the `t_` prefix; delivery expands them, and applies strict
+transformations, through `delivery_rules`. The transformation text is validated by the API layer
 (the transformation language sits above the catalog), which passes it in canonical form.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from darkroom.catalog.schema import assets, derived, named_transformations
+from darkroom.catalog.schema import assets, clouds, derived, named_transformations
 from darkroom.errors import BadRequest, Conflict, NotFound
 
 __all__ = ["TransformationNotFound", "bare_name", "list_transformations", "find_named", "used_transformation",
-           "create_named", "update_named", "delete_named", "named_transformation_map", "strict_allowed_names"]
+           "create_named", "update_named", "delete_named", "DeliveryRules", "delivery_rules"]
 
 
 class TransformationNotFound(NotFound):
@@ -108,23 +110,25 @@ def delete_named(engine: Engine, cloud: str, name: str) -> None:
             raise TransformationNotFound(f"Transformation {name} not found")
 
 
-def named_transformation_map(engine: Engine, cloud: str) -> dict[str, str]:
-    """name → transformation string, for expanding `t_NAME` while parsing a URL."""
-    with engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(named_transformations.c.name, named_transformations.c.transformation).where(
-                named_transformations.c.cloud == cloud
-            )
-        )
-        return {name: text for name, text in rows}
+@dataclass(frozen=True)
+class DeliveryRules:
+    """What delivery needs from a cloud's settings to expand and admit a transformation URL."""
+
+    strict: bool  # strict transformations: unsigned URLs render only names allowed below
+    named: Mapping[str, str]  # name (without `t_`) → transformation text, for expanding `t_NAME`
+    allowed_for_strict: frozenset[str]  # names that may render on demand while `strict` is on
 
 
-def strict_allowed_names(engine: Engine, cloud: str) -> frozenset[str]:
-    """Named transformations that may render on demand while strict transformations are on."""
+def delivery_rules(engine: Engine, cloud: str) -> DeliveryRules:
+    """The cloud's strict flag and named transformations, read in one round trip."""
     with engine.connect() as conn:
+        strict = conn.execute(sa.select(clouds.c.strict_transformations).where(clouds.c.name == cloud)).scalar()
         rows = conn.execute(
-            sa.select(named_transformations.c.name).where(
-                named_transformations.c.cloud == cloud, named_transformations.c.allowed_for_strict.is_(True)
-            )
-        )
-        return frozenset(name for (name,) in rows)
+            sa.select(named_transformations.c.name, named_transformations.c.transformation, named_transformations.c.allowed_for_strict)
+            .where(named_transformations.c.cloud == cloud)
+        ).all()
+    return DeliveryRules(
+        strict=bool(strict),
+        named={name: text for name, text, _ in rows},
+        allowed_for_strict=frozenset(name for name, _, allowed in rows if allowed),
+    )

@@ -1,0 +1,194 @@
+"""The derivative cache when it answers first and stores afterwards: one render, nothing stale kept.
+
+Each test drives `DerivativeCache` over real services (SQLite and PostgreSQL, a local blob
+store) and holds the background store at a gate, to put a destroy or a new version exactly
+between answering and storing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from darkroom import catalog
+from darkroom.api import derivatives
+from darkroom.api.app import build_services
+from darkroom.api.derivatives import ClientHints, DerivativeCache, StrictTransformationRefused
+from darkroom.api.services import Services
+from darkroom.catalog import Asset, NewAsset
+from darkroom.catalog.schema import derived
+from darkroom.config import Settings
+from darkroom.storage import BlobNotFound, BlobStore
+from darkroom.transform import parse
+
+CLOUD = "derivatives-test"
+
+
+class GatedStore:
+    """The real store, except that writing a derivative waits for `gate` (or fails, if told to)."""
+
+    def __init__(self, store: BlobStore) -> None:
+        self.store = store
+        self.gate = asyncio.Event()
+        self.fail_puts = False
+        self.puts: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    async def started(self) -> None:
+        """Until the background store has reached the gate."""
+        for _ in range(1000):
+            if self.puts:
+                return
+            await asyncio.sleep(0.001)
+        raise AssertionError("no derivative was being stored")
+
+    async def put_bytes(self, key: str, data: bytes) -> None:
+        if "/derived/" not in key:  # an original (a new version's upload) goes straight through
+            await self.store.put_bytes(key, data)
+            return
+        self.puts.append(key)
+        await self.gate.wait()
+        if self.fail_puts:
+            raise OSError("disk full")
+        await self.store.put_bytes(key, data)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def services(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Services]:
+    env = {"DARKROOM_DATA_DIR": str(tmp_path)}
+    if request.param == "postgres":
+        env["DARKROOM_DATABASE_URL"] = request.getfixturevalue("postgres_url")
+    built = build_services(Settings.from_env(env))
+    catalog.ensure_cloud(built.engine, CLOUD)
+    try:
+        yield built
+    finally:
+        built.engine.dispose()
+
+
+async def _upload(services: Services, source: Path, public_id: str) -> Asset:
+    data = source.read_bytes()
+    storage_key = f"{CLOUD}/originals/{secrets.token_hex(8)}"
+    await services.store.put_bytes(storage_key, data)
+    new = NewAsset(CLOUD, "image", "upload", public_id, storage_key, "png", len(data), hashlib.md5(data).hexdigest(), "image/png", 120, 80)
+    return (await services.db(catalog.save_asset, new, overwrite=True)).asset
+
+
+def _records(services: Services, asset: Asset) -> list[sa.Row[Any]]:
+    with services.engine.connect() as conn:
+        return list(conn.execute(sa.select(derived.c.version, derived.c.storage_key).where(derived.c.asset_pk == asset.pk)))
+
+
+async def _blob_exists(store: BlobStore, key: str) -> bool:
+    try:
+        await store.get_bytes(key)
+    except BlobNotFound:
+        return False
+    return True
+
+
+def _count_renders(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls: list[int] = []
+    real = derivatives.render
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(derivatives, "render", counting)
+    return calls
+
+
+WIDTH_40 = parse("c_scale,w_40")
+
+
+def test_the_answer_comes_before_the_store_and_the_next_process_finds_it(services: Services, sample_png: Path) -> None:
+    async def scenario() -> None:
+        asset = await _upload(services, sample_png, f"answered-{secrets.token_hex(4)}")
+        gated = GatedStore(services.store)
+        services.store = gated  # type: ignore[assignment]
+        cache = DerivativeCache()
+        answer = await cache.get(services, asset, WIDTH_40, "jpg", ClientHints(), answer_first=True)
+        await gated.started()
+        assert answer.width == 40 and not _records(services, asset)  # answered, nothing stored yet
+        gated.gate.set()
+        await cache.settle()
+        assert len(_records(services, asset)) == 1
+        # Another process (a fresh cache) serves it from the store, even where rendering is refused.
+        again = await DerivativeCache().get(services, asset, WIDTH_40, "jpg", ClientHints(), may_render=False)
+        assert again.data == answer.data
+
+    asyncio.run(scenario())
+
+
+def test_identical_requests_while_storing_render_once(services: Services, sample_png: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    renders = _count_renders(monkeypatch)
+
+    async def scenario() -> None:
+        asset = await _upload(services, sample_png, f"once-{secrets.token_hex(4)}")
+        gated = GatedStore(services.store)
+        services.store = gated  # type: ignore[assignment]
+        cache = DerivativeCache(max_memory_bytes=0)  # nothing kept in memory: only the in-flight entry can answer
+        first = await cache.get(services, asset, WIDTH_40, "jpg", ClientHints(), answer_first=True)
+        await gated.started()
+        during = await asyncio.gather(*(cache.get(services, asset, WIDTH_40, "jpg", ClientHints(), answer_first=True) for _ in range(3)))
+        assert all(item.data == first.data for item in during)
+        assert len(renders) == 1
+        gated.gate.set()
+        await cache.settle()
+        assert len(_records(services, asset)) == 1 and len(renders) == 1
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("change", ["destroy", "new version"])
+def test_a_destroy_or_new_version_during_the_store_leaves_nothing_stale(services: Services, sample_png: Path, change: str) -> None:
+    async def scenario() -> None:
+        public_id = f"raced-{secrets.token_hex(4)}"
+        asset = await _upload(services, sample_png, public_id)
+        gated = GatedStore(services.store)
+        services.store = gated  # type: ignore[assignment]
+        cache = DerivativeCache()
+        await cache.get(services, asset, WIDTH_40, "jpg", ClientHints(), answer_first=True)
+        await gated.started()
+        if change == "destroy":
+            await services.db(catalog.delete_asset, CLOUD, "image", "upload", public_id)
+        else:
+            await _upload(services, sample_png, public_id)
+        gated.gate.set()
+        await cache.settle()
+        assert _records(services, asset) == []  # no record of the old version, nor of a destroyed asset
+        assert not await _blob_exists(gated.store, gated.puts[0])  # and its blob was removed again
+
+    asyncio.run(scenario())
+
+
+def test_a_failed_store_loses_only_the_cache_entry(services: Services, sample_png: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    renders = _count_renders(monkeypatch)
+
+    async def scenario() -> None:
+        asset = await _upload(services, sample_png, f"unstored-{secrets.token_hex(4)}")
+        gated = GatedStore(services.store)
+        gated.fail_puts = True
+        gated.gate.set()
+        services.store = gated  # type: ignore[assignment]
+        cache = DerivativeCache(max_memory_bytes=0)
+        answer = await cache.get(services, asset, WIDTH_40, "jpg", ClientHints(), answer_first=True)
+        await cache.settle()
+        assert answer.width == 40 and _records(services, asset) == []
+        with pytest.raises(StrictTransformationRefused):  # nothing stored: only a render could answer
+            await cache.get(services, asset, WIDTH_40, "jpg", ClientHints(), may_render=False)
+        gated.fail_puts = False
+        assert (await cache.get(services, asset, WIDTH_40, "jpg", ClientHints())).data == answer.data
+        assert len(renders) == 2 and len(_records(services, asset)) == 1
+
+    asyncio.run(scenario())
