@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from darkroom.catalog import upsert_key  # noqa: E402
 from darkroom.catalog.listing import Listing, list_resources  # noqa: E402
-from darkroom.catalog.schema import TAG_COPIED_COLUMNS, asset_tags, assets, clouds, metadata  # noqa: E402
+from darkroom.catalog.schema import TAG_COPIED_COLUMNS, asset_counts, asset_tags, assets, clouds, metadata  # noqa: E402
 from darkroom.catalog.searching import SearchQuery, run_search  # noqa: E402
 
 CLOUD = "bench"
@@ -188,7 +188,12 @@ def ensure_indexes(engine: Engine) -> None:
 
 
 def loaded_count(engine: Engine) -> int:
+    """Assets in the loaded library; 0 when there is none or its tables lack a column schema.py declares."""
     try:
+        inspector = sa.inspect(engine)
+        for table in (assets, asset_tags, asset_counts):
+            if {c.name for c in table.columns} - {c["name"] for c in inspector.get_columns(table.name)}:
+                return 0
         with engine.connect() as conn:
             return conn.execute(sa.select(sa.func.count()).select_from(assets).where(assets.c.cloud == CLOUD)).scalar_one()
     except sa.exc.SQLAlchemyError:

@@ -68,8 +68,9 @@ def run_search(engine: Engine, cloud: str, query: SearchQuery, now: datetime) ->
     """One page of matches, newest first unless sorted otherwise, with the exact total_count.
 
     The count is the expensive part on large libraries, so it is skipped when the first page
-    already holds every match, carried in the cursor to later pages, and taken from a value
-    aggregation's groups when one is asked for (one scan instead of two).
+    already holds every match, carried in the cursor to later pages, taken from a value
+    aggregation's groups when one is asked for (one scan instead of two), and otherwise read
+    from the smallest table that can tell it exactly (`_count`).
     """
     if not 0 < query.max_results <= MAX_RESULTS:
         raise SearchError(f"max_results must be between 1 and {MAX_RESULTS}")
