@@ -136,7 +136,7 @@ class DerivativeCache:
         self._memory_bytes = 0
         # Renders in progress, and rendered ones whose background store has not finished.
         self._inflight: dict[DerivativeKey, asyncio.Future[Derivative]] = {}
-        self._storing: set[asyncio.Task[None]] = set()  # background stores (kept referenced until done)
+        self._storing: dict[DerivativeKey, asyncio.Task[None]] = {}  # background stores (referenced until done)
 
     async def get(
         self,
@@ -166,7 +166,11 @@ class DerivativeCache:
             return hot
         pending = self._inflight.get(key)
         if pending is not None:
-            return await asyncio.shield(pending)
+            result = await asyncio.shield(pending)
+            storing = self._storing.get(key)
+            if storing is not None and not answer_first:
+                await asyncio.shield(storing)  # this caller was promised a stored derivative
+            return result
         future: asyncio.Future[Derivative] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         stored_later = False
@@ -195,21 +199,17 @@ class DerivativeCache:
     async def settle(self) -> None:
         """Wait until every derivative handed out before now is stored (or has failed to be)."""
         while self._storing:
-            await asyncio.wait(set(self._storing))
+            await asyncio.wait(list(self._storing.values()))
 
     def _store_in_background(self, key: DerivativeKey, services: Services, asset: Asset, rendered: Rendered) -> None:
-        task = asyncio.get_running_loop().create_task(self._store_then_release(key, services, asset, rendered))
-        self._storing.add(task)
-        task.add_done_callback(self._storing.discard)
+        task = asyncio.get_running_loop().create_task(_store_quietly(services, asset, key[2], rendered))
+        self._storing[key] = task
+        task.add_done_callback(lambda _: self._release(key))
 
-    async def _store_then_release(self, key: DerivativeKey, services: Services, asset: Asset, rendered: Rendered) -> None:
-        try:
-            await _store_rendered(services, asset, key[2], rendered)
-        except Exception:
-            # The client has its bytes; only the cache entry is lost, and the next request renders again.
-            log.warning("derivative of asset %s not stored", asset.asset_id, exc_info=True)
-        finally:
-            del self._inflight[key]
+    def _release(self, key: DerivativeKey) -> None:
+        """The render is stored (or failed to be): the next request for it looks in the store."""
+        del self._storing[key]
+        del self._inflight[key]
 
     def _remember(self, key: DerivativeKey, item: Derivative) -> None:
         if len(item.data) > self.max_memory_bytes // 8:
@@ -249,6 +249,14 @@ class DerivativeCache:
             async with services.local_file(asset.storage_key) as original:
                 rendered = await _render(services, asset, original, chain, requested_format, hints, self._render_slots)
         return _derivative(rendered.data, rendered.format, rendered.vary_accept, rendered.width, rendered.height), rendered
+
+
+async def _store_quietly(services: Services, asset: Asset, variant: Variant, rendered: Rendered) -> None:
+    try:
+        await _store_rendered(services, asset, variant, rendered)
+    except Exception:
+        # The client has its bytes; only the cache entry is lost, and the next request renders again.
+        log.warning("derivative of asset %s not stored", asset.asset_id, exc_info=True)
 
 
 async def _store_rendered(services: Services, asset: Asset, variant: Variant, rendered: Rendered) -> bool:
