@@ -12,9 +12,11 @@ import hashlib
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import pyvips
 import sqlalchemy as sa
 
 from darkroom import catalog
@@ -79,7 +81,10 @@ async def _upload(services: Services, source: Path, public_id: str) -> Asset:
     data = source.read_bytes()
     storage_key = f"{CLOUD}/originals/{secrets.token_hex(8)}"
     await services.store.put_bytes(storage_key, data)
-    new = NewAsset(CLOUD, "image", "upload", public_id, storage_key, "png", len(data), hashlib.md5(data).hexdigest(), "image/png", 120, 80)
+    image = pyvips.Image.new_from_buffer(data, "")
+    fmt = source.suffix.lstrip(".")
+    new = NewAsset(CLOUD, "image", "upload", public_id, storage_key, fmt, len(data), hashlib.md5(data).hexdigest(), f"image/{fmt}",
+                   image.width, image.height)
     return (await services.db(catalog.save_asset, new, overwrite=True)).asset
 
 
@@ -194,5 +199,30 @@ def test_a_failed_store_loses_only_the_cache_entry(services: Services, sample_pn
         gated.fail_puts = False
         assert (await cache.get(services, asset, WIDTH_40, "jpg", ClientHints())).data == answer.data
         assert len(renders) == 2 and len(_records(services, asset)) == 1
+
+    asyncio.run(scenario())
+
+
+def test_a_re_upload_that_reuses_the_pk_and_version_number_gets_its_own_derivative(
+    services: Services, sample_png: Path, sample_jpg: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Destroy and upload again within one second: SQLite hands out the destroyed row's pk again
+    # and the version number (Unix seconds) is the same; only version_id tells them apart.
+    monkeypatch.setattr("darkroom.catalog.assets.time", SimpleNamespace(time=lambda: 1_800_000_000))
+
+    async def scenario() -> None:
+        public_id = f"reused-{secrets.token_hex(4)}"
+        before = await _upload(services, sample_png, public_id)  # 120×80
+        gated = GatedStore(services.store)
+        services.store = gated  # type: ignore[assignment]
+        cache = DerivativeCache()
+        assert (await cache.get(services, before, WIDTH_40, "jpg", ClientHints(), answer_first=True)).height == 27
+        await gated.started()
+        await services.db(catalog.delete_asset, CLOUD, "image", "upload", public_id)
+        after = await _upload(services, sample_jpg, public_id)  # 200×150
+        gated.gate.set()
+        await cache.settle()
+        assert _records(services, after) == []  # the old picture was not recorded for the new asset
+        assert (await cache.get(services, after, WIDTH_40, "jpg", ClientHints())).height == 30
 
     asyncio.run(scenario())

@@ -115,8 +115,10 @@ def variant_key(chain: Chain, requested_format: str | None, hints: ClientHints) 
     return Variant(canonical, rest)
 
 
-# (asset pk, version, variant): one derivative of one version of one asset
-DerivativeKey = tuple[int, int, Variant]
+# (asset pk, version_id, variant): one derivative of one version of one asset. Not the version
+# number: SQLite reuses a destroyed asset's pk, and a re-upload within the same second gets the
+# same version number, while version_id is random for every saved version.
+DerivativeKey = tuple[int, str, Variant]
 
 
 class DerivativeCache:
@@ -159,7 +161,7 @@ class DerivativeCache:
         not wait for the blob store and the database); otherwise it is stored before.
         """
         variant = variant_key(chain, requested_format, hints)
-        key = (asset.pk, asset.version, variant)
+        key = (asset.pk, asset.version_id, variant)
         hot = self._memory.get(key)
         if hot is not None:
             self._memory.move_to_end(key)
@@ -357,11 +359,12 @@ def _find_derived(engine: Engine, asset_pk: int, version: int, variant: Variant)
 @functools.cache
 def _record_statement(dialect: str) -> sa.Insert:
     """One upsert that takes the asset's id and version from the asset's row, so a destroyed
-    or overwritten asset gives it no row to insert. Built once per dialect."""
+    or overwritten asset gives it no row to insert (version_id, random per saved version, also
+    tells a re-upload that reused the pk and version number). Built once per dialect."""
     fields = ("transformation", "variant", *_RECORD_FIELDS)
     current = sa.select(
         assets.c.id, assets.c.version, *(sa.bindparam(f"new_{name}", type_=derived.c[name].type) for name in fields)
-    ).where(assets.c.id == sa.bindparam("asset_pk"), assets.c.version == sa.bindparam("version"))
+    ).where(assets.c.id == sa.bindparam("asset_pk"), assets.c.version_id == sa.bindparam("version_id"))
     insert = (postgresql if dialect == "postgresql" else sqlite).insert(derived).from_select(["asset_pk", "version", *fields], current)
     return insert.on_conflict_do_update(
         index_elements=[derived.c.asset_pk, derived.c.version, derived.c.transformation, derived.c.variant],
@@ -379,7 +382,7 @@ def _record_derived(
     """
     values = {
         "asset_pk": asset.pk,
-        "version": asset.version,
+        "version_id": asset.version_id,
         "new_transformation": variant.transformation,
         "new_variant": variant.rest,
         "new_format": fmt,
