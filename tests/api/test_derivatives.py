@@ -27,6 +27,7 @@ from darkroom.api.services import Services
 from darkroom.catalog import Asset, NewAsset
 from darkroom.catalog.schema import derived
 from darkroom.config import Settings
+from darkroom.imaging import decoded
 from darkroom.storage import BlobNotFound, BlobStore
 from darkroom.transform import parse
 
@@ -226,3 +227,19 @@ def test_a_re_upload_that_reuses_the_pk_and_version_number_gets_its_own_derivati
         assert (await cache.get(services, after, WIDTH_40, "jpg", ClientHints())).height == 30
 
     asyncio.run(scenario())
+
+
+def test_new_sizes_of_a_png_reuse_its_decoded_pixels(services: Services, sample_png: Path) -> None:
+    decoded.configure(64 * 1024 * 1024)
+
+    async def scenario() -> None:
+        asset = await _upload(services, sample_png, f"decoded-{secrets.token_hex(4)}")
+        cache = DerivativeCache()
+        for width in (30, 31, 32):
+            assert (await cache.get(services, asset, parse(f"c_scale,w_{width}"), "jpg", ClientHints())).width == width
+        assert len(decoded.shared()) == 1  # decoded once, under this version's storage key
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        decoded.configure(decoded.DEFAULT_BUDGET_BYTES)

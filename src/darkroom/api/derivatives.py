@@ -313,6 +313,7 @@ async def _render(
             client_width=hints.width,
             client_dpr=hints.dpr,
             save_data=hints.save_data,
+            source_key=asset.storage_key,  # names this version's bytes: its decoded pixels may be reused
         ),
         limiter=slots,
     )
