@@ -243,3 +243,17 @@ def test_new_sizes_of_a_png_reuse_its_decoded_pixels(services: Services, sample_
         asyncio.run(scenario())
     finally:
         decoded.configure(decoded.DEFAULT_BUDGET_BYTES)
+
+
+def test_settling_gives_up_on_a_store_that_hangs(services: Services, sample_png: Path) -> None:
+    async def scenario() -> None:
+        asset = await _upload(services, sample_png, f"hung-{secrets.token_hex(4)}")
+        gated = GatedStore(services.store)  # the gate never opens
+        services.store = gated  # type: ignore[assignment]
+        cache = DerivativeCache()
+        await cache.get(services, asset, WIDTH_40, "jpg", ClientHints(), answer_first=True)
+        await gated.started()
+        await asyncio.wait_for(cache.settle(timeout=0.1), timeout=5)
+        assert _records(services, asset) == []
+
+    asyncio.run(scenario())

@@ -198,10 +198,15 @@ class DerivativeCache:
         for key in [k for k in self._memory if k[0] == asset_pk]:
             self._memory_bytes -= len(self._memory.pop(key).data)
 
-    async def settle(self) -> None:
-        """Wait until every derivative handed out before now is stored (or has failed to be)."""
-        while self._storing:
-            await asyncio.wait(list(self._storing.values()))
+    async def settle(self, timeout: float = 10.0) -> None:
+        """Wait until every derivative handed out before now is stored (or has failed to be).
+
+        At most `timeout` seconds, so a hung blob store cannot hold up a shutdown: a store
+        still running then is abandoned, which loses only its cache entry.
+        """
+        with anyio.move_on_after(timeout):
+            while self._storing:
+                await asyncio.wait(list(self._storing.values()))
 
     def _store_in_background(self, key: DerivativeKey, services: Services, asset: Asset, rendered: Rendered) -> None:
         task = asyncio.get_running_loop().create_task(_store_quietly(services, asset, key[2], rendered))
