@@ -1,4 +1,4 @@
-"""The per-process asset memory in front of delivery: short-lived, forgotten on writes, misses never kept."""
+"""The per-process memories in front of delivery (assets, cloud rules): short-lived, forgotten on writes, missing assets never kept."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from darkroom.api.asset_lookup import AssetLookup, ForgetOnWrite
+from darkroom.api.asset_lookup import AssetLookup, ForgetOnWrite, RulesLookup
 
 
 class CountingServices:
@@ -61,13 +61,41 @@ def test_state_changing_requests_empty_the_memory() -> None:
 
     app = Starlette(routes=[Route("/x", ok, methods=["GET", "POST"])], middleware=[Middleware(ForgetOnWrite)])
     app.state.asset_lookup = AssetLookup(ttl=60)
-    app.state.asset_lookup._entries[("c", "image", "upload", "a")] = (0.0, "asset")  # noqa: SLF001 - seeding the memory
+    app.state.asset_lookup.keep(("c", "image", "upload", "a"), "asset")
+    app.state.rules_lookup = RulesLookup(ttl=60)
+    app.state.rules_lookup.keep("c", "strict rules")
 
     async def scenario() -> None:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
             await client.get("/x")
-            assert app.state.asset_lookup._entries  # noqa: SLF001 - reads keep it
+            assert app.state.asset_lookup.recall(("c", "image", "upload", "a")) == "asset"  # reads keep them
+            assert app.state.rules_lookup.recall("c") == "strict rules"
             await client.post("/x")
-            assert not app.state.asset_lookup._entries  # noqa: SLF001 - a write empties it
+            assert app.state.asset_lookup.recall(("c", "image", "upload", "a")) is None  # a write empties both
+            assert app.state.rules_lookup.recall("c") is None
 
     asyncio.run(scenario())
+
+
+def test_cloud_rules_are_read_once_per_ttl() -> None:
+    services = CountingRules()
+    lookup = RulesLookup(ttl=0.2)
+
+    async def scenario() -> None:
+        assert await lookup.get(services, "c") == "rules 1"  # type: ignore[arg-type]
+        assert await lookup.get(services, "c") == "rules 1"  # type: ignore[arg-type]
+        await asyncio.sleep(0.25)
+        assert await lookup.get(services, "c") == "rules 2"  # type: ignore[arg-type]
+
+    asyncio.run(scenario())
+
+
+class CountingRules:
+    """Stands in for Services.db reading a cloud's delivery rules: each read gives a new answer."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def db(self, _function: Any, _cloud: str) -> Any:
+        self.calls += 1
+        return f"rules {self.calls}"
