@@ -205,13 +205,15 @@ def _add_derived(cloud: AdminCloud, public_id: str, transformation: str) -> int:
 
 def test_derived_resources_are_listed_and_deleted(cloud: AdminCloud, png: Path) -> None:
     upload(png, "der/one")
-    first = _add_derived(cloud, "der/one", "c_fill,w_100")
-    _add_derived(cloud, "der/one", "c_scale,w_50")
+    cloudinary.uploader.explicit("der/one", type="upload", eager=[{"crop": "fill", "width": 100}, {"crop": "scale", "width": 50}])
     detail = cloudinary.api.resource("der/one")
-    assert {d["transformation"] for d in detail["derived"]} == {"c_fill,w_100", "c_scale,w_50"}
+    by_transformation = {d["transformation"]: d for d in detail["derived"]}
+    assert set(by_transformation) == {"c_fill,w_100", "w_50"}  # recorded in canonical form
     assert {"transformation", "format", "bytes", "id", "url", "secure_url"} <= set(detail["derived"][0])
-    assert cloudinary.api.delete_derived_resources([str(first)])["deleted"] == {str(first): "deleted"}
-    kept = cloudinary.api.delete_derived_by_transformation(["der/one"], ["c_scale,w_50"])
+    first = str(by_transformation["c_fill,w_100"]["id"])
+    assert cloudinary.api.delete_derived_resources([first])["deleted"] == {first: "deleted"}
+    # Named as the SDK user wrote it: c_scale,w_50 is the same derivative as w_50.
+    kept = cloudinary.api.delete_derived_by_transformation(["der/one"], [{"crop": "scale", "width": 50}])
     assert kept["deleted_counts"]["der/one"] == {"original": 0, "derived": 1}
     assert cloudinary.api.resource("der/one")["derived"] == []
 

@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from darkroom.api.admin_analysis import analysis_fields
-from darkroom.api.admin_http import Admin, as_bool, as_list, authorize, guard_routes, list_item, reply
+from darkroom.api.admin_http import Admin, as_bool, as_list, authorize, canonical_transformation, guard_routes, list_item, reply
 from darkroom.api.callers import authenticate
 from darkroom.api.ingest import delete_blobs
 from darkroom.api.multipart import read_upload_form
@@ -238,7 +238,8 @@ def _metadata_param(value: Any) -> dict[str, Any] | None:
 
 def _target(admin: Admin) -> Target:
     transformations = admin.param("transformations")
-    chosen = tuple(t for t in str(transformations).split("|") if t) if transformations else ()
+    # Derivatives are recorded under their canonical form: `c_scale,w_100` finds `w_100`.
+    chosen = tuple(canonical_transformation(t) for t in str(transformations).split("|") if t) if transformations else ()
     return Target(keep_original=as_bool(admin.param("keep_original")), transformations=chosen)
 
 

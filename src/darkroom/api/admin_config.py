@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from darkroom import transform
-from darkroom.api.admin_http import as_bool, as_list, authorize, guard_routes
+from darkroom.api.admin_http import as_bool, as_list, authorize, canonical_transformation, guard_routes
 from darkroom.catalog import folders, metadata_fields, named_transformations, presets, streaming
 from darkroom.catalog.listing import max_results_from
 from darkroom.errors import BadRequest
@@ -163,14 +163,6 @@ def _number_or_text(value: str) -> Any:
     return value
 
 
-def _canonical(text: str) -> str:
-    """A transformation definition in canonical form (400 if it does not parse)."""
-    head, slash, fmt = text.rpartition("/")
-    if slash and fmt and "_" not in fmt and "," not in fmt:
-        return f"{transform.parse(head).canonical()}/{fmt}"
-    return transform.parse(text).canonical()
-
-
 async def transformations(request: Request) -> Response:
     """GET `/transformations`: the list, or one transformation's details when `transformation=` is given."""
     admin = await authorize(request)
@@ -192,7 +184,7 @@ async def _transformation_details(admin: Any, wanted: str) -> Response:
     if found is not None:
         return admin.reply({**found, "info": transformation_info(found["transformation"]), "derived": []})
     try:
-        canonical = _canonical(wanted)
+        canonical = canonical_transformation(wanted)
     except transform.ParseError as exc:  # e.g. t_gone: a name that no longer exists
         raise named_transformations.TransformationNotFound(f"Transformation {wanted} not found") from exc
     if not await admin.db(named_transformations.used_transformation, canonical):
@@ -203,7 +195,7 @@ async def _transformation_details(admin: Any, wanted: str) -> Response:
 
 async def create_transformation(request: Request) -> Response:
     admin = await authorize(request)
-    definition = _canonical(str(admin.required("transformation")))
+    definition = canonical_transformation(str(admin.required("transformation")))
     await admin.db(named_transformations.create_named, str(admin.required("name")), definition,
                    as_bool(admin.param("allowed_for_strict")))
     return admin.reply({"message": "created"})
@@ -215,7 +207,7 @@ async def update_transformation(request: Request) -> Response:
     allowed = admin.param("allowed_for_strict")
     await admin.db(
         named_transformations.update_named, str(admin.required("transformation")),
-        transformation=_canonical(str(unsafe)) if unsafe else None,
+        transformation=canonical_transformation(str(unsafe)) if unsafe else None,
         allowed_for_strict=None if allowed is None else as_bool(allowed),
     )
     return admin.reply({"message": "updated"})

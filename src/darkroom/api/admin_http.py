@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from darkroom import catalog
+from darkroom import catalog, transform
 from darkroom.api.services import Services, services_of
 from darkroom.api.shapes import asset_json, delivery_urls, iso_time
 from darkroom.auth import ADMIN_API_REFUSALS, parse_basic_auth, verify_basic_auth
@@ -288,6 +288,15 @@ def as_bool(value: Any, default: bool = False) -> bool:
 
 # Keys a `fields=` narrowing always keeps (Cloudinary keeps the identity of each resource).
 _ALWAYS = ("asset_id", "public_id", "resource_type", "type")
+
+
+def canonical_transformation(text: str) -> str:
+    """A transformation as the catalog keeps it, canonical (400 if it does not parse); a final
+    `/png`-like component is a format and is kept as written."""
+    head, slash, fmt = text.rpartition("/")
+    if slash and fmt and "_" not in fmt and "," not in fmt:
+        return f"{transform.parse(head).canonical()}/{fmt}"
+    return transform.parse(text).canonical()
 
 
 def _narrow(item: dict[str, Any], fields: Any) -> dict[str, Any]:
