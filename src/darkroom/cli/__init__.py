@@ -60,9 +60,6 @@ def serve(host: str, port: int, data_dir: str | None, tls_cert: str | None, tls_
     engine.dispose()
     # Workers are separate processes: they rebuild settings from the environment.
     os.environ["DARKROOM_DATA_DIR"] = str(settings.data_dir.resolve())
-    if not settings.render_concurrency:
-        # Share the cores between the worker processes instead of letting each take them all.
-        os.environ["DARKROOM_RENDER_CONCURRENCY"] = str(max(1, (os.cpu_count() or 1) // workers))
     uvicorn.run(
         "darkroom.api.app:app_from_env",
         factory=True,
