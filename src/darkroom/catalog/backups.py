@@ -10,6 +10,7 @@ backups, or without a tombstone, restore answers "Backup not found" per ID as Cl
 from __future__ import annotations
 
 import secrets
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,7 +23,7 @@ from darkroom.catalog.assets import insert_tags
 from darkroom.catalog.schema import asset_tags, assets, clouds, deleted_assets
 from darkroom.errors import BadRequest
 
-__all__ = ["Restored", "backups_enabled", "set_backups", "keep_tombstone", "restore_assets", "MAX_RESTORE"]
+__all__ = ["Restored", "backups_enabled", "set_backups", "keep_tombstones", "restore_assets", "MAX_RESTORE"]
 
 MAX_RESTORE = 100  # ids per call
 _DATETIMES = ("created_at", "uploaded_at")
@@ -50,15 +51,22 @@ def set_backups(engine: Engine, cloud: str, enabled: bool) -> None:
         conn.execute(sa.update(clouds).where(clouds.c.name == cloud).values(settings={**(row[0] or {}), "backups": enabled}))
 
 
-def keep_tombstone(conn: Connection, pk: int, now: datetime) -> None:
-    """Record asset `pk` (row and tags) before it is deleted; the caller keeps its blob."""
-    row = conn.execute(sa.select(assets).where(assets.c.id == pk)).mappings().one()
-    tags = [tag for (tag,) in conn.execute(sa.select(asset_tags.c.tag).where(asset_tags.c.asset_pk == pk))]
+def keep_tombstones(conn: Connection, pks: Sequence[int], now: datetime) -> None:
+    """Record the assets `pks` (rows and tags) before they are deleted, as `restore_assets` reads
+    them back; the caller keeps their blobs. Three statements for the whole batch."""
+    tags: dict[int, list[str]] = defaultdict(list)
+    tag_rows = sa.select(asset_tags.c.asset_pk, asset_tags.c.tag).where(asset_tags.c.asset_pk.in_(pks))
+    for pk, tag in conn.execute(tag_rows.order_by(asset_tags.c.asset_pk, asset_tags.c.tag)):
+        tags[pk].append(tag)
+    rows = conn.execute(sa.select(assets).where(assets.c.id.in_(pks)).order_by(assets.c.id)).mappings().all()
+    if rows:
+        conn.execute(sa.insert(deleted_assets), [_tombstone(row, tags[row["id"]], now) for row in rows])
+
+
+def _tombstone(row: Any, tags: list[str], now: datetime) -> dict[str, Any]:
     snapshot = {name: (value.isoformat() if isinstance(value, datetime) else value) for name, value in row.items() if name != "id"}
-    conn.execute(sa.insert(deleted_assets).values(
-        cloud=row["cloud"], resource_type=row["resource_type"], type=row["type"], public_id=row["public_id"],
-        asset_id=row["asset_id"], row=snapshot, tags=tags, deleted_at=now,
-    ))
+    return {"cloud": row["cloud"], "resource_type": row["resource_type"], "type": row["type"], "public_id": row["public_id"],
+            "asset_id": row["asset_id"], "row": snapshot, "tags": tags, "deleted_at": now}
 
 
 def restore_assets(engine: Engine, cloud: str, resource_type: str, type_: str, public_ids: Sequence[str],

@@ -15,13 +15,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from darkroom.catalog.backups import backups_enabled
-from darkroom.catalog.schema import asset_tags, assets, deleted_assets, derived
+from darkroom.catalog.backups import backups_enabled, keep_tombstones
+from darkroom.catalog.schema import asset_tags, assets, derived
 from darkroom.catalog.search.compiler import starts_with
 from darkroom.errors import BadRequest
 
@@ -137,7 +136,7 @@ def _delete_chosen(conn: Connection, outcome: Deletion, chosen: Sequence[tuple[i
     derivative_keys = _delete_derivatives(conn, pks, target.transformations)
     if target.originals:  # no transformation filter, so the derivatives above were all of them
         if backups:
-            _keep_tombstones(conn, pks, datetime.now(UTC))
+            keep_tombstones(conn, pks, datetime.now(UTC))
         conn.execute(sa.delete(asset_tags).where(asset_tags.c.asset_pk.in_(pks)))
         conn.execute(sa.delete(assets).where(assets.c.id.in_(pks)))
     for pk, shown, storage_key in chosen:
@@ -161,24 +160,6 @@ def _delete_derivatives(conn: Connection, pks: Sequence[int], transformations: S
     for pk, storage_key in removed:
         keys[pk].append(storage_key)
     return keys
-
-
-def _keep_tombstones(conn: Connection, pks: Sequence[int], now: datetime) -> None:
-    """Record the assets (rows and tags) about to be deleted, as `backups.keep_tombstone` does for
-    one asset and `backups.restore_assets` reads them back: three statements for the whole batch."""
-    tags: dict[int, list[str]] = defaultdict(list)
-    tag_rows = sa.select(asset_tags.c.asset_pk, asset_tags.c.tag).where(asset_tags.c.asset_pk.in_(pks))
-    for pk, tag in conn.execute(tag_rows.order_by(asset_tags.c.asset_pk, asset_tags.c.tag)):
-        tags[pk].append(tag)
-    rows = conn.execute(sa.select(assets).where(assets.c.id.in_(pks)).order_by(assets.c.id)).mappings().all()
-    if rows:
-        conn.execute(sa.insert(deleted_assets), [_tombstone(row, tags[row["id"]], now) for row in rows])
-
-
-def _tombstone(row: Any, tags: list[str], now: datetime) -> dict[str, Any]:
-    snapshot = {name: (value.isoformat() if isinstance(value, datetime) else value) for name, value in row.items() if name != "id"}
-    return {"cloud": row["cloud"], "resource_type": row["resource_type"], "type": row["type"], "public_id": row["public_id"],
-            "asset_id": row["asset_id"], "row": snapshot, "tags": tags, "deleted_at": now}
 
 
 def _derived_matches(transformation: str) -> sa.ColumnElement[bool]:
