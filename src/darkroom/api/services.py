@@ -11,18 +11,24 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from starlette.requests import Request
 
 from darkroom import catalog
 from darkroom.catalog.errors import CloudNotFound
 from darkroom.config import Settings
+from darkroom.errors import Conflict
 from darkroom.imaging import RenderLimits
 from darkroom.storage import BlobNotFound, BlobStore
 
 __all__ = ["Services", "services_of"]
 
 T = TypeVar("T")
+
+# PostgreSQL's deadlock_detected and serialization_failure: the transaction was rolled back.
+TRANSIENT_SQLSTATES = frozenset(("40P01", "40001"))
+TRANSIENT_ATTEMPTS = 3
 
 
 @dataclass
@@ -39,8 +45,23 @@ class Services:
         return RenderLimits(max_source_pixels=pixels, max_output_pixels=pixels)
 
     async def db(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run a catalog function (blocking SQLAlchemy) in a worker thread, off the event loop."""
-        return await anyio.to_thread.run_sync(functools.partial(function, self.engine, *args, **kwargs))
+        """Run a catalog function (blocking SQLAlchemy) in a worker thread, off the event loop.
+
+        A transaction PostgreSQL chose as a deadlock victim (or failed for serialization) was
+        rolled back whole, so the function runs again; every catalog function is one
+        transaction. Still failing after a few tries, the client gets a 409 to retry, not a 500.
+        """
+        call = functools.partial(function, self.engine, *args, **kwargs)
+        for attempt in range(1, TRANSIENT_ATTEMPTS + 1):
+            try:
+                return await anyio.to_thread.run_sync(call)
+            except sa.exc.OperationalError as error:
+                if getattr(error.orig, "sqlstate", None) not in TRANSIENT_SQLSTATES:
+                    raise
+                if attempt == TRANSIENT_ATTEMPTS:
+                    raise Conflict("Concurrent changes to the same assets; retry the request") from None
+                await anyio.sleep(0.01 * attempt)
+        raise AssertionError("unreachable")
 
     @contextlib.asynccontextmanager
     async def local_file(self, storage_key: str) -> AsyncIterator[Path]:
