@@ -227,3 +227,47 @@ def test_explicit_with_a_bad_eager_changes_nothing(cld_sqlite: LiveServer, sampl
     with pytest.raises(cloudinary.exceptions.BadRequest, match="bogus"):
         cloudinary.uploader.explicit("delivery/explicit-bad-eager", type="upload", tags=["after"], eager=[{"crop": "bogus", "width": 5}])
     assert cloudinary.uploader.explicit("delivery/explicit-bad-eager", type="upload")["tags"] == ["before"]
+
+
+def _overlaid(public_id: str, overlay_url: str) -> str:
+    return url_for(
+        public_id, format="png",
+        transformation=[{"width": 200, "height": 150, "crop": "fill"},
+                        {"overlay": {"url": overlay_url}, "gravity": "north_west", "flags": "layer_apply"}],
+    )
+
+
+def test_a_remote_overlay_is_fetched_and_laid_where_gravity_says(photo: str, file_server: tuple[str, Path, dict[str, str]]) -> None:
+    base, folder, _ = file_server
+    (pyvips.Image.black(20, 20) + [255, 0, 0]).cast("uchar").copy(interpretation="srgb").pngsave(str(folder / "red-badge.png"))
+    url = _overlaid(photo, f"{base}/red-badge.png")
+    assert ",l_fetch:" in url  # the SDK's spelling: the URL in base64
+
+    response = httpx.get(url)
+
+    assert response.status_code == 200, response.headers.get("x-cld-error")
+    picture = pyvips.Image.new_from_buffer(response.content, "")
+    assert (picture.width, picture.height) == (200, 150)
+    assert picture(5, 5)[:3] == [255, 0, 0]  # the badge, top left
+    assert picture(100, 100)[:3] != [255, 0, 0]  # the photo, elsewhere
+
+
+@pytest.mark.parametrize(
+    ("overlay_url", "says"),
+    [
+        ("http://169.254.169.254/latest/meta-data/", "non-public address"),  # cloud metadata: never fetched
+        ("/missing-badge.png", "404"),  # appended to the file server's address below
+        ("/not-an-image.txt", "Error in loading"),
+    ],
+)
+def test_a_remote_overlay_that_cannot_be_used_is_a_400(
+    photo: str, file_server: tuple[str, Path, dict[str, str]], overlay_url: str, says: str
+) -> None:
+    base, folder, _ = file_server
+    (folder / "not-an-image.txt").write_text("plain text, no pixels")
+    target = f"{base}{overlay_url}" if overlay_url.startswith("/") else overlay_url
+
+    response = httpx.get(_overlaid(photo, target))
+
+    assert response.status_code == 400
+    assert says in response.headers["x-cld-error"]

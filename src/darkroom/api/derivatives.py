@@ -33,7 +33,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from darkroom import catalog
+from darkroom.api.multipart import SpooledFile
 from darkroom.api.services import Services
+from darkroom.api.sources import fetch_remote
 from darkroom.catalog import Asset
 from darkroom.catalog.schema import assets, derived
 from darkroom.imaging import Rendered, content_type_for, render
@@ -305,23 +307,50 @@ async def _render(
     slots: anyio.CapacityLimiter,
 ) -> Rendered:
     layers = await _layer_paths(services, asset, chain)
+    fetched = await _fetched_layers(services, chain)
+    layers.update({key: spooled.path for key, spooled in fetched.items()})
     limits = services.render_limits
-    return await anyio.to_thread.run_sync(
-        lambda: render(
-            source,
-            chain,
-            source_format=asset.format,
-            requested_format=requested_format,
-            accept=hints.accept,
-            limits=limits,
-            load_layer=lambda public_id: layers.get(public_id),
-            client_width=hints.width,
-            client_dpr=hints.dpr,
-            save_data=hints.save_data,
-            source_key=asset.storage_key,  # names this version's bytes: its decoded pixels may be reused
-        ),
-        limiter=slots,
-    )
+    try:
+        return await anyio.to_thread.run_sync(
+            lambda: render(
+                source,
+                chain,
+                source_format=asset.format,
+                requested_format=requested_format,
+                accept=hints.accept,
+                limits=limits,
+                load_layer=layers.get,
+                client_width=hints.width,
+                client_dpr=hints.dpr,
+                save_data=hints.save_data,
+                source_key=asset.storage_key,  # names this version's bytes: its decoded pixels may be reused
+            ),
+            limiter=slots,
+        )
+    finally:
+        for spooled in fetched.values():
+            spooled.discard()
+
+
+# A remote overlay is a picture laid on another one; its pixels are limited like any source's.
+FETCH_LAYER_MAX_BYTES = 50 * 1024 * 1024
+
+
+async def _fetched_layers(services: Services, chain: Chain) -> dict[str, SpooledFile]:
+    """`l_fetch:` images downloaded to spool files, keyed `fetch:URL`, through the same
+    SSRF-checked fetch as uploads from a URL (`DARKROOM_FETCH_ALLOW`, `DARKROOM_FETCH_TIMEOUT`)."""
+    settings = services.settings
+    fetched: dict[str, SpooledFile] = {}
+    try:
+        for url in chain.layer_fetch_urls():
+            fetched[f"fetch:{url}"] = await fetch_remote(
+                url, services.spool_dir, max_bytes=FETCH_LAYER_MAX_BYTES, timeout=settings.fetch_timeout, allow=settings.fetch_allow
+            )
+    except BaseException:
+        for spooled in fetched.values():
+            spooled.discard()
+        raise
+    return fetched
 
 
 async def _layer_paths(services: Services, asset: Asset, chain: Chain) -> dict[str, Path]:

@@ -53,17 +53,20 @@ def text_image(layer: Layer, color: str | None) -> pyvips.Image:
 
 
 def load_image_layer(layer: Layer, path: str | os.PathLike[str] | None) -> pyvips.Image:
-    if layer.kind == "fetch":
-        raise UnsupportedTransformation("Remote (fetch) layers are not supported")
-    if layer.kind != "image" or layer.resource_type != "image":
+    """A stored image's or a fetched URL's pixels (not decoded yet: callers check the size first)."""
+    if layer.kind not in ("image", "fetch") or layer.resource_type != "image":
         raise UnsupportedTransformation(f"Layers of type {layer.resource_type} are not supported for images")
+    missing = (
+        f"Error in loading {layer.url}" if layer.kind == "fetch"
+        else f"Unknown or invalid referenced image {layer.public_id} of type {layer.delivery_type}"
+    )
     if path is None:
-        raise MissingLayer(f"Unknown or invalid referenced image {layer.public_id} of type {layer.delivery_type}")
+        raise MissingLayer(missing)
     try:
         image = pyvips.Image.new_from_file(str(path))
         image = image.autorot()
     except pyvips.Error as error:
-        raise MissingLayer(f"Unknown or invalid referenced image {layer.public_id} of type {layer.delivery_type}", detail=str(error)) from None
+        raise MissingLayer(missing, detail=str(error)) from None
     return image
 
 

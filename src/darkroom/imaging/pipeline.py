@@ -433,7 +433,8 @@ def _layer_image(component: Component, state: RenderState) -> pyvips.Image:
         if size * size * len(layer.text or "") > state.limits.max_output_pixels:
             raise TooManyPixels("Text layer is too large")
         return layers.text_image(layer, component.color)
-    path = state.load_layer(layer.public_id or "") if state.load_layer and layer.kind == "image" else None
+    key = layer.loader_key
+    path = state.load_layer(key) if state.load_layer and key is not None else None
     image = layers.load_image_layer(layer, path)
     if image.width * image.height > state.limits.max_source_pixels:
         raise TooManyPixels("Layer image is too large to process")

@@ -143,6 +143,14 @@ class Layer:
     style_variable: str | None = None  # `$name` whose value is the style, resolved when rendering
     url: str | None = None
 
+    @property
+    def loader_key(self) -> str | None:
+        """What a layer loader is asked for: a stored image's public ID, `fetch:URL` for a
+        remote one, None for layers that are not loaded from a file (text)."""
+        if self.kind == "fetch":
+            return f"fetch:{self.url}"
+        return self.public_id if self.kind == "image" else None
+
 
 @dataclass(frozen=True)
 class Variable:
@@ -242,6 +250,15 @@ class Chain:
                 if layer is not None and layer.kind == "image" and layer.resource_type == "image" and layer.public_id not in ids:
                     ids.append(layer.public_id)  # type: ignore[arg-type]
         return tuple(ids)
+
+    def layer_fetch_urls(self) -> tuple[str, ...]:
+        """Remote images (`l_fetch:…`) that overlays and underlays use, first use first."""
+        urls: list[str] = []
+        for component in self.components:
+            for layer in (component.overlay, component.underlay):
+                if layer is not None and layer.kind == "fetch" and layer.url not in urls:
+                    urls.append(layer.url)  # type: ignore[arg-type]
+        return tuple(urls)
 
     @property
     def attachment(self) -> str | None:
