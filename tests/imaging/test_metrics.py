@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import pyvips
 
-from darkroom.imaging.metrics import colors, face_boxes, hamming, load_for_analysis, phash, predominant, quality_scores
+from darkroom.imaging import metrics
+from darkroom.imaging.metrics import analyse, colors, face_boxes, hamming, load_for_analysis, phash, predominant, quality_scores
 
 
 def _write(image: pyvips.Image, path: Path) -> Path:
@@ -83,3 +85,23 @@ def test_faces_are_found_in_the_images_own_pixels(tmp_path: Path) -> None:
     x, y, width, height = box
     assert 150 < x + width / 2 < 300 and 50 < y + height / 2 < 180 and 60 < width < 200
     assert face_boxes(_write(_solid(300, 200, [200, 200, 200]), tmp_path / "plain.png")) == []
+
+
+def test_analyse_answers_each_wanted_option_from_one_thumbnail(tmp_path: Path) -> None:
+    path = _write(_solid(40, 30, [255, 0, 0]), tmp_path / "red.png")
+    fields = analyse(path, {"colors", "phash", "quality_analysis"}, source_width=4000, source_height=3000)
+    image = load_for_analysis(path)
+    assert fields["colors"] == colors(image) and fields["predominant"] == predominant(image)
+    assert fields["phash"] == phash(image)
+    assert fields["quality_analysis"] == quality_scores(image, source_width=4000, source_height=3000)
+    assert fields["quality_score"] == fields["quality_analysis"]["pixel_score"]
+    assert "faces" not in fields
+
+
+def test_analyse_decodes_no_thumbnail_for_faces_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("thumbnail decoded")
+
+    monkeypatch.setattr(metrics, "load_for_analysis", refuse)
+    path = _write(_solid(300, 200, [200, 200, 200]), tmp_path / "plain.png")
+    assert analyse(path, {"faces"}) == {"faces": []}

@@ -46,19 +46,8 @@ async def analysis_fields(admin: Admin, asset: Asset) -> dict[str, Any]:
 
 
 def _analyse(path: Path, wanted: set[str]) -> dict[str, Any]:
-    """Runs in a worker thread: one small thumbnail serves colours and the hash."""
+    """Runs in a worker thread: embedded metadata, then what `metrics.analyse` measures."""
     fields: dict[str, Any] = {}
     if "image_metadata" in wanted:
         fields["image_metadata"] = embedded_metadata(path)
-    if wanted & {"colors", "phash"}:
-        image = metrics.load_for_analysis(path)
-        if "colors" in wanted:
-            fields["colors"] = metrics.colors(image)
-            fields["predominant"] = metrics.predominant(image)
-        if "phash" in wanted:
-            fields["phash"] = metrics.phash(image)
-    if "faces" in wanted:
-        fields["faces"] = metrics.face_boxes(path)
-    return fields
-
-
+    return fields | metrics.analyse(path, wanted)

@@ -399,30 +399,13 @@ async def analysis_fields(ctx: ActionContext, asset: Asset, path: Path | None, p
     async with contextlib.AsyncExitStack() as stack:
         source = path if path is not None else await stack.enter_async_context(ctx.services.local_file(asset.storage_key))
         try:
-            fields = await anyio.to_thread.run_sync(lambda: _analyse(source, asset, wanted)) if wanted else {}
+            fields = await anyio.to_thread.run_sync(lambda: metrics.analyse(source, wanted, source_width=asset.width, source_height=asset.height)) if wanted else {}
             if settings:
                 fields["responsive_breakpoints"] = [await _breakpoints(ctx, asset, source, item) for item in settings]
         except InvalidImage as error:
             # The file is stored already (e.g. a PDF libvips cannot read): answer without analysis.
             log.info("no analysis for %s: %s", asset.public_id, error.detail or error.message)
             return {}
-    return fields
-
-
-def _analyse(path: Path, asset: Asset, wanted: set[str]) -> dict[str, Any]:
-    image = metrics.load_for_analysis(path)
-    fields: dict[str, Any] = {}
-    if "colors" in wanted:
-        fields["colors"] = metrics.colors(image)
-        fields["predominant"] = metrics.predominant(image)
-    if "phash" in wanted:
-        fields["phash"] = metrics.phash(image)
-    if "faces" in wanted:
-        fields["faces"] = metrics.face_boxes(path)
-    if "quality_analysis" in wanted:
-        scores = metrics.quality_scores(image, source_width=asset.width or image.width, source_height=asset.height or image.height)
-        fields["quality_analysis"] = scores
-        fields["quality_score"] = scores["pixel_score"]
     return fields
 
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Collection
+from typing import Any
 
 import numpy as np
 import pyvips
@@ -27,6 +29,7 @@ __all__ = [
     "ANALYSIS_SIZE",
     "FACE_SIZE",
     "PALETTE",
+    "analyse",
     "colors",
     "face_boxes",
     "hamming",
@@ -55,6 +58,38 @@ PALETTE: dict[str, tuple[int, int, int]] = {
     "pink": (250, 150, 190),
     "brown": (130, 80, 35),
 }
+
+
+def analyse(
+    path: str | os.PathLike[str],
+    wanted: Collection[str],
+    *,
+    source_width: int | None = None,
+    source_height: int | None = None,
+) -> dict[str, Any]:
+    """The reply fields for the wanted options among `colors`, `phash`, `quality_analysis` and `faces`.
+
+    One analysis thumbnail serves colours, hash and quality, and is decoded only when one of
+    them is wanted; faces read the file themselves at their own size. `quality_analysis`
+    rates resolution from the source's size, defaulting to the thumbnail's.
+
+        analyse("photo.jpg", {"colors", "faces"})  # {"colors": …, "predominant": …, "faces": …}
+    """
+    fields: dict[str, Any] = {}
+    if {"colors", "phash", "quality_analysis"} & set(wanted):
+        image = load_for_analysis(path)
+        if "colors" in wanted:
+            fields["colors"] = colors(image)
+            fields["predominant"] = predominant(image)
+        if "phash" in wanted:
+            fields["phash"] = phash(image)
+        if "quality_analysis" in wanted:
+            scores = quality_scores(image, source_width=source_width or image.width, source_height=source_height or image.height)
+            fields["quality_analysis"] = scores
+            fields["quality_score"] = scores["pixel_score"]
+    if "faces" in wanted:
+        fields["faces"] = face_boxes(path)
+    return fields
 
 
 def load_for_analysis(path: str | os.PathLike[str], size: int = ANALYSIS_SIZE) -> pyvips.Image:
