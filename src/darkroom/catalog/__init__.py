@@ -29,7 +29,6 @@ from darkroom.catalog.clouds import (
     list_signing_policies,
     revoke_key,
     set_strict_transformations,
-    strict_transformations,
     upsert_key,
 )
 from darkroom.catalog.db import create_engine_for, migrate
@@ -66,7 +65,6 @@ __all__ = [
     "revoke_key",
     "save_asset",
     "set_strict_transformations",
-    "strict_transformations",
     "update_context",
     "update_tags",
     "upsert_key",

@@ -33,7 +33,6 @@ __all__ = [
     "find_policy_by_token",
     "list_signing_policies",
     "set_strict_transformations",
-    "strict_transformations",
 ]
 
 
@@ -219,12 +218,6 @@ def _policies(engine: Engine, *where: Any) -> list[SigningPolicy]:
             )
             for row in rows
         ]
-
-
-def strict_transformations(engine: Engine, cloud: str) -> bool:
-    with engine.connect() as conn:
-        value = conn.execute(sa.select(clouds.c.strict_transformations).where(clouds.c.name == cloud)).scalar()
-    return bool(value)
 
 
 def set_strict_transformations(engine: Engine, cloud: str, strict: bool) -> None:
