@@ -55,13 +55,13 @@ def delete_by_public_ids(engine: Engine, cloud: str, resource_type: str, type_: 
     _check_ids(public_ids, "public_ids")
     where = sa.and_(assets.c.cloud == cloud, assets.c.resource_type == resource_type, assets.c.type == type_,
                     assets.c.public_id.in_(list(public_ids)))
-    return _delete_listed(engine, where, assets.c.public_id, public_ids, target)
+    return _delete_listed(engine, cloud, where, assets.c.public_id, public_ids, target)
 
 
 def delete_by_asset_ids(engine: Engine, cloud: str, asset_ids: Sequence[str], target: Target) -> Deletion:
     _check_ids(asset_ids, "asset_ids")
     where = sa.and_(assets.c.cloud == cloud, assets.c.asset_id.in_(list(asset_ids)))
-    return _delete_listed(engine, where, assets.c.asset_id, asset_ids, target)
+    return _delete_listed(engine, cloud, where, assets.c.asset_id, asset_ids, target)
 
 
 def _check_ids(ids: Sequence[str], name: str) -> None:
@@ -71,12 +71,13 @@ def _check_ids(ids: Sequence[str], name: str) -> None:
         raise BadRequest(f"Too many {name} (maximum is {MAX_IDS})")
 
 
-def _delete_listed(engine: Engine, where: sa.ColumnElement[bool], key: sa.Column[str], ids: Sequence[str], target: Target) -> Deletion:
+def _delete_listed(engine: Engine, cloud: str, where: sa.ColumnElement[bool], key: sa.Column[str], ids: Sequence[str],
+                   target: Target) -> Deletion:
     outcome = Deletion(deleted={i: "not_found" for i in ids})
     with engine.begin() as conn:
-        rows = conn.execute(sa.select(assets.c.id, key, assets.c.storage_key, assets.c.cloud).where(where)).all()
-        backups = bool(rows) and target.originals and backups_enabled(conn, rows[0][3])
-        _delete_chosen(conn, outcome, [(pk, shown, storage_key) for pk, shown, storage_key, _cloud in rows], target, backups)
+        rows = conn.execute(sa.select(assets.c.id, key, assets.c.storage_key).where(where)).all()
+        backups = bool(rows) and target.originals and backups_enabled(conn, cloud)
+        _delete_chosen(conn, outcome, [(pk, shown, storage_key) for pk, shown, storage_key in rows], target, backups)
     return outcome
 
 
