@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from darkroom.catalog.assets import insert_tags
+from darkroom.catalog.cloud_settings import set_cloud_setting
 from darkroom.catalog.schema import asset_tags, assets, clouds, deleted_assets
 from darkroom.errors import BadRequest
 
@@ -44,11 +45,7 @@ def backups_enabled(conn: Connection | Engine, cloud: str) -> bool:
 
 def set_backups(engine: Engine, cloud: str, enabled: bool) -> None:
     """Turn backups on or off for a cloud (kept in clouds.settings beside other settings)."""
-    with engine.begin() as conn:
-        row = conn.execute(sa.select(clouds.c.settings).where(clouds.c.name == cloud)).first()
-        if row is None:
-            raise BadRequest(f"Unknown cloud - {cloud}")
-        conn.execute(sa.update(clouds).where(clouds.c.name == cloud).values(settings={**(row[0] or {}), "backups": enabled}))
+    set_cloud_setting(engine, cloud, "backups", enabled)
 
 
 def keep_tombstones(conn: Connection, pks: Sequence[int], now: datetime) -> None:
