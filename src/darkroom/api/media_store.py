@@ -30,7 +30,6 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import anyio
 from starlette.requests import Request
@@ -131,11 +130,9 @@ def thumbnail_url(src: str, transformation: str) -> str:
 
 
 def _public_src(request: Request, services: Services, asset: catalog.Asset) -> str:
-    """The permanent public delivery URL content will embed, in the scheme darkroom is served on."""
-    url, secure_url = delivery_urls(request, services.settings, asset)
-    public = services.settings.public_url
-    scheme = urlsplit(public).scheme if public else request.url.scheme
-    return secure_url if scheme == "https" else url
+    """The permanent public delivery URL content will embed, in the scheme darkroom is served on
+    (`delivery_urls` gives that scheme to both of its URLs)."""
+    return delivery_urls(request, services.settings, asset)[0]
 
 
 # ---- auth and CORS ----------------------------------------------------------------------
@@ -251,9 +248,8 @@ async def upload_media(request: Request, cloud: str) -> Response:
     finally:
         if spooled is not None:
             spooled.discard()
+    # The store builds its Media from secure_url; asset_json's is the URL that really serves.
     body = asset_json(request, services.settings, result.asset)
-    # The store builds its Media from secure_url, so it must be the URL that really serves.
-    body["secure_url"] = _public_src(request, services, result.asset)
     body.setdefault("original_filename", result.asset.original_filename)
     return JSONResponse(body, status_code=200)
 

@@ -248,9 +248,9 @@ async def _default_sign_endpoint(ctx: Context) -> str:
 
 
 def _resource(request: Request, ctx: Context, asset: catalog.Asset) -> dict[str, Any]:
-    """The Search API's resource shape, plus the URL that works from this page's scheme."""
+    """The Search API's resource shape, plus `delivery_url` for the console's scripts."""
     body = asset_json(request, ctx.services.settings, asset)
-    body["delivery_url"] = body["secure_url"] if request.url.scheme == "https" else body["url"]
+    body["delivery_url"] = body["url"]  # url and secure_url both use the scheme darkroom is served on
     body["context"] = dict(asset.context)
     return body
 
