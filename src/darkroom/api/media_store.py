@@ -88,14 +88,6 @@ def _words(value: Any) -> tuple[str, ...]:
     return tuple(part.strip() for part in str(value or "").split(",") if part.strip())
 
 
-def _config(app: Any, services: Services) -> MediaStoreConfig:
-    """The app's MediaStoreConfig, read from its settings on first use."""
-    config: MediaStoreConfig | None = getattr(app.state, "media_store_config", None)
-    if config is None:
-        config = app.state.media_store_config = MediaStoreConfig.from_settings(services.settings)
-    return config
-
-
 # ---- validation -------------------------------------------------------------------------
 
 
@@ -284,7 +276,7 @@ async def _cloud(request: Request, config: MediaStoreConfig) -> str | None:
 
 async def handle(request: Request, item: str | None) -> Response:
     """Authorize first, whatever the method (as the reference handler does); then dispatch."""
-    config = _config(request.app, services_of(request))
+    config: MediaStoreConfig = request.app.state.media_store_config  # built by create_app at start-up
     cors = _cors_headers(request, config)
     if request.method == "OPTIONS":
         return _preflight(request, config)
@@ -322,11 +314,10 @@ class MediaStoreRoute(BaseRoute):
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] != "http" or "app" not in scope:
             return Match.NONE, {}
-        app = scope["app"]
-        services = getattr(app.state, "services", None)
-        if services is None:
+        config: MediaStoreConfig | None = getattr(scope["app"].state, "media_store_config", None)
+        if config is None:  # an app not made by create_app
             return Match.NONE, {}
-        base = _config(app, services).path
+        base = config.path
         path = scope["path"]
         if path == base or path == base + "/":
             return Match.FULL, {"media_item": None}
