@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import click
+from sqlalchemy.engine import Engine
 
 from darkroom import catalog
 from darkroom.config import Settings, SettingsError
@@ -22,7 +23,8 @@ def _settings(data_dir: str | None) -> Settings:
     return settings.with_changes(data_dir=Path(data_dir)) if data_dir else settings
 
 
-def _engine(settings: Settings):  # type: ignore[no-untyped-def]
+def _engine(settings: Settings) -> Engine:
+    """The migrated metadata database, as `darkroom serve` opens it."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = catalog.create_engine_for(settings.resolved_database_url)
     catalog.migrate(engine)
@@ -73,7 +75,7 @@ def serve(host: str, port: int, data_dir: str | None, tls_cert: str | None, tls_
     )
 
 
-def _announce(engine, settings: Settings, host: str, port: int, *, secure: bool) -> None:  # type: ignore[no-untyped-def]
+def _announce(engine: Engine, settings: Settings, host: str, port: int, *, secure: bool) -> None:
     """Print the CLOUDINARY_URL an app should use; on a fresh data dir, make a `demo` cloud first."""
     key = _first_active_key(engine)
     if key is None:

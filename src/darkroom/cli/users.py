@@ -22,8 +22,7 @@ __all__ = ["users", "tokens"]
 
 def _engine(data_dir: str | None) -> Engine:
     """The migrated metadata database, as `darkroom serve` would open it."""
-    engine: Engine = cli._engine(cli._settings(data_dir))
-    return engine
+    return cli._engine(cli._settings(data_dir))
 
 
 def _fail(exc: DarkroomError) -> None:
