@@ -15,6 +15,7 @@ removed again (`store_derivative`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hashlib
 import logging
@@ -252,11 +253,9 @@ class DerivativeCache:
         allowed = may_render if isinstance(may_render, bool) else await may_render()
         if not allowed:
             raise StrictTransformationRefused(f"Transformation {variant.transformation or requested_format} is not allowed")
-        if source is not None:
-            rendered = await _render(services, asset, source, chain, requested_format, hints, self._render_slots)
-        else:
-            async with services.local_file(asset.storage_key) as original:
-                rendered = await _render(services, asset, original, chain, requested_format, hints, self._render_slots)
+        local = contextlib.nullcontext(source) if source is not None else services.local_file(asset.storage_key)
+        async with local as original:
+            rendered = await _render(services, asset, original, chain, requested_format, hints, self._render_slots)
         return _derivative(rendered.data, rendered.format, rendered.vary_accept, rendered.width, rendered.height), rendered
 
 
