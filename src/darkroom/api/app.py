@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pyvips
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -104,21 +102,11 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     app.state.services = services
     app.state.derivatives = DerivativeCache(render_concurrency=settings.render_concurrency)
     decoded_sources.configure(settings.decoded_cache_mb * 1024 * 1024)
-    _one_libvips_thread_per_render()
     app.state.asset_lookup = AssetLookup()
     app.state.rules_lookup = RulesLookup()
     # Checked now, so a bad media-store setting stops start-up instead of the first request.
     app.state.media_store_config = MediaStoreConfig.from_settings(settings)
     return app
-
-
-def _one_libvips_thread_per_render() -> None:
-    """Renders already run side by side, one per core (DARKROOM_RENDER_CONCURRENCY), so libvips's
-    worker threads inside each render only add hand-offs: in-process, a 1024×768 PNG to JPEG
-    miss took 6.2 instead of 7.3 ms CPU and a 12 MP JPEG 72 instead of 75 ms, with no worse wall
-    time. libvips's own VIPS_CONCURRENCY variable, when set, still decides."""
-    if "VIPS_CONCURRENCY" not in os.environ:
-        pyvips.concurrency_set(1)
 
 
 def app_from_env() -> Starlette:
