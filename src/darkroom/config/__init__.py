@@ -124,20 +124,19 @@ class Settings:
         return self.storage_url or f"file://{(self.data_dir / 'blobs').resolve()}"
 
 
+# Integer settings where 0 is a choice of its own, not a mistake.
+_WHAT_ZERO_MEANS = {"decoded_cache_mb": "off", "render_concurrency": "automatic"}
+
+
 def _convert(attr: str, value: str) -> Any:
     if attr == "data_dir":
         return Path(value)
     if attr == "cloudinary_url":
         return parse_cloudinary_url(value) if value else None
-    if attr == "decoded_cache_mb":
+    if attr in _WHAT_ZERO_MEANS:
         number = int(value)
         if number < 0:
-            raise ValueError("must be 0 (off) or a positive number of MiB")
-        return number
-    if attr == "render_concurrency":
-        number = int(value)
-        if number < 0:
-            raise ValueError("must be 0 (automatic) or a positive integer")
+            raise ValueError(f"must be 0 ({_WHAT_ZERO_MEANS[attr]}) or a positive integer")
         return number
     if attr in ("max_upload_bytes", "max_image_pixels", "timestamp_window"):
         number = int(value)
