@@ -7,8 +7,10 @@ from pathlib import Path
 
 import boto3
 import cloudinary.uploader
+import cloudinary.utils
 import httpx
 import pytest
+import pyvips
 
 from support import MOTO_KEY, MOTO_SECRET, LiveServer, configure_sdk, make_bucket, s3_url, start_server, stop_server, wait_until_healthy
 
@@ -45,3 +47,22 @@ def test_upload_deliver_and_destroy_through_s3(s3_server: tuple[LiveServer, str]
     cloudinary.uploader.destroy("s3/photo")
     assert httpx.get(result["url"]).status_code == 404
     assert len(_bucket_keys(moto_endpoint, bucket)) == 1  # only the chunked upload's original remains
+
+
+def test_a_stored_overlay_is_read_from_s3_and_its_copy_removed(s3_server: tuple[LiveServer, str], sample_png: Path, tmp_path: Path) -> None:
+    server, _ = s3_server
+    badge = tmp_path / "badge.png"
+    (pyvips.Image.black(16, 16) + [255, 0, 0]).cast("uchar").copy(interpretation="srgb").pngsave(str(badge))
+    cloudinary.uploader.upload(str(sample_png), public_id="s3/base")
+    cloudinary.uploader.upload(str(badge), public_id="s3/badge")
+    url = cloudinary.utils.cloudinary_url(
+        "s3/base", format="png",
+        transformation=[{"overlay": "s3:badge", "gravity": "north_west", "flags": "layer_apply"}],
+    )[0]
+
+    response = httpx.get(url)
+
+    assert response.status_code == 200, response.headers.get("x-cld-error")
+    assert pyvips.Image.new_from_buffer(response.content, "")(4, 4)[:3] == [255, 0, 0]
+    spool = server.data_dir / "spool"
+    assert not spool.exists() or not any(spool.iterdir()), "the overlay's local copy is removed after the render"

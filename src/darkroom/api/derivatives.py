@@ -34,7 +34,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from darkroom import catalog
-from darkroom.api.multipart import SpooledFile
 from darkroom.api.services import Services
 from darkroom.api.sources import fetch_remote
 from darkroom.catalog import Asset
@@ -305,11 +304,9 @@ async def _render(
     hints: ClientHints,
     slots: anyio.CapacityLimiter,
 ) -> Rendered:
-    layers = await _layer_paths(services, asset, chain)
-    fetched = await _fetched_layers(services, chain)
-    layers.update({key: spooled.path for key, spooled in fetched.items()})
     limits = services.render_limits
-    try:
+    async with contextlib.AsyncExitStack() as files:
+        layers = await _layer_files(services, asset, chain, files)
         return await anyio.to_thread.run_sync(
             lambda: render(
                 source,
@@ -326,45 +323,33 @@ async def _render(
             ),
             limiter=slots,
         )
-    finally:
-        for spooled in fetched.values():
-            spooled.discard()
 
 
 # A remote overlay is a picture laid on another one; its pixels are limited like any source's.
 FETCH_LAYER_MAX_BYTES = 50 * 1024 * 1024
 
 
-async def _fetched_layers(services: Services, chain: Chain) -> dict[str, SpooledFile]:
-    """`l_fetch:` images downloaded to spool files, keyed `fetch:URL`, through the same
-    SSRF-checked fetch as uploads from a URL (`DARKROOM_FETCH_ALLOW`, `DARKROOM_FETCH_TIMEOUT`)."""
-    settings = services.settings
-    fetched: dict[str, SpooledFile] = {}
-    try:
-        for url in chain.layer_fetch_urls():
-            fetched[f"fetch:{url}"] = await fetch_remote(
-                url, services.spool_dir, max_bytes=FETCH_LAYER_MAX_BYTES, timeout=settings.fetch_timeout, allow=settings.fetch_allow
-            )
-    except BaseException:
-        for spooled in fetched.values():
-            spooled.discard()
-        raise
-    return fetched
-
-
-async def _layer_paths(services: Services, asset: Asset, chain: Chain) -> dict[str, Path]:
-    """Overlay images, by public ID, as local files (fetched from the store when it is remote)."""
+async def _layer_files(services: Services, asset: Asset, chain: Chain, files: contextlib.AsyncExitStack) -> dict[str, Path]:
+    """The chain's overlay images as local files, keyed as the renderer asks for them: stored
+    images by public ID (`services.local_file`: the store's own file, or a copy removed
+    afterwards), `l_fetch:` images by `fetch:URL`, downloaded through the same SSRF-checked
+    fetch as uploads from a URL. `files` removes every copy when the render is done."""
     paths: dict[str, Path] = {}
     for public_id in chain.layer_public_ids():
         layer = await services.db(catalog.get_asset, asset.cloud, "image", "upload", public_id.replace(":", "/"))
         if layer is None:
-            continue
-        local = services.store.local_path(layer.storage_key)
-        if local is None:
-            local = services.spool_dir / f"layer-{layer.asset_id}-{layer.version}"
-            if not local.exists():
-                await services.store.download_to(layer.storage_key, local)
-        paths[public_id] = local
+            continue  # the renderer refuses the URL, naming the layer
+        try:
+            paths[public_id] = await files.enter_async_context(services.local_file(layer.storage_key))
+        except BlobNotFound:
+            continue  # the same refusal: its bytes are gone
+    settings = services.settings
+    for url in chain.layer_fetch_urls():
+        spooled = await fetch_remote(
+            url, services.spool_dir, max_bytes=FETCH_LAYER_MAX_BYTES, timeout=settings.fetch_timeout, allow=settings.fetch_allow
+        )
+        files.callback(spooled.discard)
+        paths[f"fetch:{url}"] = spooled.path
     return paths
 
 
