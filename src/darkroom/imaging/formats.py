@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pyvips
 
+from darkroom.imaging import encoders
 from darkroom.imaging.errors import UnsupportedTransformation
 from darkroom.transform import Quality
 
@@ -101,16 +102,22 @@ def _keep(keep: str) -> str:
 
 
 def encode(image: pyvips.Image, options: EncodeOptions) -> bytes:
-    """Encode with libvips; animated images keep their frames where the format allows."""
+    """Encode with libvips, or Pillow for plain JPEG and WebP (`encoders.py`); animated
+    images keep their frames where the format allows."""
     fmt = options.format
     keep = _keep(options.keep)
+    if fmt == "jpg" and image.hasalpha():
+        image = image.flatten(background=list(options.background))
+    if fmt == "jpg" and image.format != "uchar":
+        image = image.cast("uchar")
+    if fmt in ("jpg", "webp"):
+        quality = options.quality or DEFAULT_QUALITY[fmt]
+        data = encoders.try_encode(image, fmt, quality, progressive=options.progressive, keep=options.keep, chroma=options.chroma)
+        if data is not None:
+            return data
     if fmt == "jpg":
-        if image.hasalpha():
-            image = image.flatten(background=list(options.background))
         extra = {"subsample_mode": "off"} if options.chroma == "444" else {}
-        data = image.cast("uchar").jpegsave_buffer(
-            Q=options.quality or 80, optimize_coding=True, interlace=options.progressive, keep=keep, **extra
-        )
+        data = image.jpegsave_buffer(Q=options.quality or 80, optimize_coding=True, interlace=options.progressive, keep=keep, **extra)
     elif fmt == "png":
         data = image.pngsave_buffer(
             compression=6, interlace=options.progressive, palette=options.lossy, keep=keep, effort=1 if options.lossy else 7
