@@ -26,6 +26,9 @@ def images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     paths["jpg"] = str(folder / "photo.jpg")
     photo.jpegsave(paths["jpg"], Q=95)
 
+    paths["gradient_png"] = str(folder / "gradient.png")  # varied pixels, decoded at full size
+    photo.pngsave(paths["gradient_png"])
+
     grey_card = (pyvips.Image.black(400, 300) + [128, 128, 128]).cast("uchar").copy(interpretation="srgb")
     paths["grey"] = str(folder / "grey.png")
     grey_card.pngsave(paths["grey"])

@@ -44,7 +44,7 @@ def _same_pixels(a: bytes, b: bytes) -> bool:
 
 
 @pytest.mark.parametrize("chain", CHAINS)
-@pytest.mark.parametrize("source", ["grey", "alpha_png", "logo"])
+@pytest.mark.parametrize("source", ["gradient_png", "grey", "alpha_png", "logo"])
 def test_rendering_from_memory_gives_the_pixels_decoding_the_file_gives(images: dict[str, str], source: str, chain: str) -> None:
     from_file = render(images[source], parse(chain), source_format="png", requested_format="png")
     first = render(images[source], parse(chain), source_format="png", requested_format="png", source_key=f"{source}@1")

@@ -138,8 +138,18 @@ def _first_resize(state: RenderState, width: int, height: int) -> pyvips.Image:
     """Resize the untouched source: from the decoded pixels held in memory when there are
     some, else straight from the file so the loader can shrink while decoding."""
     if state.decoded is not None:
-        return state.decoded().thumbnail_image(width, height=height, size="force")
+        source = state.decoded()
+        if _plain_8bit(source):
+            # What thumbnail_image(size="force") does for such pixels, to the same pixels, minus
+            # its set-up (about 0.5 ms a render, which the benchmark's PNG misses notice).
+            return source.resize(1.0 / (source.width / width), vscale=1.0 / (source.height / height))
+        return source.thumbnail_image(width, height=height, size="force")
     return normalise(pyvips.Image.thumbnail(with_options(state), width, height=height, size="force", no_rotate=not state.autorotate))
+
+
+def _plain_8bit(image: pyvips.Image) -> bool:
+    """8-bit sRGB or grey without alpha: nothing for thumbnail to convert or premultiply."""
+    return image.format == "uchar" and not image.hasalpha() and image.interpretation in ("srgb", "b-w")
 
 
 def _execute(plan: Plan, component: Component, state: RenderState) -> None:
