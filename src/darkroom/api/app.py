@@ -26,6 +26,7 @@ from darkroom.api.cors import UploadCorsMiddleware
 from darkroom.api.derivatives import DerivativeCache
 from darkroom.api.errors import exception_handlers
 from darkroom.api.guards import BodyIdleTimeout, RejectNulPaths
+from darkroom.api.routing import FirstSegmentRouter
 from darkroom.api.services import Services
 from darkroom.config import Settings
 from darkroom.imaging import decoded as decoded_sources
@@ -94,11 +95,10 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         app.state.services.engine.dispose()
 
     app = Starlette(
-        routes=routes,
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
-        lifespan=lifespan,
         middleware=[Middleware(RejectNulPaths), Middleware(BodyIdleTimeout), Middleware(UploadCorsMiddleware), Middleware(ForgetOnWrite)],
     )
+    app.router = FirstSegmentRouter(routes, lifespan=lifespan)  # delivery skips the API's routes (routing.py)
     app.state.services = services
     app.state.derivatives = DerivativeCache(render_concurrency=settings.render_concurrency)
     decoded_sources.configure(settings.decoded_cache_mb * 1024 * 1024)
