@@ -166,7 +166,8 @@ def _assert_canonical_form_is_stable(chain: Chain) -> None:
 
 # Defaults a URL may spell out: (SDK options, when the options drawn leave that default implied).
 _SPELLED_OUT_DEFAULTS = [
-    ({"crop": "scale"}, lambda o: "crop" not in o and ("width" in o or "height" in o)),
+    # …unless a `*_region` effect is there: then width and height place the region, not a resize.
+    ({"crop": "scale"}, lambda o: "crop" not in o and ("width" in o or "height" in o) and "_region" not in str(o.get("effect", ""))),
     ({"zoom": 1.0}, lambda o: "zoom" not in o),
     ({"angle": 0}, lambda o: "angle" not in o),
     ({"radius": 0}, lambda o: "radius" not in o),
