@@ -7,6 +7,7 @@ import secrets
 from pathlib import Path
 
 import cloudinary
+import cloudinary.api
 import cloudinary.uploader
 import cloudinary.utils
 import httpx
@@ -246,6 +247,9 @@ def test_responsive_breakpoints_step_down_by_bytes_and_deliver(cld: LiveServer, 
     assert widths == sorted(widths, reverse=True) and len(set(widths)) == len(widths)
     steps = [a["bytes"] - b["bytes"] for a, b in zip(points, points[1:-1])]
     assert all(0.6 * step <= s <= 1.6 * step for s in steps), steps
+    # create_derived: stored with the upload (before any request), the very renderings listed
+    stored = {d["transformation"]: d["bytes"] for d in cloudinary.api.resource(result["public_id"])["derived"]}
+    assert stored == {f"w_{p['width']}": p["bytes"] for p in points}  # listed canonically: c_scale is the default
     for point in points[:3]:
         image = _picture(point["url"])
         assert (image.width, image.height) == (point["width"], point["height"])

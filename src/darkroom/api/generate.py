@@ -47,7 +47,7 @@ from darkroom.api.sources import fetch_remote
 from darkroom.catalog import Asset, NewAsset
 from darkroom.catalog.listing import Listing, list_resources
 from darkroom.errors import BadRequest, NotFound
-from darkroom.imaging import InvalidImage, TooManyPixels, content_type_for, probe, render, render_image
+from darkroom.imaging import InvalidImage, Rendered, TooManyPixels, content_type_for, probe, render, render_image
 from darkroom.imaging import generation, metrics
 from darkroom.imaging.breakpoints import BreakpointSettings, choose_breakpoints
 from darkroom.transform import Chain, parse
@@ -454,36 +454,34 @@ async def _breakpoints(ctx: ActionContext, asset: Asset, source: Path, settings:
     def text_for(width: int) -> str:
         return f"{base}/c_scale,w_{width}" if base else f"c_scale,w_{width}"
 
-    measured: dict[int, tuple[int | None, int | None, int]] = {}  # width → (width, height, bytes) rendered
+    measured: dict[int, Rendered] = {}  # width → its rendering: measured once, then listed and stored
 
     def measure(width: int) -> int:
-        rendered = render(source, parse(text_for(width)), source_format=asset.format, requested_format=fmt, limits=limits)
-        measured[width] = (rendered.width, rendered.height, len(rendered.data))
-        return len(rendered.data)
+        measured[width] = render(source, parse(text_for(width)), source_format=asset.format, requested_format=fmt, limits=limits)
+        return len(measured[width].data)
 
     def plan() -> list[int]:
         width = asset.width or 1
         if base:
             width = render(source, parse(base), source_format=asset.format, requested_format=fmt, limits=limits).width or width
         widths = choose_breakpoints(settings, width, measure)
-        if not settings.create_derived:  # the reply's sizes are the measurements (one width may not have needed one)
-            for chosen in widths:
-                if chosen not in measured:
-                    measure(chosen)
+        for chosen in widths:  # choosing may not have needed every chosen width's size
+            if chosen not in measured:
+                measure(chosen)
         return widths
 
     widths = await anyio.to_thread.run_sync(plan)
-    cache = ctx.request.app.state.derivatives
     listed = []
     for width in widths:
         transformation = text_for(width)
-        if settings.create_derived:
-            found = await cache.get(ctx.services, asset, parse(transformation), fmt, ClientHints(), source=source)
-            size = (found.width, found.height, len(found.data))
-        else:
-            size = measured[width]
+        rendered = measured[width]
+        if settings.create_derived:  # the rendering just measured, not a second one
+            variant = variant_key(parse(transformation), fmt, ClientHints())
+            await store_derivative(
+                ctx.services, asset, variant, rendered.data, fmt=rendered.format, width=rendered.width, height=rendered.height
+            )
         url, secure_url = delivery_urls(ctx.request, ctx.services.settings, asset, transformation, fmt)
-        listed.append({"width": size[0], "height": size[1], "bytes": size[2], "url": url, "secure_url": secure_url})
+        listed.append({"width": rendered.width, "height": rendered.height, "bytes": len(rendered.data), "url": url, "secure_url": secure_url})
     item: dict[str, Any] = {"breakpoints": listed, "transformation": base}
     if settings.format:
         item["format"] = settings.format
