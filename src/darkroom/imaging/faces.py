@@ -16,7 +16,7 @@ import pyvips
 from darkroom.imaging.errors import UnsupportedTransformation
 from darkroom.imaging.geometry import Box
 
-_DETECT_WIDTH = 640
+DETECT_WIDTH = 640  # px: larger images are scaled down to this width before detection
 
 
 _local = threading.local()  # one classifier per thread: renders run in a thread pool
@@ -44,7 +44,7 @@ def _load_cascade() -> Any:
 def detect_faces(image: pyvips.Image) -> list[Box]:
     """Faces in `image`, most confident first."""
     classifier = _cascade()
-    scale = min(1.0, _DETECT_WIDTH / image.width)
+    scale = min(1.0, DETECT_WIDTH / image.width)
     small = image.resize(scale) if scale < 1 else image
     if small.hasalpha():
         small = small.flatten(background=[255, 255, 255])

@@ -23,11 +23,10 @@ import numpy as np
 import pyvips
 
 from darkroom.imaging.errors import InvalidImage
-from darkroom.imaging.faces import detect_faces
+from darkroom.imaging.faces import DETECT_WIDTH, detect_faces
 
 __all__ = [
     "ANALYSIS_SIZE",
-    "FACE_SIZE",
     "PALETTE",
     "analyse",
     "colors",
@@ -41,7 +40,6 @@ __all__ = [
 ]
 
 ANALYSIS_SIZE = 256  # px, the longest side analysed; enough for colours, hashes and focus
-FACE_SIZE = 640  # px, the longest side face detection looks at
 
 # The colour words of `predominant`, as Google's image labels name them, with a typical sRGB value.
 PALETTE: dict[str, tuple[int, int, int]] = {
@@ -242,7 +240,7 @@ def face_boxes(path: str | os.PathLike[str]) -> list[list[int]]:
     most confident first. Detection runs on a thumbnail; boxes are scaled back."""
     try:
         full_width = pyvips.Image.new_from_file(str(path)).autorot().width
-        small = pyvips.Image.thumbnail(str(path), FACE_SIZE, height=FACE_SIZE, size="down")
+        small = pyvips.Image.thumbnail(str(path), DETECT_WIDTH, height=DETECT_WIDTH, size="down")  # detect_faces scales no further
     except pyvips.Error as error:
         raise InvalidImage("Image could not be analysed", detail=str(error)) from None
     if small.interpretation != "srgb" or small.format != "uchar":
