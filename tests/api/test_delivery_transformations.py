@@ -271,3 +271,15 @@ def test_a_remote_overlay_that_cannot_be_used_is_a_400(
 
     assert response.status_code == 400
     assert says in response.headers["x-cld-error"]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "content_type", "magic"),
+    [("ico", "image/x-icon", b"\x00\x00\x01\x00"), ("pdf", "application/pdf", b"%PDF-")],
+)
+def test_formats_only_pillow_writes_are_delivered_by_extension(photo: str, fmt: str, content_type: str, magic: bytes) -> None:
+    response = httpx.get(url_for(photo, transformation=[{"width": 64, "crop": "scale"}], format=fmt))
+
+    assert response.status_code == 200, response.headers.get("x-cld-error")
+    assert response.headers["content-type"] == content_type
+    assert response.content.startswith(magic)

@@ -3,6 +3,8 @@
 Precedence, as Cloudinary: an `f_` in the chain beats the URL's extension, which beats
 the stored format. `f_auto` reads the Accept header: AVIF, else WebP, else PNG for images
 with transparency and JPEG for the rest; animated images become animated WebP or GIF.
+BMP, ICO, JPEG 2000, PDF and TGA are delivered when asked for by name, never by `f_auto`;
+libvips has no saver for them, so Pillow writes them (`encoders.encode_with_pillow`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from darkroom.imaging import encoders
 from darkroom.imaging.errors import UnsupportedTransformation
 from darkroom.transform import Quality
 
-OUTPUT_FORMATS = frozenset(("jpg", "png", "webp", "avif", "gif", "tiff"))
+OUTPUT_FORMATS = frozenset(("jpg", "png", "webp", "avif", "gif", "tiff")) | encoders.PILLOW_FORMATS
 _ALIASES = {"jpeg": "jpg", "jpe": "jpg", "tif": "tiff", "heif": "avif", "heic": "avif"}
 
 # q_auto targets mapped to encoder quality per format: lower targets shrink files.
@@ -25,6 +27,11 @@ AUTO_QUALITY: dict[str, dict[str, int]] = {
     "avif": {"best": 70, "good": 55, "eco": 45, "low": 35},
 }
 DEFAULT_QUALITY = {"jpg": 80, "webp": 80, "avif": 55}
+# PDF pages are JPEG pictures, so they take JPEG's qualities.
+_QUALITY_AS = {"pdf": "jpg"}
+# libvips' jp2ksave reads Q as the target PSNR in dB; its default, 48, gives files about the
+# size of a JPEG at Q 75. q_100 is lossless. q_auto has no mapping of its own: the default.
+JP2_DEFAULT_QUALITY = 48
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,9 @@ def choose_format(
 
 def encoder_quality(fmt: str, quality: Quality | None, save_data: bool = False) -> int | None:
     """The encoder's Q for `fmt`; None for formats without a quality knob."""
+    if fmt == "jp2":
+        return quality.level if quality is not None and quality.level is not None else JP2_DEFAULT_QUALITY
+    fmt = _QUALITY_AS.get(fmt, fmt)
     table = AUTO_QUALITY.get(fmt)
     if table is None:
         return None
@@ -102,9 +112,11 @@ def _keep(keep: str) -> str:
 
 
 def encode(image: pyvips.Image, options: EncodeOptions) -> bytes:
-    """Encode with libvips, or Pillow for plain JPEG and WebP (`encoders.py`); animated
-    images keep their frames where the format allows."""
+    """Encode with libvips, or Pillow for plain JPEG and WebP and for the formats libvips
+    cannot write (`encoders.py`); animated images keep their frames where the format allows."""
     fmt = options.format
+    if fmt in encoders.PILLOW_FORMATS:
+        return encoders.encode_with_pillow(image, fmt, quality=options.quality, background=options.background)
     keep = _keep(options.keep)
     if fmt == "jpg" and image.hasalpha():
         image = image.flatten(background=list(options.background))
