@@ -104,6 +104,17 @@ def test_an_icon_larger_than_256_pixels_keeps_its_aspect_within_256(images: dict
 
     assert max(icon.ico.sizes()) == (256, 192)
     assert icon.size == (256, 192)
+    assert (rendered.width, rendered.height) == (256, 192)  # what the response says is what the file holds
+
+
+@pytest.mark.parametrize("fmt", ["ico", "tga", "bmp", "jp2"])
+def test_padding_is_transparent_in_formats_with_alpha(images: dict[str, str], fmt: str) -> None:
+    rendered = _render(images, f"c_pad,w_200,h_200/f_{fmt}")  # 400×300 → 200×150 in a 200×200 box
+
+    picture = _opened(rendered.data).convert("RGBA")
+
+    assert picture.getpixel((100, 5))[3] == 0  # the band above the picture
+    assert picture.getpixel((100, 100))[3] == 255
 
 
 @pytest.mark.parametrize("fmt", ["ico", "tga", "bmp"])
@@ -143,8 +154,9 @@ def test_a_gif_to_pdf_renders_its_frames_as_pages_of_the_frame_size(images: dict
 
     sizes = _pdf_page_sizes(rendered.data)
 
-    assert len(PAGE.findall(rendered.data)) == len(sizes) >= 1
+    assert len(PAGE.findall(rendered.data)) == len(sizes) == 3  # red, green, blue
     assert set(sizes) == {(120.0, 80.0)}
+    assert (rendered.width, rendered.height) == (120, 80)  # a page's size, as for animated WebP
 
 
 def test_an_animation_encoded_as_pdf_gives_one_page_per_frame() -> None:

@@ -23,7 +23,7 @@ from darkroom.transform import AutoSize, Chain, Component, Expression, Pixels, R
 
 LayerLoader = Callable[[str], "str | os.PathLike[str] | None"]
 ANIMATED_SOURCES = frozenset(("gif", "webp"))
-ANIMATED_FORMATS = frozenset(("gif", "webp"))  # outputs that keep every frame
+ANIMATED_FORMATS = frozenset(("gif", "webp", "pdf"))  # outputs that keep every frame (a PDF as pages)
 
 
 @dataclass(frozen=True)

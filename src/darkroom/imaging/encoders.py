@@ -197,6 +197,12 @@ def _save_ico(pictures: list[Image.Image], out: IO[bytes], quality: int | None) 
     pictures[0].save(out, "ICO", sizes=[pictures[0].size])
 
 
+def icon_size(data: bytes) -> tuple[int, int]:
+    """Width and height of an ICO file's first entry (a byte each, 0 meaning 256)."""
+    width, height = data[6], data[7]
+    return width or ICO_MAX_SIDE, height or ICO_MAX_SIDE
+
+
 def _save_jp2(pictures: list[Image.Image], out: IO[bytes], quality: int | None) -> None:
     lossy = quality is not None and quality < JP2_LOSSLESS_FROM
     settings = {"quality_mode": "dB", "quality_layers": [quality], "irreversible": True} if lossy else {}

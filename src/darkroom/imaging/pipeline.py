@@ -21,7 +21,7 @@ from dataclasses import replace
 import pyvips
 
 from darkroom.errors import BadRequest
-from darkroom.imaging import decoded
+from darkroom.imaging import decoded, encoders
 from darkroom.imaging import effects as fx
 from darkroom.imaging import layers
 from darkroom.imaging.context import (
@@ -58,6 +58,8 @@ from darkroom.transform.layers import parse_text_style
 from darkroom.transform.params import AUTO_GRAVITY_CROPS
 from darkroom.transform.values import format_number
 
+# Targets that can hold transparency: padding there is transparent, elsewhere a colour.
+_FORMATS_WITH_ALPHA = frozenset(("png", "webp", "avif", "gif", "ico", "tga", "bmp", "jp2"))
 _PREVIEW = 500  # px: faces and saliency are found at this size (4000 px JPEGs shrink 8× on load)
 
 
@@ -652,7 +654,7 @@ def _new_state(
     state = RenderState(
         path=source_path, limits=limits, source=source, image=None, width=width, height=height, pages=pages,
         initial_width=width, initial_height=height, autorotate=autorotate,
-        transparent_pad=target in ("png", "webp", "avif", "gif") or (target.startswith("auto") and source_format == "png"),
+        transparent_pad=target in _FORMATS_WITH_ALPHA or (target.startswith("auto") and source_format == "png"),
         load_layer=load_layer, client_width=client_width, client_dpr=client_dpr,
         chain_dpr=_standalone_dpr(chain),  # type: ignore[arg-type]
         load_options=",".join(f"{key}={value}" for key, value in load_options.items() if key != "n"),
@@ -756,8 +758,10 @@ def render(
         data = encode(image, _encode_options(chain, choice.format, rendered.background, save_data))
     except pyvips.Error as error:
         raise InvalidImage("Image could not be processed", detail=str(error)) from None
+    width, height = image.width, rendered.frame_height if choice.format in ANIMATED_FORMATS else image.height
+    if choice.format == "ico":
+        width, height = encoders.icon_size(data)  # an icon larger than 256 px was shrunk to fit
     return Rendered(
         data=data, format=choice.format, content_type=content_type_for(choice.format),
-        width=image.width, height=rendered.frame_height if choice.format in ANIMATED_FORMATS else image.height,
-        vary_accept=choice.vary_accept,
+        width=width, height=height, vary_accept=choice.vary_accept,
     )

@@ -18,7 +18,7 @@ from darkroom.transform.values import format_number
 
 _RESOURCE_TYPES = ("image", "video", "raw")
 _DELIVERY_TYPES = ("upload", "private", "authenticated")
-IMAGE_FORMATS = frozenset("jpg jpeg png webp avif gif bmp tiff tif ico svg heic jxl jp2 pdf".split())
+IMAGE_FORMATS = frozenset("jpg jpeg png webp avif gif bmp tiff tif ico svg heic jxl jp2 pdf tga".split())
 _ID_PART = re.compile(r"[^\s:,/]{1,255}")
 _WEIGHTS = frozenset("bold thin light normal extrabold semibold black".split())
 _ALIGNS = frozenset("left center right end start justify".split())
