@@ -157,6 +157,26 @@ def test_signed_transformation_urls_are_checked(cld_sqlite: LiveServer, sample_j
     assert response.status_code == 401 and response.headers["x-cld-error"]
 
 
+def test_any_active_key_signs_urls_and_a_revoked_one_stops_within_the_lookup_ttl(cld_sqlite: LiveServer, sample_jpg: Path) -> None:
+    cloudinary.uploader.upload(str(sample_jpg), public_id="delivery/second-key")
+    created = subprocess.run(
+        [sys.executable, "-m", "darkroom", "keys", "create", "--cloud", cld_sqlite.cloud, "--data-dir", str(cld_sqlite.data_dir)],
+        env={**cld_sqlite.env(), "DARKROOM_DATABASE_URL": cld_sqlite.database_url}, check=True, capture_output=True, text=True,
+    ).stdout
+    second = dict(line.split("=", 1) for line in created.split())
+    time.sleep(LOOKUP_TTL)  # the server may have read the cloud's keys just before the CLI added one
+
+    def signed_by_second(width: int) -> str:
+        return url_for("delivery/second-key", width=width, crop="scale", format="jpg", sign_url=True, api_secret=second["api_secret"])
+
+    assert httpx.get(signed_by_second(31)).status_code == 200
+    _darkroom(cld_sqlite, "keys", "revoke", second["api_key"])
+    time.sleep(LOOKUP_TTL)
+    refused = httpx.get(signed_by_second(32))
+    assert refused.status_code == 401 and refused.headers["x-cld-error"] == "Invalid URL signature"
+    assert httpx.get(url_for("delivery/second-key", width=32, crop="scale", format="jpg", sign_url=True)).status_code == 200
+
+
 def test_strict_transformations_allow_only_signed_or_existing(cld_sqlite: LiveServer, sample_jpg: Path) -> None:
     cloudinary.uploader.upload(str(sample_jpg), public_id="delivery/strict")
     existing = url_for("delivery/strict", width=20, crop="scale", format="jpg")

@@ -12,7 +12,6 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from darkroom import catalog
 from darkroom.api.asset_lookup import AssetLookup, RulesLookup
 from darkroom.api.delivery_paths import DeliveryPath, split_delivery_path
 from darkroom.api.derivatives import ClientHints, Derivative, StrictTransformationRefused
@@ -48,10 +47,10 @@ async def deliver(request: Request) -> Response:
     asset, requested_format = await _find(request.app.state.asset_lookup, services, cloud, resource_type, type_, path)
     if type_ == "sprite" and requested_format in SPRITE_SIDECARS and not path.transformation:
         return await _sprite_sidecar(request, services, asset, requested_format, path)
-    await _check_signature(services, cloud, type_, path)
+    rules = request.app.state.rules_lookup
+    await _check_signature(rules, services, cloud, type_, path)
     if _is_original(asset, path.transformation, requested_format):
         return await _original(request, services, asset, path)
-    rules = request.app.state.rules_lookup
     named = (await rules.get(services, cloud)).named if "t_" in path.transformation else {}
     chain = parse(path.transformation, named=named.get)
     derivative = await request.app.state.derivatives.get(
@@ -100,13 +99,15 @@ async def _find(
     raise NotFound("Resource not found")
 
 
-async def _check_signature(services: Services, cloud: str, type_: str, path: DeliveryPath) -> None:
+async def _check_signature(rules: RulesLookup, services: Services, cloud: str, type_: str, path: DeliveryPath) -> None:
+    """A signed URL must be signed by an active key of the cloud. The secrets are remembered
+    with the cloud's other rules (`LOOKUP_TTL`): a key revoked by another process, such as
+    `darkroom keys revoke`, stops signing URLs here within that time."""
     if path.signature is None and type_ not in SIGNED_TYPES:
         return
     if path.signature is None:
         raise Unauthorized("Signature required for this resource")
-    keys = await services.db(catalog.list_keys, cloud)
-    secrets = [key.api_secret for key in keys if key.active]
+    secrets = (await rules.get(services, cloud)).url_secrets
     if not verify_url_signature(path.signature, path.signed_text, secrets):
         raise Unauthorized("Invalid URL signature")
 

@@ -15,7 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from darkroom.catalog.schema import assets, clouds, derived, named_transformations
+from darkroom.catalog.schema import api_keys, assets, clouds, derived, named_transformations
+from darkroom.config import Secret
 from darkroom.errors import BadRequest, Conflict, NotFound
 
 __all__ = ["TransformationNotFound", "bare_name", "list_transformations", "find_named", "used_transformation",
@@ -117,18 +118,23 @@ class DeliveryRules:
     strict: bool  # strict transformations: unsigned URLs render only names allowed below
     named: Mapping[str, str]  # name (without `t_`) → transformation text, for expanding `t_NAME`
     allowed_for_strict: frozenset[str]  # names that may render on demand while `strict` is on
+    url_secrets: tuple[Secret, ...] = ()  # the API secrets of the cloud's active keys: `s--…--` may be signed by any
 
 
 def delivery_rules(engine: Engine, cloud: str) -> DeliveryRules:
-    """The cloud's strict flag and named transformations, read in one round trip."""
+    """The cloud's strict flag, named transformations and URL-signing secrets, read on one connection."""
     with engine.connect() as conn:
         strict = conn.execute(sa.select(clouds.c.strict_transformations).where(clouds.c.name == cloud)).scalar()
         rows = conn.execute(
             sa.select(named_transformations.c.name, named_transformations.c.transformation, named_transformations.c.allowed_for_strict)
             .where(named_transformations.c.cloud == cloud)
         ).all()
+        secrets = conn.execute(
+            sa.select(api_keys.c.api_secret).where(api_keys.c.cloud == cloud, api_keys.c.revoked_at.is_(None))
+        ).scalars().all()
     return DeliveryRules(
         strict=bool(strict),
         named={name: text for name, text, _ in rows},
         allowed_for_strict=frozenset(name for name, _, allowed in rows if allowed),
+        url_secrets=tuple(Secret(secret) for secret in secrets),
     )
