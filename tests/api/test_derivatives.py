@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
+import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -25,7 +27,7 @@ from darkroom.api.app import build_services
 from darkroom.api.derivatives import ClientHints, DerivativeCache, StrictTransformationRefused
 from darkroom.api.services import Services
 from darkroom.catalog import Asset, NewAsset
-from darkroom.catalog.schema import derived
+from darkroom.catalog.schema import assets, derived
 from darkroom.config import Settings
 from darkroom.imaging import decoded
 from darkroom.storage import BlobNotFound, BlobStore
@@ -180,6 +182,25 @@ def test_a_destroy_or_new_version_during_the_store_leaves_nothing_stale(services
         assert not await _blob_exists(gated.store, gated.puts[0])  # and its blob was removed again
 
     asyncio.run(scenario())
+
+
+def test_a_record_made_while_an_overwrite_holds_the_asset_waits_and_records_nothing(services: Services, sample_png: Path) -> None:
+    """The race the gate above cannot show on PostgreSQL: the upsert's statement starts while
+    the overwrite's transaction is still open. It must wait for that transaction and then see
+    the new version, not record a derivative for the old one after the overwrite swept them."""
+    if services.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: there is no such interleaving")
+    asset = asyncio.run(_upload(services, sample_png, f"held-{secrets.token_hex(4)}"))
+    variant = derivatives.variant_key(WIDTH_40, "jpg", ClientHints())
+    with ThreadPoolExecutor(1) as pool, services.engine.begin() as overwrite:
+        overwrite.execute(sa.select(assets.c.id).where(assets.c.id == asset.pk).with_for_update())  # as save_asset does
+        recording = pool.submit(derivatives._record_derived, services.engine, asset, variant, "k", 1, "jpg", 40, 27)
+        time.sleep(0.5)
+        assert not recording.done()  # waiting for the overwrite, not racing past it
+        overwrite.execute(sa.delete(derived).where(derived.c.asset_pk == asset.pk))
+        overwrite.execute(sa.update(assets).where(assets.c.id == asset.pk).values(version=asset.version + 1, version_id="replaced"))
+    assert recording.result(timeout=10) is False
+    assert _records(services, asset) == []
 
 
 def test_a_failed_store_loses_only_the_cache_entry(services: Services, sample_png: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -379,11 +379,18 @@ def _find_derived(engine: Engine, asset_pk: int, version: int, variant: Variant)
 def _record_statement(dialect: str) -> sa.Insert:
     """One upsert that takes the asset's id and version from the asset's row, so a destroyed
     or overwritten asset gives it no row to insert (version_id, random per saved version, also
-    tells a re-upload that reused the pk and version number). Built once per dialect."""
+    tells a re-upload that reused the pk and version number). Built once per dialect.
+
+    On PostgreSQL the asset's row is read FOR SHARE: an overwrite or destroy holds it locked
+    (`catalog.assets`), so this waits for it and then finds the new version_id, or no row,
+    instead of recording a derivative for a version the overwrite has just swept away. The
+    other order works too: the overwrite then waits for this insert and sweeps its row."""
     fields = ("transformation", "variant", *_RECORD_FIELDS)
-    current = sa.select(
-        assets.c.id, assets.c.version, *(sa.bindparam(f"new_{name}", type_=derived.c[name].type) for name in fields)
-    ).where(assets.c.id == sa.bindparam("asset_pk"), assets.c.version_id == sa.bindparam("version_id"))
+    current = (
+        sa.select(assets.c.id, assets.c.version, *(sa.bindparam(f"new_{name}", type_=derived.c[name].type) for name in fields))
+        .where(assets.c.id == sa.bindparam("asset_pk"), assets.c.version_id == sa.bindparam("version_id"))
+        .with_for_update(read=True)
+    )
     insert = (postgresql if dialect == "postgresql" else sqlite).insert(derived).from_select(["asset_pk", "version", *fields], current)
     return insert.on_conflict_do_update(
         index_elements=[derived.c.asset_pk, derived.c.version, derived.c.transformation, derived.c.variant],

@@ -140,8 +140,12 @@ def get_asset(engine: Engine | Connection, cloud: str, resource_type: str, type_
         return _get(conn, _identity(cloud, resource_type, type_, public_id))
 
 
-def _get(conn: Connection, where: sa.ColumnElement[bool]) -> Asset | None:
-    row = conn.execute(sa.select(assets).where(where)).mappings().first()
+def _get(conn: Connection, where: sa.ColumnElement[bool], *, lock: bool = False) -> Asset | None:
+    """The asset matching `where`; `lock` holds its row until the transaction ends (PostgreSQL;
+    SQLite has one writer at a time anyway), so a derivative being recorded for this version
+    waits and then sees the change (`api/derivatives.py`, `_record_statement`)."""
+    query = sa.select(assets).where(where)
+    row = conn.execute(query.with_for_update() if lock else query).mappings().first()
     if row is None:
         return None
     tags = conn.execute(sa.select(asset_tags.c.tag).where(asset_tags.c.asset_pk == row["id"]).order_by(asset_tags.c.tag))
@@ -207,7 +211,7 @@ def save_asset(engine: Engine, new: NewAsset, *, overwrite: bool) -> SaveResult:
 
 def _save_once(engine: Engine, new: NewAsset, *, overwrite: bool) -> SaveResult:
     with engine.begin() as conn:
-        current = _get(conn, _identity(new.cloud, new.resource_type, new.type, new.public_id))
+        current = _get(conn, _identity(new.cloud, new.resource_type, new.type, new.public_id), lock=overwrite)
         if current is not None and not overwrite:
             return SaveResult(current, existing=True, overwritten=False, replaced_storage_keys=())
         version = int(time.time())
@@ -291,7 +295,7 @@ def derived_storage_keys(engine: Engine, asset_pk: int) -> list[str]:
 def delete_asset(engine: Engine, cloud: str, resource_type: str, type_: str, public_id: str) -> tuple[Asset, list[str]] | None:
     """Remove the record; returns it with every blob key it owned (original and derived), or None."""
     with engine.begin() as conn:
-        current = _get(conn, _identity(cloud, resource_type, type_, public_id))
+        current = _get(conn, _identity(cloud, resource_type, type_, public_id), lock=True)
         if current is None:
             return None
         keys = [current.storage_key, *_derived_keys(conn, current.pk)]
