@@ -303,3 +303,18 @@ def test_formats_only_pillow_writes_are_delivered_by_extension(photo: str, fmt: 
     assert response.status_code == 200, response.headers.get("x-cld-error")
     assert response.headers["content-type"] == content_type
     assert response.content.startswith(magic)
+
+
+def test_an_overlay_named_by_a_variable_is_fetched_from_the_catalog(cld_sqlite: LiveServer, sample_jpg: Path, tmp_path: Path) -> None:
+    badge = tmp_path / "badge.png"
+    (pyvips.Image.black(16, 16) + [255, 0, 0]).cast("uchar").copy(interpretation="srgb").pngsave(str(badge))
+    cloudinary.uploader.upload(str(badge), public_id="delivery/brand/badge")
+    cloudinary.uploader.upload(str(sample_jpg), public_id="delivery/with-variable-layer")
+    url = url_for(
+        "delivery/with-variable-layer", format="png",
+        transformation=[{"variables": [["$img", "!delivery:brand:badge!"]]}, {"overlay": "$img"}, {"flags": "layer_apply", "gravity": "north_west"}],
+    )
+    assert "l_$img" in url
+    response = httpx.get(url)
+    assert response.status_code == 200, response.headers.get("x-cld-error")
+    assert pyvips.Image.new_from_buffer(response.content, "")(8, 8)[:3] == [255, 0, 0]

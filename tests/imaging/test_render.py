@@ -416,6 +416,16 @@ def test_text_style_and_words_come_from_variables(images: dict[str, str]) -> Non
         _render(images, "l_text:$nostyle:hi")
 
 
+def test_an_overlay_named_by_a_variable_uses_the_image_the_variable_holds(images: dict[str, str]) -> None:
+    rendered = _decode(_render(images, "$img_!logo!/l_$img/fl_layer_apply,g_north_west", "grey", requested_format="png"))
+    assert rendered(25, 25)[:3] == [255, 0, 0] and rendered(75, 75)[:3] == [128, 128, 128]
+    chosen = _decode(_render(images, "if_w_gt_100/$img_!logo!/if_else/$img_!jpg!/if_end/l_$img/fl_layer_apply,g_north_west", "grey", requested_format="png"))
+    assert chosen(25, 25)[:3] == [255, 0, 0]  # the branch that held, not the other assignment
+    with pytest.raises(BadRequest):
+        _render(images, "$n_3/l_$n")  # a number is no public ID
+    assert parse("if_w_gt_100/$img_!a!/if_else/$img_!b:c!/if_end/l_$img/l_d").layer_public_ids() == ("a", "b:c", "d")
+
+
 def test_a_render_past_its_deadline_stops_between_steps(images: dict[str, str]) -> None:
     with pytest.raises(TooSlow) as caught:
         _render(images, "/".join(["e_blur:50"] * 10), limits=RenderLimits(max_seconds=0.0))

@@ -445,12 +445,22 @@ def _layer_image(component: Component, state: RenderState) -> pyvips.Image:
         if size * size * len(layer.text or "") > state.limits.max_output_pixels:
             raise TooManyPixels("Text layer is too large")
         return layers.text_image(layer, component.color)
+    if layer.kind == "image" and layer.public_id and layer.public_id.startswith("$"):
+        layer = _resolve_image_name(layer, state)
     key = layer.loader_key
     path = state.load_layer(key) if state.load_layer and key is not None else None
     image = layers.load_image_layer(layer, path)
     if image.width * image.height > state.limits.max_source_pixels:
         raise TooManyPixels("Layer image is too large to process")
     return image
+
+
+def _resolve_image_name(layer: Layer, state: RenderState) -> Layer:
+    """`l_$img`: the layer's public ID is the string the variable holds (`$img_!brand:logo!`)."""
+    value = state.variables.get(layer.public_id)  # type: ignore[arg-type]
+    if not isinstance(value, str) or not value:
+        raise BadRequest(f"Invalid layer - {layer.public_id} does not hold a public ID")
+    return replace(layer, public_id=value)
 
 
 _INTERPOLATION = re.compile(r"\$\(([A-Za-z][A-Za-z0-9]*)\)")

@@ -243,12 +243,22 @@ class Chain:
         return all(component.is_empty for component in self.components)
 
     def layer_public_ids(self) -> tuple[str, ...]:
-        """Public ids of stored images that overlays and underlays use, first use first."""
+        """Public ids of stored images that overlays and underlays use, first use first.
+
+        A layer named by a variable (`$img_!logo!/l_$img`) counts with every string the chain
+        assigns to that variable before it: which one applies may depend on a condition,
+        decided only while rendering (values computed from context are not known here)."""
         ids: list[str] = []
+        literals: dict[str, list[str]] = {}
         for component in self.components:
+            for variable in component.variables:
+                if variable.value.startswith("!") and variable.value.endswith("!") and len(variable.value) > 2:
+                    literals.setdefault(variable.name, []).append(variable.value[1:-1])
             for layer in (component.overlay, component.underlay):
-                if layer is not None and layer.kind == "image" and layer.resource_type == "image" and layer.public_id not in ids:
-                    ids.append(layer.public_id)  # type: ignore[arg-type]
+                if layer is None or layer.kind != "image" or layer.resource_type != "image":
+                    continue
+                named = literals.get(layer.public_id, []) if layer.public_id.startswith("$") else [layer.public_id]  # type: ignore[union-attr]
+                ids.extend(public_id for public_id in named if public_id not in ids)
         return tuple(ids)
 
     def layer_fetch_urls(self) -> tuple[str, ...]:
