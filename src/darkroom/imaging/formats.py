@@ -117,16 +117,19 @@ def encode(image: pyvips.Image, options: EncodeOptions) -> bytes:
     fmt = options.format
     if fmt in encoders.PILLOW_FORMATS:
         return encoders.encode_with_pillow(image, fmt, quality=options.quality, background=options.background)
-    keep = _keep(options.keep)
-    if fmt == "jpg" and image.hasalpha():
-        image = image.flatten(background=list(options.background))
-    if fmt == "jpg" and image.format != "uchar":
-        image = image.cast("uchar")
+    if fmt == "jpg":  # JPEG has no alpha and 8 bits: both encoders take it so
+        image = image.flatten(background=list(options.background)) if image.hasalpha() else image
+        image = image if image.format == "uchar" else image.cast("uchar")
     if fmt in ("jpg", "webp"):
         quality = options.quality or DEFAULT_QUALITY[fmt]
         data = encoders.try_encode(image, fmt, quality, progressive=options.progressive, keep=options.keep, chroma=options.chroma)
         if data is not None:
             return data
+    return _save_with_libvips(image, options)
+
+
+def _save_with_libvips(image: pyvips.Image, options: EncodeOptions) -> bytes:
+    fmt, keep = options.format, _keep(options.keep)
     if fmt == "jpg":
         extra = {"subsample_mode": "off"} if options.chroma == "444" else {}
         data = image.jpegsave_buffer(Q=options.quality or 80, optimize_coding=True, interlace=options.progressive, keep=keep, **extra)
