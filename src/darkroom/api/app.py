@@ -26,6 +26,7 @@ from darkroom.api.cors import UploadCorsMiddleware
 from darkroom.api.derivatives import DerivativeCache
 from darkroom.api.errors import exception_handlers
 from darkroom.api.guards import BodyIdleTimeout, RejectNulPaths
+from darkroom.api.hot_responses import HotResponses, ReplayHotResponses
 from darkroom.api.routing import FirstSegmentRouter
 from darkroom.api.services import Services
 from darkroom.config import Settings
@@ -96,7 +97,10 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
 
     app = Starlette(
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
-        middleware=[Middleware(RejectNulPaths), Middleware(BodyIdleTimeout), Middleware(UploadCorsMiddleware), Middleware(ForgetOnWrite)],
+        middleware=[
+            Middleware(ReplayHotResponses),  # first: a repeated image request skips everything below
+            Middleware(RejectNulPaths), Middleware(BodyIdleTimeout), Middleware(UploadCorsMiddleware), Middleware(ForgetOnWrite),
+        ],
     )
     app.router = FirstSegmentRouter(routes, lifespan=lifespan)  # delivery skips the API's routes (routing.py)
     app.state.services = services
@@ -104,6 +108,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     decoded_sources.configure(settings.decoded_cache_mb * 1024 * 1024)
     app.state.asset_lookup = AssetLookup()
     app.state.rules_lookup = RulesLookup()
+    app.state.hot_responses = HotResponses()
     # Checked now, so a bad media-store setting stops start-up instead of the first request.
     app.state.media_store_config = MediaStoreConfig.from_settings(settings)
     return app

@@ -93,7 +93,7 @@ class RulesLookup(_Recent[str, DeliveryRules]):
 
 
 # The app.state attributes that hold a memory to empty after a write.
-_MEMORIES = ("asset_lookup", "rules_lookup")
+_MEMORIES = ("asset_lookup", "rules_lookup", "hot_responses")
 
 
 class ForgetOnWrite:

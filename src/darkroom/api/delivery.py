@@ -13,6 +13,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from darkroom.api.asset_lookup import AssetLookup, RulesLookup
+from darkroom.api.hot_responses import mark_replayable
 from darkroom.api.delivery_paths import DeliveryPath, split_delivery_path
 from darkroom.api.derivatives import ClientHints, Derivative, StrictTransformationRefused
 from darkroom.api.services import Services, services_of
@@ -175,6 +176,7 @@ def _derived_response(request: Request, derivative: Derivative, path: DeliveryPa
         headers["Content-Disposition"] = f'attachment; filename="{stem}.{derivative.format}"'
     if _not_modified(request, etag):
         return Response(status_code=304, headers=headers)
+    mark_replayable(request.scope)  # the same request may be answered with these bytes for a second
     if request.method == "HEAD":
         headers["Content-Length"] = str(len(derivative.data))
         return Response(status_code=200, headers=headers, media_type=derivative.content_type)

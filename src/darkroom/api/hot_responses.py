@@ -1,0 +1,128 @@
+"""Answers for repeated image requests, replayed before the application stack runs.
+
+A cached hit still walked the whole stack: middleware, routing, the delivery path parsed and
+the transformation canonicalised, the asset and rules looked up in memory — about 0.3 ms of
+CPU for bytes already in memory, where nginx spends 0.04 ms on a file. This memory keeps the
+complete answers (status, headers, body) to recent derived-image requests, keyed by
+everything of a request that can change the answer: method, raw path and query, and the
+headers delivery reads (Accept, client hints, If-None-Match). A request with the same key is
+answered from here.
+
+What keeps it right:
+- only answers delivery marks as replayable (`mark_replayable`): a 200 with a derived image,
+  never an original streamed from the store, an error or a 304;
+- entries live at most `LOOKUP_TTL` (1 s), the age the asset and rules memories allow: a new
+  version, a destroy or a revoked key written by another process applies as soon there;
+- any write through this process forgets them all at once (`ForgetOnWrite`);
+- bounded in entries and bytes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from darkroom.api.asset_lookup import LOOKUP_TTL
+
+# Request headers delivery reads: Accept (f_auto), client hints (w_auto, dpr_auto, q_auto),
+# If-None-Match (304). Any other header cannot change a derived image's answer.
+KEY_HEADERS = frozenset((b"accept", b"sec-ch-width", b"width", b"sec-ch-dpr", b"dpr", b"save-data", b"if-none-match"))
+REPLAYABLE = "darkroom.replayable"  # scope key delivery sets on an answer this memory may keep
+MAX_BODY_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class _Answer:
+    start: Message
+    body: bytes
+    expires: float
+
+
+def mark_replayable(scope: Scope) -> None:
+    """Delivery's word that the answer it is sending may be replayed for the same request."""
+    scope[REPLAYABLE] = True
+
+
+def request_key(scope: Scope) -> tuple[object, ...] | None:
+    if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+        return None
+    headers = tuple(sorted((name, value) for name, value in scope["headers"] if name in KEY_HEADERS))
+    return scope["method"], scope.get("raw_path") or scope["path"], scope.get("query_string", b""), headers
+
+
+class HotResponses:
+    """An LRU of replayable answers, bounded by count and bytes, each valid for `ttl` seconds."""
+
+    def __init__(self, ttl: float = LOOKUP_TTL, max_entries: int = 4096, max_bytes: int = 32 * 1024 * 1024) -> None:
+        self.ttl, self.max_entries, self.max_bytes = ttl, max_entries, max_bytes
+        self._answers: OrderedDict[tuple[object, ...], _Answer] = OrderedDict()
+        self._bytes = 0
+
+    def recall(self, key: tuple[object, ...]) -> _Answer | None:
+        answer = self._answers.get(key)
+        if answer is None:
+            return None
+        if answer.expires < time.monotonic():
+            self._drop(key)
+            return None
+        self._answers.move_to_end(key)
+        return answer
+
+    def keep(self, key: tuple[object, ...], start: Message, body: bytes) -> None:
+        if len(body) > MAX_BODY_BYTES:
+            return
+        self._drop(key)
+        self._answers[key] = _Answer(start, body, time.monotonic() + self.ttl)
+        self._bytes += len(body)
+        while len(self._answers) > self.max_entries or self._bytes > self.max_bytes:
+            self._drop(next(iter(self._answers)))
+
+    def forget_all(self) -> None:
+        self._answers.clear()
+        self._bytes = 0
+
+    def _drop(self, key: tuple[object, ...]) -> None:
+        answer = self._answers.pop(key, None)
+        if answer is not None:
+            self._bytes -= len(answer.body)
+
+
+class ReplayHotResponses:
+    """ASGI middleware: answer from the app's `hot_responses` when it can, else run the app
+    and keep its answer if delivery marked it replayable and it came in one piece."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        memory: HotResponses | None = getattr(scope["app"].state, "hot_responses", None) if "app" in scope else None
+        key = request_key(scope) if memory is not None else None
+        if key is None or memory is None:
+            await self.app(scope, receive, send)
+            return
+        answer = memory.recall(key)
+        if answer is not None:
+            await send(answer.start)
+            await send({"type": "http.response.body", "body": answer.body})
+            return
+        await self._run_and_keep(scope, receive, send, memory, key)
+
+    async def _run_and_keep(self, scope: Scope, receive: Receive, send: Send, memory: HotResponses, key: tuple[object, ...]) -> None:
+        start: Message | None = None
+        bodies: list[Message] = []
+
+        async def capture(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+            elif message["type"] == "http.response.body":
+                bodies.append(message)
+            await send(message)
+
+        await self.app(scope, receive, capture)
+        in_one_piece = len(bodies) == 1 and not bodies[0].get("more_body", False)
+        if scope.get(REPLAYABLE) and start is not None and start["status"] == 200 and in_one_piece:
+            memory.keep(key, start, bodies[0].get("body", b""))
