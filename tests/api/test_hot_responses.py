@@ -70,12 +70,12 @@ def test_a_hot_signed_url_stops_working_when_its_key_is_revoked_elsewhere(cld_sq
 def test_the_memory_is_bounded_and_forgets_after_its_ttl() -> None:
     memory = HotResponses(ttl=0.05, max_entries=2, max_bytes=10)
     start = {"type": "http.response.start", "status": 200, "headers": []}
-    memory.keep(("a",), start, b"12345")
-    memory.keep(("b",), start, b"12345")
-    memory.keep(("c",), start, b"1")  # over 10 bytes and 2 entries: the oldest goes
+    memory.keep_answer(("a",), start, b"12345")
+    memory.keep_answer(("b",), start, b"12345")
+    memory.keep_answer(("c",), start, b"1")  # over 10 bytes and 2 entries: the oldest goes
     assert memory.recall(("a",)) is None and memory.recall(("b",)) is not None and memory.recall(("c",)) is not None
     time.sleep(0.06)
     assert memory.recall(("b",)) is None
-    memory.keep(("d",), start, b"x")
+    memory.keep_answer(("d",), start, b"x")
     memory.forget_all()
     assert memory.recall(("d",)) is None

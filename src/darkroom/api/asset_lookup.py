@@ -23,7 +23,7 @@ from darkroom.api.services import Services
 from darkroom.catalog import Asset
 from darkroom.catalog.named_transformations import DeliveryRules, delivery_rules
 
-__all__ = ["AssetLookup", "ForgetOnWrite", "RulesLookup", "LOOKUP_TTL"]
+__all__ = ["AssetLookup", "ForgetOnWrite", "RulesLookup", "LOOKUP_TTL", "Recent"]
 
 # Seconds a looked-up asset or rule set is trusted: the bound on seeing another process's change.
 LOOKUP_TTL = 1.0
@@ -33,13 +33,19 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 
-class _Recent(Generic[K, V]):
-    """Values kept for `ttl` seconds, at most `max_entries` of them (the oldest go first)."""
+class Recent(Generic[K, V]):
+    """Values kept for `ttl` seconds, at most `max_entries` of them and, when a subclass says
+    what a value weighs (`_size`), at most `max_bytes` in all; the oldest go first."""
 
-    def __init__(self, ttl: float, max_entries: int) -> None:
+    def __init__(self, ttl: float, max_entries: int, max_bytes: int | None = None) -> None:
         self.ttl = ttl
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
         self._entries: OrderedDict[K, tuple[float, V]] = OrderedDict()  # key → (monotonic time kept, value)
+        self._bytes = 0
+
+    def _size(self, value: V) -> int:
+        return 0
 
     def recall(self, key: K) -> V | None:
         remembered = self._entries.get(key)
@@ -48,19 +54,23 @@ class _Recent(Generic[K, V]):
         return None
 
     def keep(self, key: K, value: V) -> None:
+        self.drop(key)
         self._entries[key] = (time.monotonic(), value)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+        self._bytes += self._size(value)
+        while len(self._entries) > self.max_entries or (self.max_bytes is not None and self._bytes > self.max_bytes):
+            self.drop(next(iter(self._entries)))
 
     def drop(self, key: K) -> None:
-        self._entries.pop(key, None)
+        remembered = self._entries.pop(key, None)
+        if remembered is not None:
+            self._bytes -= self._size(remembered[1])
 
     def forget_all(self) -> None:
         self._entries.clear()
+        self._bytes = 0
 
 
-class AssetLookup(_Recent[Identity, Asset]):
+class AssetLookup(Recent[Identity, Asset]):
     def __init__(self, ttl: float = LOOKUP_TTL, max_entries: int = 10_000) -> None:
         super().__init__(ttl, max_entries)
 
@@ -77,7 +87,7 @@ class AssetLookup(_Recent[Identity, Asset]):
         return asset
 
 
-class RulesLookup(_Recent[str, DeliveryRules]):
+class RulesLookup(Recent[str, DeliveryRules]):
     """Each cloud's delivery rules. Asked only after the cloud's asset was found, so the
     clouds it holds are real ones; `max_entries` still bounds it."""
 

@@ -19,13 +19,11 @@ What keeps it right:
 
 from __future__ import annotations
 
-import time
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from darkroom.api.asset_lookup import LOOKUP_TTL
+from darkroom.api.asset_lookup import LOOKUP_TTL, Recent
 
 # Request headers delivery reads: Accept (f_auto), client hints (w_auto, dpr_auto, q_auto),
 # If-None-Match (304). Any other header cannot change a derived image's answer.
@@ -38,7 +36,6 @@ MAX_BODY_BYTES = 1024 * 1024
 class _Answer:
     start: Message
     body: bytes
-    expires: float
 
 
 def mark_replayable(scope: Scope) -> None:
@@ -53,41 +50,18 @@ def request_key(scope: Scope) -> tuple[object, ...] | None:
     return scope["method"], scope.get("raw_path") or scope["path"], scope.get("query_string", b""), headers
 
 
-class HotResponses:
-    """An LRU of replayable answers, bounded by count and bytes, each valid for `ttl` seconds."""
+class HotResponses(Recent[tuple[object, ...], _Answer]):
+    """Replayable answers, each valid for `ttl` seconds, bounded by count and bytes."""
 
     def __init__(self, ttl: float = LOOKUP_TTL, max_entries: int = 4096, max_bytes: int = 32 * 1024 * 1024) -> None:
-        self.ttl, self.max_entries, self.max_bytes = ttl, max_entries, max_bytes
-        self._answers: OrderedDict[tuple[object, ...], _Answer] = OrderedDict()
-        self._bytes = 0
+        super().__init__(ttl, max_entries, max_bytes)
 
-    def recall(self, key: tuple[object, ...]) -> _Answer | None:
-        answer = self._answers.get(key)
-        if answer is None:
-            return None
-        if answer.expires < time.monotonic():
-            self._drop(key)
-            return None
-        self._answers.move_to_end(key)
-        return answer
+    def _size(self, value: _Answer) -> int:
+        return len(value.body)
 
-    def keep(self, key: tuple[object, ...], start: Message, body: bytes) -> None:
-        if len(body) > MAX_BODY_BYTES:
-            return
-        self._drop(key)
-        self._answers[key] = _Answer(start, body, time.monotonic() + self.ttl)
-        self._bytes += len(body)
-        while len(self._answers) > self.max_entries or self._bytes > self.max_bytes:
-            self._drop(next(iter(self._answers)))
-
-    def forget_all(self) -> None:
-        self._answers.clear()
-        self._bytes = 0
-
-    def _drop(self, key: tuple[object, ...]) -> None:
-        answer = self._answers.pop(key, None)
-        if answer is not None:
-            self._bytes -= len(answer.body)
+    def keep_answer(self, key: tuple[object, ...], start: Message, body: bytes) -> None:
+        if len(body) <= MAX_BODY_BYTES:
+            self.keep(key, _Answer(start, body))
 
 
 class ReplayHotResponses:
@@ -125,4 +99,4 @@ class ReplayHotResponses:
         await self.app(scope, receive, capture)
         in_one_piece = len(bodies) == 1 and not bodies[0].get("more_body", False)
         if scope.get(REPLAYABLE) and start is not None and start["status"] == 200 and in_one_piece:
-            memory.keep(key, start, bodies[0].get("body", b""))
+            memory.keep_answer(key, start, bodies[0].get("body", b""))
