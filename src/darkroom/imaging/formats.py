@@ -132,15 +132,15 @@ def _save_with_libvips(image: pyvips.Image, options: EncodeOptions) -> bytes:
     fmt, keep = options.format, _keep(options.keep)
     if fmt == "jpg":
         extra = {"subsample_mode": "off"} if options.chroma == "444" else {}
-        data = image.jpegsave_buffer(Q=options.quality or 80, optimize_coding=True, interlace=options.progressive, keep=keep, **extra)
+        data = image.jpegsave_buffer(Q=options.quality or DEFAULT_QUALITY["jpg"], optimize_coding=True, interlace=options.progressive, keep=keep, **extra)
     elif fmt == "png":
         data = image.pngsave_buffer(
             compression=6, interlace=options.progressive, palette=options.lossy, keep=keep, effort=1 if options.lossy else 7
         )
     elif fmt == "webp":
-        data = image.webpsave_buffer(Q=options.quality or 80, effort=2, keep=keep, smart_subsample=False)
+        data = image.webpsave_buffer(Q=options.quality or DEFAULT_QUALITY["webp"], effort=2, keep=keep, smart_subsample=False)
     elif fmt == "avif":
-        data = image.heifsave_buffer(Q=options.quality or 55, compression="av1", effort=2, keep=keep)
+        data = image.heifsave_buffer(Q=options.quality or DEFAULT_QUALITY["avif"], compression="av1", effort=2, keep=keep)
     elif fmt == "gif":
         data = image.gifsave_buffer(effort=4, keep=keep)
     elif fmt == "tiff":
