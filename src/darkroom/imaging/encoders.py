@@ -89,7 +89,7 @@ def _memory_file() -> IO[bytes]:
 # ---------------------------------------------------------------- formats only Pillow writes
 
 PILLOW_FORMATS = frozenset(("bmp", "ico", "jp2", "pdf", "tga"))
-_KEEPS_ALPHA = frozenset(("bmp", "ico", "jp2", "tga"))  # PDF pages are JPEG pictures: flattened
+KEEPS_ALPHA = frozenset(("bmp", "ico", "jp2", "tga"))  # PDF pages are JPEG pictures: flattened
 ICO_MAX_SIDE = 256  # an ICO directory entry stores each side in one byte (0 meaning 256)
 JP2_LOSSLESS_FROM = 100
 PDF_DPI = 72.0  # one pixel per point: the page is as large, in points, as the image in pixels
@@ -120,7 +120,7 @@ def _frames(image: pyvips.Image) -> list[pyvips.Image]:
 def _ready(image: pyvips.Image, fmt: str, background: tuple[int, int, int]) -> pyvips.Image:
     """8-bit sRGB or grey pixels in a band layout `fmt` takes: 1, 3 or 4 bands."""
     image = _in_srgb(image)
-    if image.hasalpha() and fmt not in _KEEPS_ALPHA:
+    if image.hasalpha() and fmt not in KEEPS_ALPHA:
         image = image.flatten(background=list(background))
     if image.format != "uchar":
         image = image.cast("uchar")

@@ -59,7 +59,7 @@ from darkroom.transform.params import AUTO_GRAVITY_CROPS
 from darkroom.transform.values import format_number
 
 # Targets that can hold transparency: padding there is transparent, elsewhere a colour.
-_FORMATS_WITH_ALPHA = frozenset(("png", "webp", "avif", "gif", "ico", "tga", "bmp", "jp2"))
+_FORMATS_WITH_ALPHA = frozenset(("png", "webp", "avif", "gif")) | encoders.KEEPS_ALPHA
 _PREVIEW = 500  # px: faces and saliency are found at this size (4000 px JPEGs shrink 8× on load)
 
 
