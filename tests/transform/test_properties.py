@@ -6,7 +6,7 @@ import string
 from typing import Any
 
 import cloudinary.utils
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from darkroom.transform import (
@@ -184,6 +184,7 @@ def test_sdk_options_with_defaults_spelled_out_share_the_cache_key(step: tuple[d
         default, implied = _SPELLED_OUT_DEFAULTS[index]
         if implied(options):
             spelled.update(default)
+    assume(spelled != options)  # else the two strings are the same and there is nothing to check
     short, _ = cloudinary.utils.generate_transformation_string(**options)
     long, _ = cloudinary.utils.generate_transformation_string(**spelled)
     assert parse(long).canonical() == parse(short).canonical()

@@ -32,7 +32,6 @@ __all__ = [
     "compose_animation",
     "compose_pdf",
     "compose_sprite",
-    "decode",
     "encode_picture",
     "in_memory",
     "render_text",
@@ -86,15 +85,6 @@ def in_memory(image: pyvips.Image) -> pyvips.Image:
         return with_alpha(image).copy_memory()
     except pyvips.Error as error:
         raise InvalidImage("Image could not be processed", detail=str(error)) from None
-
-
-def decode(data: bytes) -> pyvips.Image:
-    """First frame of encoded bytes, as `in_memory` gives it."""
-    try:
-        image = pyvips.Image.new_from_buffer(data, "")
-    except pyvips.Error as error:
-        raise InvalidImage("Image could not be processed", detail=str(error)) from None
-    return in_memory(image)
 
 
 def encode_picture(image: pyvips.Image, fmt: str, *, pages: int = 1) -> Picture:

@@ -271,17 +271,8 @@ def _radius_mask(width: int, height: int, radius: Radius) -> pyvips.Image:
     if radius.is_max:
         shape = f'<ellipse cx="{width / 2}" cy="{height / 2}" rx="{width / 2}" ry="{height / 2}" fill="#fff"/>'
     else:
-        c = list(radius.corners)
-        # Clockwise from top-left; 2 values = TL/BR : TR/BL, 3 = TL : TR/BL : BR.
-        if len(c) == 1:
-            c = c * 4
-        elif len(c) == 2:
-            c = [c[0], c[1], c[0], c[1]]
-        elif len(c) == 3:
-            c = [c[0], c[1], c[2], c[1]]
-        tl, tr, br, bl = c
         limit = min(width, height) / 2
-        tl, tr, br, bl = (min(r, limit) for r in (tl, tr, br, bl))
+        tl, tr, br, bl = (min(r, limit) for r in radius.four_corners)
         shape = (
             f'<path fill="#fff" d="M{tl},0 H{width - tr} A{tr},{tr} 0 0 1 {width},{tr} V{height - br} '
             f'A{br},{br} 0 0 1 {width - br},{height} H{bl} A{bl},{bl} 0 0 1 0,{height - bl} V{tl} A{tl},{tl} 0 0 1 {tl},0 Z"/>'

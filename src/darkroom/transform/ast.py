@@ -89,6 +89,19 @@ class Radius:
     corners: tuple[int, ...] = ()
     is_max: bool = False
 
+    @property
+    def four_corners(self) -> tuple[int, int, int, int]:
+        """Top-left, top-right, bottom-right, bottom-left: 2 values are TL/BR : TR/BL, 3 are
+        TL : TR/BL : BR (the CSS shorthand's order)."""
+        c = self.corners
+        if len(c) == 1:
+            return c[0], c[0], c[0], c[0]
+        if len(c) == 2:
+            return c[0], c[1], c[0], c[1]
+        if len(c) == 3:
+            return c[0], c[1], c[2], c[1]
+        return c[0], c[1], c[2], c[3]
+
 
 @dataclass(frozen=True)
 class Quality:
@@ -261,14 +274,14 @@ class Chain:
                 ids.extend(public_id for public_id in named if public_id not in ids)
         return tuple(ids)
 
-    def layer_fetch_urls(self) -> tuple[str, ...]:
-        """Remote images (`l_fetch:…`) that overlays and underlays use, first use first."""
-        urls: list[str] = []
+    def fetched_layers(self) -> tuple[Layer, ...]:
+        """Remote images (`l_fetch:…`) that overlays and underlays use, one per URL, first use first."""
+        found: dict[str, Layer] = {}
         for component in self.components:
             for layer in (component.overlay, component.underlay):
-                if layer is not None and layer.kind == "fetch" and layer.url not in urls:
-                    urls.append(layer.url)  # type: ignore[arg-type]
-        return tuple(urls)
+                if layer is not None and layer.kind == "fetch" and layer.url not in found:
+                    found[layer.url] = layer  # type: ignore[index]
+        return tuple(found.values())
 
     @property
     def attachment(self) -> str | None:

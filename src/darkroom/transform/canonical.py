@@ -94,7 +94,7 @@ def _with_shortest_radius(component: Component) -> Component:
     radius = component.radius
     if radius is None or radius.is_max:
         return component
-    top_left, top_right, bottom_right, bottom_left = _four_corners(radius.corners)
+    top_left, top_right, bottom_right, bottom_left = radius.four_corners
     if not any((top_left, top_right, bottom_right, bottom_left)):
         return replace(component, radius=None)
     if top_left == top_right == bottom_right == bottom_left:
@@ -106,17 +106,6 @@ def _with_shortest_radius(component: Component) -> Component:
     else:
         corners = (top_left, top_right, bottom_right, bottom_left)
     return replace(component, radius=Radius(corners))
-
-
-def _four_corners(corners: tuple[int, ...]) -> tuple[int, int, int, int]:
-    """Clockwise from top-left; 2 values = TL/BR : TR/BL, 3 = TL : TR/BL : BR."""
-    if len(corners) == 1:
-        return corners[0], corners[0], corners[0], corners[0]
-    if len(corners) == 2:
-        return corners[0], corners[1], corners[0], corners[1]
-    if len(corners) == 3:
-        return corners[0], corners[1], corners[2], corners[1]
-    return corners[0], corners[1], corners[2], corners[3]
 
 
 def _without_noop_border(component: Component) -> Component:
