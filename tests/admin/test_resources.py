@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import cloudinary.api
 import cloudinary.uploader
+import cloudinary.utils
 import httpx
 import pytest
 import sqlalchemy as sa
@@ -216,6 +218,23 @@ def test_derived_resources_are_listed_and_deleted(cloud: AdminCloud, png: Path) 
     kept = cloudinary.api.delete_derived_by_transformation(["der/one"], [{"crop": "scale", "width": 50}])
     assert kept["deleted_counts"]["der/one"] == {"original": 0, "derived": 1}
     assert cloudinary.api.resource("der/one")["derived"] == []
+
+
+def test_derivatives_of_a_named_transformation_are_deleted_by_its_name(cloud: AdminCloud, png: Path) -> None:
+    upload(png, "der/named")
+    cloudinary.api.create_transformation("der_thumb", "c_fill,w_40,h_40")
+    delivered = httpx.get(cloudinary.utils.cloudinary_url("der/named", transformation="der_thumb", format="png")[0])
+    assert delivered.status_code == 200
+    recorded = []
+    for _ in range(100):  # delivery answers first and records the derivative just after
+        recorded = [d["transformation"] for d in cloudinary.api.resource("der/named")["derived"]]
+        if recorded:
+            break
+        time.sleep(0.05)
+    assert recorded == ["c_fill,h_40,w_40"]  # recorded expanded
+    result = cloudinary.api.delete_derived_by_transformation(["der/named"], "t_der_thumb")
+    assert result["deleted_counts"]["der/named"] == {"original": 0, "derived": 1}
+    assert cloudinary.api.resource("der/named")["derived"] == []
 
 
 def test_keep_original_drops_only_derivatives(cloud: AdminCloud, png: Path) -> None:

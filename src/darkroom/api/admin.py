@@ -26,6 +26,7 @@ from darkroom.catalog import listing, usage
 from darkroom.catalog.backups import restore_assets
 from darkroom.catalog.deletion import Deletion, Target, delete_by_asset_ids, delete_by_public_ids, delete_derived_ids, delete_matching
 from darkroom.catalog.listing import RESOURCE_TYPES, Listing, max_results_from
+from darkroom.catalog.named_transformations import delivery_rules
 from darkroom.catalog.updates import AssetChanges, update_resource, update_metadata as update_metadata_of
 from darkroom.errors import BadRequest
 
@@ -236,10 +237,12 @@ def _metadata_param(value: Any) -> dict[str, Any] | None:
 # -- deletes --------------------------------------------------------------------------------
 
 
-def _target(admin: Admin) -> Target:
-    transformations = admin.param("transformations")
-    # Derivatives are recorded under their canonical form: `c_scale,w_100` finds `w_100`.
-    chosen = tuple(canonical_transformation(t) for t in str(transformations).split("|") if t) if transformations else ()
+async def _target(admin: Admin) -> Target:
+    texts = [t for t in str(admin.param("transformations") or "").split("|") if t]
+    # Derivatives are recorded under their canonical, expanded form: `c_scale,w_100` finds
+    # `w_100`, and `t_thumb` finds what delivery recorded for the thumb transformation.
+    named = (await admin.db(delivery_rules)).named.get if any("t_" in t for t in texts) else None
+    chosen = tuple(canonical_transformation(t, named) for t in texts)
     return Target(keep_original=as_bool(admin.param("keep_original")), transformations=chosen)
 
 
@@ -255,7 +258,7 @@ async def delete_resources(request: Request) -> Response:
     """DELETE `/resources/{rt}/{t}`: by public_ids, by prefix, or all."""
     admin = await authorize(request)
     resource_type, type_ = _resource_type(request), request.path_params["type"]
-    target = _target(admin)
+    target = await _target(admin)
     public_ids = as_list(admin.param("public_ids"))
     if public_ids:
         outcome = await admin.db(delete_by_public_ids, resource_type, type_, public_ids, target)
@@ -272,13 +275,13 @@ async def delete_resources(request: Request) -> Response:
 async def delete_by_tag(request: Request) -> Response:
     admin = await authorize(request)
     outcome = await admin.db(delete_matching, _resource_type(request), None, tag=request.path_params["tag"],
-                             target=_target(admin), next_cursor=admin.param("next_cursor") or None)
+                             target=await _target(admin), next_cursor=admin.param("next_cursor") or None)
     return await _deletion_reply(admin, outcome)
 
 
 async def delete_by_asset_id_list(request: Request) -> Response:
     admin = await authorize(request)
-    outcome = await admin.db(delete_by_asset_ids, as_list(admin.param("asset_ids")), _target(admin))
+    outcome = await admin.db(delete_by_asset_ids, as_list(admin.param("asset_ids")), await _target(admin))
     return await _deletion_reply(admin, outcome)
 
 

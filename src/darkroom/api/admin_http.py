@@ -290,13 +290,14 @@ def as_bool(value: Any, default: bool = False) -> bool:
 _ALWAYS = ("asset_id", "public_id", "resource_type", "type")
 
 
-def canonical_transformation(text: str) -> str:
+def canonical_transformation(text: str, named: Callable[[str], str | None] | None = None) -> str:
     """A transformation as the catalog keeps it, canonical (400 if it does not parse); a final
-    `/png`-like component is a format and is kept as written."""
+    `/png`-like component is a format and is kept as written. `named` expands `t_NAME` as
+    delivery does, so a named transformation finds the derivatives recorded from it."""
     head, slash, fmt = text.rpartition("/")
     if slash and fmt and "_" not in fmt and "," not in fmt:
-        return f"{transform.parse(head).canonical()}/{fmt}"
-    return transform.parse(text).canonical()
+        return f"{transform.parse(head, named=named).canonical()}/{fmt}"
+    return transform.parse(text, named=named).canonical()
 
 
 def _narrow(item: dict[str, Any], fields: Any) -> dict[str, Any]:

@@ -227,8 +227,9 @@ def _save_once(engine: Engine, new: NewAsset, *, overwrite: bool) -> SaveResult:
             pk = current.pk
             replaced = (current.storage_key, *_derived_keys(conn, pk))
             conn.execute(sa.delete(derived).where(derived.c.asset_pk == pk))
-            conn.execute(sa.update(assets).where(assets.c.id == pk).values(**values))
+            # Tags first: the update's trigger would otherwise rewrite copies about to be deleted.
             conn.execute(sa.delete(asset_tags).where(asset_tags.c.asset_pk == pk))
+            conn.execute(sa.update(assets).where(assets.c.id == pk).values(**values))
         insert_tags(conn, pk, new.tags)
         saved = _get(conn, assets.c.id == pk)
     assert saved is not None
