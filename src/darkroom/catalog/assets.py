@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -271,16 +271,18 @@ def _row_values(new: NewAsset, version: int) -> dict[str, Any]:
     }
 
 
-def insert_tags(conn: Connection, pk: int, tags: Iterable[str]) -> None:
+def insert_tags(conn: Connection, pk: int, tags: Iterable[str], copied: Mapping[str, Any] | None = None) -> None:
     """Tag asset `pk` (empty and repeated tags dropped), after its row is written.
 
     Each tag row carries copies of the asset's filter columns (schema.TAG_COPIED_COLUMNS), read
-    here from the row itself so they cannot disagree; triggers keep them in step afterwards.
+    here from the row itself so they cannot disagree (`copied`: the caller has just read them,
+    in this transaction); triggers keep them in step afterwards.
     """
     unique = sorted({tag for tag in tags if tag})
     if not unique:
         return
-    copied = conn.execute(sa.select(*(assets.c[name] for name in TAG_COPIED_COLUMNS)).where(assets.c.id == pk)).mappings().one()
+    if copied is None:
+        copied = conn.execute(sa.select(*(assets.c[name] for name in TAG_COPIED_COLUMNS)).where(assets.c.id == pk)).mappings().one()
     conn.execute(sa.insert(asset_tags), [{**copied, "asset_pk": pk, "tag": tag} for tag in unique])
 
 
@@ -361,9 +363,10 @@ def rename_asset(
 
 
 def _targets(conn: Connection, cloud: str, resource_type: str, type_: str, public_ids: Sequence[str]) -> list[sa.Row[Any]]:
-    """(id, public_id, context) of the named assets that exist, in the order asked, in one query."""
+    """(id, public_id, context, the columns tags copy) of the named assets that exist, in the
+    order asked, in one query."""
     rows = conn.execute(
-        sa.select(assets.c.id, assets.c.public_id, assets.c.context).where(
+        sa.select(assets.c.id, assets.c.public_id, assets.c.context, *(assets.c[name] for name in TAG_COPIED_COLUMNS)).where(
             assets.c.cloud == cloud,
             assets.c.resource_type == resource_type,
             assets.c.type == type_,
@@ -380,18 +383,19 @@ def update_tags(
     """Apply a `tags` action command; returns the public IDs that exist and were updated."""
     with engine.begin() as conn:
         targets = _targets(conn, cloud, resource_type, type_, public_ids)
-        pks = [target.id for target in targets]
         if command == "set_exclusive":
             # The tag moves to these assets only, across the whole cloud.
             conn.execute(sa.delete(asset_tags).where(asset_tags.c.tag.in_(tags), asset_tags.c.cloud == cloud))
-        for pk in pks:
+        for target in targets:
+            pk = target.id
             if command in ("replace", "remove_all"):
                 conn.execute(sa.delete(asset_tags).where(asset_tags.c.asset_pk == pk))
             if command == "remove":
                 conn.execute(sa.delete(asset_tags).where(asset_tags.c.asset_pk == pk, asset_tags.c.tag.in_(tags)))
             if command in ("add", "replace", "set_exclusive"):
                 existing = {t for (t,) in conn.execute(sa.select(asset_tags.c.tag).where(asset_tags.c.asset_pk == pk))}
-                insert_tags(conn, pk, [t for t in tags if t not in existing])
+                copied = {name: target._mapping[name] for name in TAG_COPIED_COLUMNS}
+                insert_tags(conn, pk, [t for t in tags if t not in existing], copied)
     return [target.public_id for target in targets]
 
 
