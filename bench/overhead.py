@@ -34,11 +34,11 @@ ROOT = Path(__file__).resolve().parent.parent
 # The worker: the real app, with the one expensive call replaced by fixed JPEG-looking bytes.
 SERVER = r"""
 import sys, uvicorn
-import darkroom.api.derivatives as derivatives
+import darkroom.media.derivatives as derivatives
 from darkroom.imaging import Rendered
 DATA = b"\xff\xd8\xff" + b"x" * 20000
 derivatives.render = lambda *args, **kwargs: Rendered(DATA, "jpg", "image/jpeg", 100, 300, False)
-from darkroom.api.app import app_from_env
+from darkroom.server import app_from_env
 uvicorn.run(app_from_env(), host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
 """
 

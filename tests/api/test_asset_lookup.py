@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -13,7 +14,10 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from darkroom.api.asset_lookup import AssetLookup, ForgetOnWrite, RulesLookup
+from darkroom.api.hot_responses import ForgetOnWrite
+from darkroom.media.caches import Caches
+from darkroom.media.derivatives import DerivativeCache
+from darkroom.media.lookups import AssetLookup, HotResponses, RulesLookup
 
 
 class CountingServices:
@@ -60,19 +64,19 @@ def test_state_changing_requests_empty_the_memory() -> None:
         return PlainTextResponse("ok")
 
     app = Starlette(routes=[Route("/x", ok, methods=["GET", "POST"])], middleware=[Middleware(ForgetOnWrite)])
-    app.state.asset_lookup = AssetLookup(ttl=60)
-    app.state.asset_lookup.keep(("c", "image", "upload", "a"), "asset")
-    app.state.rules_lookup = RulesLookup(ttl=60)
-    app.state.rules_lookup.keep("c", "strict rules")
+    caches = Caches(DerivativeCache(), AssetLookup(ttl=60), RulesLookup(ttl=60), HotResponses(ttl=60))
+    app.state.services = SimpleNamespace(caches=caches)
+    caches.asset_lookup.keep(("c", "image", "upload", "a"), "asset")  # type: ignore[arg-type]
+    caches.rules_lookup.keep("c", "strict rules")  # type: ignore[arg-type]
 
     async def scenario() -> None:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
             await client.get("/x")
-            assert app.state.asset_lookup.recall(("c", "image", "upload", "a")) == "asset"  # reads keep them
-            assert app.state.rules_lookup.recall("c") == "strict rules"
+            assert caches.asset_lookup.recall(("c", "image", "upload", "a")) == "asset"  # reads keep them
+            assert caches.rules_lookup.recall("c") == "strict rules"
             await client.post("/x")
-            assert app.state.asset_lookup.recall(("c", "image", "upload", "a")) is None  # a write empties both
-            assert app.state.rules_lookup.recall("c") is None
+            assert caches.asset_lookup.recall(("c", "image", "upload", "a")) is None  # a write empties both
+            assert caches.rules_lookup.recall("c") is None
 
     asyncio.run(scenario())
 

@@ -18,7 +18,7 @@ import pytest
 import pyvips
 import sqlalchemy as sa
 
-from darkroom.api.asset_lookup import LOOKUP_TTL
+from darkroom.media.lookups import LOOKUP_TTL
 from darkroom.catalog import create_engine_for
 from darkroom.catalog.schema import derived
 from support import LiveServer

@@ -22,11 +22,12 @@ import pyvips
 import sqlalchemy as sa
 
 from darkroom import catalog
-from darkroom.api import derivatives
-from darkroom.api.app import build_services
-from darkroom.api.derivatives import ClientHints, DerivativeCache, StrictTransformationRefused
-from darkroom.api.services import Services
+from darkroom.media import derivatives
+from darkroom.server import build_services
+from darkroom.media.derivatives import ClientHints, DerivativeCache, StrictTransformationRefused
+from darkroom.media.services import Services
 from darkroom.catalog import Asset, NewAsset
+from darkroom.catalog import derived as derived_records
 from darkroom.catalog.schema import assets, derived
 from darkroom.config import Settings
 from darkroom.imaging import decoded
@@ -194,7 +195,7 @@ def test_a_record_made_while_an_overwrite_holds_the_asset_waits_and_records_noth
     variant = derivatives.variant_key(WIDTH_40, "jpg", ClientHints())
     with ThreadPoolExecutor(1) as pool, services.engine.begin() as overwrite:
         overwrite.execute(sa.select(assets.c.id).where(assets.c.id == asset.pk).with_for_update())  # as save_asset does
-        recording = pool.submit(derivatives._record_derived, services.engine, asset, variant, "k", 1, "jpg", 40, 27)
+        recording = pool.submit(derived_records.record_derived, services.engine, asset, variant, "k", 1, "jpg", 40, 27)
         time.sleep(0.5)
         assert not recording.done()  # waiting for the overwrite, not racing past it
         overwrite.execute(sa.delete(derived).where(derived.c.asset_pk == asset.pk))

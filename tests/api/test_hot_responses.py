@@ -13,8 +13,8 @@ import cloudinary.utils
 import httpx
 import pyvips
 
-from darkroom.api.asset_lookup import LOOKUP_TTL
-from darkroom.api.hot_responses import HotResponses
+from darkroom.media.lookups import LOOKUP_TTL
+from darkroom.media.lookups import HotResponses
 from support import LiveServer
 
 

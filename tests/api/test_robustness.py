@@ -623,7 +623,7 @@ def test_signed_uploads_with_any_parameters(live: LiveServer, client: httpx.Clie
 
 @pytest.fixture(scope="module")
 def media_token(live: LiveServer) -> str:
-    from darkroom.auth import sessions
+    from darkroom.media import sessions
     from darkroom.catalog import create_engine_for
 
     engine = create_engine_for(live.database_url)

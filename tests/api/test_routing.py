@@ -12,7 +12,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import BaseRoute, Match, Mount, Route, Router
 from starlette.types import Receive, Scope, Send
 
-from darkroom.api.app import ROUTE_LISTS
+from darkroom.server import ROUTE_LISTS
 from darkroom.api.routing import FirstSegmentRouter, literal_head
 
 

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from darkroom.api.app import build_services
+from darkroom.server import build_services
 from darkroom.config import Settings
 from darkroom.errors import Conflict
 from darkroom.storage import BlobNotFound

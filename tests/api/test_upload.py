@@ -19,7 +19,7 @@ import pytest
 import pyvips
 from cloudinary.exceptions import BadRequest, NotFound
 
-from darkroom.api.app import build_services
+from darkroom.server import build_services
 from darkroom.config import Settings
 from support import LiveServer
 

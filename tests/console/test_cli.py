@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from darkroom import catalog
-from darkroom.auth import sessions
+from darkroom.media import sessions
 from darkroom.cli import main
 
 

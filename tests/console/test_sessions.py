@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from darkroom import catalog
-from darkroom.auth import sessions
+from darkroom.media import sessions
 from darkroom.catalog.schema import console_users
 from darkroom.errors import BadRequest, Conflict
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import pyvips
 
-from darkroom.api.app import build_services, create_app
-from darkroom.auth import sessions
+from darkroom.server import build_services, create_app
+from darkroom.media import sessions
 from darkroom.config import Settings, parse_cloudinary_url
 from tests.media_store.asgi_client import TestClient
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from urllib.parse import quote
 
-from darkroom.auth import sessions
+from darkroom.media import sessions
 
 from .conftest import BASE, Store, png_bytes, upload
 
@@ -173,7 +173,7 @@ def test_base_path_is_configurable(make_store: Callable[..., Store]) -> None:
 def _console_session(store: Store) -> tuple[str, str]:
     """Sign in an operator directly; returns (cookie, csrf token)."""
     sessions.create_user(store.engine(), "operator", "correct horse battery")
-    auth = sessions.console_auth(store.client.app)
+    auth = store.client.app.state.services.console_auth
     cookie = auth.start_session("operator")
     session_id = auth.session_id(cookie)
     assert session_id is not None

@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from darkroom.api.callers import Caller, signing_key_for
 from darkroom.api.multipart import UploadForm
-from darkroom.api.services import Services
+from darkroom.media.services import Services
 from darkroom.api.shapes import asset_json
 from darkroom.auth import MissingParameter, response_signature
 from darkroom.auth.signing import algorithm_for_signature

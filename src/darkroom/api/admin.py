@@ -17,10 +17,10 @@ from starlette.routing import Route
 from darkroom.api.admin_analysis import analysis_fields
 from darkroom.api.admin_http import Admin, as_bool, as_list, authorize, canonical_transformation, guard_routes, list_item, reply
 from darkroom.api.callers import authenticate
-from darkroom.api.ingest import delete_blobs
+from darkroom.media.ingest import delete_blobs
 from darkroom.api.multipart import read_upload_form
-from darkroom.api.services import services_of
-from darkroom.api.params import parse_context, parse_list
+from darkroom.media.services import services_of
+from darkroom.media.params import parse_context, parse_list
 from darkroom.api.shapes import delivery_urls
 from darkroom.catalog import listing, usage
 from darkroom.catalog.backups import restore_assets

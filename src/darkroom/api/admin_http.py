@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from darkroom import catalog, transform
-from darkroom.api.services import Services, services_of
+from darkroom.media.services import Services, services_of
 from darkroom.api.shapes import asset_json, delivery_urls, iso_time
 from darkroom.auth import ADMIN_API_REFUSALS, parse_basic_auth, verify_basic_auth
 from darkroom.catalog import Asset

@@ -26,12 +26,12 @@ from starlette.routing import Route
 
 from darkroom import catalog
 from darkroom.api.callers import authenticate
-from darkroom.api.derivatives import ClientHints
-from darkroom.api.eager import EagerItem, parse_eager
-from darkroom.api.ingest import delete_blobs
+from darkroom.media.derivatives import ClientHints
+from darkroom.media.eager import EagerItem, parse_eager
+from darkroom.media.ingest import delete_blobs
 from darkroom.api.multipart import read_upload_form
-from darkroom.api.params import parse_bool
-from darkroom.api.services import Services, services_of
+from darkroom.media.params import parse_bool
+from darkroom.media.services import Services, services_of
 from darkroom.api.shapes import asset_json
 from darkroom.catalog.archives import ArchiveMember, archive_members
 from darkroom.errors import BadRequest
@@ -116,7 +116,7 @@ async def _add_transformed(request: Request, services: Services, archive: Any, m
     if asset is None:  # deleted while the archive was being built
         return
     for item in items:
-        derivative = await request.app.state.derivatives.get(services, asset, item.chain, item.format, ClientHints())
+        derivative = await services.caches.derivatives.get(services, asset, item.chain, item.format, ClientHints())
         name = _derived_name(member, item.transformation, derivative.format, flat)
         if name in names:
             continue

@@ -14,8 +14,8 @@ from typing import Any
 from starlette.requests import Request
 
 from darkroom import catalog
-from darkroom.api.params import encode_context
-from darkroom.api.services import Services
+from darkroom.media.params import encode_context
+from darkroom.media.services import Services
 from darkroom.auth import (
     UPLOAD_API_REFUSALS,
     MissingParameter,

@@ -12,11 +12,11 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from darkroom.api.asset_lookup import AssetLookup, RulesLookup
+from darkroom.media.lookups import AssetLookup, RulesLookup
 from darkroom.api.hot_responses import mark_replayable
-from darkroom.api.delivery_paths import DeliveryPath, split_delivery_path
-from darkroom.api.derivatives import ClientHints, Derivative, StrictTransformationRefused
-from darkroom.api.services import Services, services_of
+from darkroom.media.delivery_paths import DeliveryPath, split_delivery_path
+from darkroom.media.derivatives import ClientHints, Derivative, StrictTransformationRefused
+from darkroom.media.services import Services, services_of
 from darkroom.auth import verify_url_signature
 from darkroom.catalog import Asset
 from darkroom.errors import NotFound, Unauthorized
@@ -44,17 +44,18 @@ async def deliver(request: Request) -> Response:
     if resource_type not in DELIVERY_RESOURCE_TYPES or type_ not in DELIVERY_TYPES:
         raise NotFound("Resource not found")
     services = services_of(request)
+    caches = services.caches
     path = split_delivery_path(_raw_rest(request))
-    asset, requested_format = await _find(request.app.state.asset_lookup, services, cloud, resource_type, type_, path)
+    asset, requested_format = await _find(caches.asset_lookup, services, cloud, resource_type, type_, path)
     if type_ == "sprite" and requested_format in SPRITE_SIDECARS and not path.transformation:
         return await _sprite_sidecar(request, services, asset, requested_format, path)
-    rules = request.app.state.rules_lookup
+    rules = caches.rules_lookup
     await _check_signature(rules, services, cloud, type_, path)
     if _is_original(asset, path.transformation, requested_format):
         return await _original(request, services, asset, path)
     named = (await rules.get(services, cloud)).named if "t_" in path.transformation else {}
     chain = parse(path.transformation, named=named.get)
-    derivative = await request.app.state.derivatives.get(
+    derivative = await caches.derivatives.get(
         services,
         asset,
         chain,
@@ -84,7 +85,7 @@ def _raw_rest(request: Request) -> str:
 async def _sprite_sidecar(request: Request, services: Services, asset: Asset, fmt: str, path: DeliveryPath) -> Response:
     """A sprite's CSS or JSON: stored when the sprite was made, never rendered on demand."""
     try:
-        found = await request.app.state.derivatives.get(services, asset, Chain(), fmt, ClientHints(), may_render=False)
+        found = await services.caches.derivatives.get(services, asset, Chain(), fmt, ClientHints(), may_render=False)
     except StrictTransformationRefused:
         raise NotFound("Resource not found") from None
     return _derived_response(request, found, path, None, asset)

@@ -15,27 +15,24 @@ What keeps it right:
   version, a destroy or a revoked key written by another process applies as soon there;
 - any write through this process forgets them all at once (`ForgetOnWrite`);
 - bounded in entries and bytes.
+
+The memory itself is `media.lookups.HotResponses`, one of the per-process caches
+(`media.caches.Caches`); this module is its ASGI side.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from darkroom.api.asset_lookup import LOOKUP_TTL, Recent
+from darkroom.media.caches import Caches
+from darkroom.media.lookups import HotResponses
+
+__all__ = ["ForgetOnWrite", "ReplayHotResponses", "mark_replayable", "request_key"]
 
 # Request headers delivery reads: Accept (f_auto), client hints (w_auto, dpr_auto, q_auto),
 # If-None-Match (304). Any other header cannot change a derived image's answer.
 KEY_HEADERS = frozenset((b"accept", b"sec-ch-width", b"width", b"sec-ch-dpr", b"dpr", b"save-data", b"if-none-match"))
 REPLAYABLE = "darkroom.replayable"  # scope key delivery sets on an answer this memory may keep
-MAX_BODY_BYTES = 1024 * 1024
-
-
-@dataclass(frozen=True)
-class _Answer:
-    start: Message
-    body: bytes
 
 
 def mark_replayable(scope: Scope) -> None:
@@ -50,29 +47,22 @@ def request_key(scope: Scope) -> tuple[object, ...] | None:
     return scope["method"], scope.get("raw_path") or scope["path"], scope.get("query_string", b""), headers
 
 
-class HotResponses(Recent[tuple[object, ...], _Answer]):
-    """Replayable answers, each valid for `ttl` seconds, bounded by count and bytes."""
-
-    def __init__(self, ttl: float = LOOKUP_TTL, max_entries: int = 4096, max_bytes: int = 32 * 1024 * 1024) -> None:
-        super().__init__(ttl, max_entries, max_bytes)
-
-    def _size(self, value: _Answer) -> int:
-        return len(value.body)
-
-    def keep_answer(self, key: tuple[object, ...], start: Message, body: bytes) -> None:
-        if len(body) <= MAX_BODY_BYTES:
-            self.keep(key, _Answer(start, body))
+def _caches(scope: Scope) -> Caches | None:
+    """The app's per-process caches; None before the lifespan has built the services."""
+    services = getattr(scope["app"].state, "services", None) if "app" in scope else None
+    return None if services is None else services.caches  # type: ignore[no-any-return]
 
 
 class ReplayHotResponses:
-    """ASGI middleware: answer from the app's `hot_responses` when it can, else run the app
+    """ASGI middleware: answer from the app's hot responses when it can, else run the app
     and keep its answer if delivery marked it replayable and it came in one piece."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        memory: HotResponses | None = getattr(scope["app"].state, "hot_responses", None) if "app" in scope else None
+        caches = _caches(scope)
+        memory = caches.hot_responses if caches is not None else None
         key = request_key(scope) if memory is not None else None
         if key is None or memory is None:
             await self.app(scope, receive, send)
@@ -100,3 +90,20 @@ class ReplayHotResponses:
         in_one_piece = len(bodies) == 1 and not bodies[0].get("more_body", False)
         if scope.get(REPLAYABLE) and start is not None and start["status"] == 200 and in_one_piece:
             memory.keep_answer(key, start, bodies[0].get("body", b""))
+
+
+class ForgetOnWrite:
+    """ASGI middleware: after any request that may change state, forget what the per-process
+    caches remember that the write may have made stale (`Caches.forget`)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            if scope["type"] == "http" and scope["method"] not in ("GET", "HEAD", "OPTIONS"):
+                caches = _caches(scope)
+                if caches is not None:
+                    caches.forget()

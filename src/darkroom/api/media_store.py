@@ -38,12 +38,12 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import Receive, Scope, Send
 
 from darkroom import catalog
-from darkroom.api.ingest import UploadOptions, delete_blobs, ingest
+from darkroom.media.ingest import UploadOptions, delete_blobs, ingest
 from darkroom.api.multipart import read_upload_form
-from darkroom.api.services import Services, services_of
+from darkroom.media.services import Services, services_of
 from darkroom.api.shapes import asset_json, delivery_urls
-from darkroom.auth.sessions import console_auth, find_access_token, same_origin
-from darkroom.console import library
+from darkroom.media.sessions import find_access_token, same_origin
+from darkroom.catalog import library
 from darkroom.errors import DarkroomError
 
 __all__ = ["routes", "MediaStoreConfig", "THUMBNAILS", "thumbnail_url", "validate_key"]
@@ -141,9 +141,10 @@ async def _authorized(request: Request, config: MediaStoreConfig) -> bool:
         found = await anyio.to_thread.run_sync(find_access_token, engine, token.strip(), TOKEN_SCOPE)
         if found is not None:
             return True
-    if "session" in config.auth and same_origin(request):
-        auth = console_auth(request.app)
-        return await anyio.to_thread.run_sync(auth.request_user, request) is not None
+    if "session" in config.auth and same_origin(request.headers.get("origin"), request.headers.get("host", "")):
+        auth = services_of(request).console_auth
+        user = await anyio.to_thread.run_sync(auth.request_user, request.cookies, request.headers, request.method)
+        return user is not None
     return False
 
 

@@ -1,7 +1,7 @@
 """A streaming multipart/form-data reader for uploads.
 
-Fields are collected as text; the one file part is written straight to a spool file in
-the data dir while its MD5 is computed, so a 1 GB upload needs a few chunks of memory, not
+Fields are collected as text; the one file part is written straight to a spool file
+(`media.spool`) while its MD5 is computed, so a 1 GB upload needs a few chunks of memory, not
 1 GB. Starlette's own form parser would spool to an anonymous temporary file that we
 would then have to copy again.
 """
@@ -20,26 +20,14 @@ from python_multipart.multipart import MultipartParser, MultipartState, parse_op
 from starlette.requests import Request
 
 from darkroom.errors import BadRequest, TooLarge
+from darkroom.media.spool import SpooledFile
 
-__all__ = ["SpooledFile", "UploadForm", "read_upload_form", "spool_bytes"]
+__all__ = ["UploadForm", "read_upload_form"]
 
 MAX_FIELD_BYTES = 1024 * 1024  # one text field; larger means a client mistake or an attack
 # `file` as a text field carries a data: URI; it is held in memory, so it has its own, larger cap.
 MAX_DATA_URI_BYTES = 100 * 1024 * 1024
 MAX_FIELDS = 1000
-
-
-@dataclass
-class SpooledFile:
-    """A file part written to disk; the caller owns it and must `discard()` it."""
-
-    path: Path
-    filename: str
-    size: int
-    md5: str
-
-    def discard(self) -> None:
-        self.path.unlink(missing_ok=True)
 
 
 @dataclass
@@ -54,15 +42,6 @@ class UploadForm:
     def flat(self) -> dict[str, str]:
         """One value per name; repeated `name[]` fields are joined by `,` as the signature needs."""
         return {name: ",".join(values) if len(values) > 1 else values[0] for name, values in self.fields.items()}
-
-
-def spool_bytes(spool_dir: Path, prefix: str, filename: str, data: bytes) -> SpooledFile:
-    """Write bytes already in memory to a new spool file (blocking: call it in a worker thread)."""
-    spool_dir.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=prefix, dir=spool_dir)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    return SpooledFile(Path(name), filename, len(data), hashlib.md5(data, usedforsecurity=False).hexdigest())
 
 
 class _PartState:

@@ -23,7 +23,7 @@ from starlette.routing import Route
 
 from darkroom import catalog
 from darkroom.api.admin_http import Admin, as_list, authorize, guard_routes, reply, search_item
-from darkroom.api.services import services_of
+from darkroom.media.services import services_of
 from darkroom.auth import any_secret_equal
 from darkroom.catalog import folders as folder_catalog
 from darkroom.catalog.listing import max_results_from

@@ -11,15 +11,15 @@ from __future__ import annotations
 import json
 import time
 
+import anyio
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from darkroom import catalog
-from darkroom.api.services import services_of
+from darkroom.media.services import services_of
 from darkroom.auth import PolicyRefused, UnknownApiKey, sign_params
 from darkroom.auth.policy import check_params_to_sign
-from darkroom.auth.sessions import console_session_user
 from darkroom.catalog import SigningPolicy
 from darkroom.errors import BadRequest
 
@@ -55,7 +55,7 @@ async def _policy_for(request: Request, body: dict[str, object]) -> SigningPolic
         if policy is None:
             raise UnknownApiKey("Unknown signing token")
         return policy
-    if console_session_user(request) is not None:
+    if await _console_operator(request) is not None:
         policies = await services_of(request).db(catalog.console_signing_policies)
         wanted = body.get("cloudName")
         for policy in policies:
@@ -63,6 +63,12 @@ async def _policy_for(request: Request, body: dict[str, object]) -> SigningPolic
                 return policy
         raise PolicyRefused("No signing policy admits console sessions")
     raise UnknownApiKey("A bearer token issued with a signing policy, or a console session, is required")
+
+
+async def _console_operator(request: Request) -> str | None:
+    """The signed-in console operator making this request, or None (CSRF-checked: a POST)."""
+    auth = services_of(request).console_auth
+    return await anyio.to_thread.run_sync(auth.request_user, request.cookies, request.headers, request.method)
 
 
 async def _json_body(request: Request) -> dict[str, object]:

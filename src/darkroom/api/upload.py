@@ -16,14 +16,17 @@ from starlette.routing import Route
 from darkroom import catalog
 from darkroom.api.actions import Action, ActionContext, required, resource_reply
 from darkroom.api.callers import apply_preset, authenticate
-from darkroom.api.chunks import parse_content_range, receive_chunk
+from darkroom.media.chunks import parse_content_range, receive_chunk
 from darkroom.api import generate
-from darkroom.api.eager import EagerItem, parse_eager, render_eager
-from darkroom.api.ingest import RESOURCE_TYPES, UploadOptions, base_public_id, delete_blobs, ingest
-from darkroom.api.multipart import SpooledFile, read_upload_form
-from darkroom.api.params import parse_bool, parse_context, parse_list
-from darkroom.api.services import services_of
-from darkroom.api.sources import decode_data_uri, fetch_remote, is_remote_source
+from darkroom.media.eager import EagerItem, parse_eager, render_eager
+from darkroom.media.generation import analysis_fields, check_analysis_params
+from darkroom.media.ingest import RESOURCE_TYPES, UploadOptions, base_public_id, delete_blobs, ingest
+from darkroom.api.multipart import read_upload_form
+from darkroom.media.spool import SpooledFile
+from darkroom.media.params import parse_bool, parse_context, parse_list
+from darkroom.media.services import services_of
+from darkroom.api.shapes import origin_of
+from darkroom.media.sources import decode_data_uri, fetch_remote, is_remote_source
 from darkroom.auth import MissingParameter
 from darkroom.catalog.updates import AssetChanges, update_resource
 from darkroom.errors import BadRequest, NotFound
@@ -56,7 +59,7 @@ async def upload_api(request: Request) -> Response:
 async def upload(ctx: ActionContext) -> Response:
     params = apply_preset(ctx.params, ctx.caller)
     options = UploadOptions.from_params(params, ctx.resource_type, signed=ctx.caller.signed)
-    generate.check_analysis_params(params)
+    check_analysis_params(params)
     eager = parse_eager(params.get("eager", ""))  # parsed before anything is stored, so a bad one stores nothing
     content_range = ctx.request.headers.get("content-range")
     if content_range:
@@ -109,9 +112,9 @@ async def _store_and_reply(
 ) -> Response:
     result = await ingest(ctx.services, ctx.cloud, spooled, options)
     body = await resource_reply(ctx, result.asset)
-    body.update(await generate.analysis_fields(ctx, result.asset, None if result.existing else spooled.path, params))
+    body.update(await analysis_fields(ctx.services, _origin(ctx), result.asset, None if result.existing else spooled.path, params))
     if eager and not result.existing:
-        body["eager"] = await render_eager(ctx.request, ctx.services, result.asset, eager)
+        body["eager"] = await render_eager(ctx.services, _origin(ctx), result.asset, eager)
     if result.existing:
         body["existing"] = True
     if result.overwritten:
@@ -205,9 +208,9 @@ async def explicit(ctx: ActionContext) -> Response:
     # The Admin API's update does the same job (validated metadata, tags replaced) in one transaction.
     asset = await ctx.services.db(update_resource, ctx.cloud, _asset_resource_type(ctx), _type(ctx), public_id, changes)
     body = await resource_reply(ctx, asset)
-    body.update(await generate.analysis_fields(ctx, asset, None))
+    body.update(await analysis_fields(ctx.services, _origin(ctx), asset, None, ctx.params))
     if eager:
-        body["eager"] = await render_eager(ctx.request, ctx.services, asset, eager)
+        body["eager"] = await render_eager(ctx.services, _origin(ctx), asset, eager)
     return JSONResponse(body)
 
 
@@ -223,5 +226,10 @@ ACTIONS: dict[str, Action] = {
     "multi": generate.multi,
     "explode": generate.explode,
 }
+
+def _origin(ctx: ActionContext) -> str:
+    """Where this reply's delivery URLs start (`media.shapes.delivery_origin`)."""
+    return origin_of(ctx.request, ctx.services.settings)
+
 
 routes = [Route("/v1_1/{cloud}/{resource_type}/{action}", upload_api, methods=["POST"]), *generate.routes]

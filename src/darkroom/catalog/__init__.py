@@ -31,7 +31,7 @@ from darkroom.catalog.clouds import (
     set_strict_transformations,
     upsert_key,
 )
-from darkroom.catalog.db import create_engine_for, migrate
+from darkroom.catalog.db import create_engine_for, migrate, rolled_back_transiently
 from darkroom.catalog.errors import AssetExists, AssetNotFound, CloudNotFound, InvalidPublicId, PresetNotFound
 
 __all__ = [
@@ -62,6 +62,7 @@ __all__ = [
     "list_signing_policies",
     "migrate",
     "rename_asset",
+    "rolled_back_transiently",
     "revoke_key",
     "save_asset",
     "set_strict_transformations",

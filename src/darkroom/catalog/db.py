@@ -48,3 +48,13 @@ def migrate(engine: Engine) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+# PostgreSQL's deadlock_detected and serialization_failure: the transaction was rolled back.
+TRANSIENT_SQLSTATES = frozenset(("40P01", "40001"))
+
+
+def rolled_back_transiently(error: BaseException) -> bool:
+    """Whether the database rolled the whole transaction back for a reason that may not recur
+    (a deadlock victim, a serialization failure): running it again is the remedy."""
+    return isinstance(error, sa.exc.OperationalError) and getattr(error.orig, "sqlstate", None) in TRANSIENT_SQLSTATES

@@ -63,7 +63,7 @@ def serve(host: str, port: int, data_dir: str | None, tls_cert: str | None, tls_
     # Workers are separate processes: they rebuild settings from the environment.
     os.environ["DARKROOM_DATA_DIR"] = str(settings.data_dir.resolve())
     uvicorn.run(
-        "darkroom.api.app:app_from_env",
+        "darkroom.server:app_from_env",
         factory=True,
         host=host,
         port=port,

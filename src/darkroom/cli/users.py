@@ -13,7 +13,7 @@ import click
 from sqlalchemy.engine import Engine
 
 from darkroom import cli
-from darkroom.auth import sessions
+from darkroom.media import sessions
 from darkroom.cli import data_dir_option
 from darkroom.errors import DarkroomError
 

@@ -19,12 +19,15 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from darkroom.api.services import Services, services_of
-from darkroom.auth.sessions import SESSION_COOKIE, ConsoleAuth, console_auth
-from darkroom.console.library import default_cloud
+from darkroom.catalog.library import default_cloud
 from darkroom.errors import DarkroomError
+from darkroom.media.services import Services, services_of
+from darkroom.media.sessions import LOGIN_COOKIE, SESSION_COOKIE, SESSION_SECONDS, ConsoleAuth
 
-__all__ = ["page", "json_reply", "error_reply", "operator_page", "operator_api", "Context", "safe_next"]
+__all__ = [
+    "page", "json_reply", "error_reply", "operator_page", "operator_api", "Context", "safe_next",
+    "signed_in_user", "set_session_cookie", "set_login_cookie", "clear_cookies",
+]
 
 TEMPLATES = Path(__file__).parent / "templates"
 _env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
@@ -95,10 +98,36 @@ def safe_next(target: str | None) -> str:
 Handler = Callable[[Context], Awaitable[Response]]
 
 
+async def signed_in_user(request: Request, presented_csrf: str | None = None) -> str | None:
+    """The operator behind the request's session cookie (CSRF-checked for writes), or None."""
+    auth = services_of(request).console_auth
+    ask = functools.partial(auth.request_user, request.cookies, request.headers, request.method, presented_csrf=presented_csrf)
+    return await anyio.to_thread.run_sync(ask)
+
+
+def set_session_cookie(response: Response, request: Request, value: str) -> None:
+    response.set_cookie(
+        SESSION_COOKIE, value, max_age=SESSION_SECONDS, path="/", httponly=True,
+        samesite="lax", secure=request.url.scheme == "https",
+    )
+
+
+def set_login_cookie(response: Response, request: Request, value: str) -> None:
+    response.set_cookie(
+        LOGIN_COOKIE, value, max_age=3600, path="/console", httponly=True,
+        samesite="strict", secure=request.url.scheme == "https",
+    )
+
+
+def clear_cookies(response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(LOGIN_COOKIE, path="/console")
+
+
 async def _context(request: Request, presented_csrf: str | None = None) -> Context | None:
     services = services_of(request)
-    auth = console_auth(request.app)
-    user = await anyio.to_thread.run_sync(functools.partial(auth.request_user, request, presented_csrf=presented_csrf))
+    auth = services.console_auth
+    user = await signed_in_user(request, presented_csrf)
     if user is None:
         return None
     configured = services.settings.cloudinary_url.cloud_name if services.settings.cloudinary_url else None

@@ -1,6 +1,7 @@
 """The console's routes: sign-in, the library, asset pages, settings pages and their JSON API.
 
-Handlers are thin: check the operator (pages.py), call the catalog or console.library,
+Handlers are thin: check the operator (pages.py), call `media` or the catalog (`catalog.library`
+holds the console's listings),
 shape the answer. The console's JSON endpoints live under /console/api and answer only a
 signed-in operator; writes also need the session's CSRF token.
 """
@@ -18,27 +19,32 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from darkroom import catalog
-from darkroom.api.services import services_of
-from darkroom.api.shapes import asset_json
-from darkroom.auth.sessions import (
+from darkroom.media.effect_presets import available_effects
+from darkroom.media.ingest import delete_blobs
+from darkroom.media.services import services_of
+from darkroom.media.shapes import asset_json, delivery_origin
+from darkroom.media.sessions import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
     AccountLocked,
     AuthError,
     authenticate,
-    console_auth,
 )
 from darkroom.auth.signing import sign_params
-from darkroom.console import library
+from darkroom.catalog import library
 from darkroom.console.pages import (
     SECURITY_HEADERS,
     Context,
+    clear_cookies,
     error_reply,
     json_reply,
     operator_api,
     operator_page,
     page,
     safe_next,
+    set_login_cookie,
+    set_session_cookie,
+    signed_in_user,
 )
 from darkroom.errors import BadRequest, DarkroomError
 
@@ -52,24 +58,23 @@ SIGN_SKEW_SECONDS = 3600  # how far a console upload's timestamp may be from now
 
 
 async def login_form(request: Request) -> Response:
-    auth = console_auth(request.app)
-    if await anyio.to_thread.run_sync(auth.request_user, request):
+    if await signed_in_user(request):
         return RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
     return _login_page(request, error="", username="", status=200)
 
 
 def _login_page(request: Request, *, error: str, username: str, status: int, next_url: str | None = None) -> Response:
-    auth = console_auth(request.app)
+    auth = services_of(request).console_auth
     cookie, token = auth.login_nonce()
     values = {"title": "Sign in", "error": error, "login_token": token, "username": username,
               "next": safe_next(next_url or request.query_params.get("next"))}
     response = page("login.html", values, status)
-    auth.set_login_cookie(response, request, cookie)
+    set_login_cookie(response, request, cookie)
     return response
 
 
 async def login_submit(request: Request) -> Response:
-    auth = console_auth(request.app)
+    auth = services_of(request).console_auth
     form = await request.form()
     username = str(form.get("username") or "").strip()
     password = str(form.get("password") or "")
@@ -85,20 +90,20 @@ async def login_submit(request: Request) -> Response:
         return _login_page(request, error=exc.message, username=username, status=401, next_url=next_url)
     cookie = await anyio.to_thread.run_sync(auth.start_session, username)
     response = RedirectResponse(safe_next(next_url), status_code=303, headers=SECURITY_HEADERS)
-    auth.set_session_cookie(response, request, cookie)
+    set_session_cookie(response, request, cookie)
     response.delete_cookie(LOGIN_COOKIE, path="/console")
     return response
 
 
 async def logout(request: Request) -> Response:
     """Ends the session server-side; needs the CSRF token so no other site can sign you out."""
-    auth = console_auth(request.app)
+    auth = services_of(request).console_auth
     form = await request.form()
     session_id = auth.session_id(request.cookies.get(SESSION_COOKIE))
     if session_id and auth.csrf_ok(session_id, str(form.get("csrf_token") or "")):
         await anyio.to_thread.run_sync(auth.end_session, session_id)
     response = RedirectResponse("/console/login", status_code=303, headers=SECURITY_HEADERS)
-    auth.clear_cookies(response)
+    clear_cookies(response)
     return response
 
 
@@ -108,7 +113,7 @@ async def logout(request: Request) -> Response:
 @operator_page
 async def library_page(ctx: Context) -> Response:
     presets = await ctx.services.db(library.presets_for_upload, ctx.cloud) if ctx.cloud else []
-    values = ctx.template_values(title="Library", nav="/console", presets=presets, effects=library.available_effects(),
+    values = ctx.template_values(title="Library", nav="/console", presets=presets, effects=available_effects(),
                                  search_native=_search_available(), max_upload_bytes=ctx.services.settings.max_upload_bytes)
     return page("library.html", values)
 
@@ -130,7 +135,7 @@ async def asset_page(ctx: Context) -> Response:
     derived = await ctx.services.db(library.derived_versions, asset.pk)
     resource = _resource(ctx.request, ctx, asset)
     values = ctx.template_values(title=asset.public_id, nav="/console", asset=asset, resource=resource, derived=derived,
-                                 effects=library.available_effects())
+                                 effects=available_effects())
     return page("asset.html", values)
 
 
@@ -233,7 +238,7 @@ async def example_page(ctx: Context) -> Response:
         signature_endpoint=endpoint, api_key=api_key.api_key if api_key else "",
         # The session's CSRF token goes only to darkroom's own signers, never to a path a link chose.
         send_csrf=endpoint in ("/api/sign", "/console/api/sign"),
-        effects=library.available_effects(),
+        effects=available_effects(),
     )
     return page("example.html", values)
 
@@ -249,7 +254,8 @@ async def _default_sign_endpoint(ctx: Context) -> str:
 
 def _resource(request: Request, ctx: Context, asset: catalog.Asset) -> dict[str, Any]:
     """The Search API's resource shape, plus `delivery_url` for the console's scripts."""
-    body = asset_json(request, ctx.services.settings, asset)
+    host = request.headers.get("host") or f"{request.url.hostname}:{request.url.port}"
+    body = asset_json(delivery_origin(ctx.services.settings, request.url.scheme, host), asset)
     body["delivery_url"] = body["url"]  # url and secure_url both use the scheme darkroom is served on
     body["context"] = dict(asset.context)
     return body
@@ -347,8 +353,6 @@ async def api_delete(ctx: Context) -> Response:
 
 async def _delete_blobs(ctx: Context, keys: list[str]) -> None:
     """Blobs go after the record, so nothing served ever points at a missing blob."""
-    from darkroom.api.ingest import delete_blobs
-
     await delete_blobs(ctx.services, keys)
 
 

@@ -7,13 +7,14 @@
     pdf = compose_pdf([page1, page2])
 
 Synchronous and CPU-bound (libvips releases the GIL): call from a worker thread. Inputs are
-`pyvips.Image`s already in memory (`in_memory` of `imaging.render_image`'s first frame);
-which images, and with which transformation, is the API's business.
+frames already in memory (`render_frame`: a source with a transformation applied); which
+images, and with which transformation, is the business of `media.generation`.
 """
 
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import dataclass
 
 import pyvips
@@ -21,7 +22,9 @@ import pyvips
 from darkroom.imaging.errors import InvalidImage, TooManyPixels, UnsupportedTransformation
 from darkroom.imaging.formats import EncodeOptions, encode
 from darkroom.imaging.layers import text_image, with_alpha
-from darkroom.transform import Layer, TextStyle
+from darkroom.imaging.context import RenderLimits
+from darkroom.imaging.pipeline import render_image
+from darkroom.transform import Chain, Layer, TextStyle
 from darkroom.transform.colors import rgba
 
 __all__ = [
@@ -34,8 +37,11 @@ __all__ = [
     "compose_sprite",
     "encode_picture",
     "in_memory",
+    "render_frame",
     "render_text",
 ]
+
+Frame = pyvips.Image  # one decoded picture in memory, ready to compose
 
 SPRITE_GAP = 2  # px of transparency between sprite tiles, so scaled tiles do not bleed
 ANIMATION_FORMATS = frozenset(("gif", "webp"))
@@ -85,6 +91,15 @@ def in_memory(image: pyvips.Image) -> pyvips.Image:
         return with_alpha(image).copy_memory()
     except pyvips.Error as error:
         raise InvalidImage("Image could not be processed", detail=str(error)) from None
+
+
+def render_frame(source_path: str | os.PathLike[str], chain: Chain, *, source_format: str, limits: RenderLimits) -> Frame:
+    """The first frame of `chain` applied to the file, in memory while the file is still there.
+
+    Rendered as for a PNG rendition, so pads are transparent.
+    """
+    rendered = render_image(source_path, chain, source_format=source_format, requested_format="png", limits=limits)
+    return in_memory(rendered.first_frame())
 
 
 def encode_picture(image: pyvips.Image, fmt: str, *, pages: int = 1) -> Picture:

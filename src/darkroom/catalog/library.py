@@ -1,4 +1,5 @@
-"""What the console's pages read and change: listings, folders, bulk actions, effect presets.
+"""What the console's pages list: assets page by page, folders, presets for the upload panel,
+an asset's derivatives; the default cloud it shows (also the CMS media store's).
 
 Why here and not in the browser: the Search and Admin APIs authenticate with the API
 secret, which must never reach a browser. The console's JSON endpoints run the same
@@ -24,30 +25,15 @@ from darkroom.catalog.schema import assets, clouds, derived, upload_presets
 from darkroom.errors import BadRequest
 
 __all__ = [
-    "EFFECT_PRESETS",
     "Page",
     "list_resources",
     "list_folders",
     "default_cloud",
     "presets_for_upload",
-    "available_effects",
+    "derived_versions",
     "encode_cursor",
     "decode_cursor",
 ]
-
-# One-click lightbox effects (the seed's list), then add-on effects shown once they render.
-EFFECT_PRESETS: tuple[tuple[str, str], ...] = (
-    ("Original", ""),
-    ("Grayscale", "e_grayscale"),
-    ("Sepia", "e_sepia:60"),
-    ("Auto-enhance", "e_improve"),
-    ("Sharpen", "e_sharpen:80"),
-    ("Vignette", "e_vignette:50"),
-)
-ADDON_EFFECTS: tuple[tuple[str, str], ...] = (
-    ("Remove background", "e_background_removal"),
-    ("Upscale", "e_upscale"),
-)
 
 SORTS = {"created_at", "public_id", "bytes", "uploaded_at", "filename", "format"}
 MAX_PAGE = 100
@@ -192,31 +178,3 @@ def derived_versions(engine: Engine, asset_pk: int) -> list[dict[str, Any]]:
             sa.select(derived).where(derived.c.asset_pk == asset_pk).order_by(derived.c.created_at.desc())
         ).mappings()
         return [dict(row) for row in rows]
-
-
-def available_effects() -> list[dict[str, str]]:
-    """The lightbox presets this darkroom can render.
-
-    The seed's five are always offered (a missing renderer shows as a failed image, which
-    says more than a hidden button); add-on effects appear only once the renderer has them.
-    """
-    presets = [{"label": label, "effect": effect} for label, effect in EFFECT_PRESETS]
-    for label, effect in ADDON_EFFECTS:
-        if _renders(effect.removeprefix("e_").split(":", 1)[0]):
-            presets.append({"label": label, "effect": effect})
-    return presets
-
-
-def _renders(effect_name: str) -> bool:
-    """Whether the image renderer implements an effect (rather than refusing it)."""
-    try:
-        from darkroom import imaging
-        from darkroom.imaging import effects
-    except ImportError:
-        return False
-    supported = getattr(imaging, "supported_effects", None)
-    if callable(supported):
-        return effect_name in supported()
-    function = getattr(effects, "EFFECT_FUNCTIONS", {}).get(effect_name)
-    # Effects the renderer knows but cannot run are registered as `_unsupported(...)` stubs.
-    return function is not None and "_unsupported" not in getattr(function, "__qualname__", "")

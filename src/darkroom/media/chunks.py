@@ -14,17 +14,14 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import anyio
-import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 
-from darkroom.api.multipart import SpooledFile
-from darkroom.api.services import Services
-from darkroom.catalog.schema import upload_chunks
+from darkroom.catalog.chunks import record_and_claim
 from darkroom.errors import BadRequest, TooLarge
+from darkroom.media.services import Services
+from darkroom.media.spool import SpooledFile
 
 __all__ = ["ChunkRange", "parse_content_range", "receive_chunk"]
 
@@ -66,49 +63,10 @@ async def receive_chunk(services: Services, cloud: str, upload_id: str, chunk: C
         # Before the total is known (`/-1`), the offsets alone must stay within the limit (and the database's integers).
         raise TooLarge(f"File size too large. Got more than {chunk.end}. Maximum is {services.settings.max_upload_bytes}.")
     await services.store.put_file(_chunk_key(cloud, upload_id, chunk.start), part.path)
-    starts = await services.db(_record_and_claim, cloud, upload_id, chunk)
+    starts = await services.db(record_and_claim, cloud, upload_id, chunk.start, chunk.end, chunk.total)
     if starts is None:
         return None
     return await _assemble(services, cloud, upload_id, starts, part.filename)
-
-
-def _record_and_claim(engine: Engine, cloud: str, upload_id: str, chunk: ChunkRange) -> list[int] | None:
-    """Note the chunk; if the upload is now complete, claim it (one round trip from the loop)."""
-    _record_chunk(engine, cloud, upload_id, chunk)
-    return _claim_if_complete(engine, cloud, upload_id)
-
-
-def _record_chunk(engine: Engine, cloud: str, upload_id: str, chunk: ChunkRange) -> None:
-    with engine.begin() as conn:
-        key = (upload_chunks.c.cloud == cloud) & (upload_chunks.c.upload_id == upload_id) & (upload_chunks.c.start == chunk.start)
-        conn.execute(sa.delete(upload_chunks).where(key))
-        conn.execute(
-            sa.insert(upload_chunks).values(
-                cloud=cloud, upload_id=upload_id, start=chunk.start, end=chunk.end, total=chunk.total, created_at=datetime.now(UTC)
-            )
-        )
-
-
-def _claim_if_complete(engine: Engine, cloud: str, upload_id: str) -> list[int] | None:
-    """If the chunks cover 0..total-1, take them (delete their rows) and return their starts in order."""
-    with engine.begin() as conn:
-        where = (upload_chunks.c.cloud == cloud) & (upload_chunks.c.upload_id == upload_id)
-        rows = conn.execute(sa.select(upload_chunks.c.start, upload_chunks.c.end, upload_chunks.c.total).where(where).order_by(upload_chunks.c.start)).all()
-        totals = {row.total for row in rows if row.total is not None}
-        if len(totals) != 1:
-            return None
-        (total,) = totals
-        position = 0
-        for row in rows:
-            if row.start != position:
-                return None
-            position = row.end + 1
-        if position != total:
-            return None
-        # Whoever deletes the rows first assembles; a concurrent duplicate sees rowcount 0.
-        if conn.execute(sa.delete(upload_chunks).where(where)).rowcount != len(rows):
-            return None
-        return [row.start for row in rows]
 
 
 async def _assemble(services: Services, cloud: str, upload_id: str, starts: list[int], filename: str) -> SpooledFile:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import hashlib
 import logging
 import os
@@ -24,24 +23,22 @@ import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import anyio
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
 
 from darkroom import catalog
-from darkroom.api.services import Services
-from darkroom.api.sources import fetch_remote
 from darkroom.catalog import Asset
-from darkroom.catalog.schema import assets, derived
+from darkroom.catalog.derived import find_derived, record_derived
 from darkroom.imaging import Rendered, content_type_for, render
+from darkroom.media.sources import fetch_remote
 from darkroom.storage import BlobNotFound
 from darkroom.errors import Unauthorized
 from darkroom.transform import Chain
+
+if TYPE_CHECKING:
+    from darkroom.media.services import Services
 
 __all__ = ["ClientHints", "Derivative", "DerivativeCache", "StrictTransformationRefused", "Variant", "store_derivative", "variant_key"]
 
@@ -241,7 +238,7 @@ class DerivativeCache:
         source: Path | None,
     ) -> tuple[Derivative, Rendered | None]:
         """The stored derivative, or a new rendering (returned too: the caller stores it)."""
-        stored = await services.db(_find_derived, asset.pk, asset.version, variant)
+        stored = await services.db(find_derived, asset.pk, asset.version, variant)
         if stored is not None:
             storage_key, fmt, width, height = stored
             try:
@@ -284,7 +281,7 @@ async def store_derivative(
     digest = hashlib.sha256("|".join(variant).encode()).hexdigest()[:40]
     storage_key = f"{asset.cloud}/derived/{asset.asset_id}/{asset.version}/{digest}"
     await services.store.put_bytes(storage_key, data)
-    if await services.db(_record_derived, asset, variant, storage_key, len(data), fmt, width, height):
+    if await services.db(record_derived, asset, variant, storage_key, len(data), fmt, width, height):
         return True
     await services.store.delete(storage_key)
     return False
@@ -351,76 +348,3 @@ async def _layer_files(services: Services, asset: Asset, chain: Chain, files: co
         files.callback(spooled.discard)
         paths[layer.loader_key] = spooled.path  # type: ignore[index]
     return paths
-
-
-# What a derivative's record holds beside its identity (asset, version, transformation, variant).
-_RECORD_FIELDS = ("format", "storage_key", "bytes", "width", "height", "created_at")
-
-
-@functools.cache
-def _find_statement() -> sa.Select[Any]:
-    """Built once: constructing a statement costs more than running it on SQLite."""
-    return sa.select(derived.c.storage_key, derived.c.format, derived.c.width, derived.c.height).where(
-        derived.c.asset_pk == sa.bindparam("asset_pk"),
-        derived.c.version == sa.bindparam("version"),
-        derived.c.transformation == sa.bindparam("transformation"),
-        derived.c.variant == sa.bindparam("variant"),
-    )
-
-
-def _find_derived(engine: Engine, asset_pk: int, version: int, variant: Variant) -> tuple[str, str, int | None, int | None] | None:
-    identity = {"asset_pk": asset_pk, "version": version, "transformation": variant.transformation, "variant": variant.rest}
-    with engine.connect() as conn:
-        row = conn.execute(_find_statement(), identity).first()
-    return None if row is None else (row.storage_key, row.format, row.width, row.height)
-
-
-@functools.cache
-def _record_statement(dialect: str) -> sa.Insert:
-    """One upsert that takes the asset's id and version from the asset's row, so a destroyed
-    or overwritten asset gives it no row to insert (version_id, random per saved version, also
-    tells a re-upload that reused the pk and version number). Built once per dialect.
-
-    On PostgreSQL the asset's row is read FOR SHARE: an overwrite or destroy holds it locked
-    (`catalog.assets`), so this waits for it and then finds the new version_id, or no row,
-    instead of recording a derivative for a version the overwrite has just swept away. The
-    other order works too: the overwrite then waits for this insert and sweeps its row."""
-    fields = ("transformation", "variant", *_RECORD_FIELDS)
-    current = (
-        sa.select(assets.c.id, assets.c.version, *(sa.bindparam(f"new_{name}", type_=derived.c[name].type) for name in fields))
-        .where(assets.c.id == sa.bindparam("asset_pk"), assets.c.version_id == sa.bindparam("version_id"))
-        .with_for_update(read=True)
-    )
-    insert = (postgresql if dialect == "postgresql" else sqlite).insert(derived).from_select(["asset_pk", "version", *fields], current)
-    return insert.on_conflict_do_update(
-        index_elements=[derived.c.asset_pk, derived.c.version, derived.c.transformation, derived.c.variant],
-        set_={name: insert.excluded[name] for name in _RECORD_FIELDS},
-    ).returning(derived.c.id)
-
-
-def _record_derived(
-    engine: Engine, asset: Asset, variant: Variant, storage_key: str, size: int, fmt: str, width: int | None, height: int | None
-) -> bool:
-    """Insert the record, or replace one an earlier render (here or in another process) left,
-    in one statement that records nothing unless the asset still exists at this version.
-
-    False when nothing was recorded: the asset was destroyed or overwritten since the render.
-    """
-    values = {
-        "asset_pk": asset.pk,
-        "version_id": asset.version_id,
-        "new_transformation": variant.transformation,
-        "new_variant": variant.rest,
-        "new_format": fmt,
-        "new_storage_key": storage_key,
-        "new_bytes": size,
-        "new_width": width,
-        "new_height": height,
-        "new_created_at": datetime.now(UTC),
-    }
-    try:
-        with engine.begin() as conn:
-            return conn.execute(_record_statement(engine.dialect.name), values).first() is not None
-    except sa.exc.IntegrityError:
-        # PostgreSQL: a destroy committed while this insert waited on the asset row's lock.
-        return False

@@ -1,10 +1,11 @@
-"""Short-lived, per-process memories of what delivery has just looked up: assets and each
-cloud's delivery rules (strict transformations, named transformations).
+"""Short-lived, per-process memories of what delivery has just looked up: assets, each
+cloud's delivery rules (strict transformations, named transformations) and whole answers
+to repeated image requests (`HotResponses`, replayed by `api.hot_responses`).
 
 A cached hit is a memory copy and a miss's overhead is a few database round trips through
 the thread pool (bench/README.md, "Where darkroom's time goes"), so delivery asks the
 database at most once per `ttl` seconds for each. Any state-changing request handled by
-this process empties both memories at once (`ForgetOnWrite`), so a destroy, overwrite,
+this process empties them all at once (`Caches.forget`, called by `ForgetOnWrite`), so a destroy, overwrite,
 rename or named-transformation change made through this process is seen immediately, and
 one made through another process (another worker, the CLI's `clouds set --strict`) within
 `ttl`. Missing assets are never remembered: a new upload is served at once.
@@ -14,16 +15,17 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from typing import Generic, TypeVar
-
-from starlette.types import ASGIApp, Receive, Scope, Send
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from darkroom import catalog
-from darkroom.api.services import Services
 from darkroom.catalog import Asset
 from darkroom.catalog.named_transformations import DeliveryRules, delivery_rules
 
-__all__ = ["AssetLookup", "ForgetOnWrite", "RulesLookup", "LOOKUP_TTL", "Recent"]
+if TYPE_CHECKING:
+    from darkroom.media.services import Services
+
+__all__ = ["AssetLookup", "HotResponses", "RulesLookup", "LOOKUP_TTL", "Recent"]
 
 # Seconds a looked-up asset or rule set is trusted: the bound on seeing another process's change.
 LOOKUP_TTL = 1.0
@@ -102,22 +104,27 @@ class RulesLookup(Recent[str, DeliveryRules]):
         return rules
 
 
-# The app.state attributes that hold a memory to empty after a write.
-_MEMORIES = ("asset_lookup", "rules_lookup", "hot_responses")
+@dataclass(frozen=True)
+class Answer:
+    """A complete HTTP answer as the server sent it: the ASGI start message and the body."""
+
+    start: dict[str, Any]
+    body: bytes
 
 
-class ForgetOnWrite:
-    """ASGI middleware: after any request that may change state, forget remembered lookups."""
+MAX_ANSWER_BYTES = 1024 * 1024  # larger answers are not worth a slot: they are rarely the hot ones
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            if scope["type"] == "http" and scope["method"] not in ("GET", "HEAD", "OPTIONS") and "app" in scope:
-                for name in _MEMORIES:
-                    memory = getattr(scope["app"].state, name, None)
-                    if memory is not None:
-                        memory.forget_all()
+class HotResponses(Recent[tuple[object, ...], Answer]):
+    """Replayable answers keyed by request (`api.hot_responses.request_key`), each valid for
+    `ttl` seconds, bounded by count and bytes."""
+
+    def __init__(self, ttl: float = LOOKUP_TTL, max_entries: int = 4096, max_bytes: int = 32 * 1024 * 1024) -> None:
+        super().__init__(ttl, max_entries, max_bytes)
+
+    def _size(self, value: Answer) -> int:
+        return len(value.body)
+
+    def keep_answer(self, key: tuple[object, ...], start: dict[str, Any], body: bytes) -> None:
+        if len(body) <= MAX_ANSWER_BYTES:
+            self.keep(key, Answer(start, body))

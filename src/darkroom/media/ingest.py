@@ -17,9 +17,9 @@ from typing import Any
 import anyio
 
 from darkroom import catalog
-from darkroom.api.multipart import SpooledFile, spool_bytes
-from darkroom.api.params import parse_bool, parse_context, parse_list
-from darkroom.api.services import Services
+from darkroom.media.spool import SpooledFile, spool_bytes
+from darkroom.media.params import parse_bool, parse_context, parse_list
+from darkroom.media.services import Services
 from darkroom.catalog import NewAsset, SaveResult
 from darkroom.catalog.metadata_fields import validate_asset_metadata
 from darkroom.errors import BadRequest

@@ -1,4 +1,9 @@
-"""The long-lived objects a request handler needs, built once per app from Settings."""
+"""The long-lived objects every use case needs, built once per process from Settings.
+
+`Services` is what an edge (an HTTP handler, a console page, a CLI command) hands to a use
+case: settings, the database, the blob store, the spool dir and the per-process caches.
+Edges find it with `services_of(request)`; nothing else is kept on the app.
+"""
 
 from __future__ import annotations
 
@@ -6,28 +11,27 @@ import contextlib
 import functools
 import secrets
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import anyio
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from starlette.requests import Request
 
 from darkroom import catalog
 from darkroom.catalog.errors import CloudNotFound
 from darkroom.config import Settings
 from darkroom.errors import Conflict
 from darkroom.imaging import RenderLimits
-from darkroom.storage import BlobNotFound, BlobStore
+from darkroom.media.caches import Caches
+from darkroom.media.sessions import ConsoleAuth, load_session_key
+from darkroom.media.spool import remove_stale_spool_files
+from darkroom.storage import BlobNotFound, BlobStore, open_store
 
-__all__ = ["Services", "services_of"]
+__all__ = ["Services", "build_services", "services_of"]
 
 T = TypeVar("T")
 
-# PostgreSQL's deadlock_detected and serialization_failure: the transaction was rolled back.
-TRANSIENT_SQLSTATES = frozenset(("40P01", "40001"))
 TRANSIENT_ATTEMPTS = 3
 
 
@@ -37,6 +41,20 @@ class Services:
     engine: Engine
     store: BlobStore
     spool_dir: Path  # where request bodies are written before they reach the blob store
+    caches: Caches = field(default=None)  # type: ignore[assignment]  # built from settings when not given
+    _console_auth: ConsoleAuth | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.caches is None:
+            self.caches = Caches.from_settings(self.settings)
+
+    @property
+    def console_auth(self) -> ConsoleAuth:
+        """Console sessions and CSRF, built on first use (its key may be a file in the data dir)."""
+        if self._console_auth is None:
+            key = load_session_key(str(self.settings.session_secret), Path(self.settings.data_dir))
+            self._console_auth = ConsoleAuth(self.engine, key)
+        return self._console_auth
 
     @property
     def render_limits(self) -> RenderLimits:
@@ -55,8 +73,8 @@ class Services:
         for attempt in range(1, TRANSIENT_ATTEMPTS + 1):
             try:
                 return await anyio.to_thread.run_sync(call)
-            except sa.exc.OperationalError as error:
-                if getattr(error.orig, "sqlstate", None) not in TRANSIENT_SQLSTATES:
+            except Exception as error:
+                if not catalog.rolled_back_transiently(error):
                     raise
                 if attempt == TRANSIENT_ATTEMPTS:
                     raise Conflict("Concurrent changes to the same assets; retry the request") from None
@@ -86,5 +104,28 @@ class Services:
             raise CloudNotFound(f"Unknown cloud name - {cloud}")
 
 
-def services_of(request: Request) -> Services:
+class _HasServices(Protocol):
+    """A request (or websocket) of the app `server.create_app` built: its app holds the services."""
+
+    @property
+    def app(self) -> Any: ...
+
+
+def services_of(request: _HasServices) -> Services:
+    """The services of the app serving `request`: the one way edges reach settings, database,
+    store and caches."""
     return request.app.state.services  # type: ignore[no-any-return]
+
+
+def build_services(settings: Settings) -> Services:
+    """Open the database (migrated) and the blob store; apply CLOUDINARY_URL's cloud and key."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = catalog.create_engine_for(settings.resolved_database_url)
+    catalog.migrate(engine)
+    if settings.cloudinary_url is not None:
+        creds = settings.cloudinary_url
+        catalog.upsert_key(engine, creds.cloud_name, creds.api_key, creds.api_secret, label="CLOUDINARY_URL")
+    store = open_store(settings.resolved_storage_url)
+    spool_dir = Path(settings.data_dir) / "spool"
+    remove_stale_spool_files(spool_dir)
+    return Services(settings=settings, engine=engine, store=store, spool_dir=spool_dir)

@@ -11,12 +11,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.requests import Request
-
-from darkroom.api.derivatives import ClientHints
-from darkroom.api.services import Services
-from darkroom.api.shapes import delivery_urls
 from darkroom.catalog import Asset
+from darkroom.media.derivatives import ClientHints
+from darkroom.media.services import Services
+from darkroom.media.shapes import delivery_urls
 from darkroom.errors import BadRequest
 from darkroom.transform import Chain, parse
 
@@ -53,16 +51,17 @@ def parse_eager(text: str) -> list[EagerItem]:
     return [EagerItem(transformation, fmt, parse(transformation)) for transformation, fmt in split_eager(text)]
 
 
-async def render_eager(request: Request, services: Services, asset: Asset, items: list[EagerItem]) -> list[dict[str, Any]]:
-    """Render each eager transformation now; returns Cloudinary's `eager` list."""
+async def render_eager(services: Services, origin: str, asset: Asset, items: list[EagerItem]) -> list[dict[str, Any]]:
+    """Render each eager transformation now; returns Cloudinary's `eager` list, its URLs
+    starting with `origin` (`media.shapes.delivery_origin`)."""
     if items and asset.resource_type != "image":
         raise BadRequest("Eager transformations are supported for images only")
-    cache = request.app.state.derivatives
+    cache = services.caches.derivatives
     listed = []
     for item in items:
         transformation, fmt, chain = item.transformation, item.format, item.chain
         derivative = await cache.get(services, asset, chain, fmt, ClientHints())
-        url, secure_url = delivery_urls(request, services.settings, asset, transformation, fmt or asset.format)
+        url, secure_url = delivery_urls(origin, asset, transformation, fmt or asset.format)
         listed.append(
             {
                 "transformation": f"{transformation}/{fmt}" if fmt else transformation,

@@ -23,7 +23,7 @@ from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 import anyio
 import httpx
 
-from darkroom.api.multipart import SpooledFile, spool_bytes
+from darkroom.media.spool import SpooledFile, spool_bytes
 from darkroom.errors import BadRequest, TooLarge
 
 __all__ = ["is_remote_source", "fetch_remote", "decode_data_uri"]

@@ -1,0 +1,53 @@
+"""The per-process caches, in one object with one `forget()`.
+
+Each darkroom process keeps a few memories in front of the database and the blob store, so
+that delivery's hot path costs memory reads, not round trips:
+
+| cache | holds | stale after a write? |
+|---|---|---|
+| `derivatives` | rendered derivatives (memory tier), renders in flight | never: keyed by the asset's version_id |
+| `asset_lookup` | assets delivery just looked up, for `LOOKUP_TTL` | yes: a destroy, rename or overwrite |
+| `rules_lookup` | each cloud's delivery rules, for `LOOKUP_TTL` | yes: strict mode, named transformations |
+| `hot_responses` | whole answers to repeated image requests | yes: as the two above |
+| decoded sources (`imaging.decoded`) | decoded pixels of recent originals, sized here | never: keyed by the original's storage key |
+
+A new cache goes here, with a line in that table, and into `forget()` if a write can make
+what it holds wrong. Writes made through this process call `forget()` (the edges'
+`ForgetOnWrite`); writes made by another process are seen within `LOOKUP_TTL`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from darkroom.config import Settings
+from darkroom.imaging import decoded as decoded_sources
+from darkroom.media.derivatives import DerivativeCache
+from darkroom.media.lookups import AssetLookup, HotResponses, RulesLookup
+
+__all__ = ["Caches"]
+
+
+@dataclass
+class Caches:
+    derivatives: DerivativeCache
+    asset_lookup: AssetLookup
+    rules_lookup: RulesLookup
+    hot_responses: HotResponses
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Caches:
+        """Fresh caches sized by the settings (the decoded-sources memory is the renderer's own)."""
+        decoded_sources.configure(settings.decoded_cache_mb * 1024 * 1024)
+        return cls(
+            derivatives=DerivativeCache(render_concurrency=settings.render_concurrency),
+            asset_lookup=AssetLookup(),
+            rules_lookup=RulesLookup(),
+            hot_responses=HotResponses(),
+        )
+
+    def forget(self) -> None:
+        """Drop everything a write may have made stale (see the table above)."""
+        self.asset_lookup.forget_all()
+        self.rules_lookup.forget_all()
+        self.hot_responses.forget_all()

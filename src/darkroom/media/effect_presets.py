@@ -1,0 +1,47 @@
+"""The one-click effects the console's lightbox offers, and which of them this darkroom renders."""
+
+from __future__ import annotations
+
+__all__ = ["ADDON_EFFECTS", "EFFECT_PRESETS", "available_effects"]
+
+# One-click lightbox effects (the seed's list), then add-on effects shown once they render.
+EFFECT_PRESETS: tuple[tuple[str, str], ...] = (
+    ("Original", ""),
+    ("Grayscale", "e_grayscale"),
+    ("Sepia", "e_sepia:60"),
+    ("Auto-enhance", "e_improve"),
+    ("Sharpen", "e_sharpen:80"),
+    ("Vignette", "e_vignette:50"),
+)
+ADDON_EFFECTS: tuple[tuple[str, str], ...] = (
+    ("Remove background", "e_background_removal"),
+    ("Upscale", "e_upscale"),
+)
+
+
+def available_effects() -> list[dict[str, str]]:
+    """The lightbox presets this darkroom can render.
+
+    The seed's five are always offered (a missing renderer shows as a failed image, which
+    says more than a hidden button); add-on effects appear only once the renderer has them.
+    """
+    presets = [{"label": label, "effect": effect} for label, effect in EFFECT_PRESETS]
+    for label, effect in ADDON_EFFECTS:
+        if _renders(effect.removeprefix("e_").split(":", 1)[0]):
+            presets.append({"label": label, "effect": effect})
+    return presets
+
+
+def _renders(effect_name: str) -> bool:
+    """Whether the image renderer implements an effect (rather than refusing it)."""
+    try:
+        from darkroom import imaging
+        from darkroom.imaging import effects
+    except ImportError:
+        return False
+    supported = getattr(imaging, "supported_effects", None)
+    if callable(supported):
+        return effect_name in supported()
+    function = getattr(effects, "EFFECT_FUNCTIONS", {}).get(effect_name)
+    # Effects the renderer knows but cannot run are registered as `_unsupported(...)` stubs.
+    return function is not None and "_unsupported" not in getattr(function, "__qualname__", "")

@@ -1,0 +1,90 @@
+"""The JSON darkroom answers with, shaped as Cloudinary shapes it, shared by the API and
+the console.
+
+Delivery URLs start with an *origin* (`scheme://host[:port]`): DARKROOM_PUBLIC_URL's, else
+the one the request came in on. The edges work it out from their request
+(`delivery_origin`) and pass it in, so these functions know no HTTP.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from darkroom.catalog import Asset
+from darkroom.config import Settings
+
+__all__ = ["asset_json", "delivery_origin", "delivery_path", "delivery_urls", "iso_time"]
+
+
+def delivery_origin(settings: Settings, request_scheme: str, request_host: str) -> str:
+    """scheme://host[:port] that delivery URLs point at: DARKROOM_PUBLIC_URL's, else the request's.
+
+    Cloudinary's CDN answers both schemes; darkroom answers the one it is served on, so
+    `url` and `secure_url` both use it (an https `secure_url` from a plain-http darkroom
+    would not load).
+    """
+    if settings.public_url:
+        public = urlsplit(settings.public_url)
+        return f"{public.scheme or 'http'}://{public.netloc}"
+    return f"{request_scheme}://{request_host}"
+
+
+def delivery_path(asset: Asset, transformation: str = "", fmt: str | None = None) -> str:
+    """/{cloud}/{resource_type}/{type}/[transformation/]v{version}/{public_id}[.format]"""
+    fmt = asset.format if fmt is None else fmt
+    name = quote(asset.public_id, safe="/")
+    if fmt and asset.resource_type != "raw":
+        name = f"{name}.{fmt}"
+    middle = f"{transformation}/" if transformation else ""
+    return f"/{asset.cloud}/{asset.resource_type}/{asset.type}/{middle}v{asset.version}/{name}"
+
+
+def delivery_urls(origin: str, asset: Asset, transformation: str = "", fmt: str | None = None) -> tuple[str, str]:
+    """(url, secure_url) for an asset, as Cloudinary gives both (the same: see `delivery_origin`)."""
+    url = f"{origin}{delivery_path(asset, transformation, fmt)}"
+    return url, url
+
+
+def iso_time(asset_time: Any) -> str:
+    return asset_time.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def asset_json(origin: str, asset: Asset) -> dict[str, Any]:
+    """The resource fields common to upload, explicit, rename, the Admin API and the console."""
+    url, secure_url = delivery_urls(origin, asset)
+    body: dict[str, Any] = {
+        "asset_id": asset.asset_id,
+        "public_id": asset.public_id,
+        "version": asset.version,
+        "version_id": asset.version_id,
+        "resource_type": asset.resource_type,
+        "created_at": iso_time(asset.uploaded_at),
+        "tags": list(asset.tags),
+        "bytes": asset.bytes,
+        "type": asset.type,
+        "etag": asset.etag,
+        "placeholder": asset.placeholder,
+        "url": url,
+        "secure_url": secure_url,
+        "folder": asset.folder,
+        "asset_folder": asset.asset_folder,
+        "display_name": asset.display_name,
+        "access_mode": asset.access_mode,
+    }
+    if asset.resource_type != "raw":
+        # Raw public IDs carry their extension; a `format` would make SDKs append it twice.
+        body["format"] = asset.format
+        body["width"] = asset.width
+        body["height"] = asset.height
+    if asset.resource_type == "image":
+        body["pages"] = asset.pages or 1
+    if asset.duration is not None:
+        body["duration"] = asset.duration
+    if asset.original_filename:
+        body["original_filename"] = asset.original_filename
+    if asset.context:
+        body["context"] = {"custom": dict(asset.context)}
+    if asset.metadata:
+        body["metadata"] = dict(asset.metadata)
+    return body
