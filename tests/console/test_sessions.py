@@ -1,4 +1,4 @@
-"""Operators, passwords, lock-out, sessions and CSRF (auth/sessions.py), without HTTP."""
+"""Operators, passwords, lock-out, sessions and CSRF (media/sessions.py, catalog/users.py, auth/passwords.py, auth/cookies.py), without HTTP."""
 
 from __future__ import annotations
 

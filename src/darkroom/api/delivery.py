@@ -117,7 +117,7 @@ async def _check_signature(rules: RulesLookup, services: Services, cloud: str, t
 async def _may_render(rules: RulesLookup, services: Services, cloud: str, path: DeliveryPath) -> bool:
     """Strict transformations: only signed URLs and allowed named transformations render new derivatives.
 
-    The cloud's setting is remembered for up to `LOOKUP_TTL` seconds (asset_lookup.py): a
+    The cloud's setting is remembered for up to `LOOKUP_TTL` seconds (media/lookups.py): a
     change through another process, such as `darkroom clouds set --strict`, applies within that.
     """
     if path.signature is not None:

@@ -31,7 +31,7 @@ from darkroom.catalog.clouds import (
     set_strict_transformations,
     upsert_key,
 )
-from darkroom.catalog.db import create_engine_for, migrate, rolled_back_transiently
+from darkroom.catalog.db import Engine, create_engine_for, migrate, rolled_back_transiently
 from darkroom.catalog.errors import AssetExists, AssetNotFound, CloudNotFound, InvalidPublicId, PresetNotFound
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "AssetExists",
     "AssetNotFound",
     "CloudNotFound",
+    "Engine",
     "InvalidPublicId",
     "NewAsset",
     "PresetNotFound",

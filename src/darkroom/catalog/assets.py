@@ -143,7 +143,7 @@ def get_asset(engine: Engine | Connection, cloud: str, resource_type: str, type_
 def _get(conn: Connection, where: sa.ColumnElement[bool], *, lock: bool = False) -> Asset | None:
     """The asset matching `where`; `lock` holds its row until the transaction ends (PostgreSQL;
     SQLite has one writer at a time anyway), so a derivative being recorded for this version
-    waits and then sees the change (`api/derivatives.py`, `_record_statement`)."""
+    waits and then sees the change (`catalog/derived.py`, `_record_statement`)."""
     query = sa.select(assets).where(where)
     row = conn.execute(query.with_for_update() if lock else query).mappings().first()
     if row is None:

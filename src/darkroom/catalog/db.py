@@ -13,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Engine
 
-__all__ = ["create_engine_for", "migrate"]
+__all__ = ["Engine", "create_engine_for", "migrate", "rolled_back_transiently"]
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import os
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import pyvips
 
@@ -41,7 +42,7 @@ __all__ = [
     "render_text",
 ]
 
-Frame = pyvips.Image  # one decoded picture in memory, ready to compose
+Frame: TypeAlias = pyvips.Image  # one decoded picture in memory, ready to compose
 
 SPRITE_GAP = 2  # px of transparency between sprite tiles, so scaled tiles do not bleed
 ANIMATION_FORMATS = frozenset(("gif", "webp"))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -108,7 +109,7 @@ class RulesLookup(Recent[str, DeliveryRules]):
 class Answer:
     """A complete HTTP answer as the server sent it: the ASGI start message and the body."""
 
-    start: dict[str, Any]
+    start: MutableMapping[str, Any]  # an ASGI message
     body: bytes
 
 
@@ -125,6 +126,6 @@ class HotResponses(Recent[tuple[object, ...], Answer]):
     def _size(self, value: Answer) -> int:
         return len(value.body)
 
-    def keep_answer(self, key: tuple[object, ...], start: dict[str, Any], body: bytes) -> None:
+    def keep_answer(self, key: tuple[object, ...], start: MutableMapping[str, Any], body: bytes) -> None:
         if len(body) <= MAX_ANSWER_BYTES:
             self.keep(key, Answer(start, body))

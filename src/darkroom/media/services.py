@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import anyio
-from sqlalchemy.engine import Engine
-
 from darkroom import catalog
+from darkroom.catalog import Engine
 from darkroom.catalog.errors import CloudNotFound
 from darkroom.config import Settings
 from darkroom.errors import Conflict
@@ -41,12 +40,11 @@ class Services:
     engine: Engine
     store: BlobStore
     spool_dir: Path  # where request bodies are written before they reach the blob store
-    caches: Caches = field(default=None)  # type: ignore[assignment]  # built from settings when not given
-    _console_auth: ConsoleAuth | None = field(default=None, repr=False)
+    caches: Caches = field(init=False)  # this process's memories, sized by the settings
+    _console_auth: ConsoleAuth | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self.caches is None:
-            self.caches = Caches.from_settings(self.settings)
+        self.caches = Caches.from_settings(self.settings)
 
     @property
     def console_auth(self) -> ConsoleAuth:

@@ -33,11 +33,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import Engine
-
 from darkroom.auth.cookies import SessionSigner, same_origin, sha256_hex
 from darkroom.auth.passwords import dummy_hash, hash_password, needs_rehash, verify_password
-from darkroom.catalog import users
+from darkroom.catalog import Engine, users
 from darkroom.catalog.users import AccessToken, Operator, utcnow
 from darkroom.errors import BadRequest, Unauthorized
 
