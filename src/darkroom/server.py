@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from darkroom.api import admin, admin_config, archives, delivery, media_store, search, sign, upload
+from darkroom.api import admin, admin_config, archives, delivery, downloads, media_store, search, sign, upload
 from darkroom.api.media_store import MediaStoreConfig
 from darkroom.console.routes import routes as console_routes
 from darkroom.api.cors import UploadCorsMiddleware
@@ -31,7 +31,7 @@ __all__ = ["app_from_env", "build_services", "create_app"]
 
 # Each part's routes, in order: specific paths first, delivery's catch-all path last.
 ROUTE_LISTS: list[list[BaseRoute]] = [
-    search.routes, admin_config.routes, admin.routes, archives.routes,  # issue 4: before upload's /{rt}/{action}
+    search.routes, admin_config.routes, admin.routes, archives.routes, downloads.routes,  # before upload's /{rt}/{action}
     sign.routes,
     upload.routes,
     media_store.routes,

@@ -125,6 +125,15 @@ def find_key(engine: Engine, api_key: str) -> ApiKey | None:
     return _key_from_row(row) if row else None
 
 
+def first_active_key(engine: Engine) -> ApiKey | None:
+    """The oldest key not revoked, of any cloud (what `darkroom serve` announces)."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.select(api_keys).where(api_keys.c.revoked_at.is_(None)).order_by(api_keys.c.created_at).limit(1)
+        ).mappings().first()
+    return _key_from_row(row) if row else None
+
+
 def list_keys(engine: Engine, cloud: str) -> list[ApiKey]:
     with engine.connect() as conn:
         rows = conn.execute(sa.select(api_keys).where(api_keys.c.cloud == cloud).order_by(api_keys.c.created_at)).mappings()

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 import click
-from sqlalchemy.engine import Engine
 
 from darkroom import catalog
+from darkroom.catalog import Engine
 from darkroom.config import Settings, SettingsError
 
 __all__ = ["main"]
@@ -77,7 +77,7 @@ def serve(host: str, port: int, data_dir: str | None, tls_cert: str | None, tls_
 
 def _announce(engine: Engine, settings: Settings, host: str, port: int, *, secure: bool) -> None:
     """Print the CLOUDINARY_URL an app should use; on a fresh data dir, make a `demo` cloud first."""
-    key = _first_active_key(engine)
+    key = catalog.first_active_key(engine)
     if key is None:
         key = catalog.create_key(engine, "demo", label="created by darkroom serve")
     scheme = "https" if secure else "http"
@@ -86,18 +86,6 @@ def _announce(engine: Engine, settings: Settings, host: str, port: int, *, secur
     click.echo(f"CLOUDINARY_URL=cloudinary://{key.api_key}:{key.api_secret}@{key.cloud}?upload_prefix={scheme}://{base}&cname={base}")
     click.echo(f"console: {scheme}://{base}/console")
     sys.stdout.flush()
-
-
-def _first_active_key(engine):  # type: ignore[no-untyped-def]
-    import sqlalchemy as sa
-
-    from darkroom.catalog.schema import api_keys
-
-    with engine.connect() as conn:
-        row = conn.execute(
-            sa.select(api_keys.c.api_key).where(api_keys.c.revoked_at.is_(None)).order_by(api_keys.c.created_at).limit(1)
-        ).first()
-    return catalog.find_key(engine, row.api_key) if row else None
 
 
 @main.command()

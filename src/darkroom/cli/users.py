@@ -10,9 +10,9 @@ from __future__ import annotations
 import sys
 
 import click
-from sqlalchemy.engine import Engine
 
 from darkroom import cli
+from darkroom.catalog import Engine
 from darkroom.media import sessions
 from darkroom.cli import data_dir_option
 from darkroom.errors import DarkroomError
