@@ -19,7 +19,7 @@ from darkroom.api.callers import apply_preset, authenticate
 from darkroom.media.chunks import parse_content_range, receive_chunk
 from darkroom.api import generate
 from darkroom.media.eager import EagerItem, parse_eager, render_eager
-from darkroom.media.generation import analysis_fields, check_analysis_params
+from darkroom.media.analysis import analysis_fields, check_analysis_params
 from darkroom.media.ingest import RESOURCE_TYPES, UploadOptions, base_public_id, delete_blobs, ingest
 from darkroom.api.multipart import read_upload_form
 from darkroom.media.spool import SpooledFile

@@ -1,8 +1,8 @@
 """The application layer: darkroom's use cases, between the edges (`api`, `console`, `cli`)
 and the domain parts (`catalog`, `storage`, `imaging`, `transform`, `auth`).
 
-Ingest (`ingest`, `chunks`, `spool`, `sources`), derivatives (`derivatives`, `eager`,
-`generation`), the per-process caches (`caches`, `lookups`), console operators
+Ingest (`ingest`, `chunks`, `spool`, `sources`, `analysis`), derivatives (`derivatives`,
+`eager`, `generation`), the per-process caches (`caches`, `lookups`), console operators
 (`sessions`) and the services object every use case takes (`services`). Nothing here
 speaks HTTP: an edge parses its request, calls a use case and shapes the reply.
 """

@@ -1,4 +1,4 @@
-"""Generating new images from text or stored ones, and the analysis upload and explicit add.
+"""Generating new images from text or from stored ones.
 
 The use cases behind the Upload API's generation actions (`api/generate.py` holds their
 HTTP side), all synchronous here although Cloudinary runs some of them in the background:
@@ -9,7 +9,6 @@ HTTP side), all synchronous here although Cloudinary runs some of them in the ba
 - `multi`: the same images as frames of an animated GIF/WebP or pages of a PDF (type `multi`).
 - `explode`: each page of a multi-page asset rendered as its `pg_N` derivative.
 
-`analysis_fields` answers `colors`, `phash`, `quality_analysis`, `faces` and `responsive_breakpoints`.
 The generated types (`text`, `sprite`, `multi`) are delivered by `api/delivery.py` like
 uploads; the sprite's CSS and JSON sidecars are stored derivatives that are never rendered.
 The pixels (text, sheets, animations, PDFs) are `imaging.generation`'s; delivery URLs in
@@ -21,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import logging
 import re
 import secrets
 from collections.abc import AsyncIterator
@@ -36,13 +34,11 @@ from darkroom.auth import MissingParameter
 from darkroom.catalog import Asset, NewAsset
 from darkroom.catalog.listing import Listing, list_resources
 from darkroom.errors import BadRequest, NotFound
-from darkroom.imaging import InvalidImage, Rendered, TooManyPixels, content_type_for, probe, render
-from darkroom.imaging import generation, metrics
-from darkroom.imaging.breakpoints import BreakpointSettings, choose_breakpoints
+from darkroom.imaging import TooManyPixels, content_type_for, probe
+from darkroom.imaging import generation
 from darkroom.media.delivery_paths import split_delivery_path
 from darkroom.media.derivatives import ClientHints, store_derivative, variant_key
 from darkroom.media.ingest import delete_blobs, random_public_id
-from darkroom.media.params import parse_bool
 from darkroom.media.services import Services
 from darkroom.media.shapes import delivery_urls
 from darkroom.media.sources import fetch_remote
@@ -51,16 +47,12 @@ from darkroom.transform.colors import parse_color
 
 __all__ = [
     "Download",
-    "analysis_fields",
-    "check_analysis_params",
     "explode",
     "generated_id",
     "make_multi",
     "make_sprite",
     "make_text",
 ]
-
-log = logging.getLogger("darkroom.generate")
 
 GENERATED_TYPES = ("text", "sprite", "multi")
 MAX_SOURCES = 100  # images in one sprite or multi
@@ -362,114 +354,6 @@ def _pages(spec: str, count: int) -> list[int]:
         if len(wanted) > MAX_PAGES:
             raise BadRequest(f"Too many pages (maximum is {MAX_PAGES})")
     return sorted(wanted)
-
-
-# ---------------------------------------------------------------- analysis on upload and explicit
-
-
-ANALYSIS_OPTIONS = ("colors", "phash", "quality_analysis", "faces")
-
-
-async def analysis_fields(services: Services, origin: str, asset: Asset, path: Path | None, params: dict[str, str]) -> dict[str, Any]:
-    """The reply fields for `colors`, `phash`, `quality_analysis`, `faces` and `responsive_breakpoints`.
-
-    `path` is the uploaded file when the caller still has it (no download needed).
-    """
-    wanted = {name for name in ANALYSIS_OPTIONS if parse_bool(params.get(name), False)}
-    breakpoints = params.get("responsive_breakpoints")
-    if asset.resource_type != "image" or not (wanted or breakpoints):
-        return {}
-    settings = _breakpoint_settings(breakpoints) if breakpoints else []
-    async with contextlib.AsyncExitStack() as stack:
-        source = path if path is not None else await stack.enter_async_context(services.local_file(asset.storage_key))
-        try:
-            fields = await anyio.to_thread.run_sync(lambda: metrics.analyse(source, wanted, source_width=asset.width, source_height=asset.height)) if wanted else {}
-            if settings:
-                fields["responsive_breakpoints"] = [await _breakpoints(services, origin, asset, source, item) for item in settings]
-        except InvalidImage as error:
-            # The file is stored already (e.g. a PDF libvips cannot read): answer without analysis.
-            log.info("no analysis for %s: %s", asset.public_id, error.detail or error.message)
-            return {}
-    return fields
-
-
-def check_analysis_params(params: dict[str, str]) -> None:
-    """Refuse a malformed `responsive_breakpoints` before anything is stored."""
-    if params.get("responsive_breakpoints"):
-        _breakpoint_settings(params["responsive_breakpoints"])
-
-
-def _breakpoint_settings(text: str) -> list[BreakpointSettings]:
-    """The SDK's JSON: a list of {create_derived, bytes_step, min_width, max_width, max_images, transformation?, format?}."""
-    try:
-        items = json.loads(text)
-    except (ValueError, RecursionError):
-        raise BadRequest("Invalid responsive_breakpoints parameter: expected JSON") from None
-    items = items if isinstance(items, list) else [items]
-    if not items or len(items) > 10 or not all(isinstance(item, dict) for item in items):
-        raise BadRequest("Invalid responsive_breakpoints parameter: expected 1 to 10 objects")
-    defaults = BreakpointSettings()
-    result = []
-    for item in items:
-        try:
-            result.append(
-                BreakpointSettings(
-                    min_width=int(item.get("min_width", defaults.min_width)),
-                    max_width=int(item.get("max_width", defaults.max_width)),
-                    bytes_step=int(item.get("bytes_step", defaults.bytes_step)),
-                    max_images=int(item.get("max_images", defaults.max_images)),
-                    create_derived=parse_bool(None if item.get("create_derived") is None else str(item["create_derived"]), False),
-                    transformation=str(item.get("transformation") or ""),
-                    format=str(item.get("format") or "").lower().lstrip("."),
-                )
-            )
-        except (TypeError, ValueError):
-            raise BadRequest("Invalid responsive_breakpoints parameter: widths, bytes_step and max_images must be integers") from None
-    return result
-
-
-async def _breakpoints(services: Services, origin: str, asset: Asset, source: Path, settings: BreakpointSettings) -> dict[str, Any]:
-    """One `responsive_breakpoints` item: widths chosen by size steps, largest first."""
-    base = settings.transformation
-    parse(base)  # a bad transformation is the caller's 400, before any work
-    fmt = settings.format or asset.format
-    limits = services.render_limits
-
-    def text_for(width: int) -> str:
-        return f"{base}/c_scale,w_{width}" if base else f"c_scale,w_{width}"
-
-    measured: dict[int, Rendered] = {}  # width → its rendering: measured once, then listed and stored
-
-    def measure(width: int) -> int:
-        measured[width] = render(source, parse(text_for(width)), source_format=asset.format, requested_format=fmt, limits=limits)
-        return len(measured[width].data)
-
-    def plan() -> list[int]:
-        width = asset.width or 1
-        if base:
-            width = render(source, parse(base), source_format=asset.format, requested_format=fmt, limits=limits).width or width
-        widths = choose_breakpoints(settings, width, measure)
-        for chosen in widths:  # choosing may not have needed every chosen width's size
-            if chosen not in measured:
-                measure(chosen)
-        return widths
-
-    widths = await anyio.to_thread.run_sync(plan)
-    listed = []
-    for width in widths:
-        transformation = text_for(width)
-        rendered = measured[width]
-        if settings.create_derived:  # the rendering just measured, not a second one
-            variant = variant_key(parse(transformation), fmt, ClientHints())
-            await store_derivative(
-                services, asset, variant, rendered.data, fmt=rendered.format, width=rendered.width, height=rendered.height
-            )
-        url, secure_url = delivery_urls(origin, asset, transformation, fmt)
-        listed.append({"width": rendered.width, "height": rendered.height, "bytes": len(rendered.data), "url": url, "secure_url": secure_url})
-    item: dict[str, Any] = {"breakpoints": listed, "transformation": base}
-    if settings.format:
-        item["format"] = settings.format
-    return item
 
 
 # ---------------------------------------------------------------- storing
