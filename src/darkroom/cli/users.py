@@ -29,6 +29,13 @@ def _fail(exc: DarkroomError) -> None:
     raise click.ClickException(exc.message)
 
 
+def _known_user(engine: Engine, username: str) -> Engine:
+    """`engine`, once `username` is known to exist: else exit 1 before asking for a password."""
+    if not any(user.username == username for user in sessions.list_users(engine)):
+        raise click.ClickException(f"unknown user {username!r} (`darkroom users list` shows who exists)")
+    return engine
+
+
 def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\n")
@@ -70,9 +77,10 @@ def users_set_password(username: str, password_stdin: bool, data_dir: str | None
     Also unlocks the account and signs out its sessions; this is how a forgotten password,
     the first `admin`'s included, is reset.
     """
+    engine = _known_user(_engine(data_dir), username)
     password = _read_password(password_stdin)
     try:
-        sessions.set_password(_engine(data_dir), username, password)
+        sessions.set_password(engine, username, password)
     except DarkroomError as exc:
         _fail(exc)
     click.echo(f"Password changed for {username}")
@@ -93,8 +101,9 @@ def users_list(data_dir: str | None) -> None:
 @data_dir_option
 def users_unlock(username: str, data_dir: str | None) -> None:
     """Clear a lock-out after too many failed sign-ins."""
+    engine = _known_user(_engine(data_dir), username)
     try:
-        sessions.unlock_user(_engine(data_dir), username)
+        sessions.unlock_user(engine, username)
     except DarkroomError as exc:
         _fail(exc)
     click.echo(f"Unlocked {username}")
@@ -105,8 +114,9 @@ def users_unlock(username: str, data_dir: str | None) -> None:
 @data_dir_option
 def users_delete(username: str, data_dir: str | None) -> None:
     """Delete an operator and end their sessions."""
+    engine = _known_user(_engine(data_dir), username)
     try:
-        sessions.delete_user(_engine(data_dir), username)
+        sessions.delete_user(engine, username)
     except DarkroomError as exc:
         _fail(exc)
     click.echo(f"Deleted {username}")
