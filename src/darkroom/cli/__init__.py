@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 
 from darkroom import __version__, catalog
 from darkroom.cli import serving
+from darkroom.cli.options import data_dir_option
 from darkroom.config import Settings, SettingsError
 
 __all__ = ["main"]
@@ -39,7 +40,6 @@ def _engine(settings: Settings) -> Engine:
     return engine
 
 
-data_dir_option = click.option("--data-dir", default=None, help="Data folder (default: $DARKROOM_DATA_DIR or ./data).")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

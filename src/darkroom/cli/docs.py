@@ -29,8 +29,10 @@ _COMMON = {"help", "data_dir"}
 def command_list(root: click.Group | None = None) -> str:
     """The markdown list of every command under `root` (default: `darkroom`)."""
     if root is None:
-        from darkroom.cli import main as root
-    lines = [f"- `{usage}`: {summary}" if depth == 0 else f"  - `{usage}`: {summary}" for depth, usage, summary in _walk(root, "darkroom", 0)]
+        from darkroom.cli import main
+
+        root = main
+    lines = [f"{'  ' * depth}- `{usage}`: {summary}" for depth, usage, summary in _walk(root, "darkroom", 0)]
     lines.append("")
     lines.append("Every command takes `--help`; those that open the database take `--data-dir DIR` (default `$DARKROOM_DATA_DIR` or `./data`).")
     return "\n".join(lines) + "\n"

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 
 from darkroom import cli
 from darkroom.auth import sessions
-from darkroom.cli import data_dir_option
+from darkroom.cli.options import data_dir_option
 from darkroom.errors import DarkroomError
 
 __all__ = ["users", "tokens"]
