@@ -6,4 +6,4 @@ import click
 
 __all__ = ["data_dir_option"]
 
-data_dir_option = click.option("--data-dir", default=None, help="Data folder (default: $DARKROOM_DATA_DIR or ./data).")
+data_dir_option = click.option("--data-dir", default=None, metavar="DIR", help="Data folder (default: $DARKROOM_DATA_DIR or ./data).")
