@@ -82,14 +82,17 @@ def _aware(moment: datetime | None) -> datetime | None:
 
 
 def insert_user(engine: Engine, username: str, password_hash: str, now: datetime) -> Operator:
-    with engine.begin() as conn:
-        if conn.execute(sa.select(console_users.c.username).where(console_users.c.username == username)).first():
-            raise Conflict(f"User {username} already exists")
-        conn.execute(
-            sa.insert(console_users).values(
-                username=username, password_hash=password_hash, failed_logins=0, locked_until=None, created_at=now
+    try:
+        with engine.begin() as conn:
+            if conn.execute(sa.select(console_users.c.username).where(console_users.c.username == username)).first():
+                raise Conflict(f"User {username} already exists")
+            conn.execute(
+                sa.insert(console_users).values(
+                    username=username, password_hash=password_hash, failed_logins=0, locked_until=None, created_at=now
+                )
             )
-        )
+    except sa.exc.IntegrityError as exc:  # created between the check and the insert (two servers starting at once)
+        raise Conflict(f"User {username} already exists") from exc
     return get_user(engine, username)
 
 
