@@ -4,7 +4,6 @@ origin the request came in on, unless DARKROOM_PUBLIC_URL says otherwise."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from starlette.requests import Request
 
@@ -13,18 +12,13 @@ from darkroom.config import Settings
 from darkroom.media import shapes
 from darkroom.media.shapes import iso_time
 
-__all__ = ["asset_json", "delivery_host", "delivery_urls", "iso_time", "origin_of"]
+__all__ = ["asset_json", "delivery_urls", "iso_time", "origin_of"]
 
 
 def origin_of(request: Request, settings: Settings) -> str:
     """scheme://host[:port] that delivery URLs for this request start with."""
     host = request.headers.get("host") or f"{request.url.hostname}:{request.url.port}"
     return shapes.delivery_origin(settings, request.url.scheme, host)
-
-
-def delivery_host(request: Request, settings: Settings) -> str:
-    """host[:port] that delivery URLs point at."""
-    return urlsplit(origin_of(request, settings)).netloc
 
 
 def delivery_urls(request: Request, settings: Settings, asset: Asset, transformation: str = "", fmt: str | None = None) -> tuple[str, str]:
