@@ -1,8 +1,8 @@
 """Walking a chain: conditional blocks (`if_…` / `if_else` / `if_end`), inline conditions,
 and layer scopes (`l_…` … `fl_layer_apply`), each component handed to `steps.apply_component`.
 
-A layer is rendered as an image of its own (a `RenderState` sharing the base's variables at
-its opening), transformed by the components inside its scope, then placed on the base.
+A layer is rendered as an image of its own (a `RenderState` with a copy of the base's
+variables at its opening), transformed by the components inside its scope, then placed on the base.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from darkroom.imaging.geometry import Box, is_focus_gravity
 PREVIEW = 500  # px: faces and saliency are found at this size (4000 px JPEGs shrink 8× on load)
 
 
-def preview(state: RenderState) -> tuple[pyvips.Image, float]:
+def _preview(state: RenderState) -> tuple[pyvips.Image, float]:
     """A small copy for detectors, and the factor back to current coordinates."""
     if state.image is None and state.decoded is not None:
         small = state.decoded().thumbnail_image(PREVIEW, height=PREVIEW, size="down")
@@ -33,7 +33,7 @@ def focus(state: RenderState, gravity: str) -> Box | None:
     if not is_focus_gravity(gravity) or gravity == "xy_center":
         return None
     kind, _, detail = gravity.partition(":")
-    small, back = preview(state)
+    small, back = _preview(state)
     if kind in ("face", "faces", "adv_face", "adv_faces", "adv_eyes") or detail in ("face", "faces", "adv_face", "adv_faces"):
         faces = detect_faces(small)
         if faces:

@@ -1,6 +1,6 @@
 """Resize, crop and pad: a component's w/h/c/g/ar/x/y/z made into a `Plan`, then executed.
 
-`geometry.plan_resize` decides (pure numbers); `execute` does it. The first resize of an
+`geometry.plan_resize` decides (pure numbers); `_execute` does it. The first resize of an
 untouched source goes through `thumbnail`, which shrinks on load (JPEG DCT scaling,
 WebP/AVIF downsampled decode), so a 4000×3000 photo never decodes at full size when the
 URL asks for 300 px.
