@@ -105,7 +105,7 @@ class RenderState:
     load_layer: LayerLoader | None
     client_width: int | None
     client_dpr: float | None
-    chain_dpr: float | None  # a dpr given in a component of its own scales every size
+    chain_dpr: float | str | None  # a dpr given in a component of its own scales every size ("auto": the client's)
     load_options: str = ""  # loader option string (page, dpi) for shrink-on-load
     sequential: bool = False  # `image` streams from a sequential read: one pass only
     tags: tuple[str, ...] = ()  # the asset's tags, for `if_!sale!_in_tags`

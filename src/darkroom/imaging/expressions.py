@@ -20,8 +20,8 @@ Env = Mapping[str, "Value | Callable[[], Value]"]
 
 def _lookup(node: Lookup, env: Env) -> Value:
     """A value of the asset's context or metadata, "" when it has none."""
-    values = env.get(node.source, {})
-    values = values() if callable(values) else values
+    found: object = env.get(node.source, {})
+    values = found() if callable(found) else found
     return str(values.get(node.key, "")) if isinstance(values, Mapping) else ""
 
 

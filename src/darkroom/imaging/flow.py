@@ -8,6 +8,7 @@ variables at its opening), transformed by the components inside its scope, then 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pyvips
 
@@ -75,7 +76,8 @@ def _place(layer: RenderState, component: Component, base: RenderState, *, under
     each_frame(base, lambda frame: layers.composite(frame, overlay, where, underlay=underlay, mode=mode, overflow=overflow))
 
 
-_PLACEMENT_FIELDS = {"gravity": None, "x": None, "y": None, "flags": ()}
+# Where the layer goes: read by `_place`, not a transformation of the layer itself.
+_PLACEMENT_FIELDS: dict[str, Any] = {"gravity": None, "x": None, "y": None, "flags": ()}
 
 
 def _blend_mode(*components: Component) -> tuple[str, list[Component]]:
@@ -114,6 +116,13 @@ def _run_layer(components: list[Component], start: int, state: RenderState) -> i
     return apply_at + 1
 
 
+def _holds(component: Component, state: RenderState) -> bool:
+    """Whether the component's `if_` condition is true of the image as it is now."""
+    condition = component.parsed_condition
+    assert condition is not None  # the block markers `else` and `end` are handled before
+    return bool(evaluate(condition, environment(state)))
+
+
 def run(components: list[Component], state: RenderState) -> None:
     """Walk the chain: conditional blocks, inline conditions, layers, plain components."""
     branches: list[bool] = []  # per open if-block: is the current branch active?
@@ -135,12 +144,12 @@ def run(components: list[Component], state: RenderState) -> None:
             index += 1
             continue
         if block_only:
-            holds = active and bool(evaluate(component.parsed_condition, environment(state)))  # type: ignore[arg-type]
+            holds = active and _holds(component, state)
             branches.append(holds)
             taken.append(holds)
             index += 1
             continue
-        if not active or (condition is not None and not evaluate(component.parsed_condition, environment(state))):  # type: ignore[arg-type]
+        if not active or (condition is not None and not _holds(component, state)):
             index += 1
             continue
         component = replace(component, condition=None)

@@ -89,7 +89,7 @@ def _new_state(request: RenderRequest) -> RenderState:
         initial_width=width, initial_height=height, autorotate=autorotate,
         transparent_pad=target in _FORMATS_WITH_ALPHA or (target.startswith("auto") and source_format == "png"),
         load_layer=request.load_layer, client_width=request.client_width, client_dpr=request.client_dpr,
-        chain_dpr=_standalone_dpr(chain),  # type: ignore[arg-type]
+        chain_dpr=_standalone_dpr(chain),
         load_options=",".join(f"{key}={value}" for key, value in load_options.items() if key != "n"),
         tags=tuple(request.tags), context=dict(request.context or {}), metadata=dict(request.metadata or {}),
         deadline=None if limits.max_seconds is None else time.monotonic() + limits.max_seconds,

@@ -38,7 +38,7 @@ def _effects(component: Component, state: RenderState) -> None:
         effect = effect.bind(state.variables)  # `e_$fx`: the effect the variable names by now
         region = _effect_region(component, state) if effect.name.endswith("_region") else None
         context = fx.EffectContext(component=component, faces=detect_faces, region=region)
-        each_frame(state, lambda frame, e=effect, c=context: fx.apply_effect(frame, e, c))
+        each_frame(state, lambda frame: fx.apply_effect(frame, effect, context))  # runs now, in this iteration
 
 
 def _radius_mask(width: int, height: int, radius: Radius) -> pyvips.Image:
@@ -90,8 +90,8 @@ def _angle(component: Component, state: RenderState, *, auto_only: bool) -> None
                 continue
             if (box_w.value > box_h.value) == (state.width > state.height) or box_w.value == box_h.value:
                 continue
-            degrees = 90 if value == "auto_right" else 270
-            each_frame(state, lambda f, d=degrees: _rotate_by(f, d, state, component))
+            quarter = 90 if value == "auto_right" else 270
+            each_frame(state, lambda f: _rotate_by(f, quarter, state, component))
         elif auto_only or value == "ignore":
             continue
         elif value == "hflip":
@@ -99,7 +99,8 @@ def _angle(component: Component, state: RenderState, *, auto_only: bool) -> None
         elif value == "vflip":
             each_frame(state, lambda f: f.flipver())
         else:
-            each_frame(state, lambda f, d=float(value): _rotate_by(f, d, state, component))
+            degrees = float(value)
+            each_frame(state, lambda f: _rotate_by(f, degrees, state, component))
 
 
 def _border(component: Component, state: RenderState) -> None:
@@ -139,6 +140,7 @@ def _opacity(component: Component, state: RenderState) -> None:
 
     def run(frame: pyvips.Image) -> pyvips.Image:
         rgb, alpha = fx.split_alpha(layers.with_alpha(frame))
+        assert alpha is not None  # with_alpha added one
         return fx.join_alpha(rgb, alpha * amount)
 
     each_frame(state, run)

@@ -347,7 +347,8 @@ class Chain:
             for layer in (component.overlay, component.underlay):
                 if layer is None or layer.kind != "image" or layer.resource_type != "image":
                     continue
-                named = literals.get(layer.public_id, []) if layer.public_id.startswith("$") else [layer.public_id]  # type: ignore[union-attr]
+                public_id = layer.public_id or ""  # an image layer always names one
+                named = literals.get(public_id, []) if public_id.startswith("$") else [public_id]
                 ids.extend(public_id for public_id in named if public_id not in ids)
         return tuple(ids)
 
@@ -356,8 +357,8 @@ class Chain:
         found: dict[str, Layer] = {}
         for component in self.components:
             for layer in (component.overlay, component.underlay):
-                if layer is not None and layer.kind == "fetch" and layer.url not in found:
-                    found[layer.url] = layer  # type: ignore[index]
+                if layer is not None and layer.kind == "fetch" and layer.url is not None and layer.url not in found:
+                    found[layer.url] = layer
         return tuple(found.values())
 
     @property

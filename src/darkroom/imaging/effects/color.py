@@ -177,7 +177,8 @@ def tint(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Imag
 
 def _color_arg(effect: Effect, index: int) -> tuple[int, int, int]:
     try:
-        return effect.color(index)[:3]  # type: ignore[return-value]
+        red, green, blue, _ = effect.color(index)
+        return red, green, blue
     except ParseError as error:
         text = effect.args[index]
         raise UnsupportedTransformation(f"Invalid effect parameter - {effect.name}:{text}", detail=error.message) from None
