@@ -347,8 +347,8 @@ class Chain:
             for layer in (component.overlay, component.underlay):
                 if layer is None or layer.kind != "image" or layer.resource_type != "image":
                     continue
-                public_id = layer.public_id or ""  # an image layer always names one
-                named = literals.get(public_id, []) if public_id.startswith("$") else [public_id]
+                written = layer.public_id or ""  # an image layer always names one
+                named = literals.get(written, []) if written.startswith("$") else [written]
                 ids.extend(public_id for public_id in named if public_id not in ids)
         return tuple(ids)
 
