@@ -23,10 +23,9 @@ import pyvips
 from darkroom.imaging.errors import InvalidImage, TooManyPixels, UnsupportedTransformation
 from darkroom.imaging.formats import EncodeOptions, encode
 from darkroom.imaging.layers import text_image, with_alpha
-from darkroom.imaging.context import RenderLimits
+from darkroom.imaging.context import RenderLimits, RenderRequest
 from darkroom.imaging.pipeline import render_image
-from darkroom.transform import Chain, Layer, TextStyle
-from darkroom.transform.colors import rgba
+from darkroom.transform import Chain, Layer, TextStyle, rgba
 
 __all__ = [
     "ANIMATION_FORMATS",
@@ -99,7 +98,7 @@ def render_frame(source_path: str | os.PathLike[str], chain: Chain, *, source_fo
 
     Rendered as for a PNG rendition, so pads are transparent.
     """
-    rendered = render_image(source_path, chain, source_format=source_format, requested_format="png", limits=limits)
+    rendered = render_image(RenderRequest(source_path, chain, source_format=source_format, requested_format="png", limits=limits))
     return in_memory(rendered.first_frame())
 
 

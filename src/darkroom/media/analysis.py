@@ -15,7 +15,7 @@ import anyio
 
 from darkroom.catalog import Asset
 from darkroom.errors import BadRequest
-from darkroom.imaging import InvalidImage, Rendered, metrics, render
+from darkroom.imaging import InvalidImage, Rendered, RenderRequest, metrics, render
 from darkroom.imaging.breakpoints import BreakpointSettings, choose_breakpoints
 from darkroom.media.derivatives import ClientHints, store_derivative, variant_key
 from darkroom.media.params import parse_bool
@@ -102,13 +102,13 @@ async def _breakpoints(services: Services, origin: str, asset: Asset, source: Pa
     measured: dict[int, Rendered] = {}  # width → its rendering: measured once, then listed and stored
 
     def measure(width: int) -> int:
-        measured[width] = render(source, parse(text_for(width)), source_format=asset.format, requested_format=fmt, limits=limits)
+        measured[width] = render(RenderRequest(source, parse(text_for(width)), source_format=asset.format, requested_format=fmt, limits=limits))
         return len(measured[width].data)
 
     def plan() -> list[int]:
         width = asset.width or 1
         if base:
-            width = render(source, parse(base), source_format=asset.format, requested_format=fmt, limits=limits).width or width
+            width = render(RenderRequest(source, parse(base), source_format=asset.format, requested_format=fmt, limits=limits)).width or width
         widths = choose_breakpoints(settings, width, measure)
         for chosen in widths:  # choosing may not have needed every chosen width's size
             if chosen not in measured:

@@ -31,7 +31,7 @@ import anyio
 from darkroom import catalog
 from darkroom.catalog import Asset
 from darkroom.catalog.derived import find_derived, record_derived
-from darkroom.imaging import Rendered, content_type_for, render
+from darkroom.imaging import Rendered, RenderRequest, content_type_for, render
 from darkroom.media.sources import fetch_remote
 from darkroom.storage import BlobNotFound
 from darkroom.errors import Unauthorized
@@ -305,7 +305,7 @@ async def _render(
     async with contextlib.AsyncExitStack() as files:
         layers = await _layer_files(services, asset, chain, files)
         return await anyio.to_thread.run_sync(
-            lambda: render(
+            lambda: render(RenderRequest(
                 source,
                 chain,
                 source_format=asset.format,
@@ -317,7 +317,7 @@ async def _render(
                 client_dpr=hints.dpr,
                 save_data=hints.save_data,
                 source_key=asset.storage_key,  # names this version's bytes: its decoded pixels may be reused
-            ),
+            )),
             limiter=slots,
         )
 
