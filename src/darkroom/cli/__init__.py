@@ -47,9 +47,13 @@ def main() -> None:
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), help="PEM private key for --tls-cert.")
 @click.option("--workers", default=1, show_default=True, type=int, help="Server processes.")
 @click.option("--log-level", default="info", show_default=True, help="uvicorn log level.")
-def serve(host: str, port: int, data_dir: str | None, tls_cert: str | None, tls_key: str | None, workers: int, log_level: str) -> None:
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Log lines as readable text, or as JSON objects (one a line).")
+def serve(host: str, port: int, data_dir: str | None, tls_cert: str | None, tls_key: str | None, workers: int, log_level: str, log_format: str) -> None:
     """Run the HTTP server (Upload API, Admin API, delivery, console)."""
     import uvicorn
+
+    from darkroom.api.logs import logging_config
+    from darkroom.api.metrics import worker_metrics_dir
 
     if bool(tls_cert) != bool(tls_key):
         raise click.UsageError("--tls-cert and --tls-key go together")
@@ -62,17 +66,20 @@ def serve(host: str, port: int, data_dir: str | None, tls_cert: str | None, tls_
     engine.dispose()
     # Workers are separate processes: they rebuild settings from the environment.
     os.environ["DARKROOM_DATA_DIR"] = str(settings.data_dir.resolve())
-    uvicorn.run(
-        "darkroom.api.app:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        ssl_certfile=tls_cert,
-        ssl_keyfile=tls_key,
-        log_level=log_level,
-        proxy_headers=False,
-    )
+    with worker_metrics_dir(workers):  # --workers N: /metrics reports all of them
+        uvicorn.run(
+            "darkroom.api.app:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            ssl_certfile=tls_cert,
+            ssl_keyfile=tls_key,
+            log_level=log_level,
+            log_config=logging_config(log_format, log_level),
+            access_log=False,  # darkroom.access logs each request, with its ID and timing
+            proxy_headers=False,
+        )
 
 
 def _announce(engine: Engine, settings: Settings, host: str, port: int, *, secure: bool) -> None:
