@@ -89,7 +89,8 @@ class Telemetry:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self._media_store_path: str | None = None  # from the app's settings, read at the first request
+        # The app's, found at its first request (`install` put them on its state).
+        self._parts: tuple[metrics.RequestMetrics, UsageMeter, str] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -126,16 +127,17 @@ class Telemetry:
             request_id.reset(token)
 
     def _record(self, scope: Scope, status: int, seconds: float, received: int, sent: int) -> None:
-        state = scope["app"].state
-        if self._media_store_path is None:
+        if self._parts is None:
+            state = scope["app"].state
             config = getattr(state, "media_store_config", None)
-            self._media_store_path = config.path if config is not None else "/api/cloudinary/media"
+            self._parts = state.request_metrics, state.usage_meter, config.path if config is not None else "/api/cloudinary/media"
+        request_metrics, usage_meter, media_store_path = self._parts
         path: str = scope["path"]
         replayed = REPLAYED in scope
-        family = metrics.DELIVERY if replayed else metrics.route_family(path, self._media_store_path)
-        state.request_metrics.observe(family, status, seconds, received, sent, replayed)
+        family = metrics.DELIVERY if replayed else metrics.route_family(path, media_store_path)
+        request_metrics.observe(family, status, seconds, received, sent, replayed)
         if family == metrics.DELIVERY and status < 400:
-            state.usage_meter.delivered(path[1:path.find("/", 1)], sent)
+            usage_meter.delivered(path[1:path.find("/", 1)], sent)
         if access_log.isEnabledFor(logging.INFO):
             _access_line(scope, family, status, seconds, received, sent)
 
