@@ -35,6 +35,7 @@ DOCS = (
     ("README.md", "setup, configuration, the command line, the SDK quickstart"),
     ("docs/console.md", "the console, its users and tokens"),
     ("docs/tinacms.md", "the TinaCMS media store"),
+    ("docs/observability.md", "metrics, logs and request IDs, usage"),
 )
 
 

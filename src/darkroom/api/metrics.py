@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 # A `_created` timestamp beside every counter doubles the output for nothing Prometheus uses.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 # Route families, the `family` label.
 UPLOAD, ADMIN, SEARCH, DELIVERY, CONSOLE, MEDIA_STORE, SIGN, SERVICE, OTHER = (
@@ -70,10 +70,8 @@ CACHE_HITS = Counter(
 CACHE_MISSES = Counter("darkroom_derivative_cache_misses", "Derivatives that had to be rendered.")
 BUILD = Gauge("darkroom_build_info", "The running version and build (always 1).", ["version", "build"], multiprocess_mode="max")
 
-_BY_HEAD = {
-    "": SERVICE, "health": SERVICE, "metrics": SERVICE, "version": SERVICE,
-    "console": CONSOLE, "widget.js": CONSOLE, "examples": CONSOLE,
-}
+SERVICE_PATHS = frozenset(("", "health", "metrics", "version"))  # /, /health, /metrics, /version
+CONSOLE_HEADS = frozenset(("console", "widget.js", "examples"))
 UPLOAD_RESOURCE_TYPES = frozenset(("image", "video", "raw", "auto"))  # /v1_1/{cloud}/{resource_type}/{action}
 
 
@@ -83,9 +81,10 @@ def route_family(path: str, media_store_path: str) -> str:
         return MEDIA_STORE
     parts = path.split("/", 5)  # "", first, second, third, fourth, rest
     head = parts[1] if len(parts) > 1 else ""
-    family = _BY_HEAD.get(head)
-    if family is not None:
-        return family
+    if len(parts) <= 2 and head in SERVICE_PATHS:
+        return SERVICE
+    if head in CONSOLE_HEADS:
+        return CONSOLE
     if head == "v1_1":
         third = parts[3] if len(parts) > 3 else ""
         if third in UPLOAD_RESOURCE_TYPES:
@@ -140,7 +139,7 @@ async def metrics_endpoint(_request: Request) -> Response:
     """`GET /metrics` in Prometheus' text format."""
     if _multiprocess_dir():
         registry = CollectorRegistry()
-        MultiProcessCollector(registry)
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         body = generate_latest(registry)
     else:
         body = generate_latest(REGISTRY)

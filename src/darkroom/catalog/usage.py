@@ -86,13 +86,14 @@ def _add_statement(dialect: str) -> sa.Insert:
     insert = (postgresql if dialect == "postgresql" else sqlite).insert(delivery_usage).from_select(
         ["cloud", "day", "requests", "bandwidth"], existing_cloud
     )
-    return insert.on_conflict_do_update(
+    upsert: sa.Insert = insert.on_conflict_do_update(
         index_elements=[delivery_usage.c.cloud, delivery_usage.c.day],
         set_={
             "requests": delivery_usage.c.requests + insert.excluded.requests,
             "bandwidth": delivery_usage.c.bandwidth + insert.excluded.bandwidth,
         },
     )
+    return upsert
 
 
 def add_delivery_usage(engine: Engine, counts: Iterable[DeliveryCount]) -> None:
