@@ -14,9 +14,17 @@ import cloudinary.utils
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 from support import LiveServer, start_server, stop_server, wait_until_healthy
 
 import darkroom
+from darkroom.api.errors import exception_handlers
+from darkroom.api.telemetry import Telemetry, install
+from darkroom.config import Settings
 from darkroom.api.logs import JsonFormatter, RequestIdFilter, TextFormatter, logging_config, request_id
 from darkroom.api.metrics import route_family
 
@@ -208,3 +216,20 @@ def test_text_lines_name_the_request() -> None:
     assert text.endswith("WARNING darkroom.api [abc123] blob k not stored")
     assert json.loads(JsonFormatter().format(record))["request_id"] == "abc123"
     assert logging_config()["formatters"]["darkroom"]["()"].endswith("TextFormatter")  # readable text by default
+
+
+@pytest.mark.anyio
+async def test_an_unexpected_error_is_answered_and_logged_under_the_request_id(caplog: pytest.LogCaptureFixture) -> None:
+    async def boom(_request: Request) -> Response:
+        raise RuntimeError("a bug")
+
+    app = Starlette(routes=[Route("/boom", boom)], middleware=[Middleware(Telemetry)], exception_handlers=exception_handlers)  # type: ignore[arg-type]
+    install(app, Settings())
+    caplog.handler.addFilter(RequestIdFilter())
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://darkroom") as client:
+        answer = await client.get("/boom", headers={"X-Request-Id": "boom-1234"})
+    assert answer.status_code == 500 and answer.json() == {"error": {"message": "Internal server error"}}
+    assert answer.headers.get_list("x-request-id") == ["boom-1234"]
+    logged = [r for r in caplog.records if r.getMessage() == "unexpected error"]
+    assert [r.request_id for r in logged] == ["boom-1234"]  # type: ignore[attr-defined]

@@ -122,9 +122,11 @@ class Telemetry:
 
         try:
             await self.app(scope, receive if scope["method"] in NO_BODY_METHODS else receive_counted, send_with_id)
-        finally:
+        except BaseException:
             self._record(scope, status, perf_counter() - started, received, sent)
-            request_id.reset(token)
+            raise  # the request ID stays set: the 500 handler and the server log the error in its name
+        self._record(scope, status, perf_counter() - started, received, sent)
+        request_id.reset(token)
 
     def _record(self, scope: Scope, status: int, seconds: float, received: int, sent: int) -> None:
         if self._parts is None:
