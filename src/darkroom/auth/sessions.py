@@ -151,14 +151,17 @@ def _check_username(username: str) -> str:
 def create_user(engine: Engine, username: str, password: str, *, now: datetime | None = None) -> Operator:
     name = _check_username(username)
     hashed = hash_password(password)
-    with engine.begin() as conn:
-        if conn.execute(sa.select(console_users.c.username).where(console_users.c.username == name)).first():
-            raise Conflict(f"User {name} already exists")
-        conn.execute(
-            sa.insert(console_users).values(
-                username=name, password_hash=hashed, failed_logins=0, locked_until=None, created_at=now or utcnow()
+    try:
+        with engine.begin() as conn:
+            if conn.execute(sa.select(console_users.c.username).where(console_users.c.username == name)).first():
+                raise Conflict(f"User {name} already exists")
+            conn.execute(
+                sa.insert(console_users).values(
+                    username=name, password_hash=hashed, failed_logins=0, locked_until=None, created_at=now or utcnow()
+                )
             )
-        )
+    except sa.exc.IntegrityError as exc:  # created between the check and the insert (two servers starting at once)
+        raise Conflict(f"User {name} already exists") from exc
     return _get_user(engine, name)
 
 
