@@ -29,7 +29,7 @@ def split_eager(text: str) -> list[tuple[str, str | None]]:
     items = [item.strip() for item in text.split("|") if item.strip()]
     if len(items) > MAX_EAGER:
         raise BadRequest(f"Too many eager transformations (maximum is {MAX_EAGER})")
-    result = []
+    result: list[tuple[str, str | None]] = []
     for item in items:
         head, _, last = item.rpartition("/")
         if _BARE_FORMAT.match(last) and "_" not in last:
