@@ -102,9 +102,18 @@ async def _checked_address(host: str, port: int, allow: Sequence[Network]) -> ip
 
 
 def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        # An IPv6 address that carries an IPv4 one is sent there by a translating network
+        # (mapped, 6to4, NAT64 64:ff9b::/96, IPv4-compatible ::/96): judge the IPv4 address.
+        if address.ipv4_mapped or address.sixtofour:
+            address = address.ipv4_mapped or address.sixtofour  # type: ignore[assignment]
+        elif address in _NAT64 or (address in _IPV4_COMPATIBLE and int(address) > 1):
+            address = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     return address.is_global and not address.is_multicast
+
+
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
 
 
 async def _spool(response: httpx.Response, url: str, spool_dir: Path, max_bytes: int) -> SpooledFile:
