@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import cloudinary.utils
 import httpx
@@ -56,7 +57,7 @@ class Attacker:
     def is_stored(self, public_id: str, resource_type: str = "image", type_: str = "upload") -> bool:
         """Whether the Admin API knows the asset."""
         response = httpx.get(
-            f"{self.server.base_url}/v1_1/{self.server.cloud}/resources/{resource_type}/{type_}/{public_id}",
+            f"{self.server.base_url}/v1_1/{self.server.cloud}/resources/{resource_type}/{type_}/{quote(public_id, safe='/')}",
             auth=(self.server.api_key, self.server.api_secret),
             timeout=TIMEOUT,
         )
