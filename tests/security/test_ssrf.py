@@ -9,6 +9,8 @@ target must be checked as the first hop was.
 
 from __future__ import annotations
 
+import base64
+import ipaddress
 import socket
 
 import pytest
@@ -102,8 +104,6 @@ def test_this_hosts_own_name_is_refused(closed: Attacker, origin: Origin) -> Non
 
 
 def _public(address: str) -> bool:
-    import ipaddress
-
     return ipaddress.ip_address(address.split("%")[0]).is_global
 
 
@@ -165,8 +165,6 @@ def test_redirect_to_another_scheme_is_refused(attacker: Attacker, origin: Origi
 
 def test_fetched_layer_is_checked_like_an_upload(closed: Attacker, origin: Origin, small_png: bytes) -> None:
     """`l_fetch:` overlays go through the same check: a private URL is refused, not rendered."""
-    import base64
-
     public_id = unique("ssrf-base")
     assert closed.upload(small_png, public_id=public_id).status_code == 200
     seen_before = len(origin.seen)

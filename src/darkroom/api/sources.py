@@ -105,10 +105,11 @@ def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     if isinstance(address, ipaddress.IPv6Address):
         # An IPv6 address that carries an IPv4 one is sent there by a translating network
         # (mapped, 6to4, NAT64 64:ff9b::/96, IPv4-compatible ::/96): judge the IPv4 address.
-        if address.ipv4_mapped or address.sixtofour:
-            address = address.ipv4_mapped or address.sixtofour  # type: ignore[assignment]
-        elif address in _NAT64 or (address in _IPV4_COMPATIBLE and int(address) > 1):
-            address = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        embedded = address.ipv4_mapped or address.sixtofour
+        if embedded is None and (address in _NAT64 or (address in _IPV4_COMPATIBLE and int(address) > 1)):
+            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        if embedded is not None:
+            return _is_public(embedded)
     return address.is_global and not address.is_multicast
 
 
