@@ -28,7 +28,7 @@ from darkroom.catalog.deletion import Deletion, Target, delete_by_asset_ids, del
 from darkroom.catalog.listing import RESOURCE_TYPES, Listing, max_results_from
 from darkroom.catalog.named_transformations import delivery_rules
 from darkroom.catalog.updates import AssetChanges, update_resource, update_metadata as update_metadata_of
-from darkroom.errors import BadRequest
+from darkroom.errors import Invalid
 
 __all__ = ["routes"]
 
@@ -93,7 +93,7 @@ def _moment(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
     except ValueError as exc:
-        raise BadRequest(f"Invalid start_at - {text}") from exc
+        raise Invalid(f"Invalid start_at - {text}") from exc
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -108,7 +108,7 @@ async def _page(admin: Admin, filters: Listing) -> Response:
 def _resource_type(request: Request) -> str:
     resource_type = request.path_params["resource_type"]
     if resource_type not in RESOURCE_TYPES:
-        raise BadRequest(f"Invalid resource type - {resource_type}")
+        raise Invalid(f"Invalid resource type - {resource_type}")
     return resource_type
 
 
@@ -268,7 +268,7 @@ async def delete_resources(request: Request) -> Response:
             everything=as_bool(admin.param("all")), target=target, next_cursor=admin.param("next_cursor") or None,
         )
     else:
-        raise BadRequest("Missing required parameter - public_ids")
+        raise Invalid("Missing required parameter - public_ids")
     return await _deletion_reply(admin, outcome)
 
 
@@ -334,7 +334,7 @@ async def update_metadata(request: Request) -> Response:
     await authenticate(services, request, cloud, params, "metadata")
     public_ids = form.fields.get("public_ids") or []
     if not public_ids:
-        raise BadRequest("Missing required parameter - public_ids")
+        raise Invalid("Missing required parameter - public_ids")
     updated = await services.db(
         update_metadata_of, cloud, resource_type, params.get("type") or "upload", public_ids,
         _metadata_param(params.get("metadata", "")) or {}, clear_invalid=as_bool(params.get("clear_invalid")),

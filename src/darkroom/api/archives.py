@@ -34,7 +34,7 @@ from darkroom.api.params import parse_bool
 from darkroom.api.services import Services, services_of
 from darkroom.api.shapes import asset_json
 from darkroom.catalog.archives import ArchiveMember, archive_members
-from darkroom.errors import BadRequest
+from darkroom.errors import Invalid
 
 __all__ = ["routes"]
 
@@ -149,7 +149,7 @@ async def generate_archive(request: Request) -> Response:
     services = services_of(request)
     cloud, resource_type = request.path_params["cloud"], request.path_params["resource_type"]
     if resource_type not in RESOURCE_TYPES:
-        raise BadRequest(f"Invalid resource type - {resource_type}")
+        raise Invalid(f"Invalid resource type - {resource_type}")
     await services.require_cloud(cloud)
     flat, lists = await _params(request, services)
     await authenticate(services, request, cloud, flat, "generate_archive")
@@ -177,14 +177,14 @@ async def generate_archive(request: Request) -> Response:
 
 def _check_request(flat: dict[str, str]) -> None:
     if (flat.get("target_format") or "zip") not in ("zip", "tgz"):
-        raise BadRequest(f"Invalid target_format - {flat.get('target_format')}")
+        raise Invalid(f"Invalid target_format - {flat.get('target_format')}")
     if flat.get("mode", "create") not in ("create", "download"):
-        raise BadRequest(f"Invalid mode - {flat.get('mode')}")
+        raise Invalid(f"Invalid mode - {flat.get('mode')}")
     if flat.get("transformations"):
         parse_eager(flat["transformations"])  # a malformed transformation is a 400 before any work
     expires_at = flat.get("expires_at")
     if expires_at and expires_at.isdigit() and int(expires_at) < time.time():
-        raise BadRequest("The archive link has expired")
+        raise Invalid("The archive link has expired")
 
 
 async def _store(request: Request, services: Services, cloud: str, flat: dict[str, str], path: Path,

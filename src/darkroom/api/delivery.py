@@ -19,7 +19,7 @@ from darkroom.api.derivatives import ClientHints, Derivative, StrictTransformati
 from darkroom.api.services import Services, services_of
 from darkroom.auth import verify_url_signature
 from darkroom.catalog import Asset
-from darkroom.errors import NotFound, Unauthorized
+from darkroom.errors import NotAuthenticated, NotFound
 from darkroom.imaging import normalize_format
 from darkroom.transform import Chain, parse
 
@@ -107,10 +107,10 @@ async def _check_signature(rules: RulesLookup, services: Services, cloud: str, t
     if path.signature is None and type_ not in SIGNED_TYPES:
         return
     if path.signature is None:
-        raise Unauthorized("Signature required for this resource")
+        raise NotAuthenticated("Signature required for this resource")
     secrets = (await rules.get(services, cloud)).url_secrets
     if not verify_url_signature(path.signature, path.signed_text, secrets):
-        raise Unauthorized("Invalid URL signature")
+        raise NotAuthenticated("Invalid URL signature")
 
 
 async def _may_render(rules: RulesLookup, services: Services, cloud: str, path: DeliveryPath) -> bool:

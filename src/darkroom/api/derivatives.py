@@ -40,7 +40,7 @@ from darkroom.catalog import Asset
 from darkroom.catalog.schema import assets, derived
 from darkroom.imaging import Rendered, content_type_for, render
 from darkroom.storage import BlobNotFound
-from darkroom.errors import Unauthorized
+from darkroom.errors import NotAuthenticated
 from darkroom.transform import Chain
 
 __all__ = ["ClientHints", "Derivative", "DerivativeCache", "StrictTransformationRefused", "Variant", "store_derivative", "variant_key"]
@@ -48,7 +48,7 @@ __all__ = ["ClientHints", "Derivative", "DerivativeCache", "StrictTransformation
 log = logging.getLogger(__name__)
 
 
-class StrictTransformationRefused(Unauthorized):
+class StrictTransformationRefused(NotAuthenticated):
     """Strict transformations are on and this derivative is neither signed, allowed nor existing."""
 
 

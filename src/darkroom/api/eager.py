@@ -17,7 +17,7 @@ from darkroom.api.derivatives import ClientHints
 from darkroom.api.services import Services
 from darkroom.api.shapes import delivery_urls
 from darkroom.catalog import Asset
-from darkroom.errors import BadRequest
+from darkroom.errors import Invalid
 from darkroom.transform import Chain, parse
 
 __all__ = ["EagerItem", "parse_eager", "render_eager", "split_eager"]
@@ -30,7 +30,7 @@ def split_eager(text: str) -> list[tuple[str, str | None]]:
     """`c_scale,w_100|w_50/png` → [("c_scale,w_100", None), ("w_50", "png")]."""
     items = [item.strip() for item in text.split("|") if item.strip()]
     if len(items) > MAX_EAGER:
-        raise BadRequest(f"Too many eager transformations (maximum is {MAX_EAGER})")
+        raise Invalid(f"Too many eager transformations (maximum is {MAX_EAGER})")
     result = []
     for item in items:
         head, _, last = item.rpartition("/")
@@ -56,7 +56,7 @@ def parse_eager(text: str) -> list[EagerItem]:
 async def render_eager(request: Request, services: Services, asset: Asset, items: list[EagerItem]) -> list[dict[str, Any]]:
     """Render each eager transformation now; returns Cloudinary's `eager` list."""
     if items and asset.resource_type != "image":
-        raise BadRequest("Eager transformations are supported for images only")
+        raise Invalid("Eager transformations are supported for images only")
     cache = request.app.state.derivatives
     listed = []
     for item in items:

@@ -46,7 +46,7 @@ from darkroom.api.shapes import delivery_host, delivery_urls
 from darkroom.api.sources import fetch_remote
 from darkroom.catalog import Asset, NewAsset
 from darkroom.catalog.listing import Listing, list_resources
-from darkroom.errors import BadRequest, NotFound
+from darkroom.errors import Invalid, NotFound
 from darkroom.imaging import InvalidImage, Rendered, TooManyPixels, content_type_for, probe, render, render_image
 from darkroom.imaging import generation, metrics
 from darkroom.imaging.breakpoints import BreakpointSettings, choose_breakpoints
@@ -129,7 +129,7 @@ async def _sprite_picture(ctx: ActionContext) -> tuple[generation.Picture, list[
     chain = parse(ctx.params.get("transformation", ""))
     fmt = chain.fetch_format or "png"
     if fmt not in SPRITE_FORMATS:
-        raise BadRequest(f"Invalid sprite format - {fmt}")
+        raise Invalid(f"Invalid sprite format - {fmt}")
     sources = await _sources(ctx)
     max_pixels = ctx.services.settings.max_image_pixels
     frames = await _render_sources(ctx, sources, _without(chain, fetch_format=None, delay=None))
@@ -183,7 +183,7 @@ async def _multi_picture(ctx: ActionContext) -> generation.Picture:
     chain = parse(ctx.params.get("transformation", ""))
     fmt = (ctx.params.get("format") or chain.fetch_format or "gif").lower()
     if fmt not in ("gif", "webp", "pdf"):
-        raise BadRequest(f"Invalid multi format - {fmt} (gif, webp and pdf are supported)")
+        raise Invalid(f"Invalid multi format - {fmt} (gif, webp and pdf are supported)")
     delay = next((c.delay for c in reversed(chain.components) if c.delay is not None), None) or DEFAULT_FRAME_DELAY
     sources = await _sources(ctx)
     frames = await _render_sources(ctx, sources, _without(chain, fetch_format=None, delay=None))
@@ -223,7 +223,7 @@ async def download_generated(request: Request, action: str) -> Response:
         fields.setdefault(key.removesuffix("[]"), []).append(value)
     params = {name: ",".join(values) for name, values in fields.items()}
     if params.get("mode") != "download":
-        raise BadRequest("Only mode=download may use GET")
+        raise Invalid("Only mode=download may use GET")
     caller = await authenticate(services, request, cloud, params, action)
     ctx = ActionContext(request, services, cloud, "image", action, UploadForm(fields=fields), params, caller)
     return await (sprite(ctx) if action == "sprite" else multi(ctx))
@@ -244,7 +244,7 @@ async def _sources(ctx: ActionContext) -> list[tuple[str, Asset | str]]:
     tag = ctx.params.get("tag", "")
     urls = ctx.form.fields.get("urls") or []
     if bool(tag) == bool(urls):
-        raise BadRequest("Either tag or urls must be given, but not both")
+        raise Invalid("Either tag or urls must be given, but not both")
     if tag:
         page = await ctx.services.db(
             list_resources, ctx.cloud, Listing(resource_type="image", type="upload", tag=tag, max_results=MAX_SOURCES + 1)
@@ -257,7 +257,7 @@ async def _sources(ctx: ActionContext) -> list[tuple[str, Asset | str]]:
         # One past the limit is enough to refuse: no catalog look-ups for the rest of a long list.
         sources = [await _url_source(ctx, url) for url in urls[: MAX_SOURCES + 1]]
     if len(sources) > MAX_SOURCES:
-        raise BadRequest(f"Too many images (maximum is {MAX_SOURCES})")
+        raise Invalid(f"Too many images (maximum is {MAX_SOURCES})")
     return sources
 
 
@@ -311,7 +311,7 @@ async def _source_file(services: Services, source: Asset | str) -> AsyncIterator
     try:
         info = await anyio.to_thread.run_sync(lambda: probe(spooled.path, max_pixels=settings.max_image_pixels))
         if info.resource_type != "image":
-            raise BadRequest(f"Invalid image file - {source}")
+            raise Invalid(f"Invalid image file - {source}")
         yield spooled.path, info.format
     finally:
         spooled.discard()
@@ -359,7 +359,7 @@ def _page_spec(transformation: str) -> tuple[str, str]:
         if params:
             components.append(",".join(params))
     if spec is None:
-        raise BadRequest("Invalid transformation for explode: a page parameter (pg_all or pg_N) is required")
+        raise Invalid("Invalid transformation for explode: a page parameter (pg_all or pg_N) is required")
     return spec, "/".join(components)
 
 
@@ -371,10 +371,10 @@ def _pages(spec: str, count: int) -> list[int]:
         start, end = int(first), int(last) if last else count if dash else int(first)
         for page in (start, end):  # checked before the range is built: ranges come from the caller
             if not 1 <= page <= count:
-                raise BadRequest(f"Invalid page {page}: the file has {count} page{'s' if count != 1 else ''}")
+                raise Invalid(f"Invalid page {page}: the file has {count} page{'s' if count != 1 else ''}")
         wanted.update(range(start, end + 1))
         if len(wanted) > MAX_PAGES:
-            raise BadRequest(f"Too many pages (maximum is {MAX_PAGES})")
+            raise Invalid(f"Too many pages (maximum is {MAX_PAGES})")
     return sorted(wanted)
 
 
@@ -420,10 +420,10 @@ def _breakpoint_settings(text: str) -> list[BreakpointSettings]:
     try:
         items = json.loads(text)
     except (ValueError, RecursionError):
-        raise BadRequest("Invalid responsive_breakpoints parameter: expected JSON") from None
+        raise Invalid("Invalid responsive_breakpoints parameter: expected JSON") from None
     items = items if isinstance(items, list) else [items]
     if not items or len(items) > 10 or not all(isinstance(item, dict) for item in items):
-        raise BadRequest("Invalid responsive_breakpoints parameter: expected 1 to 10 objects")
+        raise Invalid("Invalid responsive_breakpoints parameter: expected 1 to 10 objects")
     defaults = BreakpointSettings()
     result = []
     for item in items:
@@ -440,7 +440,7 @@ def _breakpoint_settings(text: str) -> list[BreakpointSettings]:
                 )
             )
         except (TypeError, ValueError):
-            raise BadRequest("Invalid responsive_breakpoints parameter: widths, bytes_step and max_images must be integers") from None
+            raise Invalid("Invalid responsive_breakpoints parameter: widths, bytes_step and max_images must be integers") from None
     return result
 
 
@@ -546,15 +546,15 @@ def _int_param(params: dict[str, str], name: str, default: int, low: int, high: 
     try:
         value = int(float(text))
     except ValueError:
-        raise BadRequest(f"Invalid {name} parameter - {text}") from None
+        raise Invalid(f"Invalid {name} parameter - {text}") from None
     if not low <= value <= high:
-        raise BadRequest(f"Invalid {name} parameter - {text} (expected {low} to {high})")
+        raise Invalid(f"Invalid {name} parameter - {text} (expected {low} to {high})")
     return value
 
 
 def _choice(params: dict[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
     value = (params.get(name) or default).lower()
     if value and value not in allowed:
-        raise BadRequest(f"Invalid {name} parameter - {value} (expected one of {', '.join(allowed)})")
+        raise Invalid(f"Invalid {name} parameter - {value} (expected one of {', '.join(allowed)})")
     return value
 

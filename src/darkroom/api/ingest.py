@@ -22,7 +22,7 @@ from darkroom.api.params import parse_bool, parse_context, parse_list
 from darkroom.api.services import Services
 from darkroom.catalog import NewAsset, SaveResult
 from darkroom.catalog.metadata_fields import validate_asset_metadata
-from darkroom.errors import BadRequest
+from darkroom.errors import Invalid
 from darkroom.imaging import MediaInfo, normalize_format, probe, render
 from darkroom.transform import parse
 
@@ -64,7 +64,7 @@ class UploadOptions:
     def from_params(cls, params: dict[str, str], resource_type: str, *, signed: bool) -> UploadOptions:
         type_ = params.get("type") or "upload"
         if type_ not in DELIVERY_TYPES:
-            raise BadRequest(f"Invalid type parameter - {type_}")
+            raise Invalid(f"Invalid type parameter - {type_}")
         return cls(
             resource_type=resource_type,
             type=type_,
@@ -156,13 +156,13 @@ def _resource_type(requested: str, info: MediaInfo) -> str:
     if requested == "raw":
         return "raw"
     if info.resource_type != requested:
-        raise BadRequest(f"Invalid {requested} file")
+        raise Invalid(f"Invalid {requested} file")
     return requested
 
 
 def _check_allowed_format(fmt: str, allowed: tuple[str, ...]) -> None:
     if allowed and normalize_format(fmt) not in {normalize_format(a) for a in allowed}:
-        raise BadRequest(f"{fmt or 'unknown'} format is not allowed; allowed formats are {', '.join(allowed)}")
+        raise Invalid(f"{fmt or 'unknown'} format is not allowed; allowed formats are {', '.join(allowed)}")
 
 
 def _original_name(filename: str) -> str:

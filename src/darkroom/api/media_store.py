@@ -38,13 +38,14 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import Receive, Scope, Send
 
 from darkroom import catalog
+from darkroom.api.errors import status_for
 from darkroom.api.ingest import UploadOptions, delete_blobs, ingest
 from darkroom.api.multipart import read_upload_form
 from darkroom.api.services import Services, services_of
 from darkroom.api.shapes import asset_json, delivery_urls
 from darkroom.auth.sessions import console_auth, find_access_token, same_origin
 from darkroom.console import library
-from darkroom.errors import DarkroomError
+from darkroom.errors import DarkroomError, Invalid
 
 __all__ = ["routes", "MediaStoreConfig", "THUMBNAILS", "thumbnail_url", "validate_key"]
 
@@ -91,8 +92,8 @@ def _words(value: Any) -> tuple[str, ...]:
 # ---- validation -------------------------------------------------------------------------
 
 
-class PathRefused(DarkroomError):
-    status = 400
+class PathRefused(Invalid):
+    """A folder or public ID that is not a safe relative path."""
 
 
 def validate_key(text: str, what: str) -> str:
@@ -208,7 +209,7 @@ async def list_media(request: Request, cloud: str) -> Response:
         if query.get("filesOnly") != "true":
             folders = await services.db(_folder_paths, cloud, directory)
     except DarkroomError as exc:
-        if exc.status == 400:  # the client's own mistake (an offset not ours): 400, which TinaCMS shows like a 500
+        if status_for(exc) == 400:  # the client's own mistake (an offset not ours): 400, which TinaCMS shows like a 500
             return JSONResponse({"message": exc.message}, status_code=400)
         return JSONResponse({"e": exc.message}, status_code=500)
     items = [_dir_item(path) for path in folders] + [_file_item(request, services, a) for a in page.assets]
@@ -297,7 +298,7 @@ async def _dispatch(request: Request, config: MediaStoreConfig, item: str | None
     try:
         return await action(request, cloud, item)
     except DarkroomError as exc:
-        return _message(exc.status, exc.message)
+        return _message(status_for(exc), exc.message)
 
 
 Action = Callable[[Request, str, Any], Awaitable[Response]]

@@ -19,7 +19,7 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
 from starlette.requests import Request
 
-from darkroom.errors import BadRequest, TooLarge
+from darkroom.errors import Invalid, TooLarge
 
 __all__ = ["SpooledFile", "UploadForm", "read_upload_form", "spool_bytes"]
 
@@ -85,15 +85,15 @@ async def read_upload_form(request: Request, spool_dir: Path, max_file_bytes: in
             _add_field(result, name, str(value))
         return result
     if content_type != b"multipart/form-data" or b"boundary" not in options:
-        raise BadRequest("Upload requests must be multipart/form-data")
+        raise Invalid("Upload requests must be multipart/form-data")
     return await _read_multipart(request, options[b"boundary"], spool_dir, max_file_bytes)
 
 
 def _add_field(form: UploadForm, name: str, value: str) -> None:
     if sum(len(v) for v in form.fields.values()) >= MAX_FIELDS:
-        raise BadRequest("Too many form fields")
+        raise Invalid("Too many form fields")
     if "\x00" in name or "\x00" in value:  # no parameter may hold one, and PostgreSQL cannot store it
-        raise BadRequest(f"Parameter {name.replace(chr(0), '?')} must not contain NUL characters")
+        raise Invalid(f"Parameter {name.replace(chr(0), '?')} must not contain NUL characters")
     form.fields.setdefault(name.removesuffix("[]"), []).append(value)
 
 
@@ -123,7 +123,7 @@ async def _read_multipart(request: Request, boundary: bytes, spool_dir: Path, ma
         await _apply_events(events, form, writer, part)
         if parser.state != MultipartState.END:
             # A body cut short would otherwise store a truncated file as if it were whole.
-            raise BadRequest("Incomplete multipart body: the closing boundary is missing")
+            raise Invalid("Incomplete multipart body: the closing boundary is missing")
     except BaseException:
         writer.abort()
         raise
@@ -136,7 +136,7 @@ def _feed(parser: MultipartParser, chunk: bytes) -> None:
     try:
         parser.write(chunk)
     except MultipartParseError as exc:
-        raise BadRequest("Malformed multipart body") from exc
+        raise Invalid("Malformed multipart body") from exc
 
 
 async def _apply_events(events: list[tuple[str, bytes]], form: UploadForm, writer: _FileWriter, part: _PartState) -> _PartState:
@@ -157,7 +157,7 @@ async def _apply_events(events: list[tuple[str, bytes]], form: UploadForm, write
             part.filename = raw_filename.decode("utf-8", "replace") if raw_filename is not None else None
             if part.filename is not None:
                 if "\x00" in part.filename:
-                    raise BadRequest("The file name must not contain NUL characters")
+                    raise Invalid("The file name must not contain NUL characters")
                 await writer.start(part.filename)
         elif kind == "data":
             if part.filename is not None:
@@ -166,7 +166,7 @@ async def _apply_events(events: list[tuple[str, bytes]], form: UploadForm, write
                 part.text += data
                 limit = MAX_DATA_URI_BYTES if part.name == "file" else MAX_FIELD_BYTES
                 if len(part.text) > limit:
-                    raise BadRequest(f"Parameter {part.name} is too long")
+                    raise Invalid(f"Parameter {part.name} is too long")
         elif kind == "end":
             if part.filename is None:
                 _add_field(form, part.name, part.text.decode("utf-8", "replace"))
@@ -187,7 +187,7 @@ class _FileWriter:
 
     async def start(self, filename: str) -> None:
         if self.path is not None:
-            raise BadRequest("Only one file may be uploaded per request")
+            raise Invalid("Only one file may be uploaded per request")
         self.spool_dir.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(prefix="upload-", dir=self.spool_dir)
         self.handle = os.fdopen(fd, "wb")

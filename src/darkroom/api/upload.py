@@ -26,7 +26,7 @@ from darkroom.api.services import services_of
 from darkroom.api.sources import decode_data_uri, fetch_remote, is_remote_source
 from darkroom.auth import MissingParameter
 from darkroom.catalog.updates import AssetChanges, update_resource
-from darkroom.errors import BadRequest, NotFound
+from darkroom.errors import Invalid, NotFound
 
 __all__ = ["routes"]
 
@@ -74,7 +74,7 @@ async def _upload_chunk(
 ) -> Response:
     upload_id = ctx.request.headers.get("x-unique-upload-id", "")
     if ctx.form.file is None or not upload_id:
-        raise BadRequest("Chunked uploads need a file part and an X-Unique-Upload-Id header")
+        raise Invalid("Chunked uploads need a file part and an X-Unique-Upload-Id header")
     whole = await receive_chunk(ctx.services, ctx.cloud, upload_id, parse_content_range(content_range), ctx.form.file)
     if whole is None:
         # The SDK sends the next chunk with the public_id it reads here.
@@ -101,7 +101,7 @@ async def _source_file(ctx: ActionContext, params: dict[str, str]) -> SpooledFil
         return await fetch_remote(
             source, ctx.services.spool_dir, max_bytes=settings.max_upload_bytes, timeout=settings.fetch_timeout, allow=settings.fetch_allow
         )
-    raise BadRequest("Invalid file parameter: expected a file, a data: URI or an http(s) URL")
+    raise Invalid("Invalid file parameter: expected a file, a data: URI or an http(s) URL")
 
 
 async def _store_and_reply(
@@ -169,7 +169,7 @@ TAG_COMMANDS = ("add", "remove", "replace", "remove_all", "set_exclusive")
 async def tags(ctx: ActionContext) -> Response:
     command = required(ctx.params, "command")
     if command not in TAG_COMMANDS:
-        raise BadRequest(f"Invalid command - {command}")
+        raise Invalid(f"Invalid command - {command}")
     tag_list = parse_list(ctx.params.get("tag"))
     if command != "remove_all" and not tag_list:
         raise MissingParameter("Missing required parameter - tag")
@@ -182,7 +182,7 @@ async def tags(ctx: ActionContext) -> Response:
 async def context(ctx: ActionContext) -> Response:
     command = required(ctx.params, "command")
     if command not in ("add", "remove_all"):
-        raise BadRequest(f"Invalid command - {command}")
+        raise Invalid(f"Invalid command - {command}")
     values = parse_context(ctx.params.get("context"))
     if command == "add" and not values:
         raise MissingParameter("Missing required parameter - context")

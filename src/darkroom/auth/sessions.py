@@ -16,7 +16,7 @@ that makes a cookie safe lives here, in one place:
 Other parts ask one question: `console_session_user(request)` -> the signed-in operator's
 name, or None. `/api/sign` uses it for policies that admit the console.
 
-    AuthError (Unauthorized)        401
+    AuthError (NotAuthenticated)    a sign-in was refused
     ├── LoginFailed                 wrong user name or password
     └── AccountLocked               too many failures; try again later
 """
@@ -43,7 +43,7 @@ from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
 from darkroom.catalog.schema import access_tokens, console_sessions, console_users
-from darkroom.errors import BadRequest, Conflict, NotFound, Unauthorized
+from darkroom.errors import Conflict, Invalid, NotAuthenticated, NotFound
 
 __all__ = [
     "MAX_FAILURES",
@@ -94,7 +94,7 @@ def _dummy_hash() -> str:
     return _hasher.hash(secrets.token_urlsafe(16))
 
 
-class AuthError(Unauthorized):
+class AuthError(NotAuthenticated):
     """A sign-in was refused."""
 
 
@@ -137,14 +137,14 @@ def _sha256(text: str) -> str:
 
 def hash_password(password: str) -> str:
     if len(password) < 8:
-        raise BadRequest("Password must be at least 8 characters")
+        raise Invalid("Password must be at least 8 characters")
     return _hasher.hash(password)
 
 
 def _check_username(username: str) -> str:
     name = username.strip()
     if not name or len(name) > 255 or any(ch.isspace() or ord(ch) < 32 for ch in name):
-        raise BadRequest("User name must be 1-255 characters without spaces")
+        raise Invalid("User name must be 1-255 characters without spaces")
     return name
 
 
@@ -270,7 +270,7 @@ class AccessToken:
 def create_access_token(engine: Engine, scope: str, label: str = "") -> tuple[AccessToken, str]:
     """A new token for `scope`; returns it with the secret text, which is shown once and never stored."""
     if not scope or not scope.isidentifier():
-        raise BadRequest("Scope must be a simple word, e.g. media")
+        raise Invalid("Scope must be a simple word, e.g. media")
     token_id = secrets.token_hex(6)
     text = f"drt_{scope}_{secrets.token_urlsafe(32)}"
     with engine.begin() as conn:

@@ -2,13 +2,13 @@
 
     DarkroomError
     ├── NotFound ── CloudNotFound, AssetNotFound, PresetNotFound
-    ├── BadRequest ── InvalidPublicId
+    ├── Invalid ── InvalidPublicId
     └── Conflict ── AssetExists
 """
 
 from __future__ import annotations
 
-from darkroom.errors import BadRequest, Conflict, NotFound
+from darkroom.errors import Conflict, Invalid, NotFound
 
 
 class CloudNotFound(NotFound):
@@ -23,7 +23,7 @@ class PresetNotFound(NotFound):
     pass
 
 
-class InvalidPublicId(BadRequest):
+class InvalidPublicId(Invalid):
     pass
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 
 from darkroom.catalog.errors import PresetNotFound
 from darkroom.catalog.schema import upload_presets
-from darkroom.errors import BadRequest, Conflict
+from darkroom.errors import Conflict, Invalid
 
 __all__ = ["Preset", "list_presets", "get_preset", "create_preset", "update_preset", "delete_preset", "FLAGS"]
 
@@ -50,7 +50,7 @@ def list_presets(engine: Engine, cloud: str, max_results: int, next_cursor: str 
         try:
             statement = statement.where(upload_presets.c.name > bytes.fromhex(next_cursor).decode())
         except ValueError as exc:
-            raise BadRequest("Invalid next_cursor") from exc
+            raise Invalid("Invalid next_cursor") from exc
     with engine.connect() as conn:
         rows = conn.execute(statement.order_by(upload_presets.c.name).limit(max_results + 1)).mappings().all()
     more = len(rows) > max_results

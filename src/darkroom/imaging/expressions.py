@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Union
 
-from darkroom.errors import BadRequest
+from darkroom.errors import Invalid
 from darkroom.transform.expressions import tokens
 
 Value = Union[float, str, bool, list[str]]
@@ -38,7 +38,7 @@ def _operand(token: str, env: Env) -> Value:
     except ValueError:
         pass
     if token not in env:
-        raise BadRequest(f"Invalid expression - unknown variable {token}")
+        raise Invalid(f"Invalid expression - unknown variable {token}")
     value = env[token]
     return value() if callable(value) else value
 
@@ -51,7 +51,7 @@ def _number(value: Value) -> float:
     try:
         return float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise BadRequest(f"Invalid expression - {value!r} is not a number") from None
+        raise Invalid(f"Invalid expression - {value!r} is not a number") from None
 
 
 def _apply(op: str, left: Value, right: Value) -> Value:
@@ -63,7 +63,7 @@ def _apply(op: str, left: Value, right: Value) -> Value:
         return (str(left) == str(right)) == (op == "eq")
     a, b = _number(left), _number(right)
     if op in ("div", "mod") and b == 0:
-        raise BadRequest("Invalid expression - division by zero")
+        raise Invalid("Invalid expression - division by zero")
     result: Value = {
         "or": lambda: bool(a) or bool(b),
         "and": lambda: bool(a) and bool(b),
@@ -76,14 +76,14 @@ def _apply(op: str, left: Value, right: Value) -> Value:
 
 
 def _overflow() -> float:
-    raise BadRequest("Invalid expression - number too large")
+    raise Invalid("Invalid expression - number too large")
 
 
 def evaluate(text: str, env: Env) -> Value:
     """Evaluate a URL expression (`iw_div_2`, `w_gt_400_and_fc_gt_0`) with precedence."""
     parts = tokens(text)
     if not parts:
-        raise BadRequest(f"Invalid expression - {text}")
+        raise Invalid(f"Invalid expression - {text}")
     values: list[Value] = []
     ops: list[str] = []
 

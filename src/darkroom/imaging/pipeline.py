@@ -20,7 +20,7 @@ from dataclasses import replace
 
 import pyvips
 
-from darkroom.errors import BadRequest
+from darkroom.errors import Invalid
 from darkroom.imaging import decoded, encoders
 from darkroom.imaging import effects as fx
 from darkroom.imaging import layers
@@ -252,11 +252,11 @@ def _resolve_effect(effect: Effect, state: RenderState) -> Effect:
         return effect
     name = state.variables.get(effect.name)
     if not isinstance(name, str):
-        raise BadRequest(f"Invalid effect - {effect.name}")
+        raise Invalid(f"Invalid effect - {effect.name}")
     try:
         return parse_effect("e", ":".join((name,) + effect.args))
     except ParseError as error:
-        raise BadRequest(error.message) from None
+        raise Invalid(error.message) from None
 
 
 def _effects(component: Component, state: RenderState) -> None:
@@ -450,7 +450,7 @@ def _resolve_image_name(layer: Layer, state: RenderState) -> Layer:
     """`l_$img`: the layer's public ID is the string the variable holds (`$img_!brand:logo!`)."""
     value = state.variables.get(layer.public_id)  # type: ignore[arg-type]
     if not isinstance(value, str) or not value:
-        raise BadRequest(f"Invalid layer - {layer.public_id} does not hold a public ID")
+        raise Invalid(f"Invalid layer - {layer.public_id} does not hold a public ID")
     return replace(layer, public_id=value)
 
 
@@ -463,16 +463,16 @@ def _resolve_text(layer: Layer, state: RenderState) -> Layer:
     if layer.style_variable is not None:
         value = state.variables.get(layer.style_variable)
         if not isinstance(value, str):
-            raise BadRequest(f"Invalid text style - {layer.style_variable}")
+            raise Invalid(f"Invalid text style - {layer.style_variable}")
         try:
             style = parse_text_style(value)
         except ParseError as error:
-            raise BadRequest(error.message) from None
+            raise Invalid(error.message) from None
 
     def variable(match: re.Match[str]) -> str:
         value = state.variables.get("$" + match.group(1))
         if value is None:
-            raise BadRequest(f"Invalid expression - unknown variable ${match.group(1)}")
+            raise Invalid(f"Invalid expression - unknown variable ${match.group(1)}")
         return format_number(value) if isinstance(value, float) and not value.is_integer() else str(int(value)) if isinstance(value, float) else str(value)
 
     text = _INTERPOLATION.sub(variable, layer.text or "")
@@ -737,7 +737,7 @@ def render(
     source_key: str | None = None,
 ) -> Rendered:
     """Render `chain` over the image at `source_path` and encode it. Synchronous and
-    CPU-bound: call it from a worker thread. User mistakes raise BadRequest subclasses.
+    CPU-bound: call it from a worker thread. User mistakes raise Invalid subclasses.
 
     `client_width`/`client_dpr`/`save_data` come from client hints (`w_auto`, `dpr_auto`,
     `q_auto`); `tags`, `context` and `metadata` are the asset's, for conditions
