@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 
 from darkroom.api.multipart import SpooledFile
 from darkroom.api.services import Services
+from darkroom.catalog.errors import duplicate_is_conflict
 from darkroom.catalog.schema import upload_chunks
 from darkroom.errors import Invalid, TooLarge
 
@@ -79,7 +80,7 @@ def _record_and_claim(engine: Engine, cloud: str, upload_id: str, chunk: ChunkRa
 
 
 def _record_chunk(engine: Engine, cloud: str, upload_id: str, chunk: ChunkRange) -> None:
-    with engine.begin() as conn:
+    with duplicate_is_conflict(), engine.begin() as conn:
         key = (upload_chunks.c.cloud == cloud) & (upload_chunks.c.upload_id == upload_id) & (upload_chunks.c.start == chunk.start)
         conn.execute(sa.delete(upload_chunks).where(key))
         conn.execute(

@@ -42,6 +42,7 @@ from sqlalchemy.engine import Engine
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
+from darkroom.catalog.errors import duplicate_is_conflict
 from darkroom.catalog.schema import access_tokens, console_sessions, console_users
 from darkroom.errors import Conflict, Invalid, NotAuthenticated, NotFound
 
@@ -151,7 +152,7 @@ def _check_username(username: str) -> str:
 def create_user(engine: Engine, username: str, password: str, *, now: datetime | None = None) -> Operator:
     name = _check_username(username)
     hashed = hash_password(password)
-    with engine.begin() as conn:
+    with duplicate_is_conflict(f"User {name} already exists"), engine.begin() as conn:
         if conn.execute(sa.select(console_users.c.username).where(console_users.c.username == name)).first():
             raise Conflict(f"User {name} already exists")
         conn.execute(
@@ -273,7 +274,7 @@ def create_access_token(engine: Engine, scope: str, label: str = "") -> tuple[Ac
         raise Invalid("Scope must be a simple word, e.g. media")
     token_id = secrets.token_hex(6)
     text = f"drt_{scope}_{secrets.token_urlsafe(32)}"
-    with engine.begin() as conn:
+    with duplicate_is_conflict(), engine.begin() as conn:
         conn.execute(
             sa.insert(access_tokens).values(
                 id=token_id, token_hash=_sha256(text), scope=scope, label=label, created_at=utcnow(), revoked_at=None
@@ -371,7 +372,7 @@ class ConsoleAuth:
         """A new session for `username`; returns the signed cookie value."""
         now = now or utcnow()
         session_id = secrets.token_urlsafe(32)
-        with self.engine.begin() as conn:
+        with duplicate_is_conflict(), self.engine.begin() as conn:
             conn.execute(sa.delete(console_sessions).where(console_sessions.c.expires_at < now))
             conn.execute(
                 sa.insert(console_sessions).values(

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from darkroom.catalog.errors import duplicate_is_conflict
 from darkroom.catalog.schema import assets, folders
 from darkroom.catalog.search.compiler import starts_with
 from darkroom.errors import Conflict, Invalid, NotFound
@@ -120,10 +121,11 @@ def create_folder(engine: Engine, cloud: str, path: str) -> Folder:
     path = clean_path(path)
     if not path:
         raise Invalid("Missing required parameter - folder")
-    with engine.begin() as conn:
+    duplicate = f"Folder already exists - {path}"
+    with duplicate_is_conflict(duplicate), engine.begin() as conn:
         known = _known(conn, cloud, path.split("/")[0])
         if path in known:
-            raise Conflict(f"Folder already exists - {path}")
+            raise Conflict(duplicate)
         now = datetime.now(UTC)
         parts = path.split("/")
         for depth in range(1, len(parts) + 1):
@@ -139,7 +141,7 @@ def rename_folder(engine: Engine, cloud: str, source: str, target: str) -> tuple
     source, target = clean_path(source), clean_path(target)
     if not target:
         raise Invalid("Missing required parameter - to_folder")
-    with engine.begin() as conn:
+    with duplicate_is_conflict(f"Folder already exists - {target}"), engine.begin() as conn:
         if source not in _known(conn, cloud, source):
             raise FolderNotFound(f"Can't find folder with path {source}")
         if target in _known(conn, cloud, target):

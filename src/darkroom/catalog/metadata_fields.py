@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from darkroom.catalog.errors import duplicate_is_conflict
 from darkroom.catalog.schema import metadata_fields
 from darkroom.errors import Conflict, Invalid, NotFound
 
@@ -124,9 +125,10 @@ def add_field(engine: Engine, cloud: str, body: Mapping[str, Any]) -> dict[str, 
         "created_at": _now(),
     }
     _check_definition(row)
-    with engine.begin() as conn:
+    duplicate = f"external id {external_id} already exists"
+    with duplicate_is_conflict(duplicate), engine.begin() as conn:
         if conn.execute(_select(cloud).where(metadata_fields.c.external_id == external_id)).first():
-            raise Conflict(f"external id {external_id} already exists")
+            raise Conflict(duplicate)
         position = conn.execute(sa.select(sa.func.count()).where(metadata_fields.c.cloud == cloud)).scalar_one()
         conn.execute(sa.insert(metadata_fields).values(**row, position=position))
         return _json(_row(conn, cloud, external_id))

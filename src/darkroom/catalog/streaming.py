@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from darkroom.catalog.errors import duplicate_is_conflict
 from darkroom.catalog.schema import streaming_profiles
 from darkroom.errors import Conflict, Invalid, NotFound
 
@@ -85,9 +86,10 @@ def create_profile(engine: Engine, cloud: str, name: str, display_name: str | No
     if not name:
         raise Invalid("Missing required parameter - name")
     reps = _check(representations)
-    with engine.begin() as conn:
+    duplicate = f"Streaming profile {name} already exists"
+    with duplicate_is_conflict(duplicate), engine.begin() as conn:
         if name in PREDEFINED or conn.execute(sa.select(streaming_profiles.c.name).where(_where(cloud, name))).first():
-            raise Conflict(f"Streaming profile {name} already exists")
+            raise Conflict(duplicate)
         conn.execute(sa.insert(streaming_profiles).values(cloud=cloud, name=name, display_name=display_name,
                                                           representations=reps, created_at=datetime.now(UTC)))
     return _json(name, display_name, reps, False)

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from darkroom.catalog.assets import Asset, insert_tags
-from darkroom.catalog.errors import AssetNotFound
+from darkroom.catalog.errors import AssetNotFound, duplicate_is_conflict
 from darkroom.catalog.metadata_fields import fields_by_id, validated_values
 from darkroom.catalog.rows import assets_from_rows
 from darkroom.catalog.schema import asset_tags, assets
@@ -64,7 +64,7 @@ def update_resource(engine: Engine, cloud: str, resource_type: str, type_: str, 
     identity = sa.and_(assets.c.cloud == cloud, assets.c.resource_type == resource_type, assets.c.type == type_,
                        assets.c.public_id == public_id)
     values = _column_values(changes)
-    with engine.begin() as conn:
+    with duplicate_is_conflict(), engine.begin() as conn:
         row = conn.execute(sa.select(assets).where(identity)).mappings().first()
         if row is None:
             raise AssetNotFound(f"Resource not found - {public_id}")
