@@ -25,10 +25,11 @@ from darkroom.api.shapes import delivery_urls
 from darkroom.catalog import listing, usage
 from darkroom.catalog.backups import restore_assets
 from darkroom.catalog.deletion import Deletion, Target, delete_by_asset_ids, delete_by_public_ids, delete_derived_ids, delete_matching
-from darkroom.catalog.listing import RESOURCE_TYPES, Listing, max_results_from
+from darkroom.catalog.listing import Listing, max_results_from
 from darkroom.catalog.named_transformations import delivery_rules
 from darkroom.catalog.updates import AssetChanges, update_resource, update_metadata as update_metadata_of
 from darkroom.errors import Invalid
+from darkroom.vocabulary import STORED_RESOURCE_TYPES
 
 __all__ = ["routes"]
 
@@ -72,7 +73,7 @@ async def config(request: Request) -> Response:
 
 async def resource_types(request: Request) -> Response:
     admin = await authorize(request)
-    return admin.reply({"resource_types": list(RESOURCE_TYPES)})
+    return admin.reply({"resource_types": list(STORED_RESOURCE_TYPES)})
 
 
 # -- listings -------------------------------------------------------------------------------
@@ -107,14 +108,14 @@ async def _page(admin: Admin, filters: Listing) -> Response:
 
 def _resource_type(request: Request) -> str:
     resource_type = request.path_params["resource_type"]
-    if resource_type not in RESOURCE_TYPES:
+    if resource_type not in STORED_RESOURCE_TYPES:
         raise Invalid(f"Invalid resource type - {resource_type}")
     return resource_type
 
 
 async def resources_or_asset(request: Request) -> Response:
     """`/resources/{x}`: a listing when x is a resource type, else an asset_id's details."""
-    if request.path_params["resource_type"] in RESOURCE_TYPES:
+    if request.path_params["resource_type"] in STORED_RESOURCE_TYPES:
         return await list_by_type(request)
     admin = await authorize(request)
     asset, derived = await admin.db(listing.asset_by_asset_id, request.path_params["resource_type"])

@@ -35,10 +35,9 @@ from darkroom.api.services import Services, services_of
 from darkroom.api.shapes import asset_json
 from darkroom.catalog.archives import ArchiveMember, archive_members
 from darkroom.errors import Invalid
+from darkroom.vocabulary import ARCHIVE_RESOURCE_TYPES
 
 __all__ = ["routes"]
-
-RESOURCE_TYPES = ("image", "video", "raw", "all", "auto")
 
 
 async def _params(request: Request, services: Services) -> tuple[dict[str, str], dict[str, list[str]]]:
@@ -148,7 +147,7 @@ def _write_bytes(archive: Any, name: str, data: bytes) -> None:
 async def generate_archive(request: Request) -> Response:
     services = services_of(request)
     cloud, resource_type = request.path_params["cloud"], request.path_params["resource_type"]
-    if resource_type not in RESOURCE_TYPES:
+    if resource_type not in ARCHIVE_RESOURCE_TYPES:
         raise Invalid(f"Invalid resource type - {resource_type}")
     await services.require_cloud(cloud)
     flat, lists = await _params(request, services)

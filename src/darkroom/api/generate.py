@@ -58,7 +58,6 @@ __all__ = ["analysis_fields", "check_analysis_params", "explode", "multi", "rout
 
 log = logging.getLogger("darkroom.generate")
 
-GENERATED_TYPES = ("text", "sprite", "multi")
 MAX_SOURCES = 100  # images in one sprite or multi
 MAX_PAGES = 200  # pages one explode renders
 DEFAULT_FRAME_DELAY = 500  # ms between multi frames when the transformation gives no dl_

@@ -25,13 +25,12 @@ from darkroom.catalog.metadata_fields import validate_asset_metadata
 from darkroom.errors import Invalid
 from darkroom.imaging import MediaInfo, normalize_format, probe, render
 from darkroom.transform import parse
+from darkroom.vocabulary import STORED_DELIVERY_TYPES
 
 __all__ = ["UploadOptions", "base_public_id", "ingest", "delete_blobs", "random_public_id"]
 
 log = logging.getLogger("darkroom.ingest")
 
-RESOURCE_TYPES = ("image", "video", "raw", "auto")
-DELIVERY_TYPES = ("upload", "private", "authenticated")
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 
 
@@ -63,7 +62,7 @@ class UploadOptions:
     @classmethod
     def from_params(cls, params: dict[str, str], resource_type: str, *, signed: bool) -> UploadOptions:
         type_ = params.get("type") or "upload"
-        if type_ not in DELIVERY_TYPES:
+        if type_ not in STORED_DELIVERY_TYPES:
             raise Invalid(f"Invalid type parameter - {type_}")
         return cls(
             resource_type=resource_type,

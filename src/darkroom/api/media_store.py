@@ -46,6 +46,7 @@ from darkroom.api.shapes import asset_json, delivery_urls
 from darkroom.auth.sessions import console_auth, find_access_token, same_origin
 from darkroom.console import library
 from darkroom.errors import DarkroomError, Invalid
+from darkroom.vocabulary import STORED_RESOURCE_TYPES
 
 __all__ = ["routes", "MediaStoreConfig", "THUMBNAILS", "thumbnail_url", "validate_key"]
 
@@ -254,7 +255,7 @@ async def delete_media(request: Request, cloud: str, public_id: str) -> Response
     """Deletes whichever resource type holds the ID (the reference handler could only do images)."""
     services = services_of(request)
     validate_key(public_id, "id")
-    for resource_type in ("image", "video", "raw"):
+    for resource_type in STORED_RESOURCE_TYPES:
         found = await services.db(catalog.delete_asset, cloud, resource_type, "upload", public_id)
         if found is not None:
             await delete_blobs(services, found[1])

@@ -19,7 +19,7 @@ from darkroom.api.callers import apply_preset, authenticate
 from darkroom.api.chunks import parse_content_range, receive_chunk
 from darkroom.api import generate
 from darkroom.api.eager import EagerItem, parse_eager, render_eager
-from darkroom.api.ingest import RESOURCE_TYPES, UploadOptions, base_public_id, delete_blobs, ingest
+from darkroom.api.ingest import UploadOptions, base_public_id, delete_blobs, ingest
 from darkroom.api.multipart import SpooledFile, read_upload_form
 from darkroom.api.params import parse_bool, parse_context, parse_list
 from darkroom.api.services import services_of
@@ -27,6 +27,7 @@ from darkroom.api.sources import decode_data_uri, fetch_remote, is_remote_source
 from darkroom.auth import MissingParameter
 from darkroom.catalog.updates import AssetChanges, update_resource
 from darkroom.errors import Invalid, NotFound
+from darkroom.vocabulary import UPLOAD_RESOURCE_TYPES
 
 __all__ = ["routes"]
 
@@ -36,7 +37,7 @@ async def upload_api(request: Request) -> Response:
     resource_type = request.path_params["resource_type"]
     action = request.path_params["action"]
     services = services_of(request)
-    if resource_type not in RESOURCE_TYPES:
+    if resource_type not in UPLOAD_RESOURCE_TYPES:
         raise NotFound(f"Invalid resource type - {resource_type}")
     handler = ACTIONS.get(action)
     if handler is None:

@@ -39,7 +39,6 @@ __all__ = [
 
 DEFAULT_MAX_RESULTS = 10
 MAX_RESULTS = 500
-RESOURCE_TYPES = ("image", "raw", "video")
 
 
 @dataclass(frozen=True)
