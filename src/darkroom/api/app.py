@@ -96,7 +96,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         app.state.services.engine.dispose()
 
     app = Starlette(
-        exception_handlers=exception_handlers,  # type: ignore[arg-type]
+        exception_handlers=exception_handlers,
         middleware=[
             Middleware(ReplayHotResponses),  # first: a repeated image request skips everything below
             Middleware(RejectNulPaths), Middleware(BodyIdleTimeout), Middleware(UploadCorsMiddleware), Middleware(ForgetOnWrite),

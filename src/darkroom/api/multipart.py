@@ -13,6 +13,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import anyio
 from python_multipart.exceptions import MultipartParseError
@@ -179,7 +180,7 @@ class _FileWriter:
     def __init__(self, spool_dir: Path, max_bytes: int) -> None:
         self.spool_dir = spool_dir
         self.max_bytes = max_bytes
-        self.handle: object | None = None
+        self.handle: BinaryIO | None = None  # open between start() and result() or abort()
         self.path: Path | None = None
         self.filename = ""
         self.size = 0
@@ -199,15 +200,16 @@ class _FileWriter:
         if self.size > self.max_bytes:
             raise TooLarge(f"File size too large. Got {self.size}. Maximum is {self.max_bytes}.")
         self.md5.update(data)
-        await anyio.to_thread.run_sync(self.handle.write, data)  # type: ignore[attr-defined]
+        assert self.handle is not None, "write() before start()"
+        await anyio.to_thread.run_sync(self.handle.write, data)
 
     def result(self) -> SpooledFile | None:
-        if self.path is None:
+        if self.path is None or self.handle is None:
             return None
-        self.handle.close()  # type: ignore[attr-defined]
+        self.handle.close()
         return SpooledFile(self.path, self.filename, self.size, self.md5.hexdigest())
 
     def abort(self) -> None:
-        if self.path is not None:
-            self.handle.close()  # type: ignore[attr-defined]
+        if self.path is not None and self.handle is not None:
+            self.handle.close()
             self.path.unlink(missing_ok=True)

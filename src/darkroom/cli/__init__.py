@@ -88,7 +88,7 @@ def _announce(engine: Engine, settings: Settings, host: str, port: int, *, secur
     sys.stdout.flush()
 
 
-def _first_active_key(engine):  # type: ignore[no-untyped-def]
+def _first_active_key(engine: Engine) -> catalog.ApiKey | None:
     import sqlalchemy as sa
 
     from darkroom.catalog.schema import api_keys

@@ -6,6 +6,7 @@ values or to zero-argument callables (so face counting runs only when a URL asks
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
 from typing import Union
 
@@ -48,10 +49,10 @@ def _number(value: Value) -> float:
         return 1.0 if value else 0.0
     if isinstance(value, float | int):
         return float(value)
-    try:
-        return float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise Invalid(f"Invalid expression - {value!r} is not a number") from None
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            return float(value)
+    raise Invalid(f"Invalid expression - {value!r} is not a number")
 
 
 def _apply(op: str, left: Value, right: Value) -> Value:

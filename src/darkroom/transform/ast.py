@@ -268,9 +268,9 @@ class Chain:
                 if variable.value.startswith("!") and variable.value.endswith("!") and len(variable.value) > 2:
                     literals.setdefault(variable.name, []).append(variable.value[1:-1])
             for layer in (component.overlay, component.underlay):
-                if layer is None or layer.kind != "image" or layer.resource_type != "image":
+                if layer is None or layer.kind != "image" or layer.resource_type != "image" or layer.public_id is None:
                     continue
-                named = literals.get(layer.public_id, []) if layer.public_id.startswith("$") else [layer.public_id]  # type: ignore[union-attr]
+                named = literals.get(layer.public_id, []) if layer.public_id.startswith("$") else [layer.public_id]
                 ids.extend(public_id for public_id in named if public_id not in ids)
         return tuple(ids)
 
@@ -279,8 +279,8 @@ class Chain:
         found: dict[str, Layer] = {}
         for component in self.components:
             for layer in (component.overlay, component.underlay):
-                if layer is not None and layer.kind == "fetch" and layer.url not in found:
-                    found[layer.url] = layer  # type: ignore[index]
+                if layer is not None and layer.kind == "fetch" and layer.url is not None and layer.url not in found:
+                    found[layer.url] = layer
         return tuple(found.values())
 
     @property

@@ -79,4 +79,5 @@ def rgba(color: str) -> tuple[int, int, int, int]:
     hexdigits = color[4:] if color.startswith("rgb:") else NAMED_COLORS[color]
     if len(hexdigits) == 6:
         hexdigits += "ff"
-    return tuple(int(hexdigits[i : i + 2], 16) for i in range(0, 8, 2))  # type: ignore[return-value]
+    red, green, blue, alpha = (int(hexdigits[i : i + 2], 16) for i in range(0, 8, 2))
+    return red, green, blue, alpha

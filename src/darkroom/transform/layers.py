@@ -66,6 +66,7 @@ def _style(key: str, text: str) -> TextStyle:
                 options["font_" + token] = rest.pop(0)
         else:
             raise ParseError(f"Invalid text style - {text}", param=key)
+    # options maps TextStyle's field names to values of each field's own type, which a dict's type cannot spell.
     return TextStyle(font_family=family, font_size=int(size), **options)  # type: ignore[arg-type]
 
 
@@ -151,7 +152,11 @@ def format_layer(layer: Layer) -> str:
     if layer.kind == "text":
         assert layer.text is not None
         text = quote(_escape_once_decoded(layer.text), safe="")
-        style = layer.style_variable or _format_style(layer.style)  # type: ignore[arg-type]
+        if layer.style_variable:
+            style = layer.style_variable
+        else:
+            assert layer.style is not None  # a text layer has a style, or a $variable that holds one
+            style = _format_style(layer.style)
         return f"text:{style}:{text}"
     prefix = "" if layer.resource_type == "image" else layer.resource_type + ":"
     if layer.kind == "fetch":
