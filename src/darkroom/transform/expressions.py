@@ -1,7 +1,7 @@
 """Validation of the expression sub-language used by `if_`, `$var` and numeric values.
 
 The renderer evaluates expressions; here we only check that the token sequence is well
-formed (operand, operator, operand, …) so a typo is a 400 at parse time, not a wrong picture.
+formed (operand, operator, operand, …) so a typo is refused at parse time, not a wrong picture.
 """
 
 from __future__ import annotations
