@@ -1,21 +1,21 @@
 # Two commands on a fresh machine: `make run` and `make test`.
+# Both install what they need through tools/install.sh: once per change of pyproject.toml
+# (a stamp in the venv), under a lock, so they may start together.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8088
 DATA_DIR ?= ./data
 
+export VENV
+
 .PHONY: run test install install-test clean
 
-$(PY):
-	python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
+install:
+	@tools/install.sh run
 
-install: $(PY)
-	$(PY) -m pip install --quiet -e .
-
-install-test: $(PY)
-	$(PY) -m pip install --quiet -e '.[test]'
+install-test:
+	@tools/install.sh test
 
 run: install
 	$(VENV)/bin/darkroom serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR)
@@ -24,4 +24,4 @@ test: install-test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) $(DATA_DIR) .pytest_cache
+	rm -rf $(VENV) $(VENV).lock $(DATA_DIR) .pytest_cache tests/node/node_modules

@@ -248,6 +248,17 @@ def test_svg_with_script_is_never_served_as_active_content(live: LiveServer, cli
         assert served.headers.get("x-content-type-options") == "nosniff"
 
 
+def test_every_delivery_forbids_content_sniffing(live: LiveServer, client: httpx.Client) -> None:
+    """Originals and derivatives, GET, HEAD and 304 alike: the browser takes our content type."""
+    assert client.post(upload_url(live), data=signed(live, public_id="robust/nosniff"), files={"file": ("n.png", small_png())}).status_code == 200
+    for rest in ("", "w_5/", "w_5/"):  # original; a miss; the same derivative again (a hit)
+        url = f"{live.base_url}/{live.cloud}/image/upload/{rest}robust/nosniff.png"
+        for response in (client.get(url), client.head(url)):
+            assert response.status_code == 200 and response.headers.get("x-content-type-options") == "nosniff", (url, response.headers)
+        revalidated = client.get(url, headers={"If-None-Match": client.get(url).headers["etag"]})
+        assert revalidated.status_code == 304 and revalidated.headers.get("x-content-type-options") == "nosniff"
+
+
 def test_svg_entity_expansion_is_refused(live: LiveServer, client: httpx.Client) -> None:
     entities = '<!ENTITY a "aaaaaaaaaa">' + "".join(f'<!ENTITY {b} "{("&" + a + ";") * 10}">' for a, b in zip("abcde", "bcdef"))
     svg = f'<?xml version="1.0"?><!DOCTYPE x [{entities}]><svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"><text>&f;</text></svg>'

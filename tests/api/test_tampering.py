@@ -106,6 +106,33 @@ def test_stale_timestamp_is_refused(sqlite_server: LiveServer, sample_png: Path)
     assert response.json()["error"]["message"].startswith("Stale request - reported time is ")
 
 
+@pytest.mark.parametrize("ahead", [301, 10 * 365 * 86400])
+def test_future_timestamp_is_refused(sqlite_server: LiveServer, sample_png: Path, ahead: int) -> None:
+    """A signature dated ahead would stay valid until then: a leaked one replayable for years."""
+    params = signed_params(sqlite_server, timestamp=str(int(time.time()) + ahead))
+    response = post_upload(sqlite_server, params, sample_png)
+    assert response.status_code == 401, response.text
+    message = response.json()["error"]["message"]
+    assert message.startswith("Stale request - reported time is ") and message.endswith("in the future"), message
+
+
+def test_slightly_fast_client_clock_is_accepted(sqlite_server: LiveServer, sample_png: Path) -> None:
+    params = signed_params(sqlite_server, timestamp=str(int(time.time()) + 120), public_id="tamper/fast-clock")
+    assert post_upload(sqlite_server, params, sample_png).status_code == 200
+
+
+@pytest.mark.parametrize("timestamp", ["9" * 400, "-" + "9" * 11, "1e9", "0x10"])
+def test_timestamp_that_is_not_a_time_is_a_bad_request(sqlite_server: LiveServer, sample_png: Path, timestamp: str) -> None:
+    """Signed correctly, but no time at all: refused as invalid, never a 500 from date arithmetic."""
+    response = post_upload(sqlite_server, signed_params(sqlite_server, timestamp=timestamp), sample_png)
+    if timestamp.startswith("-"):  # a number of the right size, long ago
+        assert response.status_code == 401 and "Stale request" in response.text, response.text
+    else:
+        assert response.status_code == 400, response.text
+        assert response.json()["error"]["message"].startswith("Invalid timestamp - ")
+        assert len(response.json()["error"]["message"]) < 60
+
+
 def test_unknown_api_key_is_refused(sqlite_server: LiveServer, sample_png: Path) -> None:
     params = {**signed_params(sqlite_server), "api_key": "999999999999999"}
     response = post_upload(sqlite_server, params, sample_png)

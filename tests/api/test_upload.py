@@ -306,3 +306,13 @@ def test_large_data_uri_and_bad_eager_refused_before_storing(cld_sqlite: LiveSer
         cloudinary.uploader.upload(str(sample_jpg), public_id="core/bad-eager", eager=[{"crop": "bogus", "width": 10}])
     with pytest.raises(NotFound):
         cloudinary.uploader.explicit("core/bad-eager", type="upload")
+
+
+@pytest.mark.parametrize("resource_type", ["image", "raw", "auto"])
+def test_an_empty_file_is_refused_with_cloudinarys_wording(cld_sqlite: LiveServer, tmp_path: Path, resource_type: str) -> None:
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    with pytest.raises(BadRequest, match="^Empty file$"):
+        cloudinary.uploader.upload(str(empty), public_id="empty/one", resource_type=resource_type)
+    with pytest.raises(NotFound):
+        cloudinary.api.resource("empty/one", resource_type="raw" if resource_type == "raw" else "image")

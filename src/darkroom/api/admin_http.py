@@ -12,7 +12,8 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import Awaitable, Callable
+import urllib.parse
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -205,18 +206,21 @@ async def authorize(request: Request) -> Admin:
 
 
 async def read_params(request: Request) -> dict[str, Any]:
-    """Query string for GET (`k[]=` → list), a JSON object body otherwise (may be empty)."""
-    params: dict[str, Any] = {}
-    for key, value in request.query_params.multi_items():
-        if key.endswith("[]"):
-            params.setdefault(key[:-2], []).append(value)
-        else:
-            params[key] = value
+    """The call's parameters as the official SDKs send them: the query string on GET; on other
+    methods a JSON object (the Python SDK) or a form-encoded body (the Node SDK sends most
+    Admin calls so), either possibly empty."""
+    params = _form_fields(request.query_params.multi_items())
     if request.method == "GET":
         return _text_params(params)
     body = await request.body()
     if not body.strip():
         return params
+    if _media_type(request) == "application/x-www-form-urlencoded":
+        try:
+            fields = urllib.parse.parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False, max_num_fields=10_000)
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise BadRequest("Invalid form-encoded request body") from exc
+        return _text_params({**params, **_form_fields(fields)})
     try:
         decoded = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: absurd nesting
@@ -224,6 +228,30 @@ async def read_params(request: Request) -> dict[str, Any]:
     if not isinstance(decoded, dict):
         raise Invalid("The request body must be a JSON object")
     return _text_params({**params, **decoded})
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").partition(";")[0].strip().lower()
+
+
+def _form_fields(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """Query-string or form pairs as parameters: `k[]=a&k[]=b` and a repeated `k=a&k=b` (the
+    Node SDK's two list forms) are both the list [a, b]; an empty value is absent, as the Node
+    SDK sends `k=` for what it leaves out."""
+    params: dict[str, Any] = {}
+    for key, value in pairs:
+        if value == "":
+            continue
+        name = key.removesuffix("[]")
+        if key.endswith("[]"):
+            present = params.get(name, [])
+            params[name] = [*(present if isinstance(present, list) else [present]), value]
+        elif name in params:
+            present = params[name]
+            params[name] = [*(present if isinstance(present, list) else [present]), value]
+        else:
+            params[name] = value
+    return params
 
 
 # Parameters that are one piece of text wherever they are read; JSON lets a client send anything.
@@ -299,8 +327,13 @@ def canonical_transformation(text: str, named: Callable[[str], str | None] | Non
     return transform.parse(text, named=named).canonical()
 
 
+def _field_names(fields: Any) -> list[str]:
+    """`fields` as a comma list (the Python SDK) or a repeated parameter (the Node SDK)."""
+    return [f.strip() for f in (fields.split(",") if isinstance(fields, str) else as_list(fields)) if f.strip()]
+
+
 def _narrow(item: dict[str, Any], fields: Any) -> dict[str, Any]:
-    wanted = [f.strip() for f in (fields.split(",") if isinstance(fields, str) else as_list(fields)) if f.strip()]
+    wanted = _field_names(fields)
     if not wanted:
         return item
     return {k: v for k, v in item.items() if k in _ALWAYS or k in wanted}
@@ -312,10 +345,12 @@ def list_item(admin: Admin, asset: Asset, *, detail: bool = False) -> dict[str, 
     item["created_at"] = iso_time(asset.created_at)
     params = admin.params
     if not detail:
+        # Cloudinary: `fields` takes precedence, so naming tags there asks for them too.
+        named = _field_names(params.get("fields"))
         for name in ("tags", "context", "metadata"):
-            if not as_bool(params.get(name)):
+            if not (as_bool(params.get(name)) or name in named):
                 item.pop(name, None)
-        if as_bool(params.get("tags")):
+        if as_bool(params.get("tags")) or "tags" in named:
             item["tags"] = list(asset.tags)
     if (detail or as_bool(params.get("moderations"))) and _moderated(asset):
         item["moderation_status"] = _moderation(asset)

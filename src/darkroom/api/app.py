@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from darkroom import catalog
-from darkroom.api import admin, admin_config, archives, delivery, media_store, search, sign, upload
+from darkroom.api import admin, admin_config, archives, delivery, downloads, media_store, search, sign, upload
 from darkroom.api.media_store import MediaStoreConfig
 from darkroom.console.routes import routes as console_routes
 from darkroom.api.asset_lookup import AssetLookup, ForgetOnWrite, RulesLookup
@@ -39,7 +39,7 @@ log = logging.getLogger("darkroom")
 
 # Each part's routes, in order: specific paths first, delivery's catch-all path last.
 ROUTE_LISTS: list[list[BaseRoute]] = [
-    search.routes, admin_config.routes, admin.routes, archives.routes,  # issue 4: before upload's /{rt}/{action}
+    search.routes, admin_config.routes, admin.routes, archives.routes, downloads.routes,  # before upload's /{rt}/{action}
     sign.routes,
     upload.routes,
     media_store.routes,

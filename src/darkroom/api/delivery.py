@@ -128,6 +128,11 @@ async def _may_render(rules: RulesLookup, services: Services, cloud: str, path: 
     return all(part.startswith("t_") and part[2:] in allowed for part in components)
 
 
+# Browsers must take the content type we computed from the bytes, never guess one from
+# content (an uploaded "image" that sniffs as HTML would run as a page of this origin).
+NO_SNIFFING = {"X-Content-Type-Options": "nosniff"}
+
+
 def _is_original(asset: Asset, transformation: str, requested_format: str | None) -> bool:
     if transformation:
         return False
@@ -149,10 +154,9 @@ def _not_modified(request: Request, etag: str) -> bool:
 
 async def _original(request: Request, services: Services, asset: Asset, path: DeliveryPath) -> Response:
     etag = f'"{asset.etag}"'
-    headers = {"ETag": etag, "Cache-Control": _cache_control(asset, path), "Accept-Ranges": "none"}
+    headers = {"ETag": etag, "Cache-Control": _cache_control(asset, path), "Accept-Ranges": "none", **NO_SNIFFING}
     if asset.format == "svg":
         headers["Content-Security-Policy"] = SVG_POLICY
-        headers["X-Content-Type-Options"] = "nosniff"
     if _not_modified(request, etag):
         return Response(status_code=304, headers=headers)
     headers["Content-Length"] = str(asset.bytes)
@@ -165,7 +169,7 @@ async def _original(request: Request, services: Services, asset: Asset, path: De
 
 def _derived_response(request: Request, derivative: Derivative, path: DeliveryPath, attachment: str | None, asset: Asset) -> Response:
     etag = f'"{derivative.etag}"'
-    headers = {"ETag": etag, "Cache-Control": _cache_control(asset, path)}
+    headers = {"ETag": etag, "Cache-Control": _cache_control(asset, path), **NO_SNIFFING}
     if derivative.vary_accept:
         headers["Vary"] = "Accept"
     if attachment is not None:

@@ -33,6 +33,13 @@ __all__ = [
 
 URL_SIGNATURE = re.compile(r"^s--([A-Za-z0-9_-]{8}|[A-Za-z0-9_-]{32})--$")
 
+# How far ahead of the server's clock a signed timestamp may be: clients' clocks drift, but
+# a timestamp far in the future would keep a leaked signature valid until then.
+FUTURE_SKEW_SECONDS = 300
+
+# Unix seconds have 10 digits until the year 2286; anything longer is not a time.
+TIMESTAMP = re.compile(r"^-?[0-9]{1,12}$")
+
 
 def verify_signed_request(params: Mapping[str, str], *, action: str, secret: str, now: int, window: int) -> None:
     """Raise unless `params` carry a fresh, valid signature made with `secret`."""
@@ -40,16 +47,24 @@ def verify_signed_request(params: Mapping[str, str], *, action: str, secret: str
     timestamp = params.get("timestamp", "")
     if not timestamp:
         raise MissingParameter("Missing required parameter - timestamp")
-    try:
-        reported = int(timestamp)
-    except ValueError:
-        raise MissingParameter(f"Invalid timestamp - {timestamp}") from None
+    if not TIMESTAMP.match(timestamp.strip()):
+        raise MissingParameter(f"Invalid timestamp - {timestamp[:32]}")
+    reported = int(timestamp)
     if reported < now - window:
-        moment = datetime.fromtimestamp(reported, UTC).strftime("%Y-%m-%d %H:%M:%S +0000")
-        raise StaleRequest(f"Stale request - reported time is {moment} which is more than {window // 3600 or 1} hour ago")
+        raise StaleRequest(f"Stale request - reported time is {_moment(reported)} which is more than {window // 3600 or 1} hour ago")
+    if reported > now + FUTURE_SKEW_SECONDS:
+        raise StaleRequest(f"Stale request - reported time is {_moment(reported)} which is more than {FUTURE_SKEW_SECONDS} seconds in the future")
     signed = signable_params(params, action)
     if not signature_matches(signed, secret, signature):
         raise InvalidSignature(f"Invalid Signature {signature}. String to sign - '{string_to_sign(signed)}'.")
+
+
+def _moment(unix_seconds: int) -> str:
+    """Cloudinary's way of writing a time in its errors; times out of range clamp to the year 1 or 9999."""
+    try:
+        return datetime.fromtimestamp(unix_seconds, UTC).strftime("%Y-%m-%d %H:%M:%S +0000")
+    except (OverflowError, OSError, ValueError):
+        return "0001-01-01 00:00:00 +0000" if unix_seconds < 0 else "9999-12-31 23:59:59 +0000"
 
 
 def parse_basic_auth(header: str) -> tuple[str, str] | None:

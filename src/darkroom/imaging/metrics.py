@@ -220,6 +220,8 @@ def _focus(luma: np.ndarray) -> float:
 
 
 def _noise(image: pyvips.Image, luma: np.ndarray) -> float:
+    if min(luma.shape) < 3:  # a 3×3 median needs three pixels each way: nothing to measure
+        return 1.0
     smooth_image = image.colourspace("b-w").extract_band(0).median(3)
     smooth = np.frombuffer(smooth_image.cast("uchar").write_to_memory(), dtype=np.uint8).reshape(luma.shape)
     sigma = float(np.median(np.abs(luma - smooth.astype(np.float64)))) * 1.4826

@@ -1,0 +1,71 @@
+"""`private_download_url`: the SDK's signed link to an original, private or public, with an expiry."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import cloudinary.uploader
+import cloudinary.utils
+import httpx
+import pytest
+
+from support import LiveServer
+
+
+def signed_query(params: dict[str, str], secret: str) -> dict[str, str]:
+    """Sign `params` exactly as received (the Node SDK sends `attachment=true`)."""
+    return {**params, "signature": cloudinary.utils.api_sign_request(params, secret)}
+
+
+def test_private_original_downloads_as_attachment(cld: LiveServer, sample_png: Path) -> None:
+    public_id = f"downloads/{secrets.token_hex(4)}"
+    cloudinary.uploader.upload(str(sample_png), public_id=public_id, type="private")
+    url = cloudinary.utils.private_download_url(public_id, "png", type="private", attachment=True, expires_at=int(time.time()) + 600)
+    response = httpx.get(url)
+    assert response.status_code == 200, response.text
+    assert hashlib.sha256(response.content).digest() == hashlib.sha256(sample_png.read_bytes()).digest()
+    assert response.headers["content-type"] == "image/png"
+    assert response.headers["content-disposition"] == f'attachment; filename="{public_id.rsplit("/", 1)[1]}.png"'
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_node_style_attachment_true_verifies_as_received(cld: LiveServer, sample_png: Path) -> None:
+    public_id = f"downloads/{secrets.token_hex(4)}"
+    cloudinary.uploader.upload(str(sample_png), public_id=public_id)
+    params = {"timestamp": str(int(time.time())), "public_id": public_id, "format": "png", "attachment": "true"}
+    query = {**signed_query(params, cld.api_secret), "api_key": cld.api_key}
+    response = httpx.get(f"{cld.base_url}/v1_1/{cld.cloud}/image/download?{urlencode(query)}")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-disposition"].startswith("attachment;")
+
+
+def test_raw_download_names_the_file_by_its_public_id(cld: LiveServer, tmp_path: Path) -> None:
+    document = tmp_path / "notes.txt"
+    document.write_bytes(b"plain words\n" * 50)
+    public_id = f"downloads/{secrets.token_hex(4)}.txt"
+    cloudinary.uploader.upload(str(document), public_id=public_id, resource_type="raw")
+    url = cloudinary.utils.private_download_url(public_id, "", resource_type="raw")
+    response = httpx.get(url)
+    assert response.status_code == 200 and response.content == document.read_bytes()
+
+
+@pytest.mark.parametrize("change", ["expired", "tampered", "unsigned", "missing"])
+def test_bad_download_links_are_refused(cld: LiveServer, sample_png: Path, change: str) -> None:
+    public_id = f"downloads/{secrets.token_hex(4)}"
+    cloudinary.uploader.upload(str(sample_png), public_id=public_id, type="private")
+    expires_at = int(time.time()) - 5 if change == "expired" else int(time.time()) + 600
+    url = cloudinary.utils.private_download_url(public_id if change != "missing" else "downloads/none", "png", type="private", expires_at=expires_at)
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    if change == "tampered":
+        query["type"] = "upload"
+    if change == "unsigned":
+        query.pop("signature")
+    response = httpx.get(f"{parts.scheme}://{parts.netloc}{parts.path}?{urlencode(query)}")
+    expected = {"expired": 401, "tampered": 401, "unsigned": 400, "missing": 404}[change]
+    assert response.status_code == expected, response.text
+    assert response.json()["error"]["message"]
