@@ -219,7 +219,7 @@ async def read_params(request: Request) -> dict[str, Any]:
         try:
             fields = urllib.parse.parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False, max_num_fields=10_000)
         except (UnicodeDecodeError, ValueError) as exc:
-            raise BadRequest("Invalid form-encoded request body") from exc
+            raise Invalid("Invalid form-encoded request body") from exc
         return _text_params({**params, **_form_fields(fields)})
     try:
         decoded = json.loads(body)

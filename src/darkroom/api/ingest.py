@@ -88,7 +88,7 @@ class UploadOptions:
 async def ingest(services: Services, cloud: str, spooled: SpooledFile, options: UploadOptions) -> SaveResult:
     """Store `spooled` as an asset of `cloud`; the spool file is left for the caller to discard."""
     if spooled.size == 0:
-        raise BadRequest("Empty file")  # Cloudinary's wording, whatever the resource type
+        raise Invalid("Empty file")  # Cloudinary's wording, whatever the resource type
     info = await anyio.to_thread.run_sync(
         lambda: probe(spooled.path, max_pixels=services.settings.max_image_pixels)
     )
