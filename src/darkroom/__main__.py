@@ -1,3 +1,3 @@
 from darkroom.cli import main
 
-main()
+main(prog_name="darkroom")

@@ -152,6 +152,7 @@ def _check_username(username: str) -> str:
 def create_user(engine: Engine, username: str, password: str, *, now: datetime | None = None) -> Operator:
     name = _check_username(username)
     hashed = hash_password(password)
+    # The check names the user; the primary key also refuses one created meanwhile (two servers starting at once).
     with duplicate_is_conflict(f"User {name} already exists"), engine.begin() as conn:
         if conn.execute(sa.select(console_users.c.username).where(console_users.c.username == name)).first():
             raise Conflict(f"User {name} already exists")

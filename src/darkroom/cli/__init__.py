@@ -1,15 +1,24 @@
-"""The `darkroom` command: serve, migrate, keys, policies (and the console's users and tokens)."""
+"""The `darkroom` command: serve, migrate, keys, clouds, policies (and the console's users and tokens).
+
+Errors a user can make (an unknown cloud, key or user) exit with status 1 and one line saying
+what was wrong; `python -m darkroom.cli.docs` writes the README's command list from this tree.
+"""
 
 from __future__ import annotations
 
 import os
+import shlex
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 from sqlalchemy.engine import Engine
 
-from darkroom import catalog
+from darkroom import __version__, catalog
+from darkroom.cli import serving
+from darkroom.cli.options import data_dir_option
 from darkroom.config import Settings, SettingsError
 
 __all__ = ["main"]
@@ -31,73 +40,47 @@ def _engine(settings: Settings) -> Engine:
     return engine
 
 
-data_dir_option = click.option("--data-dir", default=None, help="Data folder (default: $DARKROOM_DATA_DIR or ./data).")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", "-V", prog_name="darkroom", message="%(prog)s %(version)s")
 def main() -> None:
     """darkroom: a self-hosted media platform that speaks Cloudinary's wire protocol."""
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8088, show_default=True, type=int, help="Port to listen on.")
+@click.option("--host", default="127.0.0.1", show_default=True, metavar="ADDRESS", help="Address to listen on.")
+@click.option("--port", default=8088, show_default=True, type=int, metavar="PORT", help="Port to listen on (0: any free port).")
 @data_dir_option
 @click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), help="PEM certificate: serve HTTPS.")
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), help="PEM private key for --tls-cert.")
-@click.option("--workers", default=1, show_default=True, type=int, help="Server processes.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), metavar="N", help="Server processes (they share the port).")
 @click.option("--log-level", default="info", show_default=True, help="uvicorn log level.")
 def serve(host: str, port: int, data_dir: str | None, tls_cert: str | None, tls_key: str | None, workers: int, log_level: str) -> None:
-    """Run the HTTP server (Upload API, Admin API, delivery, console)."""
-    import uvicorn
+    """Run the HTTP server (Upload API, Admin API, delivery, console).
 
+    On a fresh data folder it creates a `demo` cloud with a key and an `admin` console user,
+    and prints their secrets this once. Later starts print the key with its secret replaced
+    by the command that shows it (`darkroom keys show KEY`).
+    """
     if bool(tls_cert) != bool(tls_key):
         raise click.UsageError("--tls-cert and --tls-key go together")
     settings = _settings(data_dir)
+    listener = serving.listen(host, port, secure=bool(tls_cert))
     engine = _engine(settings)
-    if settings.cloudinary_url is not None:
+    env_key = None
+    if settings.cloudinary_url is not None:  # the operator holds this secret: never print it
         creds = settings.cloudinary_url
-        catalog.upsert_key(engine, creds.cloud_name, creds.api_key, creds.api_secret, label="CLOUDINARY_URL")
-    _announce(engine, settings, host, port, secure=bool(tls_cert))
+        env_key = catalog.upsert_key(engine, creds.cloud_name, creds.api_key, creds.api_secret, label="CLOUDINARY_URL")
+    started = serving.first_start(engine, env_key)
     engine.dispose()
+    data_dir_args = f" --data-dir {shlex.quote(data_dir)}" if data_dir else ""
+    for line in serving.banner_lines(listener, started, data_dir_args):
+        click.echo(line)
+    sys.stdout.flush()
     # Workers are separate processes: they rebuild settings from the environment.
     os.environ["DARKROOM_DATA_DIR"] = str(settings.data_dir.resolve())
-    uvicorn.run(
-        "darkroom.api.app:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        ssl_certfile=tls_cert,
-        ssl_keyfile=tls_key,
-        log_level=log_level,
-        proxy_headers=False,
-    )
-
-
-def _announce(engine: Engine, settings: Settings, host: str, port: int, *, secure: bool) -> None:
-    """Print the CLOUDINARY_URL an app should use; on a fresh data dir, make a `demo` cloud first."""
-    key = _first_active_key(engine)
-    if key is None:
-        key = catalog.create_key(engine, "demo", label="created by darkroom serve")
-    scheme = "https" if secure else "http"
-    base = f"{host}:{port}"
-    click.echo(f"darkroom: serving on {scheme}://{base}")
-    click.echo(f"CLOUDINARY_URL=cloudinary://{key.api_key}:{key.api_secret}@{key.cloud}?upload_prefix={scheme}://{base}&cname={base}")
-    click.echo(f"console: {scheme}://{base}/console")
-    sys.stdout.flush()
-
-
-def _first_active_key(engine: Engine) -> catalog.ApiKey | None:
-    import sqlalchemy as sa
-
-    from darkroom.catalog.schema import api_keys
-
-    with engine.connect() as conn:
-        row = conn.execute(
-            sa.select(api_keys.c.api_key).where(api_keys.c.revoked_at.is_(None)).order_by(api_keys.c.created_at).limit(1)
-        ).first()
-    return catalog.find_key(engine, row.api_key) if row else None
+    serving.run_uvicorn(listener, workers=workers, tls_cert=tls_cert, tls_key=tls_key, log_level=log_level)
 
 
 @main.command()
@@ -109,29 +92,65 @@ def migrate(data_dir: str | None) -> None:
     click.echo(f"migrated {settings.resolved_database_url.split('@')[-1]}")
 
 
+def _known_cloud(engine: Engine, cloud: str) -> str:
+    """`cloud`, or exit 1 naming it: a typo must not look like an empty cloud."""
+    if not catalog.cloud_exists(engine, cloud):
+        raise click.ClickException(f"unknown cloud {cloud!r} (create it with `darkroom clouds create {cloud}`)")
+    return cloud
+
+
+def cloud_option(help: str = "Cloud name.") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option("--cloud", required=True, metavar="CLOUD", help=help)
+
+
 @main.group()
 def keys() -> None:
     """API keys (a cloud can have several)."""
 
 
 @keys.command("create")
-@click.option("--cloud", required=True, help="Cloud name (created if new).")
+@cloud_option("Cloud name (created if new).")
 @click.option("--label", default="", help="A note to tell keys apart.")
 @data_dir_option
 def keys_create(cloud: str, label: str, data_dir: str | None) -> None:
-    """Create a key; its secret is shown once."""
+    """Create a key and print its secret."""
     key = catalog.create_key(_engine(_settings(data_dir)), cloud, label)
     click.echo(f"api_key={key.api_key}\napi_secret={key.api_secret}\ncloud={key.cloud}")
 
 
 @keys.command("list")
-@click.option("--cloud", required=True)
+@cloud_option()
 @data_dir_option
 def keys_list(cloud: str, data_dir: str | None) -> None:
     """List a cloud's keys (secrets are not shown)."""
-    for key in catalog.list_keys(_engine(_settings(data_dir)), cloud):
+    engine = _engine(_settings(data_dir))
+    for key in catalog.list_keys(engine, _known_cloud(engine, cloud)):
         state = "active" if key.active else f"revoked {key.revoked_at:%Y-%m-%d}"
         click.echo(f"{key.api_key}\t{state}\t{key.label}")
+
+
+@keys.command("show")
+@click.argument("api_key")
+@click.option("--server", default="http://127.0.0.1:8088", show_default=True, metavar="URL", help="The server's address, for CLOUDINARY_URL's upload_prefix.")
+@data_dir_option
+def keys_show(api_key: str, server: str, data_dir: str | None) -> None:
+    """Print a key's secret and its CLOUDINARY_URL.
+
+    `darkroom serve` prints the key's CLOUDINARY_URL with the secret left out, so that logs
+    do not collect it; this command is how its owner reads it.
+    """
+    key = _known_key(_engine(_settings(data_dir)), api_key)
+    if not key.active:
+        raise click.ClickException(f"key {api_key} is revoked")
+    url = serving.cloudinary_url(key, key.api_secret, server.rstrip("/"))
+    click.echo(f"api_key={key.api_key}\napi_secret={key.api_secret}\ncloud={key.cloud}\nCLOUDINARY_URL={url}")
+
+
+def _known_key(engine: Engine, api_key: str) -> catalog.ApiKey:
+    key = catalog.find_key(engine, api_key)
+    if key is None:
+        raise click.ClickException(f"unknown key {api_key!r} (`darkroom keys list --cloud CLOUD` lists a cloud's keys)")
+    return key
 
 
 @keys.command("revoke")
@@ -139,8 +158,10 @@ def keys_list(cloud: str, data_dir: str | None) -> None:
 @data_dir_option
 def keys_revoke(api_key: str, data_dir: str | None) -> None:
     """Revoke a key: requests signed with it are refused from now on."""
-    if not catalog.revoke_key(_engine(_settings(data_dir)), api_key):
-        raise click.ClickException(f"no active key {api_key}")
+    engine = _engine(_settings(data_dir))
+    _known_key(engine, api_key)
+    if not catalog.revoke_key(engine, api_key):
+        raise click.ClickException(f"key {api_key} is already revoked")
     click.echo(f"revoked {api_key}")
 
 
@@ -164,12 +185,15 @@ def clouds_create(cloud: str, data_dir: str | None) -> None:
 @data_dir_option
 def clouds_set(cloud: str, strict: bool | None, data_dir: str | None) -> None:
     """Change a cloud's settings."""
-    if strict is not None:
-        try:
-            catalog.set_strict_transformations(_engine(_settings(data_dir)), cloud, strict)
-        except catalog.CloudNotFound as exc:
-            raise click.ClickException(exc.message) from exc
-        click.echo(f"{cloud}: strict transformations {'on' if strict else 'off'}")
+    engine = _engine(_settings(data_dir))
+    _known_cloud(engine, cloud)
+    if strict is None:
+        raise click.UsageError("nothing to change: give --strict or --no-strict")
+    try:
+        catalog.set_strict_transformations(engine, cloud, strict)
+    except catalog.CloudNotFound as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"{cloud}: strict transformations {'on' if strict else 'off'}")
 
 
 @main.group()
@@ -178,8 +202,8 @@ def policies() -> None:
 
 
 @policies.command("create")
-@click.option("--cloud", required=True)
-@click.option("--name", required=True, help="Policy name (replaces one of the same name).")
+@cloud_option("The cloud whose key signs.")
+@click.option("--name", required=True, metavar="NAME", help="Policy name (replaces one of the same name).")
 @click.option("--allow", "allowed", multiple=True, default=("folder", "upload_preset", "public_id", "tags", "context"), show_default=True, help="A parameter the browser may have signed (repeat).")
 @click.option("--folder-prefix", default="", help="Force uploads into this folder (or below).")
 @click.option("--preset", "presets", multiple=True, help="An upload preset the browser may use (repeat).")
@@ -188,9 +212,10 @@ def policies() -> None:
 @data_dir_option
 def policies_create(cloud: str, name: str, allowed: tuple[str, ...], folder_prefix: str, presets: tuple[str, ...], max_skew: int, console: bool, data_dir: str | None) -> None:
     """Create a policy and print its bearer token (shown once)."""
+    engine = _engine(_settings(data_dir))
     policy, token = catalog.create_signing_policy(
-        _engine(_settings(data_dir)),
-        cloud,
+        engine,
+        _known_cloud(engine, cloud),
         name,
         allowed_params=list(allowed),
         folder_prefix=folder_prefix,
@@ -202,11 +227,12 @@ def policies_create(cloud: str, name: str, allowed: tuple[str, ...], folder_pref
 
 
 @policies.command("list")
-@click.option("--cloud", required=True)
+@cloud_option()
 @data_dir_option
 def policies_list(cloud: str, data_dir: str | None) -> None:
     """List a cloud's signing policies."""
-    for policy in catalog.list_signing_policies(_engine(_settings(data_dir)), cloud):
+    engine = _engine(_settings(data_dir))
+    for policy in catalog.list_signing_policies(engine, _known_cloud(engine, cloud)):
         click.echo(f"{policy.name}\tparams={','.join(policy.allowed_params)}\tfolder={policy.folder_prefix or '*'}\tpresets={','.join(policy.allowed_presets) or '*'}")
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 
 from darkroom import cli
 from darkroom.auth import sessions
-from darkroom.cli import data_dir_option
+from darkroom.cli.options import data_dir_option
 from darkroom.errors import DarkroomError
 
 __all__ = ["users", "tokens"]
@@ -27,6 +27,13 @@ def _engine(data_dir: str | None) -> Engine:
 
 def _fail(exc: DarkroomError) -> None:
     raise click.ClickException(exc.message)
+
+
+def _known_user(engine: Engine, username: str) -> Engine:
+    """`engine`, once `username` is known to exist: else exit 1 before asking for a password."""
+    if not any(user.username == username for user in sessions.list_users(engine)):
+        raise click.ClickException(f"unknown user {username!r} (`darkroom users list` shows who exists)")
+    return engine
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -48,7 +55,10 @@ def users() -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
 @data_dir_option
 def users_create(username: str, password_stdin: bool, data_dir: str | None) -> None:
-    """Create an operator (the password is hashed with argon2id)."""
+    """Create an operator who may sign in to the console.
+
+    The password is read from a prompt (or stdin) and stored as an argon2id hash.
+    """
     password = _read_password(password_stdin)
     try:
         sessions.create_user(_engine(data_dir), username, password)
@@ -62,10 +72,15 @@ def users_create(username: str, password_stdin: bool, data_dir: str | None) -> N
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
 @data_dir_option
 def users_set_password(username: str, password_stdin: bool, data_dir: str | None) -> None:
-    """Replace a password; also unlocks the account and signs out its sessions."""
+    """Replace a user's password.
+
+    Also unlocks the account and signs out its sessions; this is how a forgotten password,
+    the first `admin`'s included, is reset.
+    """
+    engine = _known_user(_engine(data_dir), username)
     password = _read_password(password_stdin)
     try:
-        sessions.set_password(_engine(data_dir), username, password)
+        sessions.set_password(engine, username, password)
     except DarkroomError as exc:
         _fail(exc)
     click.echo(f"Password changed for {username}")
@@ -86,8 +101,9 @@ def users_list(data_dir: str | None) -> None:
 @data_dir_option
 def users_unlock(username: str, data_dir: str | None) -> None:
     """Clear a lock-out after too many failed sign-ins."""
+    engine = _known_user(_engine(data_dir), username)
     try:
-        sessions.unlock_user(_engine(data_dir), username)
+        sessions.unlock_user(engine, username)
     except DarkroomError as exc:
         _fail(exc)
     click.echo(f"Unlocked {username}")
@@ -98,8 +114,9 @@ def users_unlock(username: str, data_dir: str | None) -> None:
 @data_dir_option
 def users_delete(username: str, data_dir: str | None) -> None:
     """Delete an operator and end their sessions."""
+    engine = _known_user(_engine(data_dir), username)
     try:
-        sessions.delete_user(_engine(data_dir), username)
+        sessions.delete_user(engine, username)
     except DarkroomError as exc:
         _fail(exc)
     click.echo(f"Deleted {username}")
@@ -110,15 +127,21 @@ def users_delete(username: str, data_dir: str | None) -> None:
 
 @click.group()
 def tokens() -> None:
-    """Bearer tokens for machine callers, e.g. the TinaCMS media store (scope `media`)."""
+    """Bearer tokens for machine callers.
+
+    For example the TinaCMS media store (scope `media`).
+    """
 
 
 @tokens.command("create")
-@click.option("--scope", required=True, help="What the token may do: media = the TinaCMS media store.")
+@click.option("--scope", required=True, metavar="SCOPE", help="What the token may do: media = the TinaCMS media store.")
 @click.option("--label", default="", help="A note to recognise the token by.")
 @data_dir_option
 def tokens_create(scope: str, label: str, data_dir: str | None) -> None:
-    """Create a token and print it once (only its SHA-256 is stored)."""
+    """Create a token and print it once.
+
+    Only its SHA-256 is stored, so it cannot be shown again.
+    """
     try:
         token, text = sessions.create_access_token(_engine(data_dir), scope, label)
     except DarkroomError as exc:
@@ -128,10 +151,13 @@ def tokens_create(scope: str, label: str, data_dir: str | None) -> None:
 
 
 @tokens.command("list")
-@click.option("--scope", default=None)
+@click.option("--scope", default=None, help="Only tokens of this scope (e.g. media).")
 @data_dir_option
 def tokens_list(scope: str | None, data_dir: str | None) -> None:
-    """List tokens (ids, scopes, labels; never the tokens themselves)."""
+    """List tokens, never the tokens themselves.
+
+    Shows ids, scopes, state, creation time and labels.
+    """
     for token in sessions.list_access_tokens(_engine(data_dir), scope):
         state = "revoked" if token.revoked_at else "active"
         click.echo(f"{token.id}\t{token.scope}\t{state}\t{token.created_at:%Y-%m-%d %H:%M}\t{token.label}")
