@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pyvips
 
-from darkroom.imaging import render
+from darkroom.imaging import RenderRequest, render
 from darkroom.transform import parse
 
 SOURCES = Path(__file__).resolve().parent / ".work" / "transforms-sources"
@@ -26,11 +26,11 @@ WIDTHS = list(range(200, 1000, 4))
 
 def per_render(path: Path, source_format: str, output: str, key: str | None, count: int) -> tuple[float, float]:
     """Wall and CPU ms per render, after one warm-up."""
-    render(path, parse("c_fill,w_301,h_300"), source_format=source_format, requested_format=output, source_key=key)
+    render(RenderRequest(path, parse("c_fill,w_301,h_300"), source_format=source_format, requested_format=output, source_key=key))
     cpu, wall = time.process_time(), time.perf_counter()
     for i in range(count):
         chain = parse(f"c_fill,w_{WIDTHS[i % len(WIDTHS)]},h_300")
-        render(path, chain, source_format=source_format, requested_format=output, source_key=key)
+        render(RenderRequest(path, chain, source_format=source_format, requested_format=output, source_key=key))
     return (time.perf_counter() - wall) * 1000 / count, (time.process_time() - cpu) * 1000 / count
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import pyvips
 
-from darkroom.imaging import render
+from darkroom.imaging import RenderRequest, render
 from darkroom.transform import parse
 
 # (transformation as written, source) — each folds to a shorter canonical text.
@@ -31,7 +31,7 @@ _FORMATS = {"jpg": "jpg", "alpha_png": "png", "astronaut": "jpg"}
 
 
 def _pixels(images: dict[str, str], source: str, text: str) -> pyvips.Image:
-    rendered = render(images[source], parse(text), source_format=_FORMATS[source], requested_format="png", load_layer=images.get)
+    rendered = render(RenderRequest(images[source], parse(text), source_format=_FORMATS[source], requested_format="png", load_layer=images.get))
     return pyvips.Image.new_from_buffer(rendered.data, "")
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import pyvips
 
-from darkroom.imaging import render
+from darkroom.imaging import RenderRequest, render
 from darkroom.imaging import decoded
 from darkroom.imaging.decoded import DecodedSources
 from darkroom.transform import parse
@@ -46,9 +46,9 @@ def _same_pixels(a: bytes, b: bytes) -> bool:
 @pytest.mark.parametrize("chain", CHAINS)
 @pytest.mark.parametrize("source", ["gradient_png", "grey", "alpha_png", "logo"])
 def test_rendering_from_memory_gives_the_pixels_decoding_the_file_gives(images: dict[str, str], source: str, chain: str) -> None:
-    from_file = render(images[source], parse(chain), source_format="png", requested_format="png")
-    first = render(images[source], parse(chain), source_format="png", requested_format="png", source_key=f"{source}@1")
-    again = render(images[source], parse(chain), source_format="png", requested_format="png", source_key=f"{source}@1")
+    from_file = render(RenderRequest(images[source], parse(chain), source_format="png", requested_format="png"))
+    first = render(RenderRequest(images[source], parse(chain), source_format="png", requested_format="png", source_key=f"{source}@1"))
+    again = render(RenderRequest(images[source], parse(chain), source_format="png", requested_format="png", source_key=f"{source}@1"))
     assert _same_pixels(from_file.data, first.data)
     assert _same_pixels(from_file.data, again.data)
     assert len(decoded.shared()) == 1
@@ -70,29 +70,29 @@ def no_libvips_cache() -> Iterator[None]:
 def test_a_key_finds_the_pixels_it_was_given_and_another_key_decodes_afresh(tmp_path: Path, no_libvips_cache: None) -> None:
     source = tmp_path / "asset.png"
     _solid_png(source, [255, 0, 0])
-    render(source, parse("c_scale,w_32"), source_format="png", requested_format="png", source_key="asset@v1")
+    render(RenderRequest(source, parse("c_scale,w_32"), source_format="png", requested_format="png", source_key="asset@v1"))
     _solid_png(source, [0, 0, 255])  # the next version's bytes, at a new key
 
-    from_memory = _pixels(render(source, parse("c_scale,w_20"), source_format="png", requested_format="png", source_key="asset@v1").data)
-    from_file = _pixels(render(source, parse("c_scale,w_20"), source_format="png", requested_format="png", source_key="asset@v2").data)
+    from_memory = _pixels(render(RenderRequest(source, parse("c_scale,w_20"), source_format="png", requested_format="png", source_key="asset@v1")).data)
+    from_file = _pixels(render(RenderRequest(source, parse("c_scale,w_20"), source_format="png", requested_format="png", source_key="asset@v2")).data)
 
     assert from_memory(10, 10)[:3] == [255, 0, 0]  # the second size came from memory, not the file
     assert from_file(10, 10)[:3] == [0, 0, 255]
 
 
 def test_without_a_key_nothing_is_kept(images: dict[str, str]) -> None:
-    render(images["grey"], parse("c_scale,w_100"), source_format="png", requested_format="jpg")
+    render(RenderRequest(images["grey"], parse("c_scale,w_100"), source_format="png", requested_format="jpg"))
     assert len(decoded.shared()) == 0
 
 
 def test_sources_that_shrink_on_load_are_not_kept(images: dict[str, str]) -> None:
-    render(images["jpg"], parse("c_fill,w_100,h_100"), source_format="jpg", requested_format="jpg", source_key="photo@1")
+    render(RenderRequest(images["jpg"], parse("c_fill,w_100,h_100"), source_format="jpg", requested_format="jpg", source_key="photo@1"))
     assert len(decoded.shared()) == 0
 
 
 def test_a_budget_of_zero_keeps_nothing(images: dict[str, str]) -> None:
     decoded.configure(0)
-    render(images["grey"], parse("c_scale,w_100"), source_format="png", requested_format="jpg", source_key="grey@1")
+    render(RenderRequest(images["grey"], parse("c_scale,w_100"), source_format="png", requested_format="jpg", source_key="grey@1"))
     assert len(decoded.shared()) == 0
 
 

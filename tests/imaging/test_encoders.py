@@ -9,7 +9,7 @@ import pytest
 import pyvips
 from PIL import Image, JpegImagePlugin
 
-from darkroom.imaging import encoders, render
+from darkroom.imaging import RenderRequest, encoders, render
 from darkroom.imaging.formats import EncodeOptions, encode
 from darkroom.transform import parse
 
@@ -104,7 +104,7 @@ def test_renders_deliver_through_the_fast_path(images: dict[str, str], monkeypat
 
     monkeypatch.setattr(encoders, "try_encode", watched)
     for fmt, magic in (("jpg", b"\xff\xd8\xff"), ("webp", b"RIFF")):
-        rendered = render(images["jpg"], parse("c_fill,w_120,h_90"), source_format="jpg", requested_format=fmt)
+        rendered = render(RenderRequest(images["jpg"], parse("c_fill,w_120,h_90"), source_format="jpg", requested_format=fmt))
         assert rendered.data.startswith(magic)
         assert (rendered.width, rendered.height) == (120, 90)
         assert answered[-1] == rendered.data  # Pillow wrote what was delivered

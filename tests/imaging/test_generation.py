@@ -6,7 +6,7 @@ import pytest
 import pyvips
 
 from darkroom.errors import Invalid
-from darkroom.imaging import render, render_image
+from darkroom.imaging import RenderRequest, render, render_image
 from darkroom.imaging.generation import TextOptions, compose_animation, compose_pdf, compose_sprite, in_memory, render_text
 from darkroom.transform import parse
 
@@ -73,15 +73,15 @@ def test_pdf_has_one_page_per_image_and_a_valid_cross_reference() -> None:
 def test_rendered_pixels_are_the_pixels_a_png_rendition_decodes_to(images: dict[str, str], text: str, source: str, fmt: str) -> None:
     # Sprites and animations take render_image's pixels instead of a PNG round trip: same picture.
     chain = parse(text)
-    direct = in_memory(render_image(images[source], chain, source_format=fmt, requested_format="png").first_frame())
-    via_png = in_memory(pyvips.Image.new_from_buffer(render(images[source], chain, source_format=fmt, requested_format="png").data, ""))
+    direct = in_memory(render_image(RenderRequest(images[source], chain, source_format=fmt, requested_format="png")).first_frame())
+    via_png = in_memory(pyvips.Image.new_from_buffer(render(RenderRequest(images[source], chain, source_format=fmt, requested_format="png")).data, ""))
     assert (direct.width, direct.height, direct.bands) == (via_png.width, via_png.height, via_png.bands)
     assert direct.bands == 4  # in_memory gives RGBA
     assert (direct - via_png).abs().max() == 0
 
 
 def test_render_image_keeps_every_frame_of_an_animation(images: dict[str, str]) -> None:
-    rendered = render_image(images["gif"], parse("c_scale,w_60/dl_40"), source_format="gif")
+    rendered = render_image(RenderRequest(images["gif"], parse("c_scale,w_60/dl_40"), source_format="gif"))
     assert (rendered.pages, rendered.frame_height, rendered.delay) == (3, 40, [40, 40, 40])
     assert (rendered.image.width, rendered.image.height) == (60, 120)
     first = rendered.first_frame()

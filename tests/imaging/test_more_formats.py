@@ -11,7 +11,7 @@ import pytest
 import pyvips
 from PIL import Image
 
-from darkroom.imaging import Rendered, render
+from darkroom.imaging import Rendered, RenderRequest, render
 from darkroom.imaging.formats import EncodeOptions, choose_format, encode, encoder_quality
 from darkroom.transform import Quality, parse
 
@@ -37,7 +37,7 @@ MEDIA_BOX = re.compile(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]")
 
 def _render(images: dict[str, str], text: str, source: str = "jpg", **options: object) -> Rendered:
     source_format = {"jpg": "jpg", "alpha_png": "png", "gif": "gif"}[source]
-    return render(images[source], parse(text), source_format=source_format, **options)  # type: ignore[arg-type]
+    return render(RenderRequest(images[source], parse(text), source_format=source_format, **options))  # type: ignore[arg-type]
 
 
 def _opened(data: bytes) -> Image.Image:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 import pyvips
 
-from darkroom.api.errors import status_for
 from darkroom.errors import Invalid
-from darkroom.imaging import MissingLayer, Rendered, RenderLimits, TooManyPixels, TooSlow, UnsupportedTransformation, render
+from darkroom.imaging import MissingLayer, Rendered, RenderLimits, RenderRequest, TooManyPixels, TooSlow, UnsupportedTransformation, render
 from darkroom.imaging.faces import detect_faces
 from darkroom.transform import parse
 
@@ -22,7 +21,7 @@ MAGIC = {
 
 def _render(images: dict[str, str], text: str, source: str = "jpg", **options: object) -> Rendered:
     source_format = {"jpg": "jpg", "grey": "png", "alpha_png": "png", "gif": "gif", "astronaut": "jpg", "logo": "png"}[source]
-    return render(images[source], parse(text), source_format=source_format, load_layer=lambda pid: images.get(pid), **options)  # type: ignore[arg-type]
+    return render(RenderRequest(images[source], parse(text), source_format=source_format, load_layer=lambda pid: images.get(pid), **options))  # type: ignore[arg-type]
 
 
 def _decode(rendered: Rendered) -> pyvips.Image:
@@ -203,8 +202,8 @@ def test_auto_gravity_follows_the_subject(images: dict[str, str], tmp_path) -> N
     canvas = canvas.draw_circle([255, 200, 0], 520, 100, 40, fill=True)
     path = tmp_path / "subject.png"
     canvas.pngsave(str(path))
-    auto = _means(_decode(render(str(path), parse("c_fill,g_auto,w_200,h_200"), source_format="png")))
-    west = _means(_decode(render(str(path), parse("c_fill,g_west,w_200,h_200"), source_format="png")))
+    auto = _means(_decode(render(RenderRequest(str(path), parse("c_fill,g_auto,w_200,h_200"), source_format="png"))))
+    west = _means(_decode(render(RenderRequest(str(path), parse("c_fill,g_west,w_200,h_200"), source_format="png"))))
     assert auto[0] > west[0] + 20  # the bright disc, not the dark left side
 
 
@@ -294,7 +293,7 @@ def test_trim_removes_a_uniform_border(images: dict[str, str], tmp_path) -> None
     framed = pyvips.Image.new_from_file(images["jpg"]).embed(30, 20, 460, 340, extend="white")
     path = tmp_path / "framed.png"
     framed.pngsave(str(path))
-    rendered = render(str(path), parse("e_trim"), source_format="png")
+    rendered = render(RenderRequest(str(path), parse("e_trim"), source_format="png"))
     assert abs(rendered.width - 400) <= 4 and abs(rendered.height - 300) <= 4
 
 
@@ -350,7 +349,7 @@ def test_public_surface_is_pinned() -> None:
         [
             "CONTENT_TYPES", "InvalidImage", "MediaInfo", "MissingLayer", "RenderLimits", "Rendered", "TooManyPixels",
             "TooSlow", "UnsupportedTransformation", "content_type_for", "normalize_format", "probe", "render",
-            "RenderedImage", "render_image",
+            "RenderedImage", "render_image", "RenderRequest",
         ]
     )
 
@@ -396,10 +395,10 @@ def test_exif_orientation_is_applied_unless_a_ignore(images: dict[str, str], tmp
     image.set_type(pyvips.GValue.gint_type, "orientation", 6)  # stored sideways: display turned 90° clockwise
     path = tmp_path / "sideways.jpg"
     image.jpegsave(str(path))
-    upright = render(str(path), parse(""), source_format="jpg")
+    upright = render(RenderRequest(str(path), parse(""), source_format="jpg"))
     assert (upright.width, upright.height) == (300, 400)
-    assert render(str(path), parse("c_scale,w_150"), source_format="jpg").height == 200
-    ignored = render(str(path), parse("a_ignore"), source_format="jpg")
+    assert render(RenderRequest(str(path), parse("c_scale,w_150"), source_format="jpg")).height == 200
+    ignored = render(RenderRequest(str(path), parse("a_ignore"), source_format="jpg"))
     assert (ignored.width, ignored.height) == (400, 300)
 
 

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from darkroom.errors import Invalid
-from darkroom.imaging import InvalidImage, RenderLimits, render
+from darkroom.imaging import InvalidImage, RenderLimits, RenderRequest, render
 from darkroom.transform import ParseError, parse
 
 _ITEMS = [
@@ -40,10 +40,10 @@ def test_any_parsed_chain_renders_or_is_a_bad_request(images: dict[str, str], te
         return
     source_format = {"jpg": "jpg", "alpha_png": "png", "gif": "gif"}[source]
     try:
-        rendered = render(
+        rendered = render(RenderRequest(
             images[source], chain, source_format=source_format, requested_format=fmt, accept="image/webp",
             limits=RenderLimits(max_output_pixels=4_000_000), load_layer=lambda pid: images.get(pid),
-        )
+        ))
     except InvalidImage as error:  # the sources are valid: a libvips failure is our bug
         raise AssertionError(f"{text}: {error.detail}") from error
     except Invalid:

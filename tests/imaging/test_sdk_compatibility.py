@@ -12,7 +12,7 @@ import cloudinary.utils
 import pytest
 import pyvips
 
-from darkroom.imaging import UnsupportedTransformation, render
+from darkroom.imaging import RenderRequest, UnsupportedTransformation, render
 from darkroom.transform import parse
 
 # SDK options → output size for the 512×512 astronaut.
@@ -58,7 +58,7 @@ def _transformation(options: dict[str, Any]) -> str:
 
 def _render(images: dict[str, str], options: dict[str, Any]) -> pyvips.Image:
     layers = {"logo": images["logo"]}
-    rendered = render(images["astronaut"], parse(_transformation(options)), source_format="jpg", requested_format="png", load_layer=layers.get)
+    rendered = render(RenderRequest(images["astronaut"], parse(_transformation(options)), source_format="jpg", requested_format="png", load_layer=layers.get))
     return pyvips.Image.new_from_buffer(rendered.data, "")
 
 
@@ -84,8 +84,8 @@ def test_effects_that_need_a_model_are_a_clear_400(images: dict[str, str], effec
 
 def test_equalize_tint_spreads_the_histogram_before_tinting(images: dict[str, str]) -> None:
     grey = images["grey"]  # one flat grey: equalising pushes it to an extreme before the tint
-    plain = render(grey, parse("e_tint:100:red"), source_format="png", requested_format="png")
-    equalized = render(grey, parse("e_tint:equalize:100:red"), source_format="png", requested_format="png")
+    plain = render(RenderRequest(grey, parse("e_tint:100:red"), source_format="png", requested_format="png"))
+    equalized = render(RenderRequest(grey, parse("e_tint:equalize:100:red"), source_format="png", requested_format="png"))
     assert plain.data != equalized.data
 
 

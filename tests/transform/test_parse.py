@@ -347,6 +347,9 @@ def test_public_surface_is_pinned() -> None:
             "AspectRatio", "AutoSize", "Background", "Border", "Chain", "Component", "Effect", "Expression",
             "Flag", "Layer", "ParseError", "Pixels", "Quality", "Radius", "Relative", "TextStyle", "Variable",
             "looks_like_transformation", "parse",
+            # What the renderers read: expression trees, colours, the vocabulary they act on.
+            "AUTO_GRAVITY_CROPS", "FORMAT_ALIASES", "Cast", "Literal", "Lookup", "Name", "Node", "Operation",
+            "parse_color", "rgba",
         ]
     )
 

@@ -38,7 +38,7 @@ from darkroom.api.services import Services
 from darkroom.api.sources import fetch_remote
 from darkroom.catalog import Asset
 from darkroom.catalog.schema import assets, derived
-from darkroom.imaging import Rendered, content_type_for, render
+from darkroom.imaging import Rendered, RenderRequest, content_type_for, render
 from darkroom.storage import BlobNotFound
 from darkroom.errors import NotAuthenticated
 from darkroom.transform import Chain
@@ -308,7 +308,7 @@ async def _render(
     async with contextlib.AsyncExitStack() as files:
         layers = await _layer_files(services, asset, chain, files)
         return await anyio.to_thread.run_sync(
-            lambda: render(
+            lambda: render(RenderRequest(
                 source,
                 chain,
                 source_format=asset.format,
@@ -320,7 +320,7 @@ async def _render(
                 client_dpr=hints.dpr,
                 save_data=hints.save_data,
                 source_key=asset.storage_key,  # names this version's bytes: its decoded pixels may be reused
-            ),
+            )),
             limiter=slots,
         )
 

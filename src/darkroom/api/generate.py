@@ -47,7 +47,7 @@ from darkroom.api.sources import fetch_remote
 from darkroom.catalog import Asset, NewAsset
 from darkroom.catalog.listing import Listing, list_resources
 from darkroom.errors import Invalid, NotFound
-from darkroom.imaging import InvalidImage, Rendered, TooManyPixels, content_type_for, probe, render, render_image
+from darkroom.imaging import InvalidImage, Rendered, RenderRequest, TooManyPixels, content_type_for, probe, render, render_image
 from darkroom.imaging import generation, metrics
 from darkroom.imaging.breakpoints import BreakpointSettings, choose_breakpoints
 from darkroom.transform import Chain, parse
@@ -286,7 +286,7 @@ async def _render_sources(ctx: ActionContext, sources: list[tuple[str, Asset | s
             # requested_format="png": pads are transparent, as in a PNG rendition.
             frame = await anyio.to_thread.run_sync(
                 lambda: generation.in_memory(
-                    render_image(path, chain, source_format=fmt, requested_format="png", limits=limits).first_frame()
+                    render_image(RenderRequest(path, chain, source_format=fmt, requested_format="png", limits=limits)).first_frame()
                 )
             )
         budget -= frame.width * frame.height
@@ -456,13 +456,13 @@ async def _breakpoints(ctx: ActionContext, asset: Asset, source: Path, settings:
     measured: dict[int, Rendered] = {}  # width → its rendering: measured once, then listed and stored
 
     def measure(width: int) -> int:
-        measured[width] = render(source, parse(text_for(width)), source_format=asset.format, requested_format=fmt, limits=limits)
+        measured[width] = render(RenderRequest(source, parse(text_for(width)), source_format=asset.format, requested_format=fmt, limits=limits))
         return len(measured[width].data)
 
     def plan() -> list[int]:
         width = asset.width or 1
         if base:
-            width = render(source, parse(base), source_format=asset.format, requested_format=fmt, limits=limits).width or width
+            width = render(RenderRequest(source, parse(base), source_format=asset.format, requested_format=fmt, limits=limits)).width or width
         widths = choose_breakpoints(settings, width, measure)
         for chosen in widths:  # choosing may not have needed every chosen width's size
             if chosen not in measured:

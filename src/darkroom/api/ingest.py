@@ -23,7 +23,7 @@ from darkroom.api.services import Services
 from darkroom.catalog import NewAsset, SaveResult
 from darkroom.catalog.metadata_fields import validate_asset_metadata
 from darkroom.errors import Invalid
-from darkroom.imaging import MediaInfo, normalize_format, probe, render
+from darkroom.imaging import MediaInfo, RenderRequest, normalize_format, probe, render
 from darkroom.transform import parse
 from darkroom.vocabulary import STORED_DELIVERY_TYPES
 
@@ -145,7 +145,7 @@ async def _apply_incoming(services: Services, spooled: SpooledFile, info: MediaI
     chain = parse(options.transformation)
     limits = services.render_limits
     rendered = await anyio.to_thread.run_sync(
-        lambda: render(spooled.path, chain, source_format=info.format, requested_format=options.format or None, limits=limits)
+        lambda: render(RenderRequest(spooled.path, chain, source_format=info.format, requested_format=options.format or None, limits=limits))
     )
     filename = f"{_original_name(spooled.filename)}.{rendered.format}"
     return await anyio.to_thread.run_sync(spool_bytes, services.spool_dir, "incoming-", filename, rendered.data)

@@ -1,6 +1,7 @@
-"""The per-request render context: the source, the current image, its frames, and numbers.
+"""The per-request render context: the request, the source, the current image, its frames.
 
-`RenderState` is what every step in `pipeline.py` reads and updates. The source stays
+`RenderRequest` is what a caller asks for (one frozen value); `RenderState` is what every
+step (`steps.py`, `resize.py`, `flow.py`) reads and updates. The source stays
 unopened-for-pixels until a step needs them (`pixels`), so the first resize can shrink on
 load; animations are a strip of frames that `each_frame` maps over one at a time.
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,33 @@ class RenderLimits:
     max_source_pixels: int = 100_000_000
     max_output_pixels: int = 40_000_000
     max_seconds: float | None = None  # wall-clock budget, checked between steps
+
+
+@dataclass(frozen=True)
+class RenderRequest:
+    """One rendering: the source, the chain, and what the client and the asset tell about it.
+
+        render(RenderRequest(path, parse("c_fill,w_300,h_200"), source_format="jpg", accept=accept))
+    """
+
+    source_path: str | os.PathLike[str]  # kept until the result is in memory (it may still read from it)
+    chain: Chain
+    source_format: str = "jpg"
+    requested_format: str | None = None  # the URL's extension; padding is transparent for formats with alpha
+    accept: str | None = None  # the Accept header, for f_auto
+    limits: RenderLimits = RenderLimits()
+    load_layer: LayerLoader | None = None  # an overlay's loader key (`Layer.loader_key`) → its file
+    # Client hints: `w_auto`, `dpr_auto`, `q_auto` under Save-Data.
+    client_width: int | None = None
+    client_dpr: float | None = None
+    save_data: bool = False
+    # The asset's, for conditions (`if_!sale!_in_tags`) and values (`ctx:!key!`, `md:!key!`).
+    tags: Sequence[str] = ()
+    context: Mapping[str, str] | None = None
+    metadata: Mapping[str, str] | None = None
+    # Names these exact source bytes (one version of one asset): with it, formats that cannot
+    # shrink on load are decoded once and kept in the memory of decoded sources (`decoded.py`).
+    source_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,7 +105,7 @@ class RenderState:
     load_layer: LayerLoader | None
     client_width: int | None
     client_dpr: float | None
-    chain_dpr: float | None  # a dpr given in a component of its own scales every size
+    chain_dpr: float | str | None  # a dpr given in a component of its own scales every size ("auto": the client's)
     load_options: str = ""  # loader option string (page, dpi) for shrink-on-load
     sequential: bool = False  # `image` streams from a sequential read: one pass only
     tags: tuple[str, ...] = ()  # the asset's tags, for `if_!sale!_in_tags`
@@ -217,7 +245,7 @@ def length(value: Any, reference: int, state: RenderState, scale: float = 1.0) -
     if isinstance(value, Relative):
         return round(value.value * reference)
     if isinstance(value, Expression):
-        return round(evaluate_number(value.text, environment(state)) * scale)
+        return round(evaluate_number(value.parsed, environment(state)) * scale)
     if isinstance(value, AutoSize):
         if state.client_width is None:
             return None

@@ -48,9 +48,9 @@ def try_encode(image: pyvips.Image, fmt: str, quality: int, *, progressive: bool
     picture = Image.frombuffer(mode, (image.width, image.height), image.write_to_memory(), "raw", mode, 0, 1)
     icc = _icc_profile(image) if "icc" in keep.split(",") else None
     if fmt == "webp":
-        out = io.BytesIO()
-        picture.save(out, "WEBP", quality=quality, method=2, **({"icc_profile": icc} if icc else {}))
-        return out.getvalue()
+        webp = io.BytesIO()
+        picture.save(webp, "WEBP", quality=quality, method=2, **({"icc_profile": icc} if icc else {}))
+        return webp.getvalue()
     full_chroma = chroma == "444" or quality >= FULL_CHROMA_FROM_QUALITY
     with _memory_file() as out:
         picture.save(

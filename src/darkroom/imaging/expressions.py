@@ -1,7 +1,9 @@
 """Evaluating `if_` conditions, `$variables` and arithmetic values against an image.
 
-Pure: the caller passes an environment mapping predefined names (`w`, `ih`, `fc`, …) to
-values or to zero-argument callables (so face counting runs only when a URL asks).
+Pure: the caller passes a tree the transformation language parsed (`Expression.parsed`)
+and an environment mapping predefined names (`w`, `ih`, `fc`, …) to values or to
+zero-argument callables (so face counting runs only when a URL asks). Operands are
+evaluated left to right, so the first error a URL meets is the one reported.
 """
 
 from __future__ import annotations
@@ -11,36 +13,23 @@ from collections.abc import Callable, Mapping
 from typing import Union
 
 from darkroom.errors import Invalid
-from darkroom.transform.expressions import tokens
+from darkroom.transform import Cast, Literal, Lookup, Name, Node, Operation
 
 Value = Union[float, str, bool, list[str]]
 Env = Mapping[str, "Value | Callable[[], Value]"]
 
-# Binding power: higher binds tighter.
-_PRECEDENCE = {
-    "or": 1, "and": 2,
-    "eq": 3, "ne": 3, "lt": 3, "gt": 3, "lte": 3, "gte": 3, "in": 3, "nin": 3,
-    "add": 4, "sub": 4,
-    "mul": 5, "div": 5, "mod": 5,
-    "pow": 6,
-}
+
+def _lookup(node: Lookup, env: Env) -> Value:
+    """A value of the asset's context or metadata, "" when it has none."""
+    found: object = env.get(node.source, {})
+    values = found() if callable(found) else found
+    return str(values.get(node.key, "")) if isinstance(values, Mapping) else ""
 
 
-def _operand(token: str, env: Env) -> Value:
-    if token.startswith("!") and token.endswith("!"):
-        return token[1:-1]
-    if token.startswith(("ctx:!", "md:!")):  # a value from the asset's context or metadata
-        source, _, key = token.partition(":")
-        values = env.get(source, {})
-        values = values() if callable(values) else values
-        return str(values.get(key.strip("!"), "")) if isinstance(values, Mapping) else ""
-    try:
-        return float(token)
-    except ValueError:
-        pass
-    if token not in env:
-        raise Invalid(f"Invalid expression - unknown variable {token}")
-    value = env[token]
+def _name(node: Name, env: Env) -> Value:
+    if node.name not in env:
+        raise Invalid(f"Invalid expression - unknown variable {node.name}")
+    value = env[node.name]
     return value() if callable(value) else value
 
 
@@ -80,32 +69,20 @@ def _overflow() -> float:
     raise Invalid("Invalid expression - number too large")
 
 
-def evaluate(text: str, env: Env) -> Value:
-    """Evaluate a URL expression (`iw_div_2`, `w_gt_400_and_fc_gt_0`) with precedence."""
-    parts = tokens(text)
-    if not parts:
-        raise Invalid(f"Invalid expression - {text}")
-    values: list[Value] = []
-    ops: list[str] = []
-
-    def reduce() -> None:
-        op = ops.pop()
-        right, left = values.pop(), values.pop()
-        values.append(_apply(op, left, right))
-
-    for token in parts:
-        if token in ("to_f", "to_i"):
-            values[-1] = _number(values[-1]) if token == "to_f" else float(int(_number(values[-1])))
-        elif token in _PRECEDENCE:
-            while ops and (_PRECEDENCE[ops[-1]] > _PRECEDENCE[token] or (_PRECEDENCE[ops[-1]] == _PRECEDENCE[token] and token != "pow")):
-                reduce()
-            ops.append(token)
-        else:
-            values.append(_operand(token, env))
-    while ops:
-        reduce()
-    return values[0]
+def evaluate(node: Node, env: Env) -> Value:
+    """The value of an expression tree (`iw_div_2`, `w_gt_400_and_fc_gt_0`)."""
+    if isinstance(node, Literal):
+        return node.value
+    if isinstance(node, Name):
+        return _name(node, env)
+    if isinstance(node, Operation):
+        left = evaluate(node.left, env)
+        return _apply(node.operator, left, evaluate(node.right, env))
+    if isinstance(node, Cast):
+        number = _number(evaluate(node.operand, env))
+        return number if node.to == "f" else float(int(number))
+    return _lookup(node, env)
 
 
-def evaluate_number(text: str, env: Env) -> float:
-    return _number(evaluate(text, env))
+def evaluate_number(node: Node, env: Env) -> float:
+    return _number(evaluate(node, env))

@@ -34,7 +34,7 @@ def _load_cascade() -> Any:
         import cv2
     except ImportError:
         raise UnsupportedTransformation("Face detection is not available on this server") from None
-    path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
+    path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"  # type: ignore[attr-defined]  # cv2's stubs omit `data`
     classifier = cv2.CascadeClassifier(path)
     if classifier.empty():
         raise UnsupportedTransformation("Face detection is not available on this server")

@@ -21,8 +21,7 @@ import pyvips
 from darkroom.imaging.errors import InvalidImage, TooManyPixels, UnsupportedTransformation
 from darkroom.imaging.formats import EncodeOptions, encode
 from darkroom.imaging.layers import text_image, with_alpha
-from darkroom.transform import Layer, TextStyle
-from darkroom.transform.colors import rgba
+from darkroom.transform import Layer, TextStyle, rgba
 
 __all__ = [
     "ANIMATION_FORMATS",

@@ -14,8 +14,7 @@ import pyvips
 from darkroom.imaging.errors import MissingLayer, UnsupportedTransformation
 from darkroom.imaging.faces import union
 from darkroom.imaging.geometry import Box, Placement, place
-from darkroom.transform import Layer
-from darkroom.transform.colors import rgba
+from darkroom.transform import Layer, rgba
 
 
 def with_alpha(image: pyvips.Image) -> pyvips.Image:

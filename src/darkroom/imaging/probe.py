@@ -14,7 +14,7 @@ from pathlib import Path
 import pyvips
 
 from darkroom.errors import Invalid, TooLarge
-from darkroom.transform.params import FORMAT_ALIASES
+from darkroom.transform import FORMAT_ALIASES
 
 __all__ = ["MediaInfo", "probe", "LOADER_FORMATS", "CONTENT_TYPES", "content_type_for", "normalize_format"]
 

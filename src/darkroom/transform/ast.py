@@ -5,11 +5,17 @@ parameters of one component under Cloudinary's names. Nodes are values: equal no
 mean the same picture, so `Chain.canonical()` (the derivative cache key) is a function of
 the node alone. Layer scoping (`l_` … `fl_layer_apply`) and conditional blocks are kept
 flat, exactly as written, and interpreted by the renderer.
+
+Expressions keep their text (the canonical form) and give their parsed tree as `parsed`;
+references to `$variables` are replaced by `bind(values)` once the values are known.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from darkroom.transform.expressions import Node, parse_expression
 
 
 @dataclass(frozen=True)
@@ -31,6 +37,10 @@ class Expression:
     """An arithmetic or boolean expression in URL tokens (`iw_div_2`, `w_gt_400`, `$small`)."""
 
     text: str
+
+    @property
+    def parsed(self) -> Node:
+        return parse_expression(self.text)
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,39 @@ class Effect:
 
     name: str
     args: tuple[str, ...] = ()
+
+    def arg(self, index: int) -> str | None:
+        """The argument at `index` as written, or its documented default; None for neither."""
+        from darkroom.transform.effects import argument
+
+        return argument(self, index)
+
+    def integer(self, index: int, fallback: int) -> int:
+        """The argument (or its default) as an integer, `fallback` for neither; a ParseError
+        when it is not a number (an argument left as a `$variable`)."""
+        from darkroom.transform.effects import integer_argument
+
+        return integer_argument(self, index, fallback)
+
+    def bounded(self, index: int, low: int, high: int, *, signed: bool = False) -> int:
+        """A free-text argument read as a whole number in [low, high], else a ParseError."""
+        from darkroom.transform.effects import bounded_argument
+
+        return bounded_argument(self, index, low, high, signed=signed)
+
+    def color(self, index: int) -> tuple[int, int, int, int]:
+        """A colour argument (a name, `rgb:…` or bare hex) as RGBA 0-255, else a ParseError."""
+        from darkroom.transform.effects import color_argument
+
+        return color_argument(self, index)
+
+    def bind(self, values: Mapping[str, object]) -> Effect:
+        """`e_$fx` as the effect the variable names; other effects unchanged."""
+        if not self.name.startswith("$"):
+            return self
+        from darkroom.transform.binding import bind_effect
+
+        return bind_effect(self, values)
 
 
 @dataclass(frozen=True)
@@ -164,6 +207,13 @@ class Layer:
             return f"fetch:{self.url}"
         return self.public_id if self.kind == "image" else None
 
+    def bind(self, values: Mapping[str, object]) -> Layer:
+        """`l_$img` as the image the variable names; a text layer's `$style` and `$(name)`
+        words filled in. A ParseError when a variable is missing or holds the wrong kind."""
+        from darkroom.transform.binding import bind_layer
+
+        return bind_layer(self, values)
+
 
 @dataclass(frozen=True)
 class Variable:
@@ -171,6 +221,11 @@ class Variable:
 
     name: str
     value: str
+
+    @property
+    def parsed(self) -> Node:
+        """The assigned expression's tree."""
+        return parse_expression(self.value)
 
 
 @dataclass(frozen=True)
@@ -233,6 +288,23 @@ class Component:
     def flag_arg(self, name: str) -> str | None:
         return next((flag.arg for flag in self.flags if flag.name == name), None)
 
+    @property
+    def parsed_condition(self) -> Node | None:
+        """The `if_` expression's tree; None without a condition or for a block marker."""
+        if self.condition is None or self.condition in ("else", "end"):
+            return None
+        return parse_expression(self.condition)
+
+    def bind(self, values: Mapping[str, object]) -> Component:
+        """The component with its effects and layers bound to `values` (see `Effect.bind`,
+        `Layer.bind`); the variables it assigns are left to the renderer."""
+        effects = tuple(effect.bind(values) for effect in self.effects)
+        overlay = self.overlay.bind(values) if self.overlay is not None else None
+        underlay = self.underlay.bind(values) if self.underlay is not None else None
+        if effects == self.effects and overlay is self.overlay and underlay is self.underlay:
+            return self
+        return replace(self, effects=effects, overlay=overlay, underlay=underlay)
+
 
 _EMPTY = Component()
 
@@ -255,6 +327,11 @@ class Chain:
     def is_empty(self) -> bool:
         return all(component.is_empty for component in self.components)
 
+    def bind(self, values: Mapping[str, object]) -> Chain:
+        """Every component bound to the same `values`: for variables whose values are known
+        before rendering (the renderer binds each component with the values at that point)."""
+        return Chain(tuple(component.bind(values) for component in self.components))
+
     def layer_public_ids(self) -> tuple[str, ...]:
         """Public ids of stored images that overlays and underlays use, first use first.
 
@@ -268,9 +345,10 @@ class Chain:
                 if variable.value.startswith("!") and variable.value.endswith("!") and len(variable.value) > 2:
                     literals.setdefault(variable.name, []).append(variable.value[1:-1])
             for layer in (component.overlay, component.underlay):
-                if layer is None or layer.kind != "image" or layer.resource_type != "image" or layer.public_id is None:
+                if layer is None or layer.kind != "image" or layer.resource_type != "image":
                     continue
-                named = literals.get(layer.public_id, []) if layer.public_id.startswith("$") else [layer.public_id]
+                written = layer.public_id or ""  # an image layer always names one
+                named = literals.get(written, []) if written.startswith("$") else [written]
                 ids.extend(public_id for public_id in named if public_id not in ids)
         return tuple(ids)
 

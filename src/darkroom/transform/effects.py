@@ -4,6 +4,11 @@ Parsing checks each argument against its spec; the canonical form drops trailing
 arguments that equal the default, so `e_sepia` and `e_sepia:80` share one derivative.
 Effects that need a model (`gen_*`, `background_removal`, …) still parse: refusing them
 is the renderer's decision, made with a clear message.
+
+The canonical form keeps arguments as written; the renderer reads them as values through
+`Effect.arg`, `Effect.integer`, `Effect.bounded` and `Effect.color`, whose readings live
+here (`argument`, `integer_argument`, …) so every effect reads its numbers and colours alike.
+A free-text argument the spec cannot check (an outline's width) is checked when read.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import re
 from dataclasses import dataclass
 
 from darkroom.transform.ast import Effect
+from darkroom.transform.colors import parse_color, rgba
 from darkroom.transform.errors import ParseError
 from darkroom.transform.expressions import VARIABLE_NAME
 
@@ -157,7 +163,7 @@ def format_effect(effect: Effect) -> str:
     return ":".join((effect.name,) + effect.args)
 
 
-def effect_arg(effect: Effect, index: int) -> str | None:
+def argument(effect: Effect, index: int) -> str | None:
     """The argument at `index`, or the documented default when it was left out."""
     if index < len(effect.args):
         return effect.args[index]
@@ -165,3 +171,35 @@ def effect_arg(effect: Effect, index: int) -> str | None:
     if spec is None or index >= len(spec.args):
         return None
     return spec.args[index].default
+
+
+def _invalid(effect: Effect, text: str | None) -> ParseError:
+    return ParseError(f"Invalid effect parameter - {effect.name}:{text}", param="e")
+
+
+def integer_argument(effect: Effect, index: int, fallback: int) -> int:
+    """The argument (or its default) as an integer; `fallback` when there is neither."""
+    text = argument(effect, index)
+    try:
+        return int(text) if text is not None else fallback
+    except ValueError:
+        raise _invalid(effect, text) from None
+
+
+def bounded_argument(effect: Effect, index: int, low: int, high: int, *, signed: bool = False) -> int:
+    """A free-text argument that must be a whole number in [low, high] (`-` only if `signed`)."""
+    text = effect.args[index]
+    digits = text[1:] if signed and text.startswith("-") else text
+    if not digits.isdigit() or not low <= int(text) <= high:
+        raise _invalid(effect, text)
+    return int(text)
+
+
+def _is_hex(text: str) -> bool:
+    return len(text) in (3, 6) and all(c in "0123456789abcdefABCDEF" for c in text)
+
+
+def color_argument(effect: Effect, index: int) -> tuple[int, int, int, int]:
+    """A colour argument as RGBA: a name, `rgb:…`, or bare hex digits (`e_tint:50:ff0000`)."""
+    text = effect.args[index]
+    return rgba(parse_color("e", "rgb:" + text if _is_hex(text) else text))

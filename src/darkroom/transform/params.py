@@ -117,10 +117,10 @@ def _quality(key: str, text: str) -> Quality:
     if text == "jpegmini":
         return Quality(jpegmini=True)
     if text == "auto" or text.startswith("auto:"):
-        level = text[5:] or "good"
-        if level not in QUALITY_AUTO:
+        target = text[5:] or "good"
+        if target not in QUALITY_AUTO:
             raise ParseError(f"Invalid quality parameter - {text}", param=key)
-        return Quality(auto=level)
+        return Quality(auto=target)
     level_text, _, modifier = text.partition(":")
     level = v.integer(key, "quality", level_text, low=1, high=100)
     if modifier and not re.fullmatch(r"444|420|422|qmax_\d{1,3}", modifier):

@@ -1,0 +1,210 @@
+"""Colour effects: tones (grayscale, sepia, tint…), levels (auto contrast, improve…) and
+adjustments (brightness, saturation, hue…), plus colour replacement."""
+
+from __future__ import annotations
+
+import pyvips
+
+from darkroom.imaging.effects.base import EffectContext, EffectFunction, blend, context_color, join_alpha, luminance, on_color, small_copy, split_alpha
+from darkroom.imaging.errors import UnsupportedTransformation
+from darkroom.transform import Effect, ParseError
+
+
+def grayscale(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Image:
+    return on_color(lambda rgb: luminance(rgb).bandjoin([luminance(rgb)] * 2))(image)
+
+
+def sepia(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Image:
+    matrix = [[0.393, 0.769, 0.189], [0.349, 0.686, 0.168], [0.272, 0.534, 0.131]]
+    amount = effect.integer(0, 80) / 100
+    return on_color(lambda rgb: blend(rgb, rgb.recomb(matrix), amount))(image)
+
+
+def blackwhite(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Image:
+    threshold = 50 if effect.arg(0) == "bw" else effect.integer(0, 50)
+
+    def run(rgb: pyvips.Image) -> pyvips.Image:
+        mono = (luminance(rgb) > threshold * 255 / 100).ifthenelse(255, 0)
+        return mono.bandjoin([mono, mono])
+
+    return on_color(run)(image)
+
+
+def negate(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Image:
+    return on_color(lambda rgb: 255 - rgb)(image)
+
+
+def _levels(rgb: pyvips.Image, per_channel: bool) -> tuple[list[float], list[float]]:
+    """Scale and offset per band that stretch the 1st-99th percentile to 0-255, measured on
+    a small sample (luminance, or each channel)."""
+    sample = small_copy(rgb)
+    bands = [sample.extract_band(i) for i in range(sample.bands)] if per_channel else [luminance(sample)]
+    scales, offsets = [], []
+    for band in bands:
+        low = band.percent(1)
+        high = max(band.percent(99), low + 1)
+        scales.append(255 / (high - low))
+        offsets.append(-low * 255 / (high - low))
+    if not per_channel:
+        scales, offsets = scales * rgb.bands, offsets * rgb.bands
+    return scales, offsets
+
+
+def _stretch(rgb: pyvips.Image, per_channel: bool) -> pyvips.Image:
+    return rgb.linear(*_levels(rgb, per_channel))
+
+
+def auto_contrast(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Image:
+    amount = effect.integer(0, 100) / 100
+    return on_color(lambda rgb: blend(rgb, _stretch(rgb, False), amount))(image)
+
+
+def auto_color(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Image:
+    amount = effect.integer(0, 100) / 100
+    return on_color(lambda rgb: blend(rgb, _stretch(rgb, True), amount))(image)
+
+
+def auto_brightness(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Image:
+    amount = effect.integer(0, 100) / 100
+    return on_color(lambda rgb: blend(rgb, rgb + (128 - luminance(small_copy(rgb)).avg()), amount))(image)
+
+
+def improve(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Image:
+    """Auto colour balance, then auto contrast, then a little more saturation — measured on a
+    sample and applied to the full image as one linear step."""
+    args = [a for a in effect.args if a not in ("indoor", "outdoor")]
+    amount = (int(args[0]) if args and args[0].isdigit() else 100) / 100
+
+    def run(rgb: pyvips.Image) -> pyvips.Image:
+        colour_scale, colour_offset = _levels(rgb, True)
+        balanced = small_copy(rgb).linear(colour_scale, colour_offset).cast("uchar")
+        contrast_scale, contrast_offset = _levels(balanced, False)
+        scale = [a * b for a, b in zip(colour_scale, contrast_scale)]
+        offset = [o * b + c for o, b, c in zip(colour_offset, contrast_scale, contrast_offset)]
+        stretched = rgb.linear(scale, offset)
+        luma = luminance(stretched)
+        return blend(rgb, luma + (stretched - luma) * 1.1, amount)
+
+    return on_color(run)(image)
+
+
+def _saturate(rgb: pyvips.Image, factor: float) -> pyvips.Image:
+    lch = rgb.colourspace("lch")
+    return lch.linear([1, factor, 1], [0, 0, 0]).colourspace("srgb")
+
+
+def saturation(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Image:
+    factor = 1 + effect.integer(0, 80) / 100
+    return on_color(lambda rgb: _saturate(rgb, factor))(image)
+
+
+def vibrance(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Image:
+    strength = effect.integer(0, 20) / 100
+
+    def run(rgb: pyvips.Image) -> pyvips.Image:
+        lch = rgb.colourspace("lch")
+        chroma = lch.extract_band(1)
+        boosted = chroma * (1 + strength * (1 - (chroma / 100).ifthenelse(1, chroma / 100)))
+        return lch.extract_band(0).bandjoin([boosted, lch.extract_band(2)]).copy(interpretation="lch").colourspace("srgb")
+
+    return on_color(run)(image)
+
+
+def hue(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Image:
+    degrees = effect.integer(0, 80) * 1.8
+
+    def run(rgb: pyvips.Image) -> pyvips.Image:
+        lch = rgb.colourspace("lch")
+        return lch.linear([1, 1, 1], [0, 0, degrees]).colourspace("srgb")
+
+    return on_color(run)(image)
+
+
+def brightness(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Image:
+    offset = effect.integer(0, 80) * 255 / 200
+    return on_color(lambda rgb: rgb + offset)(image)
+
+
+def contrast(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Image:
+    factor = 1 + effect.integer(0, 0) / 100
+    return on_color(lambda rgb: rgb.linear(factor, 128 * (1 - factor)))(image)
+
+
+def gamma(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Image:
+    exponent = 1 / max(0.1, 1 + effect.integer(0, 0) / 100)
+    return on_color(lambda rgb: (rgb / 255) ** exponent * 255)(image)
+
+
+def channel(index: int) -> EffectFunction:
+    """`e_red`, `e_green`, `e_blue`: add to one channel."""
+    def run(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Image:
+        offsets = [0.0, 0.0, 0.0]
+        offsets[index] = effect.integer(0, 0) * 2.55
+        return on_color(lambda rgb: rgb + offsets)(image)
+
+    return run
+
+
+def colorize(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Image:
+    amount = effect.integer(0, 100) / 100
+    color = list(context_color(ctx, "gray")[:3])
+    return on_color(lambda rgb: blend(rgb, rgb.new_from_image(color), amount))(image)
+
+
+def tint(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Image:
+    """`e_tint[:equalize][:amount][:colour[:position]…]`: `equalize` spreads the histogram first."""
+    equalize = effect.args[:1] == ("equalize",)
+    if equalize:
+        effect = Effect(effect.name, effect.args[1:])
+    amount = effect.integer(0, 60) / 100
+    # Colours, each optionally followed by its position (`red:blue:80p`).
+    colors = [effect.color(index)[:3] for index, arg in enumerate(effect.args) if index > 0 and not arg.endswith("p")]
+    colors = colors or [(232, 146, 59)]  # an amber tint when no colour is given
+
+    def run(rgb: pyvips.Image) -> pyvips.Image:
+        if equalize:
+            rgb = rgb.hist_equal()
+        level = luminance(rgb) / 255
+        if len(colors) == 1:
+            tinted = level * list(colors[0]) * 1.0
+        else:
+            first, last = colors[0], colors[-1]
+            tinted = (1 - level) * list(first) + level * list(last)
+        return blend(rgb, tinted, amount)
+
+    return on_color(run)(image)
+
+
+def _color_arg(effect: Effect, index: int) -> tuple[int, int, int]:
+    try:
+        red, green, blue, _ = effect.color(index)
+        return red, green, blue
+    except ParseError as error:
+        text = effect.args[index]
+        raise UnsupportedTransformation(f"Invalid effect parameter - {effect.name}:{text}", detail=error.message) from None
+
+
+def _predominant(rgb: pyvips.Image) -> tuple[int, int, int]:
+    """The centre of the most common 32-level colour bin of a small sample."""
+    import numpy
+
+    bins = small_copy(rgb, 64).numpy().reshape(-1, 3) // 32
+    keys, counts = numpy.unique(bins, axis=0, return_counts=True)
+    red, green, blue = (int(v) * 32 + 16 for v in keys[counts.argmax()])
+    return red, green, blue
+
+
+def replace_color(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Image:
+    """`e_replace_color:to[:tolerance[:from]]`: shift colours near `from` (default: the
+    predominant colour) towards `to`, keeping their shading; nearer colours move more."""
+    if not effect.args:
+        raise UnsupportedTransformation("Invalid effect parameter - replace_color needs a target colour")
+    target = _color_arg(effect, 0)
+    tolerance = effect.bounded(1, 0, 100) if len(effect.args) > 1 else 50
+    rgb, alpha = split_alpha(image)
+    source = _color_arg(effect, 2) if len(effect.args) > 2 else _predominant(rgb)
+    reach = max(1.0, tolerance * 4.42)  # of the RGB cube's diagonal
+    distance = ((rgb - list(source)) ** 2).bandmean() ** 0.5 * (3**0.5)
+    weight = (distance < reach).ifthenelse(1 - distance / reach, 0)
+    shifted = rgb + weight * [t - f for t, f in zip(target, source)]
+    return join_alpha(shifted, alpha)

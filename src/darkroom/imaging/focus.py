@@ -1,0 +1,47 @@
+"""Where the subject is: faces and saliency for `g_face`, `g_auto` and their kin.
+
+Detectors run on a small preview (`PREVIEW` px), found from the cheapest pixels at hand:
+the decoded source in memory, a shrink-on-load of the file, or the current image.
+"""
+
+from __future__ import annotations
+
+import pyvips
+
+from darkroom.imaging.context import RenderState, first_frame, normalise, with_options
+from darkroom.imaging.faces import detect_faces, union
+from darkroom.imaging.geometry import Box, is_focus_gravity
+
+PREVIEW = 500  # px: faces and saliency are found at this size (4000 px JPEGs shrink 8× on load)
+
+
+def _preview(state: RenderState) -> tuple[pyvips.Image, float]:
+    """A small copy for detectors, and the factor back to current coordinates."""
+    if state.image is None and state.decoded is not None:
+        small = state.decoded().thumbnail_image(PREVIEW, height=PREVIEW, size="down")
+    elif state.image is None:
+        small = normalise(pyvips.Image.thumbnail(with_options(state), PREVIEW, height=PREVIEW, size="down", no_rotate=not state.autorotate))
+    else:
+        frame = first_frame(state)
+        factor = min(1.0, PREVIEW / max(frame.width, frame.height))
+        small = frame.resize(factor) if factor < 1 else frame
+    return small, state.width / small.width
+
+
+def focus(state: RenderState, gravity: str) -> Box | None:
+    """The subject box for face/auto gravities, in current coordinates (None = centre)."""
+    if not is_focus_gravity(gravity) or gravity == "xy_center":
+        return None
+    kind, _, detail = gravity.partition(":")
+    small, back = _preview(state)
+    if kind in ("face", "faces", "adv_face", "adv_faces", "adv_eyes") or detail in ("face", "faces", "adv_face", "adv_faces"):
+        faces = detect_faces(small)
+        if faces:
+            box = union(faces) if "faces" in gravity else faces[0]
+            return box.scaled(back, back)
+        if kind != "auto":
+            return None
+    if kind in ("auto", "body", "ocr_text") or detail:
+        _, found = small.smartcrop(max(1, small.width // 2), max(1, small.height // 2), interesting="attention", attention_x=True, attention_y=True)
+        return Box(round(found["attention_x"] * back), round(found["attention_y"] * back), 1, 1)
+    return None
