@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import pyvips
 
+from darkroom.api.errors import status_for
 from darkroom.errors import Invalid
 from darkroom.imaging import MissingLayer, Rendered, RenderLimits, RenderRequest, TooManyPixels, TooSlow, UnsupportedTransformation, render
 from darkroom.imaging.faces import detect_faces
