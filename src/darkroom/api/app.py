@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from darkroom import catalog
-from darkroom.api import admin, admin_config, archives, delivery, downloads, media_store, search, sign, upload
+from darkroom.api import about, admin, admin_config, archives, delivery, downloads, media_store, metrics, search, sign, telemetry, upload
 from darkroom.api.media_store import MediaStoreConfig
 from darkroom.console.routes import routes as console_routes
 from darkroom.api.asset_lookup import AssetLookup, ForgetOnWrite, RulesLookup
@@ -83,7 +83,7 @@ def _remove_stale_spool_files(spool_dir: Path) -> None:
 
 
 def create_app(settings: Settings, services: Services | None = None) -> Starlette:
-    routes: list[BaseRoute] = [Route("/health", health, methods=["GET"])]
+    routes: list[BaseRoute] = [Route("/health", health, methods=["GET"]), *about.routes, *metrics.routes]
     for part_routes in ROUTE_LISTS:
         routes.extend(part_routes)
 
@@ -91,20 +91,23 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if getattr(app.state, "services", None) is None:
             app.state.services = build_services(settings)
-        yield
+        async with telemetry.running(app, app.state.services):  # flushes delivery usage, last at shutdown
+            yield
         await app.state.derivatives.settle()  # delivery stores new derivatives after answering
         app.state.services.engine.dispose()
 
     app = Starlette(
         exception_handlers=exception_handlers,
         middleware=[
-            Middleware(ReplayHotResponses),  # first: a repeated image request skips everything below
+            Middleware(telemetry.Telemetry),  # first: request IDs, metrics and usage for every answer, replayed ones included
+            Middleware(ReplayHotResponses),  # a repeated image request skips everything below
             Middleware(RejectNulPaths), Middleware(BodyIdleTimeout), Middleware(UploadCorsMiddleware), Middleware(ForgetOnWrite),
         ],
     )
     app.router = FirstSegmentRouter(routes, lifespan=lifespan)  # delivery skips the API's routes (routing.py)
     app.state.services = services
-    app.state.derivatives = DerivativeCache(render_concurrency=settings.render_concurrency)
+    app.state.derivatives = DerivativeCache(render_concurrency=settings.render_concurrency, events=telemetry.MeteredCacheEvents())
+    telemetry.install(app, settings)
     decoded_sources.configure(settings.decoded_cache_mb * 1024 * 1024)
     app.state.asset_lookup = AssetLookup()
     app.state.rules_lookup = RulesLookup()

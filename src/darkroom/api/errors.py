@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from darkroom.api.logs import current_request_id
 from darkroom.errors import Conflict, DarkroomError, Forbidden, Invalid, NotAuthenticated, NotFound, TooLarge
 
 __all__ = ["STATUS", "RateLimited", "RequestTimeout", "error_response", "exception_handlers", "status_for"]
@@ -78,8 +79,16 @@ async def _unexpected(_request: Request, exc: Exception) -> Response:
     return error_response(500, "Internal server error")
 
 
+async def _crashed(request: Request, exc: Exception) -> Response:
+    """An error nothing else handled: Starlette answers it outside every middleware, telemetry's
+    included, which left the request's ID set so that this answer and its log line carry it."""
+    response = await _unexpected(request, exc)
+    response.headers["X-Request-Id"] = current_request_id()
+    return response
+
+
 exception_handlers = {
     DarkroomError: _darkroom_error,
     HTTPException: _http_error,
-    Exception: _unexpected,
+    Exception: _crashed,
 }
