@@ -8,7 +8,6 @@ evaluated left to right, so the first error a URL meets is the one reported.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Mapping
 from typing import Union
 
@@ -39,8 +38,10 @@ def _number(value: Value) -> float:
     if isinstance(value, float | int):
         return float(value)
     if isinstance(value, str):
-        with contextlib.suppress(ValueError):
+        try:
             return float(value)
+        except ValueError:
+            pass
     raise Invalid(f"Invalid expression - {value!r} is not a number")
 
 
@@ -54,15 +55,15 @@ def _apply(op: str, left: Value, right: Value) -> Value:
     a, b = _number(left), _number(right)
     if op in ("div", "mod") and b == 0:
         raise Invalid("Invalid expression - division by zero")
-    result: Value = {
+    operations: dict[str, Callable[[], Value]] = {
         "or": lambda: bool(a) or bool(b),
         "and": lambda: bool(a) and bool(b),
         "eq": lambda: a == b, "ne": lambda: a != b, "lt": lambda: a < b, "gt": lambda: a > b,
         "lte": lambda: a <= b, "gte": lambda: a >= b,
         "add": lambda: a + b, "sub": lambda: a - b, "mul": lambda: a * b, "div": lambda: a / b,
         "mod": lambda: a % b, "pow": lambda: float(a**b) if abs(b) < 64 else _overflow(),
-    }[op]()
-    return result
+    }
+    return operations[op]()
 
 
 def _overflow() -> float:

@@ -33,7 +33,7 @@ def rebase(clause: ColumnElement[bool], table: sa.Table, columns: Collection[str
     if not _reads_only(clause, columns):
         return None
 
-    def onto_table(element: visitors.ExternallyTraversible, **_: Any) -> visitors.ExternallyTraversible | None:
+    def onto_table(element: object, **_: Any) -> ColumnElement[Any] | None:
         if isinstance(element, sa.Column) and element.table is assets:
             return table.c[element.name]
         return None
