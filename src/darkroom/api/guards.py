@@ -14,16 +14,11 @@ from __future__ import annotations
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from darkroom.api.errors import error_response
-from darkroom.errors import DarkroomError
+from darkroom.api.errors import RequestTimeout, error_response
 
 __all__ = ["RejectNulPaths", "BodyIdleTimeout", "RequestTimeout", "BODY_IDLE_SECONDS"]
 
 BODY_IDLE_SECONDS = 60.0  # no byte of the body for this long: the client is gone or stalling on purpose
-
-
-class RequestTimeout(DarkroomError):
-    status = 408
 
 
 class RejectNulPaths:
