@@ -22,13 +22,13 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from darkroom.api.services import Services, services_of
 from darkroom.auth.sessions import SESSION_COOKIE, ConsoleAuth, console_auth
 from darkroom.console.library import default_cloud
-from darkroom.errors import Conflict, DarkroomError, Forbidden, Invalid, NotAuthenticated, NotFound
+from darkroom.errors import Conflict, DarkroomError, Forbidden, Invalid, NotAuthenticated, NotFound, TimedOut
 
 __all__ = ["page", "json_reply", "error_reply", "operator_page", "operator_api", "Context", "safe_next"]
 
 # The status of each domain error in the console's JSON replies (the console is no Cloudinary
 # endpoint, but its script reads the same codes); an error takes its nearest listed ancestor's.
-_STATUS: dict[type[DarkroomError], int] = {Invalid: 400, NotAuthenticated: 401, Forbidden: 403, NotFound: 404, Conflict: 409}
+_STATUS: dict[type[DarkroomError], int] = {Invalid: 400, NotAuthenticated: 401, Forbidden: 403, NotFound: 404, TimedOut: 408, Conflict: 409}
 
 TEMPLATES = Path(__file__).parent / "templates"
 _env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
