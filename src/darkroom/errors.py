@@ -49,5 +49,9 @@ class NotFound(DarkroomError):
     """The thing named does not exist."""
 
 
+class TimedOut(DarkroomError):
+    """Waited too long for the other side: the client stopped sending its request body."""
+
+
 class Conflict(DarkroomError):
     """The thing already exists, or a concurrent change made the request fail; retrying may help."""

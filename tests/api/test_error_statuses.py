@@ -6,7 +6,7 @@ import pytest
 
 from darkroom import errors
 from darkroom.api.admin_http import RateLimitExceeded
-from darkroom.api.errors import RateLimited, RequestTimeout, status_for
+from darkroom.api.errors import RateLimited, status_for
 from darkroom.auth import InvalidSignature, PolicyRefused
 from darkroom.catalog import AssetExists, AssetNotFound
 from darkroom.catalog.search import SearchSyntaxError
@@ -26,7 +26,7 @@ from darkroom.transform import ParseError
         (PolicyRefused("folder not allowed"), 403),
         (AssetNotFound("Resource not found - x"), 404),
         (BlobNotFound("Resource not found"), 404),
-        (RequestTimeout("Request body stalled"), 408),
+        (errors.TimedOut("Request body stalled"), 408),
         (AssetExists("Resource already exists - x"), 409),
         (StorageError("Storage failed"), 500),  # nothing says more than "it broke"
     ],
@@ -43,3 +43,11 @@ def test_rate_limits_answer_420_as_cloudinary_does() -> None:
 def test_domain_errors_carry_no_http_status() -> None:
     for name in errors.__all__:
         assert not hasattr(getattr(errors, name), "status"), name
+
+
+def test_the_console_answers_a_stalled_body_with_408_too() -> None:
+    """The console maps domain errors itself (it may not import api): a stall is no 500 there."""
+    from darkroom.console.pages import _status_for as console_status
+
+    assert console_status(errors.TimedOut("Request body stalled")) == 408
+    assert console_status(errors.Conflict("exists")) == status_for(errors.Conflict("exists"))

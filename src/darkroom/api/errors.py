@@ -16,15 +16,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from darkroom.api.logs import current_request_id
-from darkroom.errors import Conflict, DarkroomError, Forbidden, Invalid, NotAuthenticated, NotFound, TooLarge
+from darkroom.errors import Conflict, DarkroomError, Forbidden, Invalid, NotAuthenticated, NotFound, TimedOut, TooLarge
 
-__all__ = ["STATUS", "RateLimited", "RequestTimeout", "error_response", "exception_handlers", "status_for"]
+__all__ = ["STATUS", "RateLimited", "error_response", "exception_handlers", "status_for"]
 
 log = logging.getLogger("darkroom.api")
-
-
-class RequestTimeout(DarkroomError):
-    """The client stopped sending its request body (an HTTP matter, so it lives here)."""
 
 
 class RateLimited(DarkroomError):
@@ -38,7 +34,7 @@ STATUS: dict[type[DarkroomError], int] = {
     NotAuthenticated: 401,
     Forbidden: 403,
     NotFound: 404,
-    RequestTimeout: 408,
+    TimedOut: 408,
     Conflict: 409,
     RateLimited: 420,  # Cloudinary's own code for "Rate Limit Exceeded"
 }
