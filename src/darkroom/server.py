@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
+import anyio
+
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -26,6 +28,7 @@ from darkroom.api.hot_responses import ForgetOnWrite, ReplayHotResponses
 from darkroom.api.logs import logging_config
 from darkroom.api.metrics import worker_metrics_dir
 from darkroom.api.routing import FirstSegmentRouter
+from darkroom.media.integrity import run_periodically
 from darkroom.media.services import Services, build_services
 from darkroom.config import Settings
 
@@ -58,8 +61,12 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             app.state.services = build_services(settings)
         services: Services = app.state.services
         services.caches.derivatives.events = telemetry.MeteredCacheEvents()  # cache hits and renders in /metrics
-        async with telemetry.running(app, services):  # flushes delivery usage, last at shutdown
+        async with telemetry.running(app, services), anyio.create_task_group() as background:  # flushes delivery usage, last at shutdown
+            # Orphan blobs and spool files a crash left: swept now and on a schedule, beside
+            # serving (start-up does not wait for it); stopped at shutdown.
+            background.start_soon(run_periodically, services)
             yield
+            background.cancel_scope.cancel()
         await services.caches.derivatives.settle()  # delivery stores new derivatives after answering
         app.state.services.engine.dispose()
 
