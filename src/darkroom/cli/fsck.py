@@ -29,7 +29,7 @@ __all__ = ["fsck"]
 )
 @data_dir_option
 def fsck(dry_run: bool, as_json: bool, grace: int | None, data_dir: str | None) -> None:
-    """Reconcile stored blobs with the catalog and remove what crashes left behind.
+    """Reconcile blobs with rows; remove crash leftovers.
 
     Walks the blob store (the local folder or the S3 bucket of DARKROOM_STORAGE_URL) and the
     catalog, and:
