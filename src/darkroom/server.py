@@ -8,7 +8,7 @@ Route lists are registered in order: specific paths first, the catch-all deliver
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import anyio
 
@@ -28,7 +28,7 @@ from darkroom.api.hot_responses import ForgetOnWrite, ReplayHotResponses
 from darkroom.api.logs import logging_config
 from darkroom.api.metrics import worker_metrics_dir
 from darkroom.api.routing import FirstSegmentRouter
-from darkroom.media.integrity import run_periodically
+from darkroom.media.integrity import SweepThread
 from darkroom.media.services import Services, build_services
 from darkroom.config import Settings
 
@@ -36,7 +36,7 @@ from darkroom.config import Settings
 __all__ = ["app_from_env", "build_services", "create_app", "logging_config", "worker_metrics_dir"]
 
 # Each part's routes, in order: specific paths first, delivery's catch-all path last.
-ROUTE_LISTS: list[list[BaseRoute]] = [
+ROUTE_LISTS: list[Sequence[BaseRoute]] = [
     search.routes, admin_config.routes, admin.routes, archives.routes, downloads.routes,  # before upload's /{rt}/{action}
     sign.routes,
     upload.routes,
@@ -61,17 +61,17 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             app.state.services = build_services(settings)
         services: Services = app.state.services
         services.caches.derivatives.events = telemetry.MeteredCacheEvents()  # cache hits and renders in /metrics
-        async with telemetry.running(app, services), anyio.create_task_group() as background:  # flushes delivery usage, last at shutdown
-            # Orphan blobs and spool files a crash left: swept now and on a schedule, beside
-            # serving (start-up does not wait for it); stopped at shutdown.
-            background.start_soon(run_periodically, services)
+        # Orphan blobs and spool files a crash left: swept now and on a schedule, in a thread
+        # of its own (start-up does not wait for it); stopped at shutdown.
+        sweeping = SweepThread(services).start()
+        async with telemetry.running(app, services):  # flushes delivery usage, last at shutdown
             yield
-            background.cancel_scope.cancel()
+        await anyio.to_thread.run_sync(sweeping.stop)  # waits a little for a sweep under way
         await services.caches.derivatives.settle()  # delivery stores new derivatives after answering
         app.state.services.engine.dispose()
 
     app = Starlette(
-        exception_handlers=exception_handlers,  # type: ignore[arg-type]
+        exception_handlers=exception_handlers,
         middleware=[
             Middleware(telemetry.Telemetry),  # first: request IDs, metrics and usage for every answer, replayed ones included
             Middleware(ReplayHotResponses),  # a repeated image request skips everything below

@@ -116,13 +116,15 @@ def test_fsck_on_a_local_folder(tmp_path: Path) -> None:
     blobs = tmp_path / "data" / "blobs"
     staging = blobs / CLOUD / "originals" / f"{'c' * 32}#123456"  # a copy a crash interrupted
     staging.write_bytes(b"half")
+    by_hand = blobs / CLOUD / "originals" / "notes#draft"  # no key darkroom could write: never judged
+    by_hand.write_bytes(b"someone's file")
     try:
         _check_repair(planted, _env(tmp_path / "data"))
     finally:
         planted.services.engine.dispose()
     assert not staging.exists()
     left = sorted(str(path.relative_to(blobs)) for path in blobs.rglob("*") if path.is_file())
-    assert left == sorted([planted.kept_key, planted.in_progress, planted.foreign])
+    assert left == sorted([planted.kept_key, planted.in_progress, planted.foreign, str(by_hand.relative_to(blobs))])
 
 
 def test_fsck_on_s3(tmp_path: Path, moto_endpoint: str) -> None:
@@ -145,8 +147,16 @@ def test_fsck_help_and_text_report(tmp_path: Path) -> None:
     assert "0 rows without their blob" in done.stdout
 
 
-def test_a_server_sweeps_at_start_up(tmp_path: Path) -> None:
-    """Start-up runs the sweep beside serving: leftovers of a crash go without anyone running fsck."""
+def _gone(*paths: Path, within: float = 30) -> bool:
+    deadline = time.monotonic() + within
+    while any(path.exists() for path in paths) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return not any(path.exists() for path in paths)
+
+
+def test_a_server_sweeps_at_start_up_and_on_its_schedule(tmp_path: Path) -> None:
+    """Start-up runs the sweep beside serving, then every DARKROOM_SWEEP_INTERVAL_SECONDS:
+    leftovers of a crash go without anyone running fsck."""
     data_dir = tmp_path / "data"
     orphan = data_dir / "blobs" / CLOUD / "originals" / ("d" * 32)
     orphan.parent.mkdir(parents=True)
@@ -157,13 +167,18 @@ def test_a_server_sweeps_at_start_up(tmp_path: Path) -> None:
     old = time.time() - 7200  # older than the default grace
     os.utime(orphan, (old, old))
     os.utime(spool, (old, old))
-    server = start_server(data_dir, f"sqlite:///{data_dir / 'd.db'}")
+    server = start_server(data_dir, f"sqlite:///{data_dir / 'd.db'}", extra_env={"DARKROOM_SWEEP_INTERVAL_SECONDS": "1"})
     try:
         wait_until_healthy(server.base_url, server.process)
-        deadline = time.monotonic() + 30
-        while (orphan.exists() or spool.exists()) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert not orphan.exists() and not spool.exists()
+        assert _gone(orphan, spool)
+        later = orphan.with_name("e" * 32)  # left after start-up: the schedule finds it
+        later.parent.mkdir(parents=True, exist_ok=True)  # the store removes folders it empties
+        later.write_bytes(b"orphan")
+        os.utime(later, (old, old))
+        young = orphan.with_name("f" * 32)  # within the grace: an upload in flight, kept
+        young.write_bytes(b"young")
+        assert _gone(later, within=15)
+        assert young.exists()
     finally:
         stop_server(server)
 

@@ -16,13 +16,15 @@ Safe while other servers run against the same store: only what was last written 
 `grace_seconds` ago is a candidate (an upload in flight elsewhere has written its blob but
 not yet its row), and each batch of orphans is checked against the catalog again right
 before it is deleted. Used by `darkroom fsck`, by each server at start-up and on a schedule
-(`run_periodically`); a job can call `sweep` as it is.
+(`SweepThread`); a job can call `sweep` as it is.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -34,9 +36,9 @@ import anyio
 
 from darkroom.catalog.integrity import StoredRow, referenced_storage_keys, stored_rows_page, uploads_in_progress
 from darkroom.media.services import Services
-from darkroom.storage import BlobEntry
+from darkroom.storage import BlobEntry, InvalidKey, check_key
 
-__all__ = ["SweepReport", "run_periodically", "sweep"]
+__all__ = ["SweepReport", "SweepThread", "sweep"]
 
 log = logging.getLogger("darkroom.integrity")
 
@@ -97,7 +99,7 @@ async def _sweep_orphans(services: Services, cutoff: datetime, report: SweepRepo
     orphans: list[str] = []
     async for page in services.store.list_blobs():
         report.blobs_seen += len(page)
-        unreferenced = await _unreferenced(services, [entry for entry in page if _kind(entry.key) in SWEPT_KINDS])
+        unreferenced = await _unreferenced(services, [entry for entry in page if _ours(entry.key)])
         for entry in unreferenced:
             if entry.modified < cutoff:
                 orphans.append(entry.key)
@@ -126,6 +128,16 @@ async def _unreferenced(services: Services, entries: list[BlobEntry]) -> list[Bl
     return [entry for entry in blobs if entry.key not in referenced] + [
         entry for entry in chunks if _upload_of(entry.key) not in running
     ]
+
+
+def _ours(key: str) -> bool:
+    """A key darkroom writes: `{cloud}/{kind}/…` of a swept kind, and a valid key (a file
+    someone put in a local store's folder by hand may be neither)."""
+    try:
+        check_key(key)
+    except InvalidKey:
+        return False
+    return _kind(key) in SWEPT_KINDS
 
 
 def _kind(key: str) -> str:
@@ -188,21 +200,39 @@ def _files(paths: Iterable[Path]) -> Iterable[Path]:
     return (path for path in paths if path.is_file())
 
 
-async def run_periodically(services: Services) -> None:
-    """For a server's lifespan: one sweep now, then every `sweep_interval_seconds` (0: only the
-    first). A failed sweep is logged and the schedule goes on; cancel the task to stop."""
-    interval = services.settings.sweep_interval_seconds
-    while True:
-        started = time.monotonic()
-        try:
-            report = await sweep(services)
-        except Exception:  # noqa: BLE001 - a sweep must never take the server down
-            log.warning("integrity sweep failed", exc_info=True)
-        else:
-            _log_report(report, time.monotonic() - started)
-        if not interval:
-            return
-        await anyio.sleep(interval)
+class SweepThread:
+    """A server's sweeps: one at start-up, then every `sweep_interval_seconds` (0: only the
+    first), in a daemon thread with its own event loop, so a long sweep of a large store
+    neither delays start-up nor takes turns with requests on the server's loop. A failed
+    sweep is logged and the schedule goes on."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="darkroom-sweep", daemon=True)
+
+    def start(self) -> SweepThread:
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Ask the schedule to end; a sweep under way is given `timeout` seconds to finish
+        (after that the daemon thread ends with the process: every step is safe to cut off)."""
+        self._stopping.set()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        interval = self._services.settings.sweep_interval_seconds
+        while not self._stopping.is_set():
+            started = time.monotonic()
+            try:
+                report = asyncio.run(sweep(self._services))
+            except Exception:  # noqa: BLE001 - a sweep must never take the server down
+                log.warning("integrity sweep failed", exc_info=True)
+            else:
+                _log_report(report, time.monotonic() - started)
+            if not interval or self._stopping.wait(interval):
+                return
 
 
 def _log_report(report: SweepReport, seconds: float) -> None:
