@@ -6,16 +6,21 @@ import asyncio
 import hashlib
 import json
 import os
+import secrets
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 import pyvips
 
 from darkroom import catalog
+from darkroom.catalog.backups import set_backups
 from darkroom.catalog.chunks import record_and_claim
+from darkroom.catalog.deletion import Target, delete_by_public_ids
 from darkroom.config import Settings
 from darkroom.media.ingest import UploadOptions, ingest
 from darkroom.media.services import Services, build_services
@@ -23,6 +28,7 @@ from darkroom.media.spool import SpooledFile
 from support import make_bucket, s3_url, start_server, stop_server, wait_until_healthy
 
 CLOUD = "demo"
+PG_ADMIN_DSN = os.environ.get("DARKROOM_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")  # as tests/conftest.py
 
 
 def _env(data_dir: Path, storage_url: str = "", **extra: str) -> dict[str, str]:
@@ -58,6 +64,11 @@ class Planted:
         kept = await ingest(services, CLOUD, _png(self.tmp_path / "kept.png", 20), UploadOptions(resource_type="image", public_id="fsck/kept"))
         lost = await ingest(services, CLOUD, _png(self.tmp_path / "lost.png", 24), UploadOptions(resource_type="image", public_id="fsck/lost"))
         self.kept_key, self.lost_key = kept.asset.storage_key, lost.asset.storage_key
+        backed_up = await ingest(services, CLOUD, _png(self.tmp_path / "backed.png", 16), UploadOptions(resource_type="image", public_id="fsck/backed"))
+        set_backups(services.engine, CLOUD, True)
+        delete_by_public_ids(services.engine, CLOUD, "image", "upload", ["fsck/backed"], Target())  # its blob stays, for restore
+        set_backups(services.engine, CLOUD, False)
+        self.backup_key = backed_up.asset.storage_key
         await services.store.delete(self.lost_key)  # a row whose blob is gone
         self.orphans = [f"{CLOUD}/originals/{'a' * 32}", f"{CLOUD}/derived/{kept.asset.asset_id}/1/{'b' * 32}", f"{CLOUD}/chunks/gone-upload/{0:020d}"]
         for key in self.orphans:
@@ -74,10 +85,12 @@ class Planted:
         return await self.services.store.size(key) is not None
 
 
-def _planted(tmp_path: Path, storage_url: str = "") -> Planted:
+def _planted(tmp_path: Path, storage_url: str = "", database_url: str = "") -> Planted:
     env = {"DARKROOM_DATA_DIR": str(tmp_path / "data")}
     if storage_url:
         env["DARKROOM_STORAGE_URL"] = storage_url
+    if database_url:
+        env["DARKROOM_DATABASE_URL"] = database_url
     services = build_services(Settings.from_env(env))
     planted = Planted(services, tmp_path)
     asyncio.run(planted.plant())
@@ -101,7 +114,7 @@ def _check_repair(planted: Planted, env: dict[str, str]) -> None:
     assert sorted(repaired["orphan_blobs"]) == sorted(planted.orphans)  # type: ignore[arg-type]
     assert repaired["missing_blobs"] == dry["missing_blobs"]
     assert not any(asyncio.run(planted.present(key)) for key in planted.orphans)
-    for key in (planted.kept_key, planted.in_progress, planted.foreign):
+    for key in (planted.kept_key, planted.backup_key, planted.in_progress, planted.foreign):
         assert asyncio.run(planted.present(key)), f"{key} must be kept"
     assert not any(planted.services.spool_dir.iterdir())
     assert catalog.get_asset(planted.services.engine, CLOUD, "image", "upload", "fsck/lost") is not None, "reported, never deleted"
@@ -111,20 +124,34 @@ def _check_repair(planted: Planted, env: dict[str, str]) -> None:
     assert status == 0 and clean["clean"] is True and clean["orphan_blobs"] == []
 
 
-def test_fsck_on_a_local_folder(tmp_path: Path) -> None:
-    planted = _planted(tmp_path)
+@pytest.fixture
+def own_postgres() -> Iterator[str]:
+    """A PostgreSQL database of this test's own: fsck checks every row of its catalog."""
+    name = f"darkroom_fsck_{secrets.token_hex(4)}"
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+def test_fsck_on_a_local_folder(tmp_path: Path, database: str, request: pytest.FixtureRequest) -> None:
+    database_url = request.getfixturevalue("own_postgres") if database == "postgres" else ""
+    planted = _planted(tmp_path, database_url=database_url)
     blobs = tmp_path / "data" / "blobs"
     staging = blobs / CLOUD / "originals" / f"{'c' * 32}#123456"  # a copy a crash interrupted
     staging.write_bytes(b"half")
     by_hand = blobs / CLOUD / "originals" / "notes#draft"  # no key darkroom could write: never judged
     by_hand.write_bytes(b"someone's file")
     try:
-        _check_repair(planted, _env(tmp_path / "data"))
+        env = _env(tmp_path / "data", **({"DARKROOM_DATABASE_URL": database_url} if database_url else {}))
+        _check_repair(planted, env)
     finally:
         planted.services.engine.dispose()
     assert not staging.exists()
     left = sorted(str(path.relative_to(blobs)) for path in blobs.rglob("*") if path.is_file())
-    assert left == sorted([planted.kept_key, planted.in_progress, planted.foreign, str(by_hand.relative_to(blobs))])
+    assert left == sorted([planted.kept_key, planted.backup_key, planted.in_progress, planted.foreign, str(by_hand.relative_to(blobs))])
 
 
 def test_fsck_on_s3(tmp_path: Path, moto_endpoint: str) -> None:
