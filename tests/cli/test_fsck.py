@@ -11,15 +11,18 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
 import pytest
 import pyvips
+import sqlalchemy as sa
 
 from darkroom import catalog
 from darkroom.catalog.backups import set_backups
 from darkroom.catalog.chunks import record_and_claim
+from darkroom.catalog.schema import upload_chunks
 from darkroom.catalog.deletion import Target, delete_by_public_ids
 from darkroom.config import Settings
 from darkroom.media.ingest import UploadOptions, ingest
@@ -76,6 +79,12 @@ class Planted:
         self.in_progress = f"{CLOUD}/chunks/live-upload/{0:020d}"  # a chunked upload still arriving
         await services.store.put_bytes(self.in_progress, b"0123456789")
         record_and_claim(services.engine, CLOUD, "live-upload", 0, 9, None)
+        self.abandoned = f"{CLOUD}/chunks/idle-upload/{0:020d}"  # no chunk for two days: the client gave up
+        await services.store.put_bytes(self.abandoned, b"abcdefghij")
+        record_and_claim(services.engine, CLOUD, "idle-upload", 0, 9, None)
+        with services.engine.begin() as conn:  # as if it had arrived two days ago
+            conn.execute(sa.update(upload_chunks).where(upload_chunks.c.upload_id == "idle-upload").values(created_at=datetime.now(UTC) - timedelta(days=2)))
+        self.orphans.append(self.abandoned)
         self.foreign = "elsewhere/notes.txt"  # not a key darkroom writes: never judged
         await services.store.put_bytes(self.foreign, b"not ours")
         services.spool_dir.mkdir(parents=True, exist_ok=True)
@@ -100,10 +109,11 @@ def _planted(tmp_path: Path, storage_url: str = "", database_url: str = "") -> P
 def _check_repair(planted: Planted, env: dict[str, str]) -> None:
     status, young = _fsck(env)  # the default grace (1 hour): everything here is too young to remove
     assert status == 1 and young["orphan_blobs"] == [] and young["kept_within_grace"] == len(planted.orphans)
+    assert young["abandoned_uploads"] == [f"{CLOUD}/idle-upload"]  # its rows go now, its chunk once older than the grace
     assert young["spool_files"] == []
 
     status, dry = _fsck({**env, "DARKROOM_ORPHAN_GRACE_SECONDS": "0"}, "--dry-run")
-    assert status == 1
+    assert status == 1 and dry["abandoned_uploads"] == []
     assert sorted(dry["orphan_blobs"]) == sorted(planted.orphans)  # type: ignore[arg-type]
     assert dry["spool_files"] == ["upload-crashed"]
     assert [row["public_id"] for row in dry["missing_blobs"]] == ["fsck/lost"]  # type: ignore[index, union-attr]

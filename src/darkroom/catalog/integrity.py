@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from darkroom.catalog.schema import asset_tags, assets, deleted_assets, derived, upload_chunks
 
-__all__ = ["StoredRow", "referenced_storage_keys", "remove_version", "stored_rows_page", "uploads_in_progress"]
+__all__ = ["StoredRow", "abandon_idle_uploads", "referenced_storage_keys", "remove_version", "stored_rows_page", "uploads_in_progress"]
 
 
 def referenced_storage_keys(engine: Engine, keys: Sequence[str]) -> set[str]:
@@ -42,6 +43,19 @@ def uploads_in_progress(engine: Engine, uploads: Sequence[tuple[str, str]]) -> s
     statement = sa.select(upload_chunks.c.cloud, upload_chunks.c.upload_id).where(pairs.in_(list(uploads))).distinct()
     with engine.connect() as conn:
         return {(cloud, upload_id) for cloud, upload_id in conn.execute(statement)}
+
+
+def abandon_idle_uploads(engine: Engine, idle_since: datetime, *, dry_run: bool = False) -> list[tuple[str, str]]:
+    """Chunked uploads whose last chunk arrived before `idle_since`: the client gave up. Their
+    rows are deleted (unless `dry_run`), so their chunk blobs become orphans; returns them."""
+    last_chunk = sa.func.max(upload_chunks.c.created_at)
+    idle = sa.select(upload_chunks.c.cloud, upload_chunks.c.upload_id).group_by(upload_chunks.c.cloud, upload_chunks.c.upload_id).having(last_chunk < idle_since)
+    with engine.begin() as conn:
+        uploads = [(cloud, upload_id) for cloud, upload_id in conn.execute(idle)]
+        if uploads and not dry_run:
+            pairs = sa.tuple_(upload_chunks.c.cloud, upload_chunks.c.upload_id)
+            conn.execute(sa.delete(upload_chunks).where(pairs.in_(uploads)))
+    return uploads
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,8 @@ def fsck(dry_run: bool, as_json: bool, grace: int | None, data_dir: str | None) 
 
     \b
     - removes orphan blobs: originals, derivatives and chunks of chunked uploads that no
-      row references (chunks: whose upload is no longer in progress), older than the grace;
+      row references (chunks: whose upload is no longer in progress, or received no chunk
+      for 24 hours), older than the grace;
     - removes half-written blobs of a local store and spool files older than the grace;
     - reports rows whose blob is missing (never deletes them).
 
@@ -69,7 +70,8 @@ async def _run(settings: Settings, grace: int | None, dry_run: bool) -> SweepRep
 
 def _text(report: SweepReport) -> str:
     removed = "would remove" if report.dry_run else "removed"
-    lines = [f"{removed} orphan blob {key}" for key in report.orphan_blobs]
+    lines = [f"{'would abandon' if report.dry_run else 'abandoned'} chunked upload {name}" for name in report.abandoned_uploads]
+    lines += [f"{removed} orphan blob {key}" for key in report.orphan_blobs]
     lines += [f"{removed} spool file {name}" for name in report.spool_files]
     lines += [
         f"missing blob: {row['kind']} of {row['cloud']}/{row['resource_type']}/{row['type']}/{row['public_id']} ({row['storage_key']})"

@@ -6,7 +6,8 @@ steps leaves a blob no row references: never served, but never removed either. R
 bodies on their way in (the spool) are likewise left behind. `sweep` finds and removes them:
 
 - orphan blobs: originals, derivatives and chunks of chunked uploads whose key no row
-  references (chunks: whose upload is no longer in progress in `upload_chunks`);
+  references (chunks: whose upload is no longer in progress in `upload_chunks`; an upload
+  that received no chunk for `IDLE_UPLOAD_SECONDS` was abandoned by its client);
 - half-written blobs a local store's interrupted copies left (`remove_stale_staging`);
 - spool files: a request holds its spool file only while it runs;
 - rows whose blob is missing are reported, never deleted (the blob may come back from a
@@ -34,7 +35,7 @@ from typing import Any
 
 import anyio
 
-from darkroom.catalog.integrity import StoredRow, referenced_storage_keys, stored_rows_page, uploads_in_progress
+from darkroom.catalog.integrity import StoredRow, abandon_idle_uploads, referenced_storage_keys, stored_rows_page, uploads_in_progress
 from darkroom.media.services import Services
 from darkroom.storage import BlobEntry, InvalidKey, check_key
 
@@ -43,6 +44,7 @@ __all__ = ["SweepReport", "SweepThread", "sweep"]
 log = logging.getLogger("darkroom.integrity")
 
 ROW_PAGE = 500  # rows checked for their blob per catalog query
+IDLE_UPLOAD_SECONDS = 24 * 3600  # a chunked upload with no chunk for this long is abandoned
 # The kinds of key darkroom writes (`{cloud}/{kind}/…`); anything else in the store is not ours to judge.
 SWEPT_KINDS = ("originals", "derived", "chunks")
 
@@ -53,6 +55,7 @@ class SweepReport:
 
     dry_run: bool
     orphan_blobs: list[str] = field(default_factory=list)  # removed (or, dry run, removable)
+    abandoned_uploads: list[str] = field(default_factory=list)  # "cloud/upload_id" of chunked uploads given up
     staging_files: int = 0  # half-written blobs of a local store removed
     spool_files: list[str] = field(default_factory=list)  # spool file names removed
     missing_blobs: list[dict[str, str]] = field(default_factory=list)  # rows whose blob is gone
@@ -69,6 +72,7 @@ class SweepReport:
         return {
             "dry_run": self.dry_run,
             "orphan_blobs": self.orphan_blobs,
+            "abandoned_uploads": self.abandoned_uploads,
             "staging_files": self.staging_files,
             "spool_files": self.spool_files,
             "missing_blobs": self.missing_blobs,
@@ -84,7 +88,10 @@ async def sweep(services: Services, *, grace_seconds: float | None = None, dry_r
     grace = services.settings.orphan_grace_seconds if grace_seconds is None else grace_seconds
     cutoff = datetime.now(UTC) - timedelta(seconds=grace)
     report = SweepReport(dry_run=dry_run)
-    await _sweep_orphans(services, cutoff, report)
+    idle_since = datetime.now(UTC) - timedelta(seconds=max(grace, IDLE_UPLOAD_SECONDS))
+    abandoned = set(await services.db(abandon_idle_uploads, idle_since, dry_run=dry_run))
+    report.abandoned_uploads = sorted(f"{cloud}/{upload_id}" for cloud, upload_id in abandoned)
+    await _sweep_orphans(services, cutoff, report, abandoned)
     if not dry_run:
         report.staging_files = await services.store.remove_stale_staging(cutoff)
     report.spool_files = await anyio.to_thread.run_sync(_clear_spool, services.spool_dir, cutoff.timestamp(), dry_run)
@@ -93,13 +100,13 @@ async def sweep(services: Services, *, grace_seconds: float | None = None, dry_r
     return report
 
 
-async def _sweep_orphans(services: Services, cutoff: datetime, report: SweepReport) -> None:
+async def _sweep_orphans(services: Services, cutoff: datetime, report: SweepReport, abandoned: set[tuple[str, str]]) -> None:
     """Page through the store; candidates are checked per page, orphans deleted after the
     listing (deleting under a listing in progress could make it skip keys)."""
     orphans: list[str] = []
     async for page in services.store.list_blobs():
         report.blobs_seen += len(page)
-        unreferenced = await _unreferenced(services, [entry for entry in page if _ours(entry.key)])
+        unreferenced = await _unreferenced(services, [entry for entry in page if _ours(entry.key)], abandoned)
         for entry in unreferenced:
             if entry.modified < cutoff:
                 orphans.append(entry.key)
@@ -111,20 +118,21 @@ async def _sweep_orphans(services: Services, cutoff: datetime, report: SweepRepo
     for start in range(0, len(orphans), ROW_PAGE):
         batch = orphans[start : start + ROW_PAGE]
         # Again, just before deleting: a row written since the listing keeps its blob.
-        still = await _unreferenced(services, [BlobEntry(key, 0, cutoff) for key in batch])
+        still = await _unreferenced(services, [BlobEntry(key, 0, cutoff) for key in batch], abandoned)
         for entry in still:
             await services.store.delete(entry.key)
             report.orphan_blobs.append(entry.key)
             log.info("removed orphan blob %s", entry.key)
 
 
-async def _unreferenced(services: Services, entries: list[BlobEntry]) -> list[BlobEntry]:
-    """The entries no row references: originals and derivatives by key, chunks by their upload."""
+async def _unreferenced(services: Services, entries: list[BlobEntry], abandoned: set[tuple[str, str]]) -> list[BlobEntry]:
+    """The entries no row references: originals and derivatives by key, chunks by their upload
+    (`abandoned` uploads count as gone: a dry run has not deleted their rows)."""
     chunks = [entry for entry in entries if _kind(entry.key) == "chunks"]
     blobs = [entry for entry in entries if _kind(entry.key) != "chunks"]
     referenced = await services.db(referenced_storage_keys, [entry.key for entry in blobs])
     uploads = {_upload_of(entry.key) for entry in chunks}
-    running = await services.db(uploads_in_progress, sorted(uploads))
+    running = await services.db(uploads_in_progress, sorted(uploads - abandoned))
     return [entry for entry in blobs if entry.key not in referenced] + [
         entry for entry in chunks if _upload_of(entry.key) not in running
     ]
