@@ -44,6 +44,7 @@ __all__ = ["SweepReport", "SweepThread", "sweep"]
 log = logging.getLogger("darkroom.integrity")
 
 ROW_PAGE = 500  # rows checked for their blob per catalog query
+CONCURRENT_CHECKS = 16  # blob look-ups at once (S3: HEAD requests in flight)
 IDLE_UPLOAD_SECONDS = 24 * 3600  # a chunked upload with no chunk for this long is abandoned
 # The kinds of key darkroom writes (`{cloud}/{kind}/…`); anything else in the store is not ours to judge.
 SWEPT_KINDS = ("originals", "derived", "chunks")
@@ -91,7 +92,8 @@ async def sweep(services: Services, *, grace_seconds: float | None = None, dry_r
     idle_since = datetime.now(UTC) - timedelta(seconds=max(grace, IDLE_UPLOAD_SECONDS))
     abandoned = set(await services.db(abandon_idle_uploads, idle_since, dry_run=dry_run))
     report.abandoned_uploads = sorted(f"{cloud}/{upload_id}" for cloud, upload_id in abandoned)
-    await _sweep_orphans(services, cutoff, report, abandoned)
+    # Once their rows are deleted, abandoned uploads need no special case; a dry run kept them.
+    await _sweep_orphans(services, cutoff, report, abandoned if dry_run else set())
     if not dry_run:
         report.staging_files = await services.store.remove_stale_staging(cutoff)
     report.spool_files = await anyio.to_thread.run_sync(_clear_spool, services.spool_dir, cutoff.timestamp(), dry_run)
@@ -167,9 +169,10 @@ async def _find_missing_blobs(services: Services, kind: str, report: SweepReport
         if not rows:
             return
         report.rows_seen += len(rows)
-        for row in rows:
-            if await services.store.size(row.storage_key) is None:
-                report.missing_blobs.append(_described(row))
+        for start in range(0, len(rows), CONCURRENT_CHECKS):
+            batch = rows[start : start + CONCURRENT_CHECKS]
+            sizes = await asyncio.gather(*(services.store.size(row.storage_key) for row in batch))
+            report.missing_blobs.extend(_described(row) for row, size in zip(batch, sizes, strict=True) if size is None)
         after = rows[-1].id
 
 
