@@ -34,7 +34,7 @@ from darkroom.catalog.derived import find_derived, record_derived
 from darkroom.imaging import Rendered, RenderRequest, content_type_for, render
 from darkroom.media.sources import fetch_remote
 from darkroom.storage import BlobNotFound
-from darkroom.errors import Unauthorized
+from darkroom.errors import NotAuthenticated
 from darkroom.transform import Chain
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ __all__ = ["CacheEvents", "ClientHints", "Derivative", "DerivativeCache", "Stric
 log = logging.getLogger(__name__)
 
 
-class StrictTransformationRefused(Unauthorized):
+class StrictTransformationRefused(NotAuthenticated):
     """Strict transformations are on and this derivative is neither signed, allowed nor existing."""
 
 
