@@ -368,10 +368,10 @@ async def _layer_files(services: Services, asset: Asset, chain: Chain, files: co
         except BlobNotFound:
             continue  # the same refusal: its bytes are gone
     settings = services.settings
-    for layer in chain.fetched_layers():
+    for fetched in chain.fetched_layers():
         spooled = await fetch_remote(
-            layer.url, services.spool_dir, max_bytes=FETCH_LAYER_MAX_BYTES, timeout=settings.fetch_timeout, allow=settings.fetch_allow  # type: ignore[arg-type]
+            fetched.url, services.spool_dir, max_bytes=FETCH_LAYER_MAX_BYTES, timeout=settings.fetch_timeout, allow=settings.fetch_allow  # type: ignore[arg-type]
         )
         files.callback(spooled.discard)
-        paths[layer.loader_key] = spooled.path  # type: ignore[index]
+        paths[fetched.loader_key] = spooled.path  # type: ignore[index]
     return paths
