@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from darkroom.imaging import SourceHeader, render_memory_bytes
-from darkroom.imaging.memory import ANIMATION_WORKING_COPIES, BYTES_PER_PIXEL, FIXED_BYTES, WORKING_COPIES
+from darkroom.imaging.memory import ANIMATION_WORKING_COPIES, BYTES_PER_PIXEL, FIXED_BYTES, WORKING_COPIES, SourceHeader, render_memory_bytes
 from darkroom.transform import parse
 
 MB = 1024 * 1024

@@ -6,12 +6,10 @@
 
 `render_image` runs a chain and stops before encoding, for callers that combine images.
 `render` is synchronous and CPU-bound (libvips releases the GIL): run it in a worker thread.
-`render_memory_bytes(SourceHeader(...), chain)` estimates its peak memory from the header alone.
 """
 
 from darkroom.imaging.errors import InvalidImage, MissingLayer, TooManyPixels, TooSlow, UnsupportedTransformation
 from darkroom.imaging.context import Rendered, RenderedImage, RenderLimits, RenderRequest
-from darkroom.imaging.memory import SourceHeader, render_memory_bytes
 from darkroom.imaging.pipeline import render, render_image
 from darkroom.imaging.probe import CONTENT_TYPES, MediaInfo, content_type_for, normalize_format, probe
 
@@ -24,7 +22,6 @@ __all__ = [
     "RenderRequest",
     "Rendered",
     "RenderedImage",
-    "SourceHeader",
     "TooManyPixels",
     "TooSlow",
     "UnsupportedTransformation",
@@ -33,5 +30,4 @@ __all__ = [
     "probe",
     "render",
     "render_image",
-    "render_memory_bytes",
 ]

@@ -15,7 +15,8 @@ import anyio
 
 from darkroom.catalog import Asset
 from darkroom.errors import BadRequest
-from darkroom.imaging import InvalidImage, Rendered, RenderRequest, metrics, render, render_memory_bytes
+from darkroom.imaging import InvalidImage, Rendered, RenderRequest, metrics, render
+from darkroom.imaging.memory import render_memory_bytes
 from darkroom.imaging.breakpoints import BreakpointSettings, choose_breakpoints
 from darkroom.media.derivatives import ClientHints, source_header, store_derivative, variant_key
 from darkroom.media.params import parse_bool

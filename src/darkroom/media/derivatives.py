@@ -31,7 +31,8 @@ import anyio
 from darkroom import catalog
 from darkroom.catalog import Asset
 from darkroom.catalog.derived import find_derived, record_derived
-from darkroom.imaging import Rendered, RenderRequest, SourceHeader, content_type_for, render, render_memory_bytes
+from darkroom.imaging import Rendered, RenderRequest, content_type_for, render
+from darkroom.imaging.memory import SourceHeader, render_memory_bytes
 from darkroom.media.sources import fetch_remote
 from darkroom.storage import BlobNotFound
 from darkroom.errors import Unauthorized

@@ -34,8 +34,8 @@ from darkroom.auth import MissingParameter
 from darkroom.catalog import Asset, NewAsset
 from darkroom.catalog.listing import Listing, list_resources
 from darkroom.errors import BadRequest, NotFound
-from darkroom.imaging import SourceHeader, TooManyPixels, content_type_for, probe, render_memory_bytes
-from darkroom.imaging.memory import BYTES_PER_PIXEL, FIXED_BYTES, WORKING_COPIES
+from darkroom.imaging import TooManyPixels, content_type_for, probe
+from darkroom.imaging.memory import BYTES_PER_PIXEL, FIXED_BYTES, WORKING_COPIES, SourceHeader, render_memory_bytes
 from darkroom.imaging import generation
 from darkroom.media.delivery_paths import split_delivery_path
 from darkroom.media.derivatives import ClientHints, source_header, store_derivative, variant_key
