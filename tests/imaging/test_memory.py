@@ -31,6 +31,8 @@ def test_a_resize_after_another_step_does_not_stream() -> None:
     # A condition may skip the resize, an expression is known only while rendering.
     assert estimate(HOSTILE_GIF, "if_w_gt_5000,w_100/e_sepia") == estimate(HOSTILE_GIF, "e_sepia")
     assert estimate(HOSTILE_GIF, "w_iw_div_3") == estimate(HOSTILE_GIF, "e_sepia")
+    # Faces are looked for in the decoded source before the resize.
+    assert estimate(HOSTILE_GIF, "c_fill,g_face,w_100,h_100") == estimate(HOSTILE_GIF, "e_sepia")
 
 
 def test_one_page_or_frame_decodes_alone() -> None:

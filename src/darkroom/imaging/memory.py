@@ -31,7 +31,8 @@ from dataclasses import dataclass
 
 import pyvips
 
-from darkroom.transform import Chain, Component, Pixels, Relative
+from darkroom.imaging.geometry import is_focus_gravity
+from darkroom.transform import AUTO_GRAVITY_CROPS, Chain, Component, Pixels, Relative
 
 __all__ = ["SourceHeader", "configure_libvips", "release_freed_memory", "render_memory_bytes"]
 
@@ -95,6 +96,8 @@ def _plain_resize(component: Component) -> bool:
         return False
     if component.condition is not None or component.variables or component.overlay or component.underlay:
         return False  # a condition may skip the resize; a layer's chain is not the source's
+    if component.crop in AUTO_GRAVITY_CROPS and is_focus_gravity(component.gravity or "center"):
+        return False  # finding the face or subject looks at the decoded source first
     sized = all(isinstance(size, (Pixels, Relative)) for size in (component.width, component.height) if size is not None)
     return sized and component.x is None and component.y is None and component.aspect_ratio is None
 
