@@ -1,26 +1,26 @@
-"""The base of every error darkroom raises on purpose.
+"""The base of every error darkroom raises on purpose: what went wrong, not how to answer it.
 
-Each part defines its own errors below these; the HTTP layer maps them to responses in
-one place (`darkroom.api.errors`) by walking the class hierarchy, so no part below `api`
-knows about HTTP beyond the status number an error carries.
+Each part defines its own errors below these. An edge maps them to replies in one place
+(`darkroom.api.errors` for Cloudinary's HTTP statuses and wording, the console for its own
+pages) by walking the class hierarchy, so no part below the edges knows about HTTP.
 
-    DarkroomError                 500 unless a subclass says otherwise
-    ├── BadRequest                400  malformed or disallowed input
-    │   └── (transform.ParseError, catalog.InvalidPublicId, …)
-    ├── Unauthorized              401  bad signature, unknown key, stale request
-    ├── Forbidden                 403  a policy refuses the request
-    ├── NotFound                  404  unknown cloud, asset, preset …
-    ├── Conflict                  409  already exists
-    └── TooLarge                  400  byte or pixel limits (Cloudinary answers 400)
+    DarkroomError                 an unexpected failure unless a subclass says more
+    ├── Invalid                   malformed or disallowed input
+    │   └── TooLarge              a byte, pixel or time limit was exceeded
+    ├── NotAuthenticated          the caller did not prove who it is: bad signature,
+    │                             unknown key, stale request, refused sign-in
+    ├── Forbidden                 the caller is known, but a policy refuses the request
+    ├── NotFound                  unknown cloud, asset, preset …
+    └── Conflict                  it already exists, or a concurrent change got there first
 """
 
 from __future__ import annotations
 
+__all__ = ["DarkroomError", "Invalid", "TooLarge", "NotAuthenticated", "Forbidden", "NotFound", "Conflict"]
+
 
 class DarkroomError(Exception):
-    """An error with a public message (safe to show a client) and an HTTP status."""
-
-    status: int = 500
+    """An error with a public message (safe to show a client) and internal detail for logs."""
 
     def __init__(self, message: str, *, detail: str | None = None) -> None:
         super().__init__(message)
@@ -29,25 +29,29 @@ class DarkroomError(Exception):
         self.detail = detail
 
 
-class BadRequest(DarkroomError):
-    status = 400
+class Invalid(DarkroomError):
+    """The request's input is malformed, unknown or not allowed."""
 
 
-class Unauthorized(DarkroomError):
-    status = 401
+class TooLarge(Invalid):
+    """A byte, pixel or time limit was exceeded."""
+
+
+class NotAuthenticated(DarkroomError):
+    """The caller's credentials are missing, wrong or stale."""
 
 
 class Forbidden(DarkroomError):
-    status = 403
+    """The caller is known, but a policy refuses what it asked."""
 
 
 class NotFound(DarkroomError):
-    status = 404
+    """The thing named does not exist."""
+
+
+class TimedOut(DarkroomError):
+    """Waited too long for the other side: the client stopped sending its request body."""
 
 
 class Conflict(DarkroomError):
-    status = 409
-
-
-class TooLarge(BadRequest):
-    """A byte or pixel limit was exceeded; Cloudinary reports these as 400."""
+    """The thing already exists, or a concurrent change made the request fail; retrying may help."""

@@ -29,7 +29,8 @@ from darkroom.api.routing import FirstSegmentRouter
 from darkroom.media.services import Services, build_services
 from darkroom.config import Settings
 
-__all__ = ["app_from_env", "build_services", "create_app", "logging_config", "worker_metrics_dir"]  # the last two: for `darkroom serve`
+# What `darkroom serve` sets up around uvicorn (the CLI reaches the edges only through here).
+__all__ = ["app_from_env", "build_services", "create_app", "logging_config", "worker_metrics_dir"]
 
 # Each part's routes, in order: specific paths first, delivery's catch-all path last.
 ROUTE_LISTS: list[Sequence[BaseRoute]] = [
@@ -54,8 +55,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if getattr(app.state, "services", None) is None:
-            app.state.services = build_services(settings)
-        app.state.services.caches.derivatives.events = telemetry.MeteredCacheEvents()
+            app.state.services = _metered(build_services(settings))
         async with telemetry.running(app, app.state.services):  # flushes delivery usage, last at shutdown
             yield
         await app.state.services.caches.derivatives.settle()  # delivery stores new derivatives after answering
@@ -70,11 +70,17 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         ],
     )
     app.router = FirstSegmentRouter(routes, lifespan=lifespan)  # delivery skips the API's routes (routing.py)
-    app.state.services = services  # with its per-process caches; built by the lifespan when None
+    app.state.services = None if services is None else _metered(services)  # built by the lifespan when None
     telemetry.install(app, settings)
     # Checked now, so a bad media-store setting stops start-up instead of the first request.
     app.state.media_store_config = MediaStoreConfig.from_settings(settings)
     return app
+
+
+def _metered(services: Services) -> Services:
+    """The services, their derivative cache reporting hits, misses and renders to /metrics."""
+    services.caches.derivatives.events = telemetry.MeteredCacheEvents()
+    return services
 
 
 def app_from_env() -> Starlette:

@@ -127,10 +127,10 @@ def test_deleting_one_transformation_keeps_the_rest(tagged: sa.engine.Engine) ->
 
 def test_upload_api_can_validate_metadata_with_the_same_rules(engine: sa.engine.Engine) -> None:
     from darkroom.catalog import metadata_fields
-    from darkroom.errors import BadRequest
+    from darkroom.errors import Invalid
 
     metadata_fields.add_field(engine, "c", {"type": "integer", "external_id": "n", "label": "N"})
     assert metadata_fields.validate_asset_metadata(engine, "c", {"n": "3"}) == {"n": 3}
-    with pytest.raises(BadRequest, match="Metadata field n"):
+    with pytest.raises(Invalid, match="Metadata field n"):
         metadata_fields.validate_asset_metadata(engine, "c", {"n": "three"})
     assert metadata_fields.validate_asset_metadata(engine, "c", {"n": "three", "x": "1"}, {"n": 1}, clear_invalid=True) == {}

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from darkroom.api.errors import status_for
 from darkroom.auth import (
     ADMIN_API_REFUSALS,
     UPLOAD_API_REFUSALS,
@@ -44,7 +45,7 @@ def test_basic_auth_refusals_are_401s_in_each_apis_words(
 ) -> None:
     with pytest.raises(UnknownApiKey) as refused:
         verify_basic_auth(credentials, key, "demo", refusals)
-    assert refused.value.message == message and refused.value.status == 401
+    assert refused.value.message == message and status_for(refused.value) == 401
 
 
 def test_basic_auth_with_the_right_secret_gives_the_key() -> None:

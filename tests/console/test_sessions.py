@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from darkroom import catalog
 from darkroom.media import sessions
 from darkroom.catalog.schema import console_users
-from darkroom.errors import BadRequest, Conflict
+from darkroom.errors import Conflict, Invalid
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def test_passwords_are_stored_as_argon2id_hashes(engine) -> None:  # type: ignor
 
 
 def test_short_passwords_and_duplicate_users_are_refused(engine) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(BadRequest):
+    with pytest.raises(Invalid):
         sessions.create_user(engine, "ada", "short")
     sessions.create_user(engine, "ada", "correct horse battery")
     with pytest.raises(Conflict):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from darkroom.errors import BadRequest
+from darkroom.errors import Invalid
 from darkroom.imaging.breakpoints import BreakpointSettings, choose_breakpoints
 
 
@@ -52,5 +52,5 @@ def test_measurements_are_few_and_never_repeated() -> None:
     [dict(min_width=500, max_width=100), dict(min_width=0), dict(bytes_step=0), dict(max_images=0), dict(max_images=201)],
 )
 def test_bad_settings_are_a_400(settings: dict[str, int]) -> None:
-    with pytest.raises(BadRequest, match="responsive_breakpoints"):
+    with pytest.raises(Invalid, match="responsive_breakpoints"):
         BreakpointSettings(**settings)  # type: ignore[arg-type]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import pyvips
 
-from darkroom.errors import BadRequest
+from darkroom.errors import Invalid
 from darkroom.imaging import RenderRequest, render, render_image
 from darkroom.imaging.generation import TextOptions, compose_animation, compose_pdf, compose_sprite, in_memory, render_text
 from darkroom.transform import parse
@@ -37,7 +37,7 @@ def test_sprite_stacks_tiles_with_a_gap() -> None:
 
 
 def test_sprite_refuses_more_pixels_than_allowed() -> None:
-    with pytest.raises(BadRequest):
+    with pytest.raises(Invalid):
         compose_sprite([("a", _solid(100, 100, [1, 2, 3]))], max_pixels=5000)
 
 
@@ -52,7 +52,7 @@ def test_animation_fits_frames_to_the_first_and_keeps_the_delay(fmt: str) -> Non
 
 
 def test_animation_formats_are_gif_and_webp_only() -> None:
-    with pytest.raises(BadRequest):
+    with pytest.raises(Invalid):
         compose_animation([_solid(4, 4, [0, 0, 0])], fmt="png", delay_ms=100, max_pixels=10**6)
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import pyvips
 
-from darkroom.errors import BadRequest
+from darkroom.api.errors import status_for
+from darkroom.errors import Invalid
 from darkroom.imaging import MissingLayer, Rendered, RenderLimits, RenderRequest, TooManyPixels, TooSlow, UnsupportedTransformation, render
 from darkroom.imaging.faces import detect_faces
 from darkroom.transform import parse
@@ -240,7 +241,7 @@ def test_text_overlay_draws_in_its_colour(images: dict[str, str]) -> None:
 def test_missing_layer_is_a_bad_request(images: dict[str, str]) -> None:
     with pytest.raises(MissingLayer, match="Unknown or invalid referenced image nope of type upload") as caught:
         _render(images, "l_nope")
-    assert caught.value.status == 400
+    assert status_for(caught.value) == 400
 
 
 def test_round_corners_are_transparent_in_png(images: dict[str, str]) -> None:
@@ -300,13 +301,13 @@ def test_trim_removes_a_uniform_border(images: dict[str, str], tmp_path) -> None
 def test_ai_effects_are_refused_with_a_clear_message(images: dict[str, str]) -> None:
     with pytest.raises(UnsupportedTransformation, match="background_removal") as caught:
         _render(images, "e_background_removal")
-    assert caught.value.status == 400
+    assert status_for(caught.value) == 400
 
 
 def test_pixel_limits_refuse_before_work(images: dict[str, str]) -> None:
     with pytest.raises(TooManyPixels) as caught:
         _render(images, "", limits=RenderLimits(max_source_pixels=1000))
-    assert isinstance(caught.value, BadRequest)
+    assert isinstance(caught.value, Invalid)
     with pytest.raises(TooManyPixels):
         _render(images, "c_scale,w_20000", limits=RenderLimits(max_output_pixels=10_000_000))
 
@@ -412,7 +413,7 @@ def test_text_style_and_words_come_from_variables(images: dict[str, str]) -> Non
     plain = _decode(_render(images, "", "grey", requested_format="png"))
     styled = _decode(_render(images, "$style_!Arial_60_bold!,$n_42/co_white,l_text:$style:N%20$(n)/fl_layer_apply,g_north", "grey", requested_format="png"))
     assert styled.crop(0, 0, 400, 80).avg() > plain.crop(0, 0, 400, 80).avg() + 3
-    with pytest.raises(BadRequest):
+    with pytest.raises(Invalid):
         _render(images, "l_text:$nostyle:hi")
 
 
@@ -421,7 +422,7 @@ def test_an_overlay_named_by_a_variable_uses_the_image_the_variable_holds(images
     assert rendered(25, 25)[:3] == [255, 0, 0] and rendered(75, 75)[:3] == [128, 128, 128]
     chosen = _decode(_render(images, "if_w_gt_100/$img_!logo!/if_else/$img_!jpg!/if_end/l_$img/fl_layer_apply,g_north_west", "grey", requested_format="png"))
     assert chosen(25, 25)[:3] == [255, 0, 0]  # the branch that held, not the other assignment
-    with pytest.raises(BadRequest):
+    with pytest.raises(Invalid):
         _render(images, "$n_3/l_$n")  # a number is no public ID
     assert parse("if_w_gt_100/$img_!a!/if_else/$img_!b:c!/if_end/l_$img/l_d").layer_public_ids() == ("a", "b:c", "d")
 
@@ -429,7 +430,7 @@ def test_an_overlay_named_by_a_variable_uses_the_image_the_variable_holds(images
 def test_a_render_past_its_deadline_stops_between_steps(images: dict[str, str]) -> None:
     with pytest.raises(TooSlow) as caught:
         _render(images, "/".join(["e_blur:50"] * 10), limits=RenderLimits(max_seconds=0.0))
-    assert caught.value.status == 400
+    assert status_for(caught.value) == 400
     assert _render(images, "e_blur:50", limits=RenderLimits(max_seconds=30)).width == 400
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from darkroom.api.errors import status_for
 from darkroom.catalog.search import And, Match, Not, Or, Range, SearchSyntaxError, Term, Value, parse
-from darkroom.errors import BadRequest
+from darkroom.errors import Invalid
 
 
 def m(field: str, op: str, text: str, wildcard: bool = False) -> Match:
@@ -97,9 +98,9 @@ def test_malformed_expression_is_rejected_at_its_position(text: str, position: i
 
 
 def test_syntax_error_is_a_bad_request() -> None:
-    with pytest.raises(BadRequest) as caught:
+    with pytest.raises(Invalid) as caught:
         parse("(")
-    assert caught.value.status == 400
+    assert status_for(caught.value) == 400
 
 
 def test_deep_nesting_is_refused_not_a_crash() -> None:

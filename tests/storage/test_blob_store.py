@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from darkroom.errors import BadRequest, NotFound
+from darkroom.api.errors import status_for
+from darkroom.errors import Invalid, NotFound
 from darkroom.storage import Blob, BlobNotFound, BlobStore
 
 pytestmark = pytest.mark.anyio
@@ -123,7 +124,7 @@ async def test_missing_blob_raises_blob_not_found(store: BlobStore, tmp_path: Pa
 
 def test_blob_not_found_is_a_not_found() -> None:
     assert issubclass(BlobNotFound, NotFound)
-    assert BlobNotFound("x").status == 404
+    assert status_for(BlobNotFound("x")) == 404
 
 
 async def test_a_folder_is_not_a_blob(store: BlobStore) -> None:
@@ -190,9 +191,9 @@ async def test_unsafe_keys_are_refused_by_every_method(
     if key != "trailing/":  # a prefix may end with "/"
         calls.append(store.delete_prefix(key))
     for call in calls:
-        with pytest.raises(BadRequest):
+        with pytest.raises(Invalid):
             await call
-    with pytest.raises(BadRequest):
+    with pytest.raises(Invalid):
         store.local_path(key)
 
 

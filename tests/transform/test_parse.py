@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 import darkroom.transform as transform
-from darkroom.errors import BadRequest
+from darkroom.api.errors import status_for
+from darkroom.errors import Invalid
 from darkroom.transform import (
     AspectRatio,
     AutoSize,
@@ -271,7 +272,7 @@ def test_bad_parameters_are_rejected_with_a_message_naming_them(text: str, param
         parse(text)
     assert caught.value.param == param
     assert caught.value.message == message
-    assert isinstance(caught.value, BadRequest) and caught.value.status == 400
+    assert isinstance(caught.value, Invalid) and status_for(caught.value) == 400
 
 
 def test_empty_component_is_rejected() -> None:

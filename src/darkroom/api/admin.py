@@ -25,10 +25,11 @@ from darkroom.api.shapes import delivery_urls
 from darkroom.catalog import listing, usage
 from darkroom.catalog.backups import restore_assets
 from darkroom.catalog.deletion import Deletion, Target, delete_by_asset_ids, delete_by_public_ids, delete_derived_ids, delete_matching
-from darkroom.catalog.listing import RESOURCE_TYPES, Listing, max_results_from
+from darkroom.catalog.listing import Listing, max_results_from
 from darkroom.catalog.named_transformations import delivery_rules
 from darkroom.catalog.updates import AssetChanges, update_resource, update_metadata as update_metadata_of
-from darkroom.errors import BadRequest
+from darkroom.errors import Invalid
+from darkroom.vocabulary import STORED_RESOURCE_TYPES
 
 __all__ = ["routes"]
 
@@ -77,7 +78,7 @@ def _usage_date(text: str) -> date:
             return datetime.strptime(text, layout).date()
         except ValueError:
             continue
-    raise BadRequest(f"Invalid date {text}; use yyyy-mm-dd or dd-mm-yyyy")
+    raise Invalid(f"Invalid date {text}; use yyyy-mm-dd or dd-mm-yyyy")
 
 
 async def config(request: Request) -> Response:
@@ -90,7 +91,7 @@ async def config(request: Request) -> Response:
 
 async def resource_types(request: Request) -> Response:
     admin = await authorize(request)
-    return admin.reply({"resource_types": list(RESOURCE_TYPES)})
+    return admin.reply({"resource_types": list(STORED_RESOURCE_TYPES)})
 
 
 # -- listings -------------------------------------------------------------------------------
@@ -111,7 +112,7 @@ def _moment(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
     except ValueError as exc:
-        raise BadRequest(f"Invalid start_at - {text}") from exc
+        raise Invalid(f"Invalid start_at - {text}") from exc
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -125,14 +126,14 @@ async def _page(admin: Admin, filters: Listing) -> Response:
 
 def _resource_type(request: Request) -> str:
     resource_type = request.path_params["resource_type"]
-    if resource_type not in RESOURCE_TYPES:
-        raise BadRequest(f"Invalid resource type - {resource_type}")
+    if resource_type not in STORED_RESOURCE_TYPES:
+        raise Invalid(f"Invalid resource type - {resource_type}")
     return resource_type
 
 
 async def resources_or_asset(request: Request) -> Response:
     """`/resources/{x}`: a listing when x is a resource type, else an asset_id's details."""
-    if request.path_params["resource_type"] in RESOURCE_TYPES:
+    if request.path_params["resource_type"] in STORED_RESOURCE_TYPES:
         return await list_by_type(request)
     admin = await authorize(request)
     asset, derived = await admin.db(listing.asset_by_asset_id, request.path_params["resource_type"])
@@ -286,7 +287,7 @@ async def delete_resources(request: Request) -> Response:
             everything=as_bool(admin.param("all")), target=target, next_cursor=admin.param("next_cursor") or None,
         )
     else:
-        raise BadRequest("Missing required parameter - public_ids")
+        raise Invalid("Missing required parameter - public_ids")
     return await _deletion_reply(admin, outcome)
 
 
@@ -352,7 +353,7 @@ async def update_metadata(request: Request) -> Response:
     await authenticate(services, request, cloud, params, "metadata")
     public_ids = form.fields.get("public_ids") or []
     if not public_ids:
-        raise BadRequest("Missing required parameter - public_ids")
+        raise Invalid("Missing required parameter - public_ids")
     updated = await services.db(
         update_metadata_of, cloud, resource_type, params.get("type") or "upload", public_ids,
         _metadata_param(params.get("metadata", "")) or {}, clear_invalid=as_bool(params.get("clear_invalid")),

@@ -18,7 +18,7 @@ from darkroom import transform
 from darkroom.api.admin_http import as_bool, as_list, authorize, canonical_transformation, guard_routes
 from darkroom.catalog import folders, metadata_fields, named_transformations, presets, streaming
 from darkroom.catalog.listing import max_results_from
-from darkroom.errors import BadRequest
+from darkroom.errors import Invalid
 
 __all__ = ["routes", "transformation_info"]
 
@@ -252,7 +252,7 @@ async def update_datasource(request: Request) -> Response:
     admin = await authorize(request)
     values = admin.required("values")
     if not isinstance(values, list):
-        raise BadRequest("values must be a list")
+        raise Invalid("values must be a list")
     return admin.reply(await admin.db(metadata_fields.update_datasource, request.path_params["field_id"], values))
 
 
@@ -295,7 +295,7 @@ def _representations(value: Any) -> Any:
         try:
             return json.loads(value)
         except (json.JSONDecodeError, RecursionError) as exc:
-            raise BadRequest("Invalid representations") from exc
+            raise Invalid("Invalid representations") from exc
     return value
 
 

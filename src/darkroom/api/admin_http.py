@@ -22,12 +22,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from darkroom import catalog, transform
+from darkroom.api.errors import RateLimited, status_for
 from darkroom.media.services import Services, services_of
 from darkroom.api.shapes import asset_json, delivery_urls, iso_time
 from darkroom.auth import ADMIN_API_REFUSALS, parse_basic_auth, verify_basic_auth
 from darkroom.catalog import Asset
 from darkroom.catalog.cloud_settings import cloud_settings
-from darkroom.errors import BadRequest, DarkroomError
+from darkroom.errors import DarkroomError, Invalid
 
 __all__ = [
     "Admin",
@@ -89,10 +90,8 @@ class Quota:
         }
 
 
-class RateLimitExceeded(DarkroomError):
-    """420, as Cloudinary answers; the reply still carries the quota headers (see `guard_routes`)."""
-
-    status = 420
+class RateLimitExceeded(RateLimited):
+    """The reply still carries the quota headers (see `guard_routes`)."""
 
     def __init__(self, quota: Quota) -> None:
         super().__init__("Rate Limit Exceeded")
@@ -157,7 +156,7 @@ def _guarded(endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[Re
             return await endpoint(request)
         except RateLimitExceeded as refused:
             headers = {**refused.quota.headers(), "X-Cld-Error": refused.message, "Retry-After": _seconds_until(refused.quota.reset_at)}
-            return JSONResponse({"error": {"message": refused.message}}, status_code=refused.status, headers=headers)
+            return JSONResponse({"error": {"message": refused.message}}, status_code=status_for(refused), headers=headers)
 
     return guarded
 
@@ -190,7 +189,7 @@ class Admin:
     def required(self, name: str) -> Any:
         value = self.params.get(name)
         if value in (None, "", []):
-            raise BadRequest(f"Missing required parameter - {name}")
+            raise Invalid(f"Missing required parameter - {name}")
         return value
 
 
@@ -219,14 +218,14 @@ async def read_params(request: Request) -> dict[str, Any]:
         try:
             fields = urllib.parse.parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False, max_num_fields=10_000)
         except (UnicodeDecodeError, ValueError) as exc:
-            raise BadRequest("Invalid form-encoded request body") from exc
+            raise Invalid("Invalid form-encoded request body") from exc
         return _text_params({**params, **_form_fields(fields)})
     try:
         decoded = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: absurd nesting
-        raise BadRequest("Invalid JSON in request body") from exc
+        raise Invalid("Invalid JSON in request body") from exc
     if not isinstance(decoded, dict):
-        raise BadRequest("The request body must be a JSON object")
+        raise Invalid("The request body must be a JSON object")
     return _text_params({**params, **decoded})
 
 
@@ -264,11 +263,11 @@ _TEXT_PARAMS = (
 def _text_params(params: dict[str, Any]) -> dict[str, Any]:
     """A number becomes its text; a list, object or boolean is refused before it reaches a query."""
     if _has_nul(params):
-        raise BadRequest("Parameters must not contain NUL characters")  # no database stores them in text
+        raise Invalid("Parameters must not contain NUL characters")  # no database stores them in text
     for name in _TEXT_PARAMS:
         value = params.get(name)
         if isinstance(value, (bool, list, dict)):
-            raise BadRequest(f"Invalid {name} - expected a string")
+            raise Invalid(f"Invalid {name} - expected a string")
         if isinstance(value, (int, float)):
             params[name] = str(value)
     return params

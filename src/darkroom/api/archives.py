@@ -34,11 +34,10 @@ from darkroom.media.params import parse_bool
 from darkroom.media.services import Services, services_of
 from darkroom.api.shapes import asset_json
 from darkroom.catalog.archives import ArchiveMember, archive_members
-from darkroom.errors import BadRequest
+from darkroom.errors import Invalid
+from darkroom.vocabulary import ARCHIVE_RESOURCE_TYPES
 
 __all__ = ["routes"]
-
-RESOURCE_TYPES = ("image", "video", "raw", "all", "auto")
 
 
 async def _params(request: Request, services: Services) -> tuple[dict[str, str], dict[str, list[str]]]:
@@ -148,8 +147,8 @@ def _write_bytes(archive: Any, name: str, data: bytes) -> None:
 async def generate_archive(request: Request) -> Response:
     services = services_of(request)
     cloud, resource_type = request.path_params["cloud"], request.path_params["resource_type"]
-    if resource_type not in RESOURCE_TYPES:
-        raise BadRequest(f"Invalid resource type - {resource_type}")
+    if resource_type not in ARCHIVE_RESOURCE_TYPES:
+        raise Invalid(f"Invalid resource type - {resource_type}")
     await services.require_cloud(cloud)
     flat, lists = await _params(request, services)
     await authenticate(services, request, cloud, flat, "generate_archive")
@@ -177,14 +176,14 @@ async def generate_archive(request: Request) -> Response:
 
 def _check_request(flat: dict[str, str]) -> None:
     if (flat.get("target_format") or "zip") not in ("zip", "tgz"):
-        raise BadRequest(f"Invalid target_format - {flat.get('target_format')}")
+        raise Invalid(f"Invalid target_format - {flat.get('target_format')}")
     if flat.get("mode", "create") not in ("create", "download"):
-        raise BadRequest(f"Invalid mode - {flat.get('mode')}")
+        raise Invalid(f"Invalid mode - {flat.get('mode')}")
     if flat.get("transformations"):
         parse_eager(flat["transformations"])  # a malformed transformation is a 400 before any work
     expires_at = flat.get("expires_at")
     if expires_at and expires_at.isdigit() and int(expires_at) < time.time():
-        raise BadRequest("The archive link has expired")
+        raise Invalid("The archive link has expired")
 
 
 async def _store(request: Request, services: Services, cloud: str, flat: dict[str, str], path: Path,

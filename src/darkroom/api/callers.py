@@ -26,7 +26,7 @@ from darkroom.auth import (
     verify_signed_request,
 )
 from darkroom.catalog import ApiKey, UploadPreset
-from darkroom.errors import BadRequest
+from darkroom.errors import Invalid
 
 __all__ = ["Caller", "authenticate", "apply_preset", "signing_key_for"]
 
@@ -82,19 +82,19 @@ async def _preset(services: Services, cloud: str, params: dict[str, str]) -> Upl
     try:
         return await services.db(catalog.find_upload_preset, cloud, name)
     except catalog.PresetNotFound:
-        raise BadRequest(f"Upload preset not found - {name}") from None
+        raise Invalid(f"Upload preset not found - {name}") from None
 
 
 async def _unsigned_preset(services: Services, cloud: str, params: dict[str, str]) -> UploadPreset:
     if not params.get("upload_preset"):
-        raise BadRequest("Upload preset must be specified when using unsigned upload")
+        raise Invalid("Upload preset must be specified when using unsigned upload")
     preset = await _preset(services, cloud, params)
     assert preset is not None
     if not preset.unsigned:
-        raise BadRequest("Upload preset must be whitelisted for unsigned uploads")
+        raise Invalid("Upload preset must be whitelisted for unsigned uploads")
     refused = sorted(name for name in params if name not in UNSIGNED_ALLOWED)
     if refused:
-        raise BadRequest(f"Invalid parameter for unsigned upload: {', '.join(refused)}")
+        raise Invalid(f"Invalid parameter for unsigned upload: {', '.join(refused)}")
     return preset
 
 
@@ -103,7 +103,7 @@ def apply_preset(params: dict[str, str], caller: Caller) -> dict[str, str]:
     if caller.preset is None:
         return params
     if caller.preset.disallow_public_id and params.get("public_id"):
-        raise BadRequest("public_id is not allowed by the upload preset")
+        raise Invalid("public_id is not allowed by the upload preset")
     settings = {name: _as_param(value) for name, value in caller.preset.settings.items()}
     return {**settings, **{k: v for k, v in params.items() if v != ""}}
 

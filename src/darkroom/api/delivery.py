@@ -19,18 +19,15 @@ from darkroom.media.derivatives import ClientHints, Derivative, StrictTransforma
 from darkroom.media.services import Services, services_of
 from darkroom.auth import verify_url_signature
 from darkroom.catalog import Asset
-from darkroom.errors import NotFound, Unauthorized
+from darkroom.errors import NotAuthenticated, NotFound
 from darkroom.imaging import normalize_format
 from darkroom.transform import Chain, parse
+from darkroom.vocabulary import DELIVERY_URL_TYPES, SIGNED_DELIVERY_TYPES, STORED_RESOURCE_TYPES
 
 __all__ = ["routes"]
 
-DELIVERY_RESOURCE_TYPES = ("image", "video", "raw")
-# Stored uploads, and what the generation actions (text, sprite, multi) make.
-DELIVERY_TYPES = ("upload", "private", "authenticated", "text", "sprite", "multi")
 # A sprite's stylesheet and map: stored when the sprite is made, never rendered.
 SPRITE_SIDECARS = ("css", "json")
-SIGNED_TYPES = ("private", "authenticated")
 VERSIONED_CACHE = "public, max-age=31536000, immutable"
 UNVERSIONED_CACHE = "public, max-age=3600"
 # An SVG shown directly must not run scripts or load anything: it is served as a sandboxed document.
@@ -41,7 +38,7 @@ async def deliver(request: Request) -> Response:
     cloud = request.path_params["cloud"]
     resource_type = request.path_params["resource_type"]
     type_ = request.path_params["type"]
-    if resource_type not in DELIVERY_RESOURCE_TYPES or type_ not in DELIVERY_TYPES:
+    if resource_type not in STORED_RESOURCE_TYPES or type_ not in DELIVERY_URL_TYPES:
         raise NotFound("Resource not found")
     services = services_of(request)
     caches = services.caches
@@ -105,13 +102,13 @@ async def _check_signature(rules: RulesLookup, services: Services, cloud: str, t
     """A signed URL must be signed by an active key of the cloud. The secrets are remembered
     with the cloud's other rules (`LOOKUP_TTL`): a key revoked by another process, such as
     `darkroom keys revoke`, stops signing URLs here within that time."""
-    if path.signature is None and type_ not in SIGNED_TYPES:
+    if path.signature is None and type_ not in SIGNED_DELIVERY_TYPES:
         return
     if path.signature is None:
-        raise Unauthorized("Signature required for this resource")
+        raise NotAuthenticated("Signature required for this resource")
     secrets = (await rules.get(services, cloud)).url_secrets
     if not verify_url_signature(path.signature, path.signed_text, secrets):
-        raise Unauthorized("Invalid URL signature")
+        raise NotAuthenticated("Invalid URL signature")
 
 
 async def _may_render(rules: RulesLookup, services: Services, cloud: str, path: DeliveryPath) -> bool:
@@ -146,7 +143,7 @@ def _is_original(asset: Asset, transformation: str, requested_format: str | None
 
 
 def _cache_control(asset: Asset, path: DeliveryPath) -> str:
-    if asset.type in SIGNED_TYPES:
+    if asset.type in SIGNED_DELIVERY_TYPES:
         return "private, max-age=3600"
     return VERSIONED_CACHE if path.version is not None else UNVERSIONED_CACHE
 

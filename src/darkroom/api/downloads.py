@@ -19,12 +19,11 @@ from darkroom import catalog
 from darkroom.api.callers import authenticate
 from darkroom.media.services import services_of
 from darkroom.auth import StaleRequest
-from darkroom.errors import BadRequest, NotFound
+from darkroom.errors import Invalid, NotFound
+from darkroom.vocabulary import STORED_DELIVERY_TYPES, STORED_RESOURCE_TYPES
 
 __all__ = ["routes"]
 
-STORED_RESOURCE_TYPES = ("image", "video", "raw")
-DOWNLOADABLE_TYPES = ("upload", "private", "authenticated")
 UNIX_SECONDS = re.compile(r"^[0-9]{1,12}$")
 
 
@@ -32,23 +31,23 @@ async def download(request: Request) -> Response:
     services = services_of(request)
     cloud, resource_type = request.path_params["cloud"], request.path_params["resource_type"]
     if resource_type not in STORED_RESOURCE_TYPES:
-        raise BadRequest(f"Invalid resource type - {resource_type}")
+        raise Invalid(f"Invalid resource type - {resource_type}")
     params = dict(request.query_params)
     await authenticate(services, request, cloud, params, action="download")
     _check_expiry(params.get("expires_at", ""))
     public_id = params.get("public_id", "")
     if not public_id:
-        raise BadRequest("Missing required parameter - public_id")
+        raise Invalid("Missing required parameter - public_id")
     type_ = params.get("type") or "upload"
-    if type_ not in DOWNLOADABLE_TYPES:
-        raise BadRequest(f"Invalid type - {type_}")
+    if type_ not in STORED_DELIVERY_TYPES:
+        raise Invalid(f"Invalid type - {type_}")
     asset = await services.db(catalog.get_asset, cloud, resource_type, type_, public_id)
     if asset is None:
         raise NotFound(f"Resource not found - {public_id}")
     wanted_format = params.get("format", "")
     if wanted_format and asset.format and wanted_format.lower() != asset.format.lower():
         # The original is what this endpoint serves; a converted copy is a delivery URL's job.
-        raise BadRequest(f"Format {wanted_format} is not the stored format of {public_id} ({asset.format})")
+        raise Invalid(f"Format {wanted_format} is not the stored format of {public_id} ({asset.format})")
     headers = {"Content-Length": str(asset.bytes), "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
     if params.get("attachment", "").lower() in ("1", "true"):
         headers["Content-Disposition"] = f'attachment; filename="{_filename(asset.public_id, asset.format)}"'
@@ -61,7 +60,7 @@ def _check_expiry(expires_at: str) -> None:
     if not expires_at:
         return
     if not UNIX_SECONDS.match(expires_at):
-        raise BadRequest(f"Invalid expires_at - {expires_at[:32]}")
+        raise Invalid(f"Invalid expires_at - {expires_at[:32]}")
     if int(expires_at) < time.time():
         raise StaleRequest("This download URL has expired")
 

@@ -1,7 +1,9 @@
 """Turning errors into responses, in one place.
 
-A `DarkroomError` becomes Cloudinary's shape, `{"error": {"message": …}}`, with its status
-and an `X-Cld-Error` header; anything else becomes a plain 500 whose details stay in the log.
+A `DarkroomError` becomes Cloudinary's shape, `{"error": {"message": …}}`, with the status
+Cloudinary answers for that kind of error and an `X-Cld-Error` header; anything else becomes a
+plain 500 whose details stay in the log. The parts below `api` raise domain errors (what went
+wrong); `STATUS` below is the one table that says how Cloudinary answers each of them.
 """
 
 from __future__ import annotations
@@ -9,17 +11,41 @@ from __future__ import annotations
 import logging
 import re
 
-import sqlalchemy as sa
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from darkroom.api.logs import current_request_id
-from darkroom.errors import DarkroomError
+from darkroom.errors import Conflict, DarkroomError, Forbidden, Invalid, NotAuthenticated, NotFound, TimedOut, TooLarge
 
-__all__ = ["error_response", "exception_handlers"]
+__all__ = ["STATUS", "RateLimited", "error_response", "exception_handlers", "status_for"]
 
 log = logging.getLogger("darkroom.api")
+
+
+class RateLimited(DarkroomError):
+    """The caller spent its quota of Admin API calls for this window."""
+
+
+# Each error class's status; an error takes the entry of its nearest listed ancestor.
+STATUS: dict[type[DarkroomError], int] = {
+    Invalid: 400,
+    TooLarge: 400,  # Cloudinary reports byte and pixel limits as a bad request, not 413
+    NotAuthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    TimedOut: 408,
+    Conflict: 409,
+    RateLimited: 420,  # Cloudinary's own code for "Rate Limit Exceeded"
+}
+
+
+def status_for(exc: DarkroomError) -> int:
+    """The HTTP status Cloudinary answers with for `exc`: 500 for an error no entry covers."""
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 500
 
 
 # Control characters (NUL, CR, LF, DEL …) are illegal in a header value; uvicorn would drop the connection.
@@ -36,7 +62,7 @@ async def _darkroom_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DarkroomError)
     if exc.detail:
         log.info("%s: %s (%s)", type(exc).__name__, exc.message, exc.detail)
-    return error_response(exc.status, exc.message)
+    return error_response(status_for(exc), exc.message)
 
 
 async def _http_error(_request: Request, exc: Exception) -> Response:
@@ -57,19 +83,8 @@ async def _crashed(request: Request, exc: Exception) -> Response:
     return response
 
 
-async def _integrity_error(request: Request, exc: Exception) -> Response:
-    """A unique index refused a write: two requests created the same thing at once (check-then-insert
-    lost a race). The transaction rolled back, nothing is half-written: 409, as a plain duplicate is."""
-    orig = getattr(exc, "orig", None)
-    if getattr(orig, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(orig):
-        log.info("unique violation: %s", orig)
-        return error_response(409, "Conflict: a concurrent request created the same item")
-    return await _unexpected(request, exc)
-
-
 exception_handlers = {
     DarkroomError: _darkroom_error,
     HTTPException: _http_error,
-    sa.exc.IntegrityError: _integrity_error,
     Exception: _crashed,
 }

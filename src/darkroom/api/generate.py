@@ -16,7 +16,7 @@ from darkroom.api.actions import ActionContext, resource_reply
 from darkroom.api.callers import authenticate
 from darkroom.api.multipart import UploadForm
 from darkroom.api.shapes import origin_of
-from darkroom.errors import BadRequest
+from darkroom.errors import Invalid
 from darkroom.media import generation
 from darkroom.media.generation import Download
 from darkroom.media.services import services_of
@@ -81,7 +81,7 @@ async def download_generated(request: Request, action: str) -> Response:
         fields.setdefault(key.removesuffix("[]"), []).append(value)
     params = {name: ",".join(values) for name, values in fields.items()}
     if params.get("mode") != "download":
-        raise BadRequest("Only mode=download may use GET")
+        raise Invalid("Only mode=download may use GET")
     caller = await authenticate(services, request, cloud, params, action)
     ctx = ActionContext(request, services, cloud, "image", action, UploadForm(fields=fields), params, caller)
     return await (sprite(ctx) if action == "sprite" else multi(ctx))

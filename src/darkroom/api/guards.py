@@ -15,15 +15,11 @@ import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from darkroom.api.errors import error_response
-from darkroom.errors import DarkroomError
+from darkroom.errors import TimedOut
 
-__all__ = ["RejectNulPaths", "BodyIdleTimeout", "RequestTimeout", "BODY_IDLE_SECONDS"]
+__all__ = ["RejectNulPaths", "BodyIdleTimeout", "BODY_IDLE_SECONDS"]
 
 BODY_IDLE_SECONDS = 60.0  # no byte of the body for this long: the client is gone or stalling on purpose
-
-
-class RequestTimeout(DarkroomError):
-    status = 408
 
 
 class RejectNulPaths:
@@ -64,7 +60,7 @@ class BodyIdleTimeout:
                 with anyio.fail_after(self.seconds):
                     message = await receive()
             except TimeoutError:
-                raise RequestTimeout(f"Request body stalled: nothing received for {self.seconds:g} seconds") from None
+                raise TimedOut(f"Request body stalled: nothing received for {self.seconds:g} seconds") from None
             body_done = message["type"] != "http.request" or not message.get("more_body", False)
             return message
 

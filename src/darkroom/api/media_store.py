@@ -38,13 +38,15 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import Receive, Scope, Send
 
 from darkroom import catalog
+from darkroom.api.errors import status_for
 from darkroom.media.ingest import UploadOptions, delete_blobs, ingest
 from darkroom.api.multipart import read_upload_form
 from darkroom.media.services import Services, services_of
 from darkroom.api.shapes import asset_json, delivery_urls
 from darkroom.media.sessions import find_access_token, same_origin
 from darkroom.catalog import library
-from darkroom.errors import DarkroomError
+from darkroom.errors import DarkroomError, Invalid
+from darkroom.vocabulary import STORED_RESOURCE_TYPES
 
 __all__ = ["routes", "MediaStoreConfig", "THUMBNAILS", "thumbnail_url", "validate_key"]
 
@@ -91,8 +93,8 @@ def _words(value: Any) -> tuple[str, ...]:
 # ---- validation -------------------------------------------------------------------------
 
 
-class PathRefused(DarkroomError):
-    status = 400
+class PathRefused(Invalid):
+    """A folder or public ID that is not a safe relative path."""
 
 
 def validate_key(text: str, what: str) -> str:
@@ -209,7 +211,7 @@ async def list_media(request: Request, cloud: str) -> Response:
         if query.get("filesOnly") != "true":
             folders = await services.db(_folder_paths, cloud, directory)
     except DarkroomError as exc:
-        if exc.status == 400:  # the client's own mistake (an offset not ours): 400, which TinaCMS shows like a 500
+        if status_for(exc) == 400:  # the client's own mistake (an offset not ours): 400, which TinaCMS shows like a 500
             return JSONResponse({"message": exc.message}, status_code=400)
         return JSONResponse({"e": exc.message}, status_code=500)
     items = [_dir_item(path) for path in folders] + [_file_item(request, services, a) for a in page.assets]
@@ -254,7 +256,7 @@ async def delete_media(request: Request, cloud: str, public_id: str) -> Response
     """Deletes whichever resource type holds the ID (the reference handler could only do images)."""
     services = services_of(request)
     validate_key(public_id, "id")
-    for resource_type in ("image", "video", "raw"):
+    for resource_type in STORED_RESOURCE_TYPES:
         found = await services.db(catalog.delete_asset, cloud, resource_type, "upload", public_id)
         if found is not None:
             await delete_blobs(services, found[1])
@@ -298,7 +300,7 @@ async def _dispatch(request: Request, config: MediaStoreConfig, item: str | None
     try:
         return await action(request, cloud, item)
     except DarkroomError as exc:
-        return _message(exc.status, exc.message)
+        return _message(status_for(exc), exc.message)
 
 
 Action = Callable[[Request, str, Any], Awaitable[Response]]

@@ -26,6 +26,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from darkroom.vocabulary import UPLOAD_RESOURCE_TYPES
+
 __all__ = [
     "FAMILIES",
     "RequestMetrics",
@@ -72,7 +74,6 @@ BUILD = Gauge("darkroom_build_info", "The running version and build (always 1)."
 
 SERVICE_PATHS = frozenset(("", "health", "metrics", "version"))  # /, /health, /metrics, /version
 CONSOLE_HEADS = frozenset(("console", "widget.js", "examples"))
-UPLOAD_RESOURCE_TYPES = frozenset(("image", "video", "raw", "auto"))  # /v1_1/{cloud}/{resource_type}/{action}
 
 
 def route_family(path: str, media_store_path: str) -> str:
@@ -87,7 +88,7 @@ def route_family(path: str, media_store_path: str) -> str:
         return CONSOLE
     if head == "v1_1":
         third = parts[3] if len(parts) > 3 else ""
-        if third in UPLOAD_RESOURCE_TYPES:
+        if third in UPLOAD_RESOURCE_TYPES:  # /v1_1/{cloud}/{resource_type}/{action}
             return UPLOAD
         if third in ("resources", "folders") and len(parts) > 4 and parts[4] == "search":
             return SEARCH

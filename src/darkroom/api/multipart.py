@@ -13,13 +13,14 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import anyio
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
 from starlette.requests import Request
 
-from darkroom.errors import BadRequest, TooLarge
+from darkroom.errors import Invalid, TooLarge
 from darkroom.media.spool import SpooledFile
 
 __all__ = ["UploadForm", "read_upload_form"]
@@ -64,15 +65,15 @@ async def read_upload_form(request: Request, spool_dir: Path, max_file_bytes: in
             _add_field(result, name, str(value))
         return result
     if content_type != b"multipart/form-data" or b"boundary" not in options:
-        raise BadRequest("Upload requests must be multipart/form-data")
+        raise Invalid("Upload requests must be multipart/form-data")
     return await _read_multipart(request, options[b"boundary"], spool_dir, max_file_bytes)
 
 
 def _add_field(form: UploadForm, name: str, value: str) -> None:
     if sum(len(v) for v in form.fields.values()) >= MAX_FIELDS:
-        raise BadRequest("Too many form fields")
+        raise Invalid("Too many form fields")
     if "\x00" in name or "\x00" in value:  # no parameter may hold one, and PostgreSQL cannot store it
-        raise BadRequest(f"Parameter {name.replace(chr(0), '?')} must not contain NUL characters")
+        raise Invalid(f"Parameter {name.replace(chr(0), '?')} must not contain NUL characters")
     form.fields.setdefault(name.removesuffix("[]"), []).append(value)
 
 
@@ -102,7 +103,7 @@ async def _read_multipart(request: Request, boundary: bytes, spool_dir: Path, ma
         await _apply_events(events, form, writer, part)
         if parser.state != MultipartState.END:
             # A body cut short would otherwise store a truncated file as if it were whole.
-            raise BadRequest("Incomplete multipart body: the closing boundary is missing")
+            raise Invalid("Incomplete multipart body: the closing boundary is missing")
     except BaseException:
         writer.abort()
         raise
@@ -115,7 +116,7 @@ def _feed(parser: MultipartParser, chunk: bytes) -> None:
     try:
         parser.write(chunk)
     except MultipartParseError as exc:
-        raise BadRequest("Malformed multipart body") from exc
+        raise Invalid("Malformed multipart body") from exc
 
 
 async def _apply_events(events: list[tuple[str, bytes]], form: UploadForm, writer: _FileWriter, part: _PartState) -> _PartState:
@@ -136,7 +137,7 @@ async def _apply_events(events: list[tuple[str, bytes]], form: UploadForm, write
             part.filename = raw_filename.decode("utf-8", "replace") if raw_filename is not None else None
             if part.filename is not None:
                 if "\x00" in part.filename:
-                    raise BadRequest("The file name must not contain NUL characters")
+                    raise Invalid("The file name must not contain NUL characters")
                 await writer.start(part.filename)
         elif kind == "data":
             if part.filename is not None:
@@ -145,7 +146,7 @@ async def _apply_events(events: list[tuple[str, bytes]], form: UploadForm, write
                 part.text += data
                 limit = MAX_DATA_URI_BYTES if part.name == "file" else MAX_FIELD_BYTES
                 if len(part.text) > limit:
-                    raise BadRequest(f"Parameter {part.name} is too long")
+                    raise Invalid(f"Parameter {part.name} is too long")
         elif kind == "end":
             if part.filename is None:
                 _add_field(form, part.name, part.text.decode("utf-8", "replace"))
@@ -158,7 +159,7 @@ class _FileWriter:
     def __init__(self, spool_dir: Path, max_bytes: int) -> None:
         self.spool_dir = spool_dir
         self.max_bytes = max_bytes
-        self.handle: object | None = None
+        self.handle: BinaryIO | None = None  # open between start() and result() or abort()
         self.path: Path | None = None
         self.filename = ""
         self.size = 0
@@ -166,7 +167,7 @@ class _FileWriter:
 
     async def start(self, filename: str) -> None:
         if self.path is not None:
-            raise BadRequest("Only one file may be uploaded per request")
+            raise Invalid("Only one file may be uploaded per request")
         self.spool_dir.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(prefix="upload-", dir=self.spool_dir)
         self.handle = os.fdopen(fd, "wb")
@@ -178,15 +179,16 @@ class _FileWriter:
         if self.size > self.max_bytes:
             raise TooLarge(f"File size too large. Got {self.size}. Maximum is {self.max_bytes}.")
         self.md5.update(data)
-        await anyio.to_thread.run_sync(self.handle.write, data)  # type: ignore[attr-defined]
+        assert self.handle is not None, "write() before start()"
+        await anyio.to_thread.run_sync(self.handle.write, data)
 
     def result(self) -> SpooledFile | None:
-        if self.path is None:
+        if self.path is None or self.handle is None:
             return None
-        self.handle.close()  # type: ignore[attr-defined]
+        self.handle.close()
         return SpooledFile(self.path, self.filename, self.size, self.md5.hexdigest())
 
     def abort(self) -> None:
-        if self.path is not None:
-            self.handle.close()  # type: ignore[attr-defined]
+        if self.path is not None and self.handle is not None:
+            self.handle.close()
             self.path.unlink(missing_ok=True)

@@ -31,7 +31,7 @@ from darkroom.catalog.search import SearchError, parse
 from darkroom.catalog.search.evaluate import evaluate
 from darkroom.catalog.search.fields import folder_field_spec
 from darkroom.catalog.searching import DEFAULT_MAX_RESULTS, SearchQuery, run_search
-from darkroom.errors import Unauthorized
+from darkroom.errors import NotAuthenticated
 
 __all__ = ["routes", "search_query"]
 
@@ -160,7 +160,7 @@ async def signed_search(request: Request) -> Response:
     keys = [k for k in await services.db(catalog.list_keys, cloud) if k.active]
     expected = [hashlib.sha256(f"{ttl}{encoded}{k.api_secret}".encode()).hexdigest() for k in keys]
     if not any_secret_equal(signature, expected):  # tries every key, so timing does not tell which one signed
-        raise Unauthorized("Invalid signature")
+        raise NotAuthenticated("Invalid signature")
     try:
         params = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
     except (binascii.Error, json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:

@@ -21,7 +21,7 @@ from darkroom.media.services import services_of
 from darkroom.auth import PolicyRefused, UnknownApiKey, sign_params
 from darkroom.auth.policy import check_params_to_sign
 from darkroom.catalog import SigningPolicy
-from darkroom.errors import BadRequest
+from darkroom.errors import Invalid
 
 __all__ = ["routes"]
 
@@ -75,16 +75,16 @@ async def _json_body(request: Request) -> dict[str, object]:
     try:
         body = json.loads(await request.body())
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):  # RecursionError: absurd nesting
-        raise BadRequest("Body must be JSON: {\"paramsToSign\": {…}}") from None
+        raise Invalid("Body must be JSON: {\"paramsToSign\": {…}}") from None
     if not isinstance(body, dict):
-        raise BadRequest("Body must be JSON: {\"paramsToSign\": {…}}")
+        raise Invalid("Body must be JSON: {\"paramsToSign\": {…}}")
     return body
 
 
 def _params_to_sign(body: dict[str, object]) -> dict[str, object]:
     params = body.get("paramsToSign")
     if not isinstance(params, dict) or not params:
-        raise BadRequest("Body must be JSON: {\"paramsToSign\": {…}}")
+        raise Invalid("Body must be JSON: {\"paramsToSign\": {…}}")
     return {str(k): v for k, v in params.items() if v not in (None, "")}
 
 

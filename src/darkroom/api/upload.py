@@ -20,7 +20,7 @@ from darkroom.media.chunks import parse_content_range, receive_chunk
 from darkroom.api import generate
 from darkroom.media.eager import EagerItem, parse_eager, render_eager
 from darkroom.media.analysis import analysis_fields, check_analysis_params
-from darkroom.media.ingest import RESOURCE_TYPES, UploadOptions, base_public_id, delete_blobs, ingest
+from darkroom.media.ingest import UploadOptions, base_public_id, delete_blobs, ingest
 from darkroom.api.multipart import read_upload_form
 from darkroom.media.spool import SpooledFile
 from darkroom.media.params import parse_bool, parse_context, parse_list
@@ -29,7 +29,8 @@ from darkroom.api.shapes import origin_of
 from darkroom.media.sources import decode_data_uri, fetch_remote, is_remote_source
 from darkroom.auth import MissingParameter
 from darkroom.catalog.updates import AssetChanges, update_resource
-from darkroom.errors import BadRequest, NotFound
+from darkroom.errors import Invalid, NotFound
+from darkroom.vocabulary import UPLOAD_RESOURCE_TYPES
 
 __all__ = ["routes"]
 
@@ -39,7 +40,7 @@ async def upload_api(request: Request) -> Response:
     resource_type = request.path_params["resource_type"]
     action = request.path_params["action"]
     services = services_of(request)
-    if resource_type not in RESOURCE_TYPES:
+    if resource_type not in UPLOAD_RESOURCE_TYPES:
         raise NotFound(f"Invalid resource type - {resource_type}")
     handler = ACTIONS.get(action)
     if handler is None:
@@ -77,7 +78,7 @@ async def _upload_chunk(
 ) -> Response:
     upload_id = ctx.request.headers.get("x-unique-upload-id", "")
     if ctx.form.file is None or not upload_id:
-        raise BadRequest("Chunked uploads need a file part and an X-Unique-Upload-Id header")
+        raise Invalid("Chunked uploads need a file part and an X-Unique-Upload-Id header")
     whole = await receive_chunk(ctx.services, ctx.cloud, upload_id, parse_content_range(content_range), ctx.form.file)
     if whole is None:
         # The SDK sends the next chunk with the public_id it reads here.
@@ -104,7 +105,7 @@ async def _source_file(ctx: ActionContext, params: dict[str, str]) -> SpooledFil
         return await fetch_remote(
             source, ctx.services.spool_dir, max_bytes=settings.max_upload_bytes, timeout=settings.fetch_timeout, allow=settings.fetch_allow
         )
-    raise BadRequest("Invalid file parameter: expected a file, a data: URI or an http(s) URL")
+    raise Invalid("Invalid file parameter: expected a file, a data: URI or an http(s) URL")
 
 
 async def _store_and_reply(
@@ -172,7 +173,7 @@ TAG_COMMANDS = ("add", "remove", "replace", "remove_all", "set_exclusive")
 async def tags(ctx: ActionContext) -> Response:
     command = required(ctx.params, "command")
     if command not in TAG_COMMANDS:
-        raise BadRequest(f"Invalid command - {command}")
+        raise Invalid(f"Invalid command - {command}")
     tag_list = parse_list(ctx.params.get("tag"))
     if command != "remove_all" and not tag_list:
         raise MissingParameter("Missing required parameter - tag")
@@ -185,7 +186,7 @@ async def tags(ctx: ActionContext) -> Response:
 async def context(ctx: ActionContext) -> Response:
     command = required(ctx.params, "command")
     if command not in ("add", "remove_all"):
-        raise BadRequest(f"Invalid command - {command}")
+        raise Invalid(f"Invalid command - {command}")
     values = parse_context(ctx.params.get("context"))
     if command == "add" and not values:
         raise MissingParameter("Missing required parameter - context")

@@ -1,29 +1,29 @@
 """Errors of the auth part.
 
     DarkroomError
-    ├── Unauthorized ── InvalidSignature, StaleRequest, UnknownApiKey
-    ├── BadRequest ── MissingParameter
+    ├── NotAuthenticated ── InvalidSignature, StaleRequest, UnknownApiKey
+    ├── Invalid ── MissingParameter
     └── Forbidden ── PolicyRefused
 """
 
 from __future__ import annotations
 
-from darkroom.errors import BadRequest, Forbidden, Unauthorized
+from darkroom.errors import Forbidden, Invalid, NotAuthenticated
 
 
-class InvalidSignature(Unauthorized):
+class InvalidSignature(NotAuthenticated):
     pass
 
 
-class StaleRequest(Unauthorized):
+class StaleRequest(NotAuthenticated):
     pass
 
 
-class UnknownApiKey(Unauthorized):
+class UnknownApiKey(NotAuthenticated):
     pass
 
 
-class MissingParameter(BadRequest):
+class MissingParameter(Invalid):
     pass
 
 

@@ -12,7 +12,7 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from darkroom.errors import BadRequest
+from darkroom.errors import Invalid
 
 __all__ = ["MIN_PASSWORD_LENGTH", "dummy_hash", "hash_password", "needs_rehash", "verify_password"]
 
@@ -23,7 +23,7 @@ _hasher = PasswordHasher()
 
 def hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise BadRequest(f"Password must be at least {MIN_PASSWORD_LENGTH} characters")
+        raise Invalid(f"Password must be at least {MIN_PASSWORD_LENGTH} characters")
     return _hasher.hash(password)
 
 

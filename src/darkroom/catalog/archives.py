@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 
 from darkroom.catalog.schema import asset_tags, assets
 from darkroom.catalog.search.compiler import starts_with
-from darkroom.errors import BadRequest
+from darkroom.errors import Invalid
 
 __all__ = ["ArchiveMember", "archive_members", "MAX_MEMBERS"]
 
@@ -44,9 +44,9 @@ def archive_members(
     tags: Sequence[str] = (),
     fully_qualified: Sequence[str] = (),
 ) -> list[ArchiveMember]:
-    """The selected assets, each once, ordered by public_id; 400 if nothing is selected at all."""
+    """The selected assets, each once, ordered by public_id; Invalid if nothing is selected at all."""
     if not (public_ids or prefixes or tags or fully_qualified):
-        raise BadRequest("Missing required parameter - public_ids, prefixes, tags or fully_qualified_public_ids")
+        raise Invalid("Missing required parameter - public_ids, prefixes, tags or fully_qualified_public_ids")
     scope = [assets.c.cloud == cloud]
     if resource_type not in ("all", "auto"):
         scope += [assets.c.resource_type == resource_type, assets.c.type == type_]
@@ -72,5 +72,5 @@ def archive_members(
     with engine.connect() as conn:
         rows = conn.execute(statement).all()
     if len(rows) > MAX_MEMBERS:
-        raise BadRequest(f"Too many resources for one archive (maximum is {MAX_MEMBERS})")
+        raise Invalid(f"Too many resources for one archive (maximum is {MAX_MEMBERS})")
     return [ArchiveMember(*row) for row in rows]

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from darkroom.catalog.errors import AssetExists, AssetNotFound, InvalidPublicId
+from darkroom.catalog.errors import AssetExists, AssetNotFound, InvalidPublicId, duplicate_is_conflict
 from darkroom.catalog.schema import TAG_COPIED_COLUMNS, asset_tags, assets, derived
 
 __all__ = [
@@ -206,7 +206,8 @@ def save_asset(engine: Engine, new: NewAsset, *, overwrite: bool) -> SaveResult:
     except sa.exc.IntegrityError:
         # A concurrent upload inserted the same public_id between our look-up and our insert.
         # Its row is committed now, so a second try returns it (overwrite off) or replaces it.
-        return _save_once(engine, new, overwrite=overwrite)
+        with duplicate_is_conflict():
+            return _save_once(engine, new, overwrite=overwrite)
 
 
 def _save_once(engine: Engine, new: NewAsset, *, overwrite: bool) -> SaveResult:
@@ -330,7 +331,7 @@ def rename_asset(
     """
     validate_public_id(to_public_id)
     freed: list[str] = []
-    with engine.begin() as conn:
+    with duplicate_is_conflict(f"Resource already exists - {to_public_id}"), engine.begin() as conn:
         current = _get(conn, _identity(cloud, resource_type, from_type, from_public_id))
         if current is None:
             raise AssetNotFound(f"Resource not found - {from_public_id}")
@@ -385,7 +386,7 @@ def update_tags(
     engine: Engine, cloud: str, resource_type: str, type_: str, public_ids: Sequence[str], command: str, tags: Sequence[str]
 ) -> list[str]:
     """Apply a `tags` action command; returns the public IDs that exist and were updated."""
-    with engine.begin() as conn:
+    with duplicate_is_conflict(), engine.begin() as conn:
         targets = _targets(conn, cloud, resource_type, type_, public_ids)
         if command == "set_exclusive":
             # The tag moves to these assets only, across the whole cloud.

@@ -21,8 +21,9 @@ from sqlalchemy.engine import Connection, Engine
 
 from darkroom.catalog.assets import insert_tags
 from darkroom.catalog.cloud_settings import set_cloud_setting
+from darkroom.catalog.errors import duplicate_is_conflict
 from darkroom.catalog.schema import asset_tags, assets, clouds, deleted_assets
-from darkroom.errors import BadRequest
+from darkroom.errors import Invalid
 
 __all__ = ["Restored", "backups_enabled", "set_backups", "keep_tombstones", "restore_assets", "MAX_RESTORE"]
 
@@ -71,11 +72,11 @@ def restore_assets(engine: Engine, cloud: str, resource_type: str, type_: str, p
     """Bring back the newest tombstone of each id, in one transaction."""
     ids = list(public_ids) or list(asset_ids)
     if not ids:
-        raise BadRequest("Missing required parameter - public_ids")
+        raise Invalid("Missing required parameter - public_ids")
     if len(ids) > MAX_RESTORE:
-        raise BadRequest(f"Too many public_ids (maximum is {MAX_RESTORE})")
+        raise Invalid(f"Too many public_ids (maximum is {MAX_RESTORE})")
     restored, errors = {}, {}
-    with engine.begin() as conn:
+    with duplicate_is_conflict(), engine.begin() as conn:
         enabled = backups_enabled(conn, cloud)
         for shown in ids:
             tombstone = _newest_tombstone(conn, cloud, resource_type, type_, shown, by_asset_id=not public_ids) if enabled else None

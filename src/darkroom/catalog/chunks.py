@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from darkroom.catalog.errors import duplicate_is_conflict
 from darkroom.catalog.schema import upload_chunks
 
 __all__ = ["record_and_claim"]
@@ -25,7 +26,7 @@ def record_and_claim(engine: Engine, cloud: str, upload_id: str, start: int, end
 
 
 def _record_chunk(engine: Engine, cloud: str, upload_id: str, start: int, end: int, total: int | None) -> None:
-    with engine.begin() as conn:
+    with duplicate_is_conflict(), engine.begin() as conn:
         key = (upload_chunks.c.cloud == cloud) & (upload_chunks.c.upload_id == upload_id) & (upload_chunks.c.start == start)
         conn.execute(sa.delete(upload_chunks).where(key))
         conn.execute(

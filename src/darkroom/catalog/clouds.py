@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from darkroom.catalog.errors import CloudNotFound
+from darkroom.catalog.errors import CloudNotFound, duplicate_is_conflict
 from darkroom.catalog.presets import get_preset
 from darkroom.catalog.schema import api_keys, clouds, signing_policies
 from darkroom.config import Secret
@@ -77,7 +77,7 @@ class SigningPolicy:
 
 
 def ensure_cloud(engine: Engine, name: str) -> None:
-    with engine.begin() as conn:
+    with duplicate_is_conflict(), engine.begin() as conn:
         if not _cloud_exists(conn, name):
             conn.execute(sa.insert(clouds).values(name=name, created_at=utcnow(), strict_transformations=False, settings={}))
 
@@ -100,7 +100,7 @@ def create_key(engine: Engine, cloud: str, label: str = "") -> ApiKey:
 def upsert_key(engine: Engine, cloud: str, api_key: str, api_secret: str, label: str = "") -> ApiKey:
     """Create the key, or reset its secret and un-revoke it (used for CLOUDINARY_URL at start-up)."""
     ensure_cloud(engine, cloud)
-    with engine.begin() as conn:
+    with duplicate_is_conflict(), engine.begin() as conn:
         existing = conn.execute(sa.select(api_keys.c.cloud).where(api_keys.c.api_key == api_key)).first()
         if existing is None:
             conn.execute(
@@ -178,7 +178,7 @@ def create_signing_policy(
     if not cloud_exists(engine, cloud):
         raise CloudNotFound(f"Unknown cloud: {cloud}")
     token = "drs_" + secrets.token_urlsafe(32) if issue_token else None
-    with engine.begin() as conn:
+    with duplicate_is_conflict(), engine.begin() as conn:
         conn.execute(sa.delete(signing_policies).where(signing_policies.c.cloud == cloud, signing_policies.c.name == name))
         conn.execute(
             sa.insert(signing_policies).values(

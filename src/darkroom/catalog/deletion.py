@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 from darkroom.catalog.backups import backups_enabled, keep_tombstones
 from darkroom.catalog.schema import asset_tags, assets, derived
 from darkroom.catalog.search.compiler import starts_with
-from darkroom.errors import BadRequest
+from darkroom.errors import Invalid
 
 __all__ = ["Deletion", "Target", "delete_by_public_ids", "delete_by_asset_ids", "delete_matching", "delete_derived_ids", "BATCH"]
 
@@ -66,9 +66,9 @@ def delete_by_asset_ids(engine: Engine, cloud: str, asset_ids: Sequence[str], ta
 
 def _check_ids(ids: Sequence[str], name: str) -> None:
     if not ids:
-        raise BadRequest(f"Missing required parameter - {name}")
+        raise Invalid(f"Missing required parameter - {name}")
     if len(ids) > MAX_IDS:
-        raise BadRequest(f"Too many {name} (maximum is {MAX_IDS})")
+        raise Invalid(f"Too many {name} (maximum is {MAX_IDS})")
 
 
 def _delete_listed(engine: Engine, cloud: str, where: sa.ColumnElement[bool], key: sa.Column[str], ids: Sequence[str],
@@ -95,7 +95,7 @@ def delete_matching(
 ) -> Deletion:
     """Bulk delete by prefix, tag or all, at most BATCH assets; the cursor resumes after the last one."""
     if prefix is None and tag is None and not everything:
-        raise BadRequest("Missing required parameter - public_ids, prefix or all")
+        raise Invalid("Missing required parameter - public_ids, prefix or all")
     clauses = [assets.c.cloud == cloud, assets.c.resource_type == resource_type]
     if type_:
         clauses.append(assets.c.type == type_)
@@ -121,9 +121,9 @@ def _cursor_id(cursor: str) -> int:
     try:
         value = int(cursor, 16)
     except ValueError as exc:
-        raise BadRequest("Invalid next_cursor") from exc
+        raise Invalid("Invalid next_cursor") from exc
     if not 0 <= value < _MAX_ID:  # not one of ours, and past what the database's integers hold
-        raise BadRequest("Invalid next_cursor")
+        raise Invalid("Invalid next_cursor")
     return value
 
 
@@ -174,7 +174,7 @@ def _derived_matches(transformation: str) -> sa.ColumnElement[bool]:
 def delete_derived_ids(engine: Engine, cloud: str, ids: Sequence[int | str]) -> Deletion:
     """`delete_derived_resources`: derivative ids as shown in resource details."""
     if not ids:
-        raise BadRequest("Missing required parameter - derived_resource_ids")
+        raise Invalid("Missing required parameter - derived_resource_ids")
     wanted = {str(i): _int_id(i) for i in ids}
     outcome = Deletion(deleted={i: "not_found" for i in wanted})
     owned = sa.select(assets.c.id).where(assets.c.cloud == cloud)

@@ -63,7 +63,8 @@ def _record_statement(dialect: str) -> sa.Insert:
         .where(assets.c.id == sa.bindparam("asset_pk"), assets.c.version_id == sa.bindparam("version_id"))
         .with_for_update(read=True)
     )
-    insert = (postgresql if dialect == "postgresql" else sqlite).insert(derived).from_select(["asset_pk", "version", *fields], current)
+    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = dialect_insert(derived).from_select(["asset_pk", "version", *fields], current)
     return insert.on_conflict_do_update(
         index_elements=[derived.c.asset_pk, derived.c.version, derived.c.transformation, derived.c.variant],
         set_={name: insert.excluded[name] for name in _RECORD_FIELDS},

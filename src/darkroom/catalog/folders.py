@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from darkroom.catalog.errors import duplicate_is_conflict
 from darkroom.catalog.schema import assets, folders
 from darkroom.catalog.search.compiler import starts_with
-from darkroom.errors import BadRequest, Conflict, NotFound
+from darkroom.errors import Conflict, Invalid, NotFound
 
 __all__ = ["Folder", "FolderNotFound", "list_folders", "create_folder", "rename_folder", "delete_folder", "all_folders", "clean_path"]
 
@@ -36,7 +37,7 @@ class Folder:
 def clean_path(path: str) -> str:
     cleaned = "/".join(part for part in path.strip().split("/") if part)
     if any(part in (".", "..") for part in cleaned.split("/")):
-        raise BadRequest(f"Invalid folder path - {path}")
+        raise Invalid(f"Invalid folder path - {path}")
     return cleaned
 
 
@@ -111,19 +112,20 @@ def _cursor_position(children: list[Folder], cursor: str | None) -> int:
     try:
         last = bytes.fromhex(cursor).decode()
     except ValueError as exc:
-        raise BadRequest("Invalid next_cursor") from exc
+        raise Invalid("Invalid next_cursor") from exc
     return next((i for i, f in enumerate(children) if f.name > last), len(children))
 
 
 def create_folder(engine: Engine, cloud: str, path: str) -> Folder:
-    """Make the folder and any missing ancestors; 409 if it already exists."""
+    """Make the folder and any missing ancestors; Conflict if it already exists."""
     path = clean_path(path)
     if not path:
-        raise BadRequest("Missing required parameter - folder")
-    with engine.begin() as conn:
+        raise Invalid("Missing required parameter - folder")
+    duplicate = f"Folder already exists - {path}"
+    with duplicate_is_conflict(duplicate), engine.begin() as conn:
         known = _known(conn, cloud, path.split("/")[0])
         if path in known:
-            raise Conflict(f"Folder already exists - {path}")
+            raise Conflict(duplicate)
         now = datetime.now(UTC)
         parts = path.split("/")
         for depth in range(1, len(parts) + 1):
@@ -138,8 +140,8 @@ def rename_folder(engine: Engine, cloud: str, source: str, target: str) -> tuple
     """Move a folder (its assets and sub-folders) to a new path."""
     source, target = clean_path(source), clean_path(target)
     if not target:
-        raise BadRequest("Missing required parameter - to_folder")
-    with engine.begin() as conn:
+        raise Invalid("Missing required parameter - to_folder")
+    with duplicate_is_conflict(f"Folder already exists - {target}"), engine.begin() as conn:
         if source not in _known(conn, cloud, source):
             raise FolderNotFound(f"Can't find folder with path {source}")
         if target in _known(conn, cloud, target):
@@ -177,6 +179,6 @@ def delete_folder(engine: Engine, cloud: str, path: str) -> list[str]:
             raise FolderNotFound(f"Can't find folder with path {path}")
         inside = sa.or_(assets.c.asset_folder == path, starts_with(assets.c.asset_folder, path + "/"))
         if conn.execute(sa.select(assets.c.id).where(assets.c.cloud == cloud, inside).limit(1)).first():
-            raise BadRequest("Folder is not empty")
+            raise Invalid("Folder is not empty")
         conn.execute(sa.delete(folders).where(folders.c.cloud == cloud, sa.or_(folders.c.path == path, starts_with(folders.c.path, path + "/"))))
     return sorted(known)

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 from darkroom import catalog
 from darkroom.catalog.rows import assets_from_rows
 from darkroom.catalog.schema import assets, clouds, derived, upload_presets
-from darkroom.errors import BadRequest
+from darkroom.errors import Invalid
 
 __all__ = [
     "Page",
@@ -57,9 +57,9 @@ def decode_cursor(cursor: str | None) -> int:
         padded = cursor + "=" * (-len(cursor) % 4)
         offset = json.loads(base64.urlsafe_b64decode(padded))["o"]
     except (ValueError, KeyError, TypeError):
-        raise BadRequest("Invalid next_cursor") from None
+        raise Invalid("Invalid next_cursor") from None
     if not isinstance(offset, int) or offset < 0:
-        raise BadRequest("Invalid next_cursor")
+        raise Invalid("Invalid next_cursor")
     return offset
 
 
@@ -82,7 +82,7 @@ def _search_clause(expression: str, dialect: str, now: datetime) -> sa.ColumnEle
     try:
         return compile_where(parse(expression), now=now, dialect=dialect)
     except SearchError as exc:
-        raise BadRequest(getattr(exc, "message", str(exc))) from None
+        raise Invalid(getattr(exc, "message", str(exc))) from None
 
 
 def list_resources(
@@ -126,7 +126,7 @@ def _folder_clause(folder: str, exact: bool) -> sa.ColumnElement[bool]:
 def _order(sort: str) -> list[Any]:
     field, _, direction = (sort or "created_at:desc").partition(":")
     if field not in SORTS:
-        raise BadRequest(f"Cannot sort by {field}")
+        raise Invalid(f"Cannot sort by {field}")
     column = assets.c[field]
     primary = column.asc() if direction == "asc" else column.desc()
     return [primary, assets.c.id.asc() if direction == "asc" else assets.c.id.desc()]

@@ -20,7 +20,7 @@ from darkroom.catalog.rows import assets_from_rows, cursor_after, keyset_page
 from darkroom.catalog.schema import asset_tags, assets, derived
 from darkroom.catalog.search.compiler import starts_with
 from darkroom.catalog.search.paging import SortKey
-from darkroom.errors import BadRequest
+from darkroom.errors import Invalid
 
 __all__ = [
     "Listing",
@@ -39,7 +39,6 @@ __all__ = [
 
 DEFAULT_MAX_RESULTS = 10
 MAX_RESULTS = 500
-RESOURCE_TYPES = ("image", "raw", "video")
 
 
 @dataclass(frozen=True)
@@ -83,9 +82,9 @@ def max_results_from(value: Any, default: int = DEFAULT_MAX_RESULTS, maximum: in
     try:
         number = int(value)
     except (TypeError, ValueError) as exc:
-        raise BadRequest(f"Invalid max_results - {value}") from exc
+        raise Invalid(f"Invalid max_results - {value}") from exc
     if not 1 <= number <= maximum:
-        raise BadRequest(f"max_results must be between 1 and {maximum}")
+        raise Invalid(f"max_results must be between 1 and {maximum}")
     return number
 
 
@@ -118,7 +117,7 @@ def _keys(listing: Listing) -> list[SortKey]:
         return [SortKey(field, descending=field == "created_at")]
     direction = str(listing.direction).lower()
     if direction not in ("asc", "desc", "1", "-1"):
-        raise BadRequest(f"Invalid direction - {listing.direction}")
+        raise Invalid(f"Invalid direction - {listing.direction}")
     return [SortKey(field, descending=direction in ("desc", "-1"))]
 
 
@@ -144,9 +143,9 @@ def resources_by_asset_ids(engine: Engine, cloud: str, asset_ids: Sequence[str])
 
 def _check_id_count(ids: Sequence[str], name: str) -> None:
     if not ids:
-        raise BadRequest(f"Missing required parameter - {name}")
+        raise Invalid(f"Missing required parameter - {name}")
     if len(ids) > 100:
-        raise BadRequest(f"Too many {name} (maximum is 100)")
+        raise Invalid(f"Too many {name} (maximum is 100)")
 
 
 def _by(engine: Engine, where: sa.ColumnElement[bool], field: str, order: Sequence[str]) -> list[Asset]:
@@ -211,4 +210,4 @@ def _decode_tag_cursor(cursor: str) -> str:
     try:
         return bytes.fromhex(cursor).decode()
     except ValueError as exc:
-        raise BadRequest("Invalid next_cursor") from exc
+        raise Invalid("Invalid next_cursor") from exc

@@ -18,8 +18,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from darkroom.catalog.errors import duplicate_is_conflict
 from darkroom.catalog.schema import metadata_fields
-from darkroom.errors import BadRequest, Conflict, NotFound
+from darkroom.errors import Conflict, Invalid, NotFound
 
 __all__ = [
     "FIELD_TYPES",
@@ -103,13 +104,13 @@ def get_field(engine: Engine, cloud: str, external_id: str) -> dict[str, Any]:
 def add_field(engine: Engine, cloud: str, body: Mapping[str, Any]) -> dict[str, Any]:
     kind = body.get("type")
     if kind not in FIELD_TYPES:
-        raise BadRequest(f"Invalid metadata field type - {kind}")
+        raise Invalid(f"Invalid metadata field type - {kind}")
     label = str(body.get("label") or "").strip()
     if not label:
-        raise BadRequest("Missing required parameter - label")
+        raise Invalid("Missing required parameter - label")
     external_id = str(body.get("external_id") or _slug(label))
     if not _EXTERNAL_ID.match(external_id):
-        raise BadRequest(f"Invalid external_id - {external_id}")
+        raise Invalid(f"Invalid external_id - {external_id}")
     row = {
         "cloud": cloud,
         "external_id": external_id,
@@ -124,9 +125,10 @@ def add_field(engine: Engine, cloud: str, body: Mapping[str, Any]) -> dict[str, 
         "created_at": _now(),
     }
     _check_definition(row)
-    with engine.begin() as conn:
+    duplicate = f"external id {external_id} already exists"
+    with duplicate_is_conflict(duplicate), engine.begin() as conn:
         if conn.execute(_select(cloud).where(metadata_fields.c.external_id == external_id)).first():
-            raise Conflict(f"external id {external_id} already exists")
+            raise Conflict(duplicate)
         position = conn.execute(sa.select(sa.func.count()).where(metadata_fields.c.cloud == cloud)).scalar_one()
         conn.execute(sa.insert(metadata_fields).values(**row, position=position))
         return _json(_row(conn, cloud, external_id))
@@ -141,7 +143,7 @@ def _new_datasource(kind: str, datasource: Any) -> dict[str, Any] | None:
     if kind not in ("enum", "set"):
         return None
     if not isinstance(datasource, Mapping) or not isinstance(datasource.get("values"), list):
-        raise BadRequest("Missing required parameter - datasource")
+        raise Invalid("Missing required parameter - datasource")
     return {"values": _entries([], datasource["values"])}
 
 
@@ -151,7 +153,7 @@ def _entries(existing: list[dict[str, Any]], incoming: list[Any]) -> list[dict[s
     index = {e["external_id"]: e for e in out}
     for item in incoming:
         if not isinstance(item, Mapping) or "value" not in item:
-            raise BadRequest("Datasource entries need a value")
+            raise Invalid("Datasource entries need a value")
         external_id = str(item.get("external_id") or secrets.token_hex(8))
         if external_id in index:
             index[external_id].update(value=item["value"], state="active")
@@ -163,15 +165,15 @@ def _entries(existing: list[dict[str, Any]], incoming: list[Any]) -> list[dict[s
 
 
 def _check_definition(row: Mapping[str, Any]) -> None:
-    """A mandatory field needs a default; a default must satisfy the field's own rules (400 otherwise)."""
+    """A mandatory field needs a default; a default must satisfy the field's own rules (Invalid otherwise)."""
     default = row["default_value"]
     if row["mandatory"] and default is None:
-        raise BadRequest("A mandatory field must have a default value")
+        raise Invalid("A mandatory field must have a default value")
     _check_rule(row.get("validation"))
     if default is not None:
         problem = _problem(row, default)
         if problem:
-            raise BadRequest(f"Invalid default value: {problem}")
+            raise Invalid(f"Invalid default value: {problem}")
 
 
 def _check_rule(rule: Any, depth: int = 0) -> None:
@@ -181,7 +183,7 @@ def _check_rule(rule: Any, depth: int = 0) -> None:
         return
     if rule.get("type") == "and":
         if not isinstance(rule.get("rules") or [], list):
-            raise BadRequest("Invalid validation: and.rules must be a list")
+            raise Invalid("Invalid validation: and.rules must be a list")
         for inner in rule.get("rules") or []:
             _check_rule(inner, depth + 1)
     if rule.get("type") == "strlen":
@@ -191,14 +193,14 @@ def _check_rule(rule: Any, depth: int = 0) -> None:
                 if bound is not None:
                     int(bound)
             except (TypeError, ValueError):
-                raise BadRequest(f"Invalid validation: strlen.{end} must be an integer") from None
+                raise Invalid(f"Invalid validation: strlen.{end} must be an integer") from None
 
 
 def update_field(engine: Engine, cloud: str, external_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
     with engine.begin() as conn:
         row = _row(conn, cloud, external_id)
         if body.get("type") not in (None, row["type"]):
-            raise BadRequest("The type of a metadata field cannot be changed")
+            raise Invalid("The type of a metadata field cannot be changed")
         for name in ("label", "mandatory", "default_value", "default_disabled", "validation", "restrictions"):
             if name in body:
                 row[name] = body[name]
@@ -231,7 +233,7 @@ def _datasource_change(engine: Engine, cloud: str, external_id: str, change: Any
     with engine.begin() as conn:
         row = _row(conn, cloud, external_id)
         if row["type"] not in ("enum", "set"):
-            raise BadRequest(f"Metadata field {external_id} has no datasource")
+            raise Invalid(f"Metadata field {external_id} has no datasource")
         row["datasource"] = {"values": change([dict(v) for v in row["datasource"]["values"]])}
         _save(conn, row)
         return {"values": _active(row["datasource"])}
@@ -258,7 +260,7 @@ def _set_state(values: list[dict[str, Any]], entry_ids: list[str], state: str) -
 
 def reorder_datasource(engine: Engine, cloud: str, external_id: str, order_by: str, direction: str | None) -> dict[str, Any]:
     if order_by != "value":
-        raise BadRequest(f"Invalid order_by - {order_by}")
+        raise Invalid(f"Invalid order_by - {order_by}")
     descending = (direction or "asc").lower() == "desc"
     return _datasource_change(
         engine, cloud, external_id, lambda current: sorted(current, key=lambda v: str(v["value"]), reverse=descending)
@@ -267,7 +269,7 @@ def reorder_datasource(engine: Engine, cloud: str, external_id: str, order_by: s
 
 def reorder_fields(engine: Engine, cloud: str, order_by: str, direction: str | None) -> list[dict[str, Any]]:
     if order_by not in ("label", "external_id", "created_at"):
-        raise BadRequest(f"Invalid order_by - {order_by}")
+        raise Invalid(f"Invalid order_by - {order_by}")
     descending = (direction or "asc").lower() == "desc"
     with engine.begin() as conn:
         rows = [dict(r) for r in conn.execute(_select(cloud)).mappings()]
@@ -292,7 +294,7 @@ def validated_values(
 ) -> dict[str, Any]:
     """`current` with `incoming` applied: typed, checked, empty values clearing a field.
 
-    Unknown fields and invalid values are a 400 naming the field, unless `clear_invalid`
+    Unknown fields and invalid values are Invalid, naming the field, unless `clear_invalid`
     drops them instead (Cloudinary's behaviour). `fields` (from `fields_by_id`) saves
     reading the definitions again when many assets are checked in one transaction.
     """
@@ -304,7 +306,7 @@ def validated_values(
         if field is None:
             if clear_invalid:
                 continue
-            raise BadRequest(f"Metadata field {external_id} does not exist")
+            raise Invalid(f"Metadata field {external_id} does not exist")
         if raw in ("", None, []):
             merged.pop(external_id, None)
             continue
@@ -314,7 +316,7 @@ def validated_values(
             if clear_invalid:
                 merged.pop(external_id, None)
                 continue
-            raise BadRequest(f"Metadata field {external_id}: {problem}")
+            raise Invalid(f"Metadata field {external_id}: {problem}")
         merged[external_id] = value
     return merged
 
@@ -324,7 +326,7 @@ def validate_asset_metadata(
 ) -> dict[str, Any]:
     """For the Upload API (`metadata` on upload/explicit): `incoming` checked and merged into `current`.
 
-    Same rules and wording as `update`; raises BadRequest naming the field.
+    Same rules and wording as `update`; raises Invalid naming the field.
     """
     with engine.connect() as conn:
         return validated_values(conn, cloud, current or {}, incoming, clear_invalid=clear_invalid)

@@ -15,9 +15,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from darkroom.catalog.errors import duplicate_is_conflict
 from darkroom.catalog.schema import api_keys, assets, clouds, derived, named_transformations
 from darkroom.config import Secret
-from darkroom.errors import BadRequest, Conflict, NotFound
+from darkroom.errors import Conflict, Invalid, NotFound
 
 __all__ = ["TransformationNotFound", "bare_name", "list_transformations", "find_named", "used_transformation",
            "create_named", "update_named", "delete_named", "DeliveryRules", "delivery_rules"]
@@ -84,10 +85,11 @@ def used_transformation(engine: Engine, cloud: str, text: str) -> bool:
 def create_named(engine: Engine, cloud: str, name: str, transformation: str, allowed_for_strict: bool = False) -> None:
     name = bare_name(name.strip())
     if not name or "/" in name or "," in name:
-        raise BadRequest(f"Invalid transformation name - {name}")
-    with engine.begin() as conn:
+        raise Invalid(f"Invalid transformation name - {name}")
+    duplicate = f"Transformation {name} already exists"
+    with duplicate_is_conflict(duplicate), engine.begin() as conn:
         if conn.execute(sa.select(named_transformations.c.name).where(_where(cloud, name))).first():
-            raise Conflict(f"Transformation {name} already exists")
+            raise Conflict(duplicate)
         conn.execute(sa.insert(named_transformations).values(
             cloud=cloud, name=name, transformation=transformation, allowed_for_strict=allowed_for_strict, created_at=datetime.now(UTC)))
 

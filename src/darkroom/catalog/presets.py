@@ -13,9 +13,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from darkroom.catalog.errors import PresetNotFound
+from darkroom.catalog.errors import PresetNotFound, duplicate_is_conflict
 from darkroom.catalog.schema import upload_presets
-from darkroom.errors import BadRequest, Conflict
+from darkroom.errors import Invalid
 
 __all__ = ["Preset", "list_presets", "get_preset", "create_preset", "update_preset", "delete_preset", "FLAGS"]
 
@@ -50,7 +50,7 @@ def list_presets(engine: Engine, cloud: str, max_results: int, next_cursor: str 
         try:
             statement = statement.where(upload_presets.c.name > bytes.fromhex(next_cursor).decode())
         except ValueError as exc:
-            raise BadRequest("Invalid next_cursor") from exc
+            raise Invalid("Invalid next_cursor") from exc
     with engine.connect() as conn:
         rows = conn.execute(statement.order_by(upload_presets.c.name).limit(max_results + 1)).mappings().all()
     more = len(rows) > max_results
@@ -80,9 +80,8 @@ def create_preset(engine: Engine, cloud: str, body: Mapping[str, Any]) -> str:
         "settings": _settings(body),
         "created_at": datetime.now(UTC),
     }
-    with engine.begin() as conn:
-        if conn.execute(sa.select(upload_presets.c.name).where(_where(cloud, name))).first():
-            raise Conflict(f"Upload preset {name} already exists")
+    # The primary key (cloud, name) refuses a duplicate, also one a concurrent request just made.
+    with duplicate_is_conflict(f"Upload preset {name} already exists"), engine.begin() as conn:
         conn.execute(sa.insert(upload_presets).values(**row))
     return name
 

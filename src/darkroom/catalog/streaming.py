@@ -12,8 +12,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from darkroom.catalog.errors import duplicate_is_conflict
 from darkroom.catalog.schema import streaming_profiles
-from darkroom.errors import BadRequest, Conflict, NotFound
+from darkroom.errors import Conflict, Invalid, NotFound
 
 __all__ = ["PREDEFINED", "StreamingProfileNotFound", "list_profiles", "get_profile", "create_profile", "update_profile", "delete_profile"]
 
@@ -72,22 +73,23 @@ def _where(cloud: str, name: str) -> sa.ColumnElement[bool]:
 
 def _check(representations: Any) -> list[dict[str, str]]:
     if not isinstance(representations, list) or not representations:
-        raise BadRequest("Missing required parameter - representations")
+        raise Invalid("Missing required parameter - representations")
     out = []
     for item in representations:
         if not isinstance(item, dict) or not isinstance(item.get("transformation"), str):
-            raise BadRequest("Each representation needs a transformation")
+            raise Invalid("Each representation needs a transformation")
         out.append({"transformation": item["transformation"]})
     return out
 
 
 def create_profile(engine: Engine, cloud: str, name: str, display_name: str | None, representations: Any) -> dict[str, Any]:
     if not name:
-        raise BadRequest("Missing required parameter - name")
+        raise Invalid("Missing required parameter - name")
     reps = _check(representations)
-    with engine.begin() as conn:
+    duplicate = f"Streaming profile {name} already exists"
+    with duplicate_is_conflict(duplicate), engine.begin() as conn:
         if name in PREDEFINED or conn.execute(sa.select(streaming_profiles.c.name).where(_where(cloud, name))).first():
-            raise Conflict(f"Streaming profile {name} already exists")
+            raise Conflict(duplicate)
         conn.execute(sa.insert(streaming_profiles).values(cloud=cloud, name=name, display_name=display_name,
                                                           representations=reps, created_at=datetime.now(UTC)))
     return _json(name, display_name, reps, False)
@@ -95,7 +97,7 @@ def create_profile(engine: Engine, cloud: str, name: str, display_name: str | No
 
 def update_profile(engine: Engine, cloud: str, name: str, display_name: str | None, representations: Any) -> dict[str, Any]:
     if name in PREDEFINED:
-        raise BadRequest(f"Predefined streaming profile {name} cannot be changed")
+        raise Invalid(f"Predefined streaming profile {name} cannot be changed")
     current = get_profile(engine, cloud, name)
     values: dict[str, Any] = {}
     if display_name is not None:
@@ -110,7 +112,7 @@ def update_profile(engine: Engine, cloud: str, name: str, display_name: str | No
 
 def delete_profile(engine: Engine, cloud: str, name: str) -> dict[str, Any]:
     if name in PREDEFINED:
-        raise BadRequest(f"Predefined streaming profile {name} cannot be deleted")
+        raise Invalid(f"Predefined streaming profile {name} cannot be deleted")
     current = get_profile(engine, cloud, name)
     with engine.begin() as conn:
         conn.execute(sa.delete(streaming_profiles).where(_where(cloud, name)))

@@ -15,11 +15,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from darkroom.catalog.assets import Asset, insert_tags
-from darkroom.catalog.errors import AssetNotFound
+from darkroom.catalog.errors import AssetNotFound, duplicate_is_conflict
 from darkroom.catalog.metadata_fields import fields_by_id, validated_values
 from darkroom.catalog.rows import assets_from_rows
 from darkroom.catalog.schema import asset_tags, assets
-from darkroom.errors import BadRequest
+from darkroom.errors import Invalid
 
 __all__ = ["AssetChanges", "update_resource", "update_metadata", "MODERATION_STATUSES", "ACCESS_MODES"]
 
@@ -51,11 +51,11 @@ def _column_values(changes: AssetChanges) -> dict[str, Any]:
         values["asset_folder"] = changes.asset_folder.strip("/")
     if changes.moderation_status is not None:
         if changes.moderation_status not in MODERATION_STATUSES:
-            raise BadRequest(f"Invalid moderation_status - {changes.moderation_status}")
+            raise Invalid(f"Invalid moderation_status - {changes.moderation_status}")
         values["moderation_status"] = changes.moderation_status
     if changes.access_mode is not None:
         if changes.access_mode not in ACCESS_MODES:
-            raise BadRequest(f"Invalid access_mode - {changes.access_mode}")
+            raise Invalid(f"Invalid access_mode - {changes.access_mode}")
         values["access_mode"] = changes.access_mode
     return values
 
@@ -64,7 +64,7 @@ def update_resource(engine: Engine, cloud: str, resource_type: str, type_: str, 
     identity = sa.and_(assets.c.cloud == cloud, assets.c.resource_type == resource_type, assets.c.type == type_,
                        assets.c.public_id == public_id)
     values = _column_values(changes)
-    with engine.begin() as conn:
+    with duplicate_is_conflict(), engine.begin() as conn:
         row = conn.execute(sa.select(assets).where(identity)).mappings().first()
         if row is None:
             raise AssetNotFound(f"Resource not found - {public_id}")

@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from darkroom.catalog.errors import duplicate_is_conflict
 from darkroom.catalog.schema import access_tokens, console_sessions, console_users
 from darkroom.errors import Conflict, NotFound
 
@@ -82,17 +83,15 @@ def _aware(moment: datetime | None) -> datetime | None:
 
 
 def insert_user(engine: Engine, username: str, password_hash: str, now: datetime) -> Operator:
-    try:
-        with engine.begin() as conn:
-            if conn.execute(sa.select(console_users.c.username).where(console_users.c.username == username)).first():
-                raise Conflict(f"User {username} already exists")
-            conn.execute(
-                sa.insert(console_users).values(
-                    username=username, password_hash=password_hash, failed_logins=0, locked_until=None, created_at=now
-                )
+    # The unique index also refuses one created between the check and the insert (two servers starting at once).
+    with duplicate_is_conflict(f"User {username} already exists"), engine.begin() as conn:
+        if conn.execute(sa.select(console_users.c.username).where(console_users.c.username == username)).first():
+            raise Conflict(f"User {username} already exists")
+        conn.execute(
+            sa.insert(console_users).values(
+                username=username, password_hash=password_hash, failed_logins=0, locked_until=None, created_at=now
             )
-    except sa.exc.IntegrityError as exc:  # created between the check and the insert (two servers starting at once)
-        raise Conflict(f"User {username} already exists") from exc
+        )
     return get_user(engine, username)
 
 
@@ -165,7 +164,7 @@ def set_login_state(engine: Engine, username: str, **values: Any) -> None:
 
 def insert_session(engine: Engine, id_hash: str, username: str, now: datetime, expires_at: datetime) -> None:
     """A new session row; expired ones are swept on the way."""
-    with engine.begin() as conn:
+    with duplicate_is_conflict(), engine.begin() as conn:
         conn.execute(sa.delete(console_sessions).where(console_sessions.c.expires_at < now))
         conn.execute(
             sa.insert(console_sessions).values(id_hash=id_hash, username=username, created_at=now, expires_at=expires_at)
@@ -190,7 +189,7 @@ def delete_session(engine: Engine, id_hash: str) -> None:
 
 
 def insert_access_token(engine: Engine, token_id: str, token_hash: str, scope: str, label: str, now: datetime) -> AccessToken:
-    with engine.begin() as conn:
+    with duplicate_is_conflict(), engine.begin() as conn:
         conn.execute(
             sa.insert(access_tokens).values(
                 id=token_id, token_hash=token_hash, scope=scope, label=label, created_at=now, revoked_at=None

@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from darkroom.catalog.library import default_cloud
-from darkroom.errors import DarkroomError
+from darkroom.errors import Conflict, DarkroomError, Forbidden, Invalid, NotAuthenticated, NotFound, TimedOut
 from darkroom.media.services import Services, services_of
 from darkroom.media.sessions import LOGIN_COOKIE, SESSION_COOKIE, SESSION_SECONDS, ConsoleAuth
 
@@ -28,6 +28,10 @@ __all__ = [
     "page", "json_reply", "error_reply", "operator_page", "operator_api", "Context", "safe_next",
     "signed_in_user", "set_session_cookie", "set_login_cookie", "clear_cookies",
 ]
+
+# The status of each domain error in the console's JSON replies (the console is no Cloudinary
+# endpoint, but its script reads the same codes); an error takes its nearest listed ancestor's.
+_STATUS: dict[type[DarkroomError], int] = {Invalid: 400, NotAuthenticated: 401, Forbidden: 403, NotFound: 404, TimedOut: 408, Conflict: 409}
 
 TEMPLATES = Path(__file__).parent / "templates"
 _env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
@@ -135,6 +139,10 @@ async def _context(request: Request, presented_csrf: str | None = None) -> Conte
     return Context(request, services, auth, user, cloud)
 
 
+def _status_for(exc: DarkroomError) -> int:
+    return next((_STATUS[cls] for cls in type(exc).__mro__ if cls in _STATUS), 500)
+
+
 def operator_page(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     """An HTML page for signed-in operators; others are sent to the sign-in form.
 
@@ -171,6 +179,6 @@ def operator_api(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         try:
             return await handler(ctx)
         except DarkroomError as exc:
-            return error_reply(exc.message, exc.status)
+            return error_reply(exc.message, _status_for(exc))
 
     return guarded

@@ -46,7 +46,7 @@ from darkroom.console.pages import (
     set_session_cookie,
     signed_in_user,
 )
-from darkroom.errors import BadRequest, DarkroomError
+from darkroom.errors import DarkroomError, Invalid
 
 __all__ = ["routes"]
 
@@ -162,7 +162,7 @@ async def _change_preset(ctx: Context, form: dict[str, str]) -> str:
         await ctx.services.db(presets.delete_preset, ctx.cloud, name)
         return f"Deleted preset {name}."
     if not name:
-        raise BadRequest("Give the preset a name")
+        raise Invalid("Give the preset a name")
     body = {"name": name, "unsigned": "1" if form.get("mode") == "unsigned" else "0"}
     for field in ("folder", "allowed_formats", "tags"):
         if form.get(field, "").strip():
@@ -195,7 +195,7 @@ def _words(text: str) -> list[str]:
 async def _create_policy(ctx: Context, form: dict[str, str]) -> str | None:
     name = form.get("name", "").strip()
     if not name:
-        raise BadRequest("Give the policy a name")
+        raise Invalid("Give the policy a name")
     allowed = _words(form.get("allowed_params", "")) or ["folder", "upload_preset", "public_id", "tags", "context"]
     _policy, token = await ctx.services.db(
         catalog.create_signing_policy, ctx.cloud, name, allowed_params=allowed,
@@ -280,7 +280,7 @@ def _int(text: str | None, default: int) -> int:
     try:
         return int(text) if text else default
     except ValueError:
-        raise BadRequest(f"Not a number: {text}") from None
+        raise Invalid(f"Not a number: {text}") from None
 
 
 @operator_api
@@ -304,13 +304,13 @@ async def api_sign(ctx: Context) -> Response:
     body = await _json_body(ctx.request)
     params = body.get("paramsToSign")
     if not isinstance(params, dict) or not params:
-        raise BadRequest("paramsToSign must be an object")
+        raise Invalid("paramsToSign must be an object")
     try:
         timestamp = int(params.get("timestamp", 0))
     except (TypeError, ValueError):
-        raise BadRequest("paramsToSign.timestamp must be a number") from None
+        raise Invalid("paramsToSign.timestamp must be a number") from None
     if abs(time.time() - timestamp) > SIGN_SKEW_SECONDS:
-        raise BadRequest("paramsToSign.timestamp is not current")
+        raise Invalid("paramsToSign.timestamp is not current")
     key = await _signing_key(ctx)
     if key is None:
         return error_reply("This cloud has no active API key", 409)
@@ -322,20 +322,20 @@ async def _json_body(request: Request) -> dict[str, Any]:
     try:
         body = await request.json()
     except ValueError:
-        raise BadRequest("Expected a JSON body") from None
+        raise Invalid("Expected a JSON body") from None
     if not isinstance(body, dict):
-        raise BadRequest("Expected a JSON object")
+        raise Invalid("Expected a JSON object")
     return body
 
 
 def _targets(body: dict[str, Any]) -> list[tuple[str, str, str]]:
     items = body.get("assets")
     if not isinstance(items, list) or not items:
-        raise BadRequest("Select at least one asset")
+        raise Invalid("Select at least one asset")
     targets = []
     for item in items[:1000]:
         if not isinstance(item, dict) or not item.get("public_id"):
-            raise BadRequest("Each asset needs resource_type, type and public_id")
+            raise Invalid("Each asset needs resource_type, type and public_id")
         targets.append((str(item.get("resource_type") or "image"), str(item.get("type") or "upload"), str(item["public_id"])))
     return targets
 
@@ -362,7 +362,7 @@ async def api_tags(ctx: Context) -> Response:
     tag = str(body.get("tag") or "").strip()
     command = body.get("command")
     if not tag or command not in ("add", "remove"):
-        raise BadRequest("Give a tag, and a command of add or remove")
+        raise Invalid("Give a tag, and a command of add or remove")
     # update_tags takes many public IDs: one call per (resource_type, type), not one per asset.
     groups: dict[tuple[str, str], list[str]] = {}
     for resource_type, type_, public_id in _targets(body):

@@ -16,7 +16,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from darkroom.errors import BadRequest
+from darkroom.errors import Invalid
 
 __all__ = ["BreakpointSettings", "choose_breakpoints"]
 
@@ -35,11 +35,11 @@ class BreakpointSettings:
 
     def __post_init__(self) -> None:
         if self.min_width < 1 or self.max_width < 1 or self.min_width > self.max_width:
-            raise BadRequest("Invalid responsive_breakpoints: min_width and max_width must be positive and min_width <= max_width")
+            raise Invalid("Invalid responsive_breakpoints: min_width and max_width must be positive and min_width <= max_width")
         if self.bytes_step < 1:
-            raise BadRequest("Invalid responsive_breakpoints: bytes_step must be positive")
+            raise Invalid("Invalid responsive_breakpoints: bytes_step must be positive")
         if not 1 <= self.max_images <= 200:
-            raise BadRequest("Invalid responsive_breakpoints: max_images must be between 1 and 200")
+            raise Invalid("Invalid responsive_breakpoints: max_images must be between 1 and 200")
 
 
 def choose_breakpoints(settings: BreakpointSettings, image_width: int, measure: Callable[[int], int]) -> list[int]:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pyvips
 
-from darkroom.errors import BadRequest
+from darkroom.errors import Invalid
 from darkroom.imaging.errors import InvalidImage, TooManyPixels, UnsupportedTransformation
 from darkroom.imaging.expressions import evaluate_number
 from darkroom.imaging.faces import detect_faces
@@ -265,5 +265,5 @@ def dpr_of(component: Component, state: RenderState) -> float:
 
 def positive(value: int | None, name: str) -> int | None:
     if value is not None and value <= 0:
-        raise BadRequest(f"Invalid {name} parameter - {value}")
+        raise Invalid(f"Invalid {name} parameter - {value}")
     return value

@@ -1,6 +1,6 @@
 """Errors the renderer raises for a user's request (never for its own bugs).
 
-    darkroom.errors.BadRequest
+    darkroom.errors.Invalid
     ├── UnsupportedTransformation   a valid parameter darkroom cannot render (AI effects, …)
     ├── MissingLayer                l_/u_ names an image that does not exist
     └── darkroom.errors.TooLarge
@@ -10,14 +10,14 @@
 
 from __future__ import annotations
 
-from darkroom.errors import BadRequest, TooLarge
+from darkroom.errors import Invalid, TooLarge
 
 
-class UnsupportedTransformation(BadRequest):
+class UnsupportedTransformation(Invalid):
     """The URL is well formed, but this server does not render that parameter."""
 
 
-class MissingLayer(BadRequest):
+class MissingLayer(Invalid):
     """An overlay or underlay refers to an image that cannot be loaded."""
 
 
@@ -25,7 +25,7 @@ class TooManyPixels(TooLarge):
     """A decompression bomb, or a request for an absurdly large output."""
 
 
-class InvalidImage(BadRequest):
+class InvalidImage(Invalid):
     """The stored bytes could not be decoded as an image."""
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Union
 
-from darkroom.errors import BadRequest
+from darkroom.errors import Invalid
 from darkroom.transform import Cast, Literal, Lookup, Name, Node, Operation
 
 Value = Union[float, str, bool, list[str]]
@@ -27,7 +27,7 @@ def _lookup(node: Lookup, env: Env) -> Value:
 
 def _name(node: Name, env: Env) -> Value:
     if node.name not in env:
-        raise BadRequest(f"Invalid expression - unknown variable {node.name}")
+        raise Invalid(f"Invalid expression - unknown variable {node.name}")
     value = env[node.name]
     return value() if callable(value) else value
 
@@ -42,7 +42,7 @@ def _number(value: Value) -> float:
             return float(value)
         except ValueError:
             pass
-    raise BadRequest(f"Invalid expression - {value!r} is not a number")
+    raise Invalid(f"Invalid expression - {value!r} is not a number")
 
 
 def _apply(op: str, left: Value, right: Value) -> Value:
@@ -54,7 +54,7 @@ def _apply(op: str, left: Value, right: Value) -> Value:
         return (str(left) == str(right)) == (op == "eq")
     a, b = _number(left), _number(right)
     if op in ("div", "mod") and b == 0:
-        raise BadRequest("Invalid expression - division by zero")
+        raise Invalid("Invalid expression - division by zero")
     operations: dict[str, Callable[[], Value]] = {
         "or": lambda: bool(a) or bool(b),
         "and": lambda: bool(a) and bool(b),
@@ -67,7 +67,7 @@ def _apply(op: str, left: Value, right: Value) -> Value:
 
 
 def _overflow() -> float:
-    raise BadRequest("Invalid expression - number too large")
+    raise Invalid("Invalid expression - number too large")
 
 
 def evaluate(node: Node, env: Env) -> Value:

@@ -2,7 +2,7 @@
 
 Detection runs on a copy at most 640 px wide, converted to grey; boxes come back in the
 image's own coordinates. OpenCV is imported lazily, so the rest of the renderer works (and
-`g_face` answers 400) on a machine without it. OpenCV 5 no longer ships the cascades; the
+`g_face` is refused as unsupported) on a machine without it. OpenCV 5 no longer ships the cascades; the
 dependency is pinned below 5 for that reason.
 """
 

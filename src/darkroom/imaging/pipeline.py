@@ -134,7 +134,7 @@ def _encodable(rendered: RenderedImage, fmt: str) -> pyvips.Image:
 
 def render(request: RenderRequest) -> Rendered:
     """Render the request's chain over its source and encode it. Synchronous and CPU-bound:
-    call it from a worker thread. User mistakes raise BadRequest subclasses."""
+    call it from a worker thread. User mistakes raise Invalid subclasses."""
     rendered = render_image(request)
     chain, requested_format, source_format = request.chain, request.requested_format, request.source_format
     target = (chain.fetch_format or requested_format or source_format).lower()

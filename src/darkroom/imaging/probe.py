@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pyvips
 
-from darkroom.errors import BadRequest, TooLarge
+from darkroom.errors import Invalid, TooLarge
 from darkroom.transform import FORMAT_ALIASES
 
 __all__ = ["MediaInfo", "probe", "LOADER_FORMATS", "CONTENT_TYPES", "content_type_for", "normalize_format"]
@@ -123,7 +123,7 @@ def _probe_image(path: Path) -> MediaInfo | None:
     try:
         image = pyvips.Image.new_from_file(str(path), access="sequential")
     except pyvips.Error as exc:
-        raise BadRequest("Invalid image file", detail=str(exc)) from exc
+        raise Invalid("Invalid image file", detail=str(exc)) from exc
     if fmt == "heic" and _is_avif(image):
         fmt = "avif"
     pages = image.get("n-pages") if image.get_typeof("n-pages") else 1

@@ -14,7 +14,7 @@ from typing import Any
 import anyio
 
 from darkroom.catalog import Asset
-from darkroom.errors import BadRequest
+from darkroom.errors import Invalid
 from darkroom.imaging import InvalidImage, Rendered, RenderRequest, metrics, render
 from darkroom.imaging.memory import render_memory_bytes
 from darkroom.imaging.breakpoints import BreakpointSettings, choose_breakpoints
@@ -66,10 +66,10 @@ def _breakpoint_settings(text: str) -> list[BreakpointSettings]:
     try:
         items = json.loads(text)
     except (ValueError, RecursionError):
-        raise BadRequest("Invalid responsive_breakpoints parameter: expected JSON") from None
+        raise Invalid("Invalid responsive_breakpoints parameter: expected JSON") from None
     items = items if isinstance(items, list) else [items]
     if not items or len(items) > 10 or not all(isinstance(item, dict) for item in items):
-        raise BadRequest("Invalid responsive_breakpoints parameter: expected 1 to 10 objects")
+        raise Invalid("Invalid responsive_breakpoints parameter: expected 1 to 10 objects")
     defaults = BreakpointSettings()
     result = []
     for item in items:
@@ -86,7 +86,7 @@ def _breakpoint_settings(text: str) -> list[BreakpointSettings]:
                 )
             )
         except (TypeError, ValueError):
-            raise BadRequest("Invalid responsive_breakpoints parameter: widths, bytes_step and max_images must be integers") from None
+            raise Invalid("Invalid responsive_breakpoints parameter: widths, bytes_step and max_images must be integers") from None
     return result
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import anyio
 
 from darkroom.catalog.chunks import record_and_claim
-from darkroom.errors import BadRequest, TooLarge
+from darkroom.errors import Invalid, TooLarge
 from darkroom.media.services import Services
 from darkroom.media.spool import SpooledFile
 
@@ -39,11 +39,11 @@ class ChunkRange:
 def parse_content_range(header: str) -> ChunkRange:
     match = _RANGE.match(header.strip())
     if match is None:
-        raise BadRequest(f"Invalid Content-Range header - {header}")
+        raise Invalid(f"Invalid Content-Range header - {header}")
     start, end = int(match.group(1)), int(match.group(2))
     total = int(match.group(3)) if match.group(3) not in ("-1", "*") else None
     if end < start or (total is not None and end >= total):
-        raise BadRequest(f"Invalid Content-Range header - {header}")
+        raise Invalid(f"Invalid Content-Range header - {header}")
     return ChunkRange(start, end, total)
 
 
@@ -54,9 +54,9 @@ def _chunk_key(cloud: str, upload_id: str, start: int) -> str:
 async def receive_chunk(services: Services, cloud: str, upload_id: str, chunk: ChunkRange, part: SpooledFile) -> SpooledFile | None:
     """Keep one chunk; returns the whole file once every byte has arrived, else None."""
     if not _UPLOAD_ID.match(upload_id):
-        raise BadRequest("Invalid X-Unique-Upload-Id header")
+        raise Invalid("Invalid X-Unique-Upload-Id header")
     if part.size != chunk.end - chunk.start + 1:
-        raise BadRequest(f"Chunk size {part.size} does not match Content-Range {chunk.start}-{chunk.end}")
+        raise Invalid(f"Chunk size {part.size} does not match Content-Range {chunk.start}-{chunk.end}")
     if chunk.total is not None and chunk.total > services.settings.max_upload_bytes:
         raise TooLarge(f"File size too large. Got {chunk.total}. Maximum is {services.settings.max_upload_bytes}.")
     if chunk.end >= services.settings.max_upload_bytes:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 from darkroom.auth.requests import URL_SIGNATURE
-from darkroom.errors import BadRequest
+from darkroom.errors import Invalid
 from darkroom.transform import looks_like_transformation
 
 __all__ = ["DeliveryPath", "split_delivery_path"]
@@ -48,7 +48,7 @@ def split_delivery_path(rest: str) -> DeliveryPath:
         version = int(segments.pop(0)[1:])
     escaped_name = "/".join(segments)
     if not escaped_name:
-        raise BadRequest("Missing public_id in delivery URL")
+        raise Invalid("Missing public_id in delivery URL")
     name = unquote(escaped_name)
     signed_text = "/".join([*transformations, escaped_name])
     return DeliveryPath(signature, unquote("/".join(transformations)), version, name, signed_text)

@@ -35,7 +35,7 @@ from darkroom.imaging import Rendered, RenderRequest, content_type_for, render
 from darkroom.imaging.memory import SourceHeader, render_memory_bytes
 from darkroom.media.sources import fetch_remote
 from darkroom.storage import BlobNotFound
-from darkroom.errors import Unauthorized
+from darkroom.errors import NotAuthenticated
 from darkroom.transform import Chain
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ __all__ = ["CacheEvents", "ClientHints", "Derivative", "DerivativeCache", "Stric
 log = logging.getLogger(__name__)
 
 
-class StrictTransformationRefused(Unauthorized):
+class StrictTransformationRefused(NotAuthenticated):
     """Strict transformations are on and this derivative is neither signed, allowed nor existing."""
 
 
@@ -361,11 +361,11 @@ async def _layer_files(services: Services, asset: Asset, chain: Chain, files: co
     fetch as uploads from a URL. `files` removes every copy when the render is done."""
     paths: dict[str, Path] = {}
     for public_id in chain.layer_public_ids():
-        layer = await services.db(catalog.get_asset, asset.cloud, "image", "upload", public_id.replace(":", "/"))
-        if layer is None:
+        stored = await services.db(catalog.get_asset, asset.cloud, "image", "upload", public_id.replace(":", "/"))
+        if stored is None:
             continue  # the renderer refuses the URL, naming the layer
         try:
-            paths[public_id] = await files.enter_async_context(services.local_file(layer.storage_key))
+            paths[public_id] = await files.enter_async_context(services.local_file(stored.storage_key))
         except BlobNotFound:
             continue  # the same refusal: its bytes are gone
     settings = services.settings

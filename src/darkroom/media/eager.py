@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from darkroom.catalog import Asset
+from darkroom.errors import Invalid
 from darkroom.media.derivatives import ClientHints
 from darkroom.media.services import Services
 from darkroom.media.shapes import delivery_urls
-from darkroom.errors import BadRequest
 from darkroom.transform import Chain, parse
 
 __all__ = ["EagerItem", "parse_eager", "render_eager", "split_eager"]
@@ -28,8 +28,8 @@ def split_eager(text: str) -> list[tuple[str, str | None]]:
     """`c_scale,w_100|w_50/png` → [("c_scale,w_100", None), ("w_50", "png")]."""
     items = [item.strip() for item in text.split("|") if item.strip()]
     if len(items) > MAX_EAGER:
-        raise BadRequest(f"Too many eager transformations (maximum is {MAX_EAGER})")
-    result = []
+        raise Invalid(f"Too many eager transformations (maximum is {MAX_EAGER})")
+    result: list[tuple[str, str | None]] = []
     for item in items:
         head, _, last = item.rpartition("/")
         if _BARE_FORMAT.match(last) and "_" not in last:
@@ -55,7 +55,7 @@ async def render_eager(services: Services, origin: str, asset: Asset, items: lis
     """Render each eager transformation now; returns Cloudinary's `eager` list, its URLs
     starting with `origin` (`media.shapes.delivery_origin`)."""
     if items and asset.resource_type != "image":
-        raise BadRequest("Eager transformations are supported for images only")
+        raise Invalid("Eager transformations are supported for images only")
     cache = services.caches.derivatives
     listed = []
     for item in items:

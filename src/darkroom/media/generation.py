@@ -33,7 +33,7 @@ from darkroom import catalog
 from darkroom.auth import MissingParameter
 from darkroom.catalog import Asset, NewAsset
 from darkroom.catalog.listing import Listing, list_resources
-from darkroom.errors import BadRequest, NotFound
+from darkroom.errors import Invalid, NotFound
 from darkroom.imaging import TooManyPixels, content_type_for, probe
 from darkroom.imaging.memory import BYTES_PER_PIXEL, FIXED_BYTES, WORKING_COPIES, SourceHeader, render_memory_bytes
 from darkroom.imaging import generation
@@ -55,7 +55,6 @@ __all__ = [
     "make_text",
 ]
 
-GENERATED_TYPES = ("text", "sprite", "multi")
 MAX_SOURCES = 100  # images in one sprite or multi
 MAX_PAGES = 200  # pages one explode renders
 DEFAULT_FRAME_DELAY = 500  # ms between multi frames when the transformation gives no dl_
@@ -138,7 +137,7 @@ async def _sprite_picture(
     chain = parse(params.get("transformation", ""))
     fmt = chain.fetch_format or "png"
     if fmt not in SPRITE_FORMATS:
-        raise BadRequest(f"Invalid sprite format - {fmt}")
+        raise Invalid(f"Invalid sprite format - {fmt}")
     sources = await _sources(services, cloud, origin, params, urls)
     max_pixels = services.settings.max_image_pixels
     frames = await _render_sources(services, sources, _without(chain, fetch_format=None, delay=None))
@@ -195,7 +194,7 @@ async def _multi_picture(services: Services, cloud: str, origin: str, params: di
     chain = parse(params.get("transformation", ""))
     fmt = (params.get("format") or chain.fetch_format or "gif").lower()
     if fmt not in ("gif", "webp", "pdf"):
-        raise BadRequest(f"Invalid multi format - {fmt} (gif, webp and pdf are supported)")
+        raise Invalid(f"Invalid multi format - {fmt} (gif, webp and pdf are supported)")
     delay = next((c.delay for c in reversed(chain.components) if c.delay is not None), None) or DEFAULT_FRAME_DELAY
     sources = await _sources(services, cloud, origin, params, urls)
     frames = await _render_sources(services, sources, _without(chain, fetch_format=None, delay=None))
@@ -235,7 +234,7 @@ async def _sources(services: Services, cloud: str, origin: str, params: dict[str
     """(name, stored asset or remote URL) for each input image, in output order."""
     tag = params.get("tag", "")
     if bool(tag) == bool(urls):
-        raise BadRequest("Either tag or urls must be given, but not both")
+        raise Invalid("Either tag or urls must be given, but not both")
     if tag:
         page = await services.db(
             list_resources, cloud, Listing(resource_type="image", type="upload", tag=tag, max_results=MAX_SOURCES + 1)
@@ -248,7 +247,7 @@ async def _sources(services: Services, cloud: str, origin: str, params: dict[str
         # One past the limit is enough to refuse: no catalog look-ups for the rest of a long list.
         sources = [await _url_source(services, cloud, origin, url) for url in urls[: MAX_SOURCES + 1]]
     if len(sources) > MAX_SOURCES:
-        raise BadRequest(f"Too many images (maximum is {MAX_SOURCES})")
+        raise Invalid(f"Too many images (maximum is {MAX_SOURCES})")
     return sources
 
 
@@ -309,7 +308,7 @@ async def _source_file(services: Services, source: Asset | str) -> AsyncIterator
     try:
         info = await anyio.to_thread.run_sync(lambda: probe(spooled.path, max_pixels=settings.max_image_pixels))
         if info.resource_type != "image":
-            raise BadRequest(f"Invalid image file - {source}")
+            raise Invalid(f"Invalid image file - {source}")
         yield spooled.path, SourceHeader(info.format, info.width or 0, info.height or 0, info.pages or 1)
     finally:
         spooled.discard()
@@ -357,7 +356,7 @@ def _page_spec(transformation: str) -> tuple[str, str]:
         if params:
             components.append(",".join(params))
     if spec is None:
-        raise BadRequest("Invalid transformation for explode: a page parameter (pg_all or pg_N) is required")
+        raise Invalid("Invalid transformation for explode: a page parameter (pg_all or pg_N) is required")
     return spec, "/".join(components)
 
 
@@ -369,10 +368,10 @@ def _pages(spec: str, count: int) -> list[int]:
         start, end = int(first), int(last) if last else count if dash else int(first)
         for page in (start, end):  # checked before the range is built: ranges come from the caller
             if not 1 <= page <= count:
-                raise BadRequest(f"Invalid page {page}: the file has {count} page{'s' if count != 1 else ''}")
+                raise Invalid(f"Invalid page {page}: the file has {count} page{'s' if count != 1 else ''}")
         wanted.update(range(start, end + 1))
         if len(wanted) > MAX_PAGES:
-            raise BadRequest(f"Too many pages (maximum is {MAX_PAGES})")
+            raise Invalid(f"Too many pages (maximum is {MAX_PAGES})")
     return sorted(wanted)
 
 
@@ -435,15 +434,15 @@ def _int_param(params: dict[str, str], name: str, default: int, low: int, high: 
     try:
         value = int(float(text))
     except ValueError:
-        raise BadRequest(f"Invalid {name} parameter - {text}") from None
+        raise Invalid(f"Invalid {name} parameter - {text}") from None
     if not low <= value <= high:
-        raise BadRequest(f"Invalid {name} parameter - {text} (expected {low} to {high})")
+        raise Invalid(f"Invalid {name} parameter - {text} (expected {low} to {high})")
     return value
 
 
 def _choice(params: dict[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
     value = (params.get(name) or default).lower()
     if value and value not in allowed:
-        raise BadRequest(f"Invalid {name} parameter - {value} (expected one of {', '.join(allowed)})")
+        raise Invalid(f"Invalid {name} parameter - {value} (expected one of {', '.join(allowed)})")
     return value
 

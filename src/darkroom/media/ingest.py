@@ -22,16 +22,15 @@ from darkroom.media.params import parse_bool, parse_context, parse_list
 from darkroom.media.services import Services
 from darkroom.catalog import NewAsset, SaveResult
 from darkroom.catalog.metadata_fields import validate_asset_metadata
-from darkroom.errors import BadRequest
+from darkroom.errors import Invalid
 from darkroom.imaging import MediaInfo, RenderRequest, normalize_format, probe, render
 from darkroom.transform import parse
+from darkroom.vocabulary import STORED_DELIVERY_TYPES
 
 __all__ = ["UploadOptions", "base_public_id", "ingest", "delete_blobs", "random_public_id"]
 
 log = logging.getLogger("darkroom.ingest")
 
-RESOURCE_TYPES = ("image", "video", "raw", "auto")
-DELIVERY_TYPES = ("upload", "private", "authenticated")
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 
 
@@ -63,8 +62,8 @@ class UploadOptions:
     @classmethod
     def from_params(cls, params: dict[str, str], resource_type: str, *, signed: bool) -> UploadOptions:
         type_ = params.get("type") or "upload"
-        if type_ not in DELIVERY_TYPES:
-            raise BadRequest(f"Invalid type parameter - {type_}")
+        if type_ not in STORED_DELIVERY_TYPES:
+            raise Invalid(f"Invalid type parameter - {type_}")
         return cls(
             resource_type=resource_type,
             type=type_,
@@ -89,7 +88,7 @@ class UploadOptions:
 async def ingest(services: Services, cloud: str, spooled: SpooledFile, options: UploadOptions) -> SaveResult:
     """Store `spooled` as an asset of `cloud`; the spool file is left for the caller to discard."""
     if spooled.size == 0:
-        raise BadRequest("Empty file")  # Cloudinary's wording, whatever the resource type
+        raise Invalid("Empty file")  # Cloudinary's wording, whatever the resource type
     info = await anyio.to_thread.run_sync(
         lambda: probe(spooled.path, max_pixels=services.settings.max_image_pixels)
     )
@@ -158,13 +157,13 @@ def _resource_type(requested: str, info: MediaInfo) -> str:
     if requested == "raw":
         return "raw"
     if info.resource_type != requested:
-        raise BadRequest(f"Invalid {requested} file")
+        raise Invalid(f"Invalid {requested} file")
     return requested
 
 
 def _check_allowed_format(fmt: str, allowed: tuple[str, ...]) -> None:
     if allowed and normalize_format(fmt) not in {normalize_format(a) for a in allowed}:
-        raise BadRequest(f"{fmt or 'unknown'} format is not allowed; allowed formats are {', '.join(allowed)}")
+        raise Invalid(f"{fmt or 'unknown'} format is not allowed; allowed formats are {', '.join(allowed)}")
 
 
 def _original_name(filename: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 
-from darkroom.errors import BadRequest
+from darkroom.errors import Invalid
 
 __all__ = ["parse_bool", "parse_list", "parse_context", "encode_context"]
 
@@ -25,7 +25,7 @@ def parse_bool(value: str | None, default: bool) -> bool:
         return True
     if lowered in _FALSE:
         return False
-    raise BadRequest(f"Invalid boolean value - {value}")
+    raise Invalid(f"Invalid boolean value - {value}")
 
 
 def parse_list(value: str | None) -> list[str]:
@@ -36,7 +36,7 @@ def parse_list(value: str | None) -> list[str]:
         try:
             items = json.loads(value)
         except (json.JSONDecodeError, RecursionError) as exc:
-            raise BadRequest(f"Invalid list value - {value}") from exc
+            raise Invalid(f"Invalid list value - {value}") from exc
         return [str(item).strip() for item in items if str(item).strip()]
     return [item.strip() for item in value.split(",") if item.strip()]
 
@@ -55,12 +55,12 @@ def parse_context(value: object) -> dict[str, str]:
     if isinstance(value, dict):
         return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in value.items()}
     if not isinstance(value, str):
-        raise BadRequest(f"Invalid context value - {value!r}")
+        raise Invalid(f"Invalid context value - {value!r}")
     if value.startswith("{"):
         try:
             decoded = json.loads(value)
         except (json.JSONDecodeError, RecursionError) as exc:
-            raise BadRequest(f"Invalid context value - {value}") from exc
+            raise Invalid(f"Invalid context value - {value}") from exc
         return parse_context(decoded) if decoded else {}
     context = {}
     for pair in _UNESCAPED_PIPE.split(value):

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import anyio
+
 from darkroom import catalog
 from darkroom.catalog import Engine
 from darkroom.catalog.errors import CloudNotFound
@@ -32,7 +33,7 @@ __all__ = ["Services", "build_services", "services_of"]
 
 T = TypeVar("T")
 
-TRANSIENT_ATTEMPTS = 3
+TRANSIENT_ATTEMPTS = 3  # runs of a transaction the database rolled back as a deadlock victim
 
 
 @dataclass

@@ -18,7 +18,7 @@ Edges ask one question: `ConsoleAuth.request_user(cookies, headers, method)` -> 
 signed-in operator's name, or None. `/api/sign` uses it for policies that admit the console.
 Setting the cookies on a response is the console's business.
 
-    AuthError (Unauthorized)        401
+    AuthError (NotAuthenticated)    a sign-in was refused
     ├── LoginFailed                 wrong user name or password
     └── AccountLocked               too many failures; try again later
 """
@@ -37,7 +37,7 @@ from darkroom.auth.cookies import SessionSigner, same_origin, sha256_hex
 from darkroom.auth.passwords import dummy_hash, hash_password, needs_rehash, verify_password
 from darkroom.catalog import Engine, users
 from darkroom.catalog.users import AccessToken, Operator, utcnow
-from darkroom.errors import BadRequest, Unauthorized
+from darkroom.errors import Invalid, NotAuthenticated
 
 __all__ = [
     "MAX_FAILURES",
@@ -79,7 +79,7 @@ CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-class AuthError(Unauthorized):
+class AuthError(NotAuthenticated):
     """A sign-in was refused."""
 
 
@@ -99,7 +99,7 @@ class AccountLocked(AuthError):
 def _check_username(username: str) -> str:
     name = username.strip()
     if not name or len(name) > 255 or any(ch.isspace() or ord(ch) < 32 for ch in name):
-        raise BadRequest("User name must be 1-255 characters without spaces")
+        raise Invalid("User name must be 1-255 characters without spaces")
     return name
 
 
@@ -162,7 +162,7 @@ def _record_success(engine: Engine, username: str, hashed: str, password: str, n
 def create_access_token(engine: Engine, scope: str, label: str = "") -> tuple[AccessToken, str]:
     """A new token for `scope`; returns it with the secret text, which is shown once and never stored."""
     if not scope or not scope.isidentifier():
-        raise BadRequest("Scope must be a simple word, e.g. media")
+        raise Invalid("Scope must be a simple word, e.g. media")
     text = f"drt_{scope}_{secrets.token_urlsafe(32)}"
     token = users.insert_access_token(engine, secrets.token_hex(6), sha256_hex(text), scope, label, utcnow())
     return token, text

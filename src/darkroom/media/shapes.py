@@ -8,6 +8,7 @@ the one the request came in on. The edges work it out from their request
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -46,7 +47,7 @@ def delivery_urls(origin: str, asset: Asset, transformation: str = "", fmt: str 
     return url, url
 
 
-def iso_time(asset_time: Any) -> str:
+def iso_time(asset_time: datetime) -> str:
     return asset_time.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

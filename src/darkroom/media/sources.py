@@ -23,8 +23,8 @@ from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 import anyio
 import httpx
 
+from darkroom.errors import Invalid, TooLarge
 from darkroom.media.spool import SpooledFile, spool_bytes
-from darkroom.errors import BadRequest, TooLarge
 
 __all__ = ["is_remote_source", "fetch_remote", "decode_data_uri"]
 
@@ -42,14 +42,14 @@ async def fetch_remote(
 ) -> SpooledFile:
     """Download `url` into a spool file, refusing private addresses unless allow-listed."""
     if not url.lower().startswith(("http://", "https://")):
-        raise BadRequest(f"Unsupported remote file scheme: {url.split(':', 1)[0]}")
+        raise Invalid(f"Unsupported remote file scheme: {url.split(':', 1)[0]}")
     try:
         with anyio.fail_after(timeout):
             return await _follow(url, spool_dir, max_bytes, allow)
     except TimeoutError as exc:
-        raise BadRequest(f"Error in loading {url} - timed out after {timeout:g}s") from exc
+        raise Invalid(f"Error in loading {url} - timed out after {timeout:g}s") from exc
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
-        raise BadRequest(f"Error in loading {url} - {type(exc).__name__}") from exc
+        raise Invalid(f"Error in loading {url} - {type(exc).__name__}") from exc
 
 
 async def _follow(url: str, spool_dir: Path, max_bytes: int, allow: Sequence[Network]) -> SpooledFile:
@@ -62,11 +62,11 @@ async def _follow(url: str, spool_dir: Path, max_bytes: int, allow: Sequence[Net
                     url = urljoin(url, response.headers.get("location", ""))
                     continue
                 if response.status_code != 200:
-                    raise BadRequest(f"Error in loading {url} - {response.status_code} {response.reason_phrase}")
+                    raise Invalid(f"Error in loading {url} - {response.status_code} {response.reason_phrase}")
                 return await _spool(response, url, spool_dir, max_bytes)
             finally:
                 await response.aclose()
-    raise BadRequest(f"Error in loading {url} - too many redirects")
+    raise Invalid(f"Error in loading {url} - too many redirects")
 
 
 async def _pinned_request(client: httpx.AsyncClient, url: str, allow: Sequence[Network]) -> httpx.Request:
@@ -75,9 +75,9 @@ async def _pinned_request(client: httpx.AsyncClient, url: str, allow: Sequence[N
         parts = urlsplit(url)
         host, port = parts.hostname, parts.port  # `.port` raises on a non-number or one out of range
     except ValueError:
-        raise BadRequest(f"Invalid remote URL: {url}") from None
+        raise Invalid(f"Invalid remote URL: {url}") from None
     if not host or parts.scheme not in ("http", "https"):
-        raise BadRequest(f"Invalid remote URL: {url}")
+        raise Invalid(f"Invalid remote URL: {url}")
     address = await _checked_address(host, port or (443 if parts.scheme == "https" else 80), allow)
     netloc = f"[{address}]" if address.version == 6 else str(address)
     if parts.port:
@@ -93,11 +93,11 @@ async def _checked_address(host: str, port: int, allow: Sequence[Network]) -> ip
     try:
         infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:  # UnicodeError: a host name IDNA cannot encode
-        raise BadRequest(f"Error in loading remote file - cannot resolve {host}") from exc
+        raise Invalid(f"Error in loading remote file - cannot resolve {host}") from exc
     addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
     for address in addresses:
         if not _is_public(address) and not any(address in network for network in allow):
-            raise BadRequest(f"Error in loading remote file - {host} resolves to a non-public address")
+            raise Invalid(f"Error in loading remote file - {host} resolves to a non-public address")
     return addresses[0]
 
 
@@ -145,7 +145,7 @@ def decode_data_uri(value: str, spool_dir: Path, *, max_bytes: int) -> SpooledFi
     """Decode a `data:[mime][;k=v]*[;base64],…` URI into a spool file."""
     match = _DATA_URI.match(value)
     if match is None:
-        raise BadRequest("Invalid data URI")
+        raise Invalid("Invalid data URI")
     payload = value[match.end() :]
     if match.group("b64"):
         if len(payload) * 3 // 4 > max_bytes:
@@ -153,7 +153,7 @@ def decode_data_uri(value: str, spool_dir: Path, *, max_bytes: int) -> SpooledFi
         try:
             data = base64.b64decode(payload, validate=False)
         except (binascii.Error, ValueError) as exc:
-            raise BadRequest("Invalid data URI: bad base64") from exc
+            raise Invalid("Invalid data URI: bad base64") from exc
     else:
         data = unquote(payload).encode()
     if len(data) > max_bytes:

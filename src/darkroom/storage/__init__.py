@@ -20,7 +20,7 @@ Errors:
     DarkroomError
     ├── NotFound
     │   └── BlobNotFound          the key holds no blob
-    ├── BadRequest
+    ├── Invalid
     │   └── InvalidKey            a key that is not a safe relative path
     └── StorageError              the backend failed (I/O, network, credentials)
         └── InvalidStorageUrl     open_store could not understand the URL (also a ValueError)
@@ -33,7 +33,7 @@ import pathlib
 import re
 from collections.abc import AsyncIterator
 
-from darkroom.errors import BadRequest, DarkroomError, NotFound
+from darkroom.errors import DarkroomError, Invalid, NotFound
 
 __all__ = [
     "Blob",
@@ -59,7 +59,7 @@ class BlobNotFound(NotFound):
     """No blob is stored under the key."""
 
 
-class InvalidKey(BadRequest):
+class InvalidKey(Invalid):
     """The key is not a safe relative path (absolute, `..`, control characters, …)."""
 
 

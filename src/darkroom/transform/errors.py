@@ -1,6 +1,6 @@
 """The one error the transformation language raises.
 
-    darkroom.errors.BadRequest
+    darkroom.errors.Invalid
     └── ParseError            a transformation string that cannot be understood
 
 The message uses Cloudinary's wording and names the offending parameter, because the
@@ -9,10 +9,10 @@ delivery handler copies it verbatim into the `X-Cld-Error` header.
 
 from __future__ import annotations
 
-from darkroom.errors import BadRequest
+from darkroom.errors import Invalid
 
 
-class ParseError(BadRequest):
+class ParseError(Invalid):
     """A transformation component, parameter or value is unknown or malformed."""
 
     def __init__(self, message: str, *, param: str | None = None, detail: str | None = None) -> None:

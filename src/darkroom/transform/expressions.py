@@ -1,7 +1,7 @@
 """The expression sub-language of `if_`, `$var` and numeric values: validation and trees.
 
 The parser checks that the token sequence is well formed (operand, operator, operand, …)
-so a typo is a 400 at parse time, not a wrong picture. `parse_expression` turns checked
+so a typo is refused at parse time, not a wrong picture. `parse_expression` turns checked
 text into a frozen tree (operator precedence applied, `pow` binding to the right) that
 the renderer evaluates against an image's numbers without reading URL text again:
 

@@ -16,9 +16,8 @@ from darkroom.transform.ast import Layer, TextStyle
 from darkroom.transform.errors import ParseError
 from darkroom.transform.expressions import VARIABLE_NAME
 from darkroom.transform.values import format_number
+from darkroom.vocabulary import STORED_DELIVERY_TYPES, STORED_RESOURCE_TYPES
 
-_RESOURCE_TYPES = ("image", "video", "raw")
-_DELIVERY_TYPES = ("upload", "private", "authenticated")
 IMAGE_FORMATS = frozenset("jpg jpeg png webp avif gif bmp tiff tif ico svg heic jxl jp2 pdf tga".split())
 _ID_PART = re.compile(r"[^\s:,/]{1,255}")
 _WEIGHTS = frozenset("bold thin light normal extrabold semibold black".split())
@@ -123,12 +122,12 @@ def parse_layer(key: str, text: str) -> Layer:
     if text.startswith("text:"):
         return _text_layer(key, text[5:])
     parts = text.split(":")
-    resource_type = parts.pop(0) if len(parts) > 1 and parts[0] in _RESOURCE_TYPES else "image"
+    resource_type = parts.pop(0) if len(parts) > 1 and parts[0] in STORED_RESOURCE_TYPES else "image"
     if parts and parts[0] == "fetch" and len(parts) == 2:
         return _fetch_layer(key, parts[1], resource_type)
     if parts and parts[0] == "subtitles" and len(parts) >= 2:
         return Layer(kind="subtitles", public_id=unquote(parts[-1]), resource_type="raw")
-    delivery_type = parts.pop(0) if len(parts) > 1 and parts[0] in _DELIVERY_TYPES else "upload"
+    delivery_type = parts.pop(0) if len(parts) > 1 and parts[0] in STORED_DELIVERY_TYPES else "upload"
     if not parts or not all(_ID_PART.fullmatch(part) for part in parts):
         raise ParseError(f"Invalid layer - {text}", param=key)
     public_id = unquote("/".join(parts))

@@ -1,18 +1,18 @@
-"""Errors of the search language; all are client mistakes (400) that say where they happened.
+"""Errors of the search language; all are client mistakes (Invalid) that say where they happened.
 
-    BadRequest (darkroom.errors)
+    Invalid (darkroom.errors)
     └── SearchError                   the expression or a search parameter cannot be used
         └── SearchSyntaxError         the text does not parse; carries the 0-based position
 """
 
 from __future__ import annotations
 
-from darkroom.errors import BadRequest
+from darkroom.errors import Invalid
 
 __all__ = ["SearchError", "SearchSyntaxError"]
 
 
-class SearchError(BadRequest):
+class SearchError(Invalid):
     """A search request darkroom cannot run, worded for the client."""
 
 

@@ -41,7 +41,7 @@ class SortKey:
 
 
 def sort_keys(requested: list[tuple[str, str]], default: tuple[str, str] = ("created_at", "desc")) -> list[SortKey]:
-    """Validate `[(field, "asc"|"desc")]`; unknown fields are a 400 as Cloudinary answers them."""
+    """Validate `[(field, "asc"|"desc")]`; unknown fields are Invalid, as Cloudinary refuses them."""
     keys: list[SortKey] = []
     for field, direction in requested or [default]:
         if field not in SORTABLE:
@@ -102,7 +102,7 @@ def encode_cursor(keys: list[SortKey], values: list[Any], last_id: int, total: i
 
 
 def decode_cursor(cursor: str, keys: list[SortKey]) -> tuple[list[Any], int]:
-    """The values and id an `encode_cursor` token holds; 400 if it is not one for this sort."""
+    """The values and id an `encode_cursor` token holds; Invalid if it is not one for this sort."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         payload = json.loads(raw)

@@ -8,7 +8,7 @@
 
 Strengths follow Cloudinary's documented ranges and defaults (see `transform`'s effect
 specs); the curves are ours, chosen so a higher number always means more of the effect.
-Effects that need a model answer 400 until the add-ons part provides them.
+Effects that need a model are refused as unsupported until the add-ons part provides them.
 """
 
 from __future__ import annotations
@@ -130,6 +130,6 @@ EFFECT_FUNCTIONS: dict[str, EffectFunction] = {
 
 
 def apply_effect(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Image:
-    """Run one effect; unknown-to-the-renderer effects are a 400, never a silent no-op."""
+    """Run one effect; unknown-to-the-renderer effects are refused, never a silent no-op."""
     function = EFFECT_FUNCTIONS.get(effect.name, _NOT_YET)
     return function(image, effect, ctx).cast("uchar")
