@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Sequence
 
+import anyio
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -26,6 +27,7 @@ from darkroom.api.hot_responses import ForgetOnWrite, ReplayHotResponses
 from darkroom.api.logs import logging_config
 from darkroom.api.metrics import worker_metrics_dir
 from darkroom.api.routing import FirstSegmentRouter
+from darkroom.media.integrity import SweepThread
 from darkroom.media.services import Services, build_services
 from darkroom.config import Settings
 
@@ -56,9 +58,14 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if getattr(app.state, "services", None) is None:
             app.state.services = _metered(build_services(settings))
-        async with telemetry.running(app, app.state.services):  # flushes delivery usage, last at shutdown
+        services: Services = app.state.services
+        # Orphan blobs and spool files a crash left: swept now and on a schedule, in a thread
+        # of its own (start-up does not wait for it); stopped at shutdown.
+        sweeping = SweepThread(services).start()
+        async with telemetry.running(app, services):  # flushes delivery usage, last at shutdown
             yield
-        await app.state.services.caches.derivatives.settle()  # delivery stores new derivatives after answering
+        await anyio.to_thread.run_sync(sweeping.stop)  # waits a little for a sweep under way
+        await services.caches.derivatives.settle()  # delivery stores new derivatives after answering
         app.state.services.engine.dispose()
 
     app = Starlette(

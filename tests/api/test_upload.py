@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import base64
 import hashlib
 import io
@@ -19,6 +21,7 @@ import pytest
 import pyvips
 from cloudinary.exceptions import BadRequest, NotFound
 
+from darkroom.media.integrity import sweep
 from darkroom.server import build_services
 from darkroom.config import Settings
 from support import LiveServer
@@ -278,7 +281,8 @@ def test_filename_override_and_display_name(cld: LiveServer, sample_png: Path) -
     assert (result["public_id"], result["original_filename"], result["display_name"]) == ("holiday", "holiday", "Our holiday")
 
 
-def test_stale_spool_files_are_removed_at_start_up(tmp_path: Path) -> None:
+def test_stale_spool_files_are_removed_by_the_sweep(tmp_path: Path) -> None:
+    """The integrity sweep (run at start-up, on a schedule and by `darkroom fsck`; tests/cli/test_fsck.py)."""
     spool = tmp_path / "spool"
     spool.mkdir()
     stale, fresh = spool / "upload-stale", spool / "upload-fresh"
@@ -286,6 +290,7 @@ def test_stale_spool_files_are_removed_at_start_up(tmp_path: Path) -> None:
     fresh.write_bytes(b"y")
     os.utime(stale, (1, 1))
     services = build_services(Settings.from_env({"DARKROOM_DATA_DIR": str(tmp_path)}))
+    asyncio.run(sweep(services))
     services.engine.dispose()
     assert not stale.exists() and fresh.exists()
 

@@ -8,6 +8,7 @@ import darkroom.storage
 def test_public_names_are_pinned() -> None:
     assert sorted(darkroom.storage.__all__) == [
         "Blob",
+        "BlobEntry",
         "BlobNotFound",
         "BlobStore",
         "InvalidKey",

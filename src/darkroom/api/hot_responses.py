@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from darkroom.media.caches import Caches
 from darkroom.media.lookups import HotResponses
 
-__all__ = ["ForgetOnWrite", "ReplayHotResponses", "mark_replayable", "request_key"]
+__all__ = ["REPLAYED", "ForgetOnWrite", "ReplayHotResponses", "mark_replayable", "request_key"]
 
 # Request headers delivery reads: Accept (f_auto), client hints (w_auto, dpr_auto, q_auto),
 # If-None-Match (304). Any other header cannot change a derived image's answer.

@@ -20,7 +20,8 @@ from darkroom.media.chunks import parse_content_range, receive_chunk
 from darkroom.api import generate
 from darkroom.media.eager import EagerItem, parse_eager, render_eager
 from darkroom.media.analysis import analysis_fields, check_analysis_params
-from darkroom.media.ingest import UploadOptions, base_public_id, delete_blobs, ingest
+from darkroom.media.ingest import UploadOptions, base_public_id, delete_blobs
+from darkroom.media.uploads import store_upload
 from darkroom.api.multipart import read_upload_form
 from darkroom.media.spool import SpooledFile
 from darkroom.media.params import parse_bool, parse_context, parse_list
@@ -111,15 +112,8 @@ async def _source_file(ctx: ActionContext, params: dict[str, str]) -> SpooledFil
 async def _store_and_reply(
     ctx: ActionContext, spooled: SpooledFile, options: UploadOptions, params: dict[str, str], eager: list[EagerItem]
 ) -> Response:
-    result = await ingest(ctx.services, ctx.cloud, spooled, options)
-    body = await resource_reply(ctx, result.asset)
-    body.update(await analysis_fields(ctx.services, _origin(ctx), result.asset, None if result.existing else spooled.path, params))
-    if eager and not result.existing:
-        body["eager"] = await render_eager(ctx.services, _origin(ctx), result.asset, eager)
-    if result.existing:
-        body["existing"] = True
-    if result.overwritten:
-        body["overwritten"] = True
+    # media.uploads holds the invariant: this request stores nothing, or stores and answers 2xx.
+    body = await store_upload(ctx.services, ctx.cloud, spooled, options, params, eager, _origin(ctx), lambda asset: resource_reply(ctx, asset))
     return JSONResponse(body)
 
 
@@ -206,12 +200,18 @@ async def explicit(ctx: ActionContext) -> Response:
         metadata=parse_context(params["metadata"]) if "metadata" in params else None,
         display_name=params.get("display_name"),
     )
-    # The Admin API's update does the same job (validated metadata, tags replaced) in one transaction.
+    # Analyses and eager renders first, so one that fails changes nothing (renders are cached
+    # derivatives, not changes); then the Admin API's update (validated metadata, tags
+    # replaced) in one transaction.
+    current = await ctx.services.db(catalog.get_asset, ctx.cloud, _asset_resource_type(ctx), _type(ctx), public_id)
+    if current is None:
+        raise catalog.AssetNotFound(f"Resource not found - {public_id}")
+    fields = await analysis_fields(ctx.services, _origin(ctx), current, None, ctx.params)
+    if eager:
+        fields["eager"] = await render_eager(ctx.services, _origin(ctx), current, eager)
     asset = await ctx.services.db(update_resource, ctx.cloud, _asset_resource_type(ctx), _type(ctx), public_id, changes)
     body = await resource_reply(ctx, asset)
-    body.update(await analysis_fields(ctx.services, _origin(ctx), asset, None, ctx.params))
-    if eager:
-        body["eager"] = await render_eager(ctx.services, _origin(ctx), asset, eager)
+    body.update(fields)
     return JSONResponse(body)
 
 

@@ -92,6 +92,7 @@ assets = Table(
     Index("ix_assets_cloud_created", "cloud", "created_at", "id"),
     Index("ix_assets_cloud_folder", "cloud", "folder"),
     Index("ix_assets_cloud_public_id", "cloud", "public_id"),
+    Index("ix_assets_storage_key", "storage_key"),  # the integrity sweep asks which blobs rows reference
 )
 
 # The filter columns copied from the tagged asset (written by catalog.assets.insert_tags, kept in
@@ -132,6 +133,7 @@ derived = Table(
     Column("height", Integer, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("asset_pk", "version", "transformation", "variant", name="uq_derived_identity"),
+    Index("ix_derived_storage_key", "storage_key"),  # as ix_assets_storage_key
 )
 
 upload_presets = Table(

@@ -1,4 +1,4 @@
-"""The `darkroom` command: serve, migrate, keys, clouds, policies (and the console's users and tokens).
+"""The `darkroom` command: serve, migrate, keys, clouds, policies (and the console's users and tokens), fsck.
 
 Errors a user can make (an unknown cloud, key or user) exit with status 1 and one line saying
 what was wrong; `python -m darkroom.cli.docs` writes the README's command list from this tree.
@@ -237,7 +237,9 @@ def policies_list(cloud: str, data_dir: str | None) -> None:
         click.echo(f"{policy.name}\tparams={','.join(policy.allowed_params)}\tfolder={policy.folder_prefix or '*'}\tpresets={','.join(policy.allowed_presets) or '*'}")
 
 
+from darkroom.cli.fsck import fsck  # noqa: E402
 from darkroom.cli.users import tokens, users  # noqa: E402  (the console's command groups)
 
 main.add_command(users)
 main.add_command(tokens)
+main.add_command(fsck)

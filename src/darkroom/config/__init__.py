@@ -54,6 +54,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DARKROOM_DECODED_CACHE_MB", "decoded_cache_mb", "256", "MiB per server process for decoded PNG/TIFF/BMP sources, so a new size of a recently rendered image skips decoding; 0 turns it off."),
     Setting("DARKROOM_RENDER_MEMORY_MB", "render_memory_mb", "512", "MiB per server process that renders at once may hold, estimated from each source's header (frames × width × height) before decoding; renders beyond it wait their turn, and one render needing more than all of it is refused with a 400. With the other defaults one process stays under 1 GB."),
     Setting("DARKROOM_USAGE_FLUSH_SECONDS", "usage_flush_seconds", "5", "Seconds between adding each server process's delivery counts (requests, bandwidth) to the database, for the Admin API's usage; also added at shutdown."),
+    Setting("DARKROOM_ORPHAN_GRACE_SECONDS", "orphan_grace_seconds", "3600", "Age in seconds before the integrity sweep (`darkroom fsck`, start-up, schedule) removes a blob no catalog row references, or a spool file: younger ones may belong to uploads still running on some server."),
+    Setting("DARKROOM_SWEEP_INTERVAL_SECONDS", "sweep_interval_seconds", "3600", "Seconds between each server process's integrity sweeps (orphan blobs, leftover spool files); one also runs at start-up; 0 turns the schedule off."),
     Setting("DARKROOM_MEDIA_STORE_PATH", "media_store_path", "/api/cloudinary/media", "Base path of the TinaCMS media store."),
     Setting("DARKROOM_MEDIA_STORE_AUTH", "media_store_auth", "token,session", "Media store auth modes, in order: token, session, open (development only)."),
     Setting("DARKROOM_MEDIA_STORE_CORS_ORIGINS", "media_store_cors_origins", "", "Comma-separated origins allowed to call the media store cross-origin."),
@@ -95,6 +97,8 @@ class Settings:
     decoded_cache_mb: int = 256
     render_memory_mb: int = 512
     usage_flush_seconds: float = 5.0
+    orphan_grace_seconds: int = 3600
+    sweep_interval_seconds: int = 3600
     media_store_path: str = "/api/cloudinary/media"
     media_store_auth: str = "token,session"
     media_store_cors_origins: str = ""
@@ -129,7 +133,7 @@ class Settings:
 
 
 # Integer settings where 0 is a choice of its own, not a mistake.
-_WHAT_ZERO_MEANS = {"decoded_cache_mb": "off", "render_concurrency": "automatic"}
+_WHAT_ZERO_MEANS = {"decoded_cache_mb": "off", "render_concurrency": "automatic", "orphan_grace_seconds": "no grace", "sweep_interval_seconds": "no schedule"}
 
 
 def _convert(attr: str, value: str) -> Any:

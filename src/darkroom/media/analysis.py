@@ -24,7 +24,7 @@ from darkroom.media.services import Services
 from darkroom.media.shapes import delivery_urls
 from darkroom.transform import parse
 
-__all__ = ["ANALYSIS_OPTIONS", "analysis_fields", "check_analysis_params"]
+__all__ = ["ANALYSIS_OPTIONS", "analysis_fields", "check_analysis_params", "measure"]
 
 log = logging.getLogger("darkroom.generate")
 
@@ -32,20 +32,36 @@ log = logging.getLogger("darkroom.generate")
 ANALYSIS_OPTIONS = ("colors", "phash", "quality_analysis", "faces")
 
 
-async def analysis_fields(services: Services, origin: str, asset: Asset, path: Path | None, params: dict[str, str]) -> dict[str, Any]:
+async def measure(path: Path, resource_type: str, width: int | None, height: int | None, params: dict[str, str]) -> dict[str, Any]:
+    """The reply fields for `colors`, `phash`, `quality_analysis` and `faces`, measured on a
+    file: upload measures before it stores anything (`media.uploads`), so an analysis that
+    fails leaves nothing stored. A file libvips cannot read (a PDF…) gets no analysis."""
+    wanted = _wanted(params)
+    if resource_type != "image" or not wanted:
+        return {}
+    try:
+        return await anyio.to_thread.run_sync(lambda: metrics.analyse(path, wanted, source_width=width, source_height=height))
+    except InvalidImage as error:
+        log.info("no analysis for %s: %s", path.name, error.detail or error.message)
+        return {}
+
+
+async def analysis_fields(
+    services: Services, origin: str, asset: Asset, path: Path | None, params: dict[str, str], *, measured: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The reply fields for `colors`, `phash`, `quality_analysis`, `faces` and `responsive_breakpoints`.
 
-    `path` is the uploaded file when the caller still has it (no download needed).
+    `path` is the uploaded file when the caller still has it (no download needed);
+    `measured`, the fields `measure` already gave for it.
     """
-    wanted = {name for name in ANALYSIS_OPTIONS if parse_bool(params.get(name), False)}
     breakpoints = params.get("responsive_breakpoints")
-    if asset.resource_type != "image" or not (wanted or breakpoints):
+    if asset.resource_type != "image" or not (_wanted(params) or breakpoints):
         return {}
     settings = _breakpoint_settings(breakpoints) if breakpoints else []
     async with contextlib.AsyncExitStack() as stack:
         source = path if path is not None else await stack.enter_async_context(services.local_file(asset.storage_key))
+        fields = dict(measured) if measured is not None else await measure(source, asset.resource_type, asset.width, asset.height, params)
         try:
-            fields = await anyio.to_thread.run_sync(lambda: metrics.analyse(source, wanted, source_width=asset.width, source_height=asset.height)) if wanted else {}
             if settings:
                 fields["responsive_breakpoints"] = [await _breakpoints(services, origin, asset, source, item) for item in settings]
         except InvalidImage as error:
@@ -53,6 +69,10 @@ async def analysis_fields(services: Services, origin: str, asset: Asset, path: P
             log.info("no analysis for %s: %s", asset.public_id, error.detail or error.message)
             return {}
     return fields
+
+
+def _wanted(params: dict[str, str]) -> set[str]:
+    return {name for name in ANALYSIS_OPTIONS if parse_bool(params.get(name), False)}
 
 
 def check_analysis_params(params: dict[str, str]) -> None:

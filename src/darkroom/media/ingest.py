@@ -11,7 +11,9 @@ import logging
 import posixpath
 import secrets
 import string
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -85,7 +87,12 @@ class UploadOptions:
         )
 
 
-async def ingest(services: Services, cloud: str, spooled: SpooledFile, options: UploadOptions) -> SaveResult:
+# Work that must succeed before anything is stored: given the file as it will be stored, its
+# resource type and what the probe found (`media.uploads` measures the analyses here).
+BeforeStoring = Callable[[Path, str, MediaInfo], Awaitable[None]]
+
+
+async def ingest(services: Services, cloud: str, spooled: SpooledFile, options: UploadOptions, *, before_storing: BeforeStoring | None = None) -> SaveResult:
     """Store `spooled` as an asset of `cloud`; the spool file is left for the caller to discard."""
     if spooled.size == 0:
         raise Invalid("Empty file")  # Cloudinary's wording, whatever the resource type
@@ -96,7 +103,7 @@ async def ingest(services: Services, cloud: str, spooled: SpooledFile, options: 
     if resource_type == "image" and (options.transformation or _format_change(options.format, info.format)):
         converted = await _apply_incoming(services, spooled, info, options)
         try:
-            return await ingest(services, cloud, converted, replace(options, transformation="", format=""))
+            return await ingest(services, cloud, converted, replace(options, transformation="", format=""), before_storing=before_storing)
         finally:
             converted.discard()
     filename = options.filename_override or spooled.filename
@@ -105,6 +112,8 @@ async def ingest(services: Services, cloud: str, spooled: SpooledFile, options: 
     public_id = _public_id(options, filename, resource_type)
     catalog.validate_public_id(public_id)
     metadata = await services.db(validate_asset_metadata, cloud, options.metadata)
+    if before_storing is not None:
+        await before_storing(spooled.path, resource_type, info)
     storage_key = f"{cloud}/originals/{secrets.token_hex(16)}"
     await services.store.put_file(storage_key, spooled.path)
     new = NewAsset(

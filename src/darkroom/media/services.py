@@ -26,7 +26,6 @@ from darkroom.imaging import RenderLimits
 from darkroom.media.caches import Caches
 from darkroom.media.render_budget import RenderBudget
 from darkroom.media.sessions import ConsoleAuth, load_session_key
-from darkroom.media.spool import remove_stale_spool_files
 from darkroom.storage import BlobNotFound, BlobStore, open_store
 
 __all__ = ["Services", "build_services", "services_of"]
@@ -128,6 +127,5 @@ def build_services(settings: Settings) -> Services:
         creds = settings.cloudinary_url
         catalog.upsert_key(engine, creds.cloud_name, creds.api_key, creds.api_secret, label="CLOUDINARY_URL")
     store = open_store(settings.resolved_storage_url)
-    spool_dir = Path(settings.data_dir) / "spool"
-    remove_stale_spool_files(spool_dir)
+    spool_dir = Path(settings.data_dir) / "spool"  # crash leftovers: media.integrity's sweep
     return Services(settings=settings, engine=engine, store=store, spool_dir=spool_dir)

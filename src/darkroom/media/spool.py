@@ -2,25 +2,19 @@
 
 libvips and the blob store both want files, and a 1 GB upload must not sit in memory, so
 bytes on their way in are written to the data dir's `spool/` first. Whoever receives a
-`SpooledFile` owns it and must `discard()` it; files a crash left behind are removed at the
-next start (`remove_stale_spool_files`).
+`SpooledFile` owns it and must `discard()` it; files a crash left behind are removed by the
+integrity sweep (`media.integrity`), at start-up and on a schedule.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["SpooledFile", "remove_stale_spool_files", "spool_bytes"]
-
-log = logging.getLogger("darkroom")
-
-STALE_SPOOL_SECONDS = 24 * 3600
+__all__ = ["SpooledFile", "spool_bytes"]
 
 
 @dataclass
@@ -43,16 +37,3 @@ def spool_bytes(spool_dir: Path, prefix: str, filename: str, data: bytes) -> Spo
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
     return SpooledFile(Path(name), filename, len(data), hashlib.md5(data, usedforsecurity=False).hexdigest())
-
-
-def remove_stale_spool_files(spool_dir: Path) -> None:
-    """Spool files left by a crash; a day old means no live request (of any worker) still owns them."""
-    if not spool_dir.is_dir():
-        return
-    cutoff = time.time() - STALE_SPOOL_SECONDS
-    for path in spool_dir.iterdir():
-        try:
-            if path.is_file() and path.stat().st_mtime < cutoff:
-                path.unlink()
-        except OSError:
-            log.warning("could not remove stale spool file %s", path)

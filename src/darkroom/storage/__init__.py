@@ -32,11 +32,14 @@ import abc
 import pathlib
 import re
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
 
 from darkroom.errors import DarkroomError, Invalid, NotFound
 
 __all__ = [
     "Blob",
+    "BlobEntry",
     "BlobNotFound",
     "BlobStore",
     "InvalidKey",
@@ -110,6 +113,15 @@ class Blob(abc.ABC):
         """Yield the blob's bytes in order, in chunks of bounded size."""
 
 
+@dataclass(frozen=True)
+class BlobEntry:
+    """One blob as a listing sees it."""
+
+    key: str
+    size: int
+    modified: datetime  # when it was last written (timezone-aware, UTC)
+
+
 class BlobStore(abc.ABC):
     """Where darkroom keeps bytes. All methods take keys that pass `check_key`."""
 
@@ -150,6 +162,17 @@ class BlobStore(abc.ABC):
 
         An empty prefix is refused (`InvalidKey`): emptying a store is never one call.
         """
+
+    @abc.abstractmethod
+    def list_blobs(self, prefix: str = "") -> AsyncIterator[list[BlobEntry]]:
+        """Yield every blob under `prefix` (whole path segments; "" is the whole store) in
+        pages of bounded size, so a store of millions of blobs is never held in memory."""
+
+    async def remove_stale_staging(self, older_than: datetime) -> int:
+        """Remove half-written blobs a crash left behind, last written before `older_than`;
+        returns how many. Only a store whose writes leave such files has any (a local
+        folder's `<key>#<n>` staging files); S3 discards unfinished writes itself."""
+        return 0
 
     def local_path(self, key: str) -> pathlib.Path | None:
         """Return the file that holds the blob when the store is a local folder.

@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import os
 import pathlib
+import re
 import secrets
 import shutil
+from datetime import datetime
 
 from obstore.store import LocalStore
 
@@ -42,6 +44,11 @@ class LocalBlobStore(ObjectBlobStore):
         target = self.local_path(key)
         await asyncio.to_thread(_copy_atomically, pathlib.Path(path), target)
 
+    async def remove_stale_staging(self, older_than: datetime) -> int:
+        """Staging files (`<key>#<n>`) of copies a crash interrupted: listings never show
+        them, so only this walk of the folder finds them."""
+        return await asyncio.to_thread(_remove_staging_files, self.root, older_than.timestamp())
+
     async def download_to(self, key: str, path: pathlib.Path) -> None:
         """A plain file copy: the kernel moves the bytes, Python never holds them."""
         source = self.local_path(key)
@@ -61,3 +68,23 @@ def _copy_atomically(source: pathlib.Path, target: pathlib.Path) -> None:
     except BaseException:
         staging.unlink(missing_ok=True)
         raise
+
+
+# obstore's and _copy_atomically's staging names: the blob's name, `#`, digits.
+_STAGING_NAME = re.compile(r"#\d+$")
+
+
+def _remove_staging_files(root: pathlib.Path, cutoff: float) -> int:
+    removed = 0
+    for directory, _subdirs, names in os.walk(root):
+        for name in names:
+            if not _STAGING_NAME.search(name):
+                continue
+            path = pathlib.Path(directory) / name
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                pass  # finished (renamed) or removed meanwhile
+    return removed

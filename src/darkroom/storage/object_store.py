@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Iterator
 import obstore
 from obstore.exceptions import BaseError as ObstoreError
 
-from darkroom.storage import Blob, BlobNotFound, BlobStore, StorageError, check_key
+from darkroom.storage import Blob, BlobEntry, BlobNotFound, BlobStore, StorageError, check_key
 
 # Multipart part size: S3's minimum (5 MiB), so each part in flight costs little memory.
 PART_BYTES = 5 * 1024 * 1024
@@ -29,6 +29,8 @@ PUT_CONCURRENCY = 2
 READ_CHUNK_BYTES = 1024 * 1024
 # Keys deleted per request by delete_prefix (S3 bulk delete accepts up to 1000).
 DELETE_BATCH = 1000
+# Blobs per page of list_blobs (one S3 LIST request returns up to 1000).
+LIST_PAGE = 1000
 # How long interpreter exit waits for obstore's runtime threads (see _settle_at_exit).
 EXIT_SETTLE_SECONDS = 0.05
 
@@ -149,6 +151,13 @@ class ObjectBlobStore(BlobStore):
         check_key(key)
         with contextlib.suppress(BlobNotFound), translate_errors(key):
             await obstore.delete_async(self._store, key)
+
+    async def list_blobs(self, prefix: str = "") -> AsyncIterator[list[BlobEntry]]:
+        if prefix:
+            check_key(prefix.rstrip("/"))
+        with translate_errors(prefix or "/"):
+            async for batch in obstore.list(self._store, prefix or None, chunk_size=LIST_PAGE):
+                yield [BlobEntry(meta["path"], int(meta["size"]), meta["last_modified"]) for meta in batch]
 
     async def delete_prefix(self, prefix: str) -> int:
         """Lists everything first (deleting while paging could skip keys), then deletes

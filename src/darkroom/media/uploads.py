@@ -1,0 +1,96 @@
+"""One upload from a spooled file to its reply — where the upload invariant is enforced.
+
+THE INVARIANT: a request either stores nothing, or stores and answers 2xx. A client told
+"500" believes its upload failed and retries or gives up; an asset stored behind that answer
+is one nobody knows of. So, here and only here:
+
+1. everything that can refuse the request is checked, or run, BEFORE the asset is committed:
+   the options and eager transformations are parsed by the caller, ingest probes and
+   validates, and the analyses (`colors`, `phash`, `quality_analysis`, `faces`) are measured
+   on the file about to be stored (`ingest`'s `before_storing`);
+2. what can only run once the asset exists (the reply's own fields, `responsive_breakpoints`
+   and `eager` renders, which store derivatives of the asset) runs after the commit under
+   `kept_only_if_answered`: if it fails, the version just stored is removed (row, tags,
+   derivatives, blobs) before the error goes back to the client. (An overwrite replaced the
+   previous version in place, so after a rollback the public ID holds no asset: nothing of
+   this request is stored, and the client, told it failed, still has its file.)
+
+Every edge that uploads (the Upload API; the media store and the console through `ingest`
+without options that can fail later) goes through `store_upload` or `ingest` alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from darkroom.catalog import Asset, SaveResult
+from darkroom.catalog.integrity import remove_version
+from darkroom.imaging import MediaInfo
+from darkroom.media.analysis import analysis_fields, measure
+from darkroom.media.eager import EagerItem, render_eager
+from darkroom.media.ingest import UploadOptions, delete_blobs, ingest
+from darkroom.media.services import Services
+from darkroom.media.spool import SpooledFile
+
+__all__ = ["kept_only_if_answered", "store_upload"]
+
+log = logging.getLogger("darkroom.ingest")
+
+
+async def store_upload(
+    services: Services,
+    cloud: str,
+    spooled: SpooledFile,
+    options: UploadOptions,
+    params: dict[str, str],
+    eager: list[EagerItem],
+    origin: str,
+    describe: Callable[[Asset], Awaitable[dict[str, Any]]],
+) -> dict[str, Any]:
+    """Store `spooled` and return the reply: `describe(asset)` (the edge's JSON of the asset),
+    the analyses, breakpoints and eager renders asked for, `existing`/`overwritten`."""
+    measured: dict[str, Any] = {}
+
+    async def before_storing(path: Path, resource_type: str, info: MediaInfo) -> None:
+        measured.update(await measure(path, resource_type, info.width, info.height, params))
+
+    result = await ingest(services, cloud, spooled, options, before_storing=before_storing)
+    async with kept_only_if_answered(services, result):
+        body = await describe(result.asset)
+        if result.existing:  # nothing stored: the stored asset is described, not the file sent
+            body.update(await analysis_fields(services, origin, result.asset, None, params))
+            body["existing"] = True
+            return body
+        body.update(await analysis_fields(services, origin, result.asset, spooled.path, params, measured=measured))
+        if eager:
+            body["eager"] = await render_eager(services, origin, result.asset, eager)
+        if result.overwritten:
+            body["overwritten"] = True
+        return body
+
+
+@contextlib.asynccontextmanager
+async def kept_only_if_answered(services: Services, result: SaveResult) -> AsyncIterator[None]:
+    """Run the work after the commit; if it fails, remove the version this request stored
+    (not an asset that already existed) and let the error through (module docstring)."""
+    try:
+        yield
+    except BaseException:
+        if not result.existing:
+            await _roll_back(services, result.asset)
+        raise
+
+
+async def _roll_back(services: Services, asset: Asset) -> None:
+    try:
+        keys = await services.db(remove_version, asset.pk, asset.version_id)
+    except Exception:  # noqa: BLE001 - the original error is the one to answer; fsck reports the rest
+        log.warning("could not roll back %s/%s after a failed upload", asset.cloud, asset.public_id, exc_info=True)
+        return
+    services.caches.forget()
+    await delete_blobs(services, keys)
+    log.info("rolled back %s/%s: the upload failed after it was stored", asset.cloud, asset.public_id)
