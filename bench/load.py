@@ -16,7 +16,9 @@ rendered at a new size each time. For those, a 4xx is fine and a 5xx or no answe
     .venv/bin/python bench/load.py --requests 500 --seconds 20 --concurrency 20
     .venv/bin/python bench/load.py --frames 1000 --frame-size 300   # the issue's 23 KB GIF
 
-Not part of the test suite. Exits 1 if a well-formed request failed in either phase.
+Not part of the test suite. Exits 1 if a request failed (a well-formed one not answered 200, a
+hostile one answered 5xx or not at all) or the server's peak RSS went over `--max-rss-mib`
+(1024: one server under 1 GB with the default DARKROOM_RENDER_MEMORY_MB) in either phase.
 """
 
 from __future__ import annotations
@@ -328,6 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1, help="darkroom server processes")
     parser.add_argument("--frames", type=int, default=300, help="frames of the hostile GIF")
     parser.add_argument("--frame-size", type=int, default=200, help="width and height of each of its frames")
+    parser.add_argument("--max-rss-mib", type=int, default=1024, help="goal: the server's peak RSS in every phase (MiB)")
     args = parser.parse_args(argv)
     WORK_DIR.mkdir(parents=True, exist_ok=True)
     with darkroom(WORK_DIR, args.workers) as (process, base):
@@ -344,6 +347,9 @@ def main(argv: list[str] | None = None) -> int:
                 outcomes, seconds = asyncio.run(run_phase(base, corpus, schedule(mix, args.requests, seed), args.concurrency, args.seconds))
             errors = report(title, outcomes, seconds, baseline, sampler.peak_kib, set(HOSTILE_MIX))
             failures += errors
+            if sampler.peak_kib > args.max_rss_mib * 1024:
+                print(f"   peak RSS {sampler.peak_kib / 1024:.0f} MiB is over the goal of {args.max_rss_mib} MiB")
+                failures += 1
     return 1 if failures else 0
 
 

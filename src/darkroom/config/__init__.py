@@ -52,6 +52,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DARKROOM_SESSION_SECRET", "session_secret", "", "Key for console session cookies; empty means one generated and kept in the data dir."),
     Setting("DARKROOM_RENDER_CONCURRENCY", "render_concurrency", "0", "Renders at once per server process; 0 means one per core. Each process may use every core: a keep-alive client stays on one process, so a share of the cores would leave one process queueing while another idles."),
     Setting("DARKROOM_DECODED_CACHE_MB", "decoded_cache_mb", "256", "MiB per server process for decoded PNG/TIFF/BMP sources, so a new size of a recently rendered image skips decoding; 0 turns it off."),
+    Setting("DARKROOM_RENDER_MEMORY_MB", "render_memory_mb", "512", "MiB per server process that renders at once may hold, estimated from each source's header (frames × width × height) before decoding; renders beyond it wait their turn, and one render needing more than all of it is refused with a 400. With the other defaults one process stays under 1 GB."),
     Setting("DARKROOM_USAGE_FLUSH_SECONDS", "usage_flush_seconds", "5", "Seconds between adding each server process's delivery counts (requests, bandwidth) to the database, for the Admin API's usage; also added at shutdown."),
     Setting("DARKROOM_ORPHAN_GRACE_SECONDS", "orphan_grace_seconds", "3600", "Age in seconds before the integrity sweep (`darkroom fsck`, start-up, schedule) removes a blob no catalog row references, or a spool file: younger ones may belong to uploads still running on some server."),
     Setting("DARKROOM_SWEEP_INTERVAL_SECONDS", "sweep_interval_seconds", "3600", "Seconds between each server process's integrity sweeps (orphan blobs, leftover spool files); one also runs at start-up; 0 turns the schedule off."),
@@ -94,6 +95,7 @@ class Settings:
     session_secret: Secret = field(default=Secret(""))
     render_concurrency: int = 0
     decoded_cache_mb: int = 256
+    render_memory_mb: int = 512
     usage_flush_seconds: float = 5.0
     orphan_grace_seconds: int = 3600
     sweep_interval_seconds: int = 3600
@@ -144,7 +146,7 @@ def _convert(attr: str, value: str) -> Any:
         if number < 0:
             raise ValueError(f"must be 0 ({_WHAT_ZERO_MEANS[attr]}) or a positive integer")
         return number
-    if attr in ("max_upload_bytes", "max_image_pixels", "timestamp_window"):
+    if attr in ("max_upload_bytes", "max_image_pixels", "timestamp_window", "render_memory_mb"):
         number = int(value)
         if number <= 0:
             raise ValueError("must be a positive integer")

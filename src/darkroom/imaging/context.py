@@ -173,9 +173,11 @@ def open_source(
     return header, width, height, pages
 
 
-def with_options(state: RenderState) -> str:
-    """The source path with loader options, as libvips' `thumbnail` takes them (`x.gif[page=1]`)."""
-    return f"{state.path}[{state.load_options}]" if state.load_options else state.path
+def with_options(state: RenderState, *, all_frames: bool = False) -> str:
+    """The source path with loader options, as libvips' `thumbnail` takes them (`x.gif[page=1]`);
+    `all_frames` adds `n=-1` (every frame of an animation)."""
+    options = ",".join(option for option in (state.load_options, "n=-1" if all_frames else "") if option)
+    return f"{state.path}[{options}]" if options else state.path
 
 
 def pixels(state: RenderState) -> pyvips.Image:

@@ -76,7 +76,10 @@ def _first_resize(state: RenderState, width: int, height: int) -> pyvips.Image:
             # its set-up (about 0.5 ms a render, which the benchmark's PNG misses notice).
             return source.resize(1.0 / (source.width / width), vscale=1.0 / (source.height / height))
         return source.thumbnail_image(width, height=height, size="force")
-    return normalise(pyvips.Image.thumbnail(with_options(state), width, height=height, size="force", no_rotate=not state.autorotate))
+    # Every frame of an animation is shrunk as it is decoded (thumbnail is page-aware): a
+    # 1,000-frame GIF asked for at 100 px never holds its 300 px frames all at once.
+    path = with_options(state, all_frames=state.pages > 1)
+    return normalise(pyvips.Image.thumbnail(path, width, height=height, size="force", no_rotate=not state.autorotate))
 
 
 def _plain_8bit(image: pyvips.Image) -> bool:
@@ -90,17 +93,18 @@ def _execute(plan: Plan, component: Component, state: RenderState) -> None:
         raise TooManyPixels("Requested image is too large", detail=f"{out_w}x{out_h}")
     if plan == Plan():
         return
-    if state.image is None and plan.pre_crop is None and plan.resize is not None and state.pages == 1:
+    if state.image is None and plan.pre_crop is None and plan.resize is not None:
         w, h = plan.resize
         # thumbnail reads the file sequentially: a crop keeps that order, so the common
         # resize-and-crop URL streams from decoder to encoder; any later step that needs
         # random access first copies the (small) result to memory (see `pixels`).
         thumb = _first_resize(state, w, h)
-        if plan.crop:
+        single = state.pages == 1
+        if plan.crop and single:
             thumb = thumb.crop(plan.crop.left, plan.crop.top, plan.crop.width, plan.crop.height)
         state.image, state.sequential = thumb, state.decoded is None
-        state.width, state.height = thumb.width, thumb.height
-        plan = replace(plan, resize=None, crop=None)
+        state.width, state.height = thumb.width, thumb.height // state.pages
+        plan = replace(plan, resize=None, crop=None if single else plan.crop)  # frames are cropped one by one below
         if plan == Plan():
             return
 

@@ -16,8 +16,9 @@ import anyio
 from darkroom.catalog import Asset
 from darkroom.errors import Invalid
 from darkroom.imaging import InvalidImage, Rendered, RenderRequest, metrics, render
+from darkroom.imaging.memory import render_memory_bytes
 from darkroom.imaging.breakpoints import BreakpointSettings, choose_breakpoints
-from darkroom.media.derivatives import ClientHints, store_derivative, variant_key
+from darkroom.media.derivatives import ClientHints, source_header, store_derivative, variant_key
 from darkroom.media.params import parse_bool
 from darkroom.media.services import Services
 from darkroom.media.shapes import delivery_urls
@@ -135,7 +136,12 @@ async def _breakpoints(services: Services, origin: str, asset: Asset, source: Pa
                 measure(chosen)
         return widths
 
-    widths = await anyio.to_thread.run_sync(plan)
+    # The largest rendering is at the source's width, after the base transformation.
+    # An upload's asset is stored already: a render larger than the budget runs alone rather
+    # than be refused after the commit.
+    need = min(render_memory_bytes(source_header(asset), parse(text_for(asset.width or 1))), services.render_budget.total_bytes)
+    async with services.render_budget.reserve(need):
+        widths = await anyio.to_thread.run_sync(plan)
     listed = []
     for width in widths:
         transformation = text_for(width)

@@ -10,6 +10,7 @@ that delivery's hot path costs memory reads, not round trips:
 | `rules_lookup` | each cloud's delivery rules, for `LOOKUP_TTL` | yes: strict mode, named transformations |
 | `hot_responses` | whole answers to repeated image requests | yes: as the two above |
 | decoded sources (`imaging.decoded`) | decoded pixels of recent originals, sized here | never: keyed by the original's storage key |
+| libvips' operation cache (`imaging.memory`) | recent libvips operations, bounded here | never: keyed by file and arguments |
 
 A new cache goes here, with a line in that table, and into `forget()` if a write can make
 what it holds wrong. Writes made through this process call `forget()` (the edges'
@@ -22,10 +23,14 @@ from dataclasses import dataclass
 
 from darkroom.config import Settings
 from darkroom.imaging import decoded as decoded_sources
+from darkroom.imaging.memory import configure_libvips
 from darkroom.media.derivatives import DerivativeCache
 from darkroom.media.lookups import AssetLookup, HotResponses, RulesLookup
 
 __all__ = ["Caches"]
+
+# libvips' own operation cache: small, since the memories above keep what is worth keeping.
+LIBVIPS_CACHE_BYTES = 32 * 1024 * 1024
 
 
 @dataclass
@@ -39,6 +44,7 @@ class Caches:
     def from_settings(cls, settings: Settings) -> Caches:
         """Fresh caches sized by the settings (the decoded-sources memory is the renderer's own)."""
         decoded_sources.configure(settings.decoded_cache_mb * 1024 * 1024)
+        configure_libvips(LIBVIPS_CACHE_BYTES)
         return cls(
             derivatives=DerivativeCache(render_concurrency=settings.render_concurrency),
             asset_lookup=AssetLookup(),

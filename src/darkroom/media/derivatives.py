@@ -32,6 +32,7 @@ from darkroom import catalog
 from darkroom.catalog import Asset
 from darkroom.catalog.derived import find_derived, record_derived
 from darkroom.imaging import Rendered, RenderRequest, content_type_for, render
+from darkroom.imaging.memory import SourceHeader, render_memory_bytes
 from darkroom.media.sources import fetch_remote
 from darkroom.storage import BlobNotFound
 from darkroom.errors import NotAuthenticated
@@ -324,6 +325,8 @@ async def _render(
     limits = services.render_limits
     async with contextlib.AsyncExitStack() as files:
         layers = await _layer_files(services, asset, chain, files)
+        # Admitted into the process's render memory only now, with everything fetched.
+        await files.enter_async_context(services.render_budget.reserve(render_memory_bytes(source_header(asset), chain)))
         return await anyio.to_thread.run_sync(
             lambda: render(RenderRequest(
                 source,
@@ -340,6 +343,11 @@ async def _render(
             )),
             limiter=slots,
         )
+
+
+def source_header(asset: Asset) -> SourceHeader:
+    """The header facts of a stored image the render budget needs, as probed at upload."""
+    return SourceHeader(asset.format, asset.width or 0, asset.height or 0, asset.pages or 1)
 
 
 # A remote overlay is a picture laid on another one; its pixels are limited like any source's.
@@ -361,10 +369,10 @@ async def _layer_files(services: Services, asset: Asset, chain: Chain, files: co
         except BlobNotFound:
             continue  # the same refusal: its bytes are gone
     settings = services.settings
-    for layer in chain.fetched_layers():
+    for fetched in chain.fetched_layers():
         spooled = await fetch_remote(
-            layer.url, services.spool_dir, max_bytes=FETCH_LAYER_MAX_BYTES, timeout=settings.fetch_timeout, allow=settings.fetch_allow  # type: ignore[arg-type]
+            fetched.url, services.spool_dir, max_bytes=FETCH_LAYER_MAX_BYTES, timeout=settings.fetch_timeout, allow=settings.fetch_allow  # type: ignore[arg-type]
         )
         files.callback(spooled.discard)
-        paths[layer.loader_key] = spooled.path  # type: ignore[index]
+        paths[fetched.loader_key] = spooled.path  # type: ignore[index]
     return paths

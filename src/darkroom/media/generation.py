@@ -35,14 +35,15 @@ from darkroom.catalog import Asset, NewAsset
 from darkroom.catalog.listing import Listing, list_resources
 from darkroom.errors import Invalid, NotFound
 from darkroom.imaging import TooManyPixels, content_type_for, probe
+from darkroom.imaging.memory import BYTES_PER_PIXEL, FIXED_BYTES, WORKING_COPIES, SourceHeader, render_memory_bytes
 from darkroom.imaging import generation
 from darkroom.media.delivery_paths import split_delivery_path
-from darkroom.media.derivatives import ClientHints, store_derivative, variant_key
+from darkroom.media.derivatives import ClientHints, source_header, store_derivative, variant_key
 from darkroom.media.ingest import delete_blobs, random_public_id
 from darkroom.media.services import Services
 from darkroom.media.shapes import delivery_urls
 from darkroom.media.sources import fetch_remote
-from darkroom.transform import Chain, parse
+from darkroom.transform import Chain, Component, parse
 from darkroom.transform.colors import parse_color
 
 __all__ = [
@@ -145,7 +146,8 @@ async def _sprite_picture(
         sheet, tiles = generation.compose_sprite(list(zip([name for name, _ in sources], frames)), max_pixels=max_pixels)
         return generation.encode_picture(sheet, fmt), tiles
 
-    return await anyio.to_thread.run_sync(compose)
+    async with services.render_budget.reserve(_composing_bytes(frames)):
+        return await anyio.to_thread.run_sync(compose)
 
 
 def _sprite_css(image_url: str, tiles: list[generation.SpriteTile]) -> str:
@@ -203,7 +205,13 @@ async def _multi_picture(services: Services, cloud: str, origin: str, params: di
             return generation.compose_pdf(frames)
         return generation.compose_animation(frames, fmt=fmt, delay_ms=delay, max_pixels=max_pixels)
 
-    return await anyio.to_thread.run_sync(compose)
+    async with services.render_budget.reserve(_composing_bytes(frames)):
+        return await anyio.to_thread.run_sync(compose)
+
+
+def _composing_bytes(frames: list[generation.Frame]) -> int:
+    """The render budget a sheet or an animation of these frames takes while it is built."""
+    return sum(int(frame.width * frame.height) for frame in frames) * BYTES_PER_PIXEL * WORKING_COPIES + FIXED_BYTES
 
 
 def _download(picture: generation.Picture, name: str) -> Download:
@@ -263,10 +271,14 @@ async def _render_sources(services: Services, sources: list[tuple[str, Asset | s
     limits = services.render_limits
     frames = []
     budget = limits.max_output_pixels
+    chain = _first_frame_only(chain)  # an animation's other frames are never decoded
     for _name, source in sources:
-        async with _source_file(services, source) as (path, fmt):
+        async with _source_file(services, source) as (path, header):
             # Pixels straight from the pipeline, into memory while the file is still here.
-            frame = await anyio.to_thread.run_sync(lambda: generation.render_frame(path, chain, source_format=fmt, limits=limits))
+            async with services.render_budget.reserve(render_memory_bytes(header, chain)):
+                frame = await anyio.to_thread.run_sync(
+                    lambda: generation.render_frame(path, chain, source_format=header.format, limits=limits)
+                )
         budget -= frame.width * frame.height
         if budget < 0:
             raise TooManyPixels("The images are too large to combine")
@@ -274,12 +286,20 @@ async def _render_sources(services: Services, sources: list[tuple[str, Asset | s
     return frames
 
 
+def _first_frame_only(chain: Chain) -> Chain:
+    """`chain` loading only the first page or frame (`pg_1`), unless it names one itself."""
+    if any(component.page is not None for component in chain.components):
+        return chain
+    first, *rest = chain.components or (Component(),)
+    return replace(chain, components=(replace(first, page="1"), *rest))
+
+
 @contextlib.asynccontextmanager
-async def _source_file(services: Services, source: Asset | str) -> AsyncIterator[tuple[Path, str]]:
-    """A local path and format for a stored asset or a remote URL, removed afterwards if temporary."""
+async def _source_file(services: Services, source: Asset | str) -> AsyncIterator[tuple[Path, SourceHeader]]:
+    """A local path and header facts for a stored asset or a remote URL, removed afterwards if temporary."""
     if isinstance(source, Asset):
         async with services.local_file(source.storage_key) as path:
-            yield path, source.format
+            yield path, source_header(source)
         return
     settings = services.settings
     spooled = await fetch_remote(
@@ -289,7 +309,7 @@ async def _source_file(services: Services, source: Asset | str) -> AsyncIterator
         info = await anyio.to_thread.run_sync(lambda: probe(spooled.path, max_pixels=settings.max_image_pixels))
         if info.resource_type != "image":
             raise Invalid(f"Invalid image file - {source}")
-        yield spooled.path, info.format
+        yield spooled.path, SourceHeader(info.format, info.width or 0, info.height or 0, info.pages or 1)
     finally:
         spooled.discard()
 

@@ -24,6 +24,7 @@ from darkroom.config import Settings
 from darkroom.errors import Conflict
 from darkroom.imaging import RenderLimits
 from darkroom.media.caches import Caches
+from darkroom.media.render_budget import RenderBudget
 from darkroom.media.sessions import ConsoleAuth, load_session_key
 from darkroom.storage import BlobNotFound, BlobStore, open_store
 
@@ -41,10 +42,12 @@ class Services:
     store: BlobStore
     spool_dir: Path  # where request bodies are written before they reach the blob store
     caches: Caches = field(init=False)  # this process's memories, sized by the settings
+    render_budget: RenderBudget = field(init=False)  # the memory renders may hold at once
     _console_auth: ConsoleAuth | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.caches = Caches.from_settings(self.settings)
+        self.render_budget = RenderBudget(self.settings.render_memory_mb * 1024 * 1024)
 
     @property
     def console_auth(self) -> ConsoleAuth:
