@@ -20,8 +20,10 @@ install-test:
 run: install
 	$(VENV)/bin/darkroom serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR)
 
+# The type checker first (config in pyproject.toml: [tool.mypy]); it is quick, the suite is not.
 test: install-test
+	$(PY) -m mypy
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) $(VENV).lock $(DATA_DIR) .pytest_cache tests/node/node_modules
+	rm -rf $(VENV) $(VENV).lock $(DATA_DIR) .pytest_cache .mypy_cache tests/node/node_modules

@@ -66,6 +66,7 @@ def start_server(data_dir: Path, database_url: str, *, cloud: str = "demo", extr
         "CLOUDINARY_URL": f"cloudinary://{api_key}:{api_secret}@{cloud}",
         "DARKROOM_DATABASE_URL": database_url,
         "DARKROOM_FETCH_ALLOW": "127.0.0.1/32",
+        "DARKROOM_USAGE_FLUSH_SECONDS": "0.2",  # tests of usage() wait for delivery counts this long
         **(extra_env or {}),
     }
     log = (data_dir / "server.log").open("ab")

@@ -16,18 +16,21 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from darkroom.api import admin, admin_config, archives, delivery, downloads, media_store, search, sign, upload
+from darkroom.api import about, admin, admin_config, archives, delivery, downloads, media_store, metrics, search, sign, telemetry, upload
 from darkroom.api.media_store import MediaStoreConfig
 from darkroom.console.routes import routes as console_routes
 from darkroom.api.cors import UploadCorsMiddleware
 from darkroom.api.errors import exception_handlers
 from darkroom.api.guards import BodyIdleTimeout, RejectNulPaths
 from darkroom.api.hot_responses import ForgetOnWrite, ReplayHotResponses
+from darkroom.api.logs import logging_config
+from darkroom.api.metrics import worker_metrics_dir
 from darkroom.api.routing import FirstSegmentRouter
 from darkroom.media.services import Services, build_services
 from darkroom.config import Settings
 
-__all__ = ["app_from_env", "build_services", "create_app"]
+# The CLI starts uvicorn with the api's logging and per-worker metrics (cli reaches api through here).
+__all__ = ["app_from_env", "build_services", "create_app", "logging_config", "worker_metrics_dir"]
 
 # Each part's routes, in order: specific paths first, delivery's catch-all path last.
 ROUTE_LISTS: list[list[BaseRoute]] = [
@@ -44,8 +47,14 @@ async def health(_request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
+def _meter_derivatives(services: Services) -> None:
+    """The derivative cache reports hits, misses and renders to the metrics (media cannot import them)."""
+    if not isinstance(services.caches.derivatives.events, telemetry.MeteredCacheEvents):
+        services.caches.derivatives.events = telemetry.MeteredCacheEvents()
+
+
 def create_app(settings: Settings, services: Services | None = None) -> Starlette:
-    routes: list[BaseRoute] = [Route("/health", health, methods=["GET"])]
+    routes: list[BaseRoute] = [Route("/health", health, methods=["GET"]), *about.routes, *metrics.routes]
     for part_routes in ROUTE_LISTS:
         routes.extend(part_routes)
 
@@ -53,19 +62,23 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if getattr(app.state, "services", None) is None:
             app.state.services = build_services(settings)
-        yield
+        _meter_derivatives(app.state.services)
+        async with telemetry.running(app, app.state.services):  # flushes delivery usage, last at shutdown
+            yield
         await app.state.services.caches.derivatives.settle()  # delivery stores new derivatives after answering
         app.state.services.engine.dispose()
 
     app = Starlette(
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
         middleware=[
-            Middleware(ReplayHotResponses),  # first: a repeated image request skips everything below
+            Middleware(telemetry.Telemetry),  # first: request IDs, metrics and usage for every answer, replayed ones included
+            Middleware(ReplayHotResponses),  # a repeated image request skips everything below
             Middleware(RejectNulPaths), Middleware(BodyIdleTimeout), Middleware(UploadCorsMiddleware), Middleware(ForgetOnWrite),
         ],
     )
     app.router = FirstSegmentRouter(routes, lifespan=lifespan)  # delivery skips the API's routes (routing.py)
     app.state.services = services  # with its per-process caches; built by the lifespan when None
+    telemetry.install(app, settings)
     # Checked now, so a bad media-store setting stops start-up instead of the first request.
     app.state.media_store_config = MediaStoreConfig.from_settings(settings)
     return app

@@ -7,7 +7,7 @@ shape the reply as Cloudinary does. Routes are ordered as Cloudinary resolves it
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from starlette.requests import Request
@@ -40,26 +40,44 @@ async def ping(request: Request) -> Response:
     return admin.reply({"status": "ok"})
 
 
+# Requests, bandwidth and transformations without a date: the last 30 days, Cloudinary's plan cycle.
+USAGE_PERIOD_DAYS = 30
+
+
 async def usage_report(request: Request) -> Response:
     admin = await authorize(request)
-    report = await admin.db(usage.usage)
-    today = date.today().isoformat()
+    today = datetime.now(UTC).date()
+    asked = request.path_params.get("date")
+    day = _usage_date(asked) if asked else None
+    first_day, last_day = (day, day) if day else (today - timedelta(days=USAGE_PERIOD_DAYS - 1), today)
+    report = await admin.db(usage.usage, first_day, last_day)
+    settings = admin.services.settings
     return admin.reply({
         "plan": "Self-hosted",
-        "last_updated": today,
-        "date_requested": request.path_params.get("date") or today,
+        "last_updated": today.isoformat(),
+        "date_requested": (day or today).isoformat(),
         "transformations": {"usage": report.transformations, "credits_usage": 0},
         "objects": {"usage": report.resources},
-        "bandwidth": {"usage": 0, "credits_usage": 0},
+        "bandwidth": {"usage": report.bandwidth, "credits_usage": 0},
         "storage": {"usage": report.storage_bytes, "credits_usage": 0},
-        "requests": 0,
+        "requests": report.requests,
         "resources": report.resources,
         "derived_resources": report.derived_resources,
-        "media_limits": {"image_max_size_bytes": admin.services.settings.max_upload_bytes,
-                         "video_max_size_bytes": admin.services.settings.max_upload_bytes,
-                         "raw_max_size_bytes": admin.services.settings.max_upload_bytes,
-                         "image_max_px": admin.services.settings.max_image_pixels},
+        "media_limits": {"image_max_size_bytes": settings.max_upload_bytes,
+                         "video_max_size_bytes": settings.max_upload_bytes,
+                         "raw_max_size_bytes": settings.max_upload_bytes,
+                         "image_max_px": settings.max_image_pixels},
     })
+
+
+def _usage_date(text: str) -> date:
+    """The SDK sends a `datetime.date` as dd-mm-yyyy and a string as given (yyyy-mm-dd in the docs)."""
+    for layout in ("%d-%m-%Y", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(text, layout).date()
+        except ValueError:
+            continue
+    raise BadRequest(f"Invalid date {text}; use yyyy-mm-dd or dd-mm-yyyy")
 
 
 async def config(request: Request) -> Response:

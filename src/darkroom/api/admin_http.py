@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import email.utils
 import json
-import secrets
 import threading
 import time
 import urllib.parse
@@ -293,8 +292,8 @@ def reply(body: Any, cloud: str, status: int = 200, quota: Quota | None = None) 
     if quota is None:
         used, reset_at = _COUNTER.hit(f"cloud:{cloud}", datetime.now(UTC), 3600)
         quota = Quota(RATE_LIMIT, max(RATE_LIMIT - used, 0), reset_at)
-    headers = {**quota.headers(), "X-Request-Id": secrets.token_hex(16)}
-    return JSONResponse(body, status_code=status, headers=headers)
+    # X-Request-Id, which the SDK reads too, is the telemetry middleware's (every response has one).
+    return JSONResponse(body, status_code=status, headers=quota.headers())
 
 
 def as_list(value: Any) -> list[str]:

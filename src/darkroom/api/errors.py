@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from darkroom.api.logs import current_request_id
 from darkroom.errors import DarkroomError
 
 __all__ = ["error_response", "exception_handlers"]
@@ -48,6 +49,14 @@ async def _unexpected(_request: Request, exc: Exception) -> Response:
     return error_response(500, "Internal server error")
 
 
+async def _crashed(request: Request, exc: Exception) -> Response:
+    """An error nothing else handled: Starlette answers it outside every middleware, telemetry's
+    included, which left the request's ID set so that this answer and its log line carry it."""
+    response = await _unexpected(request, exc)
+    response.headers["X-Request-Id"] = current_request_id()
+    return response
+
+
 async def _integrity_error(request: Request, exc: Exception) -> Response:
     """A unique index refused a write: two requests created the same thing at once (check-then-insert
     lost a race). The transaction rolled back, nothing is half-written: 409, as a plain duplicate is."""
@@ -62,5 +71,5 @@ exception_handlers = {
     DarkroomError: _darkroom_error,
     HTTPException: _http_error,
     sa.exc.IntegrityError: _integrity_error,
-    Exception: _unexpected,
+    Exception: _crashed,
 }

@@ -33,6 +33,7 @@ __all__ = ["ForgetOnWrite", "ReplayHotResponses", "mark_replayable", "request_ke
 # If-None-Match (304). Any other header cannot change a derived image's answer.
 KEY_HEADERS = frozenset((b"accept", b"sec-ch-width", b"width", b"sec-ch-dpr", b"dpr", b"save-data", b"if-none-match"))
 REPLAYABLE = "darkroom.replayable"  # scope key delivery sets on an answer this memory may keep
+REPLAYED = "darkroom.replayed"  # scope key set on a request answered from this memory (for metrics)
 
 
 def mark_replayable(scope: Scope) -> None:
@@ -69,6 +70,7 @@ class ReplayHotResponses:
             return
         answer = memory.recall(key)
         if answer is not None:
+            scope[REPLAYED] = True
             await send(answer.start)
             await send({"type": "http.response.body", "body": answer.body})
             return

@@ -221,7 +221,9 @@ def _save_once(engine: Engine, new: NewAsset, *, overwrite: bool) -> SaveResult:
         if current is None:
             values["asset_id"] = _random_hex()
             values["created_at"] = values["uploaded_at"]
-            pk = conn.execute(sa.insert(assets).values(**values)).inserted_primary_key[0]
+            inserted = conn.execute(sa.insert(assets).values(**values)).inserted_primary_key
+            assert inserted is not None  # a single-row insert always reports its key
+            pk = inserted[0]
             replaced: tuple[str, ...] = ()
         else:
             pk = current.pk
@@ -271,7 +273,9 @@ def _row_values(new: NewAsset, version: int) -> dict[str, Any]:
     }
 
 
-def insert_tags(conn: Connection, pk: int, tags: Iterable[str], copied: Mapping[str, Any] | None = None) -> None:
+def insert_tags(
+    conn: Connection, pk: int, tags: Iterable[str], copied: Mapping[str, Any] | sa.RowMapping | None = None
+) -> None:
     """Tag asset `pk` (empty and repeated tags dropped), after its row is written.
 
     Each tag row carries copies of the asset's filter columns (schema.TAG_COPIED_COLUMNS), read

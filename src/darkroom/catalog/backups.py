@@ -38,7 +38,7 @@ class Restored:
     errors: dict[str, str]
 
 
-def backups_enabled(conn: Connection | Engine, cloud: str) -> bool:
+def backups_enabled(conn: Connection, cloud: str) -> bool:
     row = conn.execute(sa.select(clouds.c.settings).where(clouds.c.name == cloud)).first()
     return bool(row and (row[0] or {}).get("backups"))
 
@@ -111,7 +111,9 @@ def _bring_back(conn: Connection, tombstone: Any, now: datetime) -> tuple[str, s
         row[name] = datetime.fromisoformat(row[name])
     row.update(version=max(int(now.timestamp()), int(row["version"]) + 1), version_id=secrets.token_hex(16), uploaded_at=now)
     known = {column.name for column in assets.columns if column.name != "id"}
-    pk = conn.execute(sa.insert(assets).values({k: v for k, v in row.items() if k in known})).inserted_primary_key[0]
+    inserted = conn.execute(sa.insert(assets).values({k: v for k, v in row.items() if k in known})).inserted_primary_key
+    assert inserted is not None  # a single-row insert always reports its key
+    pk = inserted[0]
     insert_tags(conn, pk, tombstone["tags"] or [])
     conn.execute(sa.delete(deleted_assets).where(deleted_assets.c.id == tombstone["id"]))
     return str(row["resource_type"]), str(row["type"]), str(row["public_id"])

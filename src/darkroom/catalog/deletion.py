@@ -153,7 +153,7 @@ def _delete_derivatives(conn: Connection, pks: Sequence[int], transformations: S
     """Delete the assets' derivatives (only those of `transformations` if any) in one statement;
     the storage keys of the deleted ones, by asset pk. RETURNING reports exactly the rows this
     statement removed, so a derivative recorded concurrently is either deleted and reported or kept."""
-    chosen = derived.c.asset_pk.in_(pks)
+    chosen: sa.ColumnElement[bool] = derived.c.asset_pk.in_(pks)
     if transformations:
         chosen = sa.and_(chosen, sa.or_(*(_derived_matches(t) for t in transformations)))
     removed = conn.execute(sa.delete(derived).where(chosen).returning(derived.c.asset_pk, derived.c.storage_key))

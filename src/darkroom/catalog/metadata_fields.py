@@ -51,7 +51,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _json(row: Mapping[str, Any]) -> dict[str, Any]:
+def _json(row: Mapping[str, Any] | sa.RowMapping) -> dict[str, Any]:
     """A field as the Admin API shows it; deleted (inactive) datasource entries are hidden."""
     body: dict[str, Any] = {
         "type": row["type"],

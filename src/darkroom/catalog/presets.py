@@ -31,7 +31,7 @@ def _flag(value: Any) -> bool:
     return value is True or str(value).lower() in ("1", "true")
 
 
-def _json(row: Mapping[str, Any]) -> Preset:
+def _json(row: sa.RowMapping) -> Preset:
     return {"name": row["name"], "unsigned": bool(row["unsigned"]), "settings": dict(row["settings"] or {}),
             "disallow_public_id": bool(row["disallow_public_id"]), "live": bool(row["live"])}
 

@@ -50,8 +50,8 @@ def tags_of(conn: Connection, pks: Sequence[int]) -> dict[int, tuple[str, ...]]:
     return {pk: tuple(tags) for pk, tags in found.items()}
 
 
-def assets_from_rows(conn: Connection, rows: Sequence[Any]) -> list[AssetRecord]:
-    """`Asset` values for `assets` table rows (mappings), tags included, order kept."""
+def assets_from_rows(conn: Connection, rows: Sequence[Any]) -> list[Asset]:
+    """`Asset` values (`AssetRecord`s) for `assets` table rows (mappings), tags included, order kept."""
     tags = tags_of(conn, [row["id"] for row in rows])
     return [_asset(row, tags.get(row["id"], ())) for row in rows]
 

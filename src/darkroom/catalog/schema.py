@@ -13,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -293,6 +294,17 @@ deleted_assets = Table(
     Column("deleted_at", DateTime(timezone=True), nullable=False),
     Index("ix_deleted_assets_identity", "cloud", "resource_type", "type", "public_id", "id"),
     Index("ix_deleted_assets_asset_id", "cloud", "asset_id", "id"),
+)
+
+# Deliveries per cloud and day, for the Admin API's `usage`. Each server process counts in memory
+# and adds its counts every few seconds (`add_delivery_usage`): no write per request.
+delivery_usage = Table(
+    "delivery_usage",
+    metadata,
+    Column("cloud", String(128), ForeignKey("clouds.name", ondelete="CASCADE"), primary_key=True),
+    Column("day", Date, primary_key=True),  # UTC
+    Column("requests", BigInteger, nullable=False),  # delivery requests answered (2xx and 3xx)
+    Column("bandwidth", BigInteger, nullable=False),  # bytes of those answers' bodies
 )
 
 # --- Kept in step with `assets` by triggers ---------------------------------------------------

@@ -151,7 +151,7 @@ def _aggregations(
 
 def _value_groups(
     conn: Connection, where: sa.ColumnElement[bool], on_counters: sa.ColumnElement[bool] | None, name: str
-) -> Sequence[sa.Row[Any]]:
+) -> Sequence[sa.Row[Any, Any]]:
     """(value, number of matches) per value of `name`: summed from asset_counts when it can tell."""
     if on_counters is not None and name in COUNTED_COLUMNS:
         column = asset_counts.c[name]

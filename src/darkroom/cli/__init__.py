@@ -56,7 +56,8 @@ def main() -> None:
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), help="PEM private key for --tls-cert.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), metavar="N", help="Server processes (they share the port).")
 @click.option("--log-level", default="info", show_default=True, help="uvicorn log level.")
-def serve(host: str, port: int, data_dir: str | None, tls_cert: str | None, tls_key: str | None, workers: int, log_level: str) -> None:
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Log lines as readable text, or as JSON objects (one a line).")
+def serve(host: str, port: int, data_dir: str | None, tls_cert: str | None, tls_key: str | None, workers: int, log_level: str, log_format: str) -> None:
     """Run the HTTP server (Upload API, Admin API, delivery, console).
 
     On a fresh data folder it creates a `demo` cloud with a key and an `admin` console user,
@@ -80,7 +81,7 @@ def serve(host: str, port: int, data_dir: str | None, tls_cert: str | None, tls_
     sys.stdout.flush()
     # Workers are separate processes: they rebuild settings from the environment.
     os.environ["DARKROOM_DATA_DIR"] = str(settings.data_dir.resolve())
-    serving.run_uvicorn(listener, workers=workers, tls_cert=tls_cert, tls_key=tls_key, log_level=log_level)
+    serving.run_uvicorn(listener, workers=workers, tls_cert=tls_cert, tls_key=tls_key, log_level=log_level, log_format=log_format)
 
 
 @main.command()

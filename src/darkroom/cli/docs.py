@@ -5,7 +5,8 @@
 
 A test compares README.md with `command_list()`; after changing a command, run the second
 form. Each command is shown with its arguments and required options, then its summary (the
-first line of its docstring); `darkroom COMMAND --help` has the rest.
+first line of its docstring) and its other options with their help; `darkroom COMMAND --help`
+has the rest.
 """
 
 from __future__ import annotations
@@ -45,6 +46,18 @@ def _walk(group: click.Group, path: str, depth: int) -> Iterator[tuple[int, str,
         yield depth, _usage(command, f"{path} {name}"), _summary(command)
         if isinstance(command, click.Group):
             yield from _walk(command, f"{path} {name}", depth + 1)
+        else:
+            yield from _options(command, depth + 1)
+
+
+def _options(command: click.Command, depth: int) -> Iterator[tuple[int, str, str]]:
+    """The `[options]` of a command spelled out, each with its help."""
+    context = click.Context(command)
+    for param in command.params:
+        if isinstance(param, click.Option) and not param.required and param.name not in _COMMON and not param.hidden:
+            flag = " / ".join(param.opts)
+            shown = flag if param.is_flag else f"{flag} {param.make_metavar(context)}"
+            yield depth, shown, (param.help or "").strip()
 
 
 def _usage(command: click.Command, path: str) -> str:

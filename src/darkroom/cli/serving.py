@@ -146,10 +146,12 @@ def banner_lines(listener: Listener, started: FirstStart, data_dir_args: str = "
     return lines
 
 
-def run_uvicorn(listener: Listener, *, workers: int, tls_cert: str | None, tls_key: str | None, log_level: str) -> None:
+def run_uvicorn(listener: Listener, *, workers: int, tls_cert: str | None, tls_key: str | None, log_level: str, log_format: str = "text") -> None:
     """Serve the app on the already bound socket until interrupted."""
     import uvicorn
     from uvicorn.supervisors import Multiprocess
+
+    from darkroom.server import logging_config, worker_metrics_dir
 
     config = uvicorn.Config(
         "darkroom.server:app_from_env",
@@ -160,14 +162,17 @@ def run_uvicorn(listener: Listener, *, workers: int, tls_cert: str | None, tls_k
         ssl_certfile=tls_cert,
         ssl_keyfile=tls_key,
         log_level=log_level,
+        log_config=logging_config(log_format, log_level),
+        access_log=False,  # darkroom.access logs each request, with its ID and timing
         proxy_headers=False,
     )
     server = uvicorn.Server(config)
     try:
-        if config.workers > 1:
-            Multiprocess(config, sockets=[listener.sock]).run()
-        else:
-            server.run(sockets=[listener.sock])
+        with worker_metrics_dir(workers):  # --workers N: /metrics reports all of them
+            if config.workers > 1:
+                Multiprocess(config, sockets=[listener.sock]).run()
+            else:
+                server.run(sockets=[listener.sock])
     except KeyboardInterrupt:
         pass
     if config.workers == 1 and not server.started:

@@ -52,6 +52,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DARKROOM_SESSION_SECRET", "session_secret", "", "Key for console session cookies; empty means one generated and kept in the data dir."),
     Setting("DARKROOM_RENDER_CONCURRENCY", "render_concurrency", "0", "Renders at once per server process; 0 means one per core. Each process may use every core: a keep-alive client stays on one process, so a share of the cores would leave one process queueing while another idles."),
     Setting("DARKROOM_DECODED_CACHE_MB", "decoded_cache_mb", "256", "MiB per server process for decoded PNG/TIFF/BMP sources, so a new size of a recently rendered image skips decoding; 0 turns it off."),
+    Setting("DARKROOM_USAGE_FLUSH_SECONDS", "usage_flush_seconds", "5", "Seconds between adding each server process's delivery counts (requests, bandwidth) to the database, for the Admin API's usage; also added at shutdown."),
     Setting("DARKROOM_MEDIA_STORE_PATH", "media_store_path", "/api/cloudinary/media", "Base path of the TinaCMS media store."),
     Setting("DARKROOM_MEDIA_STORE_AUTH", "media_store_auth", "token,session", "Media store auth modes, in order: token, session, open (development only)."),
     Setting("DARKROOM_MEDIA_STORE_CORS_ORIGINS", "media_store_cors_origins", "", "Comma-separated origins allowed to call the media store cross-origin."),
@@ -91,6 +92,7 @@ class Settings:
     session_secret: Secret = field(default=Secret(""))
     render_concurrency: int = 0
     decoded_cache_mb: int = 256
+    usage_flush_seconds: float = 5.0
     media_store_path: str = "/api/cloudinary/media"
     media_store_auth: str = "token,session"
     media_store_cors_origins: str = ""
@@ -145,6 +147,11 @@ def _convert(attr: str, value: str) -> Any:
         return number
     if attr == "fetch_timeout":
         return float(value)
+    if attr == "usage_flush_seconds":
+        seconds = float(value)
+        if not seconds > 0:
+            raise ValueError("must be a positive number of seconds")
+        return seconds
     if attr == "fetch_allow":
         return tuple(ipaddress.ip_network(item.strip(), strict=False) for item in value.split(",") if item.strip())
     if attr == "session_secret":

@@ -27,7 +27,7 @@ _BAND_BYTES = {"uchar": 1, "char": 1, "ushort": 2, "short": 2, "uint": 4, "int":
 
 
 def _size_of(image: pyvips.Image) -> int:
-    return image.width * image.height * image.bands * _BAND_BYTES[image.format]
+    return int(image.width * image.height * image.bands * _BAND_BYTES[image.format])
 
 
 class DecodedSources:

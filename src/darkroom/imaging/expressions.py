@@ -37,10 +37,12 @@ def _number(value: Value) -> float:
         return 1.0 if value else 0.0
     if isinstance(value, float | int):
         return float(value)
-    try:
-        return float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise BadRequest(f"Invalid expression - {value!r} is not a number") from None
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    raise BadRequest(f"Invalid expression - {value!r} is not a number")
 
 
 def _apply(op: str, left: Value, right: Value) -> Value:
@@ -53,15 +55,15 @@ def _apply(op: str, left: Value, right: Value) -> Value:
     a, b = _number(left), _number(right)
     if op in ("div", "mod") and b == 0:
         raise BadRequest("Invalid expression - division by zero")
-    result: Value = {
+    operations: dict[str, Callable[[], Value]] = {
         "or": lambda: bool(a) or bool(b),
         "and": lambda: bool(a) and bool(b),
         "eq": lambda: a == b, "ne": lambda: a != b, "lt": lambda: a < b, "gt": lambda: a > b,
         "lte": lambda: a <= b, "gte": lambda: a >= b,
         "add": lambda: a + b, "sub": lambda: a - b, "mul": lambda: a * b, "div": lambda: a / b,
         "mod": lambda: a % b, "pow": lambda: float(a**b) if abs(b) < 64 else _overflow(),
-    }[op]()
-    return result
+    }
+    return operations[op]()
 
 
 def _overflow() -> float:

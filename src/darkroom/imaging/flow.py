@@ -101,7 +101,9 @@ def _run_layer(components: list[Component], start: int, state: RenderState) -> i
     underlay = opening.underlay is not None and opening.overlay is None
     apply_at = next((i for i in range(start, len(components)) if components[i].has_flag("layer_apply")), None)
     layer = _layer_state(_layer_image(opening, state), state)
-    own = replace(opening, overlay=None, underlay=None, color=None if (opening.overlay or opening.underlay).kind == "text" else opening.color)  # type: ignore[union-attr]
+    source = opening.overlay or opening.underlay
+    assert source is not None  # `start` opens a layer
+    own = replace(opening, overlay=None, underlay=None, color=None if source.kind == "text" else opening.color)
     if apply_at is None or apply_at == start:
         mode, (own,) = _blend_mode(own)
         apply_component(replace(_relative_to_base(own, state, layer), **_PLACEMENT_FIELDS), layer)

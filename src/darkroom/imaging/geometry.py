@@ -208,7 +208,6 @@ def plan_resize(
     mode = mode or "scale"
     if box_w is None and box_h is None:
         return Plan()
-    both = box_w is not None and box_h is not None
     if mode == "scale":
         return _scale(width, height, box_w, box_h)
     if mode == "fit":
@@ -218,9 +217,13 @@ def plan_resize(
     if mode == "mfit":
         return _fit(width, height, box_w, box_h, grow=True, shrink=False)
     if mode in ("fill", "auto", "imagga_scale"):
-        return _fill(width, height, box_w, box_h, where) if both else _scale(width, height, box_w, box_h)  # type: ignore[arg-type]
+        if box_w is None or box_h is None:
+            return _scale(width, height, box_w, box_h)
+        return _fill(width, height, box_w, box_h, where)
     if mode == "lfill":
-        return _lfill(width, height, box_w, box_h, where) if both else _fit(width, height, box_w, box_h, grow=False, shrink=True)  # type: ignore[arg-type]
+        if box_w is None or box_h is None:
+            return _fit(width, height, box_w, box_h, grow=False, shrink=True)
+        return _lfill(width, height, box_w, box_h, where)
     if mode == "pad":
         return _pad(width, height, box_w, box_h, where, grow=True, shrink=True)
     if mode == "lpad":
@@ -228,7 +231,9 @@ def plan_resize(
     if mode == "mpad":
         return _pad(width, height, box_w, box_h, where, grow=True, shrink=False)
     if mode in ("fill_pad", "auto_pad"):
-        return _fill_pad(width, height, box_w, box_h, where) if both else _scale(width, height, box_w, box_h)  # type: ignore[arg-type]
+        if box_w is None or box_h is None:
+            return _scale(width, height, box_w, box_h)
+        return _fill_pad(width, height, box_w, box_h, where)
     if mode in ("crop", "imagga_crop"):
         return _crop(width, height, box_w, box_h, where)
     if mode == "thumb":

@@ -157,7 +157,7 @@ def _dct_matrix(n: int) -> np.ndarray:
     """The orthonormal DCT-II matrix: `m @ x @ m.T` is the 2-D DCT of an n×n block."""
     k = np.arange(n)[:, None]
     i = np.arange(n)[None, :]
-    m = np.sqrt(2.0 / n) * np.cos(np.pi * (2 * i + 1) * k / (2 * n))
+    m: np.ndarray = np.sqrt(2.0 / n) * np.cos(np.pi * (2 * i + 1) * k / (2 * n))
     m[0, :] /= np.sqrt(2.0)
     return m
 

@@ -133,7 +133,7 @@ def _probe_image(path: Path) -> MediaInfo | None:
 
 def _is_avif(image: pyvips.Image) -> bool:
     if image.get_typeof("heif-compression"):
-        return image.get("heif-compression") == "av1"
+        return bool(image.get("heif-compression") == "av1")
     return False
 
 

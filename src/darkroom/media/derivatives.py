@@ -40,7 +40,7 @@ from darkroom.transform import Chain
 if TYPE_CHECKING:
     from darkroom.media.services import Services
 
-__all__ = ["ClientHints", "Derivative", "DerivativeCache", "StrictTransformationRefused", "Variant", "store_derivative", "variant_key"]
+__all__ = ["CacheEvents", "ClientHints", "Derivative", "DerivativeCache", "StrictTransformationRefused", "Variant", "store_derivative", "variant_key"]
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +114,20 @@ def variant_key(chain: Chain, requested_format: str | None, hints: ClientHints) 
     return Variant(canonical, rest)
 
 
+class CacheEvents:
+    """What the derivative cache reports as it works (metrics hang on these); this one ignores them."""
+
+    def hit(self, tier: str) -> None:
+        """A derivative found without rendering: in `memory`, `shared` with a render in flight, or in the blob `store`."""
+
+    def miss(self) -> None:
+        """A derivative that must be rendered."""
+
+    def rendering(self) -> contextlib.AbstractContextManager[object]:
+        """Wraps one render (waiting for a render slot and fetching the source included)."""
+        return contextlib.nullcontext()
+
+
 # (asset pk, version_id, variant): one derivative of one version of one asset. Not the version
 # number: SQLite reuses a destroyed asset's pk, and a re-upload within the same second gets the
 # same version number, while version_id is random for every saved version.
@@ -129,8 +143,9 @@ class DerivativeCache:
     again. `settle()` waits for the stores still running (graceful shutdown).
     """
 
-    def __init__(self, max_memory_bytes: int = 64 * 1024 * 1024, render_concurrency: int = 0) -> None:
+    def __init__(self, max_memory_bytes: int = 64 * 1024 * 1024, render_concurrency: int = 0, events: CacheEvents | None = None) -> None:
         self.max_memory_bytes = max_memory_bytes
+        self.events = events or CacheEvents()
         # libvips threads each render itself; more renders at once than cores only adds contention.
         self._render_slots = anyio.CapacityLimiter(render_concurrency or os.cpu_count() or 1)
         self._memory: OrderedDict[DerivativeKey, Derivative] = OrderedDict()
@@ -164,9 +179,11 @@ class DerivativeCache:
         hot = self._memory.get(key)
         if hot is not None:
             self._memory.move_to_end(key)
+            self.events.hit("memory")
             return hot
         pending = self._inflight.get(key)
         if pending is not None:
+            self.events.hit("shared")
             result = await asyncio.shield(pending)
             storing = self._storing.get(key)
             if storing is not None and not answer_first:
@@ -243,6 +260,7 @@ class DerivativeCache:
             storage_key, fmt, width, height = stored
             try:
                 data = await services.store.get_bytes(storage_key)
+                self.events.hit("store")
                 return _derivative(data, fmt, "f_auto" in variant.transformation, width, height), None
             except BlobNotFound:
                 pass  # the blob vanished (a purge, a restore): render it again
@@ -250,8 +268,10 @@ class DerivativeCache:
         if not allowed:
             raise StrictTransformationRefused(f"Transformation {variant.transformation or requested_format} is not allowed")
         local = contextlib.nullcontext(source) if source is not None else services.local_file(asset.storage_key)
-        async with local as original:
-            rendered = await _render(services, asset, original, chain, requested_format, hints, self._render_slots)
+        self.events.miss()
+        with self.events.rendering():
+            async with local as original:
+                rendered = await _render(services, asset, original, chain, requested_format, hints, self._render_slots)
         return _derivative(rendered.data, rendered.format, rendered.vary_accept, rendered.width, rendered.height), rendered
 
 

@@ -102,9 +102,19 @@ async def _checked_address(host: str, port: int, allow: Sequence[Network]) -> ip
 
 
 def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        # An IPv6 address that carries an IPv4 one is sent there by a translating network
+        # (mapped, 6to4, NAT64 64:ff9b::/96, IPv4-compatible ::/96): judge the IPv4 address.
+        embedded = address.ipv4_mapped or address.sixtofour
+        if embedded is None and (address in _NAT64 or (address in _IPV4_COMPATIBLE and int(address) > 1)):
+            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        if embedded is not None:
+            return _is_public(embedded)
     return address.is_global and not address.is_multicast
+
+
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
 
 
 async def _spool(response: httpx.Response, url: str, spool_dir: Path, max_bytes: int) -> SpooledFile:

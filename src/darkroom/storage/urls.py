@@ -9,13 +9,16 @@ from __future__ import annotations
 import ipaddress
 import pathlib
 import urllib.parse
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from obstore.store import MemoryStore, S3Store, from_url
 
 from darkroom.storage import BlobStore, InvalidStorageUrl
 from darkroom.storage.local import LocalBlobStore
 from darkroom.storage.object_store import ObjectBlobStore
+
+if TYPE_CHECKING:  # obstore declares its option dicts in stubs only
+    from obstore.store import ClientConfig, S3Config
 
 # Query parameters of an s3:// URL that are passed to obstore's S3 config as they are.
 S3_STRING_OPTIONS = frozenset(
@@ -55,7 +58,8 @@ def _s3_store(parts: urllib.parse.SplitResult) -> BlobStore:
     if _is_loopback_http(config.get("endpoint")):
         client.setdefault("allow_http", True)
     prefix = parts.path.strip("/") or None
-    store = S3Store(parts.netloc, prefix=prefix, config=config, client_options=client)
+    # _s3_options let through only the option names these TypedDicts declare.
+    store = S3Store(parts.netloc, prefix=prefix, config=cast("S3Config", config), client_options=cast("ClientConfig", client))
     endpoint = config.get("endpoint", "aws")
     return ObjectBlobStore(store, description=f"s3://{parts.netloc}/{prefix or ''} at {endpoint}")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from typing import Any
 from urllib.parse import quote, unquote
 
 from darkroom.transform.ast import Layer, TextStyle
@@ -42,7 +43,7 @@ def _style(key: str, text: str) -> TextStyle:
     family, size = parts[0], parts[1] if len(parts) > 1 else ""
     if not family or not size.isdigit() or not 0 < int(size) <= 1000 or len(size) > 4:
         raise ParseError(f"Invalid text style - {text}", param=key)
-    options: dict[str, object] = {}
+    options: dict[str, Any] = {}  # TextStyle's keyword arguments, each set from its own token
     rest = parts[2:]
     while rest:
         token = rest.pop(0)
@@ -67,7 +68,7 @@ def _style(key: str, text: str) -> TextStyle:
                 options["font_" + token] = rest.pop(0)
         else:
             raise ParseError(f"Invalid text style - {text}", param=key)
-    return TextStyle(font_family=family, font_size=int(size), **options)  # type: ignore[arg-type]
+    return TextStyle(font_family=family, font_size=int(size), **options)
 
 
 def _format_style(style: TextStyle) -> str:
@@ -152,7 +153,11 @@ def format_layer(layer: Layer) -> str:
     if layer.kind == "text":
         assert layer.text is not None
         text = quote(_escape_once_decoded(layer.text), safe="")
-        style = layer.style_variable or _format_style(layer.style)  # type: ignore[arg-type]
+        if layer.style_variable:
+            style = layer.style_variable
+        else:
+            assert layer.style is not None  # a text layer has a style or a style variable
+            style = _format_style(layer.style)
         return f"text:{style}:{text}"
     prefix = "" if layer.resource_type == "image" else layer.resource_type + ":"
     if layer.kind == "fetch":

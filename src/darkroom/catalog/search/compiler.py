@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -132,7 +133,8 @@ class _Compiler:
         if spec.kind is Kind.METADATA:
             return self._json_type(assets.c.metadata, spec.key or "").is_not(None)
         if spec.kind is Kind.CONTEXT:
-            return assets.c.context[spec.key].as_string().is_not(None)
+            value: ColumnElement[str] = assets.c.context[spec.key].as_string()
+            return value.is_not(None)
         if spec.kind is Kind.TAGS:
             return _any_tag(lambda tag: sa.true())
         return assets.c[spec.column or ""].is_not(None)
@@ -193,7 +195,7 @@ class _Compiler:
             clauses.append(self._json_array_has(key, value.text))
         return sa.or_(*clauses)
 
-    def _json_type(self, column: sa.Column, key: str) -> ColumnElement[str]:
+    def _json_type(self, column: sa.Column[Any], key: str) -> ColumnElement[str]:
         if self.postgres:
             return sa.func.json_typeof(column.op("->")(sa.bindparam(None, key, sa.String)))
         return sa.func.json_type(column, _json_path(key))
@@ -201,7 +203,7 @@ class _Compiler:
     def _json_number(self, key: str) -> ColumnElement[float]:
         kind = self._json_type(assets.c.metadata, key)
         if self.postgres:
-            raw = sa.cast(assets.c.metadata.op("->>")(sa.bindparam(None, key, sa.String)), sa.Float)
+            raw: ColumnElement[Any] = sa.cast(assets.c.metadata.op("->>")(sa.bindparam(None, key, sa.String)), sa.Float)
             return sa.case((kind == "number", raw), else_=sa.null())
         raw = sa.func.json_extract(assets.c.metadata, _json_path(key))
         return sa.case((kind.in_(("integer", "real")), raw), else_=sa.null())
@@ -209,7 +211,7 @@ class _Compiler:
     def _json_string(self, key: str) -> ColumnElement[str]:
         kind = self._json_type(assets.c.metadata, key)
         if self.postgres:
-            raw = assets.c.metadata.op("->>")(sa.bindparam(None, key, sa.String))
+            raw: ColumnElement[Any] = assets.c.metadata.op("->>")(sa.bindparam(None, key, sa.String))
             return sa.case((kind == "string", raw), else_=sa.null())
         raw = sa.func.json_extract(assets.c.metadata, _json_path(key))
         return sa.case((kind == "text", raw), else_=sa.null())
@@ -259,7 +261,7 @@ def _any_tag_word(value: Value) -> Clause:
     return sa.exists().where(asset_tags.c.asset_pk == assets.c.id, token_match(asset_tags.c.tag, value)).correlate(assets)
 
 
-def _not_null_and(expression: ColumnElement, predicate: Callable[[ColumnElement], Clause]) -> Clause:
+def _not_null_and(expression: ColumnElement[Any], predicate: Callable[[ColumnElement[Any]], Clause]) -> Clause:
     """`expression IS NOT NULL AND predicate`: FALSE (never NULL) when the value is missing."""
     return sa.and_(expression.is_not(None), predicate(expression))
 
@@ -357,8 +359,8 @@ def _integer_match(column: ColumnElement[int], op: str, number: float) -> Clause
     return _not_null_and(column, lambda c: _compare(c, op, bound))
 
 
-def _compare(column: ColumnElement, op: str, value: object) -> Clause:
-    operators: dict[str, Callable[[ColumnElement, object], Clause]] = {
+def _compare(column: ColumnElement[Any], op: str, value: object) -> Clause:
+    operators: dict[str, Callable[[ColumnElement[Any], object], Clause]] = {
         "<": lambda c, v: c < v,
         "<=": lambda c, v: c <= v,
         ">": lambda c, v: c > v,

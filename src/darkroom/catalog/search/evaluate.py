@@ -87,11 +87,13 @@ def _words(actual: Any, value: Value) -> bool:
 
 
 def _compare(actual: Any, op: str, text: str) -> bool:
+    left: Any  # two floats or two strings
+    right: Any
     try:
         left, right = (float(actual), float(text)) if not isinstance(actual, str) else (actual, text)
     except ValueError:
         return False
-    return {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[op]
+    return bool({"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[op])
 
 
 def _range(actual: Any, node: Range, now: datetime) -> bool:

@@ -56,7 +56,7 @@ def sort_keys(requested: list[tuple[str, str]], default: tuple[str, str] = ("cre
 def order_by(keys: list[SortKey]) -> list[ColumnElement[Any]]:
     """ORDER BY for the keys, ending with the primary key in the last key's direction (a total order)."""
     tie = keys[-1].descending
-    clauses = [k.expression.desc() if k.descending else k.expression.asc() for k in keys]
+    clauses: list[ColumnElement[Any]] = [k.expression.desc() if k.descending else k.expression.asc() for k in keys]
     clauses.append(assets.c.id.desc() if tie else assets.c.id.asc())
     return clauses
 

@@ -13,6 +13,7 @@ function over a column) cannot be moved, and the caller counts on `assets` as us
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.sql import visitors
@@ -32,12 +33,12 @@ def rebase(clause: ColumnElement[bool], table: sa.Table, columns: Collection[str
     if not _reads_only(clause, columns):
         return None
 
-    def onto_table(element: object) -> ColumnElement[object] | None:
+    def onto_table(element: object, **_: Any) -> ColumnElement[Any] | None:
         if isinstance(element, sa.Column) and element.table is assets:
-            return table.c[element.name]  # type: ignore[no-any-return]
+            return table.c[element.name]
         return None
 
-    return visitors.replacement_traverse(clause, {}, onto_table)  # type: ignore[no-any-return]
+    return visitors.replacement_traverse(clause, {}, onto_table)
 
 
 def _reads_only(clause: ColumnElement[bool], columns: Collection[str]) -> bool:

@@ -190,7 +190,8 @@ def _predominant(rgb: pyvips.Image) -> tuple[int, int, int]:
 
     bins = small_copy(rgb, 64).numpy().reshape(-1, 3) // 32
     keys, counts = numpy.unique(bins, axis=0, return_counts=True)
-    return tuple(int(v) * 32 + 16 for v in keys[counts.argmax()])  # type: ignore[return-value]
+    red, green, blue = (int(v) * 32 + 16 for v in keys[counts.argmax()])
+    return red, green, blue
 
 
 def replace_color(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Image:

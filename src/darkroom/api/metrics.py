@@ -1,0 +1,165 @@
+"""Prometheus metrics: what the server answers, how fast, how many renders and cache hits.
+
+Requests are counted by route family (a small fixed set, never the raw path: a delivery URL
+names an asset, and a series per asset would swamp Prometheus) and by status. The families
+are told apart by the path's first segments, so requests answered before routing (replayed
+hot responses) are counted like the rest.
+
+One process answers `/metrics` for itself, unless `darkroom serve --workers N` made a
+directory for prometheus-client's multiprocess mode (`worker_metrics_dir`): then every
+worker writes its counters there and whichever worker answers reports the sum.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, generate_latest,
+)
+from prometheus_client.multiprocess import MultiProcessCollector
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+__all__ = [
+    "FAMILIES",
+    "RequestMetrics",
+    "metrics_endpoint",
+    "record_build",
+    "routes",
+    "route_family",
+    "worker_metrics_dir",
+]
+
+# A `_created` timestamp beside every counter doubles the output for nothing Prometheus uses.
+disable_created_metrics()  # type: ignore[no-untyped-call]
+
+# Route families, the `family` label.
+UPLOAD, ADMIN, SEARCH, DELIVERY, CONSOLE, MEDIA_STORE, SIGN, SERVICE, OTHER = (
+    "upload", "admin", "search", "delivery", "console", "media_store", "sign", "service", "other",
+)
+FAMILIES = (UPLOAD, ADMIN, SEARCH, DELIVERY, CONSOLE, MEDIA_STORE, SIGN, SERVICE, OTHER)
+
+# From a cached image (a tenth of a millisecond) to a large upload or a video render (minutes).
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 120.0)
+RENDER_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 120.0)
+
+REQUESTS = Counter("darkroom_http_requests", "HTTP requests answered, by route family and status.", ["family", "status"])
+DURATION = Histogram(
+    "darkroom_http_request_duration_seconds", "Time from request to the last byte of the answer, by route family.",
+    ["family"], buckets=LATENCY_BUCKETS,
+)
+BYTES_IN = Counter("darkroom_http_request_bytes", "Request body bytes received, by route family.", ["family"])
+BYTES_OUT = Counter("darkroom_http_response_bytes", "Response body bytes sent, by route family.", ["family"])
+RENDERS = Counter("darkroom_renders", "Derivatives rendered (failed renders included).")
+RENDER_FAILURES = Counter("darkroom_render_failures", "Renders that raised an error.")
+RENDER_SECONDS = Histogram(
+    "darkroom_render_duration_seconds", "Time per render, waiting for a render slot and fetching the source included.",
+    buckets=RENDER_BUCKETS,
+)
+CACHE_HITS = Counter(
+    "darkroom_derivative_cache_hits",
+    "Derivatives answered without rendering, by tier: replay (a repeated request), memory, shared (a render in flight), store.",
+    ["tier"],
+)
+CACHE_MISSES = Counter("darkroom_derivative_cache_misses", "Derivatives that had to be rendered.")
+BUILD = Gauge("darkroom_build_info", "The running version and build (always 1).", ["version", "build"], multiprocess_mode="max")
+
+SERVICE_PATHS = frozenset(("", "health", "metrics", "version"))  # /, /health, /metrics, /version
+CONSOLE_HEADS = frozenset(("console", "widget.js", "examples"))
+UPLOAD_RESOURCE_TYPES = frozenset(("image", "video", "raw", "auto"))  # /v1_1/{cloud}/{resource_type}/{action}
+
+
+def route_family(path: str, media_store_path: str) -> str:
+    """Which part of darkroom answers `path` (decoded, without the query)."""
+    if path.startswith(media_store_path) and (len(path) == len(media_store_path) or path[len(media_store_path)] == "/"):
+        return MEDIA_STORE
+    parts = path.split("/", 5)  # "", first, second, third, fourth, rest
+    head = parts[1] if len(parts) > 1 else ""
+    if len(parts) <= 2 and head in SERVICE_PATHS:
+        return SERVICE
+    if head in CONSOLE_HEADS:
+        return CONSOLE
+    if head == "v1_1":
+        third = parts[3] if len(parts) > 3 else ""
+        if third in UPLOAD_RESOURCE_TYPES:
+            return UPLOAD
+        if third in ("resources", "folders") and len(parts) > 4 and parts[4] == "search":
+            return SEARCH
+        return ADMIN
+    if head == "api":
+        return SIGN if path == "/api/sign" else OTHER
+    if len(parts) > 2 and parts[2] == "search":  # /{cloud}/search/{signature}/{ttl}/{query}
+        return SEARCH
+    return DELIVERY if len(parts) > 4 else OTHER  # /{cloud}/{resource_type}/{type}/{public_id…}
+
+
+class RequestMetrics:
+    """Records one answered request. The label children are looked up once per (family, status):
+    prometheus-client's `labels()` costs more than the increments themselves."""
+
+    def __init__(self) -> None:
+        self._by_family: dict[str, tuple[Histogram, Counter, Counter]] = {}
+        self._by_status: dict[tuple[str, int], Counter] = {}
+        self._replayed = CACHE_HITS.labels("replay")
+
+    def observe(self, family: str, status: int, seconds: float, received: int, sent: int, replayed: bool) -> None:
+        children = self._by_family.get(family)
+        if children is None:
+            children = self._by_family[family] = (DURATION.labels(family), BYTES_IN.labels(family), BYTES_OUT.labels(family))
+        duration, bytes_in, bytes_out = children
+        counter = self._by_status.get((family, status))
+        if counter is None:
+            counter = self._by_status[(family, status)] = REQUESTS.labels(family, str(status))
+        counter.inc()
+        duration.observe(seconds)
+        if received:
+            bytes_in.inc(received)
+        if sent:
+            bytes_out.inc(sent)
+        if replayed:
+            self._replayed.inc()
+
+
+def record_build(version: str, build: str) -> None:
+    BUILD.labels(version, build).set(1)
+
+
+def _multiprocess_dir() -> str | None:
+    # prometheus-client's own switch, read by the library at import; set by `worker_metrics_dir`.
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+
+
+async def metrics_endpoint(_request: Request) -> Response:
+    """`GET /metrics` in Prometheus' text format."""
+    if _multiprocess_dir():
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        body = generate_latest(registry)
+    else:
+        body = generate_latest(REGISTRY)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+routes = [Route("/metrics", metrics_endpoint, methods=["GET"])]
+
+
+@contextlib.contextmanager
+def worker_metrics_dir(workers: int) -> Iterator[None]:
+    """With several server processes, a fresh directory where each writes its metrics, so any
+    of them can report the sum; removed when the server stops. One process needs none."""
+    if workers <= 1 or _multiprocess_dir():
+        yield
+        return
+    directory = tempfile.mkdtemp(prefix="darkroom-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory  # inherited by the worker processes
+    try:
+        yield
+    finally:
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        shutil.rmtree(directory, ignore_errors=True)
