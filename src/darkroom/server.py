@@ -25,6 +25,7 @@ from darkroom.api.guards import BodyIdleTimeout, RejectNulPaths
 from darkroom.api.hot_responses import ForgetOnWrite, ReplayHotResponses
 from darkroom.api.logs import logging_config
 from darkroom.api.metrics import worker_metrics_dir
+from darkroom.api.proxies import TrustedProxies
 from darkroom.api.routing import FirstSegmentRouter
 from darkroom.media.services import Services, build_services
 from darkroom.config import Settings
@@ -71,6 +72,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     app = Starlette(
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
         middleware=[
+            Middleware(TrustedProxies, proxies=settings.trusted_proxies),  # before all: the real client and scheme, for logs too
             Middleware(telemetry.Telemetry),  # first: request IDs, metrics and usage for every answer, replayed ones included
             Middleware(ReplayHotResponses),  # a repeated image request skips everything below
             Middleware(RejectNulPaths), Middleware(BodyIdleTimeout), Middleware(UploadCorsMiddleware), Middleware(ForgetOnWrite),
