@@ -11,6 +11,7 @@ knows about HTTP beyond the status number an error carries.
     ├── Forbidden                 403  a policy refuses the request
     ├── NotFound                  404  unknown cloud, asset, preset …
     ├── Conflict                  409  already exists
+    ├── TooManyAttempts           429  a client locked out after repeated failures
     └── TooLarge                  400  byte or pixel limits (Cloudinary answers 400)
 """
 
@@ -47,6 +48,16 @@ class NotFound(DarkroomError):
 
 class Conflict(DarkroomError):
     status = 409
+
+
+class TooManyAttempts(DarkroomError):
+    """Too many failed attempts from this client; `retry_after` seconds until it may try again."""
+
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int = 60) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class TooLarge(BadRequest):

@@ -8,7 +8,7 @@ Route lists are registered in order: specific paths first, the catch-all deliver
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -34,7 +34,7 @@ from darkroom.config import Settings
 __all__ = ["app_from_env", "build_services", "create_app", "logging_config", "worker_metrics_dir"]
 
 # Each part's routes, in order: specific paths first, delivery's catch-all path last.
-ROUTE_LISTS: list[list[BaseRoute]] = [
+ROUTE_LISTS: list[Sequence[BaseRoute]] = [
     search.routes, admin_config.routes, admin.routes, archives.routes, downloads.routes,  # before upload's /{rt}/{action}
     sign.routes,
     upload.routes,
@@ -70,7 +70,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         app.state.services.engine.dispose()
 
     app = Starlette(
-        exception_handlers=exception_handlers,  # type: ignore[arg-type]
+        exception_handlers=exception_handlers,
         middleware=[
             Middleware(TrustedProxies, proxies=settings.trusted_proxies),  # before all: the real client and scheme, for logs too
             Middleware(telemetry.Telemetry),  # first: request IDs, metrics and usage for every answer, replayed ones included

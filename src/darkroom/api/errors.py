@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from darkroom.api.logs import current_request_id
-from darkroom.errors import DarkroomError
+from darkroom.errors import DarkroomError, TooManyAttempts
 
 __all__ = ["error_response", "exception_handlers"]
 
@@ -36,7 +36,10 @@ async def _darkroom_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DarkroomError)
     if exc.detail:
         log.info("%s: %s (%s)", type(exc).__name__, exc.message, exc.detail)
-    return error_response(exc.status, exc.message)
+    response = error_response(exc.status, exc.message)
+    if isinstance(exc, TooManyAttempts):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 async def _http_error(_request: Request, exc: Exception) -> Response:

@@ -51,7 +51,7 @@ def request_key(scope: Scope) -> tuple[object, ...] | None:
 def _caches(scope: Scope) -> Caches | None:
     """The app's per-process caches; None before the lifespan has built the services."""
     services = getattr(scope["app"].state, "services", None) if "app" in scope else None
-    return None if services is None else services.caches  # type: ignore[no-any-return]
+    return None if services is None else services.caches
 
 
 class ReplayHotResponses:

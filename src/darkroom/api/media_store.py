@@ -42,9 +42,11 @@ from darkroom.media.ingest import UploadOptions, delete_blobs, ingest
 from darkroom.api.multipart import read_upload_form
 from darkroom.media.services import Services, services_of
 from darkroom.api.shapes import asset_json, delivery_urls
-from darkroom.media.sessions import find_access_token, same_origin
+from darkroom.api.proxies import client_address
+from darkroom.media import throttling
+from darkroom.media.sessions import find_access_token, same_origin, utcnow
 from darkroom.catalog import library
-from darkroom.errors import DarkroomError
+from darkroom.errors import DarkroomError, TooManyAttempts
 
 __all__ = ["routes", "MediaStoreConfig", "THUMBNAILS", "thumbnail_url", "validate_key"]
 
@@ -137,10 +139,13 @@ async def _authorized(request: Request, config: MediaStoreConfig) -> bool:
         return True
     scheme, _, token = header.partition(" ")
     if "token" in config.auth and scheme.lower() == "bearer" and token.strip():
-        engine = services_of(request).engine
-        found = await anyio.to_thread.run_sync(find_access_token, engine, token.strip(), TOKEN_SCOPE)
+        services = services_of(request)
+        client, now = client_address(request), utcnow()
+        await services.db(throttling.check_bearer_client, TOKEN_SCOPE, client, now)  # TooManyAttempts: 429
+        found = await services.db(find_access_token, token.strip(), TOKEN_SCOPE)
         if found is not None:
             return True
+        await services.db(throttling.count_bearer_failure, TOKEN_SCOPE, client, now)
     if "session" in config.auth and same_origin(request.headers.get("origin"), request.headers.get("host", "")):
         auth = services_of(request).console_auth
         user = await anyio.to_thread.run_sync(auth.request_user, request.cookies, request.headers, request.method)
@@ -287,7 +292,11 @@ async def handle(request: Request, item: str | None) -> Response:
 
 
 async def _dispatch(request: Request, config: MediaStoreConfig, item: str | None) -> Response:
-    if not await _authorized(request, config):
+    try:
+        authorized = await _authorized(request, config)
+    except TooManyAttempts as exc:
+        return JSONResponse({"message": exc.message}, status_code=429, headers={"Retry-After": str(exc.retry_after)})
+    if not authorized:
         return _message(401, UNAUTHORIZED)
     cloud = await _cloud(request, config)
     if cloud is None:

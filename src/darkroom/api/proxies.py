@@ -7,11 +7,18 @@ the scheme of URLs in answers) sees the client's address and scheme, not the pro
 
 from __future__ import annotations
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from darkroom.auth.proxies import Network, behind_proxies
+from darkroom.media.sessions import UNKNOWN_CLIENT
 
-__all__ = ["TrustedProxies"]
+__all__ = ["TrustedProxies", "client_address"]
+
+
+def client_address(request: Request) -> str:
+    """The client's address for throttles and lock-outs (the real one behind trusted proxies)."""
+    return request.client.host if request.client and request.client.host else UNKNOWN_CLIENT
 
 
 class TrustedProxies:

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 
 from darkroom.catalog import Engine, throttles
 from darkroom.catalog.throttles import ThrottleKey
+from darkroom.errors import TooManyAttempts
 
 __all__ = [
     "ANY_CLIENT",
@@ -32,7 +33,9 @@ __all__ = [
     "SIGN_IN_FROM_CLIENT",
     "Rule",
     "ThrottleKey",
+    "check_bearer_client",
     "clear",
+    "count_bearer_failure",
     "count_failure",
     "locked_until",
 ]
@@ -56,7 +59,7 @@ class Rule:
         if failures < self.threshold or failures % self.threshold:
             return None
         doublings = min(failures // self.threshold - 1, MAX_DOUBLINGS)
-        return min(self.first_lock * 2**doublings, self.max_lock)
+        return min(self.first_lock * (1 << doublings), self.max_lock)
 
 
 # Sign-ins share one kind so that a user's locks (from one address or all) list and clear together.
@@ -80,3 +83,25 @@ def count_failure(engine: Engine, rule: Rule, key: ThrottleKey, now: datetime) -
 
 def clear(engine: Engine, keys: Iterable[ThrottleKey]) -> None:
     throttles.clear(engine, keys)
+
+
+# --- bearer tokens --------------------------------------------------------------------------
+# A token is 32 random bytes, so guessing one is hopeless; the throttle is there so that a
+# client trying is noticed and slowed, and cannot load the database with lookups. A
+# success does not clear the count (that would be a write on every request): a client's
+# stray failures are forgotten after a quiet day (`catalog.throttles.FORGET_AFTER`).
+
+
+def check_bearer_client(engine: Engine, scope: str, client: str, now: datetime) -> None:
+    """TooManyAttempts while the client is locked out of `scope`'s tokens ("media", "sign")."""
+    until = locked_until(engine, (BEARER_FROM_CLIENT.key(scope, client),), now)
+    if until is not None:
+        raise TooManyAttempts("Too many unknown tokens from this address; try again later", retry_after=_seconds_until(until, now))
+
+
+def count_bearer_failure(engine: Engine, scope: str, client: str, now: datetime) -> None:
+    count_failure(engine, BEARER_FROM_CLIENT, BEARER_FROM_CLIENT.key(scope, client), now)
+
+
+def _seconds_until(until: datetime, now: datetime) -> int:
+    return max(1, int((until - now).total_seconds()) + 1)
