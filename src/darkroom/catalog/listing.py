@@ -82,8 +82,8 @@ def max_results_from(value: Any, default: int = DEFAULT_MAX_RESULTS, maximum: in
         return default
     try:
         number = int(value)
-    except (TypeError, ValueError) as exc:
-        raise BadRequest(f"Invalid max_results - {value}") from exc
+    except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: JSON's Infinity
+        raise BadRequest(f"Invalid max_results - {str(value)[:32]}") from exc
     if not 1 <= number <= maximum:
         raise BadRequest(f"max_results must be between 1 and {maximum}")
     return number

@@ -32,6 +32,7 @@ from darkroom.media.sessions import (
     AuthError,
     authenticate,
 )
+from darkroom.auth.policy import signed_timestamp
 from darkroom.auth.signing import sign_params
 from darkroom.catalog import library
 from darkroom.console.pages import (
@@ -315,10 +316,7 @@ async def api_sign(ctx: Context) -> Response:
     params = body.get("paramsToSign")
     if not isinstance(params, dict) or not params:
         raise BadRequest("paramsToSign must be an object")
-    try:
-        timestamp = int(params.get("timestamp", 0))
-    except (TypeError, ValueError):
-        raise BadRequest("paramsToSign.timestamp must be a number") from None
+    timestamp = signed_timestamp(params.get("timestamp"))
     if abs(time.time() - timestamp) > SIGN_SKEW_SECONDS:
         raise BadRequest("paramsToSign.timestamp is not current")
     key = await _signing_key(ctx)
