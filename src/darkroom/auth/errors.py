@@ -29,3 +29,10 @@ class MissingParameter(BadRequest):
 
 class PolicyRefused(Forbidden):
     pass
+
+
+class MalformedTimestamp(PolicyRefused):
+    """paramsToSign.timestamp is missing or no bounded Unix time: a malformed request (400),
+    refused by the same check as the policy's other refusals."""
+
+    status = 400

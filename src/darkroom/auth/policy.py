@@ -10,8 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from darkroom.auth.errors import PolicyRefused
-from darkroom.errors import BadRequest
+from darkroom.auth.errors import MalformedTimestamp, PolicyRefused
 
 __all__ = ["check_params_to_sign", "signed_timestamp", "ALWAYS_ALLOWED"]
 
@@ -55,7 +54,7 @@ def signed_timestamp(value: object) -> int:
     """
     text = str(value) if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
     if not TIMESTAMP_TEXT.match(text):
-        raise BadRequest("paramsToSign.timestamp is required: Unix seconds, at most 12 digits")
+        raise MalformedTimestamp("paramsToSign.timestamp is required: Unix seconds, at most 12 digits")
     return int(text)
 
 
