@@ -133,14 +133,13 @@ def test_bearer_failures_lock_the_address_alone(engine: catalog.Engine) -> None:
     now = sessions.utcnow()
     rule = throttling.BEARER_FROM_CLIENT
     for _ in range(rule.threshold):
-        throttling.check_bearer_client(engine, "media", ATTACKER, now)
-        throttling.count_bearer_failure(engine, "media", ATTACKER, now)
+        throttling.unknown_token(engine, "media", ATTACKER, now)  # each answered 401 by the caller
     with pytest.raises(TooManyAttempts) as refused:
-        throttling.check_bearer_client(engine, "media", ATTACKER, now)
+        throttling.unknown_token(engine, "media", ATTACKER, now)
     assert refused.value.retry_after == int(rule.first_lock.total_seconds()) + 1
-    throttling.check_bearer_client(engine, "media", OWNER, now)  # another address: not locked
-    throttling.check_bearer_client(engine, "sign", ATTACKER, now)  # another endpoint's tokens: its own count
-    throttling.check_bearer_client(engine, "media", ATTACKER, now + rule.first_lock + timedelta(seconds=1))
+    throttling.unknown_token(engine, "media", OWNER, now)  # another address: not locked
+    throttling.unknown_token(engine, "sign", ATTACKER, now)  # another endpoint's tokens: a count of their own
+    throttling.unknown_token(engine, "media", ATTACKER, now + rule.first_lock + timedelta(seconds=1))
 
 
 def test_lock_durations_double_up_to_their_cap() -> None:

@@ -177,3 +177,17 @@ def test_guessing_media_store_tokens_is_throttled_per_address(proxied: LiveServe
     refused = httpx.get(url, headers={**guesser, "Authorization": "Bearer another"}, timeout=TIMEOUT)
     assert refused.status_code == 429 and "message" in refused.json() and int(refused.headers["retry-after"]) > 0
     assert httpx.get(url, headers={**_from("198.51.100.22"), "Authorization": "Bearer x"}, timeout=TIMEOUT).status_code == 401
+    # A real token is admitted even from the locked address: nobody guesses 32 random bytes, and
+    # a caller sharing its address with a guesser must not be locked out by it.
+    assert httpx.get(url, headers={**guesser, "Authorization": f"Bearer {_media_token(proxied)}"}, timeout=TIMEOUT).status_code == 200
+
+
+def _media_token(server: LiveServer) -> str:
+    from darkroom.catalog import create_engine_for
+    from darkroom.media import sessions
+
+    engine = create_engine_for(server.database_url)
+    try:
+        return sessions.create_access_token(engine, "media", "throttling")[1]
+    finally:
+        engine.dispose()

@@ -140,12 +140,11 @@ async def _authorized(request: Request, config: MediaStoreConfig) -> bool:
     scheme, _, token = header.partition(" ")
     if "token" in config.auth and scheme.lower() == "bearer" and token.strip():
         services = services_of(request)
-        client, now = client_address(request), utcnow()
-        await services.db(throttling.check_bearer_client, TOKEN_SCOPE, client, now)  # TooManyAttempts: 429
         found = await services.db(find_access_token, token.strip(), TOKEN_SCOPE)
         if found is not None:
             return True
-        await services.db(throttling.count_bearer_failure, TOKEN_SCOPE, client, now)
+        # TooManyAttempts (429) once this address has sent too many unknown tokens.
+        await services.db(throttling.unknown_token, TOKEN_SCOPE, client_address(request), utcnow())
     if "session" in config.auth and same_origin(request.headers.get("origin"), request.headers.get("host", "")):
         auth = services_of(request).console_auth
         user = await anyio.to_thread.run_sync(auth.request_user, request.cookies, request.headers, request.method)

@@ -58,11 +58,10 @@ async def _policy_for(request: Request, body: dict[str, object]) -> SigningPolic
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         services = services_of(request)
-        client, now = client_address(request), utcnow()
-        await services.db(throttling.check_bearer_client, BEARER_SCOPE, client, now)  # a guesser is slowed down
         policy = await services.db(catalog.find_policy_by_token, token.strip())
         if policy is None:
-            await services.db(throttling.count_bearer_failure, BEARER_SCOPE, client, now)
+            client, now = client_address(request), utcnow()
+            await services.db(throttling.unknown_token, BEARER_SCOPE, client, now)  # a guesser gets 429s, ever longer
             raise UnknownApiKey("Unknown signing token")
         return policy
     if await _console_operator(request) is not None:

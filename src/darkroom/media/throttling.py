@@ -33,11 +33,10 @@ __all__ = [
     "SIGN_IN_FROM_CLIENT",
     "Rule",
     "ThrottleKey",
-    "check_bearer_client",
     "clear",
-    "count_bearer_failure",
     "count_failure",
     "locked_until",
+    "unknown_token",
 ]
 
 ANY_CLIENT = "*"  # the client of a key that counts failures from every address
@@ -86,21 +85,22 @@ def clear(engine: Engine, keys: Iterable[ThrottleKey]) -> None:
 
 
 # --- bearer tokens --------------------------------------------------------------------------
-# A token is 32 random bytes, so guessing one is hopeless; the throttle is there so that a
-# client trying is noticed and slowed, and cannot load the database with lookups. A
-# success does not clear the count (that would be a write on every request): a client's
-# stray failures are forgotten after a quiet day (`catalog.throttles.FORGET_AFTER`).
+# A token is 32 random bytes: nobody guesses one, so a valid token is admitted even from an
+# address that is locked out (else anyone sharing an address with the real caller, or every
+# caller behind an untrusted proxy, could lock it out with 10 bad tokens). What the throttle
+# does is answer a guesser 429 with Retry-After, ever longer, instead of 401. A success does
+# not reset the count (that would be a write per request): stray failures are forgotten after
+# a quiet day (`catalog.throttles.FORGET_AFTER`).
 
 
-def check_bearer_client(engine: Engine, scope: str, client: str, now: datetime) -> None:
-    """TooManyAttempts while the client is locked out of `scope`'s tokens ("media", "sign")."""
-    until = locked_until(engine, (BEARER_FROM_CLIENT.key(scope, client),), now)
+def unknown_token(engine: Engine, scope: str, client: str, now: datetime) -> None:
+    """Count an unknown token from `client` for `scope`'s tokens ("media", "sign"); raises
+    TooManyAttempts when the address was already locked out, else the caller answers 401."""
+    key = BEARER_FROM_CLIENT.key(scope, client)
+    until = locked_until(engine, (key,), now)
+    count_failure(engine, BEARER_FROM_CLIENT, key, now)  # a guesser who keeps on gets longer locks
     if until is not None:
         raise TooManyAttempts("Too many unknown tokens from this address; try again later", retry_after=_seconds_until(until, now))
-
-
-def count_bearer_failure(engine: Engine, scope: str, client: str, now: datetime) -> None:
-    count_failure(engine, BEARER_FROM_CLIENT, BEARER_FROM_CLIENT.key(scope, client), now)
 
 
 def _seconds_until(until: datetime, now: datetime) -> int:
