@@ -11,7 +11,9 @@ pages) by walking the class hierarchy, so no part below the edges knows about HT
     │                             unknown key, stale request, refused sign-in
     ├── Forbidden                 the caller is known, but a policy refuses the request
     ├── NotFound                  unknown cloud, asset, preset …
-    └── Conflict                  it already exists, or a concurrent change got there first
+    ├── TimedOut                  the client stopped sending its request body
+    ├── Conflict                  it already exists, or a concurrent change got there first
+    └── TooManyAttempts           a client locked out after repeated failures; retry later
 """
 
 from __future__ import annotations
@@ -55,3 +57,11 @@ class TimedOut(DarkroomError):
 
 class Conflict(DarkroomError):
     """The thing already exists, or a concurrent change made the request fail; retrying may help."""
+
+
+class TooManyAttempts(DarkroomError):
+    """Too many failed attempts from this client; `retry_after` seconds until it may try again."""
+
+    def __init__(self, message: str, *, retry_after: int = 60) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

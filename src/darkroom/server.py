@@ -26,6 +26,7 @@ from darkroom.api.guards import BodyIdleTimeout, RejectNulPaths
 from darkroom.api.hot_responses import ForgetOnWrite, ReplayHotResponses
 from darkroom.api.logs import logging_config
 from darkroom.api.metrics import worker_metrics_dir
+from darkroom.api.proxies import TrustedProxies
 from darkroom.api.routing import FirstSegmentRouter
 from darkroom.media.integrity import SweepThread
 from darkroom.media.services import Services, build_services
@@ -47,6 +48,12 @@ ROUTE_LISTS: list[Sequence[BaseRoute]] = [
 
 async def health(_request: Request) -> Response:
     return JSONResponse({"status": "ok"})
+
+
+def _meter_derivatives(services: Services) -> None:
+    """The derivative cache reports hits, misses and renders to the metrics (media cannot import them)."""
+    if not isinstance(services.caches.derivatives.events, telemetry.MeteredCacheEvents):
+        services.caches.derivatives.events = telemetry.MeteredCacheEvents()
 
 
 def create_app(settings: Settings, services: Services | None = None) -> Starlette:
@@ -71,6 +78,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     app = Starlette(
         exception_handlers=exception_handlers,
         middleware=[
+            Middleware(TrustedProxies, proxies=settings.trusted_proxies),  # before all: the real client and scheme, for logs too
             Middleware(telemetry.Telemetry),  # first: request IDs, metrics and usage for every answer, replayed ones included
             Middleware(ReplayHotResponses),  # a repeated image request skips everything below
             Middleware(RejectNulPaths), Middleware(BodyIdleTimeout), Middleware(UploadCorsMiddleware), Middleware(ForgetOnWrite),

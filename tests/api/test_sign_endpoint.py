@@ -72,6 +72,13 @@ def test_callers_without_a_valid_token_get_401(sqlite_server: LiveServer, token:
     assert response.status_code == 401
 
 
+@pytest.mark.parametrize("timestamp", ["9" * 400, "9" * 5000, "1_700_000_000", " 1700000000", 1.5, True, None])
+def test_a_timestamp_that_is_not_bounded_unix_seconds_is_a_bad_request(sqlite_server: LiveServer, policy_token: str, timestamp: object) -> None:
+    response = ask(sqlite_server, {"timestamp": timestamp, "folder": "ugc"}, policy_token)
+    assert response.status_code == 400
+    assert "timestamp" in response.json()["error"]["message"]
+
+
 def test_malformed_body_is_a_bad_request(sqlite_server: LiveServer, policy_token: str) -> None:
     response = httpx.post(
         f"{sqlite_server.base_url}/api/sign", content=b"not json", headers={"Authorization": f"Bearer {policy_token}"}

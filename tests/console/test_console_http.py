@@ -43,10 +43,12 @@ def test_wrong_password_then_lock_out(console: Console) -> None:
 def test_sign_out_needs_csrf_and_ends_the_session(console: Console) -> None:
     console.sign_in()
     csrf = console.csrf()
-    console.client.post("/console/logout", data={"csrf_token": "forged"})
-    # A forged sign-out clears this browser's cookie but the session itself lives on.
-    console.sign_in()
-    csrf = console.csrf()
+    forged = console.client.post("/console/logout", data={"csrf_token": "forged"})
+    # A forged sign-out is refused whole: no cookie cleared, the session lives on.
+    assert forged.status_code == 403 and "darkroom_session" not in forged.headers.get("set-cookie", "")
+    assert console.client.get("/console").status_code == 200
+    assert console.client.post("/console/logout", data={}).status_code == 403
+    assert console.csrf() == csrf
     response = console.client.post("/console/logout", data={"csrf_token": csrf})
     assert response.status_code == 303 and response.headers["location"] == "/console/login"
     assert console.client.get("/console").status_code == 303

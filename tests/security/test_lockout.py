@@ -84,7 +84,6 @@ def test_five_wrong_passwords_in_a_row_lock_the_account(console_server: LiveServ
     assert SignInForm(console_server).submit(name, PASSWORD) == 429
 
 
-@pytest.mark.xfail(reason="issue 15: lock-out race", strict=True)
 def test_concurrent_wrong_passwords_lock_the_account(console_server: LiveServer) -> None:
     name = _new_user(console_server)
     forms = [SignInForm(console_server) for _ in range(ATTEMPTS)]  # every form loaded first

@@ -26,6 +26,7 @@ from starlette.routing import Route
 
 from darkroom import catalog
 from darkroom.api.callers import authenticate
+from darkroom.auth.requests import unix_seconds
 from darkroom.media.derivatives import ClientHints
 from darkroom.media.eager import EagerItem, parse_eager
 from darkroom.media.ingest import delete_blobs
@@ -182,7 +183,7 @@ def _check_request(flat: dict[str, str]) -> None:
     if flat.get("transformations"):
         parse_eager(flat["transformations"])  # a malformed transformation is a 400 before any work
     expires_at = flat.get("expires_at")
-    if expires_at and expires_at.isdigit() and int(expires_at) < time.time():
+    if expires_at and unix_seconds(expires_at, "expires_at") < time.time():
         raise Invalid("The archive link has expired")
 
 

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from darkroom.api.logs import current_request_id
-from darkroom.errors import Conflict, DarkroomError, Forbidden, Invalid, NotAuthenticated, NotFound, TimedOut, TooLarge
+from darkroom.errors import Conflict, DarkroomError, Forbidden, Invalid, NotAuthenticated, NotFound, TimedOut, TooLarge, TooManyAttempts
 
 __all__ = ["STATUS", "RateLimited", "error_response", "exception_handlers", "status_for"]
 
@@ -37,6 +37,7 @@ STATUS: dict[type[DarkroomError], int] = {
     TimedOut: 408,
     Conflict: 409,
     RateLimited: 420,  # Cloudinary's own code for "Rate Limit Exceeded"
+    TooManyAttempts: 429,  # a client's lock-out after repeated failures (Retry-After says until when)
 }
 
 
@@ -62,7 +63,10 @@ async def _darkroom_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DarkroomError)
     if exc.detail:
         log.info("%s: %s (%s)", type(exc).__name__, exc.message, exc.detail)
-    return error_response(status_for(exc), exc.message)
+    response = error_response(status_for(exc), exc.message)
+    if isinstance(exc, TooManyAttempts):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 async def _http_error(_request: Request, exc: Exception) -> Response:

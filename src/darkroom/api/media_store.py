@@ -43,9 +43,11 @@ from darkroom.media.ingest import UploadOptions, delete_blobs, ingest
 from darkroom.api.multipart import read_upload_form
 from darkroom.media.services import Services, services_of
 from darkroom.api.shapes import asset_json, delivery_urls
-from darkroom.media.sessions import find_access_token, same_origin
+from darkroom.api.proxies import client_address
+from darkroom.media import throttling
+from darkroom.media.sessions import find_access_token, same_origin, utcnow
 from darkroom.catalog import library
-from darkroom.errors import DarkroomError, Invalid
+from darkroom.errors import DarkroomError, Invalid, TooManyAttempts
 from darkroom.vocabulary import STORED_RESOURCE_TYPES
 
 __all__ = ["routes", "MediaStoreConfig", "THUMBNAILS", "thumbnail_url", "validate_key"]
@@ -139,10 +141,12 @@ async def _authorized(request: Request, config: MediaStoreConfig) -> bool:
         return True
     scheme, _, token = header.partition(" ")
     if "token" in config.auth and scheme.lower() == "bearer" and token.strip():
-        engine = services_of(request).engine
-        found = await anyio.to_thread.run_sync(find_access_token, engine, token.strip(), TOKEN_SCOPE)
+        services = services_of(request)
+        found = await services.db(find_access_token, token.strip(), TOKEN_SCOPE)
         if found is not None:
             return True
+        # TooManyAttempts (429) once this address has sent too many unknown tokens.
+        await services.db(throttling.unknown_token, TOKEN_SCOPE, client_address(request), utcnow())
     if "session" in config.auth and same_origin(request.headers.get("origin"), request.headers.get("host", "")):
         auth = services_of(request).console_auth
         user = await anyio.to_thread.run_sync(auth.request_user, request.cookies, request.headers, request.method)
@@ -289,7 +293,11 @@ async def handle(request: Request, item: str | None) -> Response:
 
 
 async def _dispatch(request: Request, config: MediaStoreConfig, item: str | None) -> Response:
-    if not await _authorized(request, config):
+    try:
+        authorized = await _authorized(request, config)
+    except TooManyAttempts as exc:
+        return JSONResponse({"message": exc.message}, status_code=429, headers={"Retry-After": str(exc.retry_after)})
+    if not authorized:
         return _message(401, UNAUTHORIZED)
     cloud = await _cloud(request, config)
     if cloud is None:

@@ -17,13 +17,19 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from darkroom import catalog
+from darkroom.media import throttling
 from darkroom.media.services import services_of
+from darkroom.media.sessions import utcnow
+from darkroom.api.proxies import client_address
 from darkroom.auth import PolicyRefused, UnknownApiKey, sign_params
 from darkroom.auth.policy import check_params_to_sign
 from darkroom.catalog import SigningPolicy
 from darkroom.errors import Invalid
 
 __all__ = ["routes"]
+
+
+BEARER_SCOPE = "sign"  # the throttle of this endpoint's bearer tokens
 
 
 async def sign(request: Request) -> Response:
@@ -51,8 +57,11 @@ async def _policy_for(request: Request, body: dict[str, object]) -> SigningPolic
     """The policy of the bearer token, else one admitting the signed-in console operator."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
-        policy = await services_of(request).db(catalog.find_policy_by_token, token.strip())
+        services = services_of(request)
+        policy = await services.db(catalog.find_policy_by_token, token.strip())
         if policy is None:
+            client, now = client_address(request), utcnow()
+            await services.db(throttling.unknown_token, BEARER_SCOPE, client, now)  # a guesser gets 429s, ever longer
             raise UnknownApiKey("Unknown signing token")
         return policy
     if await _console_operator(request) is not None:

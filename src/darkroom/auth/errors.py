@@ -29,3 +29,8 @@ class MissingParameter(Invalid):
 
 class PolicyRefused(Forbidden):
     pass
+
+
+class MalformedTimestamp(Invalid, PolicyRefused):
+    """paramsToSign.timestamp is missing or no bounded Unix time: malformed input (so Invalid
+    comes first), refused by the same check as the policy's other refusals."""

@@ -7,13 +7,15 @@ timestamp close to now; anything else is refused with the reason.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
-from darkroom.auth.errors import PolicyRefused
+from darkroom.auth.errors import MalformedTimestamp, PolicyRefused
 
-__all__ = ["check_params_to_sign", "ALWAYS_ALLOWED"]
+__all__ = ["check_params_to_sign", "signed_timestamp", "ALWAYS_ALLOWED"]
 
 # Parameters every signed upload carries; the upload widget adds `source`.
+TIMESTAMP_TEXT = re.compile(r"^[0-9]{1,12}$")
 ALWAYS_ALLOWED = frozenset({"timestamp", "source"})
 
 
@@ -44,11 +46,20 @@ def check_params_to_sign(
         raise PolicyRefused("public_id may not leave its folder")
 
 
+def signed_timestamp(value: object) -> int:
+    """paramsToSign.timestamp: an int from JSON, or a string of at most 12 ASCII digits.
+
+    What is signed is its text, so "1_700_000_000", " 17e8" or 1.5 (which int() would read),
+    JSON's Infinity and 400-digit numbers are refused with a 400.
+    """
+    text = str(value) if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
+    if not TIMESTAMP_TEXT.match(text):
+        raise MalformedTimestamp("paramsToSign.timestamp is required: Unix seconds, at most 12 digits")
+    return int(text)
+
+
 def _check_timestamp(value: object, now: int, max_skew: int) -> None:
-    try:
-        timestamp = int(str(value))
-    except ValueError:
-        raise PolicyRefused("paramsToSign.timestamp is required (Unix seconds)") from None
+    timestamp = signed_timestamp(value)
     if abs(now - timestamp) > max_skew:
         raise PolicyRefused(f"paramsToSign.timestamp is more than {max_skew} seconds from the server's time")
 

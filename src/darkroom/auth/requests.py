@@ -15,10 +15,12 @@ from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 
 from darkroom.auth.errors import InvalidSignature, MissingParameter, StaleRequest, UnknownApiKey
+from darkroom.errors import Invalid
 from darkroom.auth.signing import signable_params, signature_matches, string_to_sign, url_signature
 
 __all__ = [
     "verify_signed_request",
+    "unix_seconds",
     "parse_basic_auth",
     "KeyRefusals",
     "UPLOAD_API_REFUSALS",
@@ -39,6 +41,18 @@ FUTURE_SKEW_SECONDS = 300
 
 # Unix seconds have 10 digits until the year 2286; anything longer is not a time.
 TIMESTAMP = re.compile(r"^-?[0-9]{1,12}$")
+UNIX_SECONDS = re.compile(r"^[0-9]{1,12}$")
+
+
+def unix_seconds(value: str, name: str) -> int:
+    """A signed parameter that is a time in Unix seconds: 1-12 ASCII digits, else Invalid.
+
+    Bounded so that no signed number is unbounded: a 400-digit "time" is no time, and
+    Python refuses to convert the longest ones at all.
+    """
+    if not UNIX_SECONDS.match(value):
+        raise Invalid(f"Invalid {name} - {value[:32]}")
+    return int(value)
 
 
 def verify_signed_request(params: Mapping[str, str], *, action: str, secret: str, now: int, window: int) -> None:

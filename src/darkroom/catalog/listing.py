@@ -81,8 +81,8 @@ def max_results_from(value: Any, default: int = DEFAULT_MAX_RESULTS, maximum: in
         return default
     try:
         number = int(value)
-    except (TypeError, ValueError) as exc:
-        raise Invalid(f"Invalid max_results - {value}") from exc
+    except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: JSON's Infinity
+        raise Invalid(f"Invalid max_results - {str(value)[:32]}") from exc
     if not 1 <= number <= maximum:
         raise Invalid(f"max_results must be between 1 and {maximum}")
     return number

@@ -186,15 +186,13 @@ upload_chunks = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
-# Console operators (`darkroom users create`). Passwords are argon2id hashes; repeated failures
-# lock the account until `locked_until`.
+# Console operators (`darkroom users create`). Passwords are argon2id hashes; failed sign-ins
+# are counted in `throttles`.
 console_users = Table(
     "console_users",
     metadata,
     Column("username", String(255), primary_key=True),
     Column("password_hash", String(255), nullable=False),
-    Column("failed_logins", Integer, nullable=False, default=0),  # consecutive failures since the last success
-    Column("locked_until", DateTime(timezone=True), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("last_login_at", DateTime(timezone=True), nullable=True),
 )
@@ -207,6 +205,20 @@ console_sessions = Table(
     Column("username", ForeignKey("console_users.username", ondelete="CASCADE"), nullable=False, index=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+# Failed attempts (sign-ins, bearer tokens) counted per key, and the lock they lead to
+# (media.throttling holds the rules). `kind` names the rule; `subject` is a user name or "";
+# `client` a client address, or "*" for a count over every address.
+throttles = Table(
+    "throttles",
+    metadata,
+    Column("kind", String(32), primary_key=True),
+    Column("subject", String(255), primary_key=True),
+    Column("client", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False),  # since the last success (or a day of quiet)
+    Column("locked_until", DateTime(timezone=True), nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False, index=True),  # the last failure
 )
 
 # Bearer tokens for machine callers such as the TinaCMS media store (`darkroom tokens create`).

@@ -2,7 +2,8 @@
 `console_sessions` and `access_tokens` tables.
 
 Only rows here: password hashing and cookie signing are `auth`'s, the lock-out policy and
-the sign-in use case are `media.sessions`'. Secrets are never stored: a password as its
+the sign-in use case are `media.sessions`'; failed sign-ins are counted in
+`catalog.throttles`. Secrets are never stored: a password as its
 argon2 hash, a session id and a token as their SHA-256.
 """
 
@@ -21,7 +22,6 @@ from darkroom.errors import Conflict, NotFound
 
 __all__ = [
     "AccessToken",
-    "LoginRecord",
     "Operator",
     "delete_session",
     "delete_user",
@@ -32,12 +32,11 @@ __all__ = [
     "insert_user",
     "list_access_tokens",
     "list_users",
-    "login_record",
+    "password_hash_of",
+    "record_sign_in",
     "revoke_access_token",
     "session_owner",
-    "set_login_state",
     "set_password_hash",
-    "unlock_user",
 ]
 
 
@@ -46,17 +45,6 @@ class Operator:
     username: str
     created_at: datetime
     last_login_at: datetime | None
-    locked_until: datetime | None
-    failed_logins: int
-
-
-@dataclass(frozen=True)
-class LoginRecord:
-    """What a sign-in checks: the hash and the lock-out state."""
-
-    password_hash: str
-    failed_logins: int
-    locked_until: datetime | None
 
 
 @dataclass(frozen=True)
@@ -89,19 +77,19 @@ def insert_user(engine: Engine, username: str, password_hash: str, now: datetime
             raise Conflict(f"User {username} already exists")
         conn.execute(
             sa.insert(console_users).values(
-                username=username, password_hash=password_hash, failed_logins=0, locked_until=None, created_at=now
+                username=username, password_hash=password_hash, created_at=now
             )
         )
     return get_user(engine, username)
 
 
 def set_password_hash(engine: Engine, username: str, password_hash: str) -> None:
-    """Replace the password, clear any lock-out and end the user's sessions."""
+    """Replace the password and end the user's sessions."""
     with engine.begin() as conn:
         done = conn.execute(
             sa.update(console_users)
             .where(console_users.c.username == username)
-            .values(password_hash=password_hash, failed_logins=0, locked_until=None)
+            .values(password_hash=password_hash)
         )
         if not done.rowcount:
             raise NotFound(f"No such user: {username}")
@@ -113,15 +101,6 @@ def delete_user(engine: Engine, username: str) -> None:
         conn.execute(sa.delete(console_sessions).where(console_sessions.c.username == username))
         if not conn.execute(sa.delete(console_users).where(console_users.c.username == username)).rowcount:
             raise NotFound(f"No such user: {username}")
-
-
-def unlock_user(engine: Engine, username: str) -> None:
-    with engine.begin() as conn:
-        done = conn.execute(
-            sa.update(console_users).where(console_users.c.username == username).values(failed_logins=0, locked_until=None)
-        )
-    if not done.rowcount:
-        raise NotFound(f"No such user: {username}")
 
 
 def list_users(engine: Engine) -> list[Operator]:
@@ -139,22 +118,21 @@ def get_user(engine: Engine, username: str) -> Operator:
 
 
 def _operator(row: Any) -> Operator:
-    return Operator(
-        row["username"], _aware(row["created_at"]) or utcnow(), _aware(row["last_login_at"]),
-        _aware(row["locked_until"]), row["failed_logins"],
-    )
+    return Operator(row["username"], _aware(row["created_at"]) or utcnow(), _aware(row["last_login_at"]))
 
 
-def login_record(engine: Engine, username: str) -> LoginRecord | None:
+def password_hash_of(engine: Engine, username: str) -> str | None:
+    """What a sign-in checks the password against; None for an unknown user."""
     with engine.connect() as conn:
-        row = conn.execute(sa.select(console_users).where(console_users.c.username == username)).mappings().first()
-    if row is None:
-        return None
-    return LoginRecord(row["password_hash"], row["failed_logins"], _aware(row["locked_until"]))
+        found = conn.execute(sa.select(console_users.c.password_hash).where(console_users.c.username == username)).scalar()
+    return None if found is None else str(found)
 
 
-def set_login_state(engine: Engine, username: str, **values: Any) -> None:
-    """Record a sign-in's outcome: `failed_logins`, `locked_until`, `last_login_at`, a rehashed `password_hash`."""
+def record_sign_in(engine: Engine, username: str, now: datetime, rehashed: str | None = None) -> None:
+    """A successful sign-in: its time, and the password's new hash when the old one was weaker."""
+    values: dict[str, Any] = {"last_login_at": now}
+    if rehashed is not None:
+        values["password_hash"] = rehashed
     with engine.begin() as conn:
         conn.execute(sa.update(console_users).where(console_users.c.username == username).values(**values))
 

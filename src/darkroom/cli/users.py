@@ -90,9 +90,13 @@ def users_set_password(username: str, password_stdin: bool, data_dir: str | None
 @data_dir_option
 def users_list(data_dir: str | None) -> None:
     """List operators, with last sign-in and lock state."""
-    for user in sessions.list_users(_engine(data_dir)):
+    engine = _engine(data_dir)
+    for user in sessions.list_users(engine):
         last = user.last_login_at.strftime("%Y-%m-%d %H:%M") if user.last_login_at else "never"
-        locked = f"  locked until {user.locked_until:%H:%M:%S} UTC" if user.locked_until and user.locked_until > sessions.utcnow() else ""
+        locked = "".join(
+            f"  locked until {lock.until:%H:%M:%S} UTC " + ("from every address" if lock.client == "*" else f"from {lock.client}")
+            for lock in sessions.user_locks(engine, user.username)
+        )
         click.echo(f"{user.username}\tlast sign-in {last}{locked}")
 
 

@@ -48,6 +48,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DARKROOM_MAX_IMAGE_PIXELS", "max_image_pixels", str(100_000_000), "Largest accepted image, in pixels (width × height × pages), checked before decoding."),
     Setting("DARKROOM_FETCH_TIMEOUT", "fetch_timeout", "30", "Seconds allowed for fetching a remote file (upload from URL)."),
     Setting("DARKROOM_FETCH_ALLOW", "fetch_allow", "", "Comma-separated networks (CIDR) that remote fetches may reach even though private, e.g. 127.0.0.1/32."),
+    Setting("DARKROOM_TRUSTED_PROXIES", "trusted_proxies", "", "Comma-separated networks (CIDR) of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (client addresses in logs, rate limits and lock-outs; Secure cookies; URL schemes). Empty: the headers are ignored."),
     Setting("DARKROOM_TIMESTAMP_WINDOW", "timestamp_window", "3600", "Seconds a signed request's timestamp stays valid."),
     Setting("DARKROOM_SESSION_SECRET", "session_secret", "", "Key for console session cookies; empty means one generated and kept in the data dir."),
     Setting("DARKROOM_RENDER_CONCURRENCY", "render_concurrency", "0", "Renders at once per server process; 0 means one per core. Each process may use every core: a keep-alive client stays on one process, so a share of the cores would leave one process queueing while another idles."),
@@ -91,6 +92,7 @@ class Settings:
     max_image_pixels: int = 100_000_000
     fetch_timeout: float = 30.0
     fetch_allow: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     timestamp_window: int = 3600
     session_secret: Secret = field(default=Secret(""))
     render_concurrency: int = 0
@@ -158,7 +160,7 @@ def _convert(attr: str, value: str) -> Any:
         if not seconds > 0:
             raise ValueError("must be a positive number of seconds")
         return seconds
-    if attr == "fetch_allow":
+    if attr in ("fetch_allow", "trusted_proxies"):
         return tuple(ipaddress.ip_network(item.strip(), strict=False) for item in value.split(",") if item.strip())
     if attr == "session_secret":
         return Secret(value)

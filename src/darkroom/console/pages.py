@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from darkroom.catalog.library import default_cloud
-from darkroom.errors import Conflict, DarkroomError, Forbidden, Invalid, NotAuthenticated, NotFound, TimedOut
+from darkroom.errors import Conflict, DarkroomError, Forbidden, Invalid, NotAuthenticated, NotFound, TimedOut, TooManyAttempts
 from darkroom.media.services import Services, services_of
 from darkroom.media.sessions import LOGIN_COOKIE, SESSION_COOKIE, SESSION_SECONDS, ConsoleAuth
 
@@ -31,7 +31,9 @@ __all__ = [
 
 # The status of each domain error in the console's JSON replies (the console is no Cloudinary
 # endpoint, but its script reads the same codes); an error takes its nearest listed ancestor's.
-_STATUS: dict[type[DarkroomError], int] = {Invalid: 400, NotAuthenticated: 401, Forbidden: 403, NotFound: 404, TimedOut: 408, Conflict: 409}
+_STATUS: dict[type[DarkroomError], int] = {
+    Invalid: 400, NotAuthenticated: 401, Forbidden: 403, NotFound: 404, TimedOut: 408, Conflict: 409, TooManyAttempts: 429,
+}
 
 TEMPLATES = Path(__file__).parent / "templates"
 _env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))

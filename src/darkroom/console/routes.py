@@ -8,6 +8,7 @@ signed-in operator; writes also need the session's CSRF token.
 
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
 from typing import Any
@@ -27,9 +28,11 @@ from darkroom.media.sessions import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
     AccountLocked,
+    UNKNOWN_CLIENT,
     AuthError,
     authenticate,
 )
+from darkroom.auth.policy import signed_timestamp
 from darkroom.auth.signing import sign_params
 from darkroom.catalog import library
 from darkroom.console.pages import (
@@ -83,7 +86,8 @@ async def login_submit(request: Request) -> Response:
         return _login_page(request, error="The form expired; please try again.", username=username, status=403, next_url=next_url)
     engine = services_of(request).engine
     try:
-        await anyio.to_thread.run_sync(authenticate, engine, username, password)
+        client = request.client.host if request.client else UNKNOWN_CLIENT  # the real one behind trusted proxies
+        await anyio.to_thread.run_sync(functools.partial(authenticate, engine, username, password, client=client))
     except AccountLocked as exc:
         return _login_page(request, error=exc.message, username=username, status=429, next_url=next_url)
     except AuthError as exc:
@@ -96,11 +100,18 @@ async def login_submit(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
-    """Ends the session server-side; needs the CSRF token so no other site can sign you out."""
+    """Ends the session server-side; needs the CSRF token so no other site can sign you out.
+
+    Without it nothing changes, cookies included: a sign-out that clears the cookie but keeps
+    the session would leave a live session behind while the operator believes it ended.
+    """
     auth = services_of(request).console_auth
     form = await request.form()
     session_id = auth.session_id(request.cookies.get(SESSION_COOKIE))
-    if session_id and auth.csrf_ok(session_id, str(form.get("csrf_token") or "")):
+    if session_id is not None:
+        if not auth.csrf_ok(session_id, str(form.get("csrf_token") or "")):
+            return page("login.html", {"error": "The sign-out form expired; reload the page and sign out again.",
+                                       "login_token": "", "next": "", "username": ""}, 403)
         await anyio.to_thread.run_sync(auth.end_session, session_id)
     response = RedirectResponse("/console/login", status_code=303, headers=SECURITY_HEADERS)
     clear_cookies(response)
@@ -305,10 +316,7 @@ async def api_sign(ctx: Context) -> Response:
     params = body.get("paramsToSign")
     if not isinstance(params, dict) or not params:
         raise Invalid("paramsToSign must be an object")
-    try:
-        timestamp = int(params.get("timestamp", 0))
-    except (TypeError, ValueError):
-        raise Invalid("paramsToSign.timestamp must be a number") from None
+    timestamp = signed_timestamp(params.get("timestamp"))
     if abs(time.time() - timestamp) > SIGN_SKEW_SECONDS:
         raise Invalid("paramsToSign.timestamp is not current")
     key = await _signing_key(ctx)

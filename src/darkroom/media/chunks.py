@@ -25,7 +25,8 @@ from darkroom.media.spool import SpooledFile
 
 __all__ = ["ChunkRange", "parse_content_range", "receive_chunk"]
 
-_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|-1|\*)$")
+# At most 18 digits: past any upload limit, and within the database's 64-bit integers.
+_RANGE = re.compile(r"^bytes ([0-9]{1,18})-([0-9]{1,18})/([0-9]{1,18}|-1|\*)$")
 _UPLOAD_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -39,11 +40,11 @@ class ChunkRange:
 def parse_content_range(header: str) -> ChunkRange:
     match = _RANGE.match(header.strip())
     if match is None:
-        raise Invalid(f"Invalid Content-Range header - {header}")
+        raise Invalid(f"Invalid Content-Range header - {header[:64]}")
     start, end = int(match.group(1)), int(match.group(2))
     total = int(match.group(3)) if match.group(3) not in ("-1", "*") else None
     if end < start or (total is not None and end >= total):
-        raise Invalid(f"Invalid Content-Range header - {header}")
+        raise Invalid(f"Invalid Content-Range header - {header[:64]}")
     return ChunkRange(start, end, total)
 
 

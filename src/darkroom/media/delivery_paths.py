@@ -15,7 +15,8 @@ from darkroom.transform import looks_like_transformation
 
 __all__ = ["DeliveryPath", "split_delivery_path"]
 
-_VERSION = re.compile(r"^v(\d+)$")
+_VERSION = re.compile(r"^v([0-9]+)$")
+MAX_VERSION_DIGITS = 12  # versions are Unix seconds; a longer number is refused, not parsed
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,10 @@ def split_delivery_path(rest: str) -> DeliveryPath:
         transformations.append(segments.pop(0))
     version = None
     if len(segments) > 1 and _VERSION.match(segments[0]):
-        version = int(segments.pop(0)[1:])
+        digits = segments.pop(0)[1:]
+        if len(digits) > MAX_VERSION_DIGITS:
+            raise Invalid(f"Invalid version - v{digits[:32]}")
+        version = int(digits)
     escaped_name = "/".join(segments)
     if not escaped_name:
         raise Invalid("Missing public_id in delivery URL")

@@ -7,7 +7,10 @@ hashing and signing `auth.passwords`' and `auth.cookies`':
 
 - passwords are argon2id hashes; an unknown user costs the same hash as a known one, so
   timing does not reveal who exists;
-- after `MAX_FAILURES` consecutive failures an account is locked for `LOCK_SECONDS`;
+- failed sign-ins are counted per (user, client address), per user and per client address
+  (`media.throttling`): `MAX_FAILURES` failures from one address lock the user out *from
+  that address* for `LOCK_SECONDS`, doubling with every further round; only many more
+  failures, from anywhere, lock the user out everywhere, briefly (docs/console.md, "Lock-out");
 - the cookie carries a random session id, signed; the server keeps only the id's SHA-256
   in `console_sessions`, so signing out (deleting the row) really ends it;
 - every state-changing request must carry a CSRF token derived from the session id
@@ -31,16 +34,19 @@ import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from darkroom.auth.cookies import SessionSigner, same_origin, sha256_hex
 from darkroom.auth.passwords import dummy_hash, hash_password, needs_rehash, verify_password
-from darkroom.catalog import Engine, users
+from darkroom.catalog import Engine, throttles, users
+from darkroom.catalog.throttles import Lock
 from darkroom.catalog.users import AccessToken, Operator, utcnow
+from darkroom.media.throttling import ANY_CLIENT, SIGN_IN_ANY_CLIENT, SIGN_IN_FROM_CLIENT, SIGN_INS_FROM_CLIENT, ThrottleKey
+from darkroom.media import throttling
 from darkroom.errors import Invalid, NotAuthenticated
 
 __all__ = [
     "MAX_FAILURES",
+    "UNKNOWN_CLIENT",
     "LOCK_SECONDS",
     "SESSION_SECONDS",
     "SESSION_COOKIE",
@@ -59,6 +65,7 @@ __all__ = [
     "delete_user",
     "unlock_user",
     "list_users",
+    "user_locks",
     "authenticate",
     "create_access_token",
     "list_access_tokens",
@@ -69,8 +76,9 @@ __all__ = [
     "utcnow",
 ]
 
-MAX_FAILURES = 5  # consecutive failed sign-ins before an account locks
-LOCK_SECONDS = 15 * 60  # how long a locked account stays locked
+MAX_FAILURES = SIGN_IN_FROM_CLIENT.threshold  # failed sign-ins from one address before the user is locked out there
+LOCK_SECONDS = int(SIGN_IN_FROM_CLIENT.first_lock.total_seconds())  # the first such lock; each further round doubles it
+UNKNOWN_CLIENT = "unknown"  # the client address of a sign-in whose address the server does not know
 SESSION_SECONDS = 12 * 60 * 60  # lifetime of a console session
 SESSION_COOKIE = "darkroom_session"
 LOGIN_COOKIE = "darkroom_login"  # pre-session CSRF nonce for the sign-in form
@@ -111,6 +119,7 @@ def create_user(engine: Engine, username: str, password: str, *, now: datetime |
 def set_password(engine: Engine, username: str, password: str) -> None:
     """Replace the password, clear any lock-out and end the user's sessions."""
     users.set_password_hash(engine, username, hash_password(password))
+    throttles.clear_subject(engine, SIGN_IN_FROM_CLIENT.kind, username)
 
 
 def delete_user(engine: Engine, username: str) -> None:
@@ -118,42 +127,54 @@ def delete_user(engine: Engine, username: str) -> None:
 
 
 def unlock_user(engine: Engine, username: str) -> None:
-    users.unlock_user(engine, username)
+    """Clear the user's lock-outs, from every address."""
+    users.get_user(engine, username)  # NotFound for a name that is no user
+    throttles.clear_subject(engine, SIGN_IN_FROM_CLIENT.kind, username)
+
+
+def user_locks(engine: Engine, username: str, *, now: datetime | None = None) -> list[Lock]:
+    """The user's running lock-outs: `client` is an address, or "*" when locked out from everywhere."""
+    return throttles.locks_of(engine, SIGN_IN_FROM_CLIENT.kind, username, now or utcnow())
 
 
 def list_users(engine: Engine) -> list[Operator]:
     return users.list_users(engine)
 
 
-def authenticate(engine: Engine, username: str, password: str, *, now: datetime | None = None) -> str:
-    """The user name when the password is right; counts failures and enforces the lock-out."""
+def authenticate(engine: Engine, username: str, password: str, *, client: str = UNKNOWN_CLIENT, now: datetime | None = None) -> str:
+    """The user name when the password is right; counts failures and enforces the lock-outs.
+
+    `client` is the address the attempt comes from. A lock-out is checked before the
+    password, so a locked key gives a guesser no answer at all.
+    """
     now = now or utcnow()
-    record = users.login_record(engine, username)
-    if record is None:
-        verify_password(dummy_hash(), password)
-        raise LoginFailed()
-    if record.locked_until is not None and record.locked_until > now:
+    from_client, any_client, client_wide = _sign_in_keys(username, client)
+    if throttling.locked_until(engine, (from_client, any_client, client_wide), now) is not None:
         raise AccountLocked()
-    if not verify_password(record.password_hash, password):
-        _record_failure(engine, username, record.failed_logins, now)
+    hashed = users.password_hash_of(engine, username)
+    if hashed is None:
+        verify_password(dummy_hash(), password)  # the same cost as a known user's wrong password
+        throttling.count_failure(engine, SIGN_INS_FROM_CLIENT, client_wide, now)
         raise LoginFailed()
-    _record_success(engine, username, record.password_hash, password, now)
+    if not verify_password(hashed, password):
+        throttling.count_failure(engine, SIGN_IN_FROM_CLIENT, from_client, now)
+        throttling.count_failure(engine, SIGN_IN_ANY_CLIENT, any_client, now)
+        throttling.count_failure(engine, SIGN_INS_FROM_CLIENT, client_wide, now)
+        raise LoginFailed()
+    # The client-wide count is kept: one account known to an attacker must not reset its guesses at others.
+    throttling.clear(engine, (from_client, any_client))
+    users.record_sign_in(engine, username, now, hash_password(password) if needs_rehash(hashed) else None)
     return username
 
 
-def _record_failure(engine: Engine, username: str, previous: int, now: datetime) -> None:
-    failures = previous + 1
-    values: dict[str, Any] = {"failed_logins": failures}
-    if failures >= MAX_FAILURES:
-        values = {"failed_logins": 0, "locked_until": now + timedelta(seconds=LOCK_SECONDS)}
-    users.set_login_state(engine, username, **values)
-
-
-def _record_success(engine: Engine, username: str, hashed: str, password: str, now: datetime) -> None:
-    values: dict[str, Any] = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
-    if needs_rehash(hashed):
-        values["password_hash"] = hash_password(password)
-    users.set_login_state(engine, username, **values)
+def _sign_in_keys(username: str, client: str) -> tuple[ThrottleKey, ThrottleKey, ThrottleKey]:
+    """(this user from this address, this user from anywhere, any user from this address)."""
+    client = client or UNKNOWN_CLIENT
+    return (
+        SIGN_IN_FROM_CLIENT.key(username, client),
+        SIGN_IN_ANY_CLIENT.key(username, ANY_CLIENT),
+        SIGN_INS_FROM_CLIENT.key("", client),
+    )
 
 
 # --- access tokens (bearer tokens for machine callers) ----------------------------------

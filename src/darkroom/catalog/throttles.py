@@ -1,0 +1,118 @@
+"""Failed attempts counted per key, and the lock they lead to: the `throttles` table.
+
+Only rows here; which keys exist, how many failures lock and for how long is
+`media.throttling`'s. Counting is one statement (`INSERT … ON CONFLICT DO UPDATE SET
+failures = failures + 1 … RETURNING failures`) so that concurrent failures never read the
+same count and write the same `previous + 1`: each gets a count of its own, on SQLite
+(3.35 and later) as on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+
+from darkroom.catalog.schema import throttles
+
+__all__ = ["FORGET_AFTER", "Lock", "ThrottleKey", "clear", "clear_subject", "count_failure", "extend_lock", "locks_of", "active_lock"]
+
+FORGET_AFTER = timedelta(days=1)  # a key quiet (and unlocked) this long is forgotten: its back-off starts over
+
+
+@dataclass(frozen=True)
+class ThrottleKey:
+    kind: str
+    subject: str
+    client: str
+
+
+@dataclass(frozen=True)
+class Lock:
+    client: str
+    until: datetime
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """SQLite hands datetimes back naive; they were stored as UTC."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
+
+
+def _is(key: ThrottleKey) -> sa.ColumnElement[bool]:
+    return sa.and_(throttles.c.kind == key.kind, throttles.c.subject == key.subject, throttles.c.client == key.client)
+
+
+def count_failure(engine: Engine, key: ThrottleKey, now: datetime) -> int:
+    """Add one failure to the key's count (creating its row) and return the new count."""
+    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    insert = dialect.insert(throttles).values(kind=key.kind, subject=key.subject, client=key.client, failures=1, updated_at=now)
+    upsert = insert.on_conflict_do_update(
+        index_elements=[throttles.c.kind, throttles.c.subject, throttles.c.client],
+        set_={"failures": throttles.c.failures + 1, "updated_at": now},
+    ).returning(throttles.c.failures)
+    with engine.begin() as conn:
+        failures = int(conn.execute(upsert).scalar_one())
+        if failures == 1:  # a new key: the moment to forget the keys nobody has failed on for long
+            _forget_quiet_keys(conn, now)
+    return failures
+
+
+def _forget_quiet_keys(conn: sa.Connection, now: datetime) -> None:
+    quiet = now - FORGET_AFTER
+    conn.execute(
+        sa.delete(throttles).where(
+            throttles.c.updated_at < quiet, sa.or_(throttles.c.locked_until.is_(None), throttles.c.locked_until < now)
+        )
+    )
+
+
+def extend_lock(engine: Engine, key: ThrottleKey, until: datetime) -> None:
+    """Lock the key until `until`, unless a concurrent failure already locked it for longer."""
+    with engine.begin() as conn:
+        conn.execute(
+            sa.update(throttles)
+            .where(_is(key), sa.or_(throttles.c.locked_until.is_(None), throttles.c.locked_until < until))
+            .values(locked_until=until)
+        )
+
+
+def active_lock(engine: Engine, keys: Iterable[ThrottleKey], now: datetime) -> datetime | None:
+    """The latest end of a lock still running on any of the keys, or None."""
+    wanted = [_is(key) for key in keys]
+    if not wanted:
+        return None
+    with engine.connect() as conn:
+        until = conn.execute(sa.select(sa.func.max(throttles.c.locked_until)).where(sa.or_(*wanted))).scalar()
+    until = _aware(until)
+    return until if until is not None and until > now else None
+
+
+def locks_of(engine: Engine, kind: str, subject: str, now: datetime) -> list[Lock]:
+    """The locks still running on a subject's keys (for listings), latest first."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(throttles.c.client, throttles.c.locked_until)
+            .where(throttles.c.kind == kind, throttles.c.subject == subject, throttles.c.locked_until > now)
+            .order_by(throttles.c.locked_until.desc())
+        ).all()
+    return [Lock(row.client, _aware(row.locked_until) or now) for row in rows]
+
+
+def clear(engine: Engine, keys: Iterable[ThrottleKey]) -> None:
+    """Forget the keys' failures and locks (a success)."""
+    wanted = [_is(key) for key in keys]
+    if wanted:
+        with engine.begin() as conn:
+            conn.execute(sa.delete(throttles).where(sa.or_(*wanted)))
+
+
+def clear_subject(engine: Engine, kind: str, subject: str) -> None:
+    """Forget every key of a subject, whatever the client (an operator unlocking a user)."""
+    with engine.begin() as conn:
+        conn.execute(sa.delete(throttles).where(throttles.c.kind == kind, throttles.c.subject == subject))
