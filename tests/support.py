@@ -10,8 +10,10 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import boto3
 import cloudinary
@@ -79,6 +81,18 @@ def start_server(data_dir: Path, database_url: str, *, cloud: str = "demo", extr
     scheme = "https" if "--tls-cert" in args else "http"
     server = LiveServer(f"{scheme}://127.0.0.1:{port}", f"127.0.0.1:{port}", cloud, api_key, api_secret, data_dir, database_url, process)
     return server
+
+
+def own_sqlite_server(tmp_path_factory: Any, name: str, **options: Any) -> Iterator[LiveServer]:
+    """For a fixture: a live server on a SQLite database of its own, in a fresh folder, stopped
+    when the fixture ends (for tests whose subject is the server itself: its memory, lock-outs)."""
+    data_dir = tmp_path_factory.mktemp(name)
+    server = start_server(data_dir, f"sqlite:///{data_dir / 'darkroom.db'}", **options)
+    try:
+        wait_until_healthy(server.base_url, server.process)
+        yield server
+    finally:
+        stop_server(server)
 
 
 def stop_server(server: LiveServer) -> None:

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from tests.media_store.conftest import png_bytes
-from tests.support import LiveServer, start_server, stop_server, wait_until_healthy
+from tests.support import LiveServer, own_sqlite_server
 
 NODE_DIR = Path(__file__).parent / "node"
 
@@ -29,13 +29,7 @@ pytestmark = pytest.mark.skipif(shutil.which("node") is None or shutil.which("np
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    data_dir = tmp_path_factory.mktemp("darkroom-tina")
-    server = start_server(data_dir, f"sqlite:///{data_dir / 'darkroom.db'}")
-    try:
-        wait_until_healthy(server.base_url, server.process)
-        yield server
-    finally:
-        stop_server(server)
+    yield from own_sqlite_server(tmp_path_factory, "darkroom-tina")
 
 
 def media_token(server: LiveServer) -> str:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from support import LiveServer, start_server, stop_server, wait_until_healthy
+from support import LiveServer, own_sqlite_server
 
 from tests.security.conftest import TIMEOUT
 
@@ -27,13 +27,7 @@ ATTEMPTS = 40
 @pytest.fixture(scope="module")
 def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """A server of its own: lock-outs here must not lock other tests out of their console."""
-    data_dir = tmp_path_factory.mktemp("darkroom-lockout")
-    server = start_server(data_dir, f"sqlite:///{data_dir / 'darkroom.db'}")
-    try:
-        wait_until_healthy(server.base_url, server.process)
-        yield server
-    finally:
-        stop_server(server)
+    yield from own_sqlite_server(tmp_path_factory, "darkroom-lockout")
 
 
 def _darkroom(server: LiveServer, *args: str, stdin: str = "") -> str:

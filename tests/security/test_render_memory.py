@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support import LiveServer, start_server, stop_server, wait_until_healthy
+from support import LiveServer, own_sqlite_server
 
 from tests.security import hostile
 from tests.security.conftest import Attacker, assert_refused
@@ -48,13 +48,7 @@ def status_kib(pid: int, field: str) -> int:
 @pytest.fixture(scope="module")
 def default_budget_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """A server of its own (its memory is the subject), with every memory setting at its default."""
-    data_dir = tmp_path_factory.mktemp("darkroom-memory")
-    server = start_server(data_dir, f"sqlite:///{data_dir / 'darkroom.db'}")
-    try:
-        wait_until_healthy(server.base_url, server.process)
-        yield server
-    finally:
-        stop_server(server)
+    yield from own_sqlite_server(tmp_path_factory, "darkroom-memory")
 
 
 def test_hostile_renders_at_once_stay_within_the_budget(default_budget_server: LiveServer) -> None:
