@@ -125,7 +125,7 @@ async def _page(admin: Admin, filters: Listing) -> Response:
 
 
 def _resource_type(request: Request) -> str:
-    resource_type = request.path_params["resource_type"]
+    resource_type: str = request.path_params["resource_type"]
     if resource_type not in STORED_RESOURCE_TYPES:
         raise Invalid(f"Invalid resource type - {resource_type}")
     return resource_type

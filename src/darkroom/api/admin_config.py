@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from darkroom import transform
-from darkroom.api.admin_http import as_bool, as_list, authorize, canonical_transformation, guard_routes
+from darkroom.api.admin_http import Admin, as_bool, as_list, authorize, canonical_transformation, guard_routes
 from darkroom.catalog import folders, metadata_fields, named_transformations, presets, streaming
 from darkroom.catalog.listing import max_results_from
 from darkroom.errors import Invalid
@@ -179,7 +179,7 @@ async def transformations(request: Request) -> Response:
     return admin.reply(body)
 
 
-async def _transformation_details(admin: Any, wanted: str) -> Response:
+async def _transformation_details(admin: Admin, wanted: str) -> Response:
     found = await admin.db(named_transformations.find_named, wanted)
     if found is not None:
         return admin.reply({**found, "info": transformation_info(found["transformation"]), "derived": []})
