@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 # A `_created` timestamp beside every counter doubles the output for nothing Prometheus uses.
-disable_created_metrics()  # type: ignore[no-untyped-call]
+disable_created_metrics()  # type: ignore[no-untyped-call]  # prometheus-client leaves it unannotated
 
 # Route families, the `family` label.
 UPLOAD, ADMIN, SEARCH, DELIVERY, CONSOLE, MEDIA_STORE, SIGN, SERVICE, OTHER = (
@@ -140,7 +140,7 @@ async def metrics_endpoint(_request: Request) -> Response:
     """`GET /metrics` in Prometheus' text format."""
     if _multiprocess_dir():
         registry = CollectorRegistry()
-        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # prometheus-client leaves it unannotated
         body = generate_latest(registry)
     else:
         body = generate_latest(REGISTRY)

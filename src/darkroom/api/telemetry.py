@@ -80,7 +80,8 @@ async def running(app: Starlette, services: Services) -> AsyncIterator[None]:
 def _header(scope: Scope, name: bytes) -> bytes | None:
     for key, value in scope["headers"]:
         if key == name:
-            return value  # type: ignore[no-any-return]
+            found: bytes = value
+            return found
     return None
 
 

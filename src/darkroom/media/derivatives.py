@@ -370,9 +370,11 @@ async def _layer_files(services: Services, asset: Asset, chain: Chain, files: co
             continue  # the same refusal: its bytes are gone
     settings = services.settings
     for fetched in chain.fetched_layers():
+        url, key = fetched.url, fetched.loader_key
+        assert url is not None and key is not None  # fetched_layers() gives only layers with a URL
         spooled = await fetch_remote(
-            fetched.url, services.spool_dir, max_bytes=FETCH_LAYER_MAX_BYTES, timeout=settings.fetch_timeout, allow=settings.fetch_allow  # type: ignore[arg-type]
+            url, services.spool_dir, max_bytes=FETCH_LAYER_MAX_BYTES, timeout=settings.fetch_timeout, allow=settings.fetch_allow
         )
         files.callback(spooled.discard)
-        paths[fetched.loader_key] = spooled.path  # type: ignore[index]
+        paths[key] = spooled.path
     return paths

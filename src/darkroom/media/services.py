@@ -115,7 +115,8 @@ class _HasServices(Protocol):
 def services_of(request: _HasServices) -> Services:
     """The services of the app serving `request`: the one way edges reach settings, database,
     store and caches."""
-    return request.app.state.services  # type: ignore[no-any-return]
+    services: Services = request.app.state.services  # set by the server's lifespan
+    return services
 
 
 def build_services(settings: Settings) -> Services:
