@@ -83,3 +83,21 @@ def test_attachment_named_outside_latin1_downloads(cld: LiveServer, sample_png: 
     derived_url, _ = cloudinary.utils.cloudinary_url(public_id, format="png", flags="attachment", width=5, crop="scale")
     derived = httpx.get(derived_url)
     assert derived.status_code == 200 and "filename*=UTF-8''" in derived.headers["content-disposition"]
+
+
+def test_a_link_lives_until_its_expires_at_not_the_signature_window(cld: LiveServer, sample_png: Path) -> None:
+    """`private_download_url(…, expires_at=tomorrow)` is meant to work tomorrow: the signed
+    `expires_at` sets the link's life, not the hour a plain signed request has."""
+    public_id = f"downloads/{secrets.token_hex(4)}"
+    cloudinary.uploader.upload(str(sample_png), public_id=public_id, type="private")
+    signed_two_hours_ago = str(int(time.time()) - 7200)
+
+    def fetch(**extra: str) -> httpx.Response:
+        params = {"timestamp": signed_two_hours_ago, "public_id": public_id, "format": "png", "type": "private", **extra}
+        query = {**signed_query(params, cld.api_secret), "api_key": cld.api_key}
+        return httpx.get(f"{cld.base_url}/v1_1/{cld.cloud}/image/download?{urlencode(query)}")
+
+    assert fetch(expires_at=str(int(time.time()) + 600)).status_code == 200
+    stale = fetch()
+    assert stale.status_code == 401 and stale.json()["error"]["message"].startswith("Stale request")
+    assert fetch(expires_at=str(int(time.time()) - 60)).status_code == 401
