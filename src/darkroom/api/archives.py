@@ -28,7 +28,7 @@ from darkroom import catalog
 from darkroom.api.callers import authenticate
 from darkroom.auth.requests import unix_seconds
 from darkroom.media.derivatives import ClientHints
-from darkroom.media.eager import EagerItem, parse_eager
+from darkroom.media.eager import EagerItem, cloud_named, parse_eager
 from darkroom.media.ingest import delete_blobs
 from darkroom.api.multipart import read_upload_form
 from darkroom.media.params import parse_bool
@@ -78,7 +78,8 @@ def _entry_name(member: ArchiveMember, flat: dict[str, str], *, with_extension: 
     return name
 
 
-async def _build(request: Request, services: Services, members: list[ArchiveMember], flat: dict[str, str], target: Path) -> int:
+async def _build(request: Request, services: Services, members: list[ArchiveMember], flat: dict[str, str],
+                 items: list[EagerItem], target: Path) -> int:
     """Write the archive to `target`, file by file; returns how many files it holds.
 
     Without `transformations` each member's original goes in; with them, each image member
@@ -87,7 +88,6 @@ async def _build(request: Request, services: Services, members: list[ArchiveMemb
     originals: transformed video in archives is not rendered here.
     """
     fmt = flat.get("target_format") or "zip"
-    items = parse_eager(flat["transformations"]) if flat.get("transformations") else []
     names: set[str] = set()
     if fmt == "zip":
         archive: Any = zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED)
@@ -154,6 +154,8 @@ async def generate_archive(request: Request) -> Response:
     flat, lists = await _params(request, services)
     await authenticate(services, request, cloud, flat, "generate_archive")
     _check_request(flat)
+    # A malformed transformation or unknown `t_NAME` is a 400 before any work.
+    items = parse_eager(flat.get("transformations", ""), await cloud_named(services, cloud, flat.get("transformations", "")))
     members = await services.db(archive_members, cloud, resource_type, flat.get("type") or "upload", **_members_args(lists, flat))
     if not members and not parse_bool(flat.get("allow_missing"), False):
         raise catalog.AssetNotFound("No resources found for the archive")
@@ -161,7 +163,7 @@ async def generate_archive(request: Request) -> Response:
     services.spool_dir.mkdir(parents=True, exist_ok=True)
     target = services.spool_dir / f"archive-{secrets.token_hex(8)}.{fmt}"
     try:
-        file_count = await _build(request, services, members, flat, target)
+        file_count = await _build(request, services, members, flat, items, target)
     except BaseException:
         target.unlink(missing_ok=True)
         raise
@@ -180,8 +182,6 @@ def _check_request(flat: dict[str, str]) -> None:
         raise Invalid(f"Invalid target_format - {flat.get('target_format')}")
     if flat.get("mode", "create") not in ("create", "download"):
         raise Invalid(f"Invalid mode - {flat.get('mode')}")
-    if flat.get("transformations"):
-        parse_eager(flat["transformations"])  # a malformed transformation is a 400 before any work
     expires_at = flat.get("expires_at")
     if expires_at and unix_seconds(expires_at, "expires_at") < time.time():
         raise Invalid("The archive link has expired")
