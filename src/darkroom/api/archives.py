@@ -38,7 +38,7 @@ from darkroom.catalog.archives import ArchiveMember, archive_members
 from darkroom.errors import Invalid
 from darkroom.vocabulary import ARCHIVE_RESOURCE_TYPES
 
-__all__ = ["routes"]
+__all__ = ["archive_download", "build_archive", "routes"]
 
 
 async def _params(request: Request, services: Services) -> tuple[dict[str, str], dict[str, list[str]]]:
@@ -145,6 +145,27 @@ def _write_bytes(archive: Any, name: str, data: bytes) -> None:
     archive.addfile(info, io.BytesIO(data))
 
 
+async def build_archive(request: Request, services: Services, members: list[ArchiveMember], flat: dict[str, str],
+                        items: list[EagerItem]) -> tuple[Path, int]:
+    """The archive `flat` describes (`target_format`, naming options), written to a new spool
+    file, and how many files it holds; the caller owns the file."""
+    fmt = flat.get("target_format") or "zip"
+    services.spool_dir.mkdir(parents=True, exist_ok=True)
+    target = services.spool_dir / f"archive-{secrets.token_hex(8)}.{fmt}"
+    try:
+        return target, await _build(request, services, members, flat, items, target)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+
+
+def archive_download(target: Path, flat: dict[str, str], stem: str) -> FileResponse:
+    """Stream a `build_archive` file back as `stem.zip` (or `.tgz`); the file goes once sent."""
+    fmt = flat.get("target_format") or "zip"
+    return FileResponse(target, media_type="application/zip" if fmt == "zip" else "application/gzip",
+                        filename=f"{stem}.{fmt}", background=BackgroundTask(target.unlink, missing_ok=True))
+
+
 async def generate_archive(request: Request) -> Response:
     services = services_of(request)
     cloud, resource_type = request.path_params["cloud"], request.path_params["resource_type"]
@@ -159,18 +180,9 @@ async def generate_archive(request: Request) -> Response:
     members = await services.db(archive_members, cloud, resource_type, flat.get("type") or "upload", **_members_args(lists, flat))
     if not members and not parse_bool(flat.get("allow_missing"), False):
         raise catalog.AssetNotFound("No resources found for the archive")
-    fmt = flat.get("target_format") or "zip"
-    services.spool_dir.mkdir(parents=True, exist_ok=True)
-    target = services.spool_dir / f"archive-{secrets.token_hex(8)}.{fmt}"
-    try:
-        file_count = await _build(request, services, members, flat, items, target)
-    except BaseException:
-        target.unlink(missing_ok=True)
-        raise
+    target, file_count = await build_archive(request, services, members, flat, items)
     if flat.get("mode") == "download":
-        return FileResponse(target, media_type="application/zip" if fmt == "zip" else "application/gzip",
-                            filename=f"{flat.get('target_public_id') or 'archive'}.{fmt}",
-                            background=BackgroundTask(target.unlink, missing_ok=True))
+        return archive_download(target, flat, flat.get("target_public_id") or "archive")
     try:
         return await _store(request, services, cloud, flat, target, len(members), file_count)
     finally:
