@@ -156,8 +156,13 @@ def authenticate(engine: Engine, username: str, password: str, *, client: str = 
         verify_password(dummy_hash(), password)  # the same cost as a known user's wrong password
         throttling.count_failure(engine, SIGN_INS_FROM_CLIENT, client_wide, now)
         raise LoginFailed()
+    # The attempt is counted as a failure *before* the slow password check (a right password
+    # takes it back below), so concurrent guesses cannot all pass the lock check above before
+    # any of them is counted: once one completes a round and locks the key, every attempt
+    # counted after it is refused unchecked.
+    if throttling.count_failure(engine, SIGN_IN_FROM_CLIENT, from_client, now):
+        raise AccountLocked()
     if not verify_password(hashed, password):
-        throttling.count_failure(engine, SIGN_IN_FROM_CLIENT, from_client, now)
         throttling.count_failure(engine, SIGN_IN_ANY_CLIENT, any_client, now)
         throttling.count_failure(engine, SIGN_INS_FROM_CLIENT, client_wide, now)
         raise LoginFailed()
