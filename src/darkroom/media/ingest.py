@@ -27,6 +27,7 @@ from darkroom.catalog.metadata_fields import validate_asset_metadata
 from darkroom.errors import Invalid
 from darkroom.imaging import MediaInfo, RenderRequest, normalize_format, probe, render
 from darkroom.transform import parse
+from darkroom.video import VideoInfo, probe_video
 from darkroom.vocabulary import STORED_DELIVERY_TYPES
 
 __all__ = ["UploadOptions", "base_public_id", "ingest", "delete_blobs", "random_public_id"]
@@ -102,6 +103,10 @@ async def ingest(services: Services, cloud: str, spooled: SpooledFile, options: 
         lambda: probe(spooled.path, max_pixels=services.settings.max_image_pixels)
     )
     resource_type = _resource_type(options.resource_type, info)
+    video: VideoInfo | None = None
+    if resource_type == "video":
+        video = await anyio.to_thread.run_sync(probe_video, spooled.path)
+        info = MediaInfo("video", video.format, video.width, video.height)
     if resource_type == "image" and (options.transformation or _format_change(options.format, info.format)):
         converted = await _apply_incoming(services, spooled, info, options)
         try:
@@ -131,6 +136,8 @@ async def ingest(services: Services, cloud: str, spooled: SpooledFile, options: 
         width=info.width if resource_type != "raw" else None,
         height=info.height if resource_type != "raw" else None,
         pages=info.pages if resource_type == "image" else None,
+        duration=video.duration if video is not None else None,
+        video_metadata=video.media_fields() if video is not None else {},
         asset_folder=options.asset_folder or options.folder,
         display_name=_display_name(options, filename),
         original_filename=_original_name(filename),
@@ -176,10 +183,13 @@ def _display_name(options: UploadOptions, filename: str) -> str:
 
 
 def _resource_type(requested: str, info: MediaInfo) -> str:
+    """`auto` trusts the sniffed bytes; `video` lets PyAV judge anything that is not an image."""
     if requested == "auto":
         return info.resource_type
     if requested == "raw":
         return "raw"
+    if requested == "video" and info.resource_type == "raw":
+        return "video"
     if info.resource_type != requested:
         raise Invalid(f"Invalid {requested} file")
     return requested
