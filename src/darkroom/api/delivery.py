@@ -208,7 +208,9 @@ def _derived_response(request: Request, derivative: Derivative, path: DeliveryPa
 # multipart/byteranges body that players never ask for; like most CDNs, such a request
 # (or a malformed one) is answered in full, which the RFC allows (a server may ignore Range).
 UNSATISFIABLE = (-1, -1)
-_SINGLE_RANGE = re.compile(r"bytes=(\d*)-(\d*)", re.IGNORECASE)
+# At most 18 digits (below 2**63, what S3 ranges hold): a longer number is malformed, never a
+# multi-thousand-digit int() to parse.
+_SINGLE_RANGE = re.compile(r"bytes=(\d{0,18})-(\d{0,18})", re.IGNORECASE)
 
 
 def _requested_range(request: Request, etag: str, total: int) -> tuple[int, int] | None:
