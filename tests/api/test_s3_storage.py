@@ -66,3 +66,17 @@ def test_a_stored_overlay_is_read_from_s3_and_its_copy_removed(s3_server: tuple[
     assert pyvips.Image.new_from_buffer(response.content, "")(4, 4)[:3] == [255, 0, 0]
     spool = server.data_dir / "spool"
     assert not spool.exists() or not any(spool.iterdir()), "the overlay's local copy is removed after the render"
+
+
+def test_a_range_of_an_original_is_read_from_s3(s3_server: tuple[LiveServer, str], tmp_path: Path) -> None:
+    payload = bytes(index % 253 for index in range(2 * 1024 * 1024 + 3))
+    (tmp_path / "clip.bin").write_bytes(payload)
+    url = cloudinary.uploader.upload(str(tmp_path / "clip.bin"), resource_type="raw", public_id="s3/clip.bin")["url"]
+
+    middle = httpx.get(url, headers={"Range": "bytes=1048570-1048600"})
+    tail = httpx.get(url, headers={"Range": "bytes=-7"})
+
+    assert (middle.status_code, middle.content) == (206, payload[1048570:1048601])
+    assert middle.headers["content-range"] == f"bytes 1048570-1048600/{len(payload)}"
+    assert (tail.status_code, tail.content) == (206, payload[-7:])
+    assert httpx.get(url, headers={"Range": f"bytes={len(payload)}-"}).status_code == 416

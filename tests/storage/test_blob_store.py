@@ -79,6 +79,18 @@ async def test_put_file_then_open_streams_the_same_bytes(store: BlobStore, tmp_p
     assert (await blob_sha256(blob))[0] == expected
 
 
+async def test_open_a_range_streams_only_those_bytes(store: BlobStore) -> None:
+    """What a seeking video player gets: the bytes asked for, the blob's full size beside them."""
+    data = bytes(index % 251 for index in range(3 * 1024 * 1024 + 17))
+    await store.put_bytes(KEY, data)
+    for first, last in [(0, 0), (0, 99), (1_000_000, 2_600_000), (len(data) - 5, len(data) - 1)]:
+        blob = await store.open(KEY, (first, last))
+        chunks = [chunk async for chunk in blob.chunks()]
+        assert blob.size == len(data)
+        assert b"".join(chunks) == data[first : last + 1]
+        assert max(len(chunk) for chunk in chunks) <= 1024 * 1024, "chunks stay bounded"
+
+
 async def test_download_to_writes_the_blob_to_a_file(store: BlobStore, tmp_path: Path) -> None:
     await store.put_bytes(KEY, b"pixels" * 1000)
     target = tmp_path / "copy.bin"

@@ -2,10 +2,13 @@
 
 Originals stream straight from the blob store; anything else (a transformation, or another
 image extension) goes through the derivative cache. Errors carry `X-Cld-Error`.
+Both honour one byte range (`Range`, `If-Range`: 206 or 416) so players can seek; an original's
+range is read from the store alone. Query strings (the SDKs' `?_a=…`, players' `?_s=vp`) are ignored.
 """
 
 from __future__ import annotations
 
+import re
 from urllib.parse import unquote
 
 from starlette.requests import Request
@@ -156,22 +159,29 @@ def _not_modified(request: Request, etag: str) -> bool:
 
 async def _original(request: Request, services: Services, asset: Asset, path: DeliveryPath) -> Response:
     etag = f'"{asset.etag}"'
-    headers = {"ETag": etag, "Cache-Control": _cache_control(asset, path), "Accept-Ranges": "none", **NO_SNIFFING}
+    headers = {"ETag": etag, "Cache-Control": _cache_control(asset, path), "Accept-Ranges": "bytes", **NO_SNIFFING}
     if asset.format == "svg":
         headers["Content-Security-Policy"] = SVG_POLICY
     if _not_modified(request, etag):
         return Response(status_code=304, headers=headers)
-    headers["Content-Length"] = str(asset.bytes)
+    # The catalog knows the size: no need to open the blob (a GET on S3) to answer a range or a HEAD.
+    wanted = _requested_range(request, etag, asset.bytes)
+    if wanted == UNSATISFIABLE:
+        return _unsatisfiable(asset.bytes)
+    status = 200 if wanted is None else 206
+    start, end = (0, asset.bytes - 1) if wanted is None else wanted
+    headers["Content-Length"] = str(end - start + 1)
+    if wanted is not None:
+        headers["Content-Range"] = f"bytes {start}-{end}/{asset.bytes}"
     if request.method == "HEAD":
-        # The catalog knows the size: no need to open the blob (a GET on S3) for a HEAD.
-        return Response(status_code=200, headers=headers, media_type=asset.mime_type)
-    blob = await services.store.open(asset.storage_key)
-    return StreamingResponse(blob.chunks(), headers=headers, media_type=asset.mime_type)
+        return Response(status_code=status, headers=headers, media_type=asset.mime_type)
+    blob = await services.store.open(asset.storage_key, wanted)
+    return StreamingResponse(blob.chunks(), status_code=status, headers=headers, media_type=asset.mime_type)
 
 
 def _derived_response(request: Request, derivative: Derivative, path: DeliveryPath, download_name: str | None, asset: Asset) -> Response:
     etag = f'"{derivative.etag}"'
-    headers = {"ETag": etag, "Cache-Control": _cache_control(asset, path), **NO_SNIFFING}
+    headers = {"ETag": etag, "Cache-Control": _cache_control(asset, path), "Accept-Ranges": "bytes", **NO_SNIFFING}
     if derivative.vary_accept:
         headers["Vary"] = "Accept"
     if download_name is not None:  # fl_attachment[:name]
@@ -179,11 +189,63 @@ def _derived_response(request: Request, derivative: Derivative, path: DeliveryPa
         headers["Content-Disposition"] = attachment(f"{stem}.{derivative.format}")
     if _not_modified(request, etag):
         return Response(status_code=304, headers=headers)
-    mark_replayable(request.scope)  # the same request may be answered with these bytes for a second
+    total = len(derivative.data)
+    wanted = _requested_range(request, etag, total)
+    if wanted == UNSATISFIABLE:
+        return _unsatisfiable(total)
+    if wanted is None:
+        mark_replayable(request.scope)  # the same request may be answered with these bytes for a second
+        body, status = derivative.data, 200
+    else:
+        body, status = derivative.data[wanted[0] : wanted[1] + 1], 206
+        headers["Content-Range"] = f"bytes {wanted[0]}-{wanted[1]}/{total}"
     if request.method == "HEAD":
-        headers["Content-Length"] = str(len(derivative.data))
-        return Response(status_code=200, headers=headers, media_type=derivative.content_type)
-    return Response(derivative.data, headers=headers, media_type=derivative.content_type)
+        headers["Content-Length"] = str(len(body))
+        return Response(status_code=status, headers=headers, media_type=derivative.content_type)
+    return Response(body, status_code=status, headers=headers, media_type=derivative.content_type)
+
+
+# Byte ranges (RFC 9110 §14): one range per request. Several ranges would need a
+# multipart/byteranges body that players never ask for; like most CDNs, such a request
+# (or a malformed one) is answered in full, which the RFC allows (a server may ignore Range).
+UNSATISFIABLE = (-1, -1)
+# At most 18 digits (below 2**63, what S3 ranges hold): a longer number is malformed, never a
+# multi-thousand-digit int() to parse.
+_SINGLE_RANGE = re.compile(r"bytes=(\d{0,18})-(\d{0,18})", re.IGNORECASE)
+
+
+def _requested_range(request: Request, etag: str, total: int) -> tuple[int, int] | None:
+    """The one byte range (first, last, both inclusive) to send, None for the whole
+    representation, or UNSATISFIABLE when the range starts past its end."""
+    header = request.headers.get("range")
+    if header is None or not _if_range_holds(request, etag):
+        return None
+    match = _SINGLE_RANGE.fullmatch(header.strip())
+    if match is None or match.group(1) == match.group(2) == "":
+        return None
+    first, last = match.group(1), match.group(2)
+    if first == "":  # "-n": the last n bytes
+        suffix = int(last)
+        return UNSATISFIABLE if suffix == 0 or total == 0 else (max(total - suffix, 0), total - 1)
+    start = int(first)
+    if last != "" and int(last) < start:
+        return None  # invalid: the RFC says to ignore it
+    if start >= total:
+        return UNSATISFIABLE
+    return start, total - 1 if last == "" else min(int(last), total - 1)
+
+
+def _if_range_holds(request: Request, etag: str) -> bool:
+    """`If-Range`: send the range only if the client still holds this version (strong
+    ETag match). A date never matches, since delivery sends no Last-Modified."""
+    given = request.headers.get("if-range")
+    return given is None or given.strip() == etag
+
+
+def _unsatisfiable(total: int) -> Response:
+    """416, naming the size so the client can ask again; no validators or caching for an error."""
+    headers = {"Accept-Ranges": "bytes", "Content-Range": f"bytes */{total}", "X-Cld-Error": "Range Not Satisfiable"}
+    return Response(status_code=416, headers=headers | NO_SNIFFING)
 
 
 routes = [Route("/{cloud}/{resource_type}/{type}/{rest:path}", deliver, methods=["GET", "HEAD"])]

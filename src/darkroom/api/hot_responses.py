@@ -6,7 +6,7 @@ CPU for bytes already in memory, where nginx spends 0.04 ms on a file. This memo
 complete answers (status, headers, body) to recent derived-image requests, keyed by
 everything of a request that can change the answer: method, raw path and query, and the
 headers delivery reads (Accept, client hints, If-None-Match). A request with the same key is
-answered from here.
+answered from here; a request with a `Range` header never is (it goes to delivery).
 
 What keeps it right:
 - only answers delivery marks as replayable (`mark_replayable`): a 200 with a derived image,
@@ -43,6 +43,10 @@ def mark_replayable(scope: Scope) -> None:
 
 def request_key(scope: Scope) -> tuple[object, ...] | None:
     if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+        return None
+    if any(name == b"range" for name, _value in scope["headers"]):
+        # A ranged request is answered by delivery (206, 416 or a full 200): kept answers are
+        # whole images, and a 206 is never kept, so neither side is ever replayed for the other.
         return None
     headers = tuple(sorted((name, value) for name, value in scope["headers"] if name in KEY_HEADERS))
     return scope["method"], scope.get("raw_path") or scope["path"], scope.get("query_string", b""), headers

@@ -106,11 +106,11 @@ def _check_segment(key: str, segment: str) -> None:
 class Blob(abc.ABC):
     """A stored blob opened for reading: its size is known before the first byte."""
 
-    size: int  # total length in bytes
+    size: int  # total length in bytes, even when only a range was opened
 
     @abc.abstractmethod
     def chunks(self) -> AsyncIterator[bytes]:
-        """Yield the blob's bytes in order, in chunks of bounded size."""
+        """Yield the blob's bytes (or the opened range's) in order, in chunks of bounded size."""
 
 
 @dataclass(frozen=True)
@@ -138,8 +138,13 @@ class BlobStore(abc.ABC):
         """Return the whole blob; only for blobs known to be small. Raises `BlobNotFound`."""
 
     @abc.abstractmethod
-    async def open(self, key: str) -> Blob:
-        """Open the blob for streaming. Raises `BlobNotFound`."""
+    async def open(self, key: str, byte_range: tuple[int, int] | None = None) -> Blob:
+        """Open the blob for streaming. Raises `BlobNotFound`.
+
+        With `byte_range` (start, end), both inclusive and within the blob, only those bytes
+        are fetched and streamed (an S3 ranged GET): a video player seeking in a large
+        original costs the bytes it asked for. `Blob.size` stays the whole blob's length.
+        """
 
     @abc.abstractmethod
     async def download_to(self, key: str, path: pathlib.Path) -> None:

@@ -122,10 +122,12 @@ class ObjectBlobStore(BlobStore):
             result = await obstore.get_async(self._store, key)
             return bytes(await result.bytes_async())
 
-    async def open(self, key: str) -> ObjectBlob:
+    async def open(self, key: str, byte_range: tuple[int, int] | None = None) -> ObjectBlob:
         check_key(key)
+        # obstore's range end is exclusive; ours is inclusive, as in HTTP's Range header.
+        options: obstore.GetOptions | None = None if byte_range is None else {"range": (byte_range[0], byte_range[1] + 1)}
         with translate_errors(key):
-            return ObjectBlob(key, await obstore.get_async(self._store, key))
+            return ObjectBlob(key, await obstore.get_async(self._store, key, options=options))
 
     async def download_to(self, key: str, path: pathlib.Path) -> None:
         """Open first (so a missing blob creates no file), then write chunks in a thread."""
