@@ -6,7 +6,7 @@ import hashlib
 import secrets
 import time
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import cloudinary.uploader
 import cloudinary.utils
@@ -69,3 +69,17 @@ def test_bad_download_links_are_refused(cld: LiveServer, sample_png: Path, chang
     expected = {"expired": 401, "tampered": 401, "unsigned": 400, "missing": 404}[change]
     assert response.status_code == expected, response.text
     assert response.json()["error"]["message"]
+
+
+def test_attachment_named_outside_latin1_downloads(cld: LiveServer, sample_png: Path) -> None:
+    """HTTP headers are Latin-1: a name such as 写真 rides in `filename*` (it was a 500)."""
+    public_id = f"downloads/写真-{secrets.token_hex(2)}"
+    cloudinary.uploader.upload(str(sample_png), public_id=public_id)
+    url = cloudinary.utils.private_download_url(public_id, "png", attachment=True)
+    response = httpx.get(url)
+    assert response.status_code == 200, response.text
+    disposition = response.headers["content-disposition"]
+    assert disposition.startswith('attachment; filename="') and "filename*=UTF-8''" + quote(public_id.rsplit("/", 1)[1] + ".png") in disposition
+    derived_url, _ = cloudinary.utils.cloudinary_url(public_id, format="png", flags="attachment", width=5, crop="scale")
+    derived = httpx.get(derived_url)
+    assert derived.status_code == 200 and "filename*=UTF-8''" in derived.headers["content-disposition"]

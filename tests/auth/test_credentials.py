@@ -73,3 +73,14 @@ def test_any_secret_equal_compares_with_every_candidate_even_after_a_match() -> 
     assert tried == ["right", "other", "third"]  # an early exit would time-reveal which one matched
     assert not any_secret_equal("wrong", ["right", "other"])
     assert not any_secret_equal("right", [])
+
+
+def test_csrf_and_sign_in_tokens_with_any_characters_are_refused_not_crashed() -> None:
+    """hmac.compare_digest raises on non-ASCII str: a client posting `csrf_token=é` got a 500."""
+    from darkroom.auth.cookies import SessionSigner
+
+    signer = SessionSigner("k" * 32)
+    cookie, _token = signer.login_nonce()
+    assert signer.csrf_ok("session-id", "é") is False
+    assert signer.login_nonce_ok(cookie, "日本") is False
+    assert signer.csrf_ok("session-id", signer.csrf_token("session-id")) is True

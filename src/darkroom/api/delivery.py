@@ -15,6 +15,7 @@ from starlette.routing import Route
 from darkroom.media import auto_upload
 from darkroom.media.lookups import AssetLookup, RulesLookup
 from darkroom.api.hot_responses import mark_replayable
+from darkroom.api.shapes import attachment
 from darkroom.media.delivery_paths import DeliveryPath, split_delivery_path
 from darkroom.media.derivatives import ClientHints, Derivative, StrictTransformationRefused
 from darkroom.media.services import Services, services_of
@@ -172,14 +173,14 @@ async def _original(request: Request, services: Services, asset: Asset, path: De
     return StreamingResponse(blob.chunks(), headers=headers, media_type=asset.mime_type)
 
 
-def _derived_response(request: Request, derivative: Derivative, path: DeliveryPath, attachment: str | None, asset: Asset) -> Response:
+def _derived_response(request: Request, derivative: Derivative, path: DeliveryPath, download_name: str | None, asset: Asset) -> Response:
     etag = f'"{derivative.etag}"'
     headers = {"ETag": etag, "Cache-Control": _cache_control(asset, path), **NO_SNIFFING}
     if derivative.vary_accept:
         headers["Vary"] = "Accept"
-    if attachment is not None:
-        stem = (attachment or asset.public_id.rsplit("/", 1)[-1]).replace('"', "")
-        headers["Content-Disposition"] = f'attachment; filename="{stem}.{derivative.format}"'
+    if download_name is not None:  # fl_attachment[:name]
+        stem = download_name or asset.public_id.rsplit("/", 1)[-1]
+        headers["Content-Disposition"] = attachment(f"{stem}.{derivative.format}")
     if _not_modified(request, etag):
         return Response(status_code=304, headers=headers)
     mark_replayable(request.scope)  # the same request may be answered with these bytes for a second

@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from darkroom import catalog
 from darkroom.api.callers import authenticate
+from darkroom.api.shapes import attachment
 from darkroom.media.services import services_of
 from darkroom.auth import StaleRequest
 from darkroom.errors import Invalid, NotFound
@@ -50,7 +51,7 @@ async def download(request: Request) -> Response:
         raise Invalid(f"Format {wanted_format} is not the stored format of {public_id} ({asset.format})")
     headers = {"Content-Length": str(asset.bytes), "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
     if params.get("attachment", "").lower() in ("1", "true"):
-        headers["Content-Disposition"] = f'attachment; filename="{_filename(asset.public_id, asset.format)}"'
+        headers["Content-Disposition"] = attachment(_filename(asset.public_id, asset.format))
     blob = await services.store.open(asset.storage_key)
     return StreamingResponse(blob.chunks(), headers=headers, media_type=asset.mime_type)
 
@@ -66,7 +67,7 @@ def _check_expiry(expires_at: str) -> None:
 
 
 def _filename(public_id: str, fmt: str) -> str:
-    stem = public_id.rsplit("/", 1)[-1].replace('"', "").replace("\\", "")
+    stem = public_id.rsplit("/", 1)[-1]
     return f"{stem}.{fmt}" if fmt and not stem.endswith(f".{fmt}") else stem
 
 

@@ -15,7 +15,7 @@ from starlette.routing import Route
 from darkroom.api.actions import ActionContext, resource_reply
 from darkroom.api.callers import authenticate
 from darkroom.api.multipart import UploadForm
-from darkroom.api.shapes import origin_of
+from darkroom.api.shapes import attachment, origin_of
 from darkroom.errors import Invalid
 from darkroom.media import generation
 from darkroom.media.generation import Download
@@ -57,7 +57,7 @@ def _urls(ctx: ActionContext) -> list[str]:
 
 def _reply(made: generation.Download | dict[str, object]) -> Response:
     if isinstance(made, Download):
-        headers = {"Content-Disposition": f'attachment; filename="{made.filename}"', "Cache-Control": "no-store"}
+        headers = {"Content-Disposition": attachment(made.filename), "Cache-Control": "no-store"}
         return Response(made.data, headers=headers, media_type=made.content_type)
     return JSONResponse(made)
 

@@ -4,6 +4,7 @@ origin the request came in on, unless DARKROOM_PUBLIC_URL says otherwise."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from starlette.requests import Request
 
@@ -12,7 +13,7 @@ from darkroom.config import Settings
 from darkroom.media import shapes
 from darkroom.media.shapes import iso_time
 
-__all__ = ["asset_json", "delivery_urls", "iso_time", "origin_of"]
+__all__ = ["attachment", "asset_json", "delivery_urls", "iso_time", "origin_of"]
 
 
 def origin_of(request: Request, settings: Settings) -> str:
@@ -27,3 +28,14 @@ def delivery_urls(request: Request, settings: Settings, asset: Asset, transforma
 
 def asset_json(request: Request, settings: Settings, asset: Asset) -> dict[str, Any]:
     return shapes.asset_json(origin_of(request, settings), asset)
+
+
+def attachment(filename: str) -> str:
+    """`Content-Disposition` for a download named `filename`. Headers are Latin-1, so a name
+    with other characters (a public ID such as `日本/写真`) gets an ASCII fallback and its exact
+    form in RFC 5987's `filename*`; quotes, backslashes and control characters are dropped."""
+    clean = "".join(ch for ch in filename if ch >= " " and ch not in '"\\\x7f')
+    fallback = clean.encode("ascii", "replace").decode("ascii").replace("?", "_")
+    if fallback == clean:
+        return f'attachment; filename="{clean}"'
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(clean, safe='')}"

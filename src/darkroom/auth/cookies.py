@@ -13,6 +13,8 @@ import secrets
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from darkroom.auth.requests import secrets_equal  # compares bytes: any text a client sends, never raises
+
 __all__ = ["SessionSigner", "same_origin", "sha256_hex"]
 
 
@@ -46,7 +48,7 @@ class SessionSigner:
         return hmac.new(self._key, b"csrf:" + session_id.encode(), hashlib.sha256).hexdigest()
 
     def csrf_ok(self, session_id: str, presented: str | None) -> bool:
-        return bool(presented) and hmac.compare_digest(self.csrf_token(session_id), presented or "")
+        return bool(presented) and secrets_equal(presented or "", self.csrf_token(session_id))
 
     def login_nonce(self) -> tuple[str, str]:
         """(cookie value, form token) for the sign-in form, before any session exists."""
@@ -60,7 +62,7 @@ class SessionSigner:
             nonce = self._login.loads(cookie, max_age=3600)
         except BadSignature:
             return False
-        return isinstance(nonce, str) and hmac.compare_digest(nonce, presented)
+        return isinstance(nonce, str) and secrets_equal(presented, nonce)
 
 
 def same_origin(origin: str | None, host: str) -> bool:
