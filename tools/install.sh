@@ -75,9 +75,15 @@ node_packages() {
     fi
 }
 
+# One install at a time: flock where util-linux has it (Linux), else a lock directory (macOS).
 mkdir -p "$(dirname "$LOCK")"
-exec 9>"$LOCK"
-flock 9
+if command -v flock >/dev/null; then
+    exec 9>"$LOCK"
+    flock 9
+else
+    until mkdir "$LOCK.d" 2>/dev/null; do sleep 1; done
+    trap 'rmdir "$LOCK.d"' EXIT
+fi
 case "$target" in
     run)  python_packages "" ;;
     test) python_packages test; system_packages; node_packages ;;

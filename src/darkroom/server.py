@@ -51,12 +51,6 @@ async def health(_request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
-def _meter_derivatives(services: Services) -> None:
-    """The derivative cache reports hits, misses and renders to the metrics (media cannot import them)."""
-    if not isinstance(services.caches.derivatives.events, telemetry.MeteredCacheEvents):
-        services.caches.derivatives.events = telemetry.MeteredCacheEvents()
-
-
 def create_app(settings: Settings, services: Services | None = None) -> Starlette:
     routes: list[BaseRoute] = [Route("/health", health, methods=["GET"]), *about.routes, *metrics.routes]
     for part_routes in ROUTE_LISTS:

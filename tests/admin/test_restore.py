@@ -75,3 +75,26 @@ def test_turning_backups_off_means_later_deletes_are_final(backed_up: AdminCloud
     cloudinary.api.delete_resources(["final"])
     set_backups(backed_up.engine, backed_up.server.cloud, True)
     assert cloudinary.api.restore(["final"])["final"] == {"error": {"message": "Backup not found"}}
+
+
+def test_download_backedup_asset_streams_that_versions_bytes_live_or_deleted(backed_up: AdminCloud, png: Path) -> None:
+    first = cloudinary.uploader.upload(str(png), public_id="kept/bytes")
+    url = cloudinary.utils.download_backedup_asset(first["asset_id"], first["version_id"])
+    live = httpx.get(url)
+    assert live.status_code == 200, live.text
+    assert live.content == png.read_bytes() and live.headers["content-type"] == "image/png"
+    cloudinary.api.delete_resources(["kept/bytes"])
+    deleted = httpx.get(cloudinary.utils.download_backedup_asset(first["asset_id"], first["version_id"]))
+    assert deleted.status_code == 200 and deleted.content == png.read_bytes()  # the deleted version's kept blob
+    unknown = httpx.get(cloudinary.utils.download_backedup_asset(first["asset_id"], "0" * 32))
+    assert unknown.status_code == 404 and "Backup not found" in unknown.text
+    tampered = httpx.get(url.replace(f"version_id={first['version_id']}", "version_id=" + "f" * 32))
+    assert tampered.status_code == 401 and "Invalid Signature" in tampered.text
+    expired = httpx.get(cloudinary.utils.download_backedup_asset(first["asset_id"], first["version_id"], timestamp=1700000000))
+    assert expired.status_code == 401 and "Stale request" in expired.text
+
+
+def test_download_backedup_asset_needs_backups(cloud: AdminCloud, png: Path) -> None:
+    first = cloudinary.uploader.upload(str(png), public_id="not/kept")
+    response = httpx.get(cloudinary.utils.download_backedup_asset(first["asset_id"], first["version_id"]))
+    assert response.status_code == 404 and "Backup not found" in response.text

@@ -318,3 +318,39 @@ def test_an_overlay_named_by_a_variable_is_fetched_from_the_catalog(cld_sqlite: 
     response = httpx.get(url)
     assert response.status_code == 200, response.headers.get("x-cld-error")
     assert pyvips.Image.new_from_buffer(response.content, "")(8, 8)[:3] == [255, 0, 0]
+
+
+def test_named_transformations_work_wherever_a_transformation_is_accepted(cld: LiveServer, sample_jpg: Path) -> None:
+    cloudinary.api.create_transformation("eager_thumb", "c_scale,w_40")
+    cloudinary.api.create_transformation("incoming_small", "c_scale,w_200")
+    result = cloudinary.uploader.upload(
+        str(sample_jpg), public_id="delivery/named-eager",
+        transformation={"transformation": "incoming_small"}, eager=[{"transformation": "eager_thumb"}],
+    )
+    assert (result["width"], result["height"]) == (200, 150)  # the incoming named transformation was applied
+    (eager,) = result["eager"]
+    assert (eager["transformation"], eager["width"], eager["height"]) == ("t_eager_thumb", 40, 30)  # as the caller wrote it
+    assert httpx.get(eager["url"]).status_code == 200
+    explicit = cloudinary.uploader.explicit("delivery/named-eager", type="upload", eager=[{"transformation": "eager_thumb", "format": "png"}])
+    assert (explicit["eager"][0]["transformation"], explicit["eager"][0]["format"]) == ("t_eager_thumb/png", "png")
+    cloudinary.api.create_upload_preset(name="named_eager_preset", unsigned=False, eager="t_eager_thumb")
+    preset_upload = cloudinary.uploader.upload(str(sample_jpg), public_id="delivery/named-preset", upload_preset="named_eager_preset")
+    assert preset_upload["eager"][0]["width"] == 40
+    archive = cloudinary.uploader.create_zip(public_ids=["delivery/named-eager"], transformations=[{"transformation": "eager_thumb"}])
+    assert archive["file_count"] == 1
+
+
+def test_an_unknown_named_transformation_is_a_clear_400_everywhere(cld: LiveServer, sample_jpg: Path) -> None:
+    cloudinary.uploader.upload(str(sample_jpg), public_id="delivery/named-unknown")
+    attempts = [
+        lambda: cloudinary.uploader.upload(str(sample_jpg), public_id="delivery/named-unknown-2", eager=[{"transformation": "no_such_name"}]),
+        lambda: cloudinary.uploader.upload(str(sample_jpg), public_id="delivery/named-unknown-3", transformation={"transformation": "no_such_name"}),
+        lambda: cloudinary.uploader.explicit("delivery/named-unknown", type="upload", eager=[{"transformation": "no_such_name"}]),
+        lambda: cloudinary.api.create_upload_preset(name="named_unknown_preset", eager="t_no_such_name"),
+        lambda: cloudinary.uploader.create_zip(public_ids=["delivery/named-unknown"], transformations=[{"transformation": "no_such_name"}]),
+    ]
+    for attempt in attempts:
+        with pytest.raises(cloudinary.exceptions.BadRequest, match="t_no_such_name"):
+            attempt()
+    with pytest.raises(cloudinary.exceptions.NotFound):
+        cloudinary.api.resource("delivery/named-unknown-2")  # refused before anything was stored

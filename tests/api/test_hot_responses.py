@@ -79,3 +79,27 @@ def test_the_memory_is_bounded_and_forgets_after_its_ttl() -> None:
     memory.keep_answer(("d",), start, b"x")
     memory.forget_all()
     assert memory.recall(("d",)) is None
+
+
+def _replayed_hits(server: LiveServer) -> float:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for family in text_string_to_metric_families(httpx.get(f"{server.base_url}/metrics").text):
+        for sample in family.samples:
+            if sample.name == "darkroom_derivative_cache_hits_total" and sample.labels.get("tier") == "replay":
+                return sample.value
+    return 0.0
+
+
+def test_refused_writes_keep_the_memory_and_accepted_ones_clear_it(cld_sqlite: LiveServer, sample_jpg: Path) -> None:
+    """A stream of bad POSTs must not send every delivery back to the database."""
+    cloudinary.uploader.upload(str(sample_jpg), public_id="hot/kept")
+    url = _url("hot/kept", width=40, crop="scale", format="png")
+    httpx.get(url)
+    before = _replayed_hits(cld_sqlite)
+    assert httpx.get(url).status_code == 200 and _replayed_hits(cld_sqlite) == before + 1
+    refused = httpx.post(f"{cld_sqlite.base_url}/v1_1/{cld_sqlite.cloud}/image/upload", data={"api_key": "nope"})
+    assert 400 <= refused.status_code < 500
+    assert httpx.get(url).status_code == 200 and _replayed_hits(cld_sqlite) == before + 2  # still remembered
+    cloudinary.uploader.add_tag("fresh", ["hot/kept"])  # an accepted write: forget
+    assert httpx.get(url).status_code == 200 and _replayed_hits(cld_sqlite) == before + 2

@@ -233,3 +233,14 @@ async def test_an_unexpected_error_is_answered_and_logged_under_the_request_id(c
     assert answer.headers.get_list("x-request-id") == ["boom-1234"]
     logged = [r for r in caplog.records if r.getMessage() == "unexpected error"]
     assert [r.request_id for r in logged] == ["boom-1234"]  # type: ignore[attr-defined]
+
+
+def test_an_access_line_cannot_be_split_by_a_newline_in_the_path(caplog: pytest.LogCaptureFixture) -> None:
+    """`GET /a%0A127.0.0.1 GET /admin 200` must stay one line, its control characters escaped."""
+    from darkroom.api import telemetry
+
+    scope = {"type": "http", "method": "GET", "path": "/a\n127.0.0.1 GET /forged 200\r", "client": ("127.0.0.1", 1)}
+    with caplog.at_level(logging.INFO, logger="darkroom.access"):
+        telemetry._access_line(scope, "other", 404, 0.001, 0, 10)
+    line = caplog.records[-1].getMessage()
+    assert "\n" not in line and "\r" not in line and "/a\\x0a127.0.0.1 GET /forged 200\\x0d" in line

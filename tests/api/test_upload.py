@@ -281,6 +281,19 @@ def test_filename_override_and_display_name(cld: LiveServer, sample_png: Path) -
     assert (result["public_id"], result["original_filename"], result["display_name"]) == ("holiday", "holiday", "Our holiday")
 
 
+def test_display_name_defaults_like_cloudinary_dynamic_folders(cld: LiveServer, sample_png: Path, tmp_path: Path) -> None:
+    named_file = tmp_path / "Summer Trip.png"
+    shutil.copy(sample_png, named_file)
+    by_public_id = cloudinary.uploader.upload(str(named_file), public_id="albums/2024/beach")
+    by_filename = cloudinary.uploader.upload(str(named_file), public_id="albums/2024/sea", use_filename_as_display_name=True)
+    random_id = cloudinary.uploader.upload(str(named_file), use_filename_as_display_name=True)
+    explicit = cloudinary.uploader.upload(str(named_file), public_id="albums/2024/dune", use_filename_as_display_name=True, display_name="Dunes")
+    expected = {"albums/2024/beach": "beach", "albums/2024/sea": "Summer Trip", random_id["public_id"]: "Summer Trip", "albums/2024/dune": "Dunes"}
+    for reply in (by_public_id, by_filename, random_id, explicit):
+        assert reply["display_name"] == expected[reply["public_id"]]
+        assert cloudinary.api.resource(reply["public_id"])["display_name"] == expected[reply["public_id"]]  # the Admin API agrees
+
+
 def test_stale_spool_files_are_removed_by_the_sweep(tmp_path: Path) -> None:
     """The integrity sweep (run at start-up, on a schedule and by `darkroom fsck`; tests/cli/test_fsck.py)."""
     spool = tmp_path / "spool"

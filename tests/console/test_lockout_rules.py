@@ -147,3 +147,30 @@ def test_lock_durations_double_up_to_their_cap() -> None:
     assert [rule.lock_after(n) for n in (1, 4, 6)] == [None, None, None]
     assert [rule.lock_after(n) for n in (5, 10, 15, 20, 25)] == [timedelta(minutes=m) for m in (1, 2, 4, 8, 10)]
     assert rule.lock_after(5 * 10**6) == timedelta(minutes=10)
+
+
+def test_concurrent_guesses_get_no_more_password_checks_than_one_round(engine: catalog.Engine, user: str) -> None:
+    """Each attempt is counted before its (slow) password check: of 20 guesses at once from one
+    address, only the round's 5 are checked; the rest are refused unchecked."""
+    outcomes: list[str] = []
+    start = threading.Barrier(20)
+
+    def guess() -> None:
+        start.wait(timeout=30)
+        try:
+            sessions.authenticate(engine, user, "wrong guess", client=ATTACKER)
+        except sessions.AccountLocked:
+            outcomes.append("locked")
+        except sessions.LoginFailed:
+            outcomes.append("checked")
+
+    threads = [threading.Thread(target=guess) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(outcomes) == 20
+    assert outcomes.count("checked") <= throttling.SIGN_IN_FROM_CLIENT.threshold, sorted(outcomes)
+    with pytest.raises(sessions.AccountLocked):
+        sessions.authenticate(engine, user, PASSWORD, client=ATTACKER)
+    assert sessions.authenticate(engine, user, PASSWORD, client=OWNER) == user  # the owner, elsewhere, is not locked out

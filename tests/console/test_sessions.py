@@ -105,3 +105,15 @@ def test_access_tokens_are_scoped_hashed_and_revocable(engine) -> None:  # type:
     assert text not in str(sessions.list_access_tokens(engine))
     sessions.revoke_access_token(engine, token.id)
     assert sessions.find_access_token(engine, text, "media") is None
+
+
+def test_the_session_key_is_made_once_by_processes_starting_together(tmp_path: Path) -> None:
+    """Every starter links its own finished candidate: all read one key, never an empty file."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from darkroom.media.sessions import load_session_key
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        keys = set(pool.map(lambda _: load_session_key("", tmp_path), range(16)))
+    assert len(keys) == 1 and len(keys.pop()) > 40
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["session.key"]  # no candidate left behind

@@ -19,6 +19,7 @@ from darkroom.api.admin_http import Admin, as_bool, as_list, authorize, canonica
 from darkroom.catalog import folders, metadata_fields, named_transformations, presets, streaming
 from darkroom.catalog.listing import max_results_from
 from darkroom.errors import Invalid
+from darkroom.transform.parser import NamedResolver
 
 __all__ = ["routes", "transformation_info"]
 
@@ -59,14 +60,14 @@ async def get_preset(request: Request) -> Response:
 
 async def create_preset(request: Request) -> Response:
     admin = await authorize(request)
-    _check_preset_transformations(admin.params)
+    _check_preset_transformations(admin.params, (await admin.db(named_transformations.delivery_rules)).named.get)
     name = await admin.db(presets.create_preset, admin.params)
     return admin.reply({"message": "created", "name": name})
 
 
 async def update_preset(request: Request) -> Response:
     admin = await authorize(request)
-    _check_preset_transformations(admin.params)
+    _check_preset_transformations(admin.params, (await admin.db(named_transformations.delivery_rules)).named.get)
     await admin.db(presets.update_preset, request.path_params["name"], admin.params)
     return admin.reply({"message": "updated"})
 
@@ -77,13 +78,14 @@ async def delete_preset(request: Request) -> Response:
     return admin.reply({"message": "deleted"})
 
 
-def _check_preset_transformations(params: dict[str, Any]) -> None:
-    """An incoming or eager transformation that does not parse is refused when the preset is saved."""
+def _check_preset_transformations(params: dict[str, Any], named: NamedResolver | None) -> None:
+    """An incoming or eager transformation that does not parse, or names an unknown `t_NAME`,
+    is refused when the preset is saved."""
     for name in ("transformation", "eager"):
         text = params.get(name)
         if isinstance(text, str) and text:
             for part in text.split("|"):
-                transform.parse(part.rsplit("/", 1)[0] if _has_format(part) else part)
+                transform.parse(part.rsplit("/", 1)[0] if _has_format(part) else part, named=named)
 
 
 def _has_format(text: str) -> bool:

@@ -28,7 +28,7 @@ from darkroom import catalog
 from darkroom.api.callers import authenticate
 from darkroom.auth.requests import unix_seconds
 from darkroom.media.derivatives import ClientHints
-from darkroom.media.eager import EagerItem, parse_eager
+from darkroom.media.eager import EagerItem, cloud_named, parse_eager
 from darkroom.media.ingest import delete_blobs
 from darkroom.api.multipart import read_upload_form
 from darkroom.media.params import parse_bool
@@ -38,7 +38,7 @@ from darkroom.catalog.archives import ArchiveMember, archive_members
 from darkroom.errors import Invalid
 from darkroom.vocabulary import ARCHIVE_RESOURCE_TYPES
 
-__all__ = ["routes"]
+__all__ = ["archive_download", "build_archive", "routes"]
 
 
 async def _params(request: Request, services: Services) -> tuple[dict[str, str], dict[str, list[str]]]:
@@ -78,7 +78,8 @@ def _entry_name(member: ArchiveMember, flat: dict[str, str], *, with_extension: 
     return name
 
 
-async def _build(request: Request, services: Services, members: list[ArchiveMember], flat: dict[str, str], target: Path) -> int:
+async def _build(request: Request, services: Services, members: list[ArchiveMember], flat: dict[str, str],
+                 items: list[EagerItem], target: Path) -> int:
     """Write the archive to `target`, file by file; returns how many files it holds.
 
     Without `transformations` each member's original goes in; with them, each image member
@@ -87,7 +88,6 @@ async def _build(request: Request, services: Services, members: list[ArchiveMemb
     originals: transformed video in archives is not rendered here.
     """
     fmt = flat.get("target_format") or "zip"
-    items = parse_eager(flat["transformations"]) if flat.get("transformations") else []
     names: set[str] = set()
     if fmt == "zip":
         archive: Any = zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED)
@@ -145,6 +145,27 @@ def _write_bytes(archive: Any, name: str, data: bytes) -> None:
     archive.addfile(info, io.BytesIO(data))
 
 
+async def build_archive(request: Request, services: Services, members: list[ArchiveMember], flat: dict[str, str],
+                        items: list[EagerItem]) -> tuple[Path, int]:
+    """The archive `flat` describes (`target_format`, naming options), written to a new spool
+    file, and how many files it holds; the caller owns the file."""
+    fmt = flat.get("target_format") or "zip"
+    services.spool_dir.mkdir(parents=True, exist_ok=True)
+    target = services.spool_dir / f"archive-{secrets.token_hex(8)}.{fmt}"
+    try:
+        return target, await _build(request, services, members, flat, items, target)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+
+
+def archive_download(target: Path, flat: dict[str, str], stem: str) -> FileResponse:
+    """Stream a `build_archive` file back as `stem.zip` (or `.tgz`); the file goes once sent."""
+    fmt = flat.get("target_format") or "zip"
+    return FileResponse(target, media_type="application/zip" if fmt == "zip" else "application/gzip",
+                        filename=f"{stem}.{fmt}", background=BackgroundTask(target.unlink, missing_ok=True))
+
+
 async def generate_archive(request: Request) -> Response:
     services = services_of(request)
     cloud, resource_type = request.path_params["cloud"], request.path_params["resource_type"]
@@ -154,21 +175,14 @@ async def generate_archive(request: Request) -> Response:
     flat, lists = await _params(request, services)
     await authenticate(services, request, cloud, flat, "generate_archive")
     _check_request(flat)
+    # A malformed transformation or unknown `t_NAME` is a 400 before any work.
+    items = parse_eager(flat.get("transformations", ""), await cloud_named(services, cloud, flat.get("transformations", "")))
     members = await services.db(archive_members, cloud, resource_type, flat.get("type") or "upload", **_members_args(lists, flat))
     if not members and not parse_bool(flat.get("allow_missing"), False):
         raise catalog.AssetNotFound("No resources found for the archive")
-    fmt = flat.get("target_format") or "zip"
-    services.spool_dir.mkdir(parents=True, exist_ok=True)
-    target = services.spool_dir / f"archive-{secrets.token_hex(8)}.{fmt}"
-    try:
-        file_count = await _build(request, services, members, flat, target)
-    except BaseException:
-        target.unlink(missing_ok=True)
-        raise
+    target, file_count = await build_archive(request, services, members, flat, items)
     if flat.get("mode") == "download":
-        return FileResponse(target, media_type="application/zip" if fmt == "zip" else "application/gzip",
-                            filename=f"{flat.get('target_public_id') or 'archive'}.{fmt}",
-                            background=BackgroundTask(target.unlink, missing_ok=True))
+        return archive_download(target, flat, flat.get("target_public_id") or "archive")
     try:
         return await _store(request, services, cloud, flat, target, len(members), file_count)
     finally:
@@ -180,8 +194,6 @@ def _check_request(flat: dict[str, str]) -> None:
         raise Invalid(f"Invalid target_format - {flat.get('target_format')}")
     if flat.get("mode", "create") not in ("create", "download"):
         raise Invalid(f"Invalid mode - {flat.get('mode')}")
-    if flat.get("transformations"):
-        parse_eager(flat["transformations"])  # a malformed transformation is a 400 before any work
     expires_at = flat.get("expires_at")
     if expires_at and unix_seconds(expires_at, "expires_at") < time.time():
         raise Invalid("The archive link has expired")

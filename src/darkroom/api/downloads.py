@@ -1,14 +1,17 @@
-"""Signed download of an original: `GET /v1_1/{cloud}/{resource_type}/download`.
+"""Signed downloads: the links the SDKs' utils build, each a GET signed like an Upload API call
+(the values verified as received, so Python's `attachment=1` and Node's `attachment=true` both check).
 
-What the SDKs' `private_download_url(public_id, format, type=…, attachment=…, expires_at=…)`
-builds: the query is signed like an Upload API call (the values verified as received, so
-Python's `attachment=1` and Node's `attachment=true` both check), and the answer is the stored
-original, streamed. It is how an app hands out a private or authenticated file for a while.
+- `GET /v1_1/{cloud}/{resource_type}/download` — `private_download_url(public_id, format,
+  type=…, attachment=…, expires_at=…)`: the stored original, streamed. It is how an app hands
+  out a private or authenticated file for a while.
+- `GET /v1_1/{cloud}/download_backup` — `download_backedup_asset(asset_id, version_id)`: the
+  bytes of one backed-up version (`catalog.backups`), while the cloud keeps backups.
+- `GET /v1_1/{cloud}/{resource_type}/download_tag.zip` — `zip_download_url(tag, **transformation)`:
+  a zip of the tagged assets (transformed, if asked), built by `api.archives` in a spool file.
 """
 
 from __future__ import annotations
 
-import re
 import time
 
 from starlette.requests import Request
@@ -16,16 +19,20 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from darkroom import catalog
+from darkroom.api.archives import archive_download, build_archive
 from darkroom.api.callers import authenticate
 from darkroom.api.shapes import attachment
+from darkroom.catalog.archives import archive_members
+from darkroom.catalog.backups import backed_up_version
+from darkroom.media.eager import cloud_named, parse_eager
 from darkroom.media.services import services_of
 from darkroom.auth import StaleRequest
+from darkroom.auth.requests import unix_seconds
 from darkroom.errors import Invalid, NotFound
 from darkroom.vocabulary import STORED_DELIVERY_TYPES, STORED_RESOURCE_TYPES
 
 __all__ = ["routes"]
 
-UNIX_SECONDS = re.compile(r"^[0-9]{1,12}$")
 
 
 async def download(request: Request) -> Response:
@@ -56,13 +63,54 @@ async def download(request: Request) -> Response:
     return StreamingResponse(blob.chunks(), headers=headers, media_type=asset.mime_type)
 
 
+async def download_backup(request: Request) -> Response:
+    services = services_of(request)
+    cloud = request.path_params["cloud"]
+    await services.require_cloud(cloud)
+    params = dict(request.query_params)
+    await authenticate(services, request, cloud, params, action="download_backup")
+    asset_id, version_id = _required(params, "asset_id"), _required(params, "version_id")
+    version = await services.db(backed_up_version, cloud, asset_id, version_id)
+    if version is None:
+        raise NotFound(f"Backup not found - asset {asset_id[:64]}, version {version_id[:64]}")
+    headers = {"Content-Length": str(version.bytes), "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff",
+               "Content-Disposition": attachment(_filename(version.public_id, version.format))}
+    blob = await services.store.open(version.storage_key)
+    return StreamingResponse(blob.chunks(), headers=headers, media_type=version.mime_type)
+
+
+async def download_tag_zip(request: Request) -> Response:
+    services = services_of(request)
+    cloud, resource_type = request.path_params["cloud"], request.path_params["resource_type"]
+    if resource_type not in STORED_RESOURCE_TYPES:
+        raise Invalid(f"Invalid resource type - {resource_type}")
+    await services.require_cloud(cloud)
+    params = dict(request.query_params)
+    await authenticate(services, request, cloud, params, action="download_tag")
+    tag = _required(params, "tag")
+    transformation = params.get("transformation", "")
+    items = parse_eager(transformation, await cloud_named(services, cloud, transformation))  # a bad one is a 400 before any work
+    members = await services.db(archive_members, cloud, resource_type, params.get("type") or "upload", tags=[tag])
+    if not members:
+        raise NotFound(f"No resources found with tag {tag[:255]}")
+    # One entry per asset, named by its public ID and the format it is in.
+    naming = {"target_format": "zip", "flatten_transformations": "1", "skip_transformation_name": "1"}
+    target, _count = await build_archive(request, services, members, naming, items)
+    return archive_download(target, naming, tag.replace("/", "_").replace('"', "") or "download")
+
+
+def _required(params: dict[str, str], name: str) -> str:
+    value = params.get(name, "")
+    if not value:
+        raise Invalid(f"Missing required parameter - {name}")
+    return value
+
+
 def _check_expiry(expires_at: str) -> None:
     """`expires_at` is signed, so only its passing matters; a value that is no time is refused."""
     if not expires_at:
         return
-    if not UNIX_SECONDS.match(expires_at):
-        raise Invalid(f"Invalid expires_at - {expires_at[:32]}")
-    if int(expires_at) < time.time():
+    if unix_seconds(expires_at, "expires_at") < time.time():
         raise StaleRequest("This download URL has expired")
 
 
@@ -71,4 +119,8 @@ def _filename(public_id: str, fmt: str) -> str:
     return f"{stem}.{fmt}" if fmt and not stem.endswith(f".{fmt}") else stem
 
 
-routes = [Route("/v1_1/{cloud}/{resource_type}/download", download, methods=["GET"])]
+routes = [
+    Route("/v1_1/{cloud}/{resource_type}/download", download, methods=["GET"]),
+    Route("/v1_1/{cloud}/download_backup", download_backup, methods=["GET"]),
+    Route("/v1_1/{cloud}/{resource_type}/download_tag.zip", download_tag_zip, methods=["GET"]),
+]

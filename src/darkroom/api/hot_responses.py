@@ -96,16 +96,30 @@ class ReplayHotResponses:
 
 class ForgetOnWrite:
     """ASGI middleware: after any request that may change state, forget what the per-process
-    caches remember that the write may have made stale (`Caches.forget`)."""
+    caches remember that the write may have made stale (`Caches.forget`).
+
+    A write refused with a 4xx changed nothing (a refused request stores nothing), so it
+    keeps the caches: otherwise a stream of bad POSTs would send every delivery back to the
+    database."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
+            return
+        status = 500  # unless an answer starts: the request failed, and may have written
+
+        async def send_noting_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_noting_status)
         finally:
-            if scope["type"] == "http" and scope["method"] not in ("GET", "HEAD", "OPTIONS"):
-                caches = _caches(scope)
-                if caches is not None:
-                    caches.forget()
+            caches = _caches(scope)
+            if caches is not None and not 400 <= status < 500:
+                caches.forget()

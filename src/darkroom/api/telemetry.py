@@ -36,6 +36,7 @@ __all__ = ["MeteredCacheEvents", "Telemetry", "install", "running"]
 
 REQUEST_ID_HEADER = b"x-request-id"
 NO_BODY_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
+CONTROL_ESCAPES = {code: f"\\x{code:02x}" for code in (*range(32), 127)}
 
 
 class MeteredCacheEvents(CacheEvents):
@@ -150,10 +151,11 @@ def _access_line(scope: Scope, family: str, status: int, seconds: float, receive
     client = scope.get("client")
     address = client[0] if client else "-"
     milliseconds = round(seconds * 1000, 2)
+    path = scope["path"].translate(CONTROL_ESCAPES)  # a %0A in a URL must not start a forged log line
     fields = {
-        "client": address, "method": scope["method"], "path": scope["path"], "status": status,
+        "client": address, "method": scope["method"], "path": path, "status": status,
         "duration_ms": milliseconds, "bytes_in": received, "bytes_out": sent, "family": family,
     }
     access_log.info(
-        "%s %s %s %d %.1fms %dB", address, scope["method"], scope["path"], status, milliseconds, sent, extra={"fields": fields}
+        "%s %s %s %d %.1fms %dB", address, scope["method"], path, status, milliseconds, sent, extra={"fields": fields}
     )

@@ -18,7 +18,7 @@ from darkroom.api.actions import Action, ActionContext, required, resource_reply
 from darkroom.api.callers import apply_preset, authenticate
 from darkroom.media.chunks import parse_content_range, receive_chunk
 from darkroom.api import generate
-from darkroom.media.eager import EagerItem, parse_eager, render_eager
+from darkroom.media.eager import EagerItem, cloud_named, parse_eager, render_eager
 from darkroom.media.analysis import analysis_fields, check_analysis_params
 from darkroom.media.ingest import UploadOptions, base_public_id, delete_blobs
 from darkroom.media.uploads import store_upload
@@ -32,6 +32,7 @@ from darkroom.auth import MissingParameter
 from darkroom.catalog.updates import AssetChanges, update_resource
 from darkroom.errors import Invalid, NotFound
 from darkroom.vocabulary import UPLOAD_RESOURCE_TYPES
+from darkroom.transform import parse
 
 __all__ = ["routes"]
 
@@ -60,9 +61,13 @@ async def upload_api(request: Request) -> Response:
 
 async def upload(ctx: ActionContext) -> Response:
     params = apply_preset(ctx.params, ctx.caller)
+    named = await cloud_named(ctx.services, ctx.cloud, params.get("eager", ""), params.get("transformation", ""))
+    if named is not None and params.get("transformation"):
+        # The incoming transformation is rendered by ingest, which knows no clouds' names: it gets the expansion.
+        params = {**params, "transformation": parse(params["transformation"], named=named).canonical()}
     options = UploadOptions.from_params(params, ctx.resource_type, signed=ctx.caller.signed)
     check_analysis_params(params)
-    eager = parse_eager(params.get("eager", ""))  # parsed before anything is stored, so a bad one stores nothing
+    eager = parse_eager(params.get("eager", ""), named)  # parsed before anything is stored, so a bad one stores nothing
     content_range = ctx.request.headers.get("content-range")
     if content_range:
         return await _upload_chunk(ctx, options, params, eager, content_range)
@@ -192,7 +197,8 @@ async def context(ctx: ActionContext) -> Response:
 
 async def explicit(ctx: ActionContext) -> Response:
     public_id = required(ctx.params, "public_id")
-    eager = parse_eager(ctx.params.get("eager", ""))  # before any change, so a bad one changes nothing
+    eager_text = ctx.params.get("eager", "")
+    eager = parse_eager(eager_text, await cloud_named(ctx.services, ctx.cloud, eager_text))  # before any change, so a bad one changes nothing
     params = ctx.params
     changes = AssetChanges(
         tags=parse_list(params["tags"]) if "tags" in params else None,

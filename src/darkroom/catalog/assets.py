@@ -57,6 +57,7 @@ class Asset:
     height: int | None
     pages: int | None
     duration: float | None
+    video_metadata: dict[str, Any]  # {} unless video/audio
     etag: str
     storage_key: str
     mime_type: str
@@ -86,6 +87,7 @@ class NewAsset:
     height: int | None = None
     pages: int | None = None
     duration: float | None = None
+    video_metadata: dict[str, Any] = field(default_factory=dict)
     asset_folder: str = ""
     display_name: str = ""
     original_filename: str = ""
@@ -172,6 +174,7 @@ def _asset_from_row(row: Any, tags: tuple[str, ...]) -> Asset:
         height=row["height"],
         pages=row["pages"],
         duration=row["duration"],
+        video_metadata=dict(row["video_metadata"] or {}),
         etag=row["etag"],
         storage_key=row["storage_key"],
         mime_type=row["mime_type"],
@@ -262,6 +265,7 @@ def _row_values(new: NewAsset, version: int) -> dict[str, Any]:
         "pixels": pixels,
         "aspect_ratio": round(new.width / new.height, 5) if new.width and new.height else None,
         "duration": new.duration,
+        "video_metadata": dict(new.video_metadata) or None,
         "etag": new.etag,
         "storage_key": new.storage_key,
         "mime_type": new.mime_type,

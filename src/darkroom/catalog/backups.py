@@ -25,7 +25,8 @@ from darkroom.catalog.errors import duplicate_is_conflict
 from darkroom.catalog.schema import asset_tags, assets, clouds, deleted_assets
 from darkroom.errors import Invalid
 
-__all__ = ["Restored", "backups_enabled", "set_backups", "keep_tombstones", "restore_assets", "MAX_RESTORE"]
+__all__ = ["BackedUpVersion", "Restored", "backed_up_version", "backups_enabled", "set_backups", "keep_tombstones",
+           "restore_assets", "MAX_RESTORE"]
 
 MAX_RESTORE = 100  # ids per call
 _DATETIMES = ("created_at", "uploaded_at")
@@ -118,3 +119,38 @@ def _bring_back(conn: Connection, tombstone: Any, now: datetime) -> tuple[str, s
     insert_tags(conn, pk, tombstone["tags"] or [])
     conn.execute(sa.delete(deleted_assets).where(deleted_assets.c.id == tombstone["id"]))
     return str(row["resource_type"]), str(row["type"]), str(row["public_id"])
+
+
+@dataclass(frozen=True)
+class BackedUpVersion:
+    """What `download_backup` streams: one kept version of an asset, live or deleted."""
+
+    public_id: str
+    resource_type: str
+    format: str
+    mime_type: str
+    bytes: int
+    storage_key: str
+
+
+def backed_up_version(engine: Engine, cloud: str, asset_id: str, version_id: str) -> BackedUpVersion | None:
+    """The version `version_id` of asset `asset_id` while the cloud keeps backups: the live
+    asset's current version, or a deleted one's tombstone (its blob is kept); else None."""
+    with engine.connect() as conn:
+        if not backups_enabled(conn, cloud):
+            return None
+        live = conn.execute(sa.select(assets).where(assets.c.cloud == cloud, assets.c.asset_id == asset_id,
+                                                    assets.c.version_id == version_id)).mappings().first()
+        if live is not None:
+            return _version(live)
+        tombstones = sa.select(deleted_assets.c.row).where(deleted_assets.c.cloud == cloud, deleted_assets.c.asset_id == asset_id)
+        for (row,) in conn.execute(tombstones.order_by(deleted_assets.c.id.desc())):
+            if row.get("version_id") == version_id:
+                return _version(row)
+    return None
+
+
+def _version(row: Any) -> BackedUpVersion:
+    return BackedUpVersion(public_id=row["public_id"], resource_type=row["resource_type"], format=row["format"] or "",
+                           mime_type=row["mime_type"] or "application/octet-stream", bytes=int(row["bytes"]),
+                           storage_key=row["storage_key"])

@@ -77,6 +77,8 @@ assets = Table(
     Column("pixels", BigInteger, nullable=True),
     Column("aspect_ratio", Float, nullable=True),
     Column("duration", Float, nullable=True),  # seconds, video/audio only
+    # Cloudinary's other video reply fields (frame_rate, bit_rate, video, audio, is_audio, rotation, nb_frames).
+    Column("video_metadata", JSON, nullable=True),
     Column("etag", String(32), nullable=False, default=""),  # MD5 of the original bytes
     Column("storage_key", String(2048), nullable=False),  # where the original lives in the blob store
     Column("mime_type", String(128), nullable=False, default="application/octet-stream"),

@@ -9,7 +9,7 @@ same count and write the same `previous + 1`: each gets a count of its own, on S
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 
 from darkroom.catalog.schema import throttles
 
-__all__ = ["FORGET_AFTER", "Lock", "ThrottleKey", "clear", "clear_subject", "count_failure", "extend_lock", "locks_of", "active_lock"]
+__all__ = ["FORGET_AFTER", "Lock", "ThrottleKey", "clear", "clear_subject", "count_and_lock", "count_failure", "locks_of", "active_lock"]
 
 FORGET_AFTER = timedelta(days=1)  # a key quiet (and unlocked) this long is forgotten: its back-off starts over
 
@@ -50,17 +50,33 @@ def _is(key: ThrottleKey) -> sa.ColumnElement[bool]:
 
 def count_failure(engine: Engine, key: ThrottleKey, now: datetime) -> int:
     """Add one failure to the key's count (creating its row) and return the new count."""
+    return count_and_lock(engine, key, now, lambda _failures: None)[0]
+
+
+def count_and_lock(
+    engine: Engine, key: ThrottleKey, now: datetime, lock_for: Callable[[int], timedelta | None]
+) -> tuple[int, datetime | None]:
+    """Add one failure to the key's count and, when `lock_for(count)` says so, lock it — in one
+    transaction, which holds the key's row, so a concurrent attempt counts after this one and
+    sees its lock. Returns (the new count, the lock's end as it stood before this count)."""
     dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
     insert = dialect.insert(throttles).values(kind=key.kind, subject=key.subject, client=key.client, failures=1, updated_at=now)
     upsert = insert.on_conflict_do_update(
         index_elements=[throttles.c.kind, throttles.c.subject, throttles.c.client],
         set_={"failures": throttles.c.failures + 1, "updated_at": now},
-    ).returning(throttles.c.failures)
+    ).returning(throttles.c.failures, throttles.c.locked_until)
     with engine.begin() as conn:
-        failures = int(conn.execute(upsert).scalar_one())
+        failures, locked_until = conn.execute(upsert).one()
+        lock = lock_for(int(failures))
+        if lock is not None:
+            conn.execute(
+                sa.update(throttles)
+                .where(_is(key), sa.or_(throttles.c.locked_until.is_(None), throttles.c.locked_until < now + lock))
+                .values(locked_until=now + lock)
+            )
         if failures == 1:  # a new key: the moment to forget the keys nobody has failed on for long
             _forget_quiet_keys(conn, now)
-    return failures
+    return int(failures), _aware(locked_until)
 
 
 def _forget_quiet_keys(conn: sa.Connection, now: datetime) -> None:
@@ -70,16 +86,6 @@ def _forget_quiet_keys(conn: sa.Connection, now: datetime) -> None:
             throttles.c.updated_at < quiet, sa.or_(throttles.c.locked_until.is_(None), throttles.c.locked_until < now)
         )
     )
-
-
-def extend_lock(engine: Engine, key: ThrottleKey, until: datetime) -> None:
-    """Lock the key until `until`, unless a concurrent failure already locked it for longer."""
-    with engine.begin() as conn:
-        conn.execute(
-            sa.update(throttles)
-            .where(_is(key), sa.or_(throttles.c.locked_until.is_(None), throttles.c.locked_until < until))
-            .values(locked_until=until)
-        )
 
 
 def active_lock(engine: Engine, keys: Iterable[ThrottleKey], now: datetime) -> datetime | None:

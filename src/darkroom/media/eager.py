@@ -17,8 +17,9 @@ from darkroom.media.derivatives import ClientHints
 from darkroom.media.services import Services
 from darkroom.media.shapes import delivery_urls
 from darkroom.transform import Chain, parse
+from darkroom.transform.parser import NamedResolver
 
-__all__ = ["EagerItem", "parse_eager", "render_eager", "split_eager"]
+__all__ = ["EagerItem", "cloud_named", "parse_eager", "render_eager", "split_eager"]
 
 MAX_EAGER = 20
 _BARE_FORMAT = re.compile(r"^[a-z0-9]{2,5}$")
@@ -46,9 +47,18 @@ class EagerItem:
     chain: Chain
 
 
-def parse_eager(text: str) -> list[EagerItem]:
-    """Parse every eager item up front, so a bad one is refused before the upload is stored."""
-    return [EagerItem(transformation, fmt, parse(transformation)) for transformation, fmt in split_eager(text)]
+def parse_eager(text: str, named: NamedResolver | None = None) -> list[EagerItem]:
+    """Parse every eager item up front, so a bad one is refused before the upload is stored.
+    `named` expands `t_NAME` as delivery does (`cloud_named`); the item keeps what was written."""
+    return [EagerItem(transformation, fmt, parse(transformation, named=named)) for transformation, fmt in split_eager(text)]
+
+
+async def cloud_named(services: Services, cloud: str, *texts: str) -> NamedResolver | None:
+    """The cloud's named transformations, looked up (through delivery's rules cache) only when
+    one of `texts` may use one; an unknown name is then the parser's 400."""
+    if not any("t_" in text for text in texts):
+        return None
+    return (await services.caches.rules_lookup.get(services, cloud)).named.get
 
 
 async def render_eager(services: Services, origin: str, asset: Asset, items: list[EagerItem]) -> list[dict[str, Any]]:

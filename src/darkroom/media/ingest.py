@@ -27,6 +27,7 @@ from darkroom.catalog.metadata_fields import validate_asset_metadata
 from darkroom.errors import Invalid
 from darkroom.imaging import MediaInfo, RenderRequest, normalize_format, probe, render
 from darkroom.transform import parse
+from darkroom.video import VideoInfo, probe_video
 from darkroom.vocabulary import STORED_DELIVERY_TYPES
 
 __all__ = ["UploadOptions", "base_public_id", "ingest", "delete_blobs", "random_public_id"]
@@ -59,7 +60,8 @@ class UploadOptions:
     format: str = ""  # convert the image to this format before storing it
     transformation: str = ""  # an incoming transformation, applied before storing
     allowed_formats: tuple[str, ...] = ()
-    display_name: str = ""
+    display_name: str = ""  # explicit; else `_display_name` decides
+    use_filename_as_display_name: bool = False
 
     @classmethod
     def from_params(cls, params: dict[str, str], resource_type: str, *, signed: bool) -> UploadOptions:
@@ -83,7 +85,8 @@ class UploadOptions:
             format=params.get("format", "").lower().lstrip("."),
             transformation=params.get("transformation", ""),
             allowed_formats=tuple(f.lower() for f in parse_list(params.get("allowed_formats"))),
-            display_name=params.get("display_name", ""),
+            display_name=params.get("display_name", "").strip(),
+            use_filename_as_display_name=parse_bool(params.get("use_filename_as_display_name"), False),
         )
 
 
@@ -100,6 +103,10 @@ async def ingest(services: Services, cloud: str, spooled: SpooledFile, options: 
         lambda: probe(spooled.path, max_pixels=services.settings.max_image_pixels)
     )
     resource_type = _resource_type(options.resource_type, info)
+    video: VideoInfo | None = None
+    if resource_type == "video":
+        video = await anyio.to_thread.run_sync(probe_video, spooled.path)
+        info = MediaInfo("video", video.format, video.width, video.height)
     if resource_type == "image" and (options.transformation or _format_change(options.format, info.format)):
         converted = await _apply_incoming(services, spooled, info, options)
         try:
@@ -129,8 +136,10 @@ async def ingest(services: Services, cloud: str, spooled: SpooledFile, options: 
         width=info.width if resource_type != "raw" else None,
         height=info.height if resource_type != "raw" else None,
         pages=info.pages if resource_type == "image" else None,
+        duration=video.duration if video is not None else None,
+        video_metadata=video.media_fields() if video is not None else {},
         asset_folder=options.asset_folder or options.folder,
-        display_name=options.display_name,
+        display_name=_display_name(options, filename),
         original_filename=_original_name(filename),
         tags=options.tags,
         context=options.context,
@@ -160,11 +169,27 @@ async def _apply_incoming(services: Services, spooled: SpooledFile, info: MediaI
     return await anyio.to_thread.run_sync(spool_bytes, services.spool_dir, "incoming-", filename, rendered.data)
 
 
+def _display_name(options: UploadOptions, filename: str) -> str:
+    """Cloudinary's dynamic folder mode: an explicit `display_name` wins; with
+    `use_filename_as_display_name` it is the original filename without its extension (unless
+    the client sent none, only a placeholder like `blob`); "" lets the catalog default to the
+    public ID's last segment."""
+    if options.display_name:
+        return options.display_name
+    original = _original_name(filename)
+    if options.use_filename_as_display_name and original not in ("", *PLACEHOLDER_FILENAMES):
+        return original
+    return ""
+
+
 def _resource_type(requested: str, info: MediaInfo) -> str:
+    """`auto` trusts the sniffed bytes; `video` lets PyAV judge anything that is not an image."""
     if requested == "auto":
         return info.resource_type
     if requested == "raw":
         return "raw"
+    if requested == "video" and info.resource_type == "raw":
+        return "video"
     if info.resource_type != requested:
         raise Invalid(f"Invalid {requested} file")
     return requested
@@ -191,6 +216,10 @@ def _extension(filename: str) -> str:
     return ext.lower() if dot and stem and ext.isalnum() and len(ext) <= 8 else ""
 
 
+# Names clients give a file they have no name for: never used as a public ID or display name.
+PLACEHOLDER_FILENAMES = ("file", "blob", "stream")
+
+
 def _public_id(options: UploadOptions, filename: str, resource_type: str) -> str:
     base = base_public_id(options, filename, resource_type)
     return f"{options.folder}/{base}" if options.folder else base
@@ -201,7 +230,7 @@ def base_public_id(options: UploadOptions, filename: str, resource_type: str) ->
     if options.public_id:
         return options.public_id
     stem = _stem(posixpath.basename(filename.replace("\\", "/")))
-    usable = options.use_filename and stem and stem not in ("file", "blob", "stream")
+    usable = options.use_filename and stem and stem not in PLACEHOLDER_FILENAMES
     base = stem if usable else random_public_id()
     if usable and options.unique_filename:
         base = f"{base}_{random_public_id(6)}"

@@ -23,11 +23,13 @@ before it is deleted. Used by `darkroom fsck`, by each server at start-up and on
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import logging
 import os
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -234,6 +236,11 @@ class SweepThread:
 
     def _run(self) -> None:
         interval = self._services.settings.sweep_interval_seconds
+        with _one_sweeper_per_data_folder(self._services.settings.data_dir) as chosen:
+            if chosen:  # the other worker processes of this server leave the sweeps to it
+                self._sweep_on_schedule(interval)
+
+    def _sweep_on_schedule(self, interval: int) -> None:
         while not self._stopping.is_set():
             started = time.monotonic()
             try:
@@ -244,6 +251,25 @@ class SweepThread:
                 _log_report(report, time.monotonic() - started)
             if not interval or self._stopping.wait(interval):
                 return
+
+
+@contextlib.contextmanager
+def _one_sweeper_per_data_folder(data_dir: Path) -> Iterator[bool]:
+    """Whether this process is the one of its server's workers that sweeps: `--workers 8`
+    would otherwise list the whole store (a HEAD per row on S3) eight times an hour. The
+    holder of an exclusive lock on `sweep.lock` in the data folder sweeps; the lock goes
+    with the process, so a restarted worker can take over."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / "sweep.lock", "a+b") as lock_file:
+        try:
+            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
 
 
 def _log_report(report: SweepReport, seconds: float) -> None:

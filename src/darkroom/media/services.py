@@ -129,4 +129,6 @@ def build_services(settings: Settings) -> Services:
         catalog.upsert_key(engine, creds.cloud_name, creds.api_key, creds.api_secret, label="CLOUDINARY_URL")
     store = open_store(settings.resolved_storage_url)
     spool_dir = Path(settings.data_dir) / "spool"  # crash leftovers: media.integrity's sweep
-    return Services(settings=settings, engine=engine, store=store, spool_dir=spool_dir)
+    services = Services(settings=settings, engine=engine, store=store, spool_dir=spool_dir)
+    services.console_auth  # noqa: B018 - its key file is read now, at start-up, not by a request on the event loop
+    return services

@@ -28,9 +28,9 @@ Setting the cookies on a response is the console's business.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
-import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -156,8 +156,13 @@ def authenticate(engine: Engine, username: str, password: str, *, client: str = 
         verify_password(dummy_hash(), password)  # the same cost as a known user's wrong password
         throttling.count_failure(engine, SIGN_INS_FROM_CLIENT, client_wide, now)
         raise LoginFailed()
+    # The attempt is counted as a failure *before* the slow password check (a right password
+    # takes it back below), so concurrent guesses cannot all pass the lock check above before
+    # any of them is counted: once one completes a round and locks the key, every attempt
+    # counted after it is refused unchecked.
+    if throttling.count_failure(engine, SIGN_IN_FROM_CLIENT, from_client, now):
+        raise AccountLocked()
     if not verify_password(hashed, password):
-        throttling.count_failure(engine, SIGN_IN_FROM_CLIENT, from_client, now)
         throttling.count_failure(engine, SIGN_IN_ANY_CLIENT, any_client, now)
         throttling.count_failure(engine, SIGN_INS_FROM_CLIENT, client_wide, now)
         raise LoginFailed()
@@ -214,29 +219,27 @@ def find_access_token(engine: Engine, text: str, scope: str) -> AccessToken | No
 def load_session_key(secret: str, data_dir: Path) -> str:
     """The configured secret, else one generated once and kept in the data dir.
 
-    Several processes may start together; the first to create the file wins (O_EXCL) and
-    the others read what it wrote.
+    Several processes may start together. Each writes a candidate to a file of its own and
+    links it to `session.key`; the link fails for all but the first, and they read the
+    first's. The key file is never seen empty or half-written, even after a crash.
     """
     if secret:
         return secret
     path = data_dir / "session.key"
     data_dir.mkdir(parents=True, exist_ok=True)
+    candidate = data_dir / f".session.key.{os.getpid()}.{secrets.token_hex(4)}"
+    fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return _read_key(path)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secrets.token_urlsafe(48))
-    return _read_key(path)
-
-
-def _read_key(path: Path) -> str:
-    for _ in range(50):
-        text = path.read_text().strip()
-        if text:
-            return text
-        time.sleep(0.02)  # another process is still writing it
-    raise RuntimeError(f"{path} is empty")
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+        with contextlib.suppress(FileExistsError):
+            os.link(candidate, path)
+    finally:
+        candidate.unlink(missing_ok=True)
+    key = path.read_text().strip()
+    if not key:
+        raise RuntimeError(f"{path} is empty: remove it, and a new key is made at the next start")
+    return key
 
 
 # --- sessions and CSRF -----------------------------------------------------------------

@@ -80,8 +80,11 @@ def asset_json(origin: str, asset: Asset) -> dict[str, Any]:
         body["height"] = asset.height
     if asset.resource_type == "image":
         body["pages"] = asset.pages or 1
+    elif asset.resource_type == "video":
+        body["pages"] = 0  # Cloudinary's value for every video and audio file
     if asset.duration is not None:
         body["duration"] = asset.duration
+    body.update(asset.video_metadata)
     if asset.original_filename:
         body["original_filename"] = asset.original_filename
     if asset.context:

@@ -73,11 +73,11 @@ def locked_until(engine: Engine, keys: Iterable[ThrottleKey], now: datetime) -> 
     return throttles.active_lock(engine, keys, now)
 
 
-def count_failure(engine: Engine, rule: Rule, key: ThrottleKey, now: datetime) -> None:
-    """One more failure on the key; the failure that completes a round locks it."""
-    lock = rule.lock_after(throttles.count_failure(engine, key, now))
-    if lock is not None:
-        throttles.extend_lock(engine, key, now + lock)
+def count_failure(engine: Engine, rule: Rule, key: ThrottleKey, now: datetime) -> bool:
+    """One more failure on the key; the failure that completes a round locks it (in the same
+    transaction). True when the key was already locked before this failure was counted."""
+    _failures, locked_before = throttles.count_and_lock(engine, key, now, rule.lock_after)
+    return locked_before is not None and locked_before > now
 
 
 def clear(engine: Engine, keys: Iterable[ThrottleKey]) -> None:
