@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from darkroom.media import auto_upload
 from darkroom.media.lookups import AssetLookup, RulesLookup
 from darkroom.api.hot_responses import mark_replayable
 from darkroom.api.shapes import attachment
@@ -99,7 +100,10 @@ async def _find(
         asset = await lookup.get(services, cloud, resource_type, type_, public_id)
         if asset is not None:
             return asset, fmt
-    raise NotFound("Resource not found")
+    fetched = await auto_upload.fetch_mapped(services, cloud, resource_type, type_, path)  # under an upload mapping
+    if fetched is None:
+        raise NotFound("Resource not found")
+    return fetched
 
 
 async def _check_signature(rules: RulesLookup, services: Services, cloud: str, type_: str, path: DeliveryPath) -> None:

@@ -278,6 +278,17 @@ streaming_profiles = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+# Upload mappings (lazy migration): a delivery URL under `folder` whose asset is missing is
+# fetched from `template` + the rest of the URL, once, and stored as an ordinary asset.
+upload_mappings = Table(
+    "upload_mappings",
+    metadata,
+    Column("cloud", String(128), ForeignKey("clouds.name", ondelete="CASCADE"), primary_key=True),
+    Column("folder", String(255), primary_key=True),  # "wiki" or "a/b", no leading or trailing slash
+    Column("template", Text, nullable=False),  # an http(s) URL prefix
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
 # Indexes for the Admin listings and the Search API's common filters and sorts.
 Index("ix_assets_cloud_asset_folder", assets.c.cloud, assets.c.asset_folder, assets.c.created_at, assets.c.id)
 Index("ix_assets_cloud_folder_created", assets.c.cloud, assets.c.folder, assets.c.created_at, assets.c.id)
