@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from darkroom.catalog.errors import AssetExists, AssetNotFound, InvalidPublicId, duplicate_is_conflict
 from darkroom.catalog.schema import TAG_COPIED_COLUMNS, asset_tags, assets, derived
+from darkroom.errors import Invalid
 
 __all__ = [
     "Asset",
@@ -106,16 +107,21 @@ class SaveResult:
 
 def validate_public_id(public_id: str) -> str:
     """Refuse IDs that could address outside their cloud or confuse a URL."""
-    if not public_id:
-        raise InvalidPublicId("Missing required parameter - public_id")
-    if len(public_id) > MAX_PUBLIC_ID_LENGTH:
-        raise InvalidPublicId(f"public_id is too long (maximum is {MAX_PUBLIC_ID_LENGTH} characters)")
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in public_id) or "\\" in public_id:
-        raise InvalidPublicId(f"Invalid public_id {public_id!r}: control characters and backslashes are not allowed")
-    segments = public_id.split("/")
-    if any(segment in ("", ".", "..") for segment in segments):
-        raise InvalidPublicId(f"Invalid public_id {public_id!r}: empty, '.' and '..' path segments are not allowed")
-    return public_id
+    return validate_path(public_id, "public_id", InvalidPublicId)
+
+
+def validate_path(value: str, name: str, error: type[Invalid] = Invalid) -> str:
+    """A public ID or a folder of one: bounded, no control characters or backslashes, and no
+    empty, `.` or `..` segment. Errors name the parameter as `name`."""
+    if not value:
+        raise error(f"Missing required parameter - {name}")
+    if len(value) > MAX_PUBLIC_ID_LENGTH:
+        raise error(f"{name} is too long (maximum is {MAX_PUBLIC_ID_LENGTH} characters)")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value) or "\\" in value:
+        raise error(f"Invalid {name} {value!r}: control characters and backslashes are not allowed")
+    if any(segment in ("", ".", "..") for segment in value.split("/")):
+        raise error(f"Invalid {name} {value!r}: empty, '.' and '..' path segments are not allowed")
+    return value
 
 
 def _now() -> datetime:

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from darkroom.catalog.assets import MAX_PUBLIC_ID_LENGTH, validate_path
 from darkroom.catalog.errors import duplicate_is_conflict
 from darkroom.catalog.schema import upload_mappings
 from darkroom.errors import Conflict, Invalid, NotFound
@@ -23,7 +24,7 @@ __all__ = [
     "list_mappings", "mapping_for", "update_mapping",
 ]
 
-MAX_FOLDER_LENGTH = 255  # as a public ID: a mapped folder is the first part of one
+MAX_FOLDER_LENGTH = MAX_PUBLIC_ID_LENGTH  # a mapped folder is the first part of a public ID
 MAX_TEMPLATE_LENGTH = 2048
 
 
@@ -42,17 +43,8 @@ class Mapping:
 
 
 def checked_folder(folder: str) -> str:
-    """A folder as stored: no leading or trailing "/", and like a public ID's path (no `..`, bounded)."""
-    folder = folder.strip().strip("/")
-    if not folder:
-        raise Invalid("Missing required parameter - folder")
-    if len(folder) > MAX_FOLDER_LENGTH:
-        raise Invalid(f"Invalid folder - longer than {MAX_FOLDER_LENGTH} characters")
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in folder) or "\\" in folder:
-        raise Invalid(f"Invalid folder {folder!r}: control characters and backslashes are not allowed")
-    if any(segment in ("", ".", "..") for segment in folder.split("/")):
-        raise Invalid(f"Invalid folder {folder!r}: empty, '.' and '..' path segments are not allowed")
-    return folder
+    """A folder as stored: no leading or trailing "/", and checked as a public ID's path is."""
+    return validate_path(folder.strip().strip("/"), "folder")
 
 
 def checked_template(template: str) -> str:
