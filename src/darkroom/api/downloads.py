@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import time
+from typing import Protocol
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -25,7 +26,7 @@ from darkroom.api.shapes import attachment
 from darkroom.catalog.archives import archive_members
 from darkroom.catalog.backups import backed_up_version
 from darkroom.media.eager import cloud_named, parse_eager
-from darkroom.media.services import services_of
+from darkroom.media.services import Services, services_of
 from darkroom.auth import StaleRequest
 from darkroom.auth.requests import unix_seconds
 from darkroom.errors import Invalid, NotFound
@@ -43,9 +44,7 @@ async def download(request: Request) -> Response:
     params = dict(request.query_params)
     await authenticate(services, request, cloud, params, action="download")
     _check_expiry(params.get("expires_at", ""))
-    public_id = params.get("public_id", "")
-    if not public_id:
-        raise Invalid("Missing required parameter - public_id")
+    public_id = _required(params, "public_id")
     type_ = params.get("type") or "upload"
     if type_ not in STORED_DELIVERY_TYPES:
         raise Invalid(f"Invalid type - {type_}")
@@ -56,11 +55,8 @@ async def download(request: Request) -> Response:
     if wanted_format and asset.format and wanted_format.lower() != asset.format.lower():
         # The original is what this endpoint serves; a converted copy is a delivery URL's job.
         raise Invalid(f"Format {wanted_format} is not the stored format of {public_id} ({asset.format})")
-    headers = {"Content-Length": str(asset.bytes), "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
-    if params.get("attachment", "").lower() in ("1", "true"):
-        headers["Content-Disposition"] = attachment(_filename(asset.public_id, asset.format))
-    blob = await services.store.open(asset.storage_key)
-    return StreamingResponse(blob.chunks(), headers=headers, media_type=asset.mime_type)
+    as_attachment = params.get("attachment", "").lower() in ("1", "true")
+    return await _stored_file(services, asset, as_attachment)
 
 
 async def download_backup(request: Request) -> Response:
@@ -73,10 +69,7 @@ async def download_backup(request: Request) -> Response:
     version = await services.db(backed_up_version, cloud, asset_id, version_id)
     if version is None:
         raise NotFound(f"Backup not found - asset {asset_id[:64]}, version {version_id[:64]}")
-    headers = {"Content-Length": str(version.bytes), "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff",
-               "Content-Disposition": attachment(_filename(version.public_id, version.format))}
-    blob = await services.store.open(version.storage_key)
-    return StreamingResponse(blob.chunks(), headers=headers, media_type=version.mime_type)
+    return await _stored_file(services, version, as_attachment=True)
 
 
 async def download_tag_zip(request: Request) -> Response:
@@ -104,6 +97,30 @@ def _required(params: dict[str, str], name: str) -> str:
     if not value:
         raise Invalid(f"Missing required parameter - {name}")
     return value
+
+
+class _StoredFile(Protocol):
+    """What a stored file is streamed by: an asset, or a backed-up version of one."""
+
+    @property
+    def public_id(self) -> str: ...
+    @property
+    def format(self) -> str: ...
+    @property
+    def bytes(self) -> int: ...
+    @property
+    def mime_type(self) -> str: ...
+    @property
+    def storage_key(self) -> str: ...
+
+
+async def _stored_file(services: Services, stored: _StoredFile, as_attachment: bool) -> Response:
+    """An original (or a backed-up version of one) streamed from the store, never cached."""
+    headers = {"Content-Length": str(stored.bytes), "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
+    if as_attachment:
+        headers["Content-Disposition"] = attachment(_filename(stored.public_id, stored.format))
+    blob = await services.store.open(stored.storage_key)
+    return StreamingResponse(blob.chunks(), headers=headers, media_type=stored.mime_type)
 
 
 def _check_expiry(expires_at: str) -> None:
