@@ -95,6 +95,18 @@ def own_sqlite_server(tmp_path_factory: Any, name: str, **options: Any) -> Itera
         stop_server(server)
 
 
+def access_token(server: LiveServer, scope: str, label: str) -> str:
+    """A bearer token of `scope` ("media", "sign") made in `server`'s database, as the CLI would."""
+    from darkroom.catalog import create_engine_for
+    from darkroom.media import sessions
+
+    engine = create_engine_for(server.database_url)
+    try:
+        return sessions.create_access_token(engine, scope, label)[1]
+    finally:
+        engine.dispose()
+
+
 def stop_server(server: LiveServer) -> None:
     server.process.terminate()
     try:

@@ -25,7 +25,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from support import LiveServer
+from support import LiveServer, access_token
 
 JSONish = dict[str, Any]
 
@@ -634,14 +634,7 @@ def test_signed_uploads_with_any_parameters(live: LiveServer, client: httpx.Clie
 
 @pytest.fixture(scope="module")
 def media_token(live: LiveServer) -> str:
-    from darkroom.media import sessions
-    from darkroom.catalog import create_engine_for
-
-    engine = create_engine_for(live.database_url)
-    try:
-        return sessions.create_access_token(engine, "media", "robustness")[1]
-    finally:
-        engine.dispose()
+    return access_token(live, "media", "robustness")
 
 
 MEDIA_QUERIES = ["", "?directory=/", "?directory=a//b", "?limit=abc&offset=-1", "?limit=99999999999999999999", "?limit=-5", "?offset=abc",

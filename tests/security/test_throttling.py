@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support import LiveServer, start_server, stop_server, wait_until_healthy
+from support import LiveServer, access_token, own_sqlite_server
 
 from darkroom.auth.signing import sign_params
 from darkroom.media.throttling import BEARER_FROM_CLIENT
@@ -32,13 +32,7 @@ PNG_1X1 = bytes.fromhex(
 
 
 def _server(tmp_path_factory: pytest.TempPathFactory, name: str, extra_env: dict[str, str]) -> Iterator[LiveServer]:
-    data_dir = tmp_path_factory.mktemp(name)
-    server = start_server(data_dir, f"sqlite:///{data_dir / 'darkroom.db'}", extra_env=extra_env, args=("--log-level", "info"))
-    try:
-        wait_until_healthy(server.base_url, server.process)
-        yield server
-    finally:
-        stop_server(server)
+    yield from own_sqlite_server(tmp_path_factory, name, extra_env=extra_env, args=("--log-level", "info"))
 
 
 @pytest.fixture(scope="module")
@@ -183,11 +177,4 @@ def test_guessing_media_store_tokens_is_throttled_per_address(proxied: LiveServe
 
 
 def _media_token(server: LiveServer) -> str:
-    from darkroom.catalog import create_engine_for
-    from darkroom.media import sessions
-
-    engine = create_engine_for(server.database_url)
-    try:
-        return sessions.create_access_token(engine, "media", "throttling")[1]
-    finally:
-        engine.dispose()
+    return access_token(server, "media", "throttling")
