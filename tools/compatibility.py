@@ -110,8 +110,6 @@ def _called_names(function: ast.AST, module: ast.Module) -> set[str]:
             match = re.match(r"^cloudinary\.(uploader|api|utils)\.(\w+)$", dotted)
             if match:
                 names.add(f"{match[1]}.{match[2]}")
-            elif isinstance(node.func, ast.Attribute) and dotted.split(".")[0] in ("Search", "SearchFolders"):
-                names.add(f"{dotted.split('.')[0]}.{node.func.attr}")
             elif isinstance(node.func, ast.Attribute) and _chain_root(node.func) in ("Search", "SearchFolders"):
                 names.add(f"{_chain_root(node.func)}.{node.func.attr}")
             elif dotted in helpers and dotted not in seen:

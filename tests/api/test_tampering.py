@@ -231,3 +231,14 @@ def test_actions_other_than_upload_cannot_be_unsigned(sqlite_server: LiveServer,
     assert anonymous.status_code == 401 and anonymous.json()["error"]["message"] == "Must supply api_key"
     unsigned = httpx.post(url, data={"public_id": "x", "api_key": sqlite_server.api_key})
     assert unsigned.status_code == 400 and unsigned.json()["error"]["message"] == "Missing required parameter - signature"
+
+
+def test_a_signed_expires_at_does_not_stretch_an_uploads_window(sqlite_server: LiveServer, sample_png: Path) -> None:
+    """Only download links live until their `expires_at`: a captured signed upload carrying one
+    is still stale after the hour, not replayable until then."""
+    params = signed_params(
+        sqlite_server, timestamp=str(int(time.time()) - 7200), expires_at=str(int(time.time()) + 86400), public_id="tamper/expiring"
+    )
+    response = post_upload(sqlite_server, params, sample_png)
+    assert response.status_code == 401, response.text
+    assert response.json()["error"]["message"].startswith("Stale request - reported time is ")

@@ -242,11 +242,8 @@ def _form_fields(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
         if value == "":
             continue
         name = key.removesuffix("[]")
-        if key.endswith("[]"):
+        if key.endswith("[]") or name in params:
             present = params.get(name, [])
-            params[name] = [*(present if isinstance(present, list) else [present]), value]
-        elif name in params:
-            present = params[name]
             params[name] = [*(present if isinstance(present, list) else [present]), value]
         else:
             params[name] = value

@@ -173,7 +173,7 @@ async def generate_archive(request: Request) -> Response:
         raise Invalid(f"Invalid resource type - {resource_type}")
     await services.require_cloud(cloud)
     flat, lists = await _params(request, services)
-    await authenticate(services, request, cloud, flat, "generate_archive")
+    await authenticate(services, request, cloud, flat, "generate_archive", expiring_link=True)
     _check_request(flat)
     # A malformed transformation or unknown `t_NAME` is a 400 before any work.
     items = parse_eager(flat.get("transformations", ""), await cloud_named(services, cloud, flat.get("transformations", "")))

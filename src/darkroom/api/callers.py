@@ -51,13 +51,19 @@ class Caller:
         return self.key is not None
 
 
-async def authenticate(services: Services, request: Request, cloud: str, params: dict[str, str], action: str) -> Caller:
-    """Establish who sent `params`, raising Cloudinary's errors for anything else."""
+async def authenticate(
+    services: Services, request: Request, cloud: str, params: dict[str, str], action: str, *, expiring_link: bool = False
+) -> Caller:
+    """Establish who sent `params`, raising Cloudinary's errors for anything else.
+
+    `expiring_link`: the request is a signed download link (download, archive), whose signed
+    `expires_at` sets its life; every other signed call keeps the server's timestamp window."""
     if params.get("signature"):
         api_key = params.get("api_key", "")
         key = usable_key(api_key, await _find_key(services, api_key), cloud, UPLOAD_API_REFUSALS)
         now = int(time.time())
-        verify_signed_request(params, action=action, secret=key.api_secret, now=now, window=_signature_window(services, params, now))
+        window = _link_window(services, params, now) if expiring_link else services.settings.timestamp_window
+        verify_signed_request(params, action=action, secret=key.api_secret, now=now, window=window)
         return Caller(key, await _preset(services, cloud, params))
     basic = parse_basic_auth(request.headers.get("authorization", ""))
     if basic is not None:
@@ -71,10 +77,10 @@ async def authenticate(services: Services, request: Request, cloud: str, params:
     return Caller(None, await _unsigned_preset(services, cloud, params))
 
 
-def _signature_window(services: Services, params: dict[str, str], now: int) -> int:
-    """How old a signed timestamp may be. A signed `expires_at` (download and archive links)
-    sets the link's life itself, so a link made for a day works for that day; its passing is
-    checked by the endpoint. Otherwise the server's window (an hour by default)."""
+def _link_window(services: Services, params: dict[str, str], now: int) -> int:
+    """How old a download link's signed timestamp may be. A signed `expires_at` sets the
+    link's life itself, so a link made for a day works for that day (its passing is checked
+    by the endpoint); without one, the server's window (an hour by default)."""
     window = services.settings.timestamp_window
     expires_at = params.get("expires_at", "")
     if expires_at and unix_seconds(expires_at, "expires_at") >= now:

@@ -20,6 +20,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from darkroom import catalog
+from darkroom.api.actions import required
 from darkroom.api.archives import archive_download, build_archive
 from darkroom.api.callers import authenticate
 from darkroom.api.shapes import attachment
@@ -42,9 +43,9 @@ async def download(request: Request) -> Response:
     if resource_type not in STORED_RESOURCE_TYPES:
         raise Invalid(f"Invalid resource type - {resource_type}")
     params = dict(request.query_params)
-    await authenticate(services, request, cloud, params, action="download")
+    await authenticate(services, request, cloud, params, action="download", expiring_link=True)
     _check_expiry(params.get("expires_at", ""))
-    public_id = _required(params, "public_id")
+    public_id = required(params, "public_id")
     type_ = params.get("type") or "upload"
     if type_ not in STORED_DELIVERY_TYPES:
         raise Invalid(f"Invalid type - {type_}")
@@ -64,8 +65,8 @@ async def download_backup(request: Request) -> Response:
     cloud = request.path_params["cloud"]
     await services.require_cloud(cloud)
     params = dict(request.query_params)
-    await authenticate(services, request, cloud, params, action="download_backup")
-    asset_id, version_id = _required(params, "asset_id"), _required(params, "version_id")
+    await authenticate(services, request, cloud, params, action="download_backup", expiring_link=True)
+    asset_id, version_id = required(params, "asset_id"), required(params, "version_id")
     version = await services.db(backed_up_version, cloud, asset_id, version_id)
     if version is None:
         raise NotFound(f"Backup not found - asset {asset_id[:64]}, version {version_id[:64]}")
@@ -79,8 +80,8 @@ async def download_tag_zip(request: Request) -> Response:
         raise Invalid(f"Invalid resource type - {resource_type}")
     await services.require_cloud(cloud)
     params = dict(request.query_params)
-    await authenticate(services, request, cloud, params, action="download_tag")
-    tag = _required(params, "tag")
+    await authenticate(services, request, cloud, params, action="download_tag", expiring_link=True)
+    tag = required(params, "tag")
     transformation = params.get("transformation", "")
     items = parse_eager(transformation, await cloud_named(services, cloud, transformation))  # a bad one is a 400 before any work
     members = await services.db(archive_members, cloud, resource_type, params.get("type") or "upload", tags=[tag])
@@ -92,11 +93,6 @@ async def download_tag_zip(request: Request) -> Response:
     return archive_download(target, naming, tag.replace("/", "_").replace('"', "") or "download")
 
 
-def _required(params: dict[str, str], name: str) -> str:
-    value = params.get(name, "")
-    if not value:
-        raise Invalid(f"Missing required parameter - {name}")
-    return value
 
 
 class _StoredFile(Protocol):

@@ -7,15 +7,14 @@ timestamp close to now; anything else is refused with the reason.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 from darkroom.auth.errors import MalformedTimestamp, PolicyRefused
+from darkroom.auth.requests import UNIX_SECONDS
 
 __all__ = ["check_params_to_sign", "signed_timestamp", "ALWAYS_ALLOWED"]
 
 # Parameters every signed upload carries; the upload widget adds `source`.
-TIMESTAMP_TEXT = re.compile(r"^[0-9]{1,12}$")
 ALWAYS_ALLOWED = frozenset({"timestamp", "source"})
 
 
@@ -53,7 +52,7 @@ def signed_timestamp(value: object) -> int:
     JSON's Infinity and 400-digit numbers are refused with a 400.
     """
     text = str(value) if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
-    if not TIMESTAMP_TEXT.match(text):
+    if not UNIX_SECONDS.match(text):
         raise MalformedTimestamp("paramsToSign.timestamp is required: Unix seconds, at most 12 digits")
     return int(text)
 
