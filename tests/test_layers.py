@@ -74,8 +74,16 @@ def imports_of(module: Path) -> list[tuple[int, str]]:
                 name = ".".join([*base, node.module] if node.module else base)
             else:
                 name = node.module or ""
-            found.append((node.lineno, name))
+            if name == "darkroom":  # `from darkroom import catalog`: each module named is a part
+                found.extend((node.lineno, f"darkroom.{alias.name}") for alias in node.names if _is_module(alias.name))
+            else:
+                found.append((node.lineno, name))
     return found
+
+
+def _is_module(name: str) -> bool:
+    """Whether `darkroom.<name>` is a package or module (not a name such as `__version__`)."""
+    return (SRC / name).is_dir() or (SRC / f"{name}.py").is_file()
 
 
 def modules() -> list[Path]:
@@ -120,10 +128,11 @@ def test_the_rules_catch_a_forbidden_import(tmp_path: Path) -> None:
     """The checker itself: an imaging module importing catalog is reported."""
     fake = SRC / "imaging" / "_layer_probe.py"
     try:
-        fake.write_text("from darkroom.catalog import Asset\nimport sqlalchemy\nfrom . import formats\n")
+        fake.write_text("from darkroom.catalog import Asset\nimport sqlalchemy\nfrom . import formats\nfrom darkroom import catalog\nfrom .. import api\n")
         problems = broken_rules(fake)
     finally:
         fake.unlink()
-    assert len(problems) == 2
+    assert len(problems) == 4
+    assert "imaging may not import catalog" in problems[2] and "imaging may not import api" in problems[3]
     assert "imaging may not import catalog" in problems[0]
     assert "sqlalchemy" in problems[1]
