@@ -14,7 +14,7 @@ import cloudinary.api
 import cloudinary.uploader
 import pytest
 import pyvips
-from cloudinary.exceptions import Error as CloudinaryError
+from cloudinary.exceptions import BadRequest
 from cloudinary.exceptions import NotFound
 
 from support import LiveServer
@@ -52,7 +52,7 @@ FAILING_AFTER_PARSING = [
 def test_a_failure_after_the_commit_leaves_nothing_stored(cld_sqlite: LiveServer, tmp_path: Path, params: dict[str, object]) -> None:
     public_id = f"invariant/{os.urandom(4).hex()}"
     before = _originals(cld_sqlite)
-    with pytest.raises(CloudinaryError):
+    with pytest.raises(BadRequest):  # a clear 400, never a 500 (GeneralError) after the commit
         cloudinary.uploader.upload(str(_image(tmp_path, 40, 30)), public_id=public_id, **params)
     _stored_nothing(cld_sqlite, public_id, before)
     # The same upload without the failing part is stored and answered: the error was not the file's.
@@ -71,7 +71,7 @@ def test_every_analysis_on_tiny_images_stores_and_answers_or_stores_nothing(
                "responsive_breakpoints": [{"create_derived": True, "max_images": 2}]}
     try:
         result = cloudinary.uploader.upload(str(_image(tmp_path, *size, suffix)), public_id=public_id, **options)
-    except CloudinaryError:  # refusing is allowed (issue 15 point 3 may answer 400), if it stored nothing
+    except BadRequest:  # refusing with a 400 is allowed (issue 15 point 3 may answer 400), if it stored nothing
         _stored_nothing(cld_sqlite, public_id, before)
     else:
         assert cloudinary.api.resource(public_id)["public_id"] == result["public_id"] == public_id
@@ -80,6 +80,6 @@ def test_every_analysis_on_tiny_images_stores_and_answers_or_stores_nothing(
 def test_explicit_with_a_failing_eager_changes_nothing(cld_sqlite: LiveServer, tmp_path: Path) -> None:
     public_id = f"invariant/explicit-{os.urandom(4).hex()}"
     cloudinary.uploader.upload(str(_image(tmp_path, 40, 30)), public_id=public_id, tags=["before"])
-    with pytest.raises(CloudinaryError):
+    with pytest.raises(BadRequest):
         cloudinary.uploader.explicit(public_id, type="upload", tags=["after"], eager=[{"raw_transformation": TOO_BIG}])
     assert cloudinary.api.resource(public_id)["tags"] == ["before"]

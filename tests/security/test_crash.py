@@ -145,6 +145,7 @@ def test_kill_9_during_uploads_then_fsck(tmp_path: Path) -> None:
     wait_until_healthy(server.base_url, server.process)
     configure_sdk(server)
     acknowledged = _burst_then_kill(server, tmp_path)
+    assert acknowledged.uploads, "no upload was acknowledged before the kill: nothing below would be checked"
     assert acknowledged.attempted > len(acknowledged.uploads), "the kill must interrupt uploads in flight"
     left_orphans, left_staging = _unreferenced(data_dir, database_url)
     left_spool = _spool(data_dir)
