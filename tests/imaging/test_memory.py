@@ -60,3 +60,10 @@ def test_a_still_image_counts_one_frame() -> None:
     photo = SourceHeader("jpg", 4000, 3000)
     assert estimate(photo, "e_sepia") == 4000 * 3000 * BYTES_PER_PIXEL * WORKING_COPIES + FIXED_BYTES
     assert estimate(photo, "c_fill,w_300,h_200") < 40 * MB
+
+
+def test_a_dpr_of_its_own_scales_the_sizes_after_it() -> None:
+    """`dpr_3.0/w_2000` renders 6000 px wide, as `w_2000,dpr_3.0` does (it was counted at 2000)."""
+    photo = SourceHeader("jpg", 1000, 1000)
+    assert estimate(photo, "dpr_3.0/w_2000") == estimate(photo, "w_2000,dpr_3.0") == estimate(photo, "w_6000")
+    assert estimate(photo, "dpr_3.0/w_2000") > estimate(photo, "w_2000")

@@ -66,8 +66,9 @@ def render_memory_bytes(header: SourceHeader, chain: Chain) -> int:
     # thumbnail streams the source through an opening resize: only its result is held.
     streamed = bool(components) and _plain_resize(components[0])
     peak = 0.0 if streamed else width * height
+    chain_dpr = chain.standalone_dpr if isinstance(chain.standalone_dpr, (int, float)) else 1.0
     for component in components:
-        width, height = _size_after(component, width, height)
+        width, height = _size_after(component, width, height, chain_dpr)
         peak = max(peak, width * height)
     copies = ANIMATION_WORKING_COPIES if frames > 1 else WORKING_COPIES
     return int(frames * peak * BYTES_PER_PIXEL * copies) + FIXED_BYTES
@@ -102,11 +103,12 @@ def _plain_resize(component: Component) -> bool:
     return sized and component.x is None and component.y is None and component.aspect_ratio is None
 
 
-def _size_after(component: Component, width: float, height: float) -> tuple[float, float]:
+def _size_after(component: Component, width: float, height: float, chain_dpr: float) -> tuple[float, float]:
     """An upper bound of the size after `component`'s resize (the box, or one side and the
-    aspect ratio). Sizes known only while rendering (expressions, `w_auto`) leave it as it
-    was; the output pixel limit still bounds them."""
-    dpr = float(component.dpr) if isinstance(component.dpr, (int, float)) else 1.0
+    aspect ratio), at its own `dpr_` or the chain's standalone one. Sizes known only while
+    rendering (expressions, `w_auto`, `dpr_auto`) leave it as it was; the output pixel limit
+    still bounds them."""
+    dpr = float(component.dpr) if isinstance(component.dpr, (int, float)) else chain_dpr
     box_w, box_h = _length(component.width, width, dpr), _length(component.height, height, dpr)
     if box_w is not None and box_h is not None:
         return box_w, box_h

@@ -39,13 +39,6 @@ from darkroom.transform import Chain
 _FORMATS_WITH_ALPHA = frozenset(("png", "webp", "avif", "gif")) | encoders.KEEPS_ALPHA
 
 
-def _standalone_dpr(chain: Chain) -> float | str | None:
-    for component in chain.components:
-        if component.dpr is not None and component.width is None and component.height is None and component.crop is None:
-            return component.dpr
-    return None
-
-
 def _encode_options(chain: Chain, fmt: str, background: tuple[int, int, int] | None, save_data: bool) -> EncodeOptions:
     quality = next((c.quality for c in reversed(chain.components) if c.quality is not None), None)
     flags = {flag.name for component in chain.components for flag in component.flags if not component.has_flag("layer_apply")}
@@ -89,7 +82,7 @@ def _new_state(request: RenderRequest) -> RenderState:
         initial_width=width, initial_height=height, autorotate=autorotate,
         transparent_pad=target in _FORMATS_WITH_ALPHA or (target.startswith("auto") and source_format == "png"),
         load_layer=request.load_layer, client_width=request.client_width, client_dpr=request.client_dpr,
-        chain_dpr=_standalone_dpr(chain),
+        chain_dpr=chain.standalone_dpr,
         load_options=",".join(f"{key}={value}" for key, value in load_options.items() if key != "n"),
         tags=tuple(request.tags), context=dict(request.context or {}), metadata=dict(request.metadata or {}),
         deadline=None if limits.max_seconds is None else time.monotonic() + limits.max_seconds,

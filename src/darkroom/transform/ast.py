@@ -352,6 +352,15 @@ class Chain:
                 ids.extend(public_id for public_id in named if public_id not in ids)
         return tuple(ids)
 
+    @property
+    def standalone_dpr(self) -> float | str | None:
+        """A `dpr_` given in a component of its own (no size, no crop): it scales every size of
+        the chain, before it and after it; "auto" means the client's."""
+        for component in self.components:
+            if component.dpr is not None and component.width is None and component.height is None and component.crop is None:
+                return component.dpr
+        return None
+
     def fetched_layers(self) -> tuple[Layer, ...]:
         """Remote images (`l_fetch:…`) that overlays and underlays use, one per URL, first use first."""
         found: dict[str, Layer] = {}
