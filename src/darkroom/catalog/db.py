@@ -6,15 +6,18 @@ PostgreSQL is reached through psycopg 3. Both are migrated by Alembic at start-u
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine.interfaces import DBAPIConnection
 
-__all__ = ["Engine", "create_engine_for", "migrate", "rolled_back_transiently"]
+__all__ = ["Engine", "as_utc", "create_engine_for", "migrate", "rolled_back_transiently", "upsert_insert"]
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -59,3 +62,15 @@ def rolled_back_transiently(error: BaseException) -> bool:
     """Whether the database rolled the whole transaction back for a reason that may not recur
     (a deadlock victim, a serialization failure): running it again is the remedy."""
     return isinstance(error, sa.exc.OperationalError) and getattr(error.orig, "sqlstate", None) in TRANSIENT_SQLSTATES
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """A stored time as an aware UTC datetime: SQLite hands them back naive (they were stored as UTC)."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
+
+
+def upsert_insert(dialect_name: str) -> Callable[[sa.Table], postgresql.Insert | sqlite.Insert]:
+    """`insert` of the dialect with `on_conflict_do_update` (PostgreSQL's, else SQLite's)."""
+    return postgresql.insert if dialect_name == "postgresql" else sqlite.insert

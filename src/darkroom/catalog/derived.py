@@ -12,10 +12,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from darkroom.catalog.assets import Asset
+from darkroom.catalog.db import upsert_insert
 from darkroom.catalog.schema import assets, derived
 
 __all__ = ["DerivedIdentity", "find_derived", "record_derived"]
@@ -63,8 +63,7 @@ def _record_statement(dialect: str) -> sa.Insert:
         .where(assets.c.id == sa.bindparam("asset_pk"), assets.c.version_id == sa.bindparam("version_id"))
         .with_for_update(read=True)
     )
-    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    insert = dialect_insert(derived).from_select(["asset_pk", "version", *fields], current)
+    insert = upsert_insert(dialect)(derived).from_select(["asset_pk", "version", *fields], current)
     return insert.on_conflict_do_update(
         index_elements=[derived.c.asset_pk, derived.c.version, derived.c.transformation, derived.c.variant],
         set_={name: insert.excluded[name] for name in _RECORD_FIELDS},

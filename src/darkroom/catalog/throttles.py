@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
+from darkroom.catalog.db import as_utc, upsert_insert
 from darkroom.catalog.schema import throttles
 
 __all__ = ["FORGET_AFTER", "Lock", "ThrottleKey", "clear", "clear_subject", "count_and_lock", "count_failure", "locks_of", "active_lock"]
@@ -37,13 +37,6 @@ class Lock:
     until: datetime
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    """SQLite hands datetimes back naive; they were stored as UTC."""
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment
-
-
 def _is(key: ThrottleKey) -> sa.ColumnElement[bool]:
     return sa.and_(throttles.c.kind == key.kind, throttles.c.subject == key.subject, throttles.c.client == key.client)
 
@@ -59,8 +52,7 @@ def count_and_lock(
     """Add one failure to the key's count and, when `lock_for(count)` says so, lock it — in one
     transaction, which holds the key's row, so a concurrent attempt counts after this one and
     sees its lock. Returns (the new count, the lock's end as it stood before this count)."""
-    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-    insert = dialect.insert(throttles).values(kind=key.kind, subject=key.subject, client=key.client, failures=1, updated_at=now)
+    insert = upsert_insert(engine.dialect.name)(throttles).values(kind=key.kind, subject=key.subject, client=key.client, failures=1, updated_at=now)
     upsert = insert.on_conflict_do_update(
         index_elements=[throttles.c.kind, throttles.c.subject, throttles.c.client],
         set_={"failures": throttles.c.failures + 1, "updated_at": now},
@@ -76,7 +68,7 @@ def count_and_lock(
             )
         if failures == 1:  # a new key: the moment to forget the keys nobody has failed on for long
             _forget_quiet_keys(conn, now)
-    return int(failures), _aware(locked_until)
+    return int(failures), as_utc(locked_until)
 
 
 def _forget_quiet_keys(conn: sa.Connection, now: datetime) -> None:
@@ -95,7 +87,7 @@ def active_lock(engine: Engine, keys: Iterable[ThrottleKey], now: datetime) -> d
         return None
     with engine.connect() as conn:
         until = conn.execute(sa.select(sa.func.max(throttles.c.locked_until)).where(sa.or_(*wanted))).scalar()
-    until = _aware(until)
+    until = as_utc(until)
     return until if until is not None and until > now else None
 
 
@@ -107,7 +99,7 @@ def locks_of(engine: Engine, kind: str, subject: str, now: datetime) -> list[Loc
             .where(throttles.c.kind == kind, throttles.c.subject == subject, throttles.c.locked_until > now)
             .order_by(throttles.c.locked_until.desc())
         ).all()
-    return [Lock(row.client, _aware(row.locked_until) or now) for row in rows]
+    return [Lock(row.client, as_utc(row.locked_until) or now) for row in rows]
 
 
 def clear(engine: Engine, keys: Iterable[ThrottleKey]) -> None:

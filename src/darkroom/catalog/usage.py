@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
+from darkroom.catalog.db import upsert_insert
 from darkroom.catalog.schema import assets, clouds, delivery_usage, derived
 
 __all__ = ["DeliveryCount", "Usage", "add_delivery_usage", "usage"]
@@ -83,7 +83,7 @@ def _add_statement(dialect: str) -> sa.Insert:
         sa.select(clouds.c.name, sa.bindparam("day", type_=sa.Date), sa.bindparam("requests", type_=sa.BigInteger), sa.bindparam("bandwidth", type_=sa.BigInteger))
         .where(clouds.c.name == sa.bindparam("cloud"))
     )
-    insert = (postgresql if dialect == "postgresql" else sqlite).insert(delivery_usage).from_select(
+    insert = upsert_insert(dialect)(delivery_usage).from_select(
         ["cloud", "day", "requests", "bandwidth"], existing_cloud
     )
     upsert: sa.Insert = insert.on_conflict_do_update(

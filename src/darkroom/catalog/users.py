@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from darkroom.catalog.errors import duplicate_is_conflict
+from darkroom.catalog.db import as_utc
 from darkroom.catalog.schema import access_tokens, console_sessions, console_users
 from darkroom.errors import Conflict, NotFound
 
@@ -58,13 +59,6 @@ class AccessToken:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    """SQLite hands datetimes back naive; they were stored as UTC."""
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment
 
 
 # --- operators -------------------------------------------------------------------------
@@ -118,7 +112,7 @@ def get_user(engine: Engine, username: str) -> Operator:
 
 
 def _operator(row: Any) -> Operator:
-    return Operator(row["username"], _aware(row["created_at"]) or utcnow(), _aware(row["last_login_at"]))
+    return Operator(row["username"], as_utc(row["created_at"]) or utcnow(), as_utc(row["last_login_at"]))
 
 
 def password_hash_of(engine: Engine, username: str) -> str | None:
@@ -155,7 +149,7 @@ def session_owner(engine: Engine, id_hash: str) -> tuple[str, datetime | None] |
         row = conn.execute(
             sa.select(console_sessions.c.username, console_sessions.c.expires_at).where(console_sessions.c.id_hash == id_hash)
         ).first()
-    return None if row is None else (str(row.username), _aware(row.expires_at))
+    return None if row is None else (str(row.username), as_utc(row.expires_at))
 
 
 def delete_session(engine: Engine, id_hash: str) -> None:
@@ -203,4 +197,4 @@ def find_token_by_hash(engine: Engine, token_hash: str) -> AccessToken | None:
 
 
 def _token(row: Any) -> AccessToken:
-    return AccessToken(row["id"], row["scope"], row["label"], _aware(row["created_at"]) or utcnow(), _aware(row["revoked_at"]))
+    return AccessToken(row["id"], row["scope"], row["label"], as_utc(row["created_at"]) or utcnow(), as_utc(row["revoked_at"]))
