@@ -10,7 +10,6 @@ import os
 import shlex
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import click
@@ -18,18 +17,10 @@ import click
 from darkroom import __version__, catalog
 from darkroom.cli import serving
 from darkroom.catalog import Engine
-from darkroom.cli.options import data_dir_option
-from darkroom.config import Settings, SettingsError
+from darkroom.cli.options import data_dir_option, settings_for
+from darkroom.config import Settings
 
 __all__ = ["main"]
-
-
-def _settings(data_dir: str | None) -> Settings:
-    try:
-        settings = Settings.from_env()
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from exc
-    return settings.with_changes(data_dir=Path(data_dir)) if data_dir else settings
 
 
 def _engine(settings: Settings) -> Engine:
@@ -66,7 +57,7 @@ def serve(host: str, port: int, data_dir: str | None, tls_cert: str | None, tls_
     """
     if bool(tls_cert) != bool(tls_key):
         raise click.UsageError("--tls-cert and --tls-key go together")
-    settings = _settings(data_dir)
+    settings = settings_for(data_dir)
     listener = serving.listen(host, port, secure=bool(tls_cert))
     engine = _engine(settings)
     env_key = None
@@ -88,7 +79,7 @@ def serve(host: str, port: int, data_dir: str | None, tls_cert: str | None, tls_
 @data_dir_option
 def migrate(data_dir: str | None) -> None:
     """Create or upgrade the metadata database."""
-    settings = _settings(data_dir)
+    settings = settings_for(data_dir)
     _engine(settings).dispose()
     click.echo(f"migrated {settings.resolved_database_url.split('@')[-1]}")
 
@@ -115,7 +106,7 @@ def keys() -> None:
 @data_dir_option
 def keys_create(cloud: str, label: str, data_dir: str | None) -> None:
     """Create a key and print its secret."""
-    key = catalog.create_key(_engine(_settings(data_dir)), cloud, label)
+    key = catalog.create_key(_engine(settings_for(data_dir)), cloud, label)
     click.echo(f"api_key={key.api_key}\napi_secret={key.api_secret}\ncloud={key.cloud}")
 
 
@@ -124,7 +115,7 @@ def keys_create(cloud: str, label: str, data_dir: str | None) -> None:
 @data_dir_option
 def keys_list(cloud: str, data_dir: str | None) -> None:
     """List a cloud's keys (secrets are not shown)."""
-    engine = _engine(_settings(data_dir))
+    engine = _engine(settings_for(data_dir))
     for key in catalog.list_keys(engine, _known_cloud(engine, cloud)):
         state = "active" if key.active else f"revoked {key.revoked_at:%Y-%m-%d}"
         click.echo(f"{key.api_key}\t{state}\t{key.label}")
@@ -140,7 +131,7 @@ def keys_show(api_key: str, server: str, data_dir: str | None) -> None:
     `darkroom serve` prints the key's CLOUDINARY_URL with the secret left out, so that logs
     do not collect it; this command is how its owner reads it.
     """
-    key = _known_key(_engine(_settings(data_dir)), api_key)
+    key = _known_key(_engine(settings_for(data_dir)), api_key)
     if not key.active:
         raise click.ClickException(f"key {api_key} is revoked")
     url = serving.cloudinary_url(key, key.api_secret, server.rstrip("/"))
@@ -159,7 +150,7 @@ def _known_key(engine: Engine, api_key: str) -> catalog.ApiKey:
 @data_dir_option
 def keys_revoke(api_key: str, data_dir: str | None) -> None:
     """Revoke a key: requests signed with it are refused from now on."""
-    engine = _engine(_settings(data_dir))
+    engine = _engine(settings_for(data_dir))
     _known_key(engine, api_key)
     if not catalog.revoke_key(engine, api_key):
         raise click.ClickException(f"key {api_key} is already revoked")
@@ -176,7 +167,7 @@ def clouds() -> None:
 @data_dir_option
 def clouds_create(cloud: str, data_dir: str | None) -> None:
     """Create a cloud (see `keys create` for its keys)."""
-    catalog.ensure_cloud(_engine(_settings(data_dir)), cloud)
+    catalog.ensure_cloud(_engine(settings_for(data_dir)), cloud)
     click.echo(f"cloud {cloud}")
 
 
@@ -186,7 +177,7 @@ def clouds_create(cloud: str, data_dir: str | None) -> None:
 @data_dir_option
 def clouds_set(cloud: str, strict: bool | None, data_dir: str | None) -> None:
     """Change a cloud's settings."""
-    engine = _engine(_settings(data_dir))
+    engine = _engine(settings_for(data_dir))
     _known_cloud(engine, cloud)
     if strict is None:
         raise click.UsageError("nothing to change: give --strict or --no-strict")
@@ -213,7 +204,7 @@ def policies() -> None:
 @data_dir_option
 def policies_create(cloud: str, name: str, allowed: tuple[str, ...], folder_prefix: str, presets: tuple[str, ...], max_skew: int, console: bool, data_dir: str | None) -> None:
     """Create a policy and print its bearer token (shown once)."""
-    engine = _engine(_settings(data_dir))
+    engine = _engine(settings_for(data_dir))
     policy, token = catalog.create_signing_policy(
         engine,
         _known_cloud(engine, cloud),
@@ -232,7 +223,7 @@ def policies_create(cloud: str, name: str, allowed: tuple[str, ...], folder_pref
 @data_dir_option
 def policies_list(cloud: str, data_dir: str | None) -> None:
     """List a cloud's signing policies."""
-    engine = _engine(_settings(data_dir))
+    engine = _engine(settings_for(data_dir))
     for policy in catalog.list_signing_policies(engine, _known_cloud(engine, cloud)):
         click.echo(f"{policy.name}\tparams={','.join(policy.allowed_params)}\tfolder={policy.folder_prefix or '*'}\tpresets={','.join(policy.allowed_presets) or '*'}")
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from pathlib import Path
 
 import click
 
-from darkroom.cli.options import data_dir_option
-from darkroom.config import Settings, SettingsError
+from darkroom.cli.options import data_dir_option, settings_for
+from darkroom.config import Settings
 from darkroom.media.integrity import SweepReport, sweep
 from darkroom.media.services import build_services
 
@@ -49,13 +48,7 @@ def fsck(dry_run: bool, as_json: bool, grace: int | None, data_dir: str | None) 
     Exit status: 0 when the store is clean or was repaired, 1 when rows with missing blobs
     remain (listed in the report).
     """
-    try:
-        settings = Settings.from_env()
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from exc
-    if data_dir:
-        settings = settings.with_changes(data_dir=Path(data_dir))
-    report = asyncio.run(_run(settings, grace, dry_run))
+    report = asyncio.run(_run(settings_for(data_dir), grace, dry_run))
     click.echo(json.dumps(report.as_json(), indent=2) if as_json else _text(report))
     sys.exit(0 if report.clean else 1)
 

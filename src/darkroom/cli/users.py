@@ -12,7 +12,7 @@ import sys
 import click
 
 from darkroom import cli
-from darkroom.cli.options import data_dir_option
+from darkroom.cli.options import data_dir_option, settings_for
 from darkroom.catalog import Engine
 from darkroom.errors import DarkroomError
 from darkroom.media import sessions
@@ -22,7 +22,7 @@ __all__ = ["users", "tokens"]
 
 def _engine(data_dir: str | None) -> Engine:
     """The migrated metadata database, as `darkroom serve` would open it."""
-    return cli._engine(cli._settings(data_dir))
+    return cli._engine(settings_for(data_dir))
 
 
 def _fail(exc: DarkroomError) -> None:
