@@ -133,8 +133,7 @@ class Telemetry:
     def _record(self, scope: Scope, status: int, seconds: float, received: int, sent: int) -> None:
         if self._parts is None:
             state = scope["app"].state
-            config = getattr(state, "media_store_config", None)
-            self._parts = state.request_metrics, state.usage_meter, config.path if config is not None else "/api/cloudinary/media"
+            self._parts = state.request_metrics, state.usage_meter, state.media_store_config.path  # create_app sets all three
         request_metrics, usage_meter, media_store_path = self._parts
         path: str = scope["path"]
         replayed = REPLAYED in scope
