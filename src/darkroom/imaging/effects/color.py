@@ -15,9 +15,61 @@ def grayscale(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips
 
 
 def sepia(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Image:
-    matrix = [[0.393, 0.769, 0.189], [0.349, 0.686, 0.168], [0.272, 0.534, 0.131]]
-    amount = effect.integer(0, 80) / 100
-    return on_color(lambda rgb: blend(rgb, rgb.recomb(matrix), amount))(image)
+    """ImageMagick's sepia-tone, which Cloudinary's follows: the level is a tone threshold
+    (% of white). Every pixel is toned from its intensity I and the threshold t:
+
+        red = min(255, I + 255 - t)   green = min(255, I + 255 - 7t/6)   blue = max(0, I - t/6)
+        (green and blue lifted to at least t/7, but never above red and green)
+
+    so red ≥ green ≥ blue everywhere, whatever the level; then the tones are stretched to
+    the full range (one stretch for all channels, which keeps that order) and given a
+    little S-shaped contrast."""
+    threshold = effect.integer(0, 80) * 255 / 100
+
+    def run(rgb: pyvips.Image) -> pyvips.Image:
+        intensity = luminance(rgb)
+        red = _at_most(intensity + (255 - threshold), 255)
+        green = _at_most(intensity + (255 - threshold * 7 / 6), 255)
+        blue = _at_least(intensity - threshold / 6, 0)
+        floor = threshold / 7
+        # The floor could lift green above red in the darkest pixels at high levels: cap it.
+        green = _at_most_image(_at_least(green, floor), red)
+        blue = _at_most_image(_at_least(blue, floor), green)
+        toned = red.bandjoin([green, blue])
+        return _s_curve(_stretch_together(toned))
+
+    return on_color(run)(image)
+
+
+def _at_most(image: pyvips.Image, value: float) -> pyvips.Image:
+    return (image > value).ifthenelse(value, image)
+
+
+def _at_most_image(image: pyvips.Image, limit: pyvips.Image) -> pyvips.Image:
+    return (image > limit).ifthenelse(limit, image)
+
+
+def _at_least(image: pyvips.Image, value: float) -> pyvips.Image:
+    return (image < value).ifthenelse(value, image)
+
+
+def _stretch_together(rgb: pyvips.Image) -> pyvips.Image:
+    """Stretch the tones to 0-255 with one scale and offset for every channel (from the
+    darkest channel's 0.1st and the brightest's 99.9th percentile), so their order holds."""
+    sample = small_copy(rgb.cast("uchar"))
+    bands = [sample.extract_band(i) for i in range(sample.bands)]
+    low = min(band.percent(0.1) for band in bands)
+    high = max(band.percent(99.9) for band in bands)
+    if high - low < 8:  # a flat picture: nothing worth stretching
+        return rgb
+    return _at_least(_at_most(rgb.linear(255 / (high - low), -low * 255 / (high - low)), 255), 0)
+
+
+def _s_curve(rgb: pyvips.Image) -> pyvips.Image:
+    """ImageMagick's `-contrast` on 0-1: v + (½(sin(π(v - ½)) + 1) - v) / 2, a gentle S
+    (monotonic, so it keeps the channels' order). pyvips' sin takes degrees."""
+    v = rgb / 255
+    return (v + (((v * 180 - 90).sin() + 1) / 2 - v) / 2) * 255
 
 
 def blackwhite(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Image:
