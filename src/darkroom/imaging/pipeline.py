@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import pyvips
 
-from darkroom.imaging import decoded, encoders
+from darkroom.imaging import decoded, encoders, foreign
 from darkroom.imaging.context import (
     ANIMATED_FORMATS,
     Rendered,
@@ -33,7 +33,8 @@ from darkroom.imaging.errors import InvalidImage
 from darkroom.imaging.flow import run
 from darkroom.imaging.formats import EncodeOptions, choose_format, encode, encoder_quality
 from darkroom.imaging.probe import content_type_for
-from darkroom.transform import Chain
+from darkroom.imaging.effects.vector import svg_document, vectorize_effect_of
+from darkroom.transform import Chain, vectorize_options
 
 # Targets that can hold transparency: padding there is transparent, elsewhere a colour.
 _FORMATS_WITH_ALPHA = frozenset(("png", "webp", "avif", "gif")) | encoders.KEEPS_ALPHA
@@ -89,6 +90,9 @@ def _new_state(request: RenderRequest) -> RenderState:
     )
     if request.source_key is not None:
         state.decoded = _decoded_source(state, source_format, request.source_key)
+    if state.decoded is None and source_format in foreign.FOREIGN_SOURCES:
+        # Already decoded by `open_source`: no step may read the file (libvips cannot).
+        state.decoded = lambda: decode_whole(state)
     return state
 
 
@@ -134,9 +138,18 @@ def render(request: RenderRequest) -> Rendered:
     try:
         # Only f_auto asks whether any pixel is transparent (a full pass over the image).
         has_alpha = _has_transparency(rendered.image) if target.startswith("auto") else rendered.image.hasalpha()
-        choice = choose_format(chain.fetch_format, requested_format, source_format, request.accept, has_alpha=has_alpha, animated=rendered.pages > 1)
+        traced = vectorize_effect_of(chain)
+        choice = choose_format(
+            chain.fetch_format, requested_format, source_format, request.accept,
+            has_alpha=has_alpha, animated=rendered.pages > 1, vector=traced is not None,
+        )
         image = _encodable(rendered, choice.format)
-        data = encode(image, _encode_options(chain, choice.format, rendered.background, request.save_data))
+        if choice.format == "svg" and traced is not None:
+            # The final picture traced with the last e_vectorize's options: steps after the
+            # effect (a resize, a border) are in the drawing too.
+            data = svg_document(rendered.first_frame(), vectorize_options(traced.args)).encode()
+        else:
+            data = encode(image, _encode_options(chain, choice.format, rendered.background, request.save_data))
     except pyvips.Error as error:
         raise InvalidImage("Image could not be processed", detail=str(error)) from None
     width, height = image.width, rendered.frame_height if choice.format in ANIMATED_FORMATS else image.height

@@ -1,0 +1,188 @@
+"""Sources the libvips build here cannot read: BMP, ICO and JPEG XL through Pillow, PDF
+through PDFium (`pypdfium2`, which ships its own binary).
+
+Each is known by its first bytes, never its name. Its size comes from the header first
+(`read_header`: Pillow reads only the header on open; PDFium reads a page's size from the
+document's page tree), so the pixel limit is checked before anything is decoded; `load`
+then decodes into an in-memory libvips image, sRGB 8-bit with alpha where the file has it,
+and the renderer carries on as with any other source.
+
+A PDF is a document of pages, an image resource in Cloudinary's terms: its size is its first
+page's at the default density (`DEFAULT_DENSITY`, 150 dpi, Cloudinary's), `pg_N` picks the
+page and `dn_` the density. PDFium is not thread-safe, so every call into it holds one lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import threading
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pyvips
+from PIL import Image
+
+from darkroom.errors import Invalid
+from darkroom.imaging.errors import InvalidImage, TooManyPixels
+
+__all__ = [
+    "DEFAULT_DENSITY",
+    "DOCUMENT_SOURCES",
+    "FOREIGN_SOURCES",
+    "PILLOW_SOURCES",
+    "ForeignHeader",
+    "load",
+    "read_header",
+    "sniff",
+]
+
+PILLOW_SOURCES = frozenset(("bmp", "ico", "jxl"))
+DOCUMENT_SOURCES = frozenset(("pdf",))
+FOREIGN_SOURCES = PILLOW_SOURCES | DOCUMENT_SOURCES
+DEFAULT_DENSITY = 150  # dpi: a PDF page's pixels per inch unless `dn_` says otherwise
+POINTS_PER_INCH = 72
+MAX_PDF_BYTES_SNIFFED = 1024  # "%PDF-" may follow a little junk, as readers allow
+
+_MAGIC = (
+    (b"BM", "bmp"),
+    (b"\x00\x00\x01\x00", "ico"),
+    (b"\xff\x0a", "jxl"),  # a bare JPEG XL codestream
+    (b"\x00\x00\x00\x0cJXL \r\n\x87\n", "jxl"),  # the JPEG XL container
+)
+_PILLOW_NAMES = {"bmp": ("BMP", "DIB"), "ico": ("ICO",), "jxl": ("JXL",)}
+_PDFIUM = threading.Lock()
+
+
+@dataclass(frozen=True)
+class ForeignHeader:
+    format: str  # Cloudinary's name: bmp, ico, jxl, pdf
+    width: int  # px (a PDF's first page at DEFAULT_DENSITY)
+    height: int
+    pages: int = 1
+
+
+def sniff(head: bytes) -> str | None:
+    """The format of a file starting with `head` (its first kilobyte), if it is one of these."""
+    for magic, fmt in _MAGIC:
+        if head.startswith(magic):
+            return fmt if fmt != "ico" or _plausible_icon(head) else None
+    if b"%PDF-" in head[:MAX_PDF_BYTES_SNIFFED]:
+        return "pdf"
+    return None
+
+
+def _plausible_icon(head: bytes) -> bool:
+    """ICO's four magic bytes are common; a real icon directory has 1-255 entries."""
+    return len(head) >= 6 and 0 < int.from_bytes(head[4:6], "little") < 256
+
+
+def read_header(path: str | os.PathLike[str], fmt: str) -> ForeignHeader:
+    """Size (and pages) from the header alone; Invalid when the file is not what it claims."""
+    if fmt == "pdf":
+        return _pdf_header(path)
+    try:
+        with _opened(path, fmt) as picture:
+            width, height = picture.size
+    except (OSError, ValueError, SyntaxError) as error:
+        raise Invalid("Invalid image file", detail=str(error)) from None
+    return ForeignHeader(fmt, width, height)
+
+
+@contextlib.contextmanager
+def _opened(path: str | os.PathLike[str], fmt: str) -> Iterator[Image.Image]:
+    """Pillow's lazy open (header only). Its own decompression-bomb guard is ours to apply
+    (`max_pixels`), so its warning is silenced and its error is our TooManyPixels."""
+    _register_jxl()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            with Image.open(path, formats=_PILLOW_NAMES[fmt]) as picture:
+                yield picture
+        except Image.DecompressionBombError as error:
+            raise TooManyPixels("Image is too large to process", detail=str(error)) from None
+
+
+def load(path: str | os.PathLike[str], fmt: str, *, max_pixels: int, page: int = 1, density: float | None = None) -> pyvips.Image:
+    """The pixels, as an in-memory sRGB 8-bit image (alpha kept); the size is checked
+    against `max_pixels` from the header before decoding."""
+    if fmt == "pdf":
+        return _pdf_page(path, page, density or DEFAULT_DENSITY, max_pixels)
+    header = read_header(path, fmt)
+    _check_pixels(header.width, header.height, max_pixels)
+    try:
+        with _opened(path, fmt) as picture:
+            picture.load()
+            return _from_pillow(picture)
+    except (OSError, ValueError, SyntaxError) as error:
+        raise InvalidImage("Invalid image file", detail=str(error)) from None
+
+
+def _check_pixels(width: int, height: int, max_pixels: int) -> None:
+    if width * height > max_pixels:
+        raise TooManyPixels("Image is too large to process", detail=f"{width}x{height}")
+
+
+def _register_jxl() -> None:
+    import pillow_jxl  # noqa: F401  (registers the JXL plugin with Pillow on import)
+
+
+def _from_pillow(picture: Image.Image) -> pyvips.Image:
+    has_alpha = picture.mode in ("RGBA", "LA", "PA") or (picture.mode == "P" and "transparency" in picture.info)
+    rgb = picture.convert("RGBA" if has_alpha else "RGB")
+    bands = 4 if has_alpha else 3
+    image = pyvips.Image.new_from_memory(rgb.tobytes(), rgb.width, rgb.height, bands, "uchar")
+    return image.copy(interpretation="srgb")
+
+
+# ---------------------------------------------------------------- PDF
+
+
+def _open_pdf(path: str | os.PathLike[str]):  # type: ignore[no-untyped-def]
+    import pypdfium2
+
+    try:
+        return pypdfium2.PdfDocument(str(path))
+    except pypdfium2.PdfiumError as error:
+        raise Invalid("Invalid PDF file", detail=str(error)) from None
+
+
+def _pixels_at(points: float, density: float) -> int:
+    return max(1, math.floor(points * density / POINTS_PER_INCH + 0.5))  # as PDFium rounds
+
+
+def _pdf_header(path: str | os.PathLike[str]) -> ForeignHeader:
+    with _PDFIUM:
+        document = _open_pdf(path)
+        try:
+            pages = len(document)
+            if pages == 0:
+                raise Invalid("Invalid PDF file", detail="no pages")
+            width, height = document.get_page_size(0)
+        finally:
+            document.close()
+    return ForeignHeader("pdf", _pixels_at(width, DEFAULT_DENSITY), _pixels_at(height, DEFAULT_DENSITY), pages)
+
+
+def _pdf_page(path: str | os.PathLike[str], page: int, density: float, max_pixels: int) -> pyvips.Image:
+    """Page `page` (1-based) rendered at `density` dpi on white, as Cloudinary rasterises."""
+    from darkroom.imaging.errors import UnsupportedTransformation
+
+    with _PDFIUM:
+        document = _open_pdf(path)
+        try:
+            if not 1 <= page <= len(document):
+                raise UnsupportedTransformation(f"Invalid page parameter - {page} (the document has {len(document)} pages)")
+            width, height = document.get_page_size(page - 1)
+            _check_pixels(_pixels_at(width, density), _pixels_at(height, density), max_pixels)
+            pdf_page = document[page - 1]
+            try:
+                bitmap = pdf_page.render(scale=density / POINTS_PER_INCH, fill_color=(255, 255, 255, 255))
+                picture = bitmap.to_pil()
+            finally:
+                pdf_page.close()
+        finally:
+            document.close()
+    return _from_pillow(picture)
