@@ -147,8 +147,9 @@ def _check_vectorize(args: tuple[str, ...]) -> None:
     vectorize_options(args)
 
 
-def theme_options(args: tuple[str, ...]) -> tuple[str, int]:
-    """`e_theme:color_<colour>[:photosensitivity_<0-200>]` → (colour text, photosensitivity)."""
+def theme_options(args: tuple[str, ...]) -> tuple[tuple[int, int, int, int], int]:
+    """`e_theme:color_<colour>[:photosensitivity_<0-200>]` → (RGBA, photosensitivity);
+    ValueError or ParseError when wrong."""
     color, sensitivity = None, 100
     for arg in args:
         key, _, value = arg.partition("_")
@@ -160,12 +161,11 @@ def theme_options(args: tuple[str, ...]) -> tuple[str, int]:
             raise ValueError(arg)
     if color is None:
         raise ValueError("color")
-    return color, sensitivity
+    return rgba(parse_color("e", "rgb:" + color if _is_hex(color) else color)), sensitivity
 
 
 def _check_theme(args: tuple[str, ...]) -> None:
-    color, _ = theme_options(args)
-    parse_color("e", "rgb:" + color if _is_hex(color) else color)
+    theme_options(args)
 
 EFFECTS: dict[str, Spec] = {
     "grayscale": Spec(),

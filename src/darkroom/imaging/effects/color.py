@@ -23,13 +23,13 @@ def sepia(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Ima
         red = min(255, I + 255 - t)   green = min(255, I + 255 - 7t/6)   blue = max(0, I - t/6)
         (green and blue lifted to at least t/7, but never above red and green)
 
-    so red ≥ green ≥ blue everywhere, whatever the level; then the tones are stretched to
-    the full range (one stretch for all channels, which keeps that order) and given a
-    little S-shaped contrast."""
+    so red ≥ green ≥ blue everywhere, whatever the level. The intensity is first stretched
+    to the full range (ImageMagick normalises the result instead; stretching before toning
+    keeps the tones' order and their warmth), and the result gets a little S-shaped contrast."""
     threshold = effect.integer(0, 80) * 255 / 100
 
     def run(rgb: pyvips.Image) -> pyvips.Image:
-        intensity = luminance(rgb)
+        intensity = _stretched(luminance(rgb))
         red = _at_most(intensity + (255 - threshold), 255)
         green = _at_most(intensity + (255 - threshold * 7 / 6), 255)
         blue = _at_least(intensity - threshold / 6, 0)
@@ -37,8 +37,7 @@ def sepia(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Ima
         # The floor could lift green above red in the darkest pixels at high levels: cap it.
         green = _at_most_image(_at_least(green, floor), red)
         blue = _at_most_image(_at_least(blue, floor), green)
-        toned = red.bandjoin([green, blue])
-        return _s_curve(_stretch_together(toned))
+        return _s_curve(red.bandjoin([green, blue]))
 
     return on_color(run)(image)
 
@@ -55,16 +54,18 @@ def _at_least(image: pyvips.Image, value: float) -> pyvips.Image:
     return (image < value).ifthenelse(value, image)
 
 
-def _stretch_together(rgb: pyvips.Image) -> pyvips.Image:
-    """Stretch the tones to 0-255 with one scale and offset for every channel (from the
-    darkest channel's 0.1st and the brightest's 99.9th percentile), so their order holds."""
-    sample = small_copy(rgb.cast("uchar"))
-    bands = [sample.extract_band(i) for i in range(sample.bands)]
-    low = min(band.percent(0.1) for band in bands)
-    high = max(band.percent(99.9) for band in bands)
-    if high - low < 8:  # a flat picture: nothing worth stretching
-        return rgb
-    return _at_least(_at_most(rgb.linear(255 / (high - low), -low * 255 / (high - low)), 255), 0)
+def _stretched(intensity: pyvips.Image) -> pyvips.Image:
+    """The intensity stretched to span 0-255 (its 0.1st to 99.9th percentile), so that the
+    tones cover the whole range whatever the picture's exposure; one flat tone is kept."""
+    sample = small_copy(intensity).cast("uchar")
+    darkest, lightest = sample.min(), sample.max()
+    if lightest - darkest < 8:
+        return intensity
+    # libvips' percent is a histogram threshold: keep it inside the values that occur.
+    low, high = max(darkest, sample.percent(0.1)), min(lightest, sample.percent(99.9))
+    if high - low < 8:
+        low, high = darkest, lightest
+    return _at_least(_at_most(intensity.linear(255 / (high - low), -low * 255 / (high - low)), 255), 0)
 
 
 def _s_curve(rgb: pyvips.Image) -> pyvips.Image:

@@ -7,7 +7,8 @@ import pyvips
 
 from darkroom.imaging.effects.base import EffectContext, join_alpha, small_copy, split_alpha
 from darkroom.imaging.geometry import Box
-from darkroom.transform import Effect, parse_color, rgba, theme_options
+from darkroom.imaging.errors import UnsupportedTransformation
+from darkroom.transform import Effect, ParseError, theme_options
 
 __all__ = ["redeye", "theme"]
 
@@ -60,8 +61,11 @@ def theme(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Ima
     most of the border has) becomes the theme colour; when the theme's lightness is the
     opposite of the old background's (a light page turned dark), the rest of the picture's
     lightness is inverted too, keeping hues, so text stays readable."""
-    color_text, sensitivity = theme_options(effect.args)
-    target = rgba(parse_color("e", "rgb:" + color_text if _is_hex(color_text) else color_text))[:3]
+    try:
+        color, sensitivity = theme_options(effect.args)
+    except (ValueError, ParseError):
+        raise UnsupportedTransformation(f"Invalid effect parameter - theme:{':'.join(effect.args)}") from None
+    target = color[:3]
     rgb, alpha = split_alpha(image)
     background = _border_colour(rgb)
     reach = max(1.0, BACKGROUND_REACH * sensitivity / 100)
@@ -72,10 +76,6 @@ def theme(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Ima
     content = _inverted_lightness(rgb) if _flips_lightness(background, target) else rgb
     themed = content * (1 - weight) + rgb.new_from_image(list(target)) * weight
     return join_alpha(themed, alpha)
-
-
-def _is_hex(text: str) -> bool:
-    return len(text) in (3, 6) and all(c in "0123456789abcdefABCDEF" for c in text)
 
 
 def _border_colour(rgb: pyvips.Image) -> tuple[int, int, int]:
