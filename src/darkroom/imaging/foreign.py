@@ -25,7 +25,6 @@ from dataclasses import dataclass
 import pyvips
 from PIL import Image
 
-from darkroom.errors import Invalid
 from darkroom.imaging.errors import InvalidImage, TooManyPixels
 
 __all__ = [
@@ -35,6 +34,7 @@ __all__ = [
     "PILLOW_SOURCES",
     "ForeignHeader",
     "load",
+    "load_file",
     "read_header",
     "sniff",
 ]
@@ -87,7 +87,7 @@ def read_header(path: str | os.PathLike[str], fmt: str) -> ForeignHeader:
         with _opened(path, fmt) as picture:
             width, height = picture.size
     except (OSError, ValueError, SyntaxError) as error:
-        raise Invalid("Invalid image file", detail=str(error)) from None
+        raise InvalidImage("Invalid image file", detail=str(error)) from None
     return ForeignHeader(fmt, width, height)
 
 
@@ -120,6 +120,14 @@ def load(path: str | os.PathLike[str], fmt: str, *, max_pixels: int, page: int =
         raise InvalidImage("Invalid image file", detail=str(error)) from None
 
 
+def load_file(path: str | os.PathLike[str], *, max_pixels: int) -> pyvips.Image | None:
+    """The first page of a file libvips cannot read, known by its bytes; None for others.
+    For callers that get a bare path (analysis, overlays) rather than a probed format."""
+    with open(path, "rb") as handle:
+        fmt = sniff(handle.read(MAX_PDF_BYTES_SNIFFED))
+    return None if fmt is None else load(path, fmt, max_pixels=max_pixels)
+
+
 def _check_pixels(width: int, height: int, max_pixels: int) -> None:
     if width * height > max_pixels:
         raise TooManyPixels("Image is too large to process", detail=f"{width}x{height}")
@@ -146,7 +154,7 @@ def _open_pdf(path: str | os.PathLike[str]):  # type: ignore[no-untyped-def]
     try:
         return pypdfium2.PdfDocument(str(path))
     except pypdfium2.PdfiumError as error:
-        raise Invalid("Invalid PDF file", detail=str(error)) from None
+        raise InvalidImage("Invalid PDF file", detail=str(error)) from None
 
 
 def _pixels_at(points: float, density: float) -> int:
@@ -159,7 +167,7 @@ def _pdf_header(path: str | os.PathLike[str]) -> ForeignHeader:
         try:
             pages = len(document)
             if pages == 0:
-                raise Invalid("Invalid PDF file", detail="no pages")
+                raise InvalidImage("Invalid PDF file", detail="no pages")
             width, height = document.get_page_size(0)
         finally:
             document.close()

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import pyvips
 
-from darkroom.imaging import decoded, encoders, foreign
+from darkroom.imaging import decoded, encoders, foreign, responsive
 from darkroom.imaging.context import (
     ANIMATED_FORMATS,
     Rendered,
@@ -132,6 +132,9 @@ def _encodable(rendered: RenderedImage, fmt: str) -> pyvips.Image:
 def render(request: RenderRequest) -> Rendered:
     """Render the request's chain over its source and encode it. Synchronous and CPU-bound:
     call it from a worker thread. User mistakes raise Invalid subclasses."""
+    asked = responsive.breakpoint_request(request.chain)
+    if asked is not None:  # `w_auto:breakpoints…:json`: the widths, not a picture
+        return responsive.breakpoints_json(request, *asked, render)
     rendered = render_image(request)
     chain, requested_format, source_format = request.chain, request.requested_format, request.source_format
     target = (chain.fetch_format or requested_format or source_format).lower()
