@@ -20,6 +20,7 @@ import os
 import threading
 import warnings
 from collections.abc import Iterator
+from typing import Any
 from dataclasses import dataclass
 
 import pyvips
@@ -148,7 +149,7 @@ def _from_pillow(picture: Image.Image) -> pyvips.Image:
 # ---------------------------------------------------------------- PDF
 
 
-def _open_pdf(path: str | os.PathLike[str]):  # type: ignore[no-untyped-def]
+def _open_pdf(path: str | os.PathLike[str]) -> Any:
     import pypdfium2
 
     try:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 
 import pyvips
 
@@ -25,9 +26,9 @@ __all__ = ["ordered_dither", "threshold_map"]
 Grid = list[list[float]]
 
 
-def _ranked(size: int, distance: object) -> Grid:
+def _ranked(size: int, distance: Callable[[float, float], float]) -> Grid:
     """Thresholds 0-1 for a size×size tile, cells ranked by `distance(x, y)` (nearest first)."""
-    cells = sorted(((distance(x + 0.5, y + 0.5), y * size + x) for y in range(size) for x in range(size)))  # type: ignore[operator]
+    cells = sorted((distance(x + 0.5, y + 0.5), y * size + x) for y in range(size) for x in range(size))
     grid = [[0.0] * size for _ in range(size)]
     for rank, (_, index) in enumerate(cells):
         grid[index // size][index % size] = (rank + 0.5) / (size * size)
@@ -64,7 +65,7 @@ def _circle(size: int, white: bool) -> Grid:
     return [[1 - value for value in row] for row in grid] if white else grid
 
 
-_MAPS = {
+_MAPS: dict[int, Callable[[], Grid]] = {
     0: lambda: [[0.5]],
     1: lambda: [[1 / 3, 2 / 3], [2 / 3, 1 / 3]],
     2: lambda: _bayer(2),

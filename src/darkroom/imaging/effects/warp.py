@@ -12,6 +12,7 @@ Both are inverse maps: for every output pixel, where in the source it comes from
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy
 import pyvips
@@ -41,7 +42,7 @@ def _check_canvas(width: int, height: int) -> None:
         raise TooManyPixels("Image is too large to process", detail=f"distort canvas {width}x{height}")
 
 
-def _homography(source: list[tuple[float, float]], target: list[tuple[float, float]]) -> numpy.ndarray:
+def _homography(source: Sequence[tuple[float, float]], target: Sequence[tuple[float, float]]) -> numpy.ndarray:
     """The 3×3 matrix taking each `source` point to its `target` point."""
     rows, values = [], []
     for (x, y), (u, v) in zip(source, target):
