@@ -14,9 +14,10 @@ __all__ = ["redeye", "theme"]
 
 # Where eyes are in a face box, as fractions of its height: below the brow, above the nose.
 EYE_BAND = (0.18, 0.58)
-# A pixel is "red eye" when red clearly dominates both other channels and is bright enough.
-RED_DOMINANCE = 1.6
-MIN_RED = 80
+# A pixel is "red eye" when red is at least twice the stronger of the other two channels
+# (skin and brown hair are nearer 1.5) and bright enough.
+RED_DOMINANCE = 2.0
+MIN_RED = 100
 
 
 def redeye(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Image:
@@ -44,7 +45,8 @@ def _eye_band(face: Box, width: int, height: int) -> tuple[int, int, int, int] |
 def _fix_red(patch: pyvips.Image) -> pyvips.Image:
     red, green, blue = patch.extract_band(0), patch.extract_band(1), patch.extract_band(2)
     others = (green + blue) / 2
-    is_red = (red > MIN_RED) & (red > others * RED_DOMINANCE)
+    stronger = (green > blue).ifthenelse(green, blue)
+    is_red = (red > MIN_RED) & (red > stronger * RED_DOMINANCE)
     # A soft edge: a one-pixel blur of the mask keeps the pupil from looking cut out.
     weight = is_red.ifthenelse(1.0, 0.0).gaussblur(0.8)
     fixed = others.bandjoin([green, blue])

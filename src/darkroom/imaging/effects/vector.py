@@ -76,7 +76,7 @@ def svg_document(image: pyvips.Image, options: dict[str, float]) -> str:
     scale = trace_side / side
     small = rgb.resize(scale) if scale < 1 else rgb
     picture = Image.frombuffer("RGB", (small.width, small.height), small.write_to_memory(), "raw", "RGB", 0, 1)
-    reduced = picture.quantize(colors=int(options["colors"]), method=Image.Quantize.MEDIANCUT).convert("RGB")
+    reduced = picture.quantize(colors=int(options["colors"]), method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).convert("RGB")
     png = io.BytesIO()
     reduced.save(png, "PNG", compress_level=1)
     despeckle = options["despeckle"]
@@ -96,15 +96,27 @@ def svg_document(image: pyvips.Image, options: dict[str, float]) -> str:
         splice_threshold=45,
         path_precision=2,
     )
-    return _write_svg(traced, rgb.width, rgb.height, small.width / rgb.width)
+    palette = [colour for _, colour in reduced.getcolors(maxcolors=256) or []]
+    return _write_svg(traced, rgb.width, rgb.height, small.width / rgb.width, palette)
 
 
-def _write_svg(traced: str, width: int, height: int, scale: float) -> str:
+def _nearest(fill: str, palette: list[tuple[int, int, int]]) -> str:
+    """The palette colour nearest to a traced shape's fill: the tracer averages the pixels of
+    each shape, edges included, so its fills drift off the `colors` the picture was reduced to."""
+    red, green, blue = int(fill[1:3], 16), int(fill[3:5], 16), int(fill[5:7], 16)
+    if not palette:
+        return fill.upper()
+    r, g, b = min(palette, key=lambda c: (c[0] - red) ** 2 + (c[1] - green) ** 2 + (c[2] - blue) ** 2)
+    return f"#{r:02X}{g:02X}{b:02X}"
+
+
+def _write_svg(traced: str, width: int, height: int, scale: float, palette: list[tuple[int, int, int]]) -> str:
     paths = []
     for outline, fill, dx, dy in _PATH.findall(traced):
         if not _OUTLINE.fullmatch(outline):
             raise InvalidImage("Image could not be vectorized", detail="unexpected path data from the tracer")
-        paths.append(f'<path d="{outline.strip()}" fill="{fill.upper()}" transform="translate({float(dx):g},{float(dy):g})"/>')
+        colour = _nearest(fill, palette)
+        paths.append(f'<path d="{outline.strip()}" fill="{colour}" transform="translate({float(dx):g},{float(dy):g})"/>')
     body = "\n".join(paths)
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{width}" height="{height}" '
