@@ -159,7 +159,7 @@ def _open_pdf(path: str | os.PathLike[str]) -> Any:
 
 
 def _pixels_at(points: float, density: float) -> int:
-    return max(1, math.floor(points * density / POINTS_PER_INCH + 0.5))  # as PDFium rounds
+    return max(1, math.floor(points * density / POINTS_PER_INCH + 0.5))
 
 
 def _pdf_header(path: str | os.PathLike[str]) -> ForeignHeader:
@@ -184,8 +184,9 @@ def _pdf_page(path: str | os.PathLike[str], page: int, density: float, max_pixel
         try:
             if not 1 <= page <= len(document):
                 raise UnsupportedTransformation(f"Invalid page parameter - {page} (the document has {len(document)} pages)")
-            width, height = document.get_page_size(page - 1)
-            _check_pixels(_pixels_at(width, density), _pixels_at(height, density), max_pixels)
+            points_wide, points_high = document.get_page_size(page - 1)
+            width, height = _pixels_at(points_wide, density), _pixels_at(points_high, density)
+            _check_pixels(width, height, max_pixels)
             pdf_page = document[page - 1]
             try:
                 bitmap = pdf_page.render(scale=density / POINTS_PER_INCH, fill_color=(255, 255, 255, 255))
@@ -194,4 +195,6 @@ def _pdf_page(path: str | os.PathLike[str], page: int, density: float, max_pixel
                 pdf_page.close()
         finally:
             document.close()
-    return _from_pillow(picture)
+    # PDFium rounds the bitmap's sides up (875.0000001 px becomes 876): keep the size the
+    # header promised, so the upload's width and height are what delivery gives.
+    return _from_pillow(picture).embed(0, 0, width, height, extend="copy")

@@ -1,0 +1,211 @@
+"""Formats the libvips build here cannot read, through the official SDK against a live server
+(SQLite and PostgreSQL): BMP, ICO and JPEG XL originals (Pillow), PDF documents (PDFium) with
+pages, `pg_`, `dn_` and `fl_rasterize`; `f_jxl` output; SVG from `e_vectorize`; and the
+responsive breakpoints (`w_auto:breakpoints…:json`, `responsive_breakpoints`' ends)."""
+
+from __future__ import annotations
+
+import io
+import json
+import secrets
+import struct
+from pathlib import Path
+
+import cloudinary.uploader
+import cloudinary.utils
+import httpx
+import pillow_jxl  # noqa: F401  (registers JPEG XL with Pillow, to read what darkroom writes)
+import pytest
+from cloudinary.exceptions import BadRequest, Error
+from PIL import Image
+
+from support import LiveServer
+
+PAGE_COLOURS = [(255, 0, 0), (0, 160, 0), (0, 0, 255)]
+
+
+def _url(public_id: str, **options: object) -> str:
+    return cloudinary.utils.cloudinary_url(public_id, **options)[0]
+
+
+def _get(url: str) -> httpx.Response:
+    response = httpx.get(url)
+    assert response.status_code == 200, (url, response.status_code, response.headers.get("x-cld-error"))
+    return response
+
+
+def _picture(url: str) -> Image.Image:
+    picture = Image.open(io.BytesIO(_get(url).content))
+    picture.load()
+    return picture
+
+
+def _centre(picture: Image.Image) -> tuple[int, int, int]:
+    red, green, blue = picture.convert("RGB").getpixel((picture.width // 2, picture.height // 2))  # type: ignore[misc]
+    return red, green, blue
+
+
+def _near(colour: tuple[int, int, int], expected: tuple[int, int, int], tolerance: int = 12) -> bool:
+    return all(abs(a - b) <= tolerance for a, b in zip(colour, expected))
+
+
+def _unique(name: str) -> str:
+    return f"breadth/{name}-{secrets.token_hex(3)}"
+
+
+@pytest.fixture
+def photo(tmp_path: Path) -> Image.Image:
+    """A 160×120 picture with a colour per quadrant, to tell crops and pages apart."""
+    picture = Image.new("RGB", (160, 120), (250, 200, 0))
+    picture.paste((20, 40, 200), (0, 0, 80, 60))
+    return picture
+
+
+# ---------------------------------------------------------------- BMP, ICO, JPEG XL
+
+
+def test_bmp_originals_are_images_delivered_and_transformed(cld: LiveServer, tmp_path: Path, photo: Image.Image) -> None:
+    path = tmp_path / "photo.bmp"
+    photo.save(path)
+    result = cloudinary.uploader.upload(str(path), public_id=_unique("bmp"))
+    assert (result["resource_type"], result["format"], result["width"], result["height"]) == ("image", "bmp", 160, 120)
+    original = _get(_url(result["public_id"], format="bmp", version=result["version"]))
+    assert original.content == path.read_bytes() and original.headers["content-type"] == "image/bmp"
+    as_png = _picture(_url(result["public_id"], format="png"))
+    assert as_png.format == "PNG" and as_png.size == (160, 120)
+    assert _near(as_png.convert("RGB").getpixel((10, 10)), (20, 40, 200))  # type: ignore[arg-type]
+    scaled = _picture(_url(result["public_id"], format="jpg", width=40, crop="scale", effect="grayscale"))
+    assert scaled.size == (40, 30) and scaled.format == "JPEG"
+    red, green, blue = _centre(scaled)
+    assert abs(red - blue) <= 3
+
+
+def test_ico_originals_are_images_of_their_largest_icon(cld: LiveServer, tmp_path: Path, photo: Image.Image) -> None:
+    path = tmp_path / "favicon.ico"
+    photo.resize((64, 48)).save(path, sizes=[(64, 48), (16, 12)])
+    result = cloudinary.uploader.upload(str(path), public_id=_unique("ico"))
+    assert (result["resource_type"], result["format"], result["width"], result["height"]) == ("image", "ico", 64, 48)
+    assert _get(_url(result["public_id"], format="ico")).content == path.read_bytes()
+    assert _picture(_url(result["public_id"], format="png", width=32, crop="scale")).size == (32, 24)
+
+
+def test_jxl_originals_and_f_jxl_output(cld: LiveServer, tmp_path: Path, photo: Image.Image) -> None:
+    path = tmp_path / "photo.jxl"
+    photo.save(path, quality=95)
+    result = cloudinary.uploader.upload(str(path), public_id=_unique("jxl"))
+    assert (result["format"], result["width"], result["height"]) == ("jxl", 160, 120)
+    assert _picture(_url(result["public_id"], format="png")).size == (160, 120)
+    # f_jxl from a JPEG: a real JPEG XL file (pillow-jxl-plugin's encoder)
+    jpeg = tmp_path / "photo.jpg"
+    photo.save(jpeg, quality=95)
+    uploaded = cloudinary.uploader.upload(str(jpeg), public_id=_unique("to-jxl"))
+    response = _get(_url(uploaded["public_id"], fetch_format="jxl", width=80, crop="scale"))
+    assert response.headers["content-type"] == "image/jxl" and response.content[:2] == b"\xff\x0a"
+    decoded = Image.open(io.BytesIO(response.content))
+    assert decoded.size == (80, 60) and _near(_centre(decoded), (250, 200, 0), 20)
+
+
+def _bmp_header_only(width: int, height: int) -> bytes:
+    """A BMP whose header claims `width`×`height` and whose pixels are missing."""
+    info = struct.pack("<IiiHHIIiiII", 40, width, height, 1, 24, 0, 0, 2835, 2835, 0, 0)
+    return b"BM" + struct.pack("<IHHI", 14 + len(info) + 16, 0, 0, 14 + len(info)) + info + b"\x00" * 16
+
+
+def test_a_bmp_too_large_is_refused_from_its_header(cld: LiveServer, tmp_path: Path) -> None:
+    path = tmp_path / "bomb.bmp"
+    path.write_bytes(_bmp_header_only(60_000, 60_000))  # 3.6 gigapixels declared in 70 bytes
+    with pytest.raises(Error, match="too large"):
+        cloudinary.uploader.upload(str(path), public_id=_unique("bomb"))
+
+
+# ---------------------------------------------------------------- PDF
+
+
+@pytest.fixture
+def document(tmp_path: Path) -> Path:
+    """Three A6-ish pages (298×420 pt), red, green and blue."""
+    pages = [Image.new("RGB", (298, 420), colour) for colour in PAGE_COLOURS]
+    path = tmp_path / "brochure.pdf"
+    pages[0].save(path, save_all=True, append_images=pages[1:], resolution=72)
+    return path
+
+
+@pytest.mark.parametrize("resource_type", ["image", "auto"])
+def test_pdf_is_an_image_resource_with_pages(cld: LiveServer, document: Path, resource_type: str) -> None:
+    result = cloudinary.uploader.upload(str(document), public_id=_unique("pdf"), resource_type=resource_type)
+    assert (result["resource_type"], result["format"], result["pages"]) == ("image", "pdf", 3)
+    assert (result["width"], result["height"]) == (621, 875)  # 298×420 pt at 150 dpi
+    original = _get(_url(result["public_id"], format="pdf"))
+    assert original.content == document.read_bytes() and original.headers["content-type"] == "application/pdf"
+
+
+def test_pdf_pages_deliver_as_jpg_and_png(cld: LiveServer, document: Path) -> None:
+    public_id = cloudinary.uploader.upload(str(document), public_id=_unique("pages"))["public_id"]
+    first = _picture(_url(public_id, format="jpg"))
+    assert first.format == "JPEG" and first.size == (621, 875) and _near(_centre(first), PAGE_COLOURS[0])
+    for number, colour in enumerate(PAGE_COLOURS, start=1):
+        page = _picture(_url(public_id, format="png", page=number, width=100, crop="scale"))
+        assert page.format == "PNG" and page.size == (100, 141) and _near(_centre(page), colour), number
+
+
+def test_pdf_density_and_rasterize(cld: LiveServer, document: Path) -> None:
+    public_id = cloudinary.uploader.upload(str(document), public_id=_unique("density"))["public_id"]
+    assert _picture(_url(public_id, format="png", density=72)).size == (298, 420)
+    assert _picture(_url(public_id, format="png", density=300, page=2)).size == (1242, 1750)
+    rasterized = _get(_url(public_id, format="pdf", flags="rasterize", width=149, crop="scale"))
+    assert rasterized.content.startswith(b"%PDF-") and rasterized.content != document.read_bytes()
+
+
+def test_a_page_beyond_the_document_is_a_400(cld: LiveServer, document: Path) -> None:
+    public_id = cloudinary.uploader.upload(str(document), public_id=_unique("beyond"))["public_id"]
+    response = httpx.get(_url(public_id, format="jpg", page=4))
+    assert response.status_code == 400 and "page" in response.headers["x-cld-error"]
+
+
+# ---------------------------------------------------------------- vectorize
+
+
+def test_vectorize_delivers_svg(cld: LiveServer, tmp_path: Path, photo: Image.Image) -> None:
+    path = tmp_path / "photo.png"
+    photo.save(path)
+    public_id = cloudinary.uploader.upload(str(path), public_id=_unique("vector"))["public_id"]
+    response = _get(_url(public_id, format="svg", effect="vectorize:colors:2"))
+    assert response.headers["content-type"].startswith("image/svg+xml")
+    assert "sandbox" in response.headers["content-security-policy"]
+    body = response.content.decode()
+    assert body.startswith("<svg") and "<script" not in body and body.count("<path") >= 2
+    assert httpx.get(_url(public_id, format="svg", effect="sepia")).status_code == 400
+
+
+# ---------------------------------------------------------------- responsive breakpoints
+
+
+def test_w_auto_breakpoints_json_lists_the_widths(cld: LiveServer, images: dict[str, str], tmp_path: Path) -> None:
+    wide = tmp_path / "wide.jpg"
+    Image.open(images["astronaut"]).convert("RGB").resize((900, 600)).save(wide, quality=90)
+    public_id = cloudinary.uploader.upload(str(wide), public_id=_unique("auto"))["public_id"]
+    response = _get(_url(public_id, transformation=[{"width": "auto:breakpoints:json", "crop": "scale"}]))
+    assert response.headers["content-type"].startswith("application/json")
+    widths = json.loads(response.content)["breakpoints"]
+    assert widths == sorted(widths) and widths[0] == 50 and widths[-1] == 900  # max_width 1000, capped at the image's
+    custom = json.loads(_get(_url(public_id, width="auto:breakpoints_100_600_5_6:json", crop="scale")).content)["breakpoints"]
+    assert custom[0] == 100 and custom[-1] == 600 and 2 <= len(custom) <= 6
+    assert httpx.get(_url(public_id, width="auto:breakpoints_600_100:json", crop="scale")).status_code == 400
+
+
+def test_responsive_breakpoints_always_list_both_ends(cld: LiveServer, tmp_path: Path) -> None:
+    flat = tmp_path / "flat.png"
+    Image.new("RGB", (640, 480), (90, 120, 150)).save(flat)  # every width compresses alike
+    result = cloudinary.uploader.upload(
+        str(flat), public_id=_unique("ends"),
+        responsive_breakpoints={"create_derived": False, "bytes_step": 20000, "min_width": 200, "max_width": 1000},
+    )
+    widths = [point["width"] for point in result["responsive_breakpoints"][0]["breakpoints"]]
+    assert widths == [640, 200]  # max_width capped at the image's width, then min_width
+
+
+def test_pdf_upload_through_a_broken_file_is_a_400(cld: LiveServer, tmp_path: Path) -> None:
+    path = tmp_path / "broken.pdf"
+    path.write_bytes(b"%PDF-1.7\n% not really a document\n")
+    with pytest.raises(BadRequest):
+        cloudinary.uploader.upload(str(path), public_id=_unique("broken"))
