@@ -37,7 +37,7 @@ class MetadataRuleNotFound(NotFound):
 def list_rules(engine: Engine, cloud: str) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         rows = conn.execute(_select(cloud).order_by(metadata_rules.c.created_at, metadata_rules.c.external_id)).mappings()
-        return [_json(row) for row in rows]
+        return [_json(dict(row)) for row in rows]
 
 
 def add_rule(engine: Engine, cloud: str, body: Mapping[str, Any]) -> dict[str, Any]:
