@@ -96,7 +96,7 @@ def svg_document(image: pyvips.Image, options: dict[str, float]) -> str:
         splice_threshold=45,
         path_precision=2,
     )
-    palette = [colour for _, colour in reduced.getcolors(maxcolors=256) or []]
+    palette = [(int(c[0]), int(c[1]), int(c[2])) for _, c in reduced.getcolors(maxcolors=256) or [] if isinstance(c, tuple)]
     return _write_svg(traced, rgb.width, rgb.height, small.width / rgb.width, palette)
 
 
