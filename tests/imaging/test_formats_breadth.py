@@ -118,6 +118,45 @@ def test_a_bmp_too_large_is_refused_from_its_header(cld: LiveServer, tmp_path: P
         cloudinary.uploader.upload(str(path), public_id=_unique("bomb"))
 
 
+def _icon_hiding_a_large_png(side: int) -> bytes:
+    """An ICO whose directory says 256×256 and whose PNG entry's own header says side×side."""
+    ihdr = struct.pack(">II", side, side) + bytes((8, 6, 0, 0, 0))
+    png = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(ihdr)) + b"IHDR" + ihdr + b"\x00" * 4
+    entry = struct.pack("<BBBBHHII", 0, 0, 0, 0, 1, 32, len(png), 6 + 16)
+    return struct.pack("<HHH", 0, 1, 1) + entry + png
+
+
+def _jxl_header_only(side: int) -> bytes:
+    """A bare JPEG XL codestream whose size header says side×side (LSB-first bits), and no pixels."""
+    fields = [(0, 1), (2, 2), (side - 1, 18), (1, 3)]  # not small; 18-bit height; ratio 1:1
+    value, position = 0, 0
+    for field, width in fields:
+        value |= field << position
+        position += width
+    return b"\xff\x0a" + value.to_bytes((position + 7) // 8, "little") + b"\x00" * 32
+
+
+@pytest.mark.parametrize(("name", "data"), [("icon.ico", _icon_hiding_a_large_png(20_000)), ("huge.jxl", _jxl_header_only(20_000))])
+def test_declared_sizes_are_checked_before_decoding(cld: LiveServer, tmp_path: Path, name: str, data: bytes) -> None:
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(Error, match="too large"):
+        cloudinary.uploader.upload(str(path), public_id=_unique("declared"))
+
+
+def test_jxl_size_header_is_read_without_decoding(tmp_path: Path) -> None:
+    from darkroom.imaging.foreign import jxl_size
+
+    for width, height in [(1, 1), (8, 8), (160, 120), (513, 777), (1920, 1080), (5000, 3000)]:
+        encoded = io.BytesIO()
+        Image.new("RGB", (width, height)).save(encoded, "JXL", effort=1)
+        codestream = encoded.getvalue()
+        assert jxl_size(codestream) == (width, height)
+        container = b"\x00\x00\x00\x0cJXL \r\n\x87\n" + struct.pack(">I", 8 + len(codestream)) + b"jxlc" + codestream
+        assert jxl_size(container) == (width, height)
+    assert jxl_size(_jxl_header_only(20_000)) == (20_000, 20_000)
+
+
 # ---------------------------------------------------------------- PDF
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "PILLOW_SOURCES",
     "ForeignHeader",
     "load",
+    "jxl_size",
     "load_file",
     "read_header",
     "sniff",
@@ -84,12 +85,41 @@ def read_header(path: str | os.PathLike[str], fmt: str) -> ForeignHeader:
     """Size (and pages) from the header alone; Invalid when the file is not what it claims."""
     if fmt == "pdf":
         return _pdf_header(path)
+    if fmt == "jxl":  # the JPEG XL plugin decodes the whole picture on open: read its header here
+        with open(path, "rb") as handle:
+            size = jxl_size(handle.read(JXL_HEADER_BYTES))
+        if size is None:
+            raise InvalidImage("Invalid image file", detail="no JPEG XL size header")
+        return ForeignHeader(fmt, *size)
+    # Pillow decodes an icon's largest entry, whose PNG may be larger than its directory says:
+    # the PNG's own header is read first, and a size too large is refused whatever Pillow thinks.
+    hidden = _largest_png_in_icon(path) if fmt == "ico" else (0, 0)
     try:
         with _opened(path, fmt) as picture:
             width, height = picture.size
     except (OSError, ValueError, SyntaxError) as error:
+        if hidden[0] * hidden[1] > 0:
+            return ForeignHeader(fmt, *hidden)  # the pixel limit speaks first; decoding would fail anyway
         raise InvalidImage("Invalid image file", detail=str(error)) from None
+    width, height = max((width, height), hidden, key=lambda size: size[0] * size[1])
     return ForeignHeader(fmt, width, height)
+
+
+def _largest_png_in_icon(path: str | os.PathLike[str]) -> tuple[int, int]:
+    """The largest size an icon's PNG entries declare in their own headers (IHDR)."""
+    largest = (0, 0)
+    with open(path, "rb") as handle:
+        head = handle.read(6)
+        count = int.from_bytes(head[4:6], "little")
+        entries = handle.read(16 * count)
+        for index in range(len(entries) // 16):
+            offset = int.from_bytes(entries[index * 16 + 12 : index * 16 + 16], "little")
+            handle.seek(offset)
+            png = handle.read(24)
+            if png[:8] == b"\x89PNG\r\n\x1a\n" and png[12:16] == b"IHDR":
+                size = (int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big"))
+                largest = max(largest, size, key=lambda s: s[0] * s[1])
+    return largest
 
 
 @contextlib.contextmanager
@@ -127,6 +157,72 @@ def load_file(path: str | os.PathLike[str], *, max_pixels: int) -> pyvips.Image 
     with open(path, "rb") as handle:
         fmt = sniff(handle.read(MAX_PDF_BYTES_SNIFFED))
     return None if fmt is None else load(path, fmt, max_pixels=max_pixels)
+
+
+# ---------------------------------------------------------------- JPEG XL's size header
+
+JXL_HEADER_BYTES = 64 * 1024  # the container's boxes before the codestream are small
+_JXL_RATIOS = {1: (1, 1), 2: (12, 10), 3: (4, 3), 4: (3, 2), 5: (16, 9), 6: (5, 4), 7: (2, 1)}
+
+
+def jxl_size(head: bytes) -> tuple[int, int] | None:
+    """Width and height from a JPEG XL file's first bytes (ISO/IEC 18181-1 SizeHeader), or None."""
+    codestream = _jxl_codestream(head)
+    if codestream is None or codestream[:2] != b"\xff\x0a":
+        return None
+    bits = _Bits(codestream[2:])
+    try:
+        small = bits.read(1)
+        height = (bits.read(5) + 1) * 8 if small else bits.u32()
+        ratio = bits.read(3)
+        if ratio:
+            numerator, denominator = _JXL_RATIOS[ratio]
+            width = height * numerator // denominator
+        else:
+            width = (bits.read(5) + 1) * 8 if small else bits.u32()
+    except IndexError:
+        return None
+    return width, height
+
+
+def _jxl_codestream(head: bytes) -> bytes | None:
+    """The codestream: the file itself, or the payload of the container's `jxlc`/first `jxlp` box."""
+    if head.startswith(b"\xff\x0a"):
+        return head
+    offset = 0
+    while offset + 8 <= len(head):
+        size = int.from_bytes(head[offset : offset + 4], "big")
+        kind = head[offset + 4 : offset + 8]
+        header = 8
+        if size == 1:  # a 64-bit size follows
+            size, header = int.from_bytes(head[offset + 8 : offset + 16], "big"), 16
+        if kind == b"jxlc":
+            return head[offset + header :]
+        if kind == b"jxlp":
+            return head[offset + header + 4 :]  # after the part's index
+        if size < header:
+            return None
+        offset += size
+    return None
+
+
+class _Bits:
+    """Least-significant-bit-first reading, as JPEG XL packs its headers."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.position = data, 0
+
+    def read(self, count: int) -> int:
+        value = 0
+        for i in range(count):
+            byte = self.data[(self.position + i) // 8]
+            value |= ((byte >> ((self.position + i) % 8)) & 1) << i
+        self.position += count
+        return value
+
+    def u32(self) -> int:
+        """A dimension: two bits pick 9, 13, 18 or 30 bits of value, plus one."""
+        return self.read((9, 13, 18, 30)[self.read(2)]) + 1
 
 
 def _check_pixels(width: int, height: int, max_pixels: int) -> None:
