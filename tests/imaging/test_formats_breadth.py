@@ -232,6 +232,20 @@ def test_w_auto_breakpoints_json_lists_the_widths(cld: LiveServer, images: dict[
     assert httpx.get(_url(public_id, width="auto:breakpoints_600_100:json", crop="scale")).status_code == 400
 
 
+def test_w_auto_breakpoints_serves_the_breakpoint_above_the_clients_width(cld: LiveServer, images: dict[str, str], tmp_path: Path) -> None:
+    wide = tmp_path / "wide.jpg"
+    Image.open(images["astronaut"]).convert("RGB").resize((900, 600)).save(wide, quality=90)
+    public_id = cloudinary.uploader.upload(str(wide), public_id=_unique("auto-width"))["public_id"]
+    listed = json.loads(_get(_url(public_id, width="auto:breakpoints:json", crop="scale")).content)["breakpoints"]
+    url = _url(public_id, width="auto:breakpoints", crop="scale")
+    for client in (1, listed[1] - 1, listed[1], listed[-2] + 1, 5000):
+        expected = next((width for width in listed if width >= client), listed[-1])
+        response = httpx.get(url, headers={"Width": str(client)})
+        assert response.status_code == 200
+        assert Image.open(io.BytesIO(response.content)).width == expected, client
+    assert Image.open(io.BytesIO(_get(url).content)).width == 900  # no hint: the picture's own size
+
+
 def test_responsive_breakpoints_always_list_both_ends(cld: LiveServer, tmp_path: Path) -> None:
     flat = tmp_path / "flat.png"
     Image.new("RGB", (640, 480), (90, 120, 150)).save(flat)  # every width compresses alike

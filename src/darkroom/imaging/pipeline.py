@@ -135,6 +135,9 @@ def render(request: RenderRequest) -> Rendered:
     asked = responsive.breakpoint_request(request.chain)
     if asked is not None:  # `w_auto:breakpoints…:json`: the widths, not a picture
         return responsive.breakpoints_json(request, *asked, render)
+    sized = responsive.breakpoint_request(request.chain, as_json=False)
+    if sized is not None:  # `w_auto:breakpoints…`: the breakpoint that serves the client's width
+        request = responsive.at_breakpoint(request, *sized, render)
     rendered = render_image(request)
     chain, requested_format, source_format = request.chain, request.requested_format, request.source_format
     target = (chain.fetch_format or requested_format or source_format).lower()
