@@ -323,3 +323,13 @@ def test_arguments_outside_cloudinarys_ranges_are_a_clear_400(text: str) -> None
 def test_a_parse_error_is_a_400() -> None:
     assert issubclass(ParseError, Invalid)
 
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["e_contrast:$v", "e_simulate_colorblind:$v", "e_assist_colorblind:$v", "e_art:$v", "e_vectorize:$v", "e_theme:$v",
+     "e_distort:arc:$v", "e_distort:$a:1:2:3:4:5:6:7", "e_ordered_dither:$v", "e_fill_light:$v"],
+)
+def test_an_argument_the_parser_could_not_check_is_a_400_when_rendered(pictures: dict[str, str], text: str) -> None:
+    with pytest.raises(Invalid, match="Invalid effect parameter"):
+        _png(pictures["astronaut"], text)

@@ -197,10 +197,12 @@ def contrast_options(effect: Effect) -> tuple[int, str]:
     level, kind = 0, "linear"
     for part in text.split(";"):
         key, _, value = part.rpartition("_")
-        if key == "type":
+        if key == "type" and value in ("sigmoidal", "linear"):
             kind = value
-        else:
+        elif key in ("", "level") and value.lstrip("-").isdigit() and -100 <= int(value) <= 100:
             level = int(value)
+        else:  # e.g. a `$variable` left in place: the parser could not check it
+            raise UnsupportedTransformation(f"Invalid effect parameter - contrast:{text}")
     if "level_" in text and "type_" not in text:
         kind = "sigmoidal"  # the named form's default function
     return level, kind

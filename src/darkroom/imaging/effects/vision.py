@@ -11,6 +11,7 @@ from __future__ import annotations
 import pyvips
 
 from darkroom.imaging.effects.base import EffectContext, luminance, on_color
+from darkroom.imaging.errors import UnsupportedTransformation
 from darkroom.transform import Effect
 
 __all__ = ["assist_colorblind", "simulate_colorblind", "simulate"]
@@ -53,6 +54,8 @@ def simulate(rgb: pyvips.Image, condition: str) -> pyvips.Image:
 
 def simulate_colorblind(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Image:
     condition = effect.arg(0) or "deuteranopia"
+    if condition not in SIMULATIONS and condition not in ("rod_monochromacy", "cone_monochromacy"):
+        raise UnsupportedTransformation(f"Invalid effect parameter - simulate_colorblind:{condition}")
     return on_color(lambda rgb: simulate(rgb, condition))(image)
 
 
@@ -63,6 +66,8 @@ def assist_colorblind(image: pyvips.Image, effect: Effect, ctx: EffectContext) -
     mode = effect.arg(0) or "10"
     if mode == "xray":
         return on_color(_shift_colours)(image)
+    if not mode.isdigit() or not 1 <= int(mode) <= 100:
+        raise UnsupportedTransformation(f"Invalid effect parameter - assist_colorblind:{mode}")
     return on_color(lambda rgb: _stripes(rgb, int(mode)))(image)
 
 
