@@ -195,10 +195,32 @@ def test_pdf_density_and_rasterize(cld: LiveServer, document: Path) -> None:
     assert rasterized.content.startswith(b"%PDF-") and rasterized.content != document.read_bytes()
 
 
+def _pdf_pages(data: bytes) -> list[tuple[int, int, int]]:
+    """The centre colour of each page of a PDF darkroom wrote (PDFium reads it back)."""
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(data)
+    try:
+        return [_centre(document[index].render(scale=0.25).to_pil()) for index in range(len(document))]
+    finally:
+        document.close()
+
+
+def test_pdf_page_lists_and_ranges_deliver_those_pages(cld: LiveServer, document: Path) -> None:
+    public_id = cloudinary.uploader.upload(str(document), public_id=_unique("ranges"))["public_id"]
+    for spec, expected in [("2-3", [1, 2]), ("1;3", [0, 2]), ("2-", [1, 2]), ("3;1", [2, 0])]:
+        data = _get(_url(public_id, format="pdf", page=spec, width=150, crop="scale")).content
+        colours = _pdf_pages(data)
+        assert len(colours) == len(expected) and all(_near(c, PAGE_COLOURS[i], 20) for c, i in zip(colours, expected)), spec
+    first_of_range = _picture(_url(public_id, format="png", page="2-3"))  # an image format shows the first
+    assert _near(_centre(first_of_range), PAGE_COLOURS[1])
+
+
 def test_a_page_beyond_the_document_is_a_400(cld: LiveServer, document: Path) -> None:
     public_id = cloudinary.uploader.upload(str(document), public_id=_unique("beyond"))["public_id"]
-    response = httpx.get(_url(public_id, format="jpg", page=4))
-    assert response.status_code == 400 and "page" in response.headers["x-cld-error"]
+    for page in (4, "2-4", "3-1"):
+        response = httpx.get(_url(public_id, format="jpg", page=page))
+        assert response.status_code == 400 and "page" in response.headers["x-cld-error"], page
 
 
 # ---------------------------------------------------------------- vectorize

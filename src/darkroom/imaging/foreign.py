@@ -37,6 +37,8 @@ __all__ = [
     "load",
     "jxl_size",
     "load_file",
+    "load_pages",
+    "page_numbers",
     "read_header",
     "sniff",
 ]
@@ -269,6 +271,51 @@ def _pdf_header(path: str | os.PathLike[str]) -> ForeignHeader:
         finally:
             document.close()
     return ForeignHeader("pdf", _pixels_at(width, DEFAULT_DENSITY), _pixels_at(height, DEFAULT_DENSITY), pages)
+
+
+MAX_DOCUMENT_PAGES = 200  # pages one render decodes (`pg_1-`)
+
+
+def page_numbers(spec: str, count: int) -> list[int]:
+    """`pg_`'s pages, 1-based and in order: `3`, `3;5;7`, `3-5`, `5-` (to the end), mixed."""
+    from darkroom.imaging.errors import UnsupportedTransformation
+
+    wanted: list[int] = []
+    for part in spec.split(";"):
+        first, dash, last = part.partition("-")
+        if not first.isdigit() or (last and not last.isdigit()):
+            raise UnsupportedTransformation(f"Invalid page parameter - {spec}")
+        start = int(first)
+        end = int(last) if last else count if dash else start
+        if not 1 <= start <= end <= count:
+            raise UnsupportedTransformation(f"Invalid page parameter - {spec} (the document has {count} pages)")
+        wanted += [page for page in range(start, end + 1) if page not in wanted]
+        if len(wanted) > MAX_DOCUMENT_PAGES:
+            raise UnsupportedTransformation(f"Invalid page parameter - {spec} (at most {MAX_DOCUMENT_PAGES} pages)")
+    return wanted
+
+
+def load_pages(path: str | os.PathLike[str], spec: str, *, max_pixels: int, density: float | None = None) -> tuple[pyvips.Image, int, int]:
+    """The pages `spec` names (`pg_3;5`, `pg_2-`) stacked top to bottom, each at the first
+    one's size, as an animation's frames are: (image, page height, pages). The pixels of
+    every page together are held to `max_pixels`."""
+    dpi = density or DEFAULT_DENSITY
+    with _PDFIUM:
+        document = _open_pdf(path)
+        try:
+            numbers = page_numbers(spec, len(document))
+            points_wide, points_high = document.get_page_size(numbers[0] - 1)
+        finally:
+            document.close()
+    width, height = _pixels_at(points_wide, dpi), _pixels_at(points_high, dpi)
+    _check_pixels(width, height * len(numbers), max_pixels)
+    pages = [_pdf_page(path, number, dpi, max_pixels) for number in numbers]
+    pages = [page if (page.width, page.height) == (width, height) else page.thumbnail_image(width, height=height, size="force") for page in pages]
+    if len(pages) == 1:
+        return pages[0], height, 1
+    stacked = pyvips.Image.arrayjoin(pages, across=1).copy()
+    stacked.set_type(pyvips.GValue.gint_type, "page-height", height)
+    return stacked, height, len(pages)
 
 
 def _pdf_page(path: str | os.PathLike[str], page: int, density: float, max_pixels: int) -> pyvips.Image:

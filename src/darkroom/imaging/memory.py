@@ -32,6 +32,8 @@ from dataclasses import dataclass
 
 import pyvips
 
+from darkroom.errors import Invalid
+from darkroom.imaging.foreign import page_numbers
 from darkroom.imaging.geometry import is_focus_gravity
 from darkroom.transform import AUTO_GRAVITY_CROPS, Chain, Component, Pixels, Relative
 
@@ -78,12 +80,19 @@ def render_memory_bytes(header: SourceHeader, chain: Chain) -> int:
         width, height = _size_after(component, width, height, chain_dpr)
         peak = max(peak, width * height)
     copies = ANIMATION_WORKING_COPIES if frames > 1 else WORKING_COPIES
-    decoding = header.width * density * header.height * density * BYTES_PER_PIXEL * FOREIGN_DECODE_COPIES if foreign else 0.0
+    decoding = frames * header.width * density * header.height * density * BYTES_PER_PIXEL * FOREIGN_DECODE_COPIES if foreign else 0.0
     return int(frames * peak * BYTES_PER_PIXEL * copies + decoding) + FIXED_BYTES
 
 
 def _frames_decoded(header: SourceHeader, chain: Chain) -> int:
-    """Animations decode every frame unless `pg_` picks one; documents decode one page."""
+    """Animations decode every frame unless `pg_` picks one; documents decode the pages
+    `pg_` names (`pg_2-4`: three), the first by default."""
+    if header.format.lower() == "pdf":
+        spec = next((component.page for component in chain.components if component.page is not None), "1")
+        try:
+            return len(page_numbers(spec, max(1, header.pages)))
+        except Invalid:
+            return 1  # the render refuses it before decoding anything
     if header.format.lower() not in ANIMATED_SOURCES:
         return 1
     if any(component.page is not None for component in chain.components):
