@@ -216,6 +216,15 @@ def test_pdf_page_lists_and_ranges_deliver_those_pages(cld: LiveServer, document
     assert _near(_centre(first_of_range), PAGE_COLOURS[1])
 
 
+def test_explode_renders_every_pdf_page(cld: LiveServer, document: Path) -> None:
+    upload = cloudinary.uploader.upload(str(document), public_id=_unique("explode"))
+    result = cloudinary.uploader.explode(upload["public_id"], page="all", format="png")
+    assert result["batch_id"]
+    for number, colour in enumerate(PAGE_COLOURS, start=1):
+        page = _picture(_url(upload["public_id"], page=number, format="png", version=upload["version"]))
+        assert page.size == (621, 875) and _near(_centre(page), colour), number
+
+
 def test_a_page_beyond_the_document_is_a_400(cld: LiveServer, document: Path) -> None:
     public_id = cloudinary.uploader.upload(str(document), public_id=_unique("beyond"))["public_id"]
     for page in (4, "2-4", "3-1"):
