@@ -157,6 +157,13 @@ def test_jxl_size_header_is_read_without_decoding(tmp_path: Path) -> None:
     assert jxl_size(_jxl_header_only(20_000)) == (20_000, 20_000)
 
 
+def test_a_text_that_starts_like_a_bitmap_stays_raw(cld: LiveServer, tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_bytes(b"BMW service notes\n" * 20)  # "BM": a bitmap's two magic bytes, by chance
+    result = cloudinary.uploader.upload(str(path), public_id=_unique("notes"), resource_type="auto")
+    assert result["resource_type"] == "raw"
+
+
 # ---------------------------------------------------------------- PDF
 
 

@@ -72,7 +72,8 @@ def sniff(head: bytes) -> str | None:
     """The format of a file starting with `head` (its first kilobyte), if it is one of these."""
     for magic, fmt in _MAGIC:
         if head.startswith(magic):
-            return fmt if fmt != "ico" or _plausible_icon(head) else None
+            plausible = _PLAUSIBLE.get(fmt)
+            return fmt if plausible is None or plausible(head) else None
     if b"%PDF-" in head[:MAX_PDF_BYTES_SNIFFED]:
         return "pdf"
     return None
@@ -81,6 +82,17 @@ def sniff(head: bytes) -> str | None:
 def _plausible_icon(head: bytes) -> bool:
     """ICO's four magic bytes are common; a real icon directory has 1-255 entries."""
     return len(head) >= 6 and 0 < int.from_bytes(head[4:6], "little") < 256
+
+
+# The sizes of the DIB headers BMP files use (core, info, v2-v5): "BM" alone starts many texts.
+_DIB_HEADER_SIZES = frozenset((12, 40, 52, 56, 64, 108, 124))
+
+
+def _plausible_bitmap(head: bytes) -> bool:
+    return len(head) >= 18 and int.from_bytes(head[14:18], "little") in _DIB_HEADER_SIZES
+
+
+_PLAUSIBLE = {"ico": _plausible_icon, "bmp": _plausible_bitmap}
 
 
 def read_header(path: str | os.PathLike[str], fmt: str) -> ForeignHeader:

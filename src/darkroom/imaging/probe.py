@@ -16,6 +16,7 @@ import pyvips
 
 from darkroom.errors import Invalid, TooLarge
 from darkroom.imaging import foreign
+from darkroom.imaging.errors import InvalidImage
 from darkroom.transform import FORMAT_ALIASES
 
 __all__ = ["MediaInfo", "probe", "LOADER_FORMATS", "CONTENT_TYPES", "content_type_for", "normalize_format"]
@@ -128,7 +129,12 @@ def _probe_foreign(path: Path, head: bytes) -> MediaInfo | None:
     fmt = foreign.sniff(head)
     if fmt is None:
         return None
-    header = foreign.read_header(path, fmt)
+    try:
+        header = foreign.read_header(path, fmt)
+    except InvalidImage:
+        if fmt in foreign.DOCUMENT_SOURCES:
+            raise  # "%PDF-" says what it means to be: a broken one is refused, as Cloudinary does
+        return None  # a few magic bytes by chance (a text starting "BM"): not an image
     return MediaInfo("image", fmt, header.width, header.height, header.pages)
 
 
