@@ -26,7 +26,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
@@ -60,6 +60,7 @@ __all__ = [
     "SegmentWork",
     "StoredSegment",
     "StreamChild",
+    "eager_entry",
     "parse_child",
     "STREAMING_FORMATS",
     "ladder_for",
@@ -106,7 +107,9 @@ async def ladder_for(services: Services, asset: Asset, chain: Chain) -> Ladder:
     if profile is None:
         raise Invalid("Streaming profile is required for adaptive streaming formats")
     common = Chain(tuple(replace(c, streaming_profile=None) for c in chain.components))
-    rungs = [parse(item["transformation"]) for item in await _representations(services, asset.cloud, profile)]
+    texts = [item["transformation"] for item in await _representations(services, asset.cloud, profile)]
+    named = (await services.caches.rules_lookup.get(services, asset.cloud)).named if any("t_" in text for text in texts) else {}
+    rungs = [parse(text, named=named.get) for text in texts]
     return plan_ladder(_source(asset), common, rungs)
 
 
@@ -348,3 +351,15 @@ async def _keep(services: Services, key: _SegmentKey, file: Path) -> None:
         await services.store.delete(storage_key)  # the asset was destroyed or overwritten meanwhile
         return
     services.caches.streaming.remember(key, StoredSegment(storage_key, size, digest, key.content_type))
+
+
+async def eager_entry(services: Services, origin: str, asset: Asset, transformation: str, chain: Chain, fmt: str) -> dict[str, Any]:
+    """An eager `sp_…/m3u8` or `sp_…/mpd`: the whole ladder encoded now; the reply's entry
+    (manifests have no width or height). The job for `eager_async` calls `prepare_ladder`."""
+    from darkroom.media.shapes import delivery_path, delivery_urls
+
+    await prepare_ladder(services, asset, chain)
+    prefix = delivery_path(asset, transformation, fmt).rsplit("/", 1)[-1]
+    text = await manifest(services, asset, chain, fmt, prefix)
+    url, secure_url = delivery_urls(origin, asset, transformation, fmt)
+    return {"transformation": f"{transformation}/{fmt}", "bytes": len(text.encode()), "format": fmt, "url": url, "secure_url": secure_url}
