@@ -22,6 +22,7 @@ import logging
 import os
 import re
 import secrets
+import shutil
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -42,7 +43,9 @@ from darkroom.video.streaming import (
     Source,
     StreamChild,
     Track,
+    audio_group,
     dash_manifest,
+    encode_audio_segments,
     encode_segment,
     ffmpeg_exe,
     parse_child,
@@ -73,7 +76,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-STREAMING_FORMATS = {"m3u8": "application/x-mpegURL", "mpd": "application/dash+xml"}
+# RFC 8216 names the HLS type (ffmpeg warns on the older x-mpegURL); DASH is ISO 23009-1 Annex C.
+STREAMING_FORMATS = {"m3u8": "application/vnd.apple.mpegurl", "mpd": "application/dash+xml"}
 AUTO_PROFILE = "4k"  # sp_auto: the widest predefined ladder, cut at the source's size
 WAIT_SECONDS = 20.0  # how long a segment request waits for its encode before answering 423
 PREFETCH_AHEAD = 2  # segments of a track encoded ahead of the last one requested
@@ -207,13 +211,12 @@ class _SegmentKey:
 
     asset: Asset
     transformation: str  # the rendition's settings, written as a transformation
-    variant: str  # "m4s:<segment seconds>:<index>" or "mp4:<segment seconds>:init"
+    variant: str  # "m4s:<grid>:<index>" or "mp4:<grid>:init" (grid: `Ladder.grid`)
     fmt: str
 
     @classmethod
     def of(cls, asset: Asset, ladder: Ladder, track: Track, part: str, index: int) -> _SegmentKey:
-        seconds = f"{ladder.segment_seconds:g}"
-        variant = f"mp4:{seconds}:init" if part == "init" else f"m4s:{seconds}:{index}"
+        variant = f"mp4:{ladder.grid}:init" if part == "init" else f"m4s:{ladder.grid}:{index}"
         return cls(asset, _settings_text(track), variant, "mp4" if part == "init" else "m4s")
 
     @property
@@ -276,11 +279,13 @@ class SegmentWork:
             del self._memo[memo]
 
     def produce(self, services: Services, asset: Asset, ladder: Ladder, track: Track, index: int, *, ahead: bool = False) -> asyncio.Task[None]:
-        """The task encoding and storing segment `index` of `track` (started if not running)."""
-        inflight = (asset.pk, asset.version_id, _settings_text(track), index)
+        """The task encoding and storing segment `index` of `track` (started if not running);
+        for audio, the task encoding the group of segments that holds it."""
+        group = audio_group(ladder, index) if track.rendition is None else range(index, index + 1)
+        inflight = (asset.pk, asset.version_id, _settings_text(track), group.start)
         task = self._inflight.get(inflight)
         if task is None:
-            task = asyncio.get_running_loop().create_task(self._encode_and_store(services, asset, ladder, track, index, ahead))
+            task = asyncio.get_running_loop().create_task(self._encode_and_store(services, asset, ladder, track, group, ahead))
             self._inflight[inflight] = task
             task.add_done_callback(lambda done: self._finished(inflight, done))
         return task
@@ -293,41 +298,47 @@ class SegmentWork:
     def prefetch(self, services: Services, asset: Asset, ladder: Ladder, track: Track, index: int) -> None:
         """Start encoding the next segments of `track` in the background, if not stored yet."""
         for ahead in range(index + 1, min(index + 1 + PREFETCH_AHEAD, ladder.segment_count)):
-            memo = (asset.pk, asset.version_id, _settings_text(track), f"m4s:{ladder.segment_seconds:g}:{ahead}")
+            memo = (asset.pk, asset.version_id, _settings_text(track), f"m4s:{ladder.grid}:{ahead}")
             if memo not in self._memo:
                 self.produce(services, asset, ladder, track, ahead, ahead=True)
 
-    async def _encode_and_store(self, services: Services, asset: Asset, ladder: Ladder, track: Track, index: int, ahead: bool) -> None:
-        segment_key = _SegmentKey.of(asset, ladder, track, "segment", index)
-        if await self.stored(services, segment_key) is not None:
+    async def _encode_and_store(self, services: Services, asset: Asset, ladder: Ladder, track: Track, group: range, ahead: bool) -> None:
+        wanted = [i for i in group if await self.stored(services, _SegmentKey.of(asset, ladder, track, "segment", i)) is None]
+        if not wanted:
             return  # made by another process, or a job, since it was asked for
         services.spool_dir.mkdir(parents=True, exist_ok=True)
-        out = services.spool_dir / f"segment-{secrets.token_hex(8)}.mp4"
+        folder = services.spool_dir / f"segments-{secrets.token_hex(8)}"
+        folder.mkdir()
         try:
             async with contextlib.AsyncExitStack() as stack:
                 if ahead:
                     await stack.enter_async_context(self._ahead)
                 source = await stack.enter_async_context(services.local_file(asset.storage_key))
-                start, length = ladder.segment(index)
-                await anyio.to_thread.run_sync(
-                    lambda: encode_segment(ffmpeg_exe(), source, out, track, start, length, timeout=ENCODE_TIMEOUT), limiter=self._slots
-                )
-            await self._store(services, asset, ladder, track, index, out)
+                files = await anyio.to_thread.run_sync(lambda: _encode(source, folder, ladder, track, group), limiter=self._slots)
+            for index, file in zip(group, files):
+                if index in wanted:
+                    await self._store(services, asset, ladder, track, index, file)
         finally:
-            out.unlink(missing_ok=True)
+            await anyio.to_thread.run_sync(lambda: shutil.rmtree(folder, ignore_errors=True))
 
     async def _store(self, services: Services, asset: Asset, ladder: Ladder, track: Track, index: int, encoded: Path) -> None:
         """Store the fragments as the segment and, if the track has none yet, the header as its init."""
         header, media = encoded.with_suffix(".init"), encoded.with_suffix(".m4s")
-        try:
-            await anyio.to_thread.run_sync(lambda: _split_file(encoded, header, media))
-            init_key = _SegmentKey.of(asset, ladder, track, "init", 0)
-            if await self.stored(services, init_key) is None:
-                await _keep(services, init_key, header)
-            await _keep(services, _SegmentKey.of(asset, ladder, track, "segment", index), media)
-        finally:
-            header.unlink(missing_ok=True)
-            media.unlink(missing_ok=True)
+        await anyio.to_thread.run_sync(lambda: _split_file(encoded, header, media))
+        init_key = _SegmentKey.of(asset, ladder, track, "init", 0)
+        if await self.stored(services, init_key) is None:
+            await _keep(services, init_key, header)
+        await _keep(services, _SegmentKey.of(asset, ladder, track, "segment", index), media)
+
+
+def _encode(source: Path, folder: Path, ladder: Ladder, track: Track, group: range) -> list[Path]:
+    """The encoded files of the segments in `group` (a video track's group is one segment)."""
+    if track.rendition is None:
+        return encode_audio_segments(ffmpeg_exe(), source, folder, ladder, group, timeout=ENCODE_TIMEOUT)
+    out = folder / "video.mp4"
+    start, length = ladder.segment(group.start)
+    encode_segment(ffmpeg_exe(), source, out, track, start, length, timeout=ENCODE_TIMEOUT)
+    return [out]
 
 
 def _split_file(encoded: Path, header: Path, media: Path) -> None:

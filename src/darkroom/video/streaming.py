@@ -2,13 +2,16 @@
 
 Design: fixed segment boundaries, each segment transcoded on its own, on demand.
 
-The manifests are computed from the probed duration alone: segment *n* covers
-`[n·D, (n+1)·D)` (D = `SEGMENT_SECONDS`), so a player gets every playlist at once, before a
-single frame is encoded. A segment is one short ffmpeg run that input-seeks to its start,
-encodes D seconds whose first frame is an IDR frame (so it is independent and keyframe-
-aligned), and writes fragmented MP4 whose `tfdt` carries the segment's real position
-(`-output_ts_offset`, with timestamp shifting and edit lists off). The media layer caches each
-segment as a derivative and works a few segments ahead of the player in the background.
+The manifests are computed from the probed duration alone: segment 0 covers the first
+`FIRST_SEGMENT_SECONDS` (2 s), each next one `SEGMENT_SECONDS` (4 s), so a player gets every
+playlist at once, before a single frame is encoded. A video segment is one short ffmpeg run
+that input-seeks to its start, encodes its seconds with an IDR frame first (so it is
+independent and keyframe-aligned), and writes fragmented MP4 whose `tfdt` carries the
+segment's real position (`-output_ts_offset`, with timestamp shifting and edit lists off).
+The media layer caches each segment as a derivative and works a few segments ahead of the
+player in the background. The time to first playable segment is then one 2 s encode of the
+rung the player starts with (measured in bench/video_streaming.py: about 1.0x a direct ffmpeg
+run of the same command).
 
 Why not ffmpeg's hls/dash muxer writing progressively: its first segment is as quick, but
 segment *n* exists only after everything before it is encoded, so a seek (or a player that
@@ -18,11 +21,13 @@ be made in any order by any worker, and let a crashed or repeated job redo one s
 
 The segments are CMAF-style fMP4 with video and audio in separate tracks: one set of files
 serves HLS (version 7, `EXT-X-MAP`, audio as an `EXT-X-MEDIA` group: hls.js and Safari) and
-DASH (`SegmentTemplate` with `$Number$`: dash.js). Every encode of a track writes the same
-initialization header (same codec settings and size), so the header of whichever segment
-is encoded first is the track's `init.mp4`. No B-frames: then decode and presentation times
-agree and no segment's timestamps start below its boundary. AAC's priming (1024 samples)
-makes each audio segment start 21 ms early; players overlap it.
+DASH (`SegmentTemplate` + `SegmentTimeline`, `$Number$`: dash.js). Every encode of a track
+writes the same initialization header (same codec settings and size; H.264 level set, not
+guessed), so the header of whichever segment is encoded first is the track's `init.mp4`.
+No B-frames: then decode and presentation times agree and no segment's timestamps start
+below its boundary. Audio is cheap to encode but AAC primes each new stream with one frame,
+so audio segments are encoded `AUDIO_GROUP` at a time as one stream and cut by ffmpeg's
+segment muxer: they meet exactly, except for one frame of overlap between groups.
 """
 
 from __future__ import annotations
@@ -50,7 +55,9 @@ __all__ = [
     "Source",
     "Track",
     "StreamChild",
+    "audio_group",
     "dash_manifest",
+    "encode_audio_segments",
     "encode_segment",
     "ffmpeg_exe",
     "hls_master",
@@ -60,7 +67,9 @@ __all__ = [
     "split_header",
 ]
 
-SEGMENT_SECONDS = 4.0  # short enough that a 1080p segment encodes in about two seconds on two cores
+SEGMENT_SECONDS = 4.0  # seconds per segment: few requests, yet a seek costs one short encode
+FIRST_SEGMENT_SECONDS = 2.0  # the first segment is shorter: the time to first frame is its encode
+AUDIO_GROUP = 15  # audio segments encoded in one run (about a minute), cut by ffmpeg's segment muxer
 AUDIO_BIT_RATE = 128_000  # bits/s, AAC stereo at 48 kHz for every ladder
 AUDIO_TRACK = "a"
 X264_PRESET = "veryfast"  # the speed the time-to-first-segment goal needs; bit rates are capped anyway
@@ -116,11 +125,16 @@ class Rendition:
 
 @dataclass(frozen=True)
 class Ladder:
-    """The whole presentation: the renditions, the audio track, the segment grid."""
+    """The whole presentation: the renditions, the audio track, the segment grid.
+
+    The grid is fixed by the duration alone: a short first segment (`FIRST_SEGMENT_SECONDS`,
+    so playback starts after half the work), then `SEGMENT_SECONDS` each, the last one shorter.
+    """
 
     renditions: tuple[Rendition, ...]
     duration: float
     has_audio: bool
+    first_seconds: float = FIRST_SEGMENT_SECONDS
     segment_seconds: float = SEGMENT_SECONDS
     tracks: tuple[str, ...] = field(init=False)
 
@@ -129,13 +143,23 @@ class Ladder:
         object.__setattr__(self, "tracks", names)
 
     @property
+    def grid(self) -> str:
+        """The grid as text, part of a segment's cache identity (`2+4`)."""
+        return f"{self.first_seconds:g}+{self.segment_seconds:g}"
+
+    @property
     def segment_count(self) -> int:
-        return max(1, math.ceil(self.duration / self.segment_seconds - 1e-6))
+        rest = self.duration - self.first_seconds
+        return 1 if rest <= 1e-3 else 1 + math.ceil(rest / self.segment_seconds - 1e-3)
+
+    def start(self, index: int) -> float:
+        return 0.0 if index == 0 else self.first_seconds + (index - 1) * self.segment_seconds
 
     def segment(self, index: int) -> tuple[float, float]:
         """(start, length) in seconds of segment `index`."""
-        start = index * self.segment_seconds
-        return start, min(self.segment_seconds, self.duration - start)
+        start = self.start(index)
+        end = self.duration if index == self.segment_count - 1 else self.start(index + 1)
+        return start, end - start
 
     def rendition(self, track: str) -> Rendition | None:
         return next((r for r in self.renditions if r.track == track), None)
@@ -340,7 +364,8 @@ def hls_master(ladder: Ladder, prefix: str) -> str:
 
 def hls_media_playlist(ladder: Ladder, track: str) -> str:
     """One track's segment list; its URIs are relative to the playlist (`…/dog.m3u8/v0.m3u8`)."""
-    lines = ["#EXTM3U", "#EXT-X-VERSION:7", f"#EXT-X-TARGETDURATION:{math.ceil(ladder.segment_seconds)}",
+    target = math.ceil(max(ladder.segment(i)[1] for i in range(min(2, ladder.segment_count))))
+    lines = ["#EXTM3U", "#EXT-X-VERSION:7", f"#EXT-X-TARGETDURATION:{target}",
              "#EXT-X-MEDIA-SEQUENCE:0", "#EXT-X-PLAYLIST-TYPE:VOD", "#EXT-X-INDEPENDENT-SEGMENTS",
              f'#EXT-X-MAP:URI="{track}/init.mp4"']
     for index in range(ladder.segment_count):
@@ -353,12 +378,12 @@ def hls_media_playlist(ladder: Ladder, track: str) -> str:
 def dash_manifest(ladder: Ladder, prefix: str) -> str:
     """A static MPD (isoff-live profile): one adaptation set per media type, `$Number$` templates."""
     duration = f"PT{ladder.duration:.3f}S"
-    millis = round(ladder.segment_seconds * 1000)
     base = _child(prefix, "").replace("$", "$$")
+    timeline = _timeline(ladder)
 
     def template(track: str) -> str:
-        return (f'<SegmentTemplate timescale="1000" duration="{millis}" startNumber="0" '
-                f'initialization={quoteattr(base + track + "/init.mp4")} media={quoteattr(base + track + "/$Number$.m4s")}/>')
+        return (f'<SegmentTemplate timescale="1000" startNumber="0" initialization={quoteattr(base + track + "/init.mp4")} '
+                f'media={quoteattr(base + track + "/$Number$.m4s")}>{timeline}</SegmentTemplate>')
 
     parts = ['<?xml version="1.0" encoding="UTF-8"?>',
              '<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-live:2011" type="static" '
@@ -422,6 +447,19 @@ def ffmpeg_exe() -> str:
     return str(imageio_ffmpeg.get_ffmpeg_exe())
 
 
+def _timeline(ladder: Ladder) -> str:
+    """`<SegmentTimeline>` in milliseconds, runs of equal segments as one `<S r=…>`."""
+    edges = [round(ladder.start(i) * 1000) for i in range(ladder.segment_count)] + [round(ladder.duration * 1000)]
+    runs: list[list[int]] = []  # [start, duration, repeats]
+    for start, end in zip(edges, edges[1:]):
+        if runs and runs[-1][1] == end - start:
+            runs[-1][2] += 1
+        else:
+            runs.append([start, end - start, 0])
+    items = "".join(f'<S t="{t}" d="{d}"' + (f' r="{r}"' if r else "") + "/>" for t, d, r in runs)
+    return f"<SegmentTimeline>{items}</SegmentTimeline>"
+
+
 def _child(prefix: str, rest: str) -> str:
     """`dog.m3u8/v0.m3u8`; `./` first so a public ID with a `:` is not read as a URI scheme."""
     return f"./{prefix}/{rest}"
@@ -442,23 +480,56 @@ class Track:
         return self.rendition.track if self.rendition else AUDIO_TRACK
 
 
-def encode_segment(ffmpeg: str, source: Path, out: Path, track: Track, start: float, length: float, *, timeout: float) -> None:
-    """Encode `length` seconds from `start` of one track into a fragmented MP4 at `out`.
+_FRAGMENTED = ["-avoid_negative_ts", "disabled", "-use_editlist", "0",
+               "-movflags", "+frag_keyframe+empty_moov+default_base_moof+frag_discont+skip_trailer"]
 
-    The file holds the track's initialization header and then the segment's fragments,
-    timed at their real position in the presentation (`split_header` separates them).
+
+def encode_segment(ffmpeg: str, source: Path, out: Path, track: Track, start: float, length: float, *, timeout: float) -> None:
+    """Encode `length` seconds from `start` of one video track into a fragmented MP4 at `out`.
+
+    The file holds the track's initialization header and then the segment's fragment,
+    timed at its real position in the presentation (`split_header` separates them).
     """
-    command = [ffmpeg, "-nostdin", "-v", "error", "-y", "-ss", f"{start:.6f}", "-t", f"{length:.6f}", "-i", str(source),
-               *_track_arguments(track),
-               "-output_ts_offset", f"{start:.6f}", "-avoid_negative_ts", "disabled", "-use_editlist", "0",
-               "-movflags", "+frag_keyframe+empty_moov+default_base_moof+frag_discont+skip_trailer",
-               "-f", "mp4", str(out)]
+    _run([ffmpeg, "-nostdin", "-v", "error", "-y", "-ss", f"{start:.6f}", "-t", f"{length:.6f}", "-i", str(source),
+          *_track_arguments(track), "-output_ts_offset", f"{start:.6f}", *_FRAGMENTED, "-f", "mp4", str(out)], timeout)
+    if not out.exists() or out.stat().st_size == 0:
+        raise EncodeFailed("Video segment could not be produced", detail="ffmpeg wrote nothing")
+
+
+def audio_group(ladder: Ladder, index: int) -> range:
+    """The audio segments encoded together with segment `index` (one run, one AAC stream)."""
+    first = index // AUDIO_GROUP * AUDIO_GROUP
+    return range(first, min(first + AUDIO_GROUP, ladder.segment_count))
+
+
+def encode_audio_segments(ffmpeg: str, source: Path, folder: Path, ladder: Ladder, group: range, *, timeout: float) -> list[Path]:
+    """Encode the audio of a group of segments as one AAC stream, cut at the segment edges.
+
+    One continuous encode, so the segments meet exactly (an encode per segment would repeat
+    AAC's priming frame at every edge: a click every few seconds); ffmpeg's segment muxer
+    cuts at the first audio frame at or after each edge. Returns a fragmented MP4 per segment.
+    """
+    start = ladder.start(group.start)
+    last_start, last_length = ladder.segment(group.stop - 1)
+    cuts = ",".join(f"{ladder.start(i) - start:.6f}" for i in group[1:])
+    options = "movflags=+frag_keyframe+empty_moov+default_base_moof+frag_discont+skip_trailer:use_editlist=0:avoid_negative_ts=disabled"
+    _run([ffmpeg, "-nostdin", "-v", "error", "-y", "-ss", f"{start:.6f}", "-t", f"{last_start + last_length - start:.6f}",
+          "-i", str(source), *_track_arguments(Track(None)), "-output_ts_offset", f"{start:.6f}",
+          "-f", "segment", *(["-segment_times", cuts] if cuts else []), "-segment_format", "mp4",
+          "-segment_format_options", options, "-reset_timestamps", "0", str(folder / "audio%d.mp4")], timeout)
+    files = [folder / f"audio{n}.mp4" for n in range(len(group))]
+    if not all(file.exists() and file.stat().st_size > 0 for file in files):
+        raise EncodeFailed("Video segment could not be produced", detail=f"audio group {group}: ffmpeg wrote fewer segments")
+    return files
+
+
+def _run(command: list[str], timeout: float) -> None:
     began = time.monotonic()
     try:
         done = subprocess.run(command, capture_output=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
         raise EncodeFailed("Video segment could not be produced", detail=f"ffmpeg timed out after {timeout:.0f} s") from None
-    if done.returncode != 0 or not out.exists() or out.stat().st_size == 0:
+    if done.returncode != 0:
         detail = done.stderr.decode("utf-8", "replace")[-2000:]
         raise EncodeFailed("Video segment could not be produced", detail=f"after {time.monotonic() - began:.1f} s: {detail}")
 
