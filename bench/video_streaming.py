@@ -119,9 +119,12 @@ def first_playable(public_id: str) -> tuple[float, float, str]:
         playlist = client.get(playlist_url)
         playlist.raise_for_status()
         segments = [line for line in playlist.text.splitlines() if line and not line.startswith("#")]
+        steps = [f"playlists {time.perf_counter() - began:.2f} s"]
         for part in ("v0/init.mp4", segments[0]):
             client.get(urljoin(playlist_url, part)).raise_for_status()
+            steps.append(f"{part.rsplit('/', 1)[-1]} {time.perf_counter() - began:.2f} s")
         first = time.perf_counter() - began
+        print("first play, cumulative:", ", ".join(steps))
         time.sleep(first)  # a player plays the first segment meanwhile; darkroom works ahead
         began = time.perf_counter()
         client.get(urljoin(playlist_url, segments[1])).raise_for_status()

@@ -159,6 +159,8 @@ def test_errors_and_preflight_carry_cors(uploaded: str) -> None:
     assert "x-cld-error" in missing.headers["access-control-expose-headers"].lower()
     unknown = httpx.get(url(uploaded, streaming_profile="no_such_profile", format="m3u8"))
     assert unknown.status_code == 404
+    no_profile = httpx.get(url(uploaded, format="m3u8"))
+    assert no_profile.status_code == 400 and "streaming profile" in no_profile.headers["x-cld-error"]
     preflight = httpx.options(master_url.replace(".m3u8", ".m3u8/v0/0.m4s"),
                               headers={"Origin": "http://player.test", "Access-Control-Request-Method": "GET",
                                        "Access-Control-Request-Headers": "range"})

@@ -29,7 +29,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from darkroom.media.delivery_paths import DeliveryPath
-from darkroom.media.streaming import StreamChild, parse_child, streaming_profile_of
+from darkroom.media.streaming import STREAMING_FORMATS, StreamChild, parse_child, streaming_profile_of
 
 __all__ = ["StreamingCorsMiddleware", "stream_target"]
 
@@ -41,11 +41,12 @@ _EXPOSED = "X-Cld-Error, Content-Length, Content-Range, Accept-Ranges, ETag"
 def stream_target(path: DeliveryPath) -> tuple[DeliveryPath, StreamChild | None] | None:
     """For a ladder's URL: the master's delivery path (whose signature covers the child) and
     the child file (None for the master itself); None for any other URL."""
+    manifest = path.name.rsplit(".", 1)[-1].lower() in STREAMING_FORMATS
     if not streaming_profile_of(path.transformation):
-        return None
+        return (path, None) if manifest else None  # refused: a ladder needs a profile
     child = parse_child(path.name)
     if child is None:
-        return (path, None) if path.name.rsplit(".", 1)[-1].lower() in ("m3u8", "mpd") else None
+        return (path, None) if manifest else None
     suffix = "/" + child.suffix
     return replace(path, name=child.master, signed_text=path.signed_text.removesuffix(suffix)), child
 

@@ -109,7 +109,7 @@ async def ladder_for(services: Services, asset: Asset, chain: Chain) -> Ladder:
     other components, cut at the source's size."""
     profile = next((c.streaming_profile for c in chain.components if c.streaming_profile), None)
     if profile is None:
-        raise Invalid("Streaming profile is required for adaptive streaming formats")
+        raise Invalid("A streaming profile (sp_) is required to deliver m3u8 or mpd")
     common = Chain(tuple(replace(c, streaming_profile=None) for c in chain.components))
     texts = [item["transformation"] for item in await _representations(services, asset.cloud, profile)]
     named = (await services.caches.rules_lookup.get(services, asset.cloud)).named if any("t_" in text for text in texts) else {}
