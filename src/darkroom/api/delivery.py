@@ -28,6 +28,7 @@ from darkroom.media.services import Services, services_of
 from darkroom.auth import verify_url_signature
 from darkroom.catalog import Asset
 from darkroom.errors import NotAuthenticated, NotFound
+from darkroom.storage import BlobNotFound
 from darkroom.imaging import normalize_format
 from darkroom.transform import Chain, parse
 from darkroom.vocabulary import DELIVERY_URL_TYPES, SIGNED_DELIVERY_TYPES, STORED_RESOURCE_TYPES
@@ -193,7 +194,11 @@ async def _stored_response(request: Request, services: Services, found: streamin
     status = 200 if wanted is None else 206
     if request.method == "HEAD":
         return Response(status_code=status, headers=headers, media_type=found.content_type)
-    blob = await services.store.open(found.storage_key, wanted)
+    try:
+        blob = await services.store.open(found.storage_key, wanted)
+    except BlobNotFound:  # purged by another process since it was remembered: the retry makes it again
+        services.caches.streaming.forget_all()
+        raise streaming.LadderPreparing("Video is being processed, please try again later") from None
     return StreamingResponse(blob.chunks(), status_code=status, headers=headers, media_type=found.content_type)
 
 

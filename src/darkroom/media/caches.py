@@ -9,7 +9,7 @@ that delivery's hot path costs memory reads, not round trips:
 | `asset_lookup` | assets delivery just looked up, for `LOOKUP_TTL` | yes: a destroy, rename or overwrite |
 | `rules_lookup` | each cloud's delivery rules, for `LOOKUP_TTL` | yes: strict mode, named transformations |
 | `hot_responses` | whole answers to repeated image requests | yes: as the two above |
-| `streaming` | records of stored HLS/DASH segments, segment encodes in flight | never: keyed by the asset's version_id |
+| `streaming` | records of stored HLS/DASH segments, segment encodes in flight | yes: a purge of derivatives |
 | decoded sources (`imaging.decoded`) | decoded pixels of recent originals, sized here | never: keyed by the original's storage key |
 | libvips' operation cache (`imaging.memory`) | recent libvips operations, bounded here | never: keyed by file and arguments |
 
@@ -60,3 +60,4 @@ class Caches:
         self.asset_lookup.forget_all()
         self.rules_lookup.forget_all()
         self.hot_responses.forget_all()
+        self.streaming.forget_all()

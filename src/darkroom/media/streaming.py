@@ -274,9 +274,9 @@ class SegmentWork:
         while len(self._memo) > self.MEMO_SIZE:
             self._memo.popitem(last=False)
 
-    def forget_asset(self, asset_pk: int) -> None:
-        for memo in [m for m in self._memo if m[0] == asset_pk]:
-            del self._memo[memo]
+    def forget_all(self) -> None:
+        """Drop the remembered records (a purge of derivatives may have removed their blobs)."""
+        self._memo.clear()
 
     def produce(self, services: Services, asset: Asset, ladder: Ladder, track: Track, index: int, *, ahead: bool = False) -> asyncio.Task[None]:
         """The task encoding and storing segment `index` of `track` (started if not running);
