@@ -7,9 +7,10 @@ Segments are encoded when first asked for, stored as derivatives (blob + `derive
 and served from the store afterwards; after each request the next `PREFETCH_AHEAD` segments
 of that track are encoded in the background, so a player that keeps playing finds them made.
 
-A segment request waits for its encode at most `WAIT_SECONDS`; past that the encode goes on
-and the client gets `LadderPreparing` (423, Cloudinary's answer while a video is processed),
-so a retrying player ends up playing with no manual step. `prepare_ladder` encodes a whole
+A segment request waits for its encode (a few seconds: one segment) at most `WAIT_SECONDS`;
+past that the encode goes on and the client gets `LadderPreparing` (423, Cloudinary's answer
+while a video is processed). Either way the encode is never abandoned, so a player that asks
+again (hls.js does after 10 s without a byte, dash.js after any failure) ends up playing. `prepare_ladder` encodes a whole
 ladder: the eager (`eager=sp_hd/m3u8`) and job entry point.
 """
 
@@ -79,7 +80,10 @@ log = logging.getLogger(__name__)
 # RFC 8216 names the HLS type (ffmpeg warns on the older x-mpegURL); DASH is ISO 23009-1 Annex C.
 STREAMING_FORMATS = {"m3u8": "application/vnd.apple.mpegurl", "mpd": "application/dash+xml"}
 AUTO_PROFILE = "4k"  # sp_auto: the widest predefined ladder, cut at the source's size
-WAIT_SECONDS = 20.0  # how long a segment request waits for its encode before answering 423
+# How long a segment request waits for its encode before answering 423. Waiting is what players
+# handle best: hls.js gives up on a request after 10 s without a byte and asks again at once (the
+# new request joins the same encode), while it treats a 4xx such as 423 as final for that segment.
+WAIT_SECONDS = 50.0
 PREFETCH_AHEAD = 2  # segments of a track encoded ahead of the last one requested
 ENCODE_TIMEOUT = 300.0  # seconds for one segment's ffmpeg run
 _SP = re.compile(r"(?:^|[/,])sp_")
