@@ -103,6 +103,12 @@ def test_ffmpeg_plays_the_whole_hls_ladder_from_the_server(uploaded: str) -> Non
     assert played_seconds(url(uploaded, streaming_profile="sd", format="m3u8")) == pytest.approx(SECONDS, abs=0.3)
 
 
+def test_upload_reply_playback_url_is_the_sp_auto_ladder(cld_sqlite: LiveServer, clip: Path) -> None:
+    result = cloudinary.uploader.upload(str(clip), resource_type="video", public_id="streams/playback", overwrite=True)
+    assert result["playback_url"].endswith(f"/video/upload/sp_auto/v{result['version']}/streams/playback.m3u8")
+    assert played_seconds(result["playback_url"]) == pytest.approx(SECONDS, abs=0.3)
+
+
 def test_dash_manifest_parses_and_ffmpeg_plays_it(uploaded: str) -> None:
     mpd_url = url(uploaded, streaming_profile="sd", format="mpd")
     reply = httpx.get(mpd_url)

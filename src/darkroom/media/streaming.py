@@ -71,6 +71,7 @@ __all__ = [
     "manifest",
     "media_playlist",
     "prepare_ladder",
+    "prepare_ladder_job",
     "segment",
     "streaming_profile_of",
 ]
@@ -378,3 +379,21 @@ async def eager_entry(services: Services, origin: str, asset: Asset, transformat
     text = await manifest(services, asset, chain, fmt, prefix)
     url, secure_url = delivery_urls(origin, asset, transformation, fmt)
     return {"transformation": f"{transformation}/{fmt}", "bytes": len(text.encode()), "format": fmt, "url": url, "secure_url": secure_url}
+
+
+async def prepare_ladder_job(services: Services, payload: dict[str, Any]) -> None:
+    """The job body for `eager_async` with a streaming profile (to register as
+    `@job_handler("streaming.prepare_ladder")` when media/tasks.py lands).
+
+    `payload`: `cloud`, `type`, `public_id`, `version_id` (the version asked for) and
+    `transformation` (`sp_hd`, `q_auto/sp_auto`, …). Idempotent: stored segments are skipped,
+    and a job for a destroyed or replaced version does nothing.
+    """
+    from darkroom import catalog
+
+    asset = await services.db(catalog.get_asset, payload["cloud"], "video", payload["type"], payload["public_id"])
+    if asset is None or asset.version_id != payload["version_id"]:
+        return
+    text = payload["transformation"]
+    named = (await services.caches.rules_lookup.get(services, asset.cloud)).named if "t_" in text else {}
+    await prepare_ladder(services, asset, parse(text, named=named.get))
