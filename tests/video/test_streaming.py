@@ -109,6 +109,17 @@ def test_upload_reply_playback_url_is_the_sp_auto_ladder(cld_sqlite: LiveServer,
     assert played_seconds(result["playback_url"]) == pytest.approx(SECONDS, abs=0.3)
 
 
+def test_audio_only_file_streams_its_audio_track(cld_sqlite: LiveServer, tmp_path: Path) -> None:
+    tone = tmp_path / "tone.mp3"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=440:duration=3",
+                    "-c:a", "libmp3lame", "-b:a", "64k", str(tone)], check=True, timeout=60)
+    cloudinary.uploader.upload(str(tone), resource_type="video", public_id="streams/tone", overwrite=True)
+    master_url = url("streams/tone", streaming_profile="hd", format="m3u8")
+    master = httpx.get(master_url).text
+    assert 'CODECS="mp4a.40.2"' in master and "RESOLUTION" not in master
+    assert played_seconds(master_url) == pytest.approx(3.0, abs=0.3)
+
+
 def test_dash_manifest_parses_and_ffmpeg_plays_it(uploaded: str) -> None:
     mpd_url = url(uploaded, streaming_profile="sd", format="mpd")
     reply = httpx.get(mpd_url)
