@@ -13,7 +13,7 @@ import pytest
 from darkroom.catalog.streaming import PREDEFINED
 from darkroom.errors import Invalid
 from darkroom.transform import Chain, parse
-from darkroom.video.streaming import Ladder, Source, StreamChild, dash_manifest, hls_master, hls_media_playlist, parse_child, plan_ladder
+from darkroom.video.streaming import Ladder, audio_group, Source, StreamChild, dash_manifest, hls_master, hls_media_playlist, parse_child, plan_ladder
 
 MPD = "{urn:mpeg:dash:schema:mpd:2011}"
 
@@ -92,6 +92,12 @@ def test_dash_timeline_adds_up_to_the_duration() -> None:
     spans = [(int(s.get("d", 0)), int(s.get("r", 0))) for s in template.iter(f"{MPD}S")]
     assert spans == [(2000, 0), (4000, 1), (500, 0)]
     assert sum(d * (r + 1) for d, r in spans) == 10_500
+
+
+def test_audio_is_encoded_in_groups_a_short_one_first() -> None:
+    ladder = Ladder((), 130.0, True)  # 2 + 32 x 4 s: 33 segments
+    groups = sorted({(g.start, g.stop) for g in (audio_group(ladder, i) for i in range(ladder.segment_count))})
+    assert groups == [(0, 4), (4, 19), (19, 33)]
 
 
 @pytest.mark.parametrize("child", [

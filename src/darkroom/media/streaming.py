@@ -319,7 +319,7 @@ class SegmentWork:
                 if ahead:
                     await stack.enter_async_context(self._ahead)
                 source = await stack.enter_async_context(services.local_file(asset.storage_key))
-                files = await anyio.to_thread.run_sync(lambda: _encode(source, folder, ladder, track, group), limiter=self._slots)
+                files = await anyio.to_thread.run_sync(lambda: _encode(source, folder, ladder, track, group, ahead), limiter=self._slots)
             for index, file in zip(group, files):
                 if index in wanted:
                     await self._store(services, asset, ladder, track, index, file)
@@ -336,13 +336,13 @@ class SegmentWork:
         await _keep(services, _SegmentKey.of(asset, ladder, track, "segment", index), media)
 
 
-def _encode(source: Path, folder: Path, ladder: Ladder, track: Track, group: range) -> list[Path]:
+def _encode(source: Path, folder: Path, ladder: Ladder, track: Track, group: range, background: bool) -> list[Path]:
     """The encoded files of the segments in `group` (a video track's group is one segment)."""
     if track.rendition is None:
-        return encode_audio_segments(ffmpeg_exe(), source, folder, ladder, group, timeout=ENCODE_TIMEOUT)
+        return encode_audio_segments(ffmpeg_exe(), source, folder, ladder, group, timeout=ENCODE_TIMEOUT, background=background)
     out = folder / "video.mp4"
     start, length = ladder.segment(group.start)
-    encode_segment(ffmpeg_exe(), source, out, track, start, length, timeout=ENCODE_TIMEOUT)
+    encode_segment(ffmpeg_exe(), source, out, track, start, length, timeout=ENCODE_TIMEOUT, background=background)
     return [out]
 
 

@@ -35,6 +35,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+import shutil
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -70,6 +71,7 @@ __all__ = [
 SEGMENT_SECONDS = 4.0  # seconds per segment: few requests, yet a seek costs one short encode
 FIRST_SEGMENT_SECONDS = 2.0  # the first segment is shorter: the time to first frame is its encode
 AUDIO_GROUP = 15  # audio segments encoded in one run (about a minute), cut by ffmpeg's segment muxer
+AUDIO_FIRST_GROUP = 4  # the first run is shorter (14 s): first play waits for it
 AUDIO_BIT_RATE = 128_000  # bits/s, AAC stereo at 48 kHz for every ladder
 AUDIO_TRACK = "a"
 X264_PRESET = "veryfast"  # the speed the time-to-first-segment goal needs; bit rates are capped anyway
@@ -484,25 +486,33 @@ _FRAGMENTED = ["-avoid_negative_ts", "disabled", "-use_editlist", "0",
                "-movflags", "+frag_keyframe+empty_moov+default_base_moof+frag_discont+skip_trailer"]
 
 
-def encode_segment(ffmpeg: str, source: Path, out: Path, track: Track, start: float, length: float, *, timeout: float) -> None:
+def encode_segment(ffmpeg: str, source: Path, out: Path, track: Track, start: float, length: float, *, timeout: float,
+                   background: bool = False) -> None:
     """Encode `length` seconds from `start` of one video track into a fragmented MP4 at `out`.
 
     The file holds the track's initialization header and then the segment's fragment,
     timed at its real position in the presentation (`split_header` separates them).
     """
     _run([ffmpeg, "-nostdin", "-v", "error", "-y", "-ss", f"{start:.6f}", "-t", f"{length:.6f}", "-i", str(source),
-          *_track_arguments(track), "-output_ts_offset", f"{start:.6f}", *_FRAGMENTED, "-f", "mp4", str(out)], timeout)
+          *_track_arguments(track), "-output_ts_offset", f"{start:.6f}", *_FRAGMENTED, "-f", "mp4", str(out)], timeout, background)
     if not out.exists() or out.stat().st_size == 0:
         raise EncodeFailed("Video segment could not be produced", detail="ffmpeg wrote nothing")
 
 
 def audio_group(ladder: Ladder, index: int) -> range:
-    """The audio segments encoded together with segment `index` (one run, one AAC stream)."""
-    first = index // AUDIO_GROUP * AUDIO_GROUP
+    """The audio segments encoded together with segment `index` (one run, one AAC stream).
+
+    The first group is short (`AUDIO_FIRST_GROUP` segments, 14 s) so that first play waits
+    for little audio; the later ones are `AUDIO_GROUP` segments long.
+    """
+    if index < AUDIO_FIRST_GROUP:
+        return range(0, min(AUDIO_FIRST_GROUP, ladder.segment_count))
+    first = AUDIO_FIRST_GROUP + (index - AUDIO_FIRST_GROUP) // AUDIO_GROUP * AUDIO_GROUP
     return range(first, min(first + AUDIO_GROUP, ladder.segment_count))
 
 
-def encode_audio_segments(ffmpeg: str, source: Path, folder: Path, ladder: Ladder, group: range, *, timeout: float) -> list[Path]:
+def encode_audio_segments(ffmpeg: str, source: Path, folder: Path, ladder: Ladder, group: range, *, timeout: float,
+                          background: bool = False) -> list[Path]:
     """Encode the audio of a group of segments as one AAC stream, cut at the segment edges.
 
     One continuous encode, so the segments meet exactly (an encode per segment would repeat
@@ -516,14 +526,19 @@ def encode_audio_segments(ffmpeg: str, source: Path, folder: Path, ladder: Ladde
     _run([ffmpeg, "-nostdin", "-v", "error", "-y", "-ss", f"{start:.6f}", "-t", f"{last_start + last_length - start:.6f}",
           "-i", str(source), *_track_arguments(Track(None)), "-output_ts_offset", f"{start:.6f}",
           "-f", "segment", *(["-segment_times", cuts] if cuts else []), "-segment_format", "mp4",
-          "-segment_format_options", options, "-reset_timestamps", "0", str(folder / "audio%d.mp4")], timeout)
+          "-segment_format_options", options, "-reset_timestamps", "0", str(folder / "audio%d.mp4")], timeout, background)
     files = [folder / f"audio{n}.mp4" for n in range(len(group))]
     if not all(file.exists() and file.stat().st_size > 0 for file in files):
         raise EncodeFailed("Video segment could not be produced", detail=f"audio group {group}: ffmpeg wrote fewer segments")
     return files
 
 
-def _run(command: list[str], timeout: float) -> None:
+def _run(command: list[str], timeout: float, background: bool) -> None:
+    """Run ffmpeg; `background` work (segments made ahead of a player) runs at a lower CPU
+    priority, so an encode a player is waiting for gets the cores first."""
+    nice = shutil.which("nice") if background else None
+    if nice is not None:
+        command = [nice, "-n", "10", *command]
     began = time.monotonic()
     try:
         done = subprocess.run(command, capture_output=True, timeout=timeout, check=False)
