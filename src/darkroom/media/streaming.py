@@ -310,7 +310,9 @@ class SegmentWork:
     async def _encode_and_store(self, services: Services, asset: Asset, ladder: Ladder, track: Track, group: range, ahead: bool) -> None:
         wanted = [i for i in group if await self.stored(services, _SegmentKey.of(asset, ladder, track, "segment", i)) is None]
         if not wanted:
-            return  # made by another process, or a job, since it was asked for
+            if await self.stored(services, _SegmentKey.of(asset, ladder, track, "init", 0)) is not None:
+                return  # made by another process, or a job, since it was asked for
+            wanted = [group.start]  # only the header is missing (its blob was purged): encode for it
         services.spool_dir.mkdir(parents=True, exist_ok=True)
         folder = services.spool_dir / f"segments-{secrets.token_hex(8)}"
         folder.mkdir()
