@@ -7,6 +7,7 @@ Segments are encoded on first request, so the first read of a ladder also exerci
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import xml.etree.ElementTree as ET
@@ -21,7 +22,7 @@ import httpx
 import imageio_ffmpeg
 import pytest
 
-from support import LiveServer
+from support import LiveServer, configure_sdk, make_bucket, s3_url, start_server, stop_server, wait_until_healthy
 
 SECONDS = 5.0
 MPD = "{urn:mpeg:dash:schema:mpd:2011}"
@@ -192,3 +193,21 @@ def test_eager_streaming_profile_prepares_the_ladder(cld_sqlite: LiveServer, cli
     assert entry["url"].endswith("/video/upload/sp_sd/v%d/streams/eager.m3u8" % result["version"])
     # Every segment is stored: a player's requests are all cache hits.
     assert played_seconds(entry["url"]) == pytest.approx(SECONDS, abs=0.3)
+
+
+def test_ladder_of_a_video_kept_in_s3(tmp_path_factory: pytest.TempPathFactory, moto_endpoint: str, clip: Path) -> None:
+    """Originals and segments in an S3 bucket (moto): the original is copied to local disk
+    once and shared by the segment encodes (`media.streaming._SourceCopies`)."""
+    bucket = make_bucket(moto_endpoint)
+    data_dir = tmp_path_factory.mktemp("s3-streaming")
+    server = start_server(data_dir, f"sqlite:///{data_dir / 'd.db'}", extra_env={"DARKROOM_STORAGE_URL": s3_url(moto_endpoint, bucket)})
+    try:
+        wait_until_healthy(server.base_url, server.process)
+        configure_sdk(server)
+        cloudinary.uploader.upload(str(clip), resource_type="video", public_id="streams/s3", overwrite=True)
+        assert played_seconds(url("streams/s3", streaming_profile="sd", format="m3u8")) == pytest.approx(SECONDS, abs=0.3)
+        assert played_seconds(url("streams/s3", streaming_profile="sd", format="mpd")) == pytest.approx(SECONDS, abs=0.3)
+    finally:
+        stop_server(server)
+        os.environ.pop("CLOUDINARY_URL", None)
+        cloudinary.reset_config()

@@ -25,7 +25,7 @@ import re
 import secrets
 import shutil
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -87,6 +87,7 @@ AUTO_PROFILE = "4k"  # sp_auto: the widest predefined ladder, cut at the source'
 WAIT_SECONDS = 50.0
 PREFETCH_AHEAD = 2  # segments of a track encoded ahead of the last one requested
 ENCODE_TIMEOUT = 300.0  # seconds for one segment's ffmpeg run
+SOURCE_LINGER = 120.0  # seconds a downloaded original is kept after its last segment encode
 _SP = re.compile(r"(?:^|[/,])sp_")
 
 
@@ -258,6 +259,7 @@ class SegmentWork:
         self._ahead = anyio.CapacityLimiter(1)  # background work ahead of players takes one slot at most
         self._inflight: dict[tuple[int, str, str, int], asyncio.Task[None]] = {}
         self._memo: OrderedDict[tuple[int, str, str, str], StoredSegment] = OrderedDict()
+        self._sources = _SourceCopies()
 
     async def stored(self, services: Services, key: _SegmentKey) -> StoredSegment | None:
         hit = self._memo.get(key.memo)
@@ -320,7 +322,7 @@ class SegmentWork:
             async with contextlib.AsyncExitStack() as stack:
                 if ahead:
                     await stack.enter_async_context(self._ahead)
-                source = await stack.enter_async_context(services.local_file(asset.storage_key))
+                source = await stack.enter_async_context(self._sources.open(services, asset.storage_key))
                 files = await anyio.to_thread.run_sync(lambda: _encode(source, folder, ladder, track, group, ahead), limiter=self._slots)
             for index, file in zip(group, files):
                 if index in wanted:
@@ -346,6 +348,64 @@ def _encode(source: Path, folder: Path, ladder: Ladder, track: Track, group: ran
     start, length = ladder.segment(group.start)
     encode_segment(ffmpeg_exe(), source, out, track, start, length, timeout=ENCODE_TIMEOUT, background=background)
     return [out]
+
+
+class _SourceCopies:
+    """Local copies of originals kept in a remote store (S3), shared by the segment encodes of
+    a video and kept `SOURCE_LINGER` seconds after the last one, so a ladder of hundreds of
+    segments downloads its original once, not once per segment. A local store's files are
+    used in place (`Services.local_file`)."""
+
+    def __init__(self) -> None:
+        self._copies: dict[str, _SourceCopy] = {}
+
+    @contextlib.asynccontextmanager
+    async def open(self, services: Services, storage_key: str) -> AsyncIterator[Path]:
+        if services.store.local_path(storage_key) is not None:
+            async with services.local_file(storage_key) as path:
+                yield path
+            return
+        copy = self._copies.get(storage_key)
+        if copy is None:
+            copy = self._copies[storage_key] = _SourceCopy(asyncio.get_running_loop().create_task(_download(services, storage_key)))
+        copy.users += 1
+        if copy.expiry is not None:
+            copy.expiry.cancel()
+            copy.expiry = None
+        try:
+            yield await asyncio.shield(copy.ready)
+        except BaseException:
+            if copy.ready.done() and not copy.ready.cancelled() and copy.ready.exception() is not None:
+                self._copies.pop(storage_key, None)  # a failed download is not kept: the next encode tries again
+            raise
+        finally:
+            copy.users -= 1
+            if copy.users == 0 and self._copies.get(storage_key) is copy:
+                copy.expiry = asyncio.get_running_loop().call_later(SOURCE_LINGER, self._drop, storage_key, copy)
+
+    def _drop(self, storage_key: str, copy: _SourceCopy) -> None:
+        if copy.users == 0 and self._copies.get(storage_key) is copy:
+            del self._copies[storage_key]
+            if copy.ready.done() and not copy.ready.cancelled() and copy.ready.exception() is None:
+                copy.ready.result().unlink(missing_ok=True)
+
+
+@dataclass
+class _SourceCopy:
+    ready: asyncio.Task[Path]  # the download; its result is the local file
+    users: int = 0  # encodes using it now
+    expiry: asyncio.TimerHandle | None = None  # removal scheduled once unused
+
+
+async def _download(services: Services, storage_key: str) -> Path:
+    services.spool_dir.mkdir(parents=True, exist_ok=True)
+    path = services.spool_dir / f"stream-source-{secrets.token_hex(8)}"
+    try:
+        await services.store.download_to(storage_key, path)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path
 
 
 def _split_file(encoded: Path, header: Path, media: Path) -> None:
