@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -207,6 +208,31 @@ def test_ladder_of_a_video_kept_in_s3(tmp_path_factory: pytest.TempPathFactory, 
         cloudinary.uploader.upload(str(clip), resource_type="video", public_id="streams/s3", overwrite=True)
         assert played_seconds(url("streams/s3", streaming_profile="sd", format="m3u8")) == pytest.approx(SECONDS, abs=0.3)
         assert played_seconds(url("streams/s3", streaming_profile="sd", format="mpd")) == pytest.approx(SECONDS, abs=0.3)
+    finally:
+        stop_server(server)
+        os.environ.pop("CLOUDINARY_URL", None)
+        cloudinary.reset_config()
+
+
+def test_a_player_asking_again_gets_the_segment_it_was_told_to_wait_for(tmp_path_factory: pytest.TempPathFactory, clip: Path) -> None:
+    """With no waiting allowed, a new segment is a 423 "being processed" (CORS-readable); the
+    encode goes on, and asking again a little later gets the segment, no manual step."""
+    data_dir = tmp_path_factory.mktemp("streaming-no-wait")
+    server = start_server(data_dir, f"sqlite:///{data_dir / 'd.db'}", extra_env={"DARKROOM_STREAM_WAIT_SECONDS": "0"})
+    try:
+        wait_until_healthy(server.base_url, server.process)
+        configure_sdk(server)
+        cloudinary.uploader.upload(str(clip), resource_type="video", public_id="streams/later", overwrite=True)
+        segment_url = url("streams/later", streaming_profile="sd", format="m3u8").replace(".m3u8", ".m3u8/v0/1.m4s")
+        first = httpx.get(segment_url)
+        assert first.status_code == 423 and first.headers["x-cld-error"].startswith("Video is being processed")
+        assert first.headers["access-control-allow-origin"] == "*"
+        for _ in range(100):  # a player's retries: at most 20 s
+            retry = httpx.get(segment_url)
+            if retry.status_code != 423:
+                break
+            time.sleep(0.2)
+        assert retry.status_code == 200 and retry.content[4:8] == b"moof"
     finally:
         stop_server(server)
         os.environ.pop("CLOUDINARY_URL", None)

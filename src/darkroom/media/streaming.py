@@ -7,11 +7,12 @@ Segments are encoded when first asked for, stored as derivatives (blob + `derive
 and served from the store afterwards; after each request the next `PREFETCH_AHEAD` segments
 of that track are encoded in the background, so a player that keeps playing finds them made.
 
-A segment request waits for its encode (a few seconds: one segment) at most `WAIT_SECONDS`;
-past that the encode goes on and the client gets `LadderPreparing` (423, Cloudinary's answer
-while a video is processed). Either way the encode is never abandoned, so a player that asks
-again (hls.js does after 10 s without a byte, dash.js after any failure) ends up playing. `prepare_ladder` encodes a whole
-ladder: the eager (`eager=sp_hd/m3u8`) and job entry point.
+A segment request waits for its encode (a few seconds: one segment) at most
+`DARKROOM_STREAM_WAIT_SECONDS`; past that the encode goes on and the client gets
+`LadderPreparing` (423, Cloudinary's answer while a video is processed). Either way the
+encode is never abandoned, so a player that asks again (hls.js does after 10 s without a
+byte, dash.js after any failure) ends up playing. `prepare_ladder` encodes a whole ladder:
+the eager (`eager=sp_hd/m3u8`) and job entry point.
 """
 
 from __future__ import annotations
@@ -81,10 +82,6 @@ log = logging.getLogger(__name__)
 # RFC 8216 names the HLS type (ffmpeg warns on the older x-mpegURL); DASH is ISO 23009-1 Annex C.
 STREAMING_FORMATS = {"m3u8": "application/vnd.apple.mpegurl", "mpd": "application/dash+xml"}
 AUTO_PROFILE = "4k"  # sp_auto: the widest predefined ladder, cut at the source's size
-# How long a segment request waits for its encode before answering 423. Waiting is what players
-# handle best: hls.js gives up on a request after 10 s without a byte and asks again at once (the
-# new request joins the same encode), while it treats a 4xx such as 423 as final for that segment.
-WAIT_SECONDS = 50.0
 PREFETCH_AHEAD = 2  # segments of a track encoded ahead of the last one requested
 ENCODE_TIMEOUT = 300.0  # seconds for one segment's ffmpeg run
 SOURCE_LINGER = 120.0  # seconds a downloaded original is kept after its last segment encode
@@ -173,7 +170,7 @@ class _NoSuchFile(NotFound):
 async def segment(
     services: Services, asset: Asset, chain: Chain, child: StreamChild, *, may_render: Callable[[], Awaitable[bool]]
 ) -> StoredSegment:
-    """An init header or media segment: stored, or encoded now (waiting at most `WAIT_SECONDS`)."""
+    """An init header or media segment: stored, or encoded now (waiting at most `stream_wait_seconds`)."""
     ladder = await ladder_for(services, asset, chain)
     track = _track(ladder, child.track)
     index = 0 if child.part == "init" else child.index
@@ -187,7 +184,10 @@ async def segment(
             raise StrictTransformationRefused("Transformation is not allowed")
         task = work.produce(services, asset, ladder, track, index)
         try:
-            with anyio.fail_after(WAIT_SECONDS):
+            # Waiting is what players handle best (`DARKROOM_STREAM_WAIT_SECONDS`): hls.js gives up on
+            # a request after 10 s without a byte and asks again (joining this encode), but takes a
+            # 4xx such as 423 as final for that segment.
+            with anyio.fail_after(services.settings.stream_wait_seconds):
                 await asyncio.shield(task)
         except TimeoutError:
             raise LadderPreparing("Video is being processed, please try again later") from None
