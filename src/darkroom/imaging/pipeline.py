@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import pyvips
 
@@ -33,7 +34,7 @@ from darkroom.imaging.errors import InvalidImage
 from darkroom.imaging.flow import run
 from darkroom.imaging.formats import EncodeOptions, choose_format, encode, encoder_quality
 from darkroom.imaging.probe import content_type_for
-from darkroom.imaging.effects.vector import svg_document, vectorize_effect_of
+from darkroom.imaging.effects.vector import svg_document, vectorize_effect_of, without_last_vectorize
 from darkroom.transform import Chain, vectorize_options
 
 # Targets that can hold transparency: padding there is transparent, elsewhere a colour.
@@ -138,13 +139,15 @@ def render(request: RenderRequest) -> Rendered:
     sized = responsive.breakpoint_request(request.chain, as_json=False)
     if sized is not None:  # `w_auto:breakpoints…`: the breakpoint that serves the client's width
         request = responsive.at_breakpoint(request, *sized, render)
-    rendered = render_image(request)
     chain, requested_format, source_format = request.chain, request.requested_format, request.source_format
     target = (chain.fetch_format or requested_format or source_format).lower()
+    traced = vectorize_effect_of(chain)
+    # An SVG is traced once, from the final picture: the last e_vectorize's raster look
+    # would only be traced again, so its pixels are not made.
+    rendered = render_image(replace(request, chain=without_last_vectorize(chain)) if traced is not None and target == "svg" else request)
     try:
         # Only f_auto asks whether any pixel is transparent (a full pass over the image).
         has_alpha = _has_transparency(rendered.image) if target.startswith("auto") else rendered.image.hasalpha()
-        traced = vectorize_effect_of(chain)
         choice = choose_format(
             chain.fetch_format, requested_format, source_format, request.accept,
             has_alpha=has_alpha, animated=rendered.pages > 1, vector=traced is not None,

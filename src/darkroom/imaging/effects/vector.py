@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import replace
 
 import pyvips
 from PIL import Image
@@ -26,7 +27,7 @@ from darkroom.imaging.effects.base import EffectContext, join_alpha, split_alpha
 from darkroom.imaging.errors import InvalidImage, UnsupportedTransformation
 from darkroom.transform import Chain, Effect, vectorize_options
 
-__all__ = ["svg_document", "vectorize", "vectorize_effect_of"]
+__all__ = ["svg_document", "vectorize", "vectorize_effect_of", "without_last_vectorize"]
 
 MAX_TRACE_SIDE = 1000  # px: tracing cost grows with area (1000 px, 30 colours: ~5 s); Cloudinary's detail tops out at 1000 px too
 MIN_TRACE_SIDE = 16
@@ -54,6 +55,19 @@ def vectorize_effect_of(chain: Chain) -> Effect | None:
             if effect.name == "vectorize":
                 found = effect
     return found
+
+
+def without_last_vectorize(chain: Chain) -> Chain:
+    """The chain with its last `e_vectorize` left out (an SVG output traces the final picture)."""
+    for index in range(len(chain.components) - 1, -1, -1):
+        component = chain.components[index]
+        effects = list(component.effects)
+        for position in range(len(effects) - 1, -1, -1):
+            if effects[position].name == "vectorize":
+                del effects[position]
+                changed = replace(component, effects=tuple(effects))
+                return Chain(chain.components[:index] + (changed,) + chain.components[index + 1 :])
+    return chain
 
 
 def _options(effect: Effect) -> dict[str, float]:
