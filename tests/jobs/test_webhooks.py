@@ -1,0 +1,84 @@
+"""Webhooks: Cloudinary's notifications, signed as the SDK's verify_notification_signature checks."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import cloudinary
+import cloudinary.api
+import cloudinary.uploader
+import pytest
+from cloudinary.utils import verify_notification_signature
+from .conftest import Delivery, Receiver
+from support import LiveServer, configure_sdk
+
+
+@pytest.fixture
+def sdk(jobs_server: LiveServer) -> Iterator[LiveServer]:
+    configure_sdk(jobs_server)
+    yield jobs_server
+    cloudinary.reset_config()
+
+
+def _path() -> str:
+    return f"/hook/{secrets.token_hex(4)}"
+
+
+def assert_signed(delivery: Delivery) -> None:
+    assert delivery.headers["content-type"] == "application/json"
+    assert verify_notification_signature(delivery.body, delivery.headers["x-cld-timestamp"], delivery.headers["x-cld-signature"])
+    tampered = delivery.body.replace('"', "'", 1)
+    assert not verify_notification_signature(tampered, delivery.headers["x-cld-timestamp"], delivery.headers["x-cld-signature"])
+
+
+def test_upload_notification_is_signed_as_the_sdk_verifies(sdk: LiveServer, receiver: Receiver, sample_png: Path) -> None:
+    path = _path()
+    reply = cloudinary.uploader.upload(str(sample_png), public_id=f"hooked-{secrets.token_hex(3)}", notification_url=receiver.url(path))
+    (delivery,) = receiver.wait_for(path)
+    assert_signed(delivery)
+    body = delivery.json
+    assert body["notification_type"] == "upload"
+    assert body["public_id"] == reply["public_id"] and body["version"] == reply["version"]
+    assert body["asset_id"] == reply["asset_id"] and body["secure_url"] == reply["secure_url"]
+    assert body["signature_key"] == sdk.api_key
+
+
+def test_a_refused_delivery_is_retried_until_the_receiver_accepts(sdk: LiveServer, receiver: Receiver, sample_png: Path) -> None:
+    path = _path()
+    receiver.failures[path] = 2
+    cloudinary.uploader.upload(str(sample_png), notification_url=receiver.url(path))
+    (delivery,) = receiver.wait_for(path)
+    assert receiver.attempts[path] == 3
+    assert_signed(delivery)  # signed afresh at each attempt
+
+
+def test_destroy_rename_and_tags_notify(sdk: LiveServer, receiver: Receiver, sample_png: Path) -> None:
+    path = _path()
+    public_id = f"events-{secrets.token_hex(3)}"
+    uploaded = cloudinary.uploader.upload(str(sample_png), public_id=public_id)
+    cloudinary.uploader.add_tag("blue", [public_id], notification_url=receiver.url(path))
+    (tags,) = receiver.wait_for(path)
+    assert tags.json["notification_type"] == "resource_tags_changed"
+    assert tags.json["resources"][0]["public_id"] == public_id and tags.json["resources"][0]["added"] == ["blue"]
+    cloudinary.uploader.rename(public_id, f"{public_id}-b", notification_url=receiver.url(path))
+    rename = receiver.wait_for(path, 2)[1]
+    assert rename.json["notification_type"] == "rename"
+    assert (rename.json["from_public_id"], rename.json["to_public_id"]) == (public_id, f"{public_id}-b")
+    cloudinary.uploader.destroy(f"{public_id}-b", notification_url=receiver.url(path))
+    delete = receiver.wait_for(path, 3)[2]
+    assert delete.json["notification_type"] == "delete"
+    assert delete.json["resources"][0]["asset_id"] == uploaded["asset_id"]
+    for delivery in receiver.wait_for(path, 3):
+        assert_signed(delivery)
+
+
+def test_an_upload_preset_notification_url_is_used(sdk: LiveServer, receiver: Receiver, sample_png: Path) -> None:
+    path = _path()
+    name = f"hooks-{secrets.token_hex(3)}"
+    cloudinary.api.create_upload_preset(name=name, unsigned=True, notification_url=receiver.url(path))
+    reply = cloudinary.uploader.unsigned_upload(str(sample_png), name)
+    (delivery,) = receiver.wait_for(path)
+    assert delivery.json["public_id"] == reply["public_id"]
+    assert_signed(delivery)
