@@ -1,0 +1,114 @@
+"""The queue on both transports (huey on SQLite, huey on Redis): jobs run, retry with back-off,
+fail for good after the last attempt, and a job whose message never reached the queue still runs."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+import redis
+
+from darkroom.catalog import jobs as journal
+from darkroom.config import Settings
+from darkroom.jobs import retry_delay
+from darkroom.media import tasks
+from darkroom.media.services import Services, build_services
+from darkroom.media.tasks import job_handler
+
+REDIS_TEST_URL = "redis://127.0.0.1:6379/13"  # a database of its own, emptied of the queue's keys after each test
+
+ran: dict[str, list[Any]] = {}  # job handlers below record their runs here, by payload["key"]
+
+
+@job_handler("test.record")
+async def record(_services: Services, payload: dict[str, Any]) -> None:
+    ran.setdefault(payload["key"], []).append(payload["value"])
+
+
+@job_handler("test.flaky")
+async def flaky(_services: Services, payload: dict[str, Any]) -> None:
+    runs = ran.setdefault(payload["key"], [])
+    runs.append(datetime.now(UTC))
+    if len(runs) <= payload["failures"]:
+        raise RuntimeError(f"failure {len(runs)}")
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def services(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Services]:
+    redis_url = ""
+    if request.param == "redis":
+        try:
+            redis.Redis.from_url(REDIS_TEST_URL).ping()
+        except redis.RedisError:
+            pytest.skip("no Redis on 127.0.0.1:6379")
+        redis_url = REDIS_TEST_URL
+    settings = Settings(data_dir=tmp_path, redis_url=redis_url, job_retry_seconds=0.1, job_lease_seconds=2, job_max_attempts=3)
+    built = build_services(settings)
+    built.jobs.transport.flush()
+    yield built
+    built.jobs.transport.flush()
+    built.engine.dispose()
+
+
+def consume_until(services: Services, done: Callable[[], bool], timeout: float = 20.0) -> None:
+    """Run a consumer until `done()` holds (checked every 50 ms), then stop it."""
+
+    async def main() -> None:
+        stopping = anyio.Event()
+        async with anyio.create_task_group() as group:
+            group.start_soon(tasks.consume, services, stopping)
+            with anyio.fail_after(timeout):
+                while not done():
+                    await anyio.sleep(0.05)
+            stopping.set()
+
+    anyio.run(main)
+
+
+def test_enqueued_jobs_run_once_each(services: Services) -> None:
+    key = secrets.token_hex(4)
+
+    async def enqueue() -> list[str]:
+        return [await services.jobs.enqueue("test.record", {"key": key, "value": n}) for n in range(5)]
+
+    ids = anyio.run(enqueue)
+    consume_until(services, lambda: len(ran.get(key, [])) == 5)
+    assert sorted(ran[key]) == [0, 1, 2, 3, 4]
+    assert all(journal.get_job(services.engine, job_id).state == "done" for job_id in ids)  # type: ignore[union-attr]
+    assert services.jobs.transport.pending() == 0
+
+
+def test_a_failing_job_is_retried_with_growing_delays(services: Services) -> None:
+    key = secrets.token_hex(4)
+    job_id = anyio.run(services.jobs.enqueue, "test.flaky", {"key": key, "failures": 2})
+    consume_until(services, lambda: journal.get_job(services.engine, job_id).state == "done")  # type: ignore[union-attr]
+    first, second, third = ran[key]
+    assert second - first >= timedelta(seconds=retry_delay(0.1, 1))
+    assert third - second >= timedelta(seconds=retry_delay(0.1, 2))
+    assert journal.get_job(services.engine, job_id).attempts == 3  # type: ignore[union-attr]
+
+
+def test_a_job_failing_every_attempt_is_recorded_as_failed(services: Services) -> None:
+    key = secrets.token_hex(4)
+    job_id = anyio.run(services.jobs.enqueue, "test.flaky", {"key": key, "failures": 99})
+    consume_until(services, lambda: journal.get_job(services.engine, job_id).state == "failed")  # type: ignore[union-attr]
+    record = journal.get_job(services.engine, job_id)
+    assert record is not None and record.attempts == 3 and "failure 3" in record.last_error
+    assert len(ran[key]) == 3
+
+
+def test_a_job_whose_message_was_lost_still_runs(services: Services) -> None:
+    key = secrets.token_hex(4)
+    long_ago = datetime.now(UTC) - timedelta(minutes=5)
+    journal.add_job(services.engine, "lost" + key, "test.record", {"key": key, "value": "late"}, long_ago)  # never pushed
+    consume_until(services, lambda: ran.get(key) == ["late"])
+
+
+def test_back_off_doubles_and_is_capped() -> None:
+    assert [retry_delay(10, n) for n in (1, 2, 3, 4)] == [10, 20, 40, 80]
+    assert retry_delay(10, 40) == 3600
