@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import cloudinary
 import cloudinary.api
 import cloudinary.uploader
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 import cloudinary.utils
 from .conftest import Delivery, Receiver
 from support import LiveServer, configure_sdk
@@ -82,3 +87,25 @@ def test_an_upload_preset_notification_url_is_used(sdk: LiveServer, receiver: Re
     (delivery,) = receiver.wait_for(path)
     assert delivery.json["public_id"] == reply["public_id"]
     assert_signed(delivery)
+
+
+def test_the_cloud_notification_url_serves_calls_that_name_none(sdk: LiveServer, receiver: Receiver, sample_png: Path) -> None:
+    path = _path()
+    cli = [sys.executable, "-m", "darkroom", "clouds", "set", sdk.cloud, "--data-dir", str(sdk.data_dir)]
+    env = {**os.environ, "DARKROOM_DATABASE_URL": sdk.database_url}
+    subprocess.run([*cli, "--notification-url", receiver.url(path)], env=env, check=True, capture_output=True, timeout=60)
+    try:
+        reply = cloudinary.uploader.upload(str(sample_png))
+        (delivery,) = receiver.wait_for(path)
+        assert delivery.json["public_id"] == reply["public_id"]
+    finally:
+        subprocess.run([*cli, "--notification-url", ""], env=env, check=True, capture_output=True, timeout=60)
+
+
+def test_metrics_count_jobs_by_state(sdk: LiveServer, receiver: Receiver, sample_png: Path) -> None:
+    path = _path()
+    cloudinary.uploader.upload(str(sample_png), notification_url=receiver.url(path))
+    receiver.wait_for(path)
+    families = {f.name: f for f in text_string_to_metric_families(httpx.get(f"{sdk.base_url}/metrics").text)}
+    by_state = {sample.labels["state"]: sample.value for sample in families["darkroom_jobs"].samples}
+    assert set(by_state) == {"queued", "running", "done", "failed"} and by_state["done"] >= 1

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from darkroom.catalog.schema import jobs
 
 __all__ = [
-    "JobRecord", "add_job", "claim_job", "finish_job", "get_job", "job_counts", "jobs_to_push",
+    "JobRecord", "add_job", "claim_job", "finish_job", "forget_finished", "get_job", "job_counts", "jobs_to_push",
     "release_job", "renew_lease", "retry_or_fail",
 ]
 
@@ -112,6 +112,18 @@ def jobs_to_push(engine: Engine, now: datetime, stale_before: datetime) -> list[
         if due:
             conn.execute(sa.update(jobs).where(jobs.c.id.in_(due)).values(pushed_at=now))
     return list(due)
+
+
+def forget_finished(engine: Engine, done_before: datetime, failed_before: datetime) -> int:
+    """Delete done jobs finished before `done_before` and failed ones before `failed_before`
+    (kept longer, for an operator to read their errors); returns how many went."""
+    with engine.begin() as conn:
+        return int(conn.execute(
+            sa.delete(jobs).where(sa.or_(
+                sa.and_(jobs.c.state == "done", jobs.c.finished_at < done_before),
+                sa.and_(jobs.c.state == "failed", jobs.c.finished_at < failed_before),
+            ))
+        ).rowcount)
 
 
 def get_job(engine: Engine, job_id: str) -> JobRecord | None:

@@ -35,6 +35,9 @@ log = logging.getLogger("darkroom.jobs")
 Runner = Callable[[str, dict[str, Any]], Awaitable[None]]
 
 POLL_SECONDS = 0.5  # between looks at a queue that cannot block (SQLite)
+PRUNE_SECONDS = 600.0  # between deletions of old finished jobs from the journal
+KEEP_DONE = timedelta(days=1)
+KEEP_FAILED = timedelta(days=30)
 MAX_RETRY_SECONDS = 3600.0
 
 
@@ -113,12 +116,16 @@ class Consumer:
 
     async def _sweeper(self, stopping: anyio.Event) -> None:
         transport = self.queue.transport
+        pruned_at = -math.inf  # prune on the first round
         while not stopping.is_set():
             now = _now()
             try:
                 due = await self.queue.call(journal.jobs_to_push, now, now - timedelta(seconds=self.lease_seconds))
                 for job_id in due:
                     await anyio.to_thread.run_sync(transport.push, job_id)
+                if anyio.current_time() - pruned_at > PRUNE_SECONDS:
+                    pruned_at = anyio.current_time()
+                    await self.queue.call(journal.forget_finished, now - KEEP_DONE, now - KEEP_FAILED)
             except Exception:  # noqa: BLE001 - a database or Redis hiccup: try again next round
                 log.warning("job sweep failed", exc_info=True)
             with anyio.move_on_after(self.sweep_seconds):
