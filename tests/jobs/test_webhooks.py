@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -109,3 +111,20 @@ def test_metrics_count_jobs_by_state(sdk: LiveServer, receiver: Receiver, sample
     families = {f.name: f for f in text_string_to_metric_families(httpx.get(f"{sdk.base_url}/metrics").text)}
     by_state = {sample.labels["state"]: sample.value for sample in families["darkroom_jobs"].samples}
     assert set(by_state) == {"queued", "running", "done", "failed"} and by_state["done"] >= 1
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_the_node_sdk_verifies_the_signature_too(sdk: LiveServer, receiver: Receiver, sample_png: Path) -> None:
+    path = _path()
+    cloudinary.uploader.upload(str(sample_png), notification_url=receiver.url(path))
+    (delivery,) = receiver.wait_for(path)
+    node_dir = Path(__file__).parents[1] / "node"
+    if not (node_dir / "node_modules" / "cloudinary").is_dir():
+        pytest.fail("the Node SDK is not installed: run `npm install` in tests/node")
+    sent = {"body": delivery.body, "timestamp": delivery.headers["x-cld-timestamp"], "signature": delivery.headers["x-cld-signature"]}
+    for signature, valid in ((sent["signature"], True), ("0" * 40, False)):
+        checked = subprocess.run(
+            ["node", "verify_notification.mjs"], input=json.dumps({**sent, "signature": signature}), cwd=node_dir,
+            env=sdk.env(), capture_output=True, text=True, timeout=60, check=True,
+        )
+        assert json.loads(checked.stdout) == {"valid": valid}
