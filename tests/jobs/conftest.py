@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
+import secrets
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
 import pytest
 from api.conftest import sample_png  # noqa: F401 - the shared sample image, as a fixture here too
 from support import LiveServer, own_sqlite_server
@@ -88,3 +91,16 @@ def receiver() -> Iterator[Receiver]:
 def jobs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """A live server (SQLite, in-process job consumer) whose failed jobs retry within a second."""
     yield from own_sqlite_server(tmp_path_factory, "darkroom-jobs", extra_env=FAST_JOBS)
+
+
+@pytest.fixture(scope="module")
+def own_postgres_url() -> Iterator[str]:
+    """A PostgreSQL database for one test module: a journal no server of the session shares
+    (their consumers would claim jobs whose handlers only the tests define)."""
+    admin_dsn = os.environ.get("DARKROOM_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+    name = f"darkroom_jobs_{secrets.token_hex(4)}"
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield f"{admin_dsn.rsplit('/', 1)[0].replace('postgresql://', 'postgresql+psycopg://')}/{name}"
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -12,7 +12,9 @@ from typing import Any
 import anyio
 import pytest
 import redis
+import sqlalchemy as sa
 
+from darkroom.catalog import create_engine_for, migrate
 from darkroom.catalog import jobs as journal
 from darkroom.config import Settings
 from darkroom.jobs import retry_delay
@@ -38,16 +40,22 @@ async def flaky(_services: Services, payload: dict[str, Any]) -> None:
         raise RuntimeError(f"failure {len(runs)}")
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", "redis", "postgres"])
 def services(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Services]:
-    redis_url = ""
+    """Services whose queue is huey on SQLite (journal in SQLite), huey on Redis, or huey on
+    SQLite with the journal in PostgreSQL."""
+    redis_url = database_url = ""
     if request.param == "redis":
         try:
             redis.Redis.from_url(REDIS_TEST_URL).ping()
         except redis.RedisError:
             pytest.skip("no Redis on 127.0.0.1:6379")
         redis_url = REDIS_TEST_URL
-    settings = Settings(data_dir=tmp_path, redis_url=redis_url, job_retry_seconds=0.1, job_lease_seconds=2, job_max_attempts=3)
+    if request.param == "postgres":
+        database_url = request.getfixturevalue("own_postgres_url")
+    settings = Settings(
+        data_dir=tmp_path, database_url=database_url, redis_url=redis_url, job_retry_seconds=0.1, job_lease_seconds=2, job_max_attempts=3
+    )
     built = build_services(settings)
     built.jobs.transport.flush()
     yield built
@@ -112,3 +120,16 @@ def test_a_job_whose_message_was_lost_still_runs(services: Services) -> None:
 def test_back_off_doubles_and_is_capped() -> None:
     assert [retry_delay(10, n) for n in (1, 2, 3, 4)] == [10, 20, 40, 80]
     assert retry_delay(10, 40) == 3600
+
+
+def test_a_database_migrated_before_the_journal_gets_its_tables(tmp_path: Path) -> None:
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'old.db'}")
+    migrate(engine)
+    with engine.begin() as conn:  # as a database made by revision 0001 before these tables existed
+        for table in ("jobs", "notification_triggers"):
+            conn.exec_driver_sql(f"DROP TABLE {table}")
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0001'")
+    migrate(engine)
+    assert {"jobs", "notification_triggers"} <= set(sa.inspect(engine).get_table_names())
+    assert journal.job_counts(engine) == {}
+    engine.dispose()
