@@ -8,14 +8,18 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
 import psycopg
 import pytest
 from api.conftest import sample_png  # noqa: F401 - the shared sample image, as a fixture here too
 from support import LiveServer, own_sqlite_server
+
+from darkroom.media import tasks
+from darkroom.media.services import Services
 
 FAST_JOBS = {"DARKROOM_JOB_RETRY_SECONDS": "0.3", "DARKROOM_JOB_LEASE_SECONDS": "5"}
 
@@ -104,3 +108,18 @@ def own_postgres_url() -> Iterator[str]:
     yield f"{admin_dsn.rsplit('/', 1)[0].replace('postgresql://', 'postgresql+psycopg://')}/{name}"
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def consume_until(services: Services, done: Callable[[], bool], timeout: float = 20.0) -> None:
+    """Run a consumer until `done()` holds (checked every 50 ms), then stop it."""
+
+    async def main() -> None:
+        stopping = anyio.Event()
+        async with anyio.create_task_group() as group:
+            group.start_soon(tasks.consume, services, stopping)
+            with anyio.fail_after(timeout):
+                while not done():
+                    await anyio.sleep(0.05)
+            stopping.set()
+
+    anyio.run(main)

@@ -4,7 +4,7 @@ fail for good after the last attempt, and a job whose message never reached the 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,9 +18,10 @@ from darkroom.catalog import create_engine_for, migrate
 from darkroom.catalog import jobs as journal
 from darkroom.config import Settings
 from darkroom.jobs import retry_delay
-from darkroom.media import tasks
 from darkroom.media.services import Services, build_services
 from darkroom.media.tasks import job_handler
+
+from .conftest import consume_until
 
 REDIS_TEST_URL = "redis://127.0.0.1:6379/13"  # a database of its own, emptied of the queue's keys after each test
 
@@ -61,21 +62,6 @@ def services(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Service
     yield built
     built.jobs.transport.flush()
     built.engine.dispose()
-
-
-def consume_until(services: Services, done: Callable[[], bool], timeout: float = 20.0) -> None:
-    """Run a consumer until `done()` holds (checked every 50 ms), then stop it."""
-
-    async def main() -> None:
-        stopping = anyio.Event()
-        async with anyio.create_task_group() as group:
-            group.start_soon(tasks.consume, services, stopping)
-            with anyio.fail_after(timeout):
-                while not done():
-                    await anyio.sleep(0.05)
-            stopping.set()
-
-    anyio.run(main)
 
 
 def test_enqueued_jobs_run_once_each(services: Services) -> None:

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import anyio
 import cloudinary
 import cloudinary.api
 import cloudinary.uploader
@@ -18,8 +19,13 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 import cloudinary.utils
-from .conftest import Delivery, Receiver
+from .conftest import Delivery, Receiver, consume_until
 from support import LiveServer, configure_sdk
+
+from darkroom.catalog import jobs as journal
+from darkroom.config import Settings, parse_cloudinary_url
+from darkroom.media.notifications import notify
+from darkroom.media.services import build_services
 
 
 @pytest.fixture
@@ -128,3 +134,17 @@ def test_the_node_sdk_verifies_the_signature_too(sdk: LiveServer, receiver: Rece
             env=sdk.env(), capture_output=True, text=True, timeout=60, check=True,
         )
         assert json.loads(checked.stdout) == {"valid": valid}
+
+
+def test_a_webhook_to_a_private_address_is_refused_unless_allowed(tmp_path: Path, receiver: Receiver) -> None:
+    path = _path()
+    settings = Settings(
+        data_dir=tmp_path, cloudinary_url=parse_cloudinary_url("cloudinary://1234:abcd@ssrf"), job_retry_seconds=0.1, job_max_attempts=2
+    )
+    services = build_services(settings)  # no DARKROOM_FETCH_ALLOW: 127.0.0.1 is off limits
+    job_id = anyio.run(notify, services, "ssrf", receiver.url(path), {"notification_type": "upload"})
+    consume_until(services, lambda: journal.get_job(services.engine, job_id).state == "failed")  # type: ignore[union-attr]
+    record = journal.get_job(services.engine, job_id)
+    assert record is not None and "non-public address" in record.last_error
+    assert receiver.attempts.get(path) is None
+    services.engine.dispose()
