@@ -92,13 +92,18 @@ def release_job(engine: Engine, job_id: str, attempt: int, now: datetime) -> Non
 def jobs_to_push(engine: Engine, now: datetime, stale_before: datetime) -> list[str]:
     """Ids to put on the queue now, marked as pushed: jobs whose lease expired (their worker
     died; they are queued again), retries that came due, and queued jobs whose message has
-    waited since before `stale_before` (lost with a queue, or never pushed)."""
+    waited since before `stale_before` (lost with a queue, or never pushed).
+
+    Every consumer calls this about once a second, so it writes only when it finds work: on
+    SQLite a write would take the database's one write lock from uploads each time."""
     with engine.begin() as conn:
-        conn.execute(
-            sa.update(jobs)
-            .where(jobs.c.state == "running", jobs.c.lease_until < now)
-            .values(state="queued", lease_until=None, run_after=now, pushed_at=None, last_error="the worker stopped (lease expired)")
-        )
+        expired = conn.execute(sa.select(jobs.c.id).where(jobs.c.state == "running", jobs.c.lease_until < now)).scalars().all()
+        if expired:
+            conn.execute(
+                sa.update(jobs)
+                .where(jobs.c.id.in_(expired), jobs.c.state == "running", jobs.c.lease_until < now)
+                .values(state="queued", lease_until=None, run_after=now, pushed_at=None, last_error="the worker stopped (lease expired)")
+            )
         due = conn.execute(
             sa.select(jobs.c.id)
             .where(
