@@ -4,6 +4,7 @@ fail for good after the last attempt, and a job whose message never reached the 
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -119,3 +120,18 @@ def test_a_database_migrated_before_the_journal_gets_its_tables(tmp_path: Path) 
     assert {"jobs", "notification_triggers"} <= set(sa.inspect(engine).get_table_names())
     assert journal.job_counts(engine) == {}
     engine.dispose()
+
+
+def test_a_job_enqueued_while_the_queue_is_down_is_kept_and_runs_later(tmp_path: Path) -> None:
+    key = secrets.token_hex(4)
+    down = Settings(data_dir=tmp_path, redis_url="redis://127.0.0.1:1/0", job_lease_seconds=1)  # nothing listens on port 1
+    services = build_services(down)
+    job_id = anyio.run(services.jobs.enqueue, "test.record", {"key": key, "value": "kept"})
+    assert journal.get_job(services.engine, job_id).state == "queued"  # type: ignore[union-attr]
+
+    later = time.monotonic() + 1.5
+    consume_until(services, lambda: time.monotonic() > later)  # a consumer on the dead queue logs errors, never crashes
+    services.engine.dispose()
+    working = build_services(down.with_changes(redis_url=""))  # the same journal, a queue that works
+    consume_until(working, lambda: ran.get(key) == ["kept"])
+    working.engine.dispose()

@@ -35,6 +35,7 @@ log = logging.getLogger("darkroom.jobs")
 Runner = Callable[[str, dict[str, Any]], Awaitable[None]]
 
 POLL_SECONDS = 0.5  # between looks at a queue that cannot block (SQLite)
+ERROR_PAUSE_SECONDS = 1.0  # after the queue or the journal failed, before trying again
 PRUNE_SECONDS = 600.0  # between deletions of old finished jobs from the journal
 KEEP_DONE = timedelta(days=1)
 KEEP_FAILED = timedelta(days=30)
@@ -67,17 +68,27 @@ class Consumer:
             group.cancel_scope.cancel()  # every runner has stopped: so may the sweeper
 
     async def _runner(self, stopping: anyio.Event) -> None:
-        transport = self.queue.transport
         while not stopping.is_set():
-            job_id = await anyio.to_thread.run_sync(transport.pop, abandon_on_cancel=True)
-            if job_id is None:
-                if not transport.blocking:
-                    with anyio.move_on_after(POLL_SECONDS):
-                        await stopping.wait()
-                continue
-            record = await self.queue.call(journal.claim_job, job_id, _now(), self.lease_seconds)
-            if record is not None:
-                await self._run_claimed(record)
+            try:
+                await self._take_one(stopping)
+            except Exception:  # noqa: BLE001 - the queue or the database is down: a server must not die of it
+                log.warning("job consumer: the queue or the journal failed; trying again shortly", exc_info=True)
+                with anyio.move_on_after(ERROR_PAUSE_SECONDS):
+                    await stopping.wait()
+
+    async def _take_one(self, stopping: anyio.Event) -> None:
+        """Pop one message and run its job if this runner wins the claim (else the message was
+        a duplicate, or the job is not due yet: the journal will push it again)."""
+        transport = self.queue.transport
+        job_id = await anyio.to_thread.run_sync(transport.pop, abandon_on_cancel=True)
+        if job_id is None:
+            if not transport.blocking:
+                with anyio.move_on_after(POLL_SECONDS):
+                    await stopping.wait()
+            return
+        record = await self.queue.call(journal.claim_job, job_id, _now(), self.lease_seconds)
+        if record is not None:
+            await self._run_claimed(record)
 
     async def _run_claimed(self, record: JobRecord) -> None:
         async with anyio.create_task_group() as group:
@@ -115,14 +126,13 @@ class Consumer:
                 return
 
     async def _sweeper(self, stopping: anyio.Event) -> None:
-        transport = self.queue.transport
         pruned_at = -math.inf  # prune on the first round
         while not stopping.is_set():
             now = _now()
             try:
                 due = await self.queue.call(journal.jobs_to_push, now, now - timedelta(seconds=self.lease_seconds))
                 for job_id in due:
-                    await anyio.to_thread.run_sync(transport.push, job_id)
+                    await anyio.to_thread.run_sync(self.queue.transport.push, job_id)
                 if anyio.current_time() - pruned_at > PRUNE_SECONDS:
                     pruned_at = anyio.current_time()
                     await self.queue.call(journal.forget_finished, now - KEEP_DONE, now - KEEP_FAILED)
