@@ -30,6 +30,7 @@ __all__ = ["EagerItem", "cloud_named", "defer_eager", "eager_async_requested", "
 log = logging.getLogger("darkroom.eager")
 
 MAX_EAGER = 20
+EAGER_JOB = "eager"  # the job that renders an eager_async batch
 _BARE_FORMAT = re.compile(r"^[a-z0-9]{2,5}$")
 
 
@@ -121,9 +122,6 @@ async def defer_eager(
         url, secure_url = delivery_urls(origin, asset, item.transformation, item.format or asset.format)
         pending.append({"status": "pending", "batch_id": batch_id, "transformation": transformation, "url": url, "secure_url": secure_url})
     return pending
-
-
-EAGER_JOB = "eager"
 
 
 @job_handler(EAGER_JOB)
