@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -10,11 +11,17 @@ import time
 from pathlib import Path
 
 import anyio
+import cloudinary
+import cloudinary.uploader
+import cloudinary.utils
 import pytest
+from support import configure_sdk, own_sqlite_server
 
 from darkroom.catalog.jobs import get_job
 from darkroom.config import Settings
 from darkroom.media.services import build_services
+
+from .conftest import Receiver
 
 HERE = Path(__file__).resolve().parent
 WORKER = f"import sys; sys.path.insert(0, {str(HERE)!r}); import slow_jobs; from darkroom.cli import main; main()"
@@ -69,3 +76,29 @@ def test_a_job_whose_worker_was_killed_runs_again_and_sigterm_lets_it_finish(tmp
     record = get_job(services.engine, job_id)
     assert record is not None and (record.state, record.attempts) == ("done", 2)
     services.engine.dispose()
+
+
+@pytest.mark.slow
+def test_a_server_without_in_process_jobs_leaves_them_to_darkroom_worker(
+    tmp_path_factory: pytest.TempPathFactory, receiver: Receiver, sample_png: Path
+) -> None:
+    server_iter = own_sqlite_server(tmp_path_factory, "no-jobs", extra_env={"DARKROOM_JOBS_IN_PROCESS": "false"})
+    server = next(server_iter)
+    worker = None
+    try:
+        configure_sdk(server)
+        path = f"/worker/{secrets.token_hex(4)}"
+        cloudinary.uploader.upload(str(sample_png), notification_url=receiver.url(path))
+        time.sleep(1.5)
+        assert receiver.attempts.get(path) is None  # the server only recorded the job
+        env = {**_env(server.data_dir), "DARKROOM_DATABASE_URL": server.database_url, "DARKROOM_FETCH_ALLOW": "127.0.0.1/32"}
+        worker = _start_worker(env, server.data_dir / "worker.log")
+        (delivery,) = receiver.wait_for(path)
+        assert cloudinary.utils.verify_notification_signature(delivery.body, delivery.headers["x-cld-timestamp"], delivery.headers["x-cld-signature"])
+    finally:
+        cloudinary.reset_config()
+        os.environ.pop("CLOUDINARY_URL", None)
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=20)
+        next(server_iter, None)  # stops the server
