@@ -67,7 +67,7 @@ def test_a_refused_delivery_is_retried_until_the_receiver_accepts(sdk: LiveServe
     assert_signed(delivery)  # signed afresh at each attempt
 
 
-def test_destroy_rename_and_tags_notify(sdk: LiveServer, receiver: Receiver, sample_png: Path) -> None:
+def test_destroy_rename_tags_and_context_notify(sdk: LiveServer, receiver: Receiver, sample_png: Path) -> None:
     path = _path()
     public_id = f"events-{secrets.token_hex(3)}"
     uploaded = cloudinary.uploader.upload(str(sample_png), public_id=public_id)
@@ -75,15 +75,19 @@ def test_destroy_rename_and_tags_notify(sdk: LiveServer, receiver: Receiver, sam
     (tags,) = receiver.wait_for(path)
     assert tags.json["notification_type"] == "resource_tags_changed"
     assert tags.json["resources"][0]["public_id"] == public_id and tags.json["resources"][0]["added"] == ["blue"]
+    cloudinary.uploader.add_context({"alt": "a cat"}, [public_id], notification_url=receiver.url(path))
+    context = receiver.wait_for(path, 2)[1]
+    assert context.json["notification_type"] == "resource_context_changed"
+    assert context.json["resources"][public_id]["added"] == {"alt": "a cat"}
     cloudinary.uploader.rename(public_id, f"{public_id}-b", notification_url=receiver.url(path))
-    rename = receiver.wait_for(path, 2)[1]
+    rename = receiver.wait_for(path, 3)[2]
     assert rename.json["notification_type"] == "rename"
     assert (rename.json["from_public_id"], rename.json["to_public_id"]) == (public_id, f"{public_id}-b")
     cloudinary.uploader.destroy(f"{public_id}-b", notification_url=receiver.url(path))
-    delete = receiver.wait_for(path, 3)[2]
+    delete = receiver.wait_for(path, 4)[3]
     assert delete.json["notification_type"] == "delete"
     assert delete.json["resources"][0]["asset_id"] == uploaded["asset_id"]
-    for delivery in receiver.wait_for(path, 3):
+    for delivery in receiver.wait_for(path, 4):
         assert_signed(delivery)
 
 

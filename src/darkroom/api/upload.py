@@ -215,6 +215,10 @@ async def context(ctx: ActionContext) -> Response:
     updated = await ctx.services.db(
         catalog.update_context, ctx.cloud, _asset_resource_type(ctx), _type(ctx), _public_ids(ctx), command, values
     )
+    if updated:
+        changed = {"added": dict(values) if command == "add" else {}, "removed": [], "updated": {}}
+        resources = {public_id: {**changed, "resource_type": _asset_resource_type(ctx), "type": _type(ctx)} for public_id in updated}
+        await _announce(ctx, "resource_context_changed", {"source": "api", "resources": resources})
     return JSONResponse({"public_ids": updated})
 
 
