@@ -35,6 +35,7 @@ log = logging.getLogger("darkroom.notifications")
 
 JOB = "webhook"
 ALGORITHMS = ("sha1", "sha256")
+MAX_URL_LENGTH = 2048
 
 
 class WebhookRefused(DarkroomError):
@@ -53,6 +54,7 @@ async def notify_event(
     """Send the `notification_type` event to the call's `url`, or else to the cloud's URL and
     triggers; nothing when there is none."""
     targets = [url] if url else await _cloud_targets(services, cloud, notification_type)
+    targets = [target for target in targets if _is_webhook_url(target)]
     if not targets:
         return
     now = datetime.now(UTC)
@@ -86,6 +88,15 @@ async def _cloud_targets(services: Services, cloud: str, notification_type: str)
     configured = settings.get("notification_url")
     targets = [configured] if isinstance(configured, str) and configured else []
     return targets + await services.db(uris_for_event, cloud, notification_type)
+
+
+def _is_webhook_url(url: str) -> bool:
+    """An http(s) URL of a sane length; anything else (a client's typo) is not worth five
+    failing deliveries."""
+    if url.lower().startswith(("http://", "https://")) and len(url) <= MAX_URL_LENGTH:
+        return True
+    log.info("notification URL ignored (not an http(s) URL): %.80s", url)
+    return False
 
 
 def asset_ref(asset: Asset) -> dict[str, Any]:
