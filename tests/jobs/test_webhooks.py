@@ -22,6 +22,7 @@ import cloudinary.utils
 from .conftest import Delivery, Receiver, consume_until
 from support import LiveServer, configure_sdk
 
+from darkroom.auth.signing import notification_signature
 from darkroom.catalog import jobs as journal
 from darkroom.config import Settings, parse_cloudinary_url
 from darkroom.media.notifications import notify
@@ -152,3 +153,14 @@ def test_a_webhook_to_a_private_address_is_refused_unless_allowed(tmp_path: Path
     assert record is not None and "non-public address" in record.last_error
     assert receiver.attempts.get(path) is None
     services.engine.dispose()
+
+
+def test_the_signature_matches_the_reference_worked_example() -> None:
+    body = (
+        b'{"notification_type":"eager","public_id":"dog","resource_type":"video","type":"upload",'
+        b'"eager":[{"transformation":"sp_hd/m3u8","status":"complete"}]}'
+    )
+    assert notification_signature(body, 1315060510, "abcd") == "4d3ffa1ea31fe2f1503846d4e6fdb007d05b1929"
+    assert notification_signature(body, 1315060510, "abcd", algorithm="sha256") == (
+        "7cfd8e967179f03bdae02ff189b7c22a3391909e6a8e56d983faa6d1c2f584c2"
+    )
