@@ -57,34 +57,53 @@ class Consumer:
         self.retry_seconds = settings.job_retry_seconds
         self.max_attempts = settings.job_max_attempts
         self.sweep_seconds = min(1.0, self.lease_seconds / 4)
+        self._wake = anyio.Event()  # set by an enqueue in this process, or by the stop
 
     async def run(self, stopping: anyio.Event) -> None:
         """Consume until `stopping` is set and the jobs in hand are finished."""
-        async with anyio.create_task_group() as group:
-            group.start_soon(self._sweeper, stopping)
-            async with anyio.create_task_group() as runners:
-                for _ in range(self.concurrency):
-                    runners.start_soon(self._runner, stopping)
-            group.cancel_scope.cancel()  # every runner has stopped: so may the sweeper
+        unsubscribe = self.queue.on_push(self._wake_runners)
+        try:
+            async with anyio.create_task_group() as group:
+                group.start_soon(self._sweeper, stopping)
+                group.start_soon(self._wake_on, stopping)
+                async with anyio.create_task_group() as runners:
+                    for _ in range(self.concurrency):
+                        runners.start_soon(self._runner, stopping)
+                group.cancel_scope.cancel()  # every runner has stopped: so may the sweeper
+        finally:
+            unsubscribe()
+
+    def _wake_runners(self) -> None:
+        self._wake.set()
+
+    async def _wake_on(self, stopping: anyio.Event) -> None:
+        await stopping.wait()
+        self._wake_runners()
+
+    async def _idle(self) -> None:
+        """Wait for an enqueue in this process, a stop, or POLL_SECONDS (another process's enqueue)."""
+        with anyio.move_on_after(POLL_SECONDS):
+            await self._wake.wait()
+        if self._wake.is_set():
+            self._wake = anyio.Event()
 
     async def _runner(self, stopping: anyio.Event) -> None:
         while not stopping.is_set():
             try:
-                await self._take_one(stopping)
+                await self._take_one()
             except Exception:  # noqa: BLE001 - the queue or the database is down: a server must not die of it
                 log.warning("job consumer: the queue or the journal failed; trying again shortly", exc_info=True)
                 with anyio.move_on_after(ERROR_PAUSE_SECONDS):
                     await stopping.wait()
 
-    async def _take_one(self, stopping: anyio.Event) -> None:
+    async def _take_one(self) -> None:
         """Pop one message and run its job if this runner wins the claim (else the message was
         a duplicate, or the job is not due yet: the journal will push it again)."""
         transport = self.queue.transport
         job_id = await anyio.to_thread.run_sync(transport.pop, abandon_on_cancel=True)
         if job_id is None:
             if not transport.blocking:
-                with anyio.move_on_after(POLL_SECONDS):
-                    await stopping.wait()
+                await self._idle()
             return
         record = await self.queue.call(journal.claim_job, job_id, _now(), self.lease_seconds)
         if record is not None:

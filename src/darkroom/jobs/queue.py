@@ -36,6 +36,7 @@ class JobQueue:
         self.settings = settings
         self.engine = engine
         self._transport: Transport | None = None
+        self._on_push: list[Callable[[], None]] = []  # this process's consumers, woken at once
 
     @property
     def transport(self) -> Transport:
@@ -54,7 +55,15 @@ class JobQueue:
             await anyio.to_thread.run_sync(self.transport.push, job_id)
         except Exception:  # noqa: BLE001 - the journal has it; a worker's sweep pushes it later
             log.warning("job %s (%s) recorded but not queued; the sweep will queue it", job_id, name, exc_info=True)
+        for wake in self._on_push:
+            wake()
         return job_id
+
+    def on_push(self, wake: Callable[[], None]) -> Callable[[], None]:
+        """Call `wake` (on the event loop) after each enqueue in this process, so a consumer
+        here need not wait for its next look at a queue it polls; returns the unsubscriber."""
+        self._on_push.append(wake)
+        return lambda: self._on_push.remove(wake)
 
     async def counts(self) -> dict[str, int]:
         """Jobs per state in the journal: queued, running, done, failed."""
