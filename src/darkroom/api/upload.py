@@ -22,7 +22,7 @@ from darkroom.api import generate
 from darkroom.media.eager import EagerItem, cloud_named, defer_eager, eager_async_requested, parse_eager, render_eager
 from darkroom.media.analysis import analysis_fields, check_analysis_params
 from darkroom.media.ingest import UploadOptions, base_public_id, delete_blobs
-from darkroom.media.notifications import announce, asset_ref, tags_changed
+from darkroom.media.notifications import announce, asset_ref, context_changed_body, renamed_body, tags_changed_body
 from darkroom.media.uploads import store_upload
 from darkroom.api.multipart import read_upload_form
 from darkroom.media.spool import SpooledFile
@@ -168,8 +168,7 @@ async def rename(ctx: ActionContext) -> Response:
         overwrite=parse_bool(ctx.params.get("overwrite"), False),
     )
     await delete_blobs(ctx.services, freed)
-    ref = asset_ref(renamed)
-    await _announce(ctx, "rename", {**ref, "from_public_id": ctx.params["from_public_id"], "to_public_id": ref.pop("public_id")})
+    await _announce(ctx, "rename", renamed_body(renamed, ctx.params["from_public_id"]))
     return JSONResponse(await resource_reply(ctx, renamed))
 
 
@@ -198,10 +197,9 @@ async def tags(ctx: ActionContext) -> Response:
     updated = await ctx.services.db(
         catalog.update_tags, ctx.cloud, _asset_resource_type(ctx), _type(ctx), _public_ids(ctx), command, tag_list
     )
-    changed = tags_changed(command, tag_list)
-    resources = [{"public_id": public_id, "resource_type": _asset_resource_type(ctx), "type": _type(ctx), **changed} for public_id in updated]
-    if resources:
-        await _announce(ctx, "resource_tags_changed", {"source": "api", "resources": resources})
+    if updated:
+        body = tags_changed_body(updated, _asset_resource_type(ctx), _type(ctx), command, tag_list)
+        await _announce(ctx, "resource_tags_changed", body)
     return JSONResponse({"public_ids": updated})
 
 
@@ -216,9 +214,8 @@ async def context(ctx: ActionContext) -> Response:
         catalog.update_context, ctx.cloud, _asset_resource_type(ctx), _type(ctx), _public_ids(ctx), command, values
     )
     if updated:
-        changed = {"added": dict(values) if command == "add" else {}, "removed": [], "updated": {}}
-        resources = {public_id: {**changed, "resource_type": _asset_resource_type(ctx), "type": _type(ctx)} for public_id in updated}
-        await _announce(ctx, "resource_context_changed", {"source": "api", "resources": resources})
+        body = context_changed_body(updated, _asset_resource_type(ctx), _type(ctx), command, values)
+        await _announce(ctx, "resource_context_changed", body)
     return JSONResponse({"public_ids": updated})
 
 

@@ -29,7 +29,7 @@ from darkroom.media.services import Services
 from darkroom.media.sources import post_checked
 from darkroom.media.tasks import job_handler
 
-__all__ = ["announce", "asset_ref", "notify", "notify_event", "tags_changed"]
+__all__ = ["announce", "asset_ref", "context_changed_body", "notify", "notify_event", "renamed_body", "tags_changed_body"]
 
 log = logging.getLogger("darkroom.notifications")
 
@@ -107,14 +107,26 @@ def asset_ref(asset: Asset) -> dict[str, Any]:
     }
 
 
-def tags_changed(command: str, tags: list[str]) -> dict[str, list[str]]:
-    """`added`/`removed` of a tags action, as far as the command says (a replace does not list
-    the tags it dropped)."""
-    if command == "remove":
-        return {"added": [], "removed": tags}
-    if command == "remove_all":
-        return {"added": [], "removed": []}
-    return {"added": tags, "removed": []}
+def renamed_body(asset: Asset, from_public_id: str) -> dict[str, Any]:
+    """The `rename` notification's body: the asset now, and where it came from."""
+    ref = asset_ref(asset)
+    return {**ref, "from_public_id": from_public_id, "to_public_id": ref.pop("public_id")}
+
+
+def tags_changed_body(public_ids: list[str], resource_type: str, type_: str, command: str, tags: list[str]) -> dict[str, Any]:
+    """`resource_tags_changed`: each asset's `added`/`removed`, as far as the command says (a
+    replace does not list the tags it dropped)."""
+    added = tags if command in ("add", "replace", "set_exclusive") else []
+    removed = tags if command == "remove" else []
+    resources = [{"public_id": p, "resource_type": resource_type, "type": type_, "added": added, "removed": removed} for p in public_ids]
+    return {"source": "api", "resources": resources}
+
+
+def context_changed_body(public_ids: list[str], resource_type: str, type_: str, command: str, values: dict[str, str]) -> dict[str, Any]:
+    """`resource_context_changed`: resources by public ID with what was `added` (a removal
+    does not list the keys it dropped)."""
+    changed = {"added": dict(values) if command == "add" else {}, "removed": [], "updated": {}}
+    return {"source": "api", "resources": {p: {**changed, "resource_type": resource_type, "type": type_} for p in public_ids}}
 
 
 @job_handler(JOB)
