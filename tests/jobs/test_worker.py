@@ -29,7 +29,7 @@ WORKER = f"import sys; sys.path.insert(0, {str(HERE)!r}); import slow_jobs; from
 
 def _env(data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DARKROOM_", "CLOUDINARY_URL"))}
-    return {**env, "DARKROOM_DATA_DIR": str(data_dir), "DARKROOM_JOB_LEASE_SECONDS": "1.5", "DARKROOM_JOB_RETRY_SECONDS": "0.2"}
+    return {**env, "DARKROOM_DATA_DIR": str(data_dir), "DARKROOM_JOB_LEASE_SECONDS": "3", "DARKROOM_JOB_RETRY_SECONDS": "0.2"}
 
 
 def _start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
