@@ -15,7 +15,7 @@ import cloudinary
 import cloudinary.uploader
 import cloudinary.utils
 import pytest
-from support import configure_sdk, own_sqlite_server
+from support import configure_sdk, own_sqlite_server, start_server, stop_server, wait_until_healthy
 
 from darkroom.catalog.jobs import get_job
 from darkroom.config import Settings
@@ -102,3 +102,32 @@ def test_a_server_without_in_process_jobs_leaves_them_to_darkroom_worker(
             worker.terminate()
             worker.wait(timeout=20)
         next(server_iter, None)  # stops the server
+
+
+@pytest.mark.slow
+def test_a_webhook_pending_when_the_server_is_killed_is_delivered_after_restart(tmp_path: Path, receiver: Receiver, sample_png: Path) -> None:
+    path = f"/restart/{secrets.token_hex(4)}"
+    receiver.failures[path] = 1  # the first attempt fails: the job waits for its retry
+    env = {"DARKROOM_JOB_RETRY_SECONDS": "2", "DARKROOM_JOB_LEASE_SECONDS": "3"}  # killed mid-attempt, it waits for its lease
+    first = start_server(tmp_path, f"sqlite:///{tmp_path / 'darkroom.db'}", extra_env=env)
+    try:
+        wait_until_healthy(first.base_url, first.process)
+        configure_sdk(first)
+        cloudinary.uploader.upload(str(sample_png), notification_url=receiver.url(path))
+        deadline = time.monotonic() + 20
+        while receiver.attempts.get(path, 0) < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert receiver.attempts[path] == 1
+    finally:
+        first.process.kill()  # before the retry is due
+        first.process.wait(timeout=10)
+    second = start_server(tmp_path, first.database_url, extra_env=env)
+    try:
+        wait_until_healthy(second.base_url, second.process)
+        (delivery,) = receiver.wait_for(path)
+        assert receiver.attempts[path] == 2
+        assert cloudinary.utils.verify_notification_signature(delivery.body, delivery.headers["x-cld-timestamp"], delivery.headers["x-cld-signature"])
+    finally:
+        cloudinary.reset_config()
+        os.environ.pop("CLOUDINARY_URL", None)
+        stop_server(second)
