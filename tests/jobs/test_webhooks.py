@@ -164,3 +164,14 @@ def test_the_signature_matches_the_reference_worked_example() -> None:
     assert notification_signature(body, 1315060510, "abcd", algorithm="sha256") == (
         "7cfd8e967179f03bdae02ff189b7c22a3391909e6a8e56d983faa6d1c2f584c2"
     )
+
+
+def test_admin_api_deletes_notify(sdk: LiveServer, receiver: Receiver, sample_png: Path) -> None:
+    path = _path()
+    public_id = f"admin-del-{secrets.token_hex(3)}"
+    cloudinary.uploader.upload(str(sample_png), public_id=public_id)
+    cloudinary.api.delete_resources([public_id, "no-such-asset"], notification_url=receiver.url(path))
+    (delivery,) = receiver.wait_for(path)
+    assert delivery.json["notification_type"] == "delete"
+    assert delivery.json["resources"] == [{"resource_type": "image", "type": "upload", "public_id": public_id}]
+    assert cloudinary.utils.verify_notification_signature(delivery.body, delivery.headers["x-cld-timestamp"], delivery.headers["x-cld-signature"])
