@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import logging.config
 import signal
 
 import anyio
@@ -11,6 +12,7 @@ import click
 from darkroom.cli.options import data_dir_option, settings_for
 from darkroom.media import tasks
 from darkroom.media.services import Services, build_services
+from darkroom.server import logging_config
 
 __all__ = ["worker"]
 
@@ -23,7 +25,8 @@ STOP_GRACE = 30.0  # seconds the jobs in hand get to finish after SIGTERM; then 
 @data_dir_option
 @click.option("--concurrency", type=click.IntRange(min=1), default=None, metavar="N", help="Jobs at once (default: $DARKROOM_JOB_CONCURRENCY, 2).")
 @click.option("--log-level", default="info", show_default=True, help="Log level.")
-def worker(data_dir: str | None, concurrency: int | None, log_level: str) -> None:
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Log lines as readable text, or as JSON objects (one a line).")
+def worker(data_dir: str | None, concurrency: int | None, log_level: str, log_format: str) -> None:
     """Run jobs (eager_async renders, webhooks) until SIGTERM or Ctrl-C.
 
     Uses the settings `darkroom serve` uses (DARKROOM_DATABASE_URL, DARKROOM_STORAGE_URL,
@@ -34,7 +37,7 @@ def worker(data_dir: str | None, concurrency: int | None, log_level: str) -> Non
     settings = settings_for(data_dir)
     if concurrency is not None:
         settings = settings.with_changes(job_concurrency=concurrency)
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.config.dictConfig(logging_config(log_format, log_level))  # the lines `darkroom serve` writes
     services = build_services(settings)
     try:
         anyio.run(_consume_until_signalled, services)
