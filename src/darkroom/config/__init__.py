@@ -63,6 +63,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DARKROOM_JOB_LEASE_SECONDS", "job_lease_seconds", "60", "Seconds a running job's claim lasts without being renewed (renewed while it runs); a job whose worker died is run again once its lease expires."),
     Setting("DARKROOM_JOB_RETRY_SECONDS", "job_retry_seconds", "10", "Seconds before a failed job's first retry; each further retry waits twice as long (exponential back-off)."),
     Setting("DARKROOM_JOB_MAX_ATTEMPTS", "job_max_attempts", "5", "Runs of a job before it is recorded as failed for good."),
+    Setting("DARKROOM_STREAM_WAIT_SECONDS", "stream_wait_seconds", "50", "Seconds a request for an HLS/DASH segment waits for its encode before answering 423 (the encode goes on, and the player's next request gets it); keep it below a reverse proxy's read timeout. Players retry a slow request (hls.js after 10 s) but take a 423 as final for that segment, so waiting is the better answer."),
     Setting("DARKROOM_MEDIA_STORE_PATH", "media_store_path", "/api/cloudinary/media", "Base path of the TinaCMS media store."),
     Setting("DARKROOM_MEDIA_STORE_AUTH", "media_store_auth", "token,session", "Media store auth modes, in order: token, session, open (development only)."),
     Setting("DARKROOM_MEDIA_STORE_CORS_ORIGINS", "media_store_cors_origins", "", "Comma-separated origins allowed to call the media store cross-origin."),
@@ -113,6 +114,7 @@ class Settings:
     job_lease_seconds: float = 60.0
     job_retry_seconds: float = 10.0
     job_max_attempts: int = 5
+    stream_wait_seconds: float = 50.0
     media_store_path: str = "/api/cloudinary/media"
     media_store_auth: str = "token,session"
     media_store_cors_origins: str = ""
@@ -179,6 +181,11 @@ def _convert(attr: str, value: str) -> Any:
         return seconds
     if attr == "fetch_timeout":
         return float(value)
+    if attr == "stream_wait_seconds":
+        seconds = float(value)
+        if not seconds >= 0:
+            raise ValueError("must be 0 (answer 423 at once) or a positive number of seconds")
+        return seconds
     if attr == "usage_flush_seconds":
         seconds = float(value)
         if not seconds > 0:

@@ -16,6 +16,7 @@ from typing import Any
 from darkroom import catalog
 from darkroom.catalog import Asset
 from darkroom.errors import Invalid
+from darkroom.media import streaming
 from darkroom.media.derivatives import ClientHints
 from darkroom.media.notifications import notify_event
 from darkroom.media.params import parse_bool
@@ -34,8 +35,13 @@ EAGER_JOB = "eager"  # the job that renders an eager_async batch
 _BARE_FORMAT = re.compile(r"^[a-z0-9]{2,5}$")
 
 
+def _is_ladder(asset: Asset, item: EagerItem) -> bool:
+    """`sp_…/m3u8` of a video: a streaming ladder (media/streaming.py)."""
+    return asset.resource_type == "video" and item.format in streaming.STREAMING_FORMATS
+
+
 def _check_renderable(asset: Asset, items: list[EagerItem]) -> None:
-    if items and asset.resource_type != "image":
+    if asset.resource_type != "image" and not all(_is_ladder(asset, item) for item in items):
         raise Invalid("Eager transformations are supported for images only")
 
 
@@ -83,6 +89,9 @@ async def render_eager(services: Services, origin: str, asset: Asset, items: lis
     listed = []
     for item in items:
         transformation, fmt, chain = item.transformation, item.format, item.chain
+        if _is_ladder(asset, item) and fmt is not None:  # sp_…/m3u8: a streaming ladder (media/streaming.py)
+            listed.append(await streaming.eager_entry(services, origin, asset, transformation, chain, fmt))
+            continue
         derivative = await cache.get(services, asset, chain, fmt, ClientHints())
         url, secure_url = delivery_urls(origin, asset, transformation, fmt or asset.format)
         listed.append(
