@@ -14,6 +14,8 @@ from typing import Any
 
 import click
 
+from darkroom.catalog.cloud_settings import set_cloud_setting
+from darkroom.catalog.moderation import HIDE_REJECTED
 from darkroom import __version__, catalog
 from darkroom.cli import serving
 from darkroom.catalog import Engine
@@ -174,13 +176,20 @@ def clouds_create(cloud: str, data_dir: str | None) -> None:
 @clouds.command("set")
 @click.argument("cloud")
 @click.option("--strict/--no-strict", "strict", default=None, help="Strict transformations: only signed or allowed transformations render.")
+@click.option("--hide-rejected/--show-rejected", "hide_rejected", default=None,
+              help="Rejected assets (moderation) answer 404 until approved; shown is Cloudinary's default.")
 @data_dir_option
-def clouds_set(cloud: str, strict: bool | None, data_dir: str | None) -> None:
+def clouds_set(cloud: str, strict: bool | None, hide_rejected: bool | None, data_dir: str | None) -> None:
     """Change a cloud's settings."""
     engine = _engine(settings_for(data_dir))
     _known_cloud(engine, cloud)
+    if hide_rejected is not None:
+        set_cloud_setting(engine, cloud, HIDE_REJECTED, hide_rejected or None)
+        click.echo(f"{cloud}: rejected assets {'hidden' if hide_rejected else 'delivered'}")
+        if strict is None:
+            return
     if strict is None:
-        raise click.UsageError("nothing to change: give --strict or --no-strict")
+        raise click.UsageError("nothing to change: give --strict/--no-strict or --hide-rejected/--show-rejected")
     try:
         catalog.set_strict_transformations(engine, cloud, strict)
     except catalog.CloudNotFound as exc:

@@ -58,6 +58,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DARKROOM_ORPHAN_GRACE_SECONDS", "orphan_grace_seconds", "3600", "Age in seconds before the integrity sweep (`darkroom fsck`, start-up, schedule) removes a blob no catalog row references, or a spool file: younger ones may belong to uploads still running on some server."),
     Setting("DARKROOM_SWEEP_INTERVAL_SECONDS", "sweep_interval_seconds", "3600", "Seconds between each server process's integrity sweeps (orphan blobs, leftover spool files); one also runs at start-up; 0 turns the schedule off."),
     Setting("DARKROOM_REDIS_URL", "redis_url", "", "Redis for state shared by several darkroom processes (job queue, invalidations, single-flight, rate limits), e.g. redis://127.0.0.1:6379/0; empty means the single-machine behaviour (jobs in SQLite in the data dir, per-process memories)."),
+    Setting("DARKROOM_MODELS_DIR", "models_dir", "", "Folder of ONNX models the add-ons load (background removal, tagging, upscaling, object detection; file names in docs/addons.md); empty means only the models shipped in packages (moderation, OCR, faces)."),
     Setting("DARKROOM_MEDIA_STORE_PATH", "media_store_path", "/api/cloudinary/media", "Base path of the TinaCMS media store."),
     Setting("DARKROOM_MEDIA_STORE_AUTH", "media_store_auth", "token,session", "Media store auth modes, in order: token, session, open (development only)."),
     Setting("DARKROOM_MEDIA_STORE_CORS_ORIGINS", "media_store_cors_origins", "", "Comma-separated origins allowed to call the media store cross-origin."),
@@ -103,6 +104,7 @@ class Settings:
     orphan_grace_seconds: int = 3600
     sweep_interval_seconds: int = 3600
     redis_url: str = ""
+    models_dir: Path | None = None  # DARKROOM_MODELS_DIR; None: no user-supplied models
     media_store_path: str = "/api/cloudinary/media"
     media_store_auth: str = "token,session"
     media_store_cors_origins: str = ""
@@ -143,6 +145,8 @@ _WHAT_ZERO_MEANS = {"decoded_cache_mb": "off", "render_concurrency": "automatic"
 def _convert(attr: str, value: str) -> Any:
     if attr == "data_dir":
         return Path(value)
+    if attr == "models_dir":
+        return Path(value) if value else None
     if attr == "cloudinary_url":
         return parse_cloudinary_url(value) if value else None
     if attr in _WHAT_ZERO_MEANS:

@@ -11,6 +11,7 @@ import pyvips
 from darkroom.imaging.context import RenderState, first_frame, normalise, with_options
 from darkroom.imaging.faces import detect_faces, union
 from darkroom.imaging.geometry import Box, is_focus_gravity
+from darkroom.imaging.regions import Coordinates, scaled_boxes, union_box
 
 PREVIEW = 500  # px: faces and saliency are found at this size (4000 px JPEGs shrink 8× on load)
 
@@ -33,6 +34,9 @@ def focus(state: RenderState, gravity: str) -> Box | None:
     if not is_focus_gravity(gravity) or gravity == "xy_center":
         return None
     kind, _, detail = gravity.partition(":")
+    stored = stored_focus(state, kind, detail)
+    if stored is not None:
+        return stored
     small, back = _preview(state)
     if kind in ("face", "faces", "adv_face", "adv_faces", "adv_eyes") or detail in ("face", "faces", "adv_face", "adv_faces"):
         faces = detect_faces(small)
@@ -44,4 +48,26 @@ def focus(state: RenderState, gravity: str) -> Box | None:
     if kind in ("auto", "body", "ocr_text") or detail:
         _, found = small.smartcrop(max(1, small.width // 2), max(1, small.height // 2), interesting="attention", attention_x=True, attention_y=True)
         return Box(round(found["attention_x"] * back), round(found["attention_y"] * back), 1, 1)
+    return None
+
+
+FACE_WORDS = ("face", "faces", "adv_face", "adv_faces", "adv_eyes")
+
+
+def stored_boxes(state: RenderState, boxes: Coordinates) -> list[Box]:
+    """Stored coordinates (original pixels) in the current image's pixels."""
+    return scaled_boxes(boxes, (state.initial_width, state.initial_height), (state.width, state.height))
+
+
+def stored_focus(state: RenderState, kind: str, detail: str) -> Box | None:
+    """The box the asset's stored areas give for a gravity (`regions.py`), None to detect."""
+    regions = state.regions
+    if kind == "custom" and regions.custom:
+        return stored_boxes(state, regions.custom[:1])[0]
+    if (kind in FACE_WORDS or detail in FACE_WORDS) and regions.faces:
+        boxes = stored_boxes(state, regions.faces)
+        wants_all = "faces" in (kind, detail) or "adv_faces" in (kind, detail)
+        return union_box(boxes) if wants_all else max(boxes, key=lambda box: box.width * box.height)
+    if "ocr_text" in (kind, detail) and regions.text:
+        return union_box(stored_boxes(state, regions.text))
     return None
