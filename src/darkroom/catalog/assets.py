@@ -98,7 +98,7 @@ class NewAsset:
     metadata: dict[str, Any] = field(default_factory=dict)
     annotations: dict[str, Any] = field(default_factory=dict)  # faces/custom coordinates, add-on findings
     moderation_status: str | None = None  # the moderation's overall status, None when none was asked
-    moderation_kinds: str | None = None  # "|aws_rek|manual|" (catalog/moderation.py)
+    moderation_kinds: str | None = None  # "|aws_rek:approved|manual:pending|" (catalog/moderation.py)
 
 
 @dataclass(frozen=True)

@@ -105,10 +105,10 @@ def _where(cloud: str, listing: Listing) -> sa.ColumnElement[bool]:
     if listing.context_key:
         value = assets.c.context[listing.context_key].as_string()
         clauses.append(value.is_not(None) if listing.context_value is None else value == listing.context_value)
-    if listing.moderation_status:
-        clauses.append(assets.c.moderation_status == listing.moderation_status)
     if listing.moderation_kind:
-        clauses.append(moderated_by(listing.moderation_kind))
+        clauses.append(moderated_by(listing.moderation_kind, listing.moderation_status))
+    elif listing.moderation_status:
+        clauses.append(assets.c.moderation_status == listing.moderation_status)
     if listing.asset_folder is not None:
         clauses.append(assets.c.asset_folder == listing.asset_folder)
     return sa.and_(*clauses)

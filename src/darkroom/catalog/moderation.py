@@ -4,7 +4,8 @@ An asset's `annotations` column (JSON) holds what the add-ons found or the API w
 `faces` and `custom` coordinates, `ocr` text boxes, the `moderation` list
 (`[{kind, status, response?, updated_at}]`, in the order the kinds run) and the `info`
 blocks replies repeat. `moderation_status` is the overall status (`overall_status`) and
-`moderation_kinds` the kinds as `|aws_rek|manual|`, so listings filter on plain columns.
+`moderation_kinds` each kind with its own status, `|aws_rek:approved|manual:pending|`, so
+`resources_by_moderation(kind, status)` filters on plain columns.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ HIDE_REJECTED = "moderation_hides_rejected"
 
 
 def kinds_text(entries: Sequence[Mapping[str, Any]]) -> str | None:
-    kinds = [str(entry["kind"]) for entry in entries]
+    kinds = [f"{entry['kind']}:{entry.get('status')}" for entry in entries]
     return f"|{'|'.join(kinds)}|" if kinds else None
 
 
@@ -45,12 +46,17 @@ def overall_status(entries: Sequence[Mapping[str, Any]]) -> str | None:
     return decided[-1] if decided else "rejected"
 
 
-def moderated_by(kind: str) -> sa.ColumnElement[bool]:
-    """Assets moderated by `kind`; for `manual`, also those whose status was set before kinds were kept."""
-    by_kind = assets.c.moderation_kinds.like(f"%|{kind}|%")
-    if kind == "manual":
-        return sa.or_(by_kind, sa.and_(assets.c.moderation_kinds.is_(None), assets.c.moderation_status.is_not(None)))
-    return by_kind
+def moderated_by(kind: str, status: str | None) -> sa.ColumnElement[bool]:
+    """Assets whose `kind` moderation has `status` (any status when None); for `manual`, also
+    those whose status was set before kinds were kept."""
+    by_kind = (
+        assets.c.moderation_kinds.contains(f"|{kind}:{status}|", autoescape=True) if status
+        else assets.c.moderation_kinds.contains(f"|{kind}:", autoescape=True)
+    )
+    if kind != "manual":
+        return by_kind
+    legacy = assets.c.moderation_status == status if status else assets.c.moderation_status.is_not(None)
+    return sa.or_(by_kind, sa.and_(assets.c.moderation_kinds.is_(None), legacy))
 
 
 def _now() -> str:

@@ -1,0 +1,135 @@
+"""Moderation: `manual` pending until `update(moderation_status=…)`, `aws_rek` answered by
+nudenet's shipped detector, chains, the `moderation` array, listings by kind and status, and
+a cloud setting that hides rejected assets (reference cloudinary-addons.md §4)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import cloudinary.api
+import cloudinary.uploader
+import httpx
+import numpy as np
+import pytest
+from support import LiveServer
+
+from darkroom.addons import ModelCache
+from darkroom.addons.moderation import moderate
+from darkroom import catalog
+from darkroom.catalog.cloud_settings import set_cloud_setting
+from darkroom.catalog.moderation import HIDE_REJECTED
+
+from addons.support_addons import new_id, url_for
+
+
+def _listed(kind: str, status: str) -> set[str]:
+    found = cloudinary.api.resources_by_moderation(kind, status, max_results=500)
+    return {item["public_id"] for item in found["resources"]}
+
+
+def test_manual_moderation_stays_pending_until_updated(cld: LiveServer, coffee: Path) -> None:
+    reply = cloudinary.uploader.upload(str(coffee), public_id=new_id("manual"), moderation="manual")
+    public_id = reply["public_id"]
+    assert reply["moderation"] == [{"kind": "manual", "status": "pending"}]
+    assert public_id in _listed("manual", "pending")
+    assert public_id not in _listed("manual", "approved")
+
+    updated = cloudinary.api.update(public_id, moderation_status="approved")
+    assert updated["moderation"][0]["kind"] == "manual"
+    assert updated["moderation"][0]["status"] == "approved"
+    assert public_id in _listed("manual", "approved")
+    assert public_id not in _listed("manual", "pending")
+
+
+def test_aws_rek_approves_a_benign_photograph(cld: LiveServer, astronaut: Path) -> None:
+    reply = cloudinary.uploader.upload(str(astronaut), public_id=new_id("aws-rek"), moderation="aws_rek")
+    [entry] = reply["moderation"]
+    assert entry["kind"] == "aws_rek"
+    assert entry["status"] == "approved"
+    assert isinstance(entry["response"]["moderation_labels"], list)
+    assert reply["public_id"] in _listed("aws_rek", "approved")
+
+
+def test_chained_moderation_runs_in_order_and_waits_for_the_human(cld: LiveServer, coffee: Path) -> None:
+    reply = cloudinary.uploader.upload(str(coffee), public_id=new_id("chain"), moderation="aws_rek|manual")
+    assert [(m["kind"], m["status"]) for m in reply["moderation"]] == [("aws_rek", "approved"), ("manual", "pending")]
+    details = cloudinary.api.resource(reply["public_id"])
+    assert details["moderation_status"] == "pending"
+    assert reply["public_id"] in _listed("aws_rek", "approved")
+    assert reply["public_id"] in _listed("manual", "pending")
+    final = cloudinary.api.update(reply["public_id"], moderation_status="rejected")
+    assert [(m["kind"], m["status"]) for m in final["moderation"]] == [("aws_rek", "approved"), ("manual", "rejected")]
+
+
+def test_listings_with_moderations_show_the_array(cld: LiveServer, coffee: Path) -> None:
+    public_id = cloudinary.uploader.upload(str(coffee), public_id=new_id("listed"), moderation="manual")["public_id"]
+    found = cloudinary.api.resources_by_moderation("manual", "pending", moderations=True, max_results=500)
+    [item] = [r for r in found["resources"] if r["public_id"] == public_id]
+    assert item["moderation"] == [{"kind": "manual", "status": "pending"}]
+
+
+def test_rejected_assets_are_undeliverable_only_where_the_cloud_says_so(cld_sqlite: LiveServer, coffee: Path) -> None:
+    public_id = cloudinary.uploader.upload(str(coffee), public_id=new_id("hidden"), moderation="manual")["public_id"]
+    cloudinary.api.update(public_id, moderation_status="rejected")
+    assert httpx.get(url_for(public_id, format="png", width=50, crop="scale")).status_code == 200  # Cloudinary's default
+    engine = catalog.create_engine_for(cld_sqlite.database_url)
+    try:
+        set_cloud_setting(engine, cld_sqlite.cloud, HIDE_REJECTED, True)
+        hidden = httpx.get(url_for(public_id, format="png", width=60, crop="scale"))
+        assert hidden.status_code == 404
+        assert hidden.headers["x-cld-error"]
+        cloudinary.api.update(public_id, moderation_status="approved")
+        assert httpx.get(url_for(public_id, format="png", width=60, crop="scale")).status_code == 200
+    finally:
+        set_cloud_setting(engine, cld_sqlite.cloud, HIDE_REJECTED, None)
+        engine.dispose()
+
+
+class _Detections:
+    """nudenet's answer for an image, given: the real detector finds nothing to reject in the
+    benign photographs a test may ship, so the label mapping and thresholds are fed its output."""
+
+    def __init__(self, found: list[dict[str, Any]]) -> None:
+        self.found = found
+
+    def detect(self, _image: np.ndarray) -> list[dict[str, Any]]:
+        return self.found
+
+
+def _cache_answering(found: list[dict[str, Any]]) -> ModelCache:
+    cache = ModelCache(None)
+    cache.get("nudenet", lambda: _Detections(found))
+    return cache
+
+
+PIXELS = np.zeros((8, 8, 3), dtype=np.uint8)
+
+
+def test_nudenet_classes_become_rekognition_labels_with_parents() -> None:
+    verdict = moderate(_cache_answering([{"class": "BELLY_EXPOSED", "score": 0.7, "box": [0, 0, 1, 1]},
+                                         {"class": "FACE_FEMALE", "score": 0.9, "box": [0, 0, 1, 1]}]), PIXELS)
+    assert verdict.labels == [
+        {"confidence": 0.7, "name": "Revealing Clothes", "parent_name": "Suggestive"},
+        {"confidence": 0.7, "name": "Suggestive", "parent_name": ""},
+    ]
+    assert verdict.status == "rejected"
+
+
+@pytest.mark.parametrize(("kind", "status"), [
+    ("aws_rek", "rejected"),
+    ("aws_rek:suggestive:0.8", "approved"),
+    ("aws_rek:suggestive:0", "approved"),
+    ("aws_rek:revealing_clothes:0.6", "rejected"),
+])
+def test_category_thresholds_decide_the_verdict(kind: str, status: str) -> None:
+    cache = _cache_answering([{"class": "BELLY_EXPOSED", "score": 0.7, "box": [0, 0, 1, 1]}])
+    assert moderate(cache, PIXELS, kind).status == status
+
+
+def test_nudenets_shipped_detector_runs_offline_on_a_portrait(astronaut: Path) -> None:
+    import pyvips
+
+    rgb = pyvips.Image.new_from_file(str(astronaut)).numpy()
+    verdict = moderate(ModelCache(None), rgb)
+    assert verdict.status == "approved"
