@@ -66,6 +66,8 @@ class RenderRequest:
     # (`e_background_removal`, `e_upscale`: name → RGB array → RGB(A) array), given by the caller.
     regions: Regions = Regions()
     model_effects: Mapping[str, Callable[[Any], Any]] | None = None
+    # `g_<object>`: RGB array → [(label, confidence, (x, y, w, h))]; None: no detector configured.
+    find_objects: Callable[[Any], list[tuple[str, float, tuple[int, int, int, int]]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,7 @@ class RenderState:
     decoded: Callable[[], pyvips.Image] | None = None
     regions: Regions = field(default_factory=Regions)  # the request's, in original pixels (regions.py)
     model_effects: Mapping[str, Callable[[Any], Any]] | None = None
+    find_objects: Callable[[Any], list[tuple[str, float, tuple[int, int, int, int]]]] | None = None
 
 
 # ---------------------------------------------------------------- loading and frames

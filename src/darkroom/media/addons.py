@@ -16,6 +16,7 @@ Models are loaded once per process (`addons.ModelCache`), per DARKROOM_MODELS_DI
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -244,8 +245,12 @@ def clamped_faces(asset: Asset) -> list[list[int]] | None:
     return [[x, y, max(0, min(w, asset.width - x)), max(0, min(h, asset.height - y))] for x, y, w, h in faces]
 
 
-def render_extras(services: Services, asset: Asset) -> tuple[Regions, dict[str, ModelEffect]]:
-    """The asset's stored areas and the model-backed effects, for a render."""
+ObjectFinder = Callable[[np.ndarray], list[tuple[str, float, tuple[int, int, int, int]]]]
+
+
+def render_extras(services: Services, asset: Asset) -> tuple[Regions, dict[str, ModelEffect], ObjectFinder | None]:
+    """The asset's stored areas, the model-backed effects and (with a detector) the object
+    finder for `g_<object>`, for a render."""
     annotations = asset.annotations
 
     def boxes(key: str) -> tuple[tuple[int, int, int, int], ...]:
@@ -260,7 +265,11 @@ def render_extras(services: Services, asset: Asset) -> tuple[Regions, dict[str, 
     def upscaled(rgb: np.ndarray) -> np.ndarray:
         return upscale(cache, rgb)
 
-    return regions, {"background_removal": remove_background, "bgremoval": remove_background, "upscale": upscaled}
+    def find_objects(rgb: np.ndarray) -> list[tuple[str, float, tuple[int, int, int, int]]]:
+        return [(found.label, found.confidence, found.box) for found in detect_objects(cache, rgb)]
+
+    effects: dict[str, ModelEffect] = {"background_removal": remove_background, "bgremoval": remove_background, "upscale": upscaled}
+    return regions, effects, find_objects if cache.has_user_model("detection") else None
 
 
 async def moderation_decided(services: Services, asset: Asset, entry: dict[str, Any], notification_url: str | None) -> None:

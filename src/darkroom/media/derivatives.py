@@ -328,7 +328,7 @@ async def _render(
         layers = await _layer_files(services, asset, chain, files)
         # Admitted into the process's render memory only now, with everything fetched.
         await files.enter_async_context(services.render_budget.reserve(render_memory_bytes(source_header(asset), chain)))
-        regions, model_effects = render_extras(services, asset)
+        regions, model_effects, find_objects = render_extras(services, asset)
         return await anyio.to_thread.run_sync(
             lambda: render(RenderRequest(
                 source,
@@ -344,6 +344,7 @@ async def _render(
                 source_key=asset.storage_key,  # names this version's bytes: its decoded pixels may be reused
                 regions=regions,
                 model_effects=model_effects,
+                find_objects=find_objects,
             )),
             limiter=slots,
         )
