@@ -88,3 +88,10 @@ def test_pixelate_faces_uses_stored_faces(cld_sqlite: LiveServer, coffee: Path) 
     pixelated = rendered(public_id, format="png", effect="pixelate_faces:20")
     assert np.abs(pixelated[100:200, 300:400] - plain[100:200, 300:400]).mean() > 2
     assert np.abs(pixelated[:90, :290] - plain[:90, :290]).mean() < 0.5
+
+
+def test_changed_coordinates_are_not_answered_from_an_old_render(cld_sqlite: LiveServer, coffee: Path) -> None:
+    public_id = cloudinary.uploader.upload(str(coffee), public_id=new_id("recrop"), custom_coordinates=[0, 0, 100, 80])["public_id"]
+    assert rendered(public_id, crop="crop", gravity="custom", format="png").shape[:2] == (80, 100)
+    cloudinary.api.update(public_id, custom_coordinates=[10, 10, 60, 50])
+    assert rendered(public_id, crop="crop", gravity="custom", format="png").shape[:2] == (50, 60)

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from darkroom.catalog.assets import Asset, insert_tags
 from darkroom.catalog.errors import AssetNotFound
 from darkroom.catalog.rows import assets_from_rows
-from darkroom.catalog.schema import asset_tags, assets
+from darkroom.catalog.schema import asset_tags, assets, derived
 
 __all__ = ["HIDE_REJECTED", "kinds_text", "moderated_by", "overall_status", "record_findings", "with_moderation_status"]
 
@@ -76,11 +76,17 @@ def with_moderation_status(annotations: Mapping[str, Any], status: str) -> dict[
     return {**annotations, "moderation": entries}
 
 
+# Annotations that change how renders look: when they change, the asset's derivatives go.
+AREAS = ("faces", "custom", "ocr")
+
+
 def record_findings(
     engine: Engine, pk: int, changes: Mapping[str, Any], add_tags: Sequence[str] = ()
-) -> Asset:
+) -> tuple[Asset, list[str]]:
     """Merge `changes` into asset `pk`'s annotations (a None value removes a key), keep the
-    moderation columns in step, add `add_tags`; one transaction."""
+    moderation columns in step, add `add_tags`; one transaction. When stored areas (faces,
+    custom coordinates, OCR text) change, the derivatives rendered with the old ones are
+    removed: returns the asset and their blobs' storage keys, for the caller to delete."""
     with engine.begin() as conn:
         row = conn.execute(sa.select(assets).where(assets.c.id == pk)).mappings().first()
         if row is None:
@@ -93,8 +99,12 @@ def record_findings(
             values["moderation_status"] = overall_status(entries)
             values["moderation_kinds"] = kinds_text(entries)
         conn.execute(sa.update(assets).where(assets.c.id == pk).values(**values))
+        stale: list[str] = []
+        if any(key in changes for key in AREAS):
+            stale = list(conn.execute(sa.select(derived.c.storage_key).where(derived.c.asset_pk == pk)).scalars())
+            conn.execute(sa.delete(derived).where(derived.c.asset_pk == pk))
         if add_tags:
             present = set(conn.execute(sa.select(asset_tags.c.tag).where(asset_tags.c.asset_pk == pk)).scalars())
             insert_tags(conn, pk, [tag for tag in add_tags if tag not in present])
         fresh = conn.execute(sa.select(assets).where(assets.c.id == pk)).mappings().all()
-        return assets_from_rows(conn, fresh)[0]
+        return assets_from_rows(conn, fresh)[0], stale

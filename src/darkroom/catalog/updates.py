@@ -40,7 +40,6 @@ class AssetChanges:
     asset_folder: str | None = None
     moderation_status: str | None = None
     access_mode: str | None = None
-    annotations: dict[str, Any] | None = None  # add-on findings to merge (catalog/moderation.py); None values remove keys
 
 
 def _column_values(changes: AssetChanges) -> dict[str, Any]:
@@ -62,11 +61,9 @@ def _column_values(changes: AssetChanges) -> dict[str, Any]:
     return values
 
 
-def _annotation_values(annotations: dict[str, Any], changes: AssetChanges) -> dict[str, Any]:
-    merged = {key: value for key, value in {**annotations, **(changes.annotations or {})}.items() if value is not None}
-    if changes.moderation_status is None:
-        return {"annotations": merged or None}
-    merged = with_moderation_status(merged, changes.moderation_status)
+def _moderation_values(annotations: dict[str, Any], status: str) -> dict[str, Any]:
+    """`moderation_status=…`: the manual verdict, kept in step in the moderation list (catalog/moderation.py)."""
+    merged = with_moderation_status(annotations, status)
     return {"annotations": merged, "moderation_kinds": kinds_text(merged["moderation"]),
             "moderation_status": overall_status(merged["moderation"])}
 
@@ -83,8 +80,8 @@ def update_resource(engine: Engine, cloud: str, resource_type: str, type_: str, 
             values["metadata"] = validated_values(
                 conn, cloud, dict(row["metadata"] or {}), changes.metadata, clear_invalid=changes.clear_invalid
             )
-        if changes.moderation_status is not None or changes.annotations:
-            values.update(_annotation_values(dict(row["annotations"] or {}), changes))
+        if changes.moderation_status is not None:
+            values.update(_moderation_values(dict(row["annotations"] or {}), changes.moderation_status))
         if values:
             conn.execute(sa.update(assets).where(assets.c.id == row["id"]).values(**values))
         if changes.tags is not None:

@@ -323,12 +323,15 @@ async def record_stored(
     """Keep what `analyse_stored` found: annotations and tags, then (background removal) the
     cut-out as the asset's new version. Returns the asset and the reply's add-on fields."""
     from darkroom.catalog.moderation import kinds_text, overall_status, record_findings
-    from darkroom.media.ingest import StoredExtras, UploadOptions, ingest
+    from darkroom.media.ingest import StoredExtras, UploadOptions, delete_blobs, ingest
 
     findings = analysis.findings
     if findings.annotations or findings.tags:
-        asset = await services.db(record_findings, asset.pk, findings.annotations, findings.tags)
+        asset, stale = await services.db(record_findings, asset.pk, findings.annotations, findings.tags)
         services.caches.forget()  # stored areas change renders: a cached asset would keep the old ones
+        if stale:
+            services.caches.derivatives.forget_asset(asset.pk)
+            await delete_blobs(services, stale)
     if analysis.cut is not None:
         kept = asset
         options = UploadOptions(
