@@ -257,7 +257,7 @@ def _coordinates(params: dict[str, str], name: str, caller: Caller) -> tuple[Box
 
 def parse_coordinates(text: str) -> tuple[Box, ...]:
     """`1,2,3,4|5,6,7,8` (or a JSON-ish `[[1,2,3,4]]`) → boxes; "" clears them."""
-    text = text.strip().replace("[[", "").replace("]]", "").replace("],[", "|").strip("[]")
+    text = re.sub(r"\s+", "", text).replace("[[", "").replace("]]", "").replace("],[", "|").strip("[]")
     if not text:
         return ()
     boxes = []

@@ -72,7 +72,8 @@ def with_moderation_status(annotations: Mapping[str, Any], status: str) -> dict[
         chosen = {"kind": "manual"}
         entries.append(chosen)
     chosen["status"] = status
-    chosen["updated_at"] = _now()
+    if chosen["kind"] != "manual":  # a human's override of a machine verdict says when; manual entries are {kind, status}
+        chosen["updated_at"] = _now()
     return {**annotations, "moderation": entries}
 
 
