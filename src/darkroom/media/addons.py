@@ -15,7 +15,10 @@ Models are loaded once per process (`addons.ModelCache`), per DARKROOM_MODELS_DI
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -55,6 +58,18 @@ log = logging.getLogger("darkroom.addons")
 ANALYSIS_SIDE = 2000
 
 _caches: dict[Path | None, ModelCache] = {}
+_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = weakref.WeakKeyDictionary()
+
+
+def _inference_slots() -> anyio.CapacityLimiter:
+    """Analyses at once in this process: one per core. OCR alone peaks near 0.5 GB
+    (bench/addons.py), so uploads asking for add-ons queue here rather than pile up in
+    anyio's default 40 worker threads."""
+    key = asyncio.get_running_loop()  # a limiter belongs to its event loop
+    limiter = _limiters.get(key)
+    if limiter is None:
+        limiter = _limiters[key] = anyio.CapacityLimiter(max(1, os.cpu_count() or 1))
+    return limiter
 
 
 def model_cache(services: Services) -> ModelCache:
@@ -97,7 +112,7 @@ async def analyse(services: Services, path: Path, request: AddonRequest, *, reso
     if resource_type != "image":
         raise Invalid("Moderation, OCR, tagging and detection are available for images only")
     cache = model_cache(services)
-    return await anyio.to_thread.run_sync(lambda: _analyse_pixels(cache, path, request, findings, width))
+    return await anyio.to_thread.run_sync(lambda: _analyse_pixels(cache, path, request, findings, width), limiter=_inference_slots())
 
 
 def _coordinates(findings: Findings, request: AddonRequest) -> None:
@@ -215,7 +230,7 @@ async def cut_out(services: Services, path: Path, filename: str) -> tuple[Spoole
         stem = filename.rsplit(".", 1)[0] if "." in filename else filename
         return spool_bytes(services.spool_dir, "cutout-", f"{stem}.png", rgba_png(rgb, matte.alpha)), matte.method
 
-    cut, method = await anyio.to_thread.run_sync(run)
+    cut, method = await anyio.to_thread.run_sync(run, limiter=_inference_slots())
     findings = Findings()
     findings.add_info("background_removal", "cloudinary_ai", {"status": "complete", "data": {"method": method}})
     return cut, findings
