@@ -19,6 +19,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from darkroom.catalog.updates import AssetChanges, update_resource
 from darkroom import catalog
 from darkroom.media.effect_presets import available_effects
 from darkroom.media.ingest import delete_blobs
@@ -139,7 +140,15 @@ def _search_available() -> bool:
 
 @operator_page
 async def asset_page(ctx: Context) -> Response:
+    """An asset's page; POST approves or rejects it (its moderation status, as the Admin API's update)."""
     params = ctx.request.path_params
+    if ctx.request.method == "POST" and ctx.cloud:
+        form = await ctx.request.form()
+        status = str(form.get("moderation_status") or "")
+        if status in ("approved", "rejected"):
+            await ctx.services.db(update_resource, ctx.cloud, params["resource_type"], params["type"], params["public_id"],
+                                  AssetChanges(moderation_status=status))
+            ctx.services.caches.forget()
     asset = await ctx.services.db(catalog.get_asset, ctx.cloud or "", params["resource_type"], params["type"], params["public_id"])
     if asset is None:
         return page("message.html", ctx.template_values(title="Not found", message="No such asset."), 404)
@@ -433,7 +442,7 @@ routes: list[BaseRoute] = [
     _route("/console/login", login_form),
     _route("/console/login", login_submit, ["POST"]),
     _route("/console/logout", logout, ["POST"]),
-    _route("/console/assets/{resource_type}/{type}/{public_id:path}", asset_page),
+    _route("/console/assets/{resource_type}/{type}/{public_id:path}", asset_page, ["GET", "POST"]),
     _route("/console/presets", presets_page, ["GET", "POST"]),
     _route("/console/policies", policies_page, ["GET", "POST"]),
     _route("/console/keys", keys_page, ["GET", "POST"]),

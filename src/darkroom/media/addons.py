@@ -133,6 +133,7 @@ def _analyse_pixels(cache: ModelCache, path: Path, request: AddonRequest, findin
     if request.ocr:
         lines = read_text(cache, rgb)
         findings.annotations["ocr"] = [_back(box, scale) for box in text_boxes(lines)] or None
+        findings.annotations["ocr_text"] = "\n".join(line.text for line in lines) or None
         findings.add_info("ocr", "adv_ocr", {"status": "complete", "data": _scaled_vision(vision_annotations(lines), scale)})
     detected = _detect(cache, rgb, request, findings, scale)
     if request.categorization:
@@ -214,6 +215,8 @@ def _categorize(
     if request.auto_tagging is not None:
         threshold = request.auto_tagging
         findings.tags = [tag for tag, confidence in ranked if confidence >= threshold]
+        # Where each added tag came from, for the console: {tag: [provider names, confidence]}.
+        findings.annotations["auto_tags"] = {tag: [list(request.categorization), confidence] for tag, confidence in ranked if confidence >= threshold} or None
 
 
 async def cut_out(services: Services, path: Path, filename: str) -> tuple[SpooledFile, Findings]:
