@@ -238,6 +238,7 @@ def policies_list(cloud: str, data_dir: str | None) -> None:
 
 
 from darkroom.cli.addons import addons  # noqa: E402
+from darkroom.cli.check_urls import check_urls  # noqa: E402
 from darkroom.cli.fsck import fsck  # noqa: E402
 from darkroom.cli.users import tokens, users  # noqa: E402  (the console's command groups)
 
@@ -245,3 +246,4 @@ main.add_command(users)
 main.add_command(tokens)
 main.add_command(fsck)
 main.add_command(addons)
+main.add_command(check_urls)
