@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import cloudinary
 import cloudinary.api
 import cloudinary.uploader
 import httpx
@@ -133,3 +134,11 @@ def test_nudenets_shipped_detector_runs_offline_on_a_portrait(astronaut: Path) -
     rgb = pyvips.Image.new_from_file(str(astronaut)).numpy()
     verdict = moderate(ModelCache(None), rgb)
     assert verdict.status == "approved"
+
+
+def test_search_finds_assets_by_moderation_kind(cld: LiveServer, coffee: Path) -> None:
+    tag = new_id("search").rsplit("-", 1)[-1]
+    public_id = cloudinary.uploader.upload(str(coffee), public_id=new_id("search"), moderation="aws_rek", tags=[tag])["public_id"]
+    found = cloudinary.Search().expression(f"tags={tag} AND moderation_kind:aws_rek").execute()
+    assert [r["public_id"] for r in found["resources"]] == [public_id]
+    assert cloudinary.Search().expression(f"tags={tag} AND moderation_kind:manual").execute()["total_count"] == 0
