@@ -9,6 +9,7 @@ from typing import Any
 
 import cloudinary
 import cloudinary.api
+import cloudinary.exceptions
 import cloudinary.uploader
 import httpx
 import numpy as np
@@ -142,3 +143,12 @@ def test_search_finds_assets_by_moderation_kind(cld: LiveServer, coffee: Path) -
     found = cloudinary.Search().expression(f"tags={tag} AND moderation_kind:aws_rek").execute()
     assert [r["public_id"] for r in found["resources"]] == [public_id]
     assert cloudinary.Search().expression(f"tags={tag} AND moderation_kind:manual").execute()["total_count"] == 0
+
+
+def test_manual_moderation_of_a_raw_file_needs_no_pixels(cld_sqlite: LiveServer, tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("to be reviewed\n")
+    reply = cloudinary.uploader.upload(str(notes), resource_type="raw", public_id=new_id("raw-manual"), moderation="manual")
+    assert reply["moderation"] == [{"kind": "manual", "status": "pending"}]
+    with pytest.raises(cloudinary.exceptions.BadRequest, match="available for images only"):
+        cloudinary.uploader.upload(str(notes), resource_type="raw", public_id=new_id("raw-rek"), moderation="aws_rek")

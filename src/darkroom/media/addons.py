@@ -107,11 +107,12 @@ async def analyse(services: Services, path: Path, request: AddonRequest, *, reso
     """Run the analyses `request` asks for on the file at `path` (in a worker thread)."""
     findings = Findings()
     _coordinates(findings, request)
-    if not (request.categorization or request.detection or request.ocr or request.moderation):
+    cache = model_cache(services)
+    if not (request.categorization or request.detection or request.ocr or _automatic(request)):
+        _moderate(cache, None, request, findings)  # manual moderation needs no pixels: any asset may have it
         return findings
     if resource_type != "image":
-        raise Invalid("Moderation, OCR, tagging and detection are available for images only")
-    cache = model_cache(services)
+        raise Invalid("Automatic moderation, OCR, tagging and detection are available for images only")
     return await anyio.to_thread.run_sync(lambda: _analyse_pixels(cache, path, request, findings, width), limiter=_inference_slots())
 
 
@@ -127,7 +128,7 @@ def _analyse_pixels(cache: ModelCache, path: Path, request: AddonRequest, findin
     try:
         rgb = load_rgb(path, max_side=ANALYSIS_SIDE)
     except InvalidImage:
-        raise Invalid("Moderation, OCR, tagging and detection are available for images only") from None
+        raise Invalid("Automatic moderation, OCR, tagging and detection are available for images only") from None
     scale = rgb.shape[1] / width if width else 1.0
     labels = _moderate(cache, rgb, request, findings)
     if request.ocr:
@@ -155,7 +156,11 @@ def _scaled_vision(data: list[dict[str, Any]], scale: float) -> list[dict[str, A
     return data
 
 
-def _moderate(cache: ModelCache, rgb: np.ndarray, request: AddonRequest, findings: Findings) -> list[str]:
+def _automatic(request: AddonRequest) -> bool:
+    return any(not item.startswith("manual") for item in request.moderation)
+
+
+def _moderate(cache: ModelCache, rgb: np.ndarray | None, request: AddonRequest, findings: Findings) -> list[str]:
     """The moderation chain: kinds run in order; after a rejection the rest are aborted."""
     if not request.moderation:
         return []
@@ -169,6 +174,7 @@ def _moderate(cache: ModelCache, rgb: np.ndarray, request: AddonRequest, finding
         elif kind == "manual":
             entries.append({"kind": "manual", "status": "pending"})
         else:  # aws_rek: the only automatic kind addons.params lets through
+            assert rgb is not None  # `analyse` loads the pixels for automatic kinds
             verdict = moderate(cache, rgb, item)
             entries.append({"kind": kind, "status": verdict.status, "response": {"moderation_labels": verdict.labels}, "updated_at": _now()})
             labels.extend(str(label["name"]) for label in verdict.labels)
