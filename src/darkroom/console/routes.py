@@ -125,7 +125,7 @@ async def logout(request: Request) -> Response:
 @operator_page
 async def library_page(ctx: Context) -> Response:
     presets = await ctx.services.db(library.presets_for_upload, ctx.cloud) if ctx.cloud else []
-    values = ctx.template_values(title="Library", nav="/console", presets=presets, effects=available_effects(),
+    values = ctx.template_values(title="Library", nav="/console", presets=presets, effects=available_effects(ctx.services.settings.models_dir),
                                  search_native=_search_available(), max_upload_bytes=ctx.services.settings.max_upload_bytes)
     return page("library.html", values)
 
@@ -155,7 +155,7 @@ async def asset_page(ctx: Context) -> Response:
     derived = await ctx.services.db(library.derived_versions, asset.pk)
     resource = _resource(ctx.request, ctx, asset)
     values = ctx.template_values(title=asset.public_id, nav="/console", asset=asset, resource=resource, derived=derived,
-                                 effects=available_effects())
+                                 effects=available_effects(ctx.services.settings.models_dir))
     return page("asset.html", values)
 
 
@@ -258,7 +258,7 @@ async def example_page(ctx: Context) -> Response:
         signature_endpoint=endpoint, api_key=api_key.api_key if api_key else "",
         # The session's CSRF token goes only to darkroom's own signers, never to a path a link chose.
         send_csrf=endpoint in ("/api/sign", "/console/api/sign"),
-        effects=available_effects(),
+        effects=available_effects(ctx.services.settings.models_dir),
     )
     return page("example.html", values)
 
