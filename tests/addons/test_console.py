@@ -40,13 +40,14 @@ def test_asset_page_marks_auto_tags(console: Console, astronaut: Path) -> None: 
     assert ">mine</span>" in page
 
 
-def test_lightbox_offers_background_removal_and_upscale_only_with_its_model(console: Console, tmp_path: Path) -> None:  # noqa: F811
+def test_lightbox_offers_background_removal_and_upscale_only_with_their_models(console: Console, tmp_path: Path) -> None:  # noqa: F811
     from darkroom.media.effect_presets import available_effects
 
     from addons import models
 
     console.sign_in()
     offered = console.client.get("/console").text
-    assert '"e_background_removal"' in offered and '"e_upscale"' not in offered
+    assert '"e_background_removal"' not in offered and '"e_upscale"' not in offered
     models.upscale(tmp_path / "upscale.onnx")
-    assert "e_upscale" in [preset["effect"] for preset in available_effects(tmp_path)]
+    models.matting(tmp_path / "matting.onnx")
+    assert {"e_upscale", "e_background_removal"} <= {preset["effect"] for preset in available_effects(tmp_path)}
