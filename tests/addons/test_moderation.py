@@ -152,3 +152,17 @@ def test_manual_moderation_of_a_raw_file_needs_no_pixels(cld_sqlite: LiveServer,
     assert reply["moderation"] == [{"kind": "manual", "status": "pending"}]
     with pytest.raises(cloudinary.exceptions.BadRequest, match="available for images only"):
         cloudinary.uploader.upload(str(notes), resource_type="raw", public_id=new_id("raw-rek"), moderation="aws_rek")
+
+
+def test_explicit_adds_a_moderation_to_a_stored_asset(cld_sqlite: LiveServer, coffee: Path) -> None:
+    public_id = cloudinary.uploader.upload(str(coffee), public_id=new_id("explicit"))["public_id"]
+    reply = cloudinary.uploader.explicit(public_id, type="upload", moderation="aws_rek|manual")
+    assert [(m["kind"], m["status"]) for m in reply["moderation"]] == [("aws_rek", "approved"), ("manual", "pending")]
+    assert public_id in _listed("manual", "pending")
+
+
+def test_an_upload_preset_can_ask_for_moderation(cld_sqlite: LiveServer, coffee: Path) -> None:
+    preset = new_id("preset").replace("/", "-")
+    cloudinary.api.create_upload_preset(name=preset, unsigned=True, moderation="manual")
+    reply = cloudinary.uploader.unsigned_upload(str(coffee), preset)
+    assert reply["moderation"] == [{"kind": "manual", "status": "pending"}]
