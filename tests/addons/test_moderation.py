@@ -23,6 +23,7 @@ from darkroom.catalog.cloud_settings import set_cloud_setting
 from darkroom.catalog.moderation import HIDE_REJECTED
 
 from addons.support_addons import new_id, url_for
+from jobs.conftest import Receiver, receiver  # noqa: F401 - the webhook receiver fixture, reused
 
 
 def _listed(kind: str, status: str) -> set[str]:
@@ -166,3 +167,14 @@ def test_an_upload_preset_can_ask_for_moderation(cld_sqlite: LiveServer, coffee:
     cloudinary.api.create_upload_preset(name=preset, unsigned=True, moderation="manual")
     reply = cloudinary.uploader.unsigned_upload(str(coffee), preset)
     assert reply["moderation"] == [{"kind": "manual", "status": "pending"}]
+
+
+def test_moderation_webhooks_follow_each_verdict(cld_sqlite: LiveServer, receiver: Receiver, coffee: Path) -> None:
+    path = f"/moderation-{new_id('hook').rsplit('-', 1)[-1]}"
+    reply = cloudinary.uploader.upload(str(coffee), public_id=new_id("hooked"), moderation="aws_rek|manual", notification_url=receiver.url(path))
+    automatic = [d.json for d in receiver.wait_for(path, count=2) if d.json["notification_type"] == "moderation"]
+    assert [(b["moderation_kind"], b["moderation_status"]) for b in automatic] == [("aws_rek", "approved")]
+    assert automatic[0]["public_id"] == reply["public_id"] and automatic[0]["moderation_response"]["moderation_labels"] == []
+    cloudinary.api.update(reply["public_id"], moderation_status="approved", notification_url=receiver.url(path))
+    manual = [d.json for d in receiver.wait_for(path, count=3) if d.json["notification_type"] == "moderation"][-1]
+    assert (manual["moderation_kind"], manual["moderation_status"]) == ("manual", "approved")

@@ -8,7 +8,7 @@
 - `cut_out` replaces an upload's file by its cut-out (`background_removal=cloudinary_ai`).
 - `render_extras` gives delivery the asset's stored areas (faces, custom coordinates, OCR
   text) and the model-backed effects (`e_background_removal`, `e_upscale`).
-- `moderation_decided` is the one hook for moderation webhooks (see its docstring).
+- `moderation_decided` sends the moderation webhooks (through `media.notifications`' jobs).
 
 Models are loaded once per process (`addons.ModelCache`), per DARKROOM_MODELS_DIR.
 """
@@ -296,19 +296,23 @@ def render_extras(services: Services, asset: Asset) -> tuple[Regions, dict[str, 
     return regions, effects, find_objects if cache.has_user_model("detection") else None
 
 
-async def moderation_decided(services: Services, asset: Asset, entry: dict[str, Any], notification_url: str | None) -> None:
-    """THE HOOK for moderation webhooks (`notification_type: "moderation"`): called after each
-    automatic verdict and each `update(moderation_status=…)`. Until `media.notifications`
-    (the jobs helper's signed deliveries) is on main it only logs; then it becomes
-    `await notifications.notify(services, asset.cloud, url, payload)` with the payload below."""
-    if not notification_url:
+async def moderation_decided(
+    services: Services, asset: Asset, entry: dict[str, Any], notification_url: str | None, *, api_key: str | None = None, manual: bool = False
+) -> None:
+    """The moderation webhook (`notification_type: "moderation"`, signed and delivered by a job,
+    `media.notifications`): after each automatic verdict, to the call's `notification_url`
+    or else the cloud's; after a manual change through update, only when the call names a URL."""
+    from darkroom.media.notifications import announce  # notifications → services → caches → derivatives → here
+
+    if manual and not notification_url:
         return
-    payload = {
-        "notification_type": "moderation", "moderation_kind": entry.get("kind"), "moderation_status": entry.get("status"),
+    body = {
+        "moderation_kind": entry.get("kind"), "moderation_status": entry.get("status"),
         "moderation_response": entry.get("response"), "moderation_updated_at": entry.get("updated_at"),
-        "public_id": asset.public_id, "asset_id": asset.asset_id, "version": asset.version,
+        "public_id": asset.public_id, "asset_id": asset.asset_id, "resource_type": asset.resource_type, "type": asset.type,
+        "version": asset.version, "uploaded_at": asset.uploaded_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
-    log.info("moderation webhook to %s not sent (no notifications yet): %s", notification_url, payload)
+    await announce(services, asset.cloud, "moderation", body, url=notification_url or None, api_key=api_key)
 
 
 @dataclass
@@ -342,7 +346,7 @@ async def analyse_stored(services: Services, asset: Asset | None, request: Addon
 
 
 async def record_stored(
-    services: Services, asset: Asset, analysis: StoredAnalysis, notification_url: str | None
+    services: Services, asset: Asset, analysis: StoredAnalysis, notification_url: str | None, *, api_key: str | None = None
 ) -> tuple[Asset, dict[str, Any]]:
     """Keep what `analyse_stored` found: annotations and tags, then (background removal) the
     cut-out as the asset's new version. Returns the asset and the reply's add-on fields."""
@@ -371,5 +375,5 @@ async def record_stored(
         services.caches.forget()
     for entry in findings.annotations.get("moderation") or []:
         if entry["kind"] != "manual" and entry["status"] in ("approved", "rejected"):
-            await moderation_decided(services, asset, entry, notification_url)
+            await moderation_decided(services, asset, entry, notification_url, api_key=api_key)
     return asset, reply_fields(asset, findings)
