@@ -51,7 +51,7 @@ def main() -> None:
 @click.option("--log-level", default="info", show_default=True, help="uvicorn log level.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Log lines as readable text, or as JSON objects (one a line).")
 def serve(host: str, port: int, data_dir: str | None, tls_cert: str | None, tls_key: str | None, workers: int, log_level: str, log_format: str) -> None:
-    """Run the HTTP server (Upload API, Admin API, delivery, console).
+    """Run the HTTP server: the APIs, delivery and the console.
 
     On a fresh data folder it creates a `demo` cloud with a key and an `admin` console user,
     and prints their secrets this once. Later starts print the key with its secret replaced
