@@ -43,7 +43,9 @@ EFFECTS = """sepia sepia:60 grayscale vignette vignette:30 sharpen sharpen:100 i
 blackwhite negate brightness:30 contrast:50 saturation:-50 hue:40 vibrance tint:40:red:blue tint:equalize:80:red:blue
 colorize:40 oil_paint pixelate:10 unsharp_mask noise:50 cartoonify gradient_fade""".split()
 # Cloudinary runs these through a model (or an add-on): a clear 400, never a silent no-op.
-NEEDS_A_MODEL = "background_removal upscale enhance gen_remove:prompt_text gen_restore style_transfer dropshadow extract:prompt_person".split()
+# e_enhance is darkroom's classical enhancer (e_improve, docs/addons.md); background removal and upscale
+# render only with the model effects the application layer gives (tests/addons).
+NEEDS_A_MODEL = "background_removal upscale gen_remove:prompt_text gen_restore style_transfer dropshadow extract:prompt_person".split()
 
 
 @pytest.fixture(autouse=True)

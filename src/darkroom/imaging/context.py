@@ -21,6 +21,7 @@ from darkroom.imaging import foreign
 from darkroom.imaging.errors import InvalidImage, TooManyPixels, UnsupportedTransformation
 from darkroom.imaging.expressions import evaluate_number
 from darkroom.imaging.faces import detect_faces
+from darkroom.imaging.regions import Regions
 from darkroom.transform import AutoSize, Chain, Component, Expression, Pixels, Relative
 
 LayerLoader = Callable[[str], "str | os.PathLike[str] | None"]
@@ -62,6 +63,12 @@ class RenderRequest:
     # Names these exact source bytes (one version of one asset): with it, formats that cannot
     # shrink on load are decoded once and kept in the memory of decoded sources (`decoded.py`).
     source_key: str | None = None
+    # The add-ons' areas (stored faces, custom coordinates, OCR text) and model-backed effects
+    # (`e_background_removal`, `e_upscale`: name → RGB array → RGB(A) array), given by the caller.
+    regions: Regions = Regions()
+    model_effects: Mapping[str, Callable[[Any], Any]] | None = None
+    # `g_<object>`: RGB array → [(label, confidence, (x, y, w, h))]; None: no detector configured.
+    find_objects: Callable[[Any], list[tuple[str, float, tuple[int, int, int, int]]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +126,9 @@ class RenderState:
     # The whole source decoded (autorotated, normalised) from the per-process memory of
     # decoded sources, when the format cannot shrink on load; None decodes from the file.
     decoded: Callable[[], pyvips.Image] | None = None
+    regions: Regions = field(default_factory=Regions)  # the request's, in original pixels (regions.py)
+    model_effects: Mapping[str, Callable[[Any], Any]] | None = None
+    find_objects: Callable[[Any], list[tuple[str, float, tuple[int, int, int, int]]]] | None = None
 
 
 # ---------------------------------------------------------------- loading and frames

@@ -88,6 +88,7 @@ def _new_state(request: RenderRequest) -> RenderState:
         load_options=",".join(f"{key}={value}" for key, value in load_options.items() if key != "n"),
         tags=tuple(request.tags), context=dict(request.context or {}), metadata=dict(request.metadata or {}),
         deadline=None if limits.max_seconds is None else time.monotonic() + limits.max_seconds,
+        regions=request.regions, model_effects=request.model_effects, find_objects=request.find_objects,
     )
     if request.source_key is not None:
         state.decoded = _decoded_source(state, source_format, request.source_key)

@@ -16,6 +16,7 @@ from darkroom.transform.colors import parse_color
 from darkroom.transform.effects import format_effect, parse_effect
 from darkroom.transform.errors import ParseError
 from darkroom.transform.layers import format_layer, parse_layer
+from darkroom.vocabulary import OBJECT_NAMES
 
 CROP_MODES = frozenset(
     "scale fit limit mfit fill lfill pad lpad mpad fill_pad crop thumb auto auto_pad imagga_crop imagga_scale".split()
@@ -157,7 +158,7 @@ def _crop(key: str, text: str) -> str:
 
 
 def _gravity(key: str, text: str) -> str:
-    if text in GRAVITIES or re.fullmatch(r"auto:[a-z_]{1,40}(?:_\d{1,3})?", text):
+    if text in GRAVITIES or text in OBJECT_NAMES or re.fullmatch(r"auto:[a-z_]{1,40}(?:_\d{1,3})?", text):
         return text
     raise ParseError(f"Invalid gravity parameter - {text}", param=key)
 
