@@ -28,8 +28,8 @@ GRAVITIES = COMPASS | frozenset(
 )
 AUTO_GRAVITY_CROPS = frozenset("fill lfill fill_pad crop thumb auto auto_pad".split())
 FORMATS = frozenset(
-    """auto auto:image auto:animated jpg jpeg jpe png webp avif gif bmp tiff tif ico pdf svg heic heif jxl jp2 wdp tga
-    mp4 webm ogv mov m3u8 mpd flv mkv mp3 wav ogg aac m4a flac""".split()
+    """auto auto:image auto:animated auto:video jpg jpeg jpe png webp avif gif bmp tiff tif ico pdf svg heic heif jxl jp2 wdp tga
+    mp4 webm ogv mov m3u8 mpd flv mkv mp3 wav ogg aac m4a flac opus vtt""".split()
 )
 FLAGS = frozenset(
     """layer_apply relative no_overflow progressive lossy preserve_transparency png8 png24 png32 attachment
