@@ -21,6 +21,7 @@ seconds, or `vs_N` of them over the whole video; by default one a second up to 1
 from __future__ import annotations
 
 import math
+from typing import Any
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from darkroom.transform import Chain, Component, Pixels
 from darkroom.video.ffmpeg import run_ffmpeg
 from darkroom.video.geometry import even
 from darkroom.video.outputs import UnsupportedVideoTransformation
-from darkroom.video.transcode import SourceFacts, trim_window
+from darkroom.video.transcode import SourceFacts, scratch_file, trim_window
 
 __all__ = ["SpriteLayout", "frame_time", "image_chain", "render_frame", "render_sprite", "sprite_index", "sprite_layout"]
 
@@ -37,8 +38,9 @@ SPRITE_TILE_WIDTH = 160
 SPRITE_COLUMNS = 10
 MAX_SPRITE_TILES = 400
 
-# What only a video has: the picture's renderer must not see these.
-_VIDEO_ONLY = dict(
+# What only a video has (and the format, decided already): the picture's renderer must not see these.
+_VIDEO_ONLY: dict[str, Any] = dict(
+    fetch_format=None,
     start_offset=None, end_offset=None, duration=None, video_codec=None, audio_codec=None, audio_frequency=None,
     bit_rate=None, fps=None, keyframe_interval=None, video_sampling=None, streaming_profile=None,
 )
@@ -65,19 +67,17 @@ def image_chain(chain: Chain) -> Chain:
     return Chain(tuple(components))
 
 
-def render_frame(
-    source: Path, facts: SourceFacts, chain: Chain, *, fmt: str, accept: str, limits: RenderLimits, workdir: Path, timeout: float
-) -> Rendered:
+def render_frame(source: Path, facts: SourceFacts, chain: Chain, *, fmt: str, limits: RenderLimits, scratch: Path, timeout: float) -> Rendered:
     """The still at `frame_time` with the image transformations applied, encoded as `fmt`
     (blocking: ffmpeg then libvips; call it in a worker thread)."""
     if not facts.has_video:
         raise UnsupportedVideoTransformation("An audio file has no frames; fl_waveform is not supported")
-    still = workdir / "frame.png"
+    still = scratch_file(scratch, "frame.png")
     at = frame_time(chain, facts)
     run_ffmpeg(["-ss", f"{at:.3f}", "-i", str(source), "-frames:v", "1", "-f", "image2", "-c:v", "png", str(still)], timeout=timeout)
     if not still.exists():  # a seek past the last decodable frame: take the first
         run_ffmpeg(["-i", str(source), "-frames:v", "1", "-f", "image2", "-c:v", "png", str(still)], timeout=timeout)
-    return render(RenderRequest(still, image_chain(chain), source_format="png", requested_format=fmt, accept=accept, limits=limits))
+    return render(RenderRequest(still, image_chain(chain), source_format="png", requested_format=fmt, limits=limits))
 
 
 @dataclass(frozen=True)
@@ -115,11 +115,11 @@ def sprite_layout(chain: Chain, facts: SourceFacts) -> SpriteLayout:
 
 
 def render_sprite(
-    source: Path, facts: SourceFacts, chain: Chain, *, fmt: str, limits: RenderLimits, workdir: Path, timeout: float
+    source: Path, facts: SourceFacts, chain: Chain, *, fmt: str, limits: RenderLimits, scratch: Path, timeout: float
 ) -> Rendered:
     """The sprite image of `sprite_layout` (blocking: call it in a worker thread)."""
     layout = sprite_layout(chain, facts)
-    sheet = workdir / "sprite.png"
+    sheet = scratch_file(scratch, "sprite.png")
     tiles = (
         f"fps=1/{layout.interval:g}:round=down,scale={layout.tile_width}:{layout.tile_height},setsar=1,"
         f"tile={layout.columns}x{layout.rows}"

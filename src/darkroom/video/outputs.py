@@ -91,7 +91,7 @@ class Output:
     format: str
     video_codec: str | None = None
     audio_codec: str | None = None
-    auto: str | None = None  # the f_auto choice ("webm", "hevc", "h264", "audio"), None without f_auto
+    auto: str | None = None  # the f_auto choice ("webm", "hevc", "h264", "audio", "image"), None without f_auto
 
     @property
     def content_type(self) -> str:
@@ -137,8 +137,9 @@ def choose_output(
     flags = {flag.name for component in chain.components for flag in component.flags}
     if fmt in ("auto", "auto:video"):
         return _AUTO_OUTPUTS[auto_choice(accept, user_agent, is_audio=is_audio)]
-    if fmt == "auto:image":
-        fmt = "webp" if "image/webp" in accept.lower() else "jpg"
+    if fmt == "auto:image":  # a still, in the best format the Accept header names
+        lowered = accept.lower()
+        return Output("frame", "avif" if "image/avif" in lowered else "webp" if "image/webp" in lowered else "jpg", auto="image")
     if "sprite" in flags:
         if fmt == "vtt":
             return Output("sprite_index", "vtt")

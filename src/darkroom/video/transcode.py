@@ -1,12 +1,12 @@
 """A parsed transformation `Chain` → one ffmpeg command that makes the derived file.
 
-    plan = plan_transcode(TranscodeRequest(source, facts, chain, output, layers={}, workdir=tmp))
-    run_ffmpeg(plan.arguments(tmp / "out"), timeout=600)
+    plan = plan_transcode(TranscodeRequest(source, facts, chain, output, layers={}, scratch=spool / "video-1"))
+    run_ffmpeg(plan.arguments(spool / "video-1-out"), timeout=600)
 
 Deciding is separate from doing: `plan_transcode` reads the chain and the source's facts
 (size, duration, streams: as probed at upload, never re-read) and returns an `FfmpegPlan`:
 the inputs, one filter graph, the encoder options. Only text layers touch the disk while
-planning (their picture is drawn by `imaging` into `workdir`).
+planning (their picture is drawn by `imaging` into a scratch file).
 
 The order, per component as the URL gives them: trims (`so_`/`eo_`/`du_`, on the input so
 ffmpeg decodes nothing before the start), `e_loop` (the trimmed input opened again and
@@ -36,7 +36,7 @@ from darkroom.transform import Chain, Component, Effect, Layer, Pixels, rgba
 from darkroom.video.geometry import even, gravity_offsets, needs_resize, plan_resize
 from darkroom.video.outputs import Output, UnsupportedVideoTransformation
 
-__all__ = ["FfmpegPlan", "LayerFile", "SourceFacts", "TranscodeRequest", "ffmpeg_arguments", "plan_transcode", "trim_window"]
+__all__ = ["FfmpegPlan", "LayerFile", "SourceFacts", "TranscodeRequest", "ffmpeg_arguments", "layer_key", "plan_transcode", "scratch_file", "trim_window"]
 
 DEFAULT_FPS = 25.0
 ANIMATION_FPS = 10.0  # GIF/animated WebP frames per second when `vs_` does not say
@@ -78,7 +78,14 @@ class TranscodeRequest:
     chain: Chain
     output: Output
     layers: Mapping[str, LayerFile] = field(default_factory=dict)  # by `layer_key(layer)`
-    workdir: Path | None = None  # where text layers are drawn (None: text layers are refused)
+    # Prefix of this render's working files in the spool (`scratch_file`); None: text layers are refused.
+    scratch: Path | None = None
+
+
+def scratch_file(prefix: Path, name: str) -> Path:
+    """One working file of a render, `<prefix>-<name>`: plain files in the spool, so the spool
+    sweep removes what a crash leaves behind."""
+    return prefix.with_name(f"{prefix.name}-{name}")
 
 
 def layer_key(layer: Layer) -> str:
@@ -405,13 +412,13 @@ class _Graph:
         return found
 
     def _text_picture(self, layer: Layer, component: Component) -> LayerFile:
-        workdir = self.request.workdir
-        if workdir is None or layer.style is None:
+        scratch = self.request.scratch
+        if scratch is None or layer.style is None:
             raise UnsupportedVideoTransformation("Unsupported text layer for video")
         from darkroom.imaging.layers import text_image
 
         image = text_image(layer, component.color)
-        path = workdir / f"text-{self._label('t')}.png"
+        path = scratch_file(scratch, f"text-{self._label('t')}.png")
         image.pngsave(str(path))
         return LayerFile(path, image.width, image.height)
 
