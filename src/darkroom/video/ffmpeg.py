@@ -10,22 +10,24 @@ time limit is killed. Nothing is downloaded: the binary is the wheel's.
 Errors:
 
     DarkroomError
-    ├── Invalid
-    │   └── TranscodeFailed       ffmpeg refused the input or the arguments (400)
-    └── TimedOut
-        └── TranscodeTimedOut     ffmpeg ran past its time limit and was killed
+    └── Invalid
+        ├── TranscodeFailed       ffmpeg refused the input or the arguments (400)
+        └── TooLarge
+            └── TranscodeTimedOut ffmpeg ran past its time limit and was killed (400, as
+                                  Cloudinary answers a video too large to transform at once)
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import re
 import signal
 import subprocess
 from collections import deque
 from collections.abc import Sequence
 
-from darkroom.errors import Invalid, TimedOut
+from darkroom.errors import Invalid, TooLarge
 
 __all__ = ["TranscodeFailed", "TranscodeTimedOut", "ffmpeg_command", "ffmpeg_exe", "run_ffmpeg"]
 
@@ -36,7 +38,7 @@ class TranscodeFailed(Invalid):
     """ffmpeg exited with an error: a broken source, or an output it cannot make."""
 
 
-class TranscodeTimedOut(TimedOut):
+class TranscodeTimedOut(TooLarge):
     """ffmpeg ran past its time limit and was killed."""
 
 
@@ -67,7 +69,10 @@ def run_ffmpeg(args: Sequence[str], *, timeout: float) -> None:
         _, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         _kill(process)
-        raise TranscodeTimedOut("Video transformation took too long", detail=f"over {timeout:.0f} s") from None
+        raise TranscodeTimedOut(
+            "Video is too large to process synchronously, please use an eager transformation with eager_async=true to resolve",
+            detail=f"ffmpeg ran over {timeout:.0f} s",
+        ) from None
     except BaseException:
         _kill(process)
         raise
@@ -88,4 +93,8 @@ def _public_message(lines: deque[str]) -> str:
     """A short message for the client: ffmpeg's last meaningful line names what failed."""
     meaningful = [line.strip() for line in lines if line.strip() and not line.startswith("  ")]
     last = meaningful[-1] if meaningful else "unknown error"
-    return f"Video transformation failed: {last[:200]}"
+    return f"Video transformation failed: {_FILE_PATH.sub('<file>', last)[:200]}"
+
+
+# Spool and store paths in ffmpeg's messages are this server's business, not the client's.
+_FILE_PATH = re.compile(r"/[^\s'\":,]+")
