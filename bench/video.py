@@ -38,10 +38,7 @@ import httpx
 from load import API_KEY, API_SECRET, CLOUD, WORK_DIR, RssSampler, darkroom, process_tree, status_kib
 
 from darkroom.transform import parse
-from darkroom.video import probe_video
-from darkroom.video.ffmpeg import run_ffmpeg
-from darkroom.video.outputs import choose_output
-from darkroom.video.transcode import SourceFacts, TranscodeRequest, plan_transcode
+from darkroom.video import SourceFacts, TranscodeRequest, choose_output, plan_transcode, probe_video, run_ffmpeg
 
 TRANSFORMATION = "c_scale,w_{width}/q_auto"  # the width changes per run: every request is a new variant
 

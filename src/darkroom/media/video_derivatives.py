@@ -35,10 +35,21 @@ from darkroom.catalog import Asset
 from darkroom.catalog.derived import find_derived, record_derived
 from darkroom.media.derivatives import StrictTransformationRefused, Variant, derived_storage_key
 from darkroom.transform import Chain, Layer
-from darkroom.video.ffmpeg import run_ffmpeg
-from darkroom.video.frames import render_frame, render_sprite, sprite_index, sprite_layout
-from darkroom.video.outputs import Output, choose_output
-from darkroom.video.transcode import LayerFile, SourceFacts, TranscodeRequest, layer_key, plan_transcode, scratch_file
+from darkroom.video import (
+    LayerFile,
+    Output,
+    SourceFacts,
+    TranscodeRequest,
+    choose_output,
+    layer_key,
+    plan_transcode,
+    render_frame,
+    render_sprite,
+    run_ffmpeg,
+    scratch_file,
+    sprite_index,
+    sprite_layout,
+)
 
 if TYPE_CHECKING:
     from darkroom.media.services import Services

@@ -21,9 +21,9 @@ seconds, or `vs_N` of them over the whole video; by default one a second up to 1
 from __future__ import annotations
 
 import math
-from typing import Any
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from darkroom.imaging import Rendered, RenderLimits, RenderRequest, render
 from darkroom.transform import Chain, Component, Pixels

@@ -5,7 +5,8 @@
 Crop modes as Cloudinary defines them: `scale` (the default with a size; one side keeps the
 aspect ratio), `fit`, `limit` (fit, never enlarging), `mfit` (fit, never shrinking), `fill`
 and `lfill` (cover the box, then crop at the gravity; `lfill` never enlarges), `pad`,
-`lpad`, `mpad` (fit, then pad to the box with `b_`), `crop` (cut the box out at the gravity
+`lpad`, `mpad` (fit, then pad to the box with `b_`; `lpad` never enlarges, `mpad` never
+shrinks nor enlarges), `crop` (cut the box out at the gravity
 and `x`/`y`, no scaling); `thumb` and `auto` crop like `fill` (no face or saliency detection
 on video: gravity `auto`/`face*` is the centre). Video encoders want even sides: every size
 is rounded down to an even number (at least 2).
@@ -102,10 +103,12 @@ def plan_resize(component: Component, width: int, height: int) -> tuple[list[str
         return _scaled(even(new_w), even(new_h))
     if mode in _FIT_MODES or mode in _PAD_MODES:
         factor = min((w or math.inf) / width, (h or math.inf) / height)
-        if mode in ("limit", "lpad"):
+        if mode == "mpad" and factor < 1:
+            return [], width, height  # mpad leaves a larger original alone
+        if mode in ("limit", "lpad", "mpad"):
             factor = min(factor, 1.0)
-        elif mode == "mfit" or mode == "mpad":
-            factor = max(factor, 1.0) if mode == "mfit" else min(factor, 1.0)
+        elif mode == "mfit":
+            factor = max(factor, 1.0)
         scaled = (even(width * factor), even(height * factor))
         filters, _, _ = _scaled(*scaled)
         if mode not in _PAD_MODES:
@@ -117,8 +120,14 @@ def plan_resize(component: Component, width: int, height: int) -> tuple[list[str
     if mode in _FILL_MODES:
         box_w, box_h = w or width, h or height
         factor = max(box_w / width, box_h / height)
-        if mode == "lfill":
-            factor = min(factor, 1.0)
+        if mode == "lfill" and width <= box_w and height <= box_h:
+            return [], width, height  # smaller than the box: left alone
+        if mode == "lfill" and factor > 1:
+            # Too small on one axis: the box's aspect ratio, cut out without enlarging.
+            k = min(width / box_w, height / box_h)
+            cut = (even(min(width, box_w * k)), even(min(height, box_h * k)))
+            x, y = gravity_offsets(component.gravity, (width, height), cut)
+            return [f"crop={cut[0]}:{cut[1]}:{x}:{y}", "setsar=1"], cut[0], cut[1]
         scaled = (even(width * factor), even(height * factor))
         cut = (even(min(box_w, scaled[0])), even(min(box_h, scaled[1])))
         x, y = gravity_offsets(component.gravity, scaled, cut)
