@@ -51,6 +51,7 @@ __all__ = [
     "probe_video",
     "render_frame",
     "render_sprite",
+    "run_ffmpeg",
     "scratch_file",
     "sprite_index",
     "sprite_layout",
