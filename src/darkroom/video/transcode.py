@@ -541,11 +541,14 @@ class _Graph:
         sampling = next((c.video_sampling for c in reversed(chain.components) if c.video_sampling), None)
         rate = ANIMATION_FPS
         if sampling is not None:
-            rate = 1 / float(sampling[:-1]) if sampling.endswith("s") else float(sampling) / max(self.duration, 0.001)
+            amount = float(sampling.removesuffix("s"))
+            if amount <= 0:
+                raise UnsupportedVideoTransformation(f"Invalid video_sampling - {sampling}")
+            rate = 1 / amount if sampling.endswith("s") else amount / max(self.duration, 0.001)
         self.fps = min(max(rate, 0.01), self.fps)
         self.video_filter(f"fps={self.fps:g}")
         if fmt == "gif":
-            self._check_buffer(self.duration * ANIMATION_FPS / self.fps / 4, "An animated GIF")
+            self._check_buffer(self.duration, "An animated GIF")  # its palette is made from every frame first
             split_a, split_b, palette, out = self._label("v"), self._label("v"), self._label("v"), self._label("v")
             self.statements.append(f"[{self.video}]split[{split_a}][{split_b}]")
             self.statements.append(f"[{split_a}]palettegen=stats_mode=diff[{palette}]")
@@ -600,6 +603,8 @@ def _volume(effect: Effect) -> str:
 def _frame_rate(text: str, source: float) -> float:
     """`fps_25`, or a range `24-30`, `-25`, `12-`: the source's rate clamped into it."""
     if "-" not in text.lstrip("-") and not text.startswith("-"):
+        if float(text) <= 0:
+            raise UnsupportedVideoTransformation(f"Invalid fps parameter - {text}")
         return float(text)
     low_text, _, high_text = text.partition("-")
     low = float(low_text) if low_text else 0.0
