@@ -7,12 +7,13 @@
 
 - `probe.py`: what a file holds (upload replies).
 - `outputs.py`: what a URL asks for (container, codecs, f_auto by client).
-- `geometry.py`, `transcode.py`: a chain → one ffmpeg command (`plan_transcode`); streaming
+- `geometry.py`, `encoders.py`, `transcode.py`: a chain → one ffmpeg command (`plan_transcode`); streaming
   renditions reuse its plan (`FfmpegPlan.video_label`, `FfmpegPlan.encoder_arguments`).
 - `frames.py`: stills and seek-thumbnail sprites, finished by `imaging`.
 - `ffmpeg.py`: running the wheel's ffmpeg, bounded in time.
 """
 
+from darkroom.video.encoders import choose_codecs, encoder_arguments, muxer_arguments
 from darkroom.video.ffmpeg import TranscodeFailed, TranscodeTimedOut, ffmpeg_exe, run_ffmpeg
 from darkroom.video.frames import SpriteLayout, render_frame, render_sprite, sprite_index, sprite_layout
 from darkroom.video.outputs import Output, UnsupportedVideoTransformation, auto_choice, choose_output, content_type_of
@@ -42,11 +43,14 @@ __all__ = [
     "VideoInfo",
     "VideoStream",
     "auto_choice",
+    "choose_codecs",
     "choose_output",
     "content_type_of",
+    "encoder_arguments",
     "ffmpeg_arguments",
     "ffmpeg_exe",
     "layer_key",
+    "muxer_arguments",
     "plan_transcode",
     "probe_video",
     "render_frame",

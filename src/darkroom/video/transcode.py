@@ -12,8 +12,8 @@ The order, per component as the URL gives them: trims (`so_`/`eo_`/`du_`, on the
 ffmpeg decodes nothing before the start), `e_loop` (the trimmed input opened again and
 concatenated), then for each component: resize/crop, effects, `fps_`, layers (image, text and
 video overlays with their timing, `fl_splice`, burned-in `l_subtitles:`). Encoder options
-(`vc_`, `ac_`, `q_`, `br_`, `af_`, `ki_`) are read from the whole chain, the last one given
-winning. Defaults: H.264 (`veryfast`, CRF 23, yuv420p) + AAC 128 kb/s in MP4 with the index
+(`vc_`, `ac_`, `q_`, `br_`, `af_`, `ki_`: `encoders.py`) are read from the whole chain, the
+last one given winning. Defaults: H.264 (`veryfast`, CRF 23, yuv420p) + AAC 128 kb/s in MP4 with the index
 first (`faststart`), VP9 + Opus in WebM.
 
 Streaming (HLS/DASH) applies a URL's components to every rendition with the same planner:
@@ -30,9 +30,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from darkroom.transform import Chain, Component, Effect, Layer, Pixels, rgba
+from darkroom.video.encoders import choose_codecs, encoder_arguments, muxer_arguments
 from darkroom.video.geometry import even, gravity_offsets, needs_resize, plan_resize
 from darkroom.video.outputs import Output, UnsupportedVideoTransformation
 
@@ -42,7 +42,6 @@ DEFAULT_FPS = 25.0
 ANIMATION_FPS = 10.0  # GIF/animated WebP frames per second when `vs_` does not say
 # Frames that reverse, boomerang and GIF palettes hold decoded at once (bytes, yuv420p at 1.5 a pixel).
 MAX_BUFFERED_BYTES = 512 * 1024 * 1024
-_QUALITY_AUTO_CRF = {"best": 19, "good": 23, "eco": 26, "low": 30}  # H.264/H.265 scale (0-51)
 
 
 @dataclass(frozen=True)
@@ -143,7 +142,7 @@ def plan_transcode(request: TranscodeRequest) -> FfmpegPlan:
         graph.audio = None
     for scope in _scopes(request.chain):
         graph.apply(scope)
-    video_codec, audio_codec = _codecs(request.chain, output, graph)
+    video_codec, audio_codec = choose_codecs(request.chain, output, has_video=graph.video is not None, has_audio=graph.audio is not None)
     if video_codec is None:
         graph.video = None
     if audio_codec is None:
@@ -157,14 +156,14 @@ def plan_transcode(request: TranscodeRequest) -> FfmpegPlan:
             graph.width, graph.height = even(graph.width), even(graph.height)
             graph.video_filter(f"scale={graph.width}:{graph.height}")
         graph.video_filter("format=yuv420p")
-    encoder = _encoder_arguments(request.chain, output, video_codec if graph.video else None, audio_codec if graph.audio else None, graph)
+    encoder = encoder_arguments(request.chain, output, video_codec if graph.video else None, audio_codec if graph.audio else None)
     return FfmpegPlan(
         inputs=graph.inputs,
         filters=graph.statements,
         video_label=graph.video,
         audio_label=graph.audio,
         encoder_arguments=encoder,
-        muxer_arguments=_muxer_arguments(output),
+        muxer_arguments=muxer_arguments(output),
         width=graph.width if graph.video else 0,
         height=graph.height if graph.video else 0,
         duration=graph.duration,
@@ -623,194 +622,3 @@ def _ass_color(color: str) -> str:
 def _filter_path(path: Path) -> str:
     """A file name inside a filter argument: `\\`, `'` and `:` escaped for the filter parser."""
     return str(path).replace("\\", "\\\\").replace("'", "\\'").replace(":", "\\:")
-
-
-# ---- encoders ---------------------------------------------------------------------------
-
-# Which codecs each container holds; a `vc_`/`ac_` outside these is a 400.
-_CONTAINER_VIDEO = {
-    "mp4": {"h264", "h265", "av1", "vp9"},
-    "mov": {"h264", "h265"},
-    "mkv": {"h264", "h265", "vp8", "vp9", "av1", "theora"},
-    "webm": {"vp8", "vp9", "av1"},
-    "ogv": {"theora"},
-}
-_CONTAINER_AUDIO = {
-    "mp4": {"aac", "mp3", "opus"},
-    "mov": {"aac", "mp3"},
-    "mkv": {"aac", "mp3", "opus", "vorbis", "flac"},
-    "webm": {"opus", "vorbis"},
-    "ogv": {"vorbis", "opus"},
-    "mp3": {"mp3"},
-    "m4a": {"aac"},
-    "aac": {"aac"},
-    "ogg": {"vorbis", "opus", "flac"},
-    "opus": {"opus"},
-    "wav": {"pcm"},
-    "flac": {"flac"},
-}
-_VIDEO_CODEC_NAMES = {"h264": "h264", "avc": "h264", "h265": "h265", "hevc": "h265", "vp8": "vp8", "vp9": "vp9", "av1": "av1", "theora": "theora"}
-
-
-def _codecs(chain: Chain, output: Output, graph: _Graph) -> tuple[str | None, str | None]:
-    video = output.video_codec
-    audio = output.audio_codec
-    fmt = output.format
-    for component in chain.components:
-        if component.video_codec is not None and output.kind == "video":
-            name = component.video_codec.split(":")[0]
-            if name == "none":
-                video = None
-            elif name == "auto":
-                video = output.video_codec
-            elif name in _VIDEO_CODEC_NAMES:
-                video = _VIDEO_CODEC_NAMES[name]
-            else:
-                raise UnsupportedVideoTransformation(f"Unsupported video codec - {name}")
-        if component.audio_codec is not None and output.kind in ("video", "audio"):
-            name = component.audio_codec
-            audio = None if name == "none" else name
-            if audio is not None and audio not in ("aac", "mp3", "opus", "vorbis"):
-                raise UnsupportedVideoTransformation(f"Unsupported audio codec - {name}")
-    if output.kind == "animation":
-        return fmt, None
-    if video is not None and fmt in _CONTAINER_VIDEO and video not in _CONTAINER_VIDEO[fmt]:
-        raise UnsupportedVideoTransformation(f"Video codec {video} cannot be stored in {fmt}")
-    if audio is not None and fmt in _CONTAINER_AUDIO and audio not in _CONTAINER_AUDIO[fmt]:
-        raise UnsupportedVideoTransformation(f"Audio codec {audio} cannot be stored in {fmt}")
-    if output.kind == "audio" and graph.audio is None:
-        raise UnsupportedVideoTransformation("The video has no audio track")
-    if graph.video is None:
-        video = None
-    if graph.audio is None:
-        audio = None
-    return video, audio
-
-
-def _last(chain: Chain, name: str) -> Any:
-    return next((getattr(c, name) for c in reversed(chain.components) if getattr(c, name) is not None), None)
-
-
-def _crf(chain: Chain, scale: int) -> int:
-    """`q_` as a constant-rate factor on the encoder's scale (51 for H.264/H.265, 63 for VP9/AV1):
-    q_auto's targets map to fixed levels, q_N linearly (q_100 is near-lossless, q_1 the worst)."""
-    quality = _last(chain, "quality")
-    if quality is None or quality.auto is not None:
-        crf = _QUALITY_AUTO_CRF[quality.auto if quality is not None and quality.auto else "good"]
-    elif quality.level is not None:
-        crf = round(51 - quality.level * 0.33)
-    else:
-        crf = _QUALITY_AUTO_CRF["good"]
-    return round(crf * scale / 51)
-
-
-def _bit_rate(chain: Chain) -> tuple[str, bool] | None:
-    text = _last(chain, "bit_rate")
-    if text is None:
-        return None
-    rate, _, mode = text.partition(":")
-    return rate.lower(), mode == "constant"
-
-
-def _bits(rate: str) -> int:
-    multiplier = {"k": 1000, "m": 1_000_000}.get(rate[-1], 1)
-    return int(rate.rstrip("km")) * multiplier
-
-
-def _video_encoder(chain: Chain, codec: str, output: Output) -> list[str]:
-    spec = next((c.video_codec for c in reversed(chain.components) if c.video_codec), "") or ""
-    parts = spec.split(":")[1:]
-    if codec == "h264":
-        args = ["-c:v", "libx264", "-preset", "veryfast"]
-        if parts:
-            if parts[0] not in ("baseline", "main", "high"):
-                raise UnsupportedVideoTransformation(f"Unsupported h264 profile - {parts[0]}")
-            args += ["-profile:v", parts[0]]
-        if len(parts) > 1:
-            if not re.fullmatch(r"[1-6](\.[0-2])?", parts[1]):
-                raise UnsupportedVideoTransformation(f"Unsupported h264 level - {parts[1]}")
-            args += ["-level:v", parts[1]]
-        return [*args, *_rate_control(chain, 51)]
-    if codec == "h265":
-        tag = ["-tag:v", "hvc1"] if output.format in ("mp4", "mov", "m4a") else []
-        return ["-c:v", "libx265", "-preset", "veryfast", "-x265-params", "log-level=error", *tag, *_rate_control(chain, 51)]
-    if codec == "vp9":
-        return ["-c:v", "libvpx-vp9", "-deadline", "good", "-cpu-used", "5", "-row-mt", "1", *_rate_control(chain, 63, zero_bitrate=True)]
-    if codec == "vp8":
-        return ["-c:v", "libvpx", "-deadline", "good", "-cpu-used", "5", *_rate_control(chain, 63, vp8=True)]
-    if codec == "av1":
-        return ["-c:v", "libsvtav1", "-preset", "10", *_rate_control(chain, 63)]
-    if codec == "theora":
-        quality = _last(chain, "quality")
-        level = quality.level if quality is not None and quality.level is not None else 70
-        return ["-c:v", "libtheora", "-q:v", f"{max(level // 10, 1)}"]
-    raise UnsupportedVideoTransformation(f"Unsupported video codec - {codec}")
-
-
-def _rate_control(chain: Chain, scale: int, *, zero_bitrate: bool = False, vp8: bool = False) -> list[str]:
-    rate = _bit_rate(chain)
-    if rate is None:
-        crf = ["-crf", str(_crf(chain, scale))]
-        return crf + (["-b:v", "0"] if zero_bitrate else ["-b:v", "2M"] if vp8 else [])
-    value, constant = rate
-    bits = _bits(value)
-    if constant:
-        return ["-b:v", str(bits), "-minrate", str(bits), "-maxrate", str(bits), "-bufsize", str(bits * 2)]
-    return ["-b:v", str(bits), "-maxrate", str(bits * 3 // 2), "-bufsize", str(bits * 2)]
-
-
-_AUDIO_ENCODERS = {
-    "aac": ["-c:a", "aac", "-b:a", "128k"],
-    "opus": ["-c:a", "libopus", "-b:a", "96k"],
-    "mp3": ["-c:a", "libmp3lame", "-q:a", "4"],
-    "vorbis": ["-c:a", "libvorbis", "-q:a", "4"],
-    "pcm": ["-c:a", "pcm_s16le"],
-    "flac": ["-c:a", "flac"],
-}
-
-
-def _encoder_arguments(chain: Chain, output: Output, video: str | None, audio: str | None, graph: _Graph) -> list[str]:
-    args: list[str] = []
-    if output.kind == "animation":
-        if output.format == "webp":
-            quality = _last(chain, "quality")
-            level = quality.level if quality is not None and quality.level is not None else 75
-            args += ["-c:v", "libwebp_anim", "-q:v", str(level), "-loop", "0"]
-        else:
-            args += ["-c:v", "gif", "-loop", "0"]
-        return args
-    if video is not None:
-        args += _video_encoder(chain, video, output)
-        interval = _last(chain, "keyframe_interval")
-        if interval is not None:
-            args += ["-force_key_frames", f"expr:gte(t,n_forced*{float(interval):g})"]
-    if audio is not None:
-        args += _AUDIO_ENCODERS[audio]
-        frequency = _last(chain, "audio_frequency")
-        if frequency is not None and frequency.isdigit():
-            args += ["-ar", frequency]
-        if audio == "opus":
-            args += ["-ar", "48000"]
-    return args
-
-
-_MUXERS = {
-    "mp4": ["-f", "mp4", "-movflags", "+faststart"],
-    "mov": ["-f", "mov", "-movflags", "+faststart"],
-    "m4a": ["-f", "ipod", "-movflags", "+faststart"],
-    "mkv": ["-f", "matroska"],
-    "webm": ["-f", "webm"],
-    "ogv": ["-f", "ogg"],
-    "ogg": ["-f", "ogg"],
-    "opus": ["-f", "ogg"],
-    "mp3": ["-f", "mp3"],
-    "aac": ["-f", "adts"],
-    "wav": ["-f", "wav"],
-    "flac": ["-f", "flac"],
-    "gif": ["-f", "gif"],
-    "webp": ["-f", "webp"],
-}
-
-
-def _muxer_arguments(output: Output) -> list[str]:
-    return list(_MUXERS[output.format])
