@@ -31,6 +31,7 @@ def clips(sqlite_server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -
         "clip": cloudinary.uploader.upload(str(clip), resource_type="video", public_id="delivery/clip")["public_id"],
         "tone": cloudinary.uploader.upload(str(tone), resource_type="video", public_id="delivery/tone")["public_id"],
         "subtitles": cloudinary.uploader.upload(str(subtitles), resource_type="raw", public_id="delivery/captions.srt")["public_id"],
+        "clip_file": str(clip),
     }
     yield ids
     os.environ.pop("CLOUDINARY_URL", None)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import av
+import cloudinary.uploader
 import httpx
 import numpy
 import pyvips
@@ -200,3 +201,14 @@ def test_original_and_derivative_urls_of_the_same_format(clips: dict[str, str], 
     again, second = fetch(video_url(clips["clip"], format="mp4", width=160))
     cached, third = fetch(video_url(clips["clip"], format="mp4", width=160))
     assert second.headers["etag"] == third.headers["etag"] and again.read_bytes() == cached.read_bytes()
+
+
+def test_eager_video_transformations_are_rendered_at_upload(clips: dict[str, str], fetch: Any) -> None:
+    result = cloudinary.uploader.upload(
+        clips["clip_file"], resource_type="video", public_id="delivery/eager", eager=[{"width": 160, "crop": "scale", "format": "webm"}]
+    )
+    (eager,) = result["eager"]
+    assert (eager["transformation"], eager["width"], eager["height"], eager["format"]) == ("c_scale,w_160/webm", 160, 120, "webm")
+    path, response = fetch(eager["url"])
+    assert eager["bytes"] == path.stat().st_size
+    assert (probe(path).video_codec, probe(path).width) == ("vp9", 160)

@@ -16,6 +16,7 @@ from darkroom.errors import Invalid
 from darkroom.media.derivatives import ClientHints
 from darkroom.media.services import Services
 from darkroom.media.shapes import delivery_urls
+from darkroom.media.video_derivatives import render_video_derivative
 from darkroom.transform import Chain, parse
 from darkroom.transform.parser import NamedResolver
 
@@ -64,8 +65,10 @@ async def cloud_named(services: Services, cloud: str, *texts: str) -> NamedResol
 async def render_eager(services: Services, origin: str, asset: Asset, items: list[EagerItem]) -> list[dict[str, Any]]:
     """Render each eager transformation now; returns Cloudinary's `eager` list, its URLs
     starting with `origin` (`media.shapes.delivery_origin`)."""
+    if items and asset.resource_type == "video":
+        return [await _eager_video(services, origin, asset, item) for item in items]
     if items and asset.resource_type != "image":
-        raise Invalid("Eager transformations are supported for images only")
+        raise Invalid("Eager transformations are supported for images and videos only")
     cache = services.caches.derivatives
     listed = []
     for item in items:
@@ -84,3 +87,18 @@ async def render_eager(services: Services, origin: str, asset: Asset, items: lis
             }
         )
     return listed
+
+
+async def _eager_video(services: Services, origin: str, asset: Asset, item: EagerItem) -> dict[str, Any]:
+    """One eager transformation of a video or audio asset, rendered into the store as delivery would."""
+    derivative = await render_video_derivative(services, asset, item.chain, item.format)
+    url, secure_url = delivery_urls(origin, asset, item.transformation, item.format or asset.format)
+    return {
+        "transformation": f"{item.transformation}/{item.format}" if item.format else item.transformation,
+        "width": derivative.width,
+        "height": derivative.height,
+        "bytes": derivative.size,
+        "format": derivative.format,
+        "url": url,
+        "secure_url": secure_url,
+    }

@@ -81,6 +81,8 @@ class VideoDerivative:
     content_type: str
     etag: str
     vary: str | None  # request headers that chose the output (f_auto), for `Vary`
+    width: int | None = None  # of the picture; None for audio and WebVTT
+    height: int | None = None
 
 
 def source_facts(asset: Asset) -> SourceFacts:
@@ -195,11 +197,11 @@ class VideoDerivatives:
         found = await services.db(find_derived, asset.pk, asset.version, variant)
         if found is None:
             return None
-        storage_key, fmt = found[0], found[1]
+        storage_key, fmt, width, height = found
         size = await services.store.size(storage_key)
         if size is None:
             return None  # the blob vanished (a purge, a restore): render it again
-        return VideoDerivative(storage_key, size, fmt, output.content_type, _etag(storage_key, size), output.vary)
+        return VideoDerivative(storage_key, size, fmt, output.content_type, _etag(storage_key, size), output.vary, width, height)
 
     async def _render(self, services: Services, asset: Asset, chain: Chain, output: Output, variant: Variant) -> VideoDerivative:
         scratch = services.spool_dir / f"video-{secrets.token_hex(8)}"
@@ -214,7 +216,8 @@ class VideoDerivatives:
             await services.store.put_file(storage_key, made)
             if not await services.db(record_derived, asset, variant, storage_key, size, output.format, width, height):
                 await services.store.delete(storage_key)  # destroyed or overwritten meanwhile
-            return VideoDerivative(storage_key, size, output.format, output.content_type, _etag(storage_key, size), output.vary)
+            etag = _etag(storage_key, size)
+            return VideoDerivative(storage_key, size, output.format, output.content_type, etag, output.vary, width, height)
         finally:
             await anyio.to_thread.run_sync(_remove_scratch, scratch)
 
