@@ -7,6 +7,7 @@ live darkroom, and the bytes are read back with PyAV: duration, size, codecs, pi
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -212,3 +213,12 @@ def test_eager_video_transformations_are_rendered_at_upload(clips: dict[str, str
     path, response = fetch(eager["url"])
     assert eager["bytes"] == path.stat().st_size
     assert (probe(path).video_codec, probe(path).width) == ("vp9", 160)
+
+
+def test_concurrent_requests_for_a_new_variant_share_one_render(clips: dict[str, str]) -> None:
+    url = video_url(clips["clip"], width=96, format="mp4")
+    with ThreadPoolExecutor(4) as pool:
+        responses = list(pool.map(lambda _: httpx.get(url, timeout=60), range(4)))
+    assert {response.status_code for response in responses} == {200}
+    assert len({response.headers["etag"] for response in responses}) == 1
+    assert len({response.content for response in responses}) == 1

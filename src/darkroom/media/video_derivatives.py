@@ -156,12 +156,13 @@ class VideoDerivatives:
         if stored is not None:
             return stored
         key = (asset.pk, asset.version_id, variant)
-        pending = self._inflight.get(key)
+        if key not in self._inflight:
+            allowed = may_render if isinstance(may_render, bool) else await may_render()
+            if not allowed:
+                raise StrictTransformationRefused(f"Transformation {variant.transformation or requested_format} is not allowed")
+        pending = self._inflight.get(key)  # looked up after the last await: no second render can start between
         if pending is not None:
             return await asyncio.shield(pending)
-        allowed = may_render if isinstance(may_render, bool) else await may_render()
-        if not allowed:
-            raise StrictTransformationRefused(f"Transformation {variant.transformation or requested_format} is not allowed")
         future: asyncio.Future[VideoDerivative] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
