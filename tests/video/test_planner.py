@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
 import darkroom.transform
 import darkroom.video
 from darkroom.transform import parse
-from darkroom.video import SourceFacts, TranscodeRequest, UnsupportedVideoTransformation, auto_choice, choose_output, plan_transcode, sprite_index, sprite_layout
+from darkroom.video import LayerFile, SourceFacts, TranscodeRequest, UnsupportedVideoTransformation, auto_choice, choose_output, plan_transcode, sprite_index, sprite_layout
 from darkroom.video.geometry import plan_resize
 from darkroom.video.transcode import trim_window
 
@@ -139,6 +140,15 @@ def test_quality_targets_become_constant_rate_factors() -> None:
 def test_what_cannot_be_planned_names_itself(transformation: str, extension: str, message: str) -> None:
     with pytest.raises(UnsupportedVideoTransformation, match=message):
         _arguments(transformation, extension)
+
+
+@pytest.mark.parametrize("family", ["Arial',x='1", "A,movie=x", "A[b]", "A;b", "A=b"])
+def test_subtitle_fonts_cannot_reach_the_filter_graph(family: str) -> None:
+    chain = parse(f"l_subtitles:{quote(family, safe='')}_20:captions.srt")
+    output = choose_output(chain, requested_format="mp4", source_format="mp4", is_audio=False)
+    request = TranscodeRequest(Path("in.mp4"), HD, chain, output, {"subtitles:captions.srt": LayerFile(Path("captions.srt"))})
+    with pytest.raises(UnsupportedVideoTransformation, match="font"):
+        plan_transcode(request)
 
 
 def test_reverse_refuses_clips_too_long_to_hold_in_memory() -> None:

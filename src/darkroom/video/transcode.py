@@ -523,6 +523,9 @@ class _Graph:
         if self.video is None:
             raise UnsupportedVideoTransformation("Subtitles need a video stream")
         found = self._layer_file(layer)
+        if layer.style is not None and not _FONT_NAME.fullmatch(layer.style.font_family):
+            # The name lands inside ffmpeg's filter text: nothing but a plain font name may reach it.
+            raise UnsupportedVideoTransformation(f"Invalid subtitles font - {layer.style.font_family[:60]}")
         style = [f"FontSize={layer.style.font_size}", f"FontName={layer.style.font_family}"] if layer.style else []
         if layer.style is not None and layer.style.font_weight == "bold":
             style.append("Bold=1")
@@ -611,6 +614,9 @@ def _frame_rate(text: str, source: float) -> float:
     if low > high or high <= 0:
         raise UnsupportedVideoTransformation(f"Invalid fps parameter - {text}")
     return min(max(source, low), high)
+
+
+_FONT_NAME = re.compile(r"[A-Za-z0-9 \-]{1,64}")
 
 
 def _ass_color(color: str) -> str:
