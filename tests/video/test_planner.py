@@ -92,6 +92,8 @@ def test_f_auto_chooses_by_accept_and_user_agent(accept: str, agent: str, choice
         ("", "gif", "animation", "gif"),
         ("", "mp3", "audio", "mp3"),
         ("f_auto:image", None, "frame", "jpg"),
+        ("f_auto", "jpg", "frame", "jpg"),
+        ("f_auto", None, "video", "mp4"),
     ],
 )
 def test_the_extension_or_f_decides_what_is_made(transformation: str, extension: str | None, kind: str, fmt: str) -> None:

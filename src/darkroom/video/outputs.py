@@ -15,7 +15,8 @@ The last `f_` wins over the URL's extension, which wins over the source's own fo
 | anything else (no User-Agent, curl, an unknown player) | MP4, H.264 + AAC: every player plays it |
 
 The choice depends on Accept and User-Agent, so such responses carry `Vary: Accept, User-Agent`.
-An audio-only source gets M4A (AAC) from `f_auto`. `f_auto:image` on a video is a still frame.
+An audio-only source gets M4A (AAC) from `f_auto`. `f_auto:image`, or `f_auto` on a URL with a
+picture extension (`dog.jpg`), is a still frame in AVIF, WebP or JPEG as Accept allows.
 """
 
 from __future__ import annotations
@@ -135,6 +136,8 @@ def choose_output(
     it names something darkroom does not make from a video."""
     fmt = chain.fetch_format or requested_format or source_format
     flags = {flag.name for component in chain.components for flag in component.flags}
+    if fmt == "auto" and requested_format in FRAME_FORMATS and "sprite" not in flags:
+        fmt = "auto:image"  # `f_auto` on a picture URL (`dog.jpg`): the still, in the client's best format
     if fmt in ("auto", "auto:video"):
         return _AUTO_OUTPUTS[auto_choice(accept, user_agent, is_audio=is_audio)]
     if fmt == "auto:image":  # a still, in the best format the Accept header names
