@@ -112,10 +112,10 @@ def describe(asset: Asset, chain: Chain, requested_format: str | None, client: V
 
 
 def _variant(chain: Chain, requested_format: str | None, output: Output) -> Variant:
-    """The derivative's identity: the canonical chain, the extension and the f_auto choice."""
+    """The derivative's identity: the canonical chain, the extension and what f_auto chose."""
     rest = f"{requested_format or ''}|video"
     if output.auto is not None:
-        rest += f"|auto={output.auto}"
+        rest += f"|auto={output.auto}:{output.format}"  # f_auto:image picks the format itself
     return Variant(chain.canonical(), rest)
 
 
