@@ -174,3 +174,11 @@ def test_video_reads_transform_only_through_its_public_surface() -> None:
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("darkroom.transform"):
                 assert node.module == "darkroom.transform", f"{module.name} imports {node.module}"
                 assert all(alias.name in darkroom.transform.__all__ for alias in node.names), module.name
+
+
+def test_each_layer_without_fl_layer_apply_is_its_own_overlay(tmp_path: Path) -> None:
+    chain = parse("l_subtitles:captions.srt/l_text:Arial_30:Hi,g_north,so_0.5")
+    output = choose_output(chain, requested_format="mp4", source_format="mp4", is_audio=False)
+    plan = plan_transcode(TranscodeRequest(Path("in.mp4"), HD, chain, output, {"subtitles:captions.srt": LayerFile(Path("captions.srt"))}, tmp_path / "video"))
+    graph = ";".join(plan.filters)
+    assert "subtitles=" in graph and "overlay=" in graph and "enable='between(t,0.5,10)'" in graph

@@ -229,29 +229,34 @@ class _Scope:
 
 
 def _scopes(chain: Chain) -> list[_Scope]:
-    scopes: list[_Scope] = []
-    pending: list[Component] = []
-    layer: Layer | None = None
-    for component in chain.components:
+    """The chain as scopes, as `imaging` reads layers: an `l_` component opens a layer that the
+    components up to the next `fl_layer_apply` transform; with no `fl_layer_apply` after it,
+    the `l_` component alone is the layer and places it too."""
+    components = chain.components
+    for component in components:
         if component.condition is not None:
             raise UnsupportedVideoTransformation("Conditional transformations are not supported for video")
         if component.variables:
             raise UnsupportedVideoTransformation("User variables are not supported for video")
         if component.underlay is not None:
             raise UnsupportedVideoTransformation("Underlays are not supported for video")
-        if layer is None and component.overlay is not None and not component.has_flag("layer_apply"):
-            layer, pending = component.overlay, [component]
+    scopes: list[_Scope] = []
+    index = 0
+    while index < len(components):
+        component = components[index]
+        layer = component.overlay
+        if layer is None or component.has_flag("layer_apply"):
+            scopes.append(_Scope((component,)))
+            index += 1
             continue
-        if layer is not None:
-            if component.has_flag("layer_apply"):
-                scopes.append(_Scope(tuple(pending), layer, component, any(c.has_flag("splice") for c in pending)))
-                layer, pending = None, []
-            else:
-                pending.append(component)
+        apply_at = next((i for i in range(index + 1, len(components)) if components[i].has_flag("layer_apply")), None)
+        if apply_at is None:
+            scopes.append(_Scope((component,), layer, component, component.has_flag("splice")))
+            index += 1
             continue
-        scopes.append(_Scope((component,)))
-    if layer is not None:  # no fl_layer_apply: the layer's own component places it too
-        scopes.append(_Scope(tuple(pending), layer, pending[0], any(c.has_flag("splice") for c in pending)))
+        own = components[index:apply_at]
+        scopes.append(_Scope(own, layer, components[apply_at], any(c.has_flag("splice") for c in own)))
+        index = apply_at + 1
     return scopes
 
 
