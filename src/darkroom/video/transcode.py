@@ -458,6 +458,8 @@ class _Graph:
 
     def _sized_layer(self, label: str, width: int, height: int, components: tuple[Component, ...]) -> tuple[str, int, int]:
         for component in components:
+            if component.effects:
+                raise UnsupportedVideoTransformation(f"Unsupported effect on a video layer - e_{component.effects[0].name}")
             if needs_resize(component):
                 filters, width, height = plan_resize(component, width, height)
                 for text in filters:
