@@ -353,6 +353,9 @@ class _Graph:
             self.video_filter(f"fps={self.fps:g}")
         if component.opacity is not None or component.angle or component.radius is not None or component.border is not None:
             raise UnsupportedVideoTransformation("Unsupported for video - opacity, angle, radius and border apply to images")
+        for name, key in _IMAGE_ONLY:
+            if getattr(component, name) is not None:
+                raise UnsupportedVideoTransformation(f"Unsupported for video - {key}_")
 
     def _effect(self, effect: Effect) -> None:
         name = effect.name
@@ -565,6 +568,10 @@ class _Graph:
             self.video = out
         else:
             self.video_filter("format=yuva420p")
+
+
+# Component fields that mean something for pictures only: a 400 on video, never ignored.
+_IMAGE_ONLY = (("dpr", "dpr"), ("zoom", "z"), ("density", "dn"), ("page", "pg"), ("custom_function", "fn"), ("default_image", "d"), ("color_space", "cs"))
 
 
 def _has_trim(components: list[Component]) -> bool:
