@@ -107,6 +107,14 @@ def _arguments(transformation: str, extension: str, facts: SourceFacts = HD) -> 
     return plan_transcode(TranscodeRequest(Path("in.mp4"), facts, chain, output)).arguments(Path("out"))
 
 
+@pytest.mark.parametrize(("angle", "size"), [("a_90", (1080, 1920)), ("a_-90", (1080, 1920)), ("a_180", (1920, 1080)), ("a_hflip", (1920, 1080))])
+def test_quarter_turns_and_flips(angle: str, size: tuple[int, int]) -> None:
+    chain = parse(angle)
+    output = choose_output(chain, requested_format="mp4", source_format="mp4", is_audio=False)
+    plan = plan_transcode(TranscodeRequest(Path("in.mp4"), HD, chain, output))
+    assert (plan.width, plan.height) == size
+
+
 def test_default_mp4_is_h264_yuv420p_aac_with_the_index_first() -> None:
     args = _arguments("w_640", "mp4")
     assert args[args.index("-c:v") + 1] == "libx264" and args[args.index("-c:a") + 1] == "aac"
@@ -135,6 +143,8 @@ def test_quality_targets_become_constant_rate_factors() -> None:
         ("so_11", "mp4", "past the end"),
         ("so_5,eo_2", "mp4", "after the start"),
         ("c_imagga_scale,w_100", "mp4", "c_imagga_scale"),
+        ("a_45", "mp4", "a_45"),
+        ("dpr_2.0", "mp4", "dpr_"),
         ("w_auto", "mp4", "automatic"),
         ("l_video:other", "mp4", "other"),
     ],

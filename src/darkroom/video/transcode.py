@@ -351,11 +351,30 @@ class _Graph:
         if component.fps is not None and self.video is not None:
             self.fps = _frame_rate(component.fps, self.fps)
             self.video_filter(f"fps={self.fps:g}")
-        if component.opacity is not None or component.angle or component.radius is not None or component.border is not None:
-            raise UnsupportedVideoTransformation("Unsupported for video - opacity, angle, radius and border apply to images")
+        if component.angle and self.video is not None:
+            self._rotate(component.angle)
+        if component.opacity is not None or component.radius is not None or component.border is not None:
+            raise UnsupportedVideoTransformation("Unsupported for video - opacity, radius and border apply to images")
         for name, key in _IMAGE_ONLY:
             if getattr(component, name) is not None:
                 raise UnsupportedVideoTransformation(f"Unsupported for video - {key}_")
+
+    def _rotate(self, angle: tuple[int | float | str, ...]) -> None:
+        """`a_`: flips, and clockwise turns by quarters (other angles would need a background)."""
+        for part in angle:
+            if part in ("hflip", "vflip"):
+                self.video_filter(str(part))
+            elif part == "ignore":
+                continue
+            elif isinstance(part, (int, float)) and part % 90 == 0:
+                turns = int(part // 90) % 4
+                if turns == 2:
+                    self.video_filter("hflip,vflip")
+                elif turns:
+                    self.video_filter("transpose=1" if turns == 1 else "transpose=2")
+                    self.width, self.height = self.height, self.width
+            else:
+                raise UnsupportedVideoTransformation(f"Unsupported angle for video - a_{part}; use multiples of 90, hflip or vflip")
 
     def _effect(self, effect: Effect) -> None:
         name = effect.name
