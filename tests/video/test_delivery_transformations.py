@@ -178,6 +178,12 @@ def test_audio_only_sources_transcode_and_have_no_frames(clips: dict[str, str], 
     assert probe(path).audio_codec == "vorbis" and probe(path).duration == pytest.approx(0.5, abs=0.1)
     refused = httpx.get(video_url(clips["tone"], format="jpg"))
     assert refused.status_code == 400 and "audio" in refused.headers["x-cld-error"]
+    wave, response = fetch(video_url(clips["tone"], flags="waveform", width=400, height=100, color="red", background="white", format="png"))
+    picture = pyvips.Image.new_from_file(str(wave))
+    assert (response.headers["content-type"], picture.width, picture.height) == ("image/png", 400, 100)
+    pixels = numpy.ndarray(buffer=picture.write_to_memory(), dtype=numpy.uint8, shape=(100, 400, picture.bands))
+    reds = (pixels[:, :, 0] > 200) & (pixels[:, :, 1] < 80)
+    assert 0.05 < reds.mean() < 0.95  # a 440 Hz tone: a red band on white
 
 
 @pytest.mark.parametrize(

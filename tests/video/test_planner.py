@@ -94,6 +94,7 @@ def test_f_auto_chooses_by_accept_and_user_agent(accept: str, agent: str, choice
         ("f_auto:image", None, "frame", "jpg"),
         ("f_auto", "jpg", "frame", "jpg"),
         ("f_auto", None, "video", "mp4"),
+        ("fl_waveform", "png", "waveform", "png"),
     ],
 )
 def test_the_extension_or_f_decides_what_is_made(transformation: str, extension: str | None, kind: str, fmt: str) -> None:

@@ -45,6 +45,7 @@ from darkroom.video import (
     plan_transcode,
     render_frame,
     render_sprite,
+    render_waveform,
     run_ffmpeg,
     scratch_file,
     sprite_index,
@@ -236,11 +237,9 @@ def _make(request: TranscodeRequest, asset: Asset, services: Services, timeout: 
     assert scratch is not None
     result = scratch_file(scratch, f"out.{output.format}")
     scratch.parent.mkdir(parents=True, exist_ok=True)
-    if output.kind in ("frame", "sprite"):
-        if output.kind == "frame":
-            rendered = render_frame(request.source, request.facts, request.chain, fmt=output.format, limits=limits, scratch=scratch, timeout=timeout)
-        else:
-            rendered = render_sprite(request.source, request.facts, request.chain, fmt=output.format, limits=limits, scratch=scratch, timeout=timeout)
+    if output.kind in ("frame", "sprite", "waveform"):
+        render_picture = {"frame": render_frame, "sprite": render_sprite, "waveform": render_waveform}[output.kind]
+        rendered = render_picture(request.source, request.facts, request.chain, fmt=output.format, limits=limits, scratch=scratch, timeout=timeout)
         result.write_bytes(rendered.data)
         return result, rendered.width, rendered.height
     if output.kind == "sprite_index":

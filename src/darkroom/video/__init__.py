@@ -9,13 +9,13 @@
 - `outputs.py`: what a URL asks for (container, codecs, f_auto by client).
 - `geometry.py`, `encoders.py`, `transcode.py`: a chain → one ffmpeg command (`plan_transcode`); streaming
   renditions reuse its plan (`FfmpegPlan.video_label`, `FfmpegPlan.encoder_arguments`).
-- `frames.py`: stills and seek-thumbnail sprites, finished by `imaging`.
+- `frames.py`: stills, seek-thumbnail sprites and waveforms, finished by `imaging`.
 - `ffmpeg.py`: running the wheel's ffmpeg, bounded in time.
 """
 
 from darkroom.video.encoders import choose_codecs, encoder_arguments, muxer_arguments
 from darkroom.video.ffmpeg import TranscodeFailed, TranscodeTimedOut, ffmpeg_exe, run_ffmpeg
-from darkroom.video.frames import SpriteLayout, render_frame, render_sprite, sprite_index, sprite_layout
+from darkroom.video.frames import SpriteLayout, render_frame, render_sprite, render_waveform, sprite_index, sprite_layout
 from darkroom.video.outputs import Output, UnsupportedVideoTransformation, auto_choice, choose_output, content_type_of
 from darkroom.video.probe import AudioStream, VideoInfo, VideoStream, probe_video
 from darkroom.video.transcode import (
@@ -55,6 +55,7 @@ __all__ = [
     "probe_video",
     "render_frame",
     "render_sprite",
+    "render_waveform",
     "run_ffmpeg",
     "scratch_file",
     "sprite_index",

@@ -12,7 +12,9 @@ player asks for its seek thumbnails) is a WebVTT file whose cues point into one 
     00:00:00.000 --> 00:00:01.000
     dog.jpg#xywh=0,0,160,90
 
-The image is the same URL with `.jpg` (the cue's URL is relative, so it resolves against
+`fl_waveform` with a picture extension draws the sound instead (`co_` the wave, `b_` the paper).
+
+The sprite image is the same URL with `.jpg` (the cue's URL is relative, so it resolves against
 the `.vtt`'s own address, whatever host serves it). Thumbnails are taken every `vs_Ns`
 seconds, or `vs_N` of them over the whole video; by default one a second up to 100 s, then
 100 over the whole video. They are `w_` wide (default 160 px), ten to a row.
@@ -26,13 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from darkroom.imaging import Rendered, RenderLimits, RenderRequest, render
-from darkroom.transform import Chain, Component, Pixels
+from darkroom.transform import Chain, Component, Pixels, rgba
 from darkroom.video.ffmpeg import run_ffmpeg
 from darkroom.video.geometry import even
 from darkroom.video.outputs import UnsupportedVideoTransformation
 from darkroom.video.transcode import SourceFacts, scratch_file, trim_window
 
-__all__ = ["SpriteLayout", "frame_time", "image_chain", "render_frame", "render_sprite", "sprite_index", "sprite_layout"]
+__all__ = ["SpriteLayout", "frame_time", "image_chain", "render_frame", "render_sprite", "render_waveform", "sprite_index", "sprite_layout"]
 
 SPRITE_TILE_WIDTH = 160
 SPRITE_COLUMNS = 10
@@ -71,7 +73,7 @@ def render_frame(source: Path, facts: SourceFacts, chain: Chain, *, fmt: str, li
     """The still at `frame_time` with the image transformations applied, encoded as `fmt`
     (blocking: ffmpeg then libvips; call it in a worker thread)."""
     if not facts.has_video:
-        raise UnsupportedVideoTransformation("An audio file has no frames; fl_waveform is not supported")
+        raise UnsupportedVideoTransformation("An audio file has no frames; fl_waveform draws its sound")
     still = scratch_file(scratch, "frame.png")
     at = frame_time(chain, facts)
     run_ffmpeg(["-ss", f"{at:.3f}", "-i", str(source), "-frames:v", "1", "-f", "image2", "-c:v", "png", str(still)], timeout=timeout)
@@ -147,3 +149,32 @@ def _timestamp(seconds: float) -> str:
     hours, rest = divmod(millis, 3_600_000)
     minutes, rest = divmod(rest, 60_000)
     return f"{hours:02d}:{minutes:02d}:{rest // 1000:02d}.{rest % 1000:03d}"
+
+
+WAVEFORM_SIZE = (1000, 200)
+
+
+def render_waveform(source: Path, facts: SourceFacts, chain: Chain, *, fmt: str, limits: RenderLimits, scratch: Path, timeout: float) -> Rendered:
+    """`fl_waveform` with a picture extension: the sound's waveform, `w_`×`h_` (default
+    1000×200), drawn in `co_` (white) on `b_` (black), trimmed by `so_`/`eo_`/`du_`."""
+    if not facts.has_audio:
+        raise UnsupportedVideoTransformation("fl_waveform needs an audio track")
+    width = next((c.width.value for c in reversed(chain.components) if isinstance(c.width, Pixels)), WAVEFORM_SIZE[0])
+    height = next((c.height.value for c in reversed(chain.components) if isinstance(c.height, Pixels)), WAVEFORM_SIZE[1])
+    if not (0 < width <= 4096 and 0 < height <= 4096):
+        raise UnsupportedVideoTransformation(f"Invalid waveform size - {width}x{height}; at most 4096 a side")
+    wave = _hex(next((c.color for c in reversed(chain.components) if c.color), None), "ffffff")
+    back = next((c.background for c in reversed(chain.components) if c.background is not None), None)
+    paper = _hex(back.color if back is not None and back.kind == "color" else None, "000000")
+    start, end = trim_window([c for c in chain.components if c.overlay is None], facts.duration)
+    picture = scratch_file(scratch, "waveform.png")
+    graph = f"[0:a]showwavespic=s={width}x{height}:colors=0x{wave}:split_channels=0[w];color=c=0x{paper}:s={width}x{height}[p];[p][w]overlay=format=auto"
+    run_ffmpeg(["-ss", f"{start:.3f}", "-t", f"{end - start:.3f}", "-i", str(source), "-filter_complex", graph, "-frames:v", "1", "-f", "image2", "-c:v", "png", str(picture)], timeout=timeout)
+    return render(RenderRequest(picture, Chain(), source_format="png", requested_format=fmt, limits=limits))
+
+
+def _hex(color: str | None, default: str) -> str:
+    if color is None:
+        return default
+    red, green, blue, _ = rgba(color)
+    return f"{red:02x}{green:02x}{blue:02x}"

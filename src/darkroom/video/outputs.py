@@ -84,8 +84,8 @@ def content_type_of(fmt: str) -> str:
 @dataclass(frozen=True)
 class Output:
     """What to make. `kind` is "video" (a container with video and/or audio), "audio",
-    "frame" (one still), "animation" (GIF or animated WebP), "sprite" (the thumbnail sheet)
-    or "sprite_index" (its WebVTT). Codecs are the defaults for the container; `vc_`/`ac_`
+    "frame" (one still), "animation" (GIF or animated WebP), "sprite" (the thumbnail sheet),
+    "sprite_index" (its WebVTT) or "waveform" (a picture of the sound). Codecs are the defaults for the container; `vc_`/`ac_`
     in the chain may override them."""
 
     kind: str
@@ -150,7 +150,9 @@ def choose_output(
             return Output("sprite", fmt)
         raise UnsupportedVideoTransformation(f"fl_sprite needs a .vtt or an image extension, not .{fmt}")
     if "waveform" in flags:
-        raise UnsupportedVideoTransformation("fl_waveform is not supported")
+        if fmt not in FRAME_FORMATS:
+            raise UnsupportedVideoTransformation(f"fl_waveform needs an image extension, not .{fmt}")
+        return Output("waveform", fmt)
     if fmt == "gif" or (fmt == "webp" and flags & {"animated", "awebp"}):
         return Output("animation", fmt)
     if fmt in FRAME_FORMATS:
