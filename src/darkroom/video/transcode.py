@@ -10,8 +10,10 @@ planning (their picture is drawn by `imaging` into a scratch file).
 
 The order, per component as the URL gives them: trims (`so_`/`eo_`/`du_`, on the input so
 ffmpeg decodes nothing before the start), `e_loop` (the trimmed input opened again and
-concatenated), then for each component: resize/crop, effects, `fps_`, layers (image, text and
-video overlays with their timing, `fl_splice`, burned-in `l_subtitles:`). Encoder options
+concatenated), then for each component: resize/crop, effects, `fps_`, `a_` (quarter turns,
+flips), layers (image, text and video overlays with their timing (a video overlay's sound is
+not mixed in), `fl_splice`, burned-in `l_subtitles:`). Layers are scoped as `imaging` scopes
+them: an `l_` component and those up to the next `fl_layer_apply`. Encoder options
 (`vc_`, `ac_`, `q_`, `br_`, `af_`, `ki_`: `encoders.py`) are read from the whole chain, the
 last one given winning. Defaults: H.264 (`veryfast`, CRF 23, yuv420p) + AAC 128 kb/s in MP4 with the index
 first (`faststart`), VP9 + Opus in WebM.
