@@ -20,9 +20,7 @@ Errors:
 from __future__ import annotations
 
 import functools
-import os
 import re
-import signal
 import subprocess
 from collections import deque
 from collections.abc import Sequence
@@ -59,12 +57,11 @@ def run_ffmpeg(args: Sequence[str], *, timeout: float) -> None:
     """Run ffmpeg with `args` (blocking: call it in a worker thread) and wait at most `timeout` s.
 
     Raises TranscodeFailed with ffmpeg's last error line on a non-zero exit, and
-    TranscodeTimedOut after killing a run that took too long (its whole process group, so
-    no helper process outlives it).
+    TranscodeTimedOut after killing a run that took too long.
     """
-    process = subprocess.Popen(
-        ffmpeg_command(args), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
-    )
+    # In the server's process group: stopping the server (a terminal's Ctrl-C, a supervisor
+    # signalling the group) stops its transcodes too, instead of orphaning them.
+    process = subprocess.Popen(ffmpeg_command(args), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         _, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -82,10 +79,7 @@ def run_ffmpeg(args: Sequence[str], *, timeout: float) -> None:
 
 
 def _kill(process: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    process.kill()
     process.communicate()
 
 
