@@ -101,7 +101,9 @@ class Output:
     @property
     def vary(self) -> str | None:
         """The request headers that chose this output (f_auto), for `Vary`."""
-        return "Accept, User-Agent" if self.auto is not None else None
+        if self.auto is None or self.auto == "audio":  # every client gets the same audio
+            return None
+        return "Accept" if self.auto == "image" else "Accept, User-Agent"
 
 
 _CHROMIUM_OR_FIREFOX = re.compile(r"(Chrome|Chromium|CriOS|Edg|OPR|Firefox|FxiOS)/", re.IGNORECASE)
