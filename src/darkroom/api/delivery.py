@@ -216,7 +216,8 @@ async def _video(
 ) -> Response:
     """A video derivative (a transcode, a still, a sprite or its index), streamed from the
     store with ranges. A HEAD before it is rendered answers its type at once, from the plan
-    (Cloudinary's player HEADs its `f_auto:video` source), and starts the render."""
+    (Cloudinary's player HEADs its `f_auto:video` source), and starts the render; a GET
+    waits for it at most `video_wait` seconds, then answers 423 while it goes on."""
     videos = services.caches.video_derivatives
     client = VideoClient.from_headers(request.headers)
     headers = {"Cache-Control": _cache_control(asset, path), "Accept-Ranges": "bytes", **VIDEO_CORS, **NO_SNIFFING}
@@ -224,14 +225,12 @@ async def _video(
         found = await videos.find(services, asset, chain, requested_format, client)
         if found is None:
             output = describe_video(asset, chain, requested_format, client)
-            if not await may_render():
-                raise StrictTransformationRefused(f"Transformation {chain.canonical() or requested_format} is not allowed")
-            videos.start(services, asset, chain, requested_format, client)
+            await videos.start(services, asset, chain, requested_format, client, may_render=may_render)
             if output.vary:
                 headers["Vary"] = output.vary
             return StreamingResponse(iter(()), headers=headers, media_type=output.content_type)  # no length known yet
     else:
-        found = await videos.get(services, asset, chain, requested_format, client, may_render=may_render)
+        found = await videos.get(services, asset, chain, requested_format, client, may_render=may_render, wait=services.settings.video_wait)
     headers["ETag"] = f'"{found.etag}"'
     if found.vary:
         headers["Vary"] = found.vary

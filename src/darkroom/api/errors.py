@@ -16,7 +16,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from darkroom.api.logs import current_request_id
-from darkroom.errors import Conflict, DarkroomError, Forbidden, Invalid, NotAuthenticated, NotFound, TimedOut, TooLarge, TooManyAttempts
+from darkroom.errors import (
+    Conflict,
+    DarkroomError,
+    Forbidden,
+    Invalid,
+    NotAuthenticated,
+    NotFound,
+    StillProcessing,
+    TimedOut,
+    TooLarge,
+    TooManyAttempts,
+)
 
 __all__ = ["STATUS", "RateLimited", "error_response", "exception_handlers", "status_for"]
 
@@ -37,6 +48,7 @@ STATUS: dict[type[DarkroomError], int] = {
     TimedOut: 408,
     Conflict: 409,
     RateLimited: 420,  # Cloudinary's own code for "Rate Limit Exceeded"
+    StillProcessing: 423,  # Cloudinary's player shows "Video is being processed … Try again"
     TooManyAttempts: 429,  # a client's lock-out after repeated failures (Retry-After says until when)
 }
 

@@ -11,6 +11,8 @@ store with byte ranges. Stills, sprites and their WebVTT index of a video take t
   ffmpeg runs as a child process, waited on from a worker thread, never on the event loop.
 - A HEAD for a variant not rendered yet (Cloudinary's player HEADs its `f_auto:video` source
   to learn its type) answers from the plan alone and starts the render in the background.
+- A GET waits for a new render at most `DARKROOM_VIDEO_WAIT` seconds, then answers 423 ("being
+  processed", which Cloudinary's player retries) while the render goes on.
 
 `render_video_derivative` is the one function a job would call to render a variant ahead.
 """
@@ -33,6 +35,7 @@ import anyio
 from darkroom import catalog
 from darkroom.catalog import Asset
 from darkroom.catalog.derived import find_derived, record_derived
+from darkroom.errors import StillProcessing
 from darkroom.media.derivatives import StrictTransformationRefused, Variant, derived_storage_key
 from darkroom.transform import Chain, Layer
 from darkroom.video import (
@@ -126,14 +129,17 @@ def _etag(storage_key: str, size: int) -> str:
 
 
 class VideoDerivatives:
-    """Find or render video derivatives: single flight, bounded concurrency and time."""
+    """Find or render video derivatives: single flight, bounded concurrency and time.
+
+    A render runs as a task of its own, so a request that stops waiting for it (`wait`, a
+    client gone) does not stop it: the next request finds it stored, or joins it.
+    """
 
     def __init__(self, concurrency: int = 0, timeout: float = 900.0) -> None:
         self.concurrency = concurrency or max(1, (os.cpu_count() or 1) // 2)
         self.timeout = timeout
         self._slots = anyio.CapacityLimiter(self.concurrency)
-        self._inflight: dict[tuple[int, str, Variant], asyncio.Future[VideoDerivative]] = {}
-        self._background: set[asyncio.Task[None]] = set()
+        self._inflight: dict[tuple[int, str, Variant], asyncio.Task[VideoDerivative]] = {}
 
     async def find(self, services: Services, asset: Asset, chain: Chain, requested_format: str | None, client: VideoClient) -> VideoDerivative | None:
         """The stored derivative, if there is one (and its blob is still there)."""
@@ -149,51 +155,59 @@ class VideoDerivatives:
         client: VideoClient,
         *,
         may_render: bool | Callable[[], Awaitable[bool]] = True,
+        wait: float | None = None,
     ) -> VideoDerivative:
-        """The stored derivative, rendered first if needed (waiting for a render in flight)."""
+        """The stored derivative, rendered first if needed (joining a render in flight).
+
+        With `wait`, at most that many seconds are spent waiting for a render: then
+        StillProcessing (Cloudinary's 423) while the render goes on.
+        """
         output = describe(asset, chain, requested_format, client)
         variant = _variant(chain, requested_format, output)
         stored = await self._stored(services, asset, variant, output)
         if stored is not None:
             return stored
+        render = await self._render_task(services, asset, chain, output, variant, may_render)
+        try:
+            return await asyncio.wait_for(asyncio.shield(render), wait)
+        except TimeoutError:
+            raise StillProcessing("Video is being processed, please try again later", detail=variant.transformation) from None
+
+    async def start(
+        self, services: Services, asset: Asset, chain: Chain, requested_format: str | None, client: VideoClient, *, may_render: bool | Callable[[], Awaitable[bool]] = True
+    ) -> None:
+        """Start rendering (unless stored or under way) without waiting: a HEAD announced it."""
+        output = describe(asset, chain, requested_format, client)
+        variant = _variant(chain, requested_format, output)
+        if await self._stored(services, asset, variant, output) is None:
+            await self._render_task(services, asset, chain, output, variant, may_render)
+
+    async def settle(self, timeout: float = 10.0) -> None:
+        """Wait (at most `timeout` s) for renders under way, e.g. at shutdown."""
+        with anyio.move_on_after(timeout):
+            while self._inflight:
+                await asyncio.wait(list(self._inflight.values()))
+
+    async def _render_task(
+        self, services: Services, asset: Asset, chain: Chain, output: Output, variant: Variant, may_render: bool | Callable[[], Awaitable[bool]]
+    ) -> asyncio.Task[VideoDerivative]:
         key = (asset.pk, asset.version_id, variant)
         if key not in self._inflight:
             allowed = may_render if isinstance(may_render, bool) else await may_render()
             if not allowed:
-                raise StrictTransformationRefused(f"Transformation {variant.transformation or requested_format} is not allowed")
-        pending = self._inflight.get(key)  # looked up after the last await: no second render can start between
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[VideoDerivative] = asyncio.get_running_loop().create_future()
-        self._inflight[key] = future
-        try:
-            result = await self._render(services, asset, chain, output, variant)
-            future.set_result(result)
-            return result
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: waiters re-raise it themselves
-            raise
-        finally:
-            del self._inflight[key]
+                raise StrictTransformationRefused(f"Transformation {variant.transformation or output.format} is not allowed")
+        render = self._inflight.get(key)  # looked up after the last await: no second render can start between
+        if render is None:
+            render = asyncio.get_running_loop().create_task(self._render(services, asset, chain, output, variant))
+            self._inflight[key] = render
+            render.add_done_callback(lambda done: self._finished(key, done))
+        return render
 
-    def start(self, services: Services, asset: Asset, chain: Chain, requested_format: str | None, client: VideoClient) -> None:
-        """Render in the background (a HEAD announced the derivative; the GET will follow)."""
-        task = asyncio.get_running_loop().create_task(self._quietly(services, asset, chain, requested_format, client))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def settle(self, timeout: float = 10.0) -> None:
-        """Wait (at most `timeout` s) for background renders, e.g. at shutdown."""
-        with anyio.move_on_after(timeout):
-            while self._background:
-                await asyncio.wait(list(self._background))
-
-    async def _quietly(self, services: Services, asset: Asset, chain: Chain, requested_format: str | None, client: VideoClient) -> None:
-        try:
-            await self.get(services, asset, chain, requested_format, client)
-        except Exception:
-            log.info("background render of a video derivative of %s failed", asset.asset_id, exc_info=True)
+    def _finished(self, key: tuple[int, str, Variant], render: asyncio.Task[VideoDerivative]) -> None:
+        """A render ended: the next request looks in the store (or renders again after a failure)."""
+        del self._inflight[key]
+        if not render.cancelled() and render.exception() is not None:  # retrieved here: nobody may be waiting
+            log.info("video derivative %s failed: %s", key[2].transformation, render.exception())
 
     async def _stored(self, services: Services, asset: Asset, variant: Variant, output: Output) -> VideoDerivative | None:
         found = await services.db(find_derived, asset.pk, asset.version, variant)
