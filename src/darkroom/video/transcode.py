@@ -116,7 +116,7 @@ class FfmpegPlan:
             args += ["-filter_complex", ";".join(self.filters)]
         for label in (self.video_label, self.audio_label):
             if label is not None:
-                args += ["-map", f"[{label}]" if not re.fullmatch(r"\d+:[va]", label) else label]
+                args += ["-map", label if _is_input(label) else f"[{label}]"]
         if self.video_label is None:
             args.append("-vn")
         if self.audio_label is None:
@@ -136,19 +136,21 @@ def plan_transcode(request: TranscodeRequest) -> FfmpegPlan:
         raise UnsupportedVideoTransformation(f"Not a transcode: {output.kind}")
     facts = request.facts
     graph = _Graph(request)
-    start, end = trim_window(_main_components(request.chain), facts.duration)
-    graph.open_main(start, end - start, _loops(request.chain))
-    if output.kind == "audio" or output.video_codec is None and output.kind == "video":
-        graph.video = None
-    if output.kind == "animation":
-        graph.audio = None
-    for scope in _scopes(request.chain):
-        graph.apply(scope)
-    video_codec, audio_codec = choose_codecs(request.chain, output, has_video=graph.video is not None, has_audio=graph.audio is not None)
+    # Which streams the output keeps is known before any filter: a filter whose output went
+    # nowhere would make ffmpeg refuse the whole graph.
+    has_video = graph.video is not None and output.kind != "audio" and not (output.kind == "video" and output.video_codec is None)
+    has_audio = graph.audio is not None and output.kind != "animation"
+    video_codec, audio_codec = choose_codecs(request.chain, output, has_video=has_video, has_audio=has_audio)
     if video_codec is None:
         graph.video = None
     if audio_codec is None:
         graph.audio = None
+    if graph.video is None and graph.audio is None:
+        raise UnsupportedVideoTransformation("The result would have neither video nor audio")
+    start, end = trim_window(_main_components(request.chain), facts.duration)
+    graph.open_main(start, end - start, _loops(request.chain))
+    for scope in _scopes(request.chain):
+        graph.apply(scope)
     if graph.video is None and graph.audio is None:
         raise UnsupportedVideoTransformation("The result would have neither video nor audio")
     if output.kind == "animation":
@@ -272,8 +274,9 @@ class _Graph:
         self.request = request
         self.inputs: list[list[str]] = []
         self.statements: list[str] = []
-        self.video: str | None = "0:v" if request.facts.has_video else None
-        self.audio: str | None = "0:a" if request.facts.has_audio else None
+        # Labels of the current streams: an input's first video/audio stream until a filter runs.
+        self.video: str | None = "0:v:0" if request.facts.has_video else None
+        self.audio: str | None = "0:a:0" if request.facts.has_audio else None
         self.width, self.height = request.facts.width, request.facts.height
         self.fps = request.facts.fps
         self.duration = request.facts.duration
@@ -309,7 +312,7 @@ class _Graph:
             self._input(self.request.source, *trim)
         self.duration = length * (loops + 1)
         if loops:
-            self._concat([(f"{i}:v" if self.video else None, f"{i}:a" if self.audio else None) for i in range(loops + 1)])
+            self._concat([(f"{i}:v:0" if self.video else None, f"{i}:a:0" if self.audio else None) for i in range(loops + 1)])
 
     def _concat(self, parts: list[tuple[str | None, str | None]]) -> None:
         streams = "".join(f"[{v}]" * (v is not None) + f"[{a}]" * (a is not None) for v, a in parts)
@@ -421,6 +424,8 @@ class _Graph:
             self.statements.append(f"[{backward}]reverse[{reversed_}]")
             self.video = self._label("v")
             self.statements.append(f"[{forward}][{reversed_}]concat=n=2:v=1:a=0[{self.video}]")
+        if self.audio is not None and not _is_input(self.audio):
+            self.statements.append(f"[{self.audio}]anullsink")  # a filtered sound must still end somewhere
         self.audio = None
         self.duration *= 2
 
@@ -456,7 +461,7 @@ class _Graph:
         if self.video is None:
             raise UnsupportedVideoTransformation("Overlays need a video stream")
         index = self._input(picture.path)
-        label, width, height = self._sized_layer(f"{index}:v", picture.width, picture.height, scope.components)
+        label, width, height = self._sized_layer(f"{index}:v:0", picture.width, picture.height, scope.components)
         timing = [*scope.components, *([scope.apply] if scope.apply is not None else [])]
         start, end = trim_window(timing, self.duration) if _has_trim(timing) else (0.0, self.duration)
         self._overlay(label, width, height, scope.apply, start, end)
@@ -473,7 +478,7 @@ class _Graph:
             raise UnsupportedVideoTransformation(f"Layer {scope.layer.public_id} has no video")
         own_start, own_end = trim_window(list(scope.components), facts.duration)
         index = self._input(found.path, *_trim_options(own_start, own_end - own_start))
-        label, width, height = self._sized_layer(f"{index}:v", facts.width, facts.height, scope.components)
+        label, width, height = self._sized_layer(f"{index}:v:0", facts.width, facts.height, scope.components)
         apply = [scope.apply] if scope.apply is not None and scope.apply is not scope.components[0] else []
         show_from, show_to = trim_window(apply, self.duration) if _has_trim(apply) else (0.0, self.duration)
         shifted = self._label("l")
@@ -512,7 +517,7 @@ class _Graph:
 
     def _splice(self, scope: _Scope) -> None:
         """`fl_splice`: the layer's video after the base (before it with `so_0` on fl_layer_apply),
-        fitted into the base's frame; missing audio on either side is silence."""
+        fitted into the base's frame; a clip without sound adds silence."""
         assert scope.layer is not None
         found = self._layer_file(scope.layer)
         facts = found.facts
@@ -527,7 +532,7 @@ class _Graph:
         if self.video is not None:
             if not facts.has_video:
                 raise UnsupportedVideoTransformation(f"Layer {scope.layer.public_id} has no video to splice")
-            label, width, height = self._sized_layer(f"{index}:v", facts.width, facts.height, scope.components)
+            label, width, height = self._sized_layer(f"{index}:v:0", facts.width, facts.height, scope.components)
             clip_video = self._label("l")
             self.statements.append(
                 f"[{label}]scale={self.width}:{self.height}:force_original_aspect_ratio=decrease,"
@@ -535,8 +540,8 @@ class _Graph:
             )
             self.video_filter(f"setsar=1,fps={self.fps:g},format=yuv420p")
         clip_length = own_end - own_start
-        if self.audio is not None or facts.has_audio:
-            clip_audio = self._normalized_audio(f"{index}:a" if facts.has_audio else None, clip_length)
+        if self.audio is not None:  # the sound follows the base: a silent base stays silent
+            clip_audio = self._normalized_audio(f"{index}:a:0" if facts.has_audio else None, clip_length)
             self.audio = self._normalized_audio(self.audio, self.duration)
         parts = [(self.video, self.audio), (clip_video, clip_audio)]
         self._concat(parts[::-1] if prepend else parts)
@@ -593,6 +598,11 @@ class _Graph:
 
 # Component fields that mean something for pictures only: a 400 on video, never ignored.
 _IMAGE_ONLY = (("dpr", "dpr"), ("zoom", "z"), ("density", "dn"), ("page", "pg"), ("custom_function", "fn"), ("default_image", "d"), ("color_space", "cs"))
+
+
+def _is_input(label: str) -> bool:
+    """An input's stream (`0:v:0`) rather than a filter's output label."""
+    return re.fullmatch(r"\d+:[va]:0", label) is not None
 
 
 def _has_trim(components: list[Component]) -> bool:
