@@ -195,7 +195,7 @@ def test_each_layer_without_fl_layer_apply_is_its_own_overlay(tmp_path: Path) ->
     assert "subtitles=" in graph and "overlay=" in graph and "enable='between(t,0.5,10)'" in graph
 
 
-@pytest.mark.parametrize(("transformation", "expected"), [("e_loop:1,ac_none", "concat=n=2:v=1:a=0"), ("e_volume:50/e_boomerang", "anullsink")])
+@pytest.mark.parametrize(("transformation", "expected"), [("e_loop:1,ac_none", "concat=n=2:v=1:a=0"), ("du_2/e_volume:50/e_boomerang", "anullsink")])
 def test_streams_the_output_drops_leave_no_filter_dangling(transformation: str, expected: str) -> None:
     args = _arguments(transformation, "mp4")
     assert expected in args[args.index("-filter_complex") + 1]
