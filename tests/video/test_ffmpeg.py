@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from darkroom.errors import Invalid, TooLarge
-from darkroom.video import TranscodeFailed, TranscodeTimedOut, run_ffmpeg
+from darkroom.video import TranscodeFailed, TranscodeTimedOut, kill_running, run_ffmpeg
 
 
 def test_a_run_past_its_time_limit_is_killed_and_reported(tmp_path: Path) -> None:
@@ -34,3 +35,14 @@ def test_a_good_run_writes_its_output(tmp_path: Path) -> None:
     out = tmp_path / "tone.wav"
     run_ffmpeg(["-f", "lavfi", "-i", "sine=duration=0.2", "-f", "wav", str(out)], timeout=30)
     assert out.stat().st_size > 1000
+
+
+def test_a_shutdown_can_stop_every_running_transcode() -> None:
+    endless = ["-re", "-f", "lavfi", "-i", "testsrc=size=64x64:rate=25", "-f", "null", "-"]
+    with ThreadPoolExecutor(1) as pool:
+        running = pool.submit(run_ffmpeg, endless, timeout=60)
+        deadline = time.monotonic() + 10
+        while kill_running() == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with pytest.raises(TranscodeFailed):
+            running.result(timeout=10)

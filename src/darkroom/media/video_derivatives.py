@@ -44,6 +44,7 @@ from darkroom.video import (
     SourceFacts,
     TranscodeRequest,
     choose_output,
+    kill_running,
     layer_key,
     plan_transcode,
     render_frame,
@@ -183,9 +184,15 @@ class VideoDerivatives:
             await self._render_task(services, asset, chain, output, variant, may_render)
 
     async def settle(self, timeout: float = 10.0) -> None:
-        """Wait (at most `timeout` s) for renders under way, e.g. at shutdown."""
+        """At shutdown: wait (at most `timeout` s) for renders under way, then stop the rest
+        (their ffmpeg killed, their scratch files removed) so the process can exit."""
         with anyio.move_on_after(timeout):
             while self._inflight:
+                await asyncio.wait(list(self._inflight.values()))
+        if self._inflight:
+            killed = kill_running()
+            log.warning("shutdown stopped %d video transcodes", killed)
+            with anyio.move_on_after(5):
                 await asyncio.wait(list(self._inflight.values()))
 
     async def _render_task(

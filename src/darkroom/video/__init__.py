@@ -14,7 +14,7 @@
 """
 
 from darkroom.video.encoders import choose_codecs, encoder_arguments, muxer_arguments
-from darkroom.video.ffmpeg import TranscodeFailed, TranscodeTimedOut, ffmpeg_exe, run_ffmpeg
+from darkroom.video.ffmpeg import TranscodeFailed, TranscodeTimedOut, ffmpeg_exe, kill_running, run_ffmpeg
 from darkroom.video.frames import SpriteLayout, render_frame, render_sprite, render_waveform, sprite_index, sprite_layout
 from darkroom.video.outputs import Output, UnsupportedVideoTransformation, auto_choice, choose_output, content_type_of
 from darkroom.video.probe import AudioStream, VideoInfo, VideoStream, probe_video
@@ -49,6 +49,7 @@ __all__ = [
     "encoder_arguments",
     "ffmpeg_arguments",
     "ffmpeg_exe",
+    "kill_running",
     "layer_key",
     "muxer_arguments",
     "plan_transcode",

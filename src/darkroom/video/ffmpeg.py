@@ -22,12 +22,13 @@ from __future__ import annotations
 import functools
 import re
 import subprocess
+import threading
 from collections import deque
 from collections.abc import Sequence
 
 from darkroom.errors import Invalid, TooLarge
 
-__all__ = ["TranscodeFailed", "TranscodeTimedOut", "ffmpeg_command", "ffmpeg_exe", "run_ffmpeg"]
+__all__ = ["TranscodeFailed", "TranscodeTimedOut", "ffmpeg_command", "ffmpeg_exe", "kill_running", "run_ffmpeg"]
 
 _STDERR_LINES = 20  # last lines of ffmpeg's log kept for the error's detail
 
@@ -62,6 +63,8 @@ def run_ffmpeg(args: Sequence[str], *, timeout: float) -> None:
     # In the server's process group: stopping the server (a terminal's Ctrl-C, a supervisor
     # signalling the group) stops its transcodes too, instead of orphaning them.
     process = subprocess.Popen(ffmpeg_command(args), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    with _RUNNING_LOCK:
+        _RUNNING.add(process)
     try:
         _, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -73,9 +76,27 @@ def run_ffmpeg(args: Sequence[str], *, timeout: float) -> None:
     except BaseException:
         _kill(process)
         raise
+    finally:
+        with _RUNNING_LOCK:
+            _RUNNING.discard(process)
     if process.returncode != 0:
         lines = deque(stderr.decode("utf-8", "replace").splitlines(), maxlen=_STDERR_LINES)
         raise TranscodeFailed(_public_message(lines), detail="\n".join(lines))
+
+
+# ffmpeg processes running now (from any thread), so a shutdown can stop what it will not wait for.
+_RUNNING: set[subprocess.Popen[bytes]] = set()
+_RUNNING_LOCK = threading.Lock()
+
+
+def kill_running() -> int:
+    """Kill every ffmpeg this process started that is still running; how many. Their callers
+    get TranscodeFailed (a shutdown that waited long enough for them already)."""
+    with _RUNNING_LOCK:
+        running = list(_RUNNING)
+    for process in running:
+        process.kill()
+    return len(running)
 
 
 def _kill(process: subprocess.Popen[bytes]) -> None:
