@@ -153,6 +153,8 @@ def test_range_on_a_video_derivative(clips: dict[str, str], fetch: Any) -> None:
     assert part.headers["content-range"] == f"bytes 100-199/{whole.stat().st_size}"
     assert part.content == whole.read_bytes()[100:200]
     assert httpx.get(url, headers={"Range": f"bytes={whole.stat().st_size}-"}).status_code == 416
+    _, download = fetch(video_url(clips["clip"], width=160, flags="attachment:my_clip", format="mp4"))
+    assert download.headers["content-disposition"].startswith("attachment") and "my_clip.mp4" in download.headers["content-disposition"]
 
 
 def test_f_auto_video_picks_by_browser_and_head_answers_the_type(clips: dict[str, str], fetch: Any) -> None:
