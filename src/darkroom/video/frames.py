@@ -39,6 +39,7 @@ __all__ = ["SpriteLayout", "frame_time", "image_chain", "render_frame", "render_
 SPRITE_TILE_WIDTH = 160
 SPRITE_COLUMNS = 10
 MAX_SPRITE_TILES = 400
+LONG_VIDEO_SECONDS = 120.0  # past this, sprite thumbnails come from keyframes
 
 # What only a video has (and the format, decided already): the picture's renderer must not see these.
 _VIDEO_ONLY: dict[str, Any] = dict(
@@ -126,7 +127,10 @@ def render_sprite(
         f"fps=1/{layout.interval:g}:round=down,scale={layout.tile_width}:{layout.tile_height},setsar=1,"
         f"tile={layout.columns}x{layout.rows}"
     )
-    run_ffmpeg(["-i", str(source), "-an", "-vf", tiles, "-frames:v", "1", "-f", "image2", "-c:v", "png", str(sheet)], timeout=timeout)
+    # A long video is sampled from its keyframes only (seconds apart, decoded alone): a sprite of
+    # a two-hour film costs seconds, not a decode of every frame.
+    keyframes = ["-skip_frame", "nokey"] if facts.duration > LONG_VIDEO_SECONDS else []
+    run_ffmpeg([*keyframes, "-i", str(source), "-an", "-vf", tiles, "-frames:v", "1", "-f", "image2", "-c:v", "png", str(sheet)], timeout=timeout)
     quality = next((c.quality for c in reversed(chain.components) if c.quality is not None), None)
     encode = Chain((Component(quality=quality),)) if quality is not None else Chain()
     return render(RenderRequest(sheet, encode, source_format="png", requested_format=fmt, limits=limits))
