@@ -227,6 +227,8 @@ class VideoDerivatives:
         return VideoDerivative(storage_key, size, fmt, output.content_type, _etag(storage_key, size), output.vary, width, height)
 
     async def _render(self, services: Services, asset: Asset, chain: Chain, output: Output, variant: Variant) -> VideoDerivative:
+        if output.kind == "sprite_index":  # text worked out from the probe's facts: no source, no ffmpeg
+            return await _store_sprite_index(services, asset, chain, output, variant)
         scratch = services.spool_dir / f"video-{secrets.token_hex(8)}"
         try:
             async with self._slots, contextlib.AsyncExitStack() as files:
@@ -253,7 +255,7 @@ async def render_video_derivative(
 
 
 def _make(request: TranscodeRequest, asset: Asset, services: Services, timeout: float) -> tuple[Path, int | None, int | None]:
-    """Write the derivative as a scratch file (blocking: ffmpeg, libvips); its path and size."""
+    """Write the derivative as a scratch file (blocking: ffmpeg, libvips); its path and picture size."""
     scratch, output, limits = request.scratch, request.output, services.render_limits
     assert scratch is not None
     result = scratch_file(scratch, f"out.{output.format}")
@@ -263,14 +265,21 @@ def _make(request: TranscodeRequest, asset: Asset, services: Services, timeout: 
         rendered = render_picture(request.source, request.facts, request.chain, fmt=output.format, limits=limits, scratch=scratch, timeout=timeout)
         result.write_bytes(rendered.data)
         return result, rendered.width, rendered.height
-    if output.kind == "sprite_index":
-        layout = sprite_layout(request.chain, request.facts)
-        image_name = asset.public_id.rsplit("/", 1)[-1] + ".jpg"
-        result.write_text(sprite_index(layout, image_name, request.facts.duration), encoding="utf-8")
-        return result, None, None
     plan = plan_transcode(request)
     run_ffmpeg(plan.arguments(result), timeout=timeout)
     return result, plan.width or None, plan.height or None
+
+
+async def _store_sprite_index(services: Services, asset: Asset, chain: Chain, output: Output, variant: Variant) -> VideoDerivative:
+    """The WebVTT of a sprite: cues pointing into `<public id>.jpg`, the sprite of the same URL."""
+    facts = source_facts(asset)
+    image_name = asset.public_id.rsplit("/", 1)[-1] + ".jpg"
+    data = sprite_index(sprite_layout(chain, facts), image_name, facts.duration).encode()
+    storage_key = derived_storage_key(asset, variant)
+    await services.store.put_bytes(storage_key, data)
+    if not await services.db(record_derived, asset, variant, storage_key, len(data), output.format, None, None):
+        await services.store.delete(storage_key)
+    return VideoDerivative(storage_key, len(data), output.format, output.content_type, _etag(storage_key, len(data)), output.vary)
 
 
 def _remove_scratch(scratch: Path) -> None:
