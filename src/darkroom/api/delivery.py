@@ -21,6 +21,9 @@ from darkroom.media import auto_upload
 from darkroom.media.lookups import AssetLookup, RulesLookup
 from darkroom.api.hot_responses import mark_replayable
 from darkroom.api.shapes import attachment
+from darkroom.api.streaming import stream_target
+from darkroom.media import streaming
+from darkroom.media.streaming import StreamChild
 from darkroom.media.delivery_paths import DeliveryPath, split_delivery_path
 from darkroom.media.derivatives import ClientHints, Derivative, StrictTransformationRefused
 from darkroom.media.video_derivatives import VideoClient
@@ -28,7 +31,8 @@ from darkroom.media.video_derivatives import describe as describe_video
 from darkroom.media.services import Services, services_of
 from darkroom.auth import verify_url_signature
 from darkroom.catalog import Asset
-from darkroom.errors import NotAuthenticated, NotFound
+from darkroom.errors import NotAuthenticated, NotFound, StillProcessing
+from darkroom.storage import BlobNotFound
 from darkroom.imaging import normalize_format
 from darkroom.transform import Chain, parse
 from darkroom.vocabulary import DELIVERY_URL_TYPES, SIGNED_DELIVERY_TYPES, STORED_RESOURCE_TYPES
@@ -52,6 +56,9 @@ async def deliver(request: Request) -> Response:
     services = services_of(request)
     caches = services.caches
     path = split_delivery_path(_raw_rest(request))
+    target = stream_target(path) if resource_type == "video" else None
+    if target is not None:  # an HLS/DASH ladder: api/streaming.py has the URL layout
+        return await _stream(request, services, cloud, type_, *target)
     asset, requested_format = await _find(caches.asset_lookup, services, cloud, resource_type, type_, path)
     if type_ == "sprite" and requested_format in SPRITE_SIDECARS and not path.transformation:
         return await _sprite_sidecar(request, services, asset, requested_format, path)
@@ -156,6 +163,37 @@ def _is_original(asset: Asset, transformation: str, requested_format: str | None
     return normalize_format(requested_format) == normalize_format(asset.format)
 
 
+async def _stream(request: Request, services: Services, cloud: str, type_: str, master: DeliveryPath, child: StreamChild | None) -> Response:
+    """A ladder's manifest, media playlist or segment. The master's URL is looked up and
+    its signature checked: it covers every file of its ladder."""
+    rules = services.caches.rules_lookup
+    asset, fmt = await _find(services.caches.asset_lookup, services, cloud, "video", type_, master)
+    await _check_signature(rules, services, cloud, type_, master)
+    named = (await rules.get(services, cloud)).named if "t_" in master.transformation else {}
+    chain = parse(master.transformation, named=named.get)
+    if child is None or child.part == "playlist":
+        if child is not None:
+            text, media_type = await streaming.media_playlist(services, asset, chain, child.track), streaming.STREAMING_FORMATS["m3u8"]
+        else:
+            prefix = master.signed_text.rsplit("/", 1)[-1]  # the master's name as escaped in the URL
+            text, media_type = await streaming.manifest(services, asset, chain, fmt or "", prefix), streaming.STREAMING_FORMATS[fmt or ""]
+        # Short-lived: a custom profile's change shows within a minute.
+        cache = "private, max-age=60" if asset.type in SIGNED_DELIVERY_TYPES else "public, max-age=60"
+        return Response(text, headers={"Cache-Control": cache, **NO_SNIFFING}, media_type=media_type)
+    found = await streaming.segment(services, asset, chain, child, may_render=lambda: _may_render(rules, services, cloud, master))
+    return await _stored_response(request, services, found, _cache_control(asset, master))
+
+
+async def _stored_response(request: Request, services: Services, found: streaming.StoredSegment, cache_control: str) -> Response:
+    """A stored file, streamed from the blob store with one byte range if asked."""
+    headers = {"ETag": f'"{found.etag}"', "Cache-Control": cache_control, "Accept-Ranges": "bytes", **NO_SNIFFING}
+    try:
+        return await _blob_response(request, services, found.storage_key, found.size, found.content_type, headers)
+    except BlobNotFound:  # purged by another process since it was remembered: the retry makes it again
+        services.caches.streaming.forget_all()
+        raise streaming.LadderPreparing("Video is being processed, please try again later") from None
+
+
 def _cache_control(asset: Asset, path: DeliveryPath) -> str:
     if asset.type in SIGNED_DELIVERY_TYPES:
         return "private, max-age=3600"
@@ -237,7 +275,10 @@ async def _video(
     if chain.attachment is not None:  # fl_attachment[:name]
         stem = chain.attachment or asset.public_id.rsplit("/", 1)[-1]
         headers["Content-Disposition"] = attachment(f"{stem}.{found.format}")
-    return await _blob_response(request, services, found.storage_key, found.size, found.content_type, headers)
+    try:
+        return await _blob_response(request, services, found.storage_key, found.size, found.content_type, headers)
+    except BlobNotFound:  # purged since it was found: the next request renders it again
+        raise StillProcessing("Video is being processed, please try again later") from None
 
 
 def _derived_response(request: Request, derivative: Derivative, path: DeliveryPath, download_name: str | None, asset: Asset) -> Response:

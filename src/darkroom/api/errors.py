@@ -28,6 +28,7 @@ from darkroom.errors import (
     TooLarge,
     TooManyAttempts,
 )
+from darkroom.media.streaming import LadderPreparing
 
 __all__ = ["STATUS", "RateLimited", "error_response", "exception_handlers", "status_for"]
 
@@ -47,6 +48,7 @@ STATUS: dict[type[DarkroomError], int] = {
     NotFound: 404,
     TimedOut: 408,
     Conflict: 409,
+    LadderPreparing: 423,  # Cloudinary's "being processed": players retry, then play
     RateLimited: 420,  # Cloudinary's own code for "Rate Limit Exceeded"
     StillProcessing: 423,  # Cloudinary's player shows "Video is being processed … Try again"
     TooManyAttempts: 429,  # a client's lock-out after repeated failures (Retry-After says until when)
