@@ -54,7 +54,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DARKROOM_RENDER_CONCURRENCY", "render_concurrency", "0", "Renders at once per server process; 0 means one per core. Each process may use every core: a keep-alive client stays on one process, so a share of the cores would leave one process queueing while another idles."),
     Setting("DARKROOM_VIDEO_CONCURRENCY", "video_concurrency", "0", "Video transcodes (ffmpeg runs) at once per server process; 0 means one per two cores, since each ffmpeg uses several threads. Further requests for new video derivatives wait their turn."),
     Setting("DARKROOM_VIDEO_TIMEOUT", "video_timeout", "900", "Seconds one video transcode may run before it is stopped and the request answered with an error."),
-    Setting("DARKROOM_VIDEO_WAIT", "video_wait", "60", "Seconds a delivery request waits for a new video derivative before answering 423 (being processed, as Cloudinary does; its player retries) while the transcode goes on; 0 answers 423 at once."),
+    Setting("DARKROOM_VIDEO_WAIT", "video_wait", "50", "Seconds a delivery request waits for a new video derivative before answering 423 (being processed, as Cloudinary does; its player retries) while the transcode goes on; 0 answers 423 at once. Keep it below a reverse proxy's read timeout."),
     Setting("DARKROOM_DECODED_CACHE_MB", "decoded_cache_mb", "256", "MiB per server process for decoded PNG/TIFF/BMP sources, so a new size of a recently rendered image skips decoding; 0 turns it off."),
     Setting("DARKROOM_RENDER_MEMORY_MB", "render_memory_mb", "512", "MiB per server process that renders at once may hold, estimated from each source's header (frames × width × height) before decoding; renders beyond it wait their turn, and one render needing more than all of it is refused with a 400. With the other defaults one process stays under 1 GB."),
     Setting("DARKROOM_USAGE_FLUSH_SECONDS", "usage_flush_seconds", "5", "Seconds between adding each server process's delivery counts (requests, bandwidth) to the database, for the Admin API's usage; also added at shutdown."),
@@ -103,7 +103,7 @@ class Settings:
     render_concurrency: int = 0
     video_concurrency: int = 0
     video_timeout: float = 900.0
-    video_wait: float = 60.0
+    video_wait: float = 50.0
     decoded_cache_mb: int = 256
     render_memory_mb: int = 512
     usage_flush_seconds: float = 5.0
