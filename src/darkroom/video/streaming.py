@@ -44,8 +44,7 @@ from typing import BinaryIO
 from xml.sax.saxutils import quoteattr
 
 from darkroom.errors import DarkroomError, Invalid
-from darkroom.transform import Chain, Component
-from darkroom.transform.ast import Pixels, Relative
+from darkroom.transform import Chain, Component, Pixels, Relative
 
 __all__ = [
     "AUDIO_TRACK",
