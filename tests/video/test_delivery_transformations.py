@@ -199,9 +199,12 @@ def test_audio_only_sources_transcode_and_have_no_frames(clips: dict[str, str], 
     ],
 )
 def test_what_cannot_be_made_is_a_400_naming_it(clips: dict[str, str], options: dict[str, Any], named: str) -> None:
-    response = httpx.get(video_url(clips["clip"], **options))
+    response = httpx.get(video_url(clips["clip"], **options), headers={"Origin": "http://player.example"})
     assert response.status_code == 400
     assert named in response.headers["x-cld-error"]
+    # A player on another origin reads the reason (Cloudinary's player shows it).
+    assert response.headers["access-control-allow-origin"] == "http://player.example"
+    assert "X-Cld-Error" in response.headers["access-control-expose-headers"]
 
 
 def test_original_and_derivative_urls_of_the_same_format(clips: dict[str, str], fetch: Any) -> None:

@@ -235,14 +235,6 @@ async def _blob_response(request: Request, services: Services, storage_key: str,
     return StreamingResponse(blob.chunks(), status_code=status, headers=headers, media_type=media_type)
 
 
-# A player on another origin reads video answers (the HEAD's Content-Type, ranges, .vtt cues).
-VIDEO_CORS = {
-    "Access-Control-Allow-Origin": "*",
-    "Access-Control-Expose-Headers": "Content-Length, Content-Range, X-Cld-Error",
-    "Timing-Allow-Origin": "*",
-}
-
-
 async def _video(
     request: Request,
     services: Services,
@@ -258,7 +250,8 @@ async def _video(
     waits for it at most `video_wait` seconds, then answers 423 while it goes on."""
     videos = services.caches.video_derivatives
     client = VideoClient.from_headers(request.headers)
-    headers = {"Cache-Control": _cache_control(asset, path), "Accept-Ranges": "bytes", **VIDEO_CORS, **NO_SNIFFING}
+    # CORS (a player on another origin reads the HEAD's type, ranges, .vtt cues): api/streaming.py's middleware.
+    headers = {"Cache-Control": _cache_control(asset, path), "Accept-Ranges": "bytes", **NO_SNIFFING}
     if request.method == "HEAD":
         found = await videos.find(services, asset, chain, requested_format, client)
         if found is None:
