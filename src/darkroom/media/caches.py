@@ -43,7 +43,7 @@ class Caches:
     asset_lookup: AssetLookup
     rules_lookup: RulesLookup
     hot_responses: HotResponses
-    video_derivatives: VideoDerivatives
+    video_derivatives: VideoDerivatives = field(default_factory=VideoDerivatives)
     streaming: SegmentWork = field(default_factory=SegmentWork)
 
     @classmethod
