@@ -279,6 +279,8 @@ def _derived_response(request: Request, derivative: Derivative, path: DeliveryPa
     headers = {"ETag": etag, "Cache-Control": _cache_control(asset, path), "Accept-Ranges": "bytes", **NO_SNIFFING}
     if derivative.vary_accept:
         headers["Vary"] = "Accept"
+    if derivative.format == "svg":  # a traced picture (e_vectorize): safe by construction, sandboxed all the same
+        headers["Content-Security-Policy"] = SVG_POLICY
     if download_name is not None:  # fl_attachment[:name]
         stem = download_name or asset.public_id.rsplit("/", 1)[-1]
         headers["Content-Disposition"] = attachment(f"{stem}.{derivative.format}")

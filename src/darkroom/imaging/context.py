@@ -17,6 +17,7 @@ from typing import Any
 import pyvips
 
 from darkroom.errors import Invalid
+from darkroom.imaging import foreign
 from darkroom.imaging.errors import InvalidImage, TooManyPixels, UnsupportedTransformation
 from darkroom.imaging.expressions import evaluate_number
 from darkroom.imaging.faces import detect_faces
@@ -142,11 +143,13 @@ def load_options_for(chain: Chain, source_format: str) -> dict[str, Any]:
     options: dict[str, Any] = {}
     page = next((c.page for c in chain.components if c.page is not None), None)
     density = next((c.density for c in chain.components if c.density is not None), None)
-    if page is not None and source_format in MULTI_PAGE_SOURCES:
+    if page is not None and source_format in foreign.DOCUMENT_SOURCES:
+        options["pages"] = page  # one page, a list or ranges (`pg_3;5-7`): checked against the document
+    elif page is not None and source_format in MULTI_PAGE_SOURCES:
         if not page.isdigit() or int(page) < 1:
             raise UnsupportedTransformation(f"Invalid page parameter - {page}")
         options.update(page=int(page) - 1, n=1)
-    if density is not None and source_format == "svg":
+    if density is not None and source_format in ("svg", *foreign.DOCUMENT_SOURCES):
         options["dpi"] = density
     return options
 
@@ -156,6 +159,17 @@ def open_source(
 ) -> tuple[pyvips.Image, int, int, int]:
     if source_format in ANIMATED_SOURCES and "n" not in options:
         options = {**options, "n": -1}
+    if source_format in foreign.DOCUMENT_SOURCES:
+        # The pages asked for, stacked like an animation's frames (a PDF output keeps them all).
+        pages_image, page_height, count = foreign.load_pages(
+            path, options.get("pages", "1"), max_pixels=limits.max_source_pixels, density=options.get("dpi")
+        )
+        return pages_image, pages_image.width, page_height, count
+    if source_format in foreign.FOREIGN_SOURCES:
+        # Decoded whole, now (the limit is checked from the header first): the steps find
+        # these pixels through `RenderState.decoded`, never by reading the file themselves.
+        header = foreign.load(path, source_format, max_pixels=limits.max_source_pixels)
+        return header, header.width, header.height, 1
     try:
         header = pyvips.Image.new_from_file(path, **options)
     except pyvips.Error as error:

@@ -36,7 +36,7 @@ FLAGS = frozenset(
     keep_iptc keep_attribution strip_profile immutable_cache animated awebp any_format getinfo original splice
     force_strip force_icc ignore_aspect_ratio clip clip_evenodd cutter tiled region_relative text_no_trim
     text_disallow_overflow truncate_ts no_stream streaming_attachment mono draco hlsv3 waveform sanitize
-    apng ignore_mask_channels tiff8_lzw replace_image lowres alternate sprite""".split()
+    apng ignore_mask_channels tiff8_lzw replace_image lowres alternate rasterize sprite""".split()
 )
 # Other spellings of a format, as URLs write them → Cloudinary's name (`f_jpeg` is `f_jpg`).
 FORMAT_ALIASES = {"jpeg": "jpg", "jpe": "jpg", "tif": "tiff", "heif": "heic"}
