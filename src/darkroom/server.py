@@ -70,6 +70,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             yield
         await anyio.to_thread.run_sync(sweeping.stop)  # waits a little for a sweep under way
         await services.caches.derivatives.settle()  # delivery stores new derivatives after answering
+        await services.caches.video_derivatives.settle()  # renders a HEAD started
         app.state.services.engine.dispose()
 
     app = Starlette(
