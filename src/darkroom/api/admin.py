@@ -85,7 +85,7 @@ async def config(request: Request) -> Response:
     admin = await authorize(request)
     body: dict[str, Any] = {"cloud_name": admin.cloud}
     if as_bool(admin.param("settings")):
-        body["settings"] = {"folder_mode": "dynamic"}
+        body["settings"] = {"folder_mode": admin.folder_mode}
     return admin.reply(body)
 
 
