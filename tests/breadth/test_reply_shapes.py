@@ -62,3 +62,32 @@ def test_metadata_and_tags_are_present_and_empty_when_asked_for(cloud: AdminClou
     cloudinary.uploader.remove_all_tags(["shapes/with"])
     assert cloudinary.api.resource("shapes/with")["tags"] == []
     assert cloudinary.api.resources(tags=True, prefix="shapes/with")["resources"][0]["tags"] == []
+
+
+def test_metadata_defaults_apply_to_new_uploads_that_leave_the_field_out(cloud: AdminCloud, png: Path) -> None:
+    cloudinary.api.add_metadata_field({"type": "string", "external_id": "owner", "label": "Owner", "mandatory": True,
+                                       "default_value": "studio"})
+    cloudinary.api.add_metadata_field({"type": "integer", "external_id": "stars", "label": "Stars", "default_value": 3,
+                                       "default_disabled": True})
+    plain = cloudinary.uploader.upload(str(png), public_id="defaults/plain")
+    assert plain["metadata"] == {"owner": "studio"}  # a disabled default is not applied
+    chosen = cloudinary.uploader.upload(str(png), public_id="defaults/chosen", metadata={"owner": "me"})
+    assert chosen["metadata"] == {"owner": "me"}
+    assert cloudinary.api.resource("defaults/plain")["metadata"] == {"owner": "studio"}
+
+
+def test_metadata_field_update_ignores_type_and_external_id_and_keeps_dynamic_list_flag(cloud: AdminCloud) -> None:
+    created = cloudinary.api.add_metadata_field({
+        "type": "set", "external_id": "colors", "label": "Colors", "allow_dynamic_list_values": True,
+        "datasource": {"values": [{"external_id": "red", "value": "Red"}, {"value": "Green"}]}})
+    assert created["allow_dynamic_list_values"] is True
+    values = created["datasource"]["values"]
+    assert values[0] == {"external_id": "red", "value": "Red", "state": "active"}
+    assert set(values[1]) == {"external_id", "value", "state"} and values[1]["value"] == "Green"
+    updated = cloudinary.api.update_metadata_field("colors", {"type": "string", "external_id": "other", "label": "Hues"})
+    assert (updated["type"], updated["external_id"], updated["label"]) == ("set", "colors", "Hues")
+    assert updated["allow_dynamic_list_values"] is True
+    off = cloudinary.api.update_metadata_field("colors", {"allow_dynamic_list_values": False})
+    assert off["allow_dynamic_list_values"] is False
+    assert cloudinary.api.metadata_field_by_field_id("colors")["allow_dynamic_list_values"] is False
+    assert cloudinary.api.update_metadata_field_datasource("colors", [{"value": "Blue"}])["values"][-1]["value"] == "Blue"
