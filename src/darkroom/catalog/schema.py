@@ -84,6 +84,8 @@ assets = Table(
     Column("mime_type", String(128), nullable=False, default="application/octet-stream"),
     Column("placeholder", Boolean, nullable=False, default=False),
     Column("access_mode", String(16), nullable=False, default="public"),
+    # Every version of this asset is backed up whatever the cloud's setting (the upload's `backup=true`).
+    Column("backup", Boolean, nullable=False, default=False),
     Column("moderation_status", String(16), nullable=True),
     Column("status", String(16), nullable=False, default="active"),
     Column("context", JSON, nullable=False, default=dict),  # {"key": "value"} (Cloudinary's context.custom)
@@ -318,7 +320,10 @@ deleted_assets = Table(
     Column("asset_id", String(32), nullable=False),
     Column("row", JSON, nullable=False),  # the assets row without its id; datetimes as ISO 8601 text
     Column("tags", JSON, nullable=False, default=list),
-    Column("deleted_at", DateTime(timezone=True), nullable=False),
+    # `deleted`: the last version of a deleted asset (its tombstone, what `resource` answers as a
+    # placeholder); `version`: an earlier version kept by a backup when the asset was overwritten.
+    Column("kind", String(16), nullable=False, default="deleted"),
+    Column("deleted_at", DateTime(timezone=True), nullable=False),  # when it was deleted or superseded
     Index("ix_deleted_assets_identity", "cloud", "resource_type", "type", "public_id", "id"),
     Index("ix_deleted_assets_asset_id", "cloud", "asset_id", "id"),
 )

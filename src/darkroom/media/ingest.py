@@ -62,6 +62,7 @@ class UploadOptions:
     allowed_formats: tuple[str, ...] = ()
     display_name: str = ""  # explicit; else `_display_name` decides
     use_filename_as_display_name: bool = False
+    backup: bool = False  # keep every version of this asset, whatever the cloud's backup setting
 
     @classmethod
     def from_params(cls, params: dict[str, str], resource_type: str, *, signed: bool) -> UploadOptions:
@@ -82,6 +83,7 @@ class UploadOptions:
             tags=tuple(parse_list(params.get("tags"))),
             context=parse_context(params.get("context")),
             metadata=parse_context(params.get("metadata")),
+            backup=parse_bool(params.get("backup"), False),
             format=params.get("format", "").lower().lstrip("."),
             transformation=params.get("transformation", ""),
             allowed_formats=tuple(f.lower() for f in parse_list(params.get("allowed_formats"))),
@@ -144,6 +146,7 @@ async def ingest(services: Services, cloud: str, spooled: SpooledFile, options: 
         tags=options.tags,
         context=options.context,
         metadata=metadata,
+        backup=options.backup,
     )
     try:
         result = await services.db(catalog.save_asset, new, overwrite=options.overwrite)
