@@ -31,6 +31,7 @@ from darkroom.catalog.cloud_settings import cloud_settings, folder_mode_of
 from darkroom.errors import DarkroomError, Invalid
 
 __all__ = [
+    "settings_of",
     "Admin",
     "authorize",
     "read_params",
@@ -348,7 +349,7 @@ def _narrow(item: dict[str, Any], fields: Any, folder_mode: str) -> dict[str, An
 
 def list_item(admin: Admin, asset: Asset, *, detail: bool = False) -> dict[str, Any]:
     """A resource in an Admin listing (tags/context/metadata only when asked) or in a detail reply."""
-    item = asset_json(admin.request, admin.services.settings, asset)
+    item = asset_json(admin.request, admin.services.settings, asset, admin.folder_mode)
     item["created_at"] = iso_time(asset.created_at)
     params = admin.params
     if not detail:
@@ -406,6 +407,8 @@ def search_item(admin: Admin, asset: Asset, with_fields: set[str], fields: Any) 
         "url": url,
         "secure_url": secure_url,
     }
+    if admin.folder_mode == "fixed":
+        del item["asset_folder"], item["display_name"]
     if asset.duration is not None:
         item["duration"] = asset.duration
     if "tags" in with_fields:

@@ -31,8 +31,8 @@ def served_url(request: Request, settings: Settings, asset: Asset) -> str:
     return shapes.served_url(origin_of(request, settings), asset)
 
 
-def asset_json(request: Request, settings: Settings, asset: Asset) -> dict[str, Any]:
-    return shapes.asset_json(origin_of(request, settings), asset)
+def asset_json(request: Request, settings: Settings, asset: Asset, folder_mode: str = "dynamic") -> dict[str, Any]:
+    return shapes.asset_json(origin_of(request, settings), asset, folder_mode)
 
 
 def attachment(filename: str) -> str:

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from darkroom.catalog.errors import AssetExists, AssetNotFound, InvalidPublicId, duplicate_is_conflict
+from darkroom.catalog.cloud_settings import fixed_folders
 from darkroom.catalog.schema import TAG_COPIED_COLUMNS, asset_tags, assets, derived
 from darkroom.catalog.tombstones import backed_up_pks, keep_snapshots, kept_by_snapshots
 from darkroom.errors import Invalid
@@ -357,11 +358,15 @@ def rename_asset(
     `asset_folder`, when given, moves the asset's folder in the same transaction (the console's "move").
     """
     validate_public_id(to_public_id)
+    if asset_folder:
+        validate_path(asset_folder, "asset_folder")
     freed: list[str] = []
     with duplicate_is_conflict(f"Resource already exists - {to_public_id}"), engine.begin() as conn:
         current = _get(conn, _identity(cloud, resource_type, from_type, from_public_id))
         if current is None:
             raise AssetNotFound(f"Resource not found - {from_public_id}")
+        if fixed_folders(conn, cloud):  # the folder is the public ID's path, and moves with it
+            asset_folder = _split_public_id(to_public_id)[0]
         if (to_type, to_public_id) == (from_type, from_public_id):
             if asset_folder is not None and asset_folder != current.asset_folder:
                 conn.execute(sa.update(assets).where(assets.c.id == current.pk).values(asset_folder=asset_folder))

@@ -9,12 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from darkroom.catalog.schema import clouds
 from darkroom.errors import Invalid, NotFound
 
-__all__ = ["FOLDER_MODES", "cloud_settings", "folder_mode", "folder_mode_of", "set_cloud_setting", "set_folder_mode"]
+__all__ = ["FOLDER_MODES", "cloud_settings", "fixed_folders", "folder_mode", "folder_mode_of", "set_cloud_setting", "set_folder_mode"]
 
 # Cloudinary's folder modes: `dynamic` (accounts since 2024: the asset folder is separate from
 # the public ID) and `fixed` (older accounts: the public ID's path is the folder).
@@ -55,3 +55,9 @@ def set_folder_mode(engine: Engine, cloud: str, mode: str) -> None:
     if mode not in FOLDER_MODES:
         raise Invalid(f"Invalid folder_mode - {mode}; use fixed or dynamic")
     set_cloud_setting(engine, cloud, "folder_mode", mode)
+
+
+def fixed_folders(conn: Connection, cloud: str) -> bool:
+    """Whether the cloud is in fixed folder mode (inside a transaction that needs to know)."""
+    row = conn.execute(sa.select(clouds.c.settings).where(clouds.c.name == cloud)).first()
+    return folder_mode_of(dict(row[0] or {}) if row else {}) == "fixed"

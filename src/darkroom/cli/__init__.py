@@ -17,6 +17,8 @@ import click
 from darkroom import __version__, catalog
 from darkroom.cli import serving
 from darkroom.catalog import Engine
+from darkroom.catalog.backups import set_backups
+from darkroom.catalog.cloud_settings import FOLDER_MODES, set_folder_mode
 from darkroom.cli.options import data_dir_option, settings_for
 from darkroom.config import Settings
 
@@ -174,18 +176,28 @@ def clouds_create(cloud: str, data_dir: str | None) -> None:
 @clouds.command("set")
 @click.argument("cloud")
 @click.option("--strict/--no-strict", "strict", default=None, help="Strict transformations: only signed or allowed transformations render.")
+@click.option("--folder-mode", type=click.Choice(FOLDER_MODES), default=None,
+              help="Cloudinary's folder mode: dynamic (the asset folder is separate from the public ID) or fixed (the public ID's path is the folder).")
+@click.option("--backups/--no-backups", "backups", default=None, help="Keep every version of every asset (restore, versions).")
 @data_dir_option
-def clouds_set(cloud: str, strict: bool | None, data_dir: str | None) -> None:
+def clouds_set(cloud: str, strict: bool | None, folder_mode: str | None, backups: bool | None, data_dir: str | None) -> None:
     """Change a cloud's settings."""
     engine = _engine(settings_for(data_dir))
     _known_cloud(engine, cloud)
-    if strict is None:
-        raise click.UsageError("nothing to change: give --strict or --no-strict")
+    if strict is None and folder_mode is None and backups is None:
+        raise click.UsageError("nothing to change: give --strict/--no-strict, --folder-mode or --backups/--no-backups")
     try:
-        catalog.set_strict_transformations(engine, cloud, strict)
+        if strict is not None:
+            catalog.set_strict_transformations(engine, cloud, strict)
+            click.echo(f"{cloud}: strict transformations {'on' if strict else 'off'}")
+        if folder_mode is not None:
+            set_folder_mode(engine, cloud, folder_mode)
+            click.echo(f"{cloud}: {folder_mode} folder mode")
+        if backups is not None:
+            set_backups(engine, cloud, backups)
+            click.echo(f"{cloud}: backups {'on' if backups else 'off'}")
     except catalog.CloudNotFound as exc:
         raise click.ClickException(exc.message) from exc
-    click.echo(f"{cloud}: strict transformations {'on' if strict else 'off'}")
 
 
 @main.group()

@@ -23,6 +23,7 @@ from darkroom.media.spool import SpooledFile, spool_bytes
 from darkroom.media.params import parse_bool, parse_context, parse_list
 from darkroom.media.services import Services
 from darkroom.catalog import NewAsset, SaveResult
+from darkroom.catalog.cloud_settings import folder_mode
 from darkroom.catalog.metadata_fields import validate_asset_metadata
 from darkroom.errors import Invalid
 from darkroom.imaging import MediaInfo, RenderRequest, normalize_format, probe, render
@@ -121,6 +122,7 @@ async def ingest(services: Services, cloud: str, spooled: SpooledFile, options: 
     public_id = _public_id(options, filename, resource_type)
     catalog.validate_public_id(public_id)
     metadata = await services.db(validate_asset_metadata, cloud, options.metadata)
+    asset_folder = await _asset_folder(services, cloud, options, public_id)
     if before_storing is not None:
         await before_storing(spooled.path, resource_type, info)
     storage_key = f"{cloud}/originals/{secrets.token_hex(16)}"
@@ -140,7 +142,7 @@ async def ingest(services: Services, cloud: str, spooled: SpooledFile, options: 
         pages=info.pages if resource_type == "image" else None,
         duration=video.duration if video is not None else None,
         video_metadata=video.media_fields() if video is not None else {},
-        asset_folder=options.asset_folder or options.folder,
+        asset_folder=asset_folder,
         display_name=_display_name(options, filename),
         original_filename=_original_name(filename),
         tags=options.tags,
@@ -155,6 +157,16 @@ async def ingest(services: Services, cloud: str, spooled: SpooledFile, options: 
         raise
     await delete_blobs(services, [storage_key] if result.existing else list(result.replaced_storage_keys))
     return result
+
+
+async def _asset_folder(services: Services, cloud: str, options: UploadOptions, public_id: str) -> str:
+    """The asset's folder: in fixed folder mode the public ID's path (`asset_folder` is ignored,
+    as Cloudinary ignores it there); in dynamic mode `asset_folder`, else `folder`, checked
+    like a public ID (no `..`, bounded length)."""
+    if await services.db(folder_mode, cloud) == "fixed":
+        return public_id.rpartition("/")[0]
+    chosen = options.asset_folder or options.folder
+    return catalog.validate_path(chosen, "asset_folder") if chosen else ""
 
 
 def _format_change(requested: str, current: str) -> bool:

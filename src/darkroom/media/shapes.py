@@ -65,8 +65,10 @@ def iso_time(asset_time: datetime) -> str:
     return asset_time.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def asset_json(origin: str, asset: Asset) -> dict[str, Any]:
-    """The resource fields common to upload, explicit, rename, the Admin API and the console."""
+def asset_json(origin: str, asset: Asset, folder_mode: str = "dynamic") -> dict[str, Any]:
+    """The resource fields common to upload, explicit, rename, the Admin API and the console.
+    A cloud in fixed folder mode answers `folder` alone, without dynamic mode's `asset_folder`
+    and `display_name`."""
     url, secure_url = delivery_urls(origin, asset)
     body: dict[str, Any] = {
         "asset_id": asset.asset_id,
@@ -87,6 +89,8 @@ def asset_json(origin: str, asset: Asset) -> dict[str, Any]:
         "display_name": asset.display_name,
         "access_mode": asset.access_mode,
     }
+    if folder_mode == "fixed":
+        del body["asset_folder"], body["display_name"]
     if asset.resource_type != "raw":
         # Raw public IDs carry their extension; a `format` would make SDKs append it twice.
         body["format"] = asset.format
