@@ -23,7 +23,7 @@ from darkroom.media.services import services_of
 from darkroom.media.params import parse_context, parse_list
 from darkroom.api.shapes import delivery_urls
 from darkroom.catalog import listing, usage
-from darkroom.catalog import backups
+from darkroom.catalog import backups, relations
 from darkroom.catalog.errors import AssetNotFound
 from darkroom.catalog.deletion import Deletion, Target, delete_by_asset_ids, delete_by_public_ids, delete_derived_ids, delete_matching
 from darkroom.catalog.listing import Listing, max_results_from
@@ -224,7 +224,14 @@ async def resource(request: Request) -> Response:
     body = {**_details(admin, asset, derived), **await analysis_fields(admin, asset)}
     if as_bool(admin.param("versions")):
         body["versions"] = await admin.db(backups.asset_versions, asset)
+    if as_bool(admin.param("related")):
+        body["related_assets"] = [_related_json(a) for a in await admin.db(relations.related_of, asset)]
     return admin.reply(body)
+
+
+def _related_json(asset: Any) -> dict[str, Any]:
+    return {"asset_id": asset.asset_id, "public_id": asset.public_id, "resource_type": asset.resource_type,
+            "type": asset.type, "format": asset.format, "version": asset.version}
 
 
 async def update(request: Request) -> Response:

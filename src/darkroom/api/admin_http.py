@@ -203,8 +203,9 @@ class Admin:
         return value
 
 
-async def authorize(request: Request) -> Admin:
-    """Check `Authorization: Basic key:secret` against the cloud in the path; 401 as Cloudinary words it."""
+async def authorize(request: Request, *, read_body: bool = True) -> Admin:
+    """Check `Authorization: Basic key:secret` against the cloud in the path; 401 as Cloudinary words it.
+    `read_body=False` leaves a multipart body to the handler (the query string is still read)."""
     services = services_of(request)
     cloud = request.path_params["cloud"]
     credentials = parse_basic_auth(request.headers.get("authorization", ""))
@@ -212,7 +213,8 @@ async def authorize(request: Request) -> Admin:
     key = verify_basic_auth(credentials, found, cloud, ADMIN_API_REFUSALS)
     options = await settings_of(services, cloud)
     quota = _count_call(f"key:{key.api_key}", RateLimit.from_settings(options))
-    return Admin(request, services, cloud, await read_params(request), quota, options)
+    params = await read_params(request) if read_body else _text_params(_form_fields(request.query_params.multi_items()))
+    return Admin(request, services, cloud, params, quota, options)
 
 
 async def read_params(request: Request) -> dict[str, Any]:

@@ -86,6 +86,8 @@ assets = Table(
     Column("access_mode", String(16), nullable=False, default="public"),
     # Every version of this asset is backed up whatever the cloud's setting (the upload's `backup=true`).
     Column("backup", Boolean, nullable=False, default=False),
+    # {"phash", "colors"} for `visual_search`, kept when uploaded with `visual_search=true`; else null.
+    Column("visual_features", JSON, nullable=True),
     Column("moderation_status", String(16), nullable=True),
     Column("status", String(16), nullable=False, default="active"),
     Column("context", JSON, nullable=False, default=dict),  # {"key": "value"} (Cloudinary's context.custom)
@@ -326,6 +328,15 @@ deleted_assets = Table(
     Column("deleted_at", DateTime(timezone=True), nullable=False),  # when it was deleted or superseded
     Index("ix_deleted_assets_identity", "cloud", "resource_type", "type", "public_id", "id"),
     Index("ix_deleted_assets_asset_id", "cloud", "asset_id", "id"),
+)
+
+# `related_assets`: a relation is kept both ways (each asset lists the other), as Cloudinary shows it.
+related_assets = Table(
+    "related_assets",
+    metadata,
+    Column("asset_pk", ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True),
+    Column("related_pk", ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
 # Deliveries per cloud and day, for the Admin API's `usage`. Each server process counts in memory

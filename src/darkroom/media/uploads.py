@@ -27,7 +27,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import anyio
+
 from darkroom.catalog import Asset, SaveResult
+from darkroom.catalog.relations import set_visual_features
+from darkroom.imaging import insights
+from darkroom.media.params import parse_bool
 from darkroom.catalog.integrity import remove_version
 from darkroom.imaging import MediaInfo
 from darkroom.media.analysis import analysis_fields, measure
@@ -36,7 +41,7 @@ from darkroom.media.ingest import UploadOptions, delete_blobs, ingest
 from darkroom.media.services import Services
 from darkroom.media.spool import SpooledFile
 
-__all__ = ["kept_only_if_answered", "store_upload"]
+__all__ = ["index_for_visual_search", "kept_only_if_answered", "store_upload"]
 
 log = logging.getLogger("darkroom.ingest")
 
@@ -66,11 +71,19 @@ async def store_upload(
             body["existing"] = True
             return body
         body.update(await analysis_fields(services, origin, result.asset, spooled.path, params, measured=measured))
+        if parse_bool(params.get("visual_search"), False) and result.asset.resource_type == "image":
+            await index_for_visual_search(services, result.asset, spooled.path)
         if eager:
             body["eager"] = await render_eager(services, origin, result.asset, eager)
         if result.overwritten:
             body["overwritten"] = True
         return body
+
+
+async def index_for_visual_search(services: Services, asset: Asset, path: Path) -> None:
+    """Keep the features `visual_search` ranks this image by (upload's `visual_search=true`)."""
+    features = await anyio.to_thread.run_sync(insights.visual_features, path)
+    await services.db(set_visual_features, asset.pk, features)
 
 
 @contextlib.asynccontextmanager
