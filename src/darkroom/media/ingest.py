@@ -94,8 +94,9 @@ class UploadOptions:
 
 
 # Work that must succeed before anything is stored: given the file as it will be stored, its
-# resource type and what the probe found (`media.uploads` measures the analyses here).
-BeforeStoring = Callable[[Path, str, MediaInfo], Awaitable[None]]
+# resource type and what the probe found (`media.uploads` measures the analyses and runs `eval`
+# here). It may return options that replace the upload's (what `eval` changed), or None.
+BeforeStoring = Callable[[Path, str, MediaInfo, "UploadOptions"], Awaitable["UploadOptions | None"]]
 
 
 async def ingest(services: Services, cloud: str, spooled: SpooledFile, options: UploadOptions, *, before_storing: BeforeStoring | None = None) -> SaveResult:
@@ -124,7 +125,10 @@ async def ingest(services: Services, cloud: str, spooled: SpooledFile, options: 
     metadata = await services.db(validate_asset_metadata, cloud, options.metadata)
     asset_folder = await _asset_folder(services, cloud, options, public_id)
     if before_storing is not None:
-        await before_storing(spooled.path, resource_type, info)
+        changed = await before_storing(spooled.path, resource_type, info, options)
+        if changed is not None and changed != options:
+            options = changed
+            metadata = await services.db(validate_asset_metadata, cloud, options.metadata)
     storage_key = f"{cloud}/originals/{secrets.token_hex(16)}"
     await services.store.put_file(storage_key, spooled.path)
     new = NewAsset(

@@ -40,6 +40,7 @@ from darkroom.media.eager import EagerItem, render_eager
 from darkroom.media.ingest import UploadOptions, delete_blobs, ingest
 from darkroom.media.services import Services
 from darkroom.media.spool import SpooledFile
+from darkroom.media.upload_scripts import apply_eval, check_scripts, on_success_job
 
 __all__ = ["index_for_visual_search", "kept_only_if_answered", "store_upload"]
 
@@ -59,9 +60,14 @@ async def store_upload(
     """Store `spooled` and return the reply: `describe(asset)` (the edge's JSON of the asset),
     the analyses, breakpoints and eager renders asked for, `existing`/`overwritten`."""
     measured: dict[str, Any] = {}
+    params = dict(params)  # `eval` may turn analyses on: the reply then includes them
+    await check_scripts(params)
 
-    async def before_storing(path: Path, resource_type: str, info: MediaInfo) -> None:
+    async def before_storing(path: Path, resource_type: str, info: MediaInfo, chosen: UploadOptions) -> UploadOptions | None:
         measured.update(await measure(path, resource_type, info.width, info.height, params))
+        if not params.get("eval"):
+            return None
+        return await apply_eval(params["eval"], path, resource_type, info, spooled.size, chosen, params, measured)
 
     result = await ingest(services, cloud, spooled, options, before_storing=before_storing)
     async with kept_only_if_answered(services, result):
@@ -77,6 +83,8 @@ async def store_upload(
             body["eager"] = await render_eager(services, origin, result.asset, eager)
         if result.overwritten:
             body["overwritten"] = True
+        if params.get("on_success"):
+            body = await on_success_job(services, cloud, result.asset, params["on_success"], body)
         return body
 
 
