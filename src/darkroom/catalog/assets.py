@@ -289,6 +289,7 @@ def _row_values(new: NewAsset, version: int) -> dict[str, Any]:
         "context": dict(new.context),
         "metadata": dict(new.metadata),
         "backup": new.backup,
+        "visual_features": sa.null(),  # a new version is indexed again only if its upload asks (media.uploads)
         "uploaded_at": _now(),
     }
 
