@@ -8,6 +8,7 @@ import cloudinary.api
 import cloudinary.search
 import cloudinary.uploader
 import httpx
+import pyvips
 
 from tests.breadth.conftest import AdminCloud
 
@@ -91,3 +92,13 @@ def test_metadata_field_update_ignores_type_and_external_id_and_keeps_dynamic_li
     assert off["allow_dynamic_list_values"] is False
     assert cloudinary.api.metadata_field_by_field_id("colors")["allow_dynamic_list_values"] is False
     assert cloudinary.api.update_metadata_field_datasource("colors", [{"value": "Blue"}])["values"][-1]["value"] == "Blue"
+
+
+def test_text_applies_cloudinarys_defaults_for_left_out_styles(cloud: AdminCloud) -> None:
+    result = cloudinary.uploader.text("Hello")  # Arial, 12 px, black, transparent, PNG, a random public ID
+    assert (result["type"], result["format"]) == ("text", "png") and result["public_id"]
+    assert 1 < result["height"] < 40 and result["width"] > result["height"]
+    image = pyvips.Image.new_from_buffer(httpx.get(result["url"]).content, "")
+    assert image.hasalpha() and image[3].min() == 0  # transparent around the text
+    opaque = image[3] > 128
+    assert (opaque.ifthenelse(image[0], 0)).max() < 90  # what is drawn is dark: black text

@@ -83,9 +83,10 @@ async def make_text(services: Services, cloud: str, params: dict[str, str]) -> A
 
 
 def _text_options(params: dict[str, str]) -> generation.TextOptions:
-    """Validate the style parameters, naming the one that is wrong."""
+    """Validate the style parameters, naming the one that is wrong; what is left out takes
+    Cloudinary's defaults (Arial 12 px, black, normal, on a transparent background)."""
     return generation.TextOptions(
-        font_family=_required(params, "font_family"),
+        font_family=params.get("font_family") or "Arial",
         font_size=_int_param(params, "font_size", 12, 1, 1000),
         font_color=parse_color("font_color", params.get("font_color") or "black"),
         font_weight=_choice(params, "font_weight", ("normal", "bold"), "normal"),
