@@ -7,6 +7,7 @@ from pathlib import Path
 import cloudinary.api
 import cloudinary.search
 import cloudinary.uploader
+import cloudinary.utils
 import httpx
 import pyvips
 
@@ -102,3 +103,17 @@ def test_text_applies_cloudinarys_defaults_for_left_out_styles(cloud: AdminCloud
     assert image.hasalpha() and image[3].min() == 0  # transparent around the text
     opaque = image[3] > 128
     assert (opaque.ifthenelse(image[0], 0)).max() < 90  # what is drawn is dark: black text
+
+
+def test_a_transformation_reports_back_as_written_while_its_derivative_is_shared(cloud: AdminCloud, png: Path) -> None:
+    cloudinary.api.create_transformation("small", {"crop": "scale", "width": 13})
+    shown = cloudinary.api.transformation("small")
+    assert shown["info"] == [{"crop": "scale", "width": 13}]  # not the canonical w_13
+    uploaded = cloudinary.uploader.upload(str(png), public_id="written", eager=[{"crop": "scale", "width": 13}])
+    assert uploaded["eager"][0]["transformation"] == "c_scale,w_13"
+    used = cloudinary.api.transformation("c_scale,w_13")
+    assert used["name"] == "c_scale,w_13" and used["info"] == [{"crop": "scale", "width": 13}]
+    # Three spellings of one rendering share the one derivative eager stored.
+    for spelling in ("w_13", "c_scale,w_13", "t_small"):
+        assert httpx.get(cloudinary.utils.cloudinary_url("written", transformation=[{"raw_transformation": spelling}])[0]).status_code == 200
+    assert len(cloudinary.api.resource("written")["derived"]) == 1
