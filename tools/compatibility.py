@@ -57,6 +57,7 @@ NOTES: dict[str, str] = {
     "api.publish_by_prefix": "difference: as publish_by_ids",
     "api.publish_by_tag": "difference: as publish_by_ids",
     "uploader.upload": "difference: `eval` may set tags, context, metadata and the analyses darkroom measures (others are a 400); `on_success` runs before the reply, which shows its effect",
+    "node uploader.upload_large_part": "client-side: the Node SDK exports it without an implementation; it fails before any request",
 }
 
 
@@ -149,9 +150,14 @@ def node_callers() -> dict[str, set[str]]:
     return callers
 
 
-def status(key: str, section: str, name: str, tests: set[str]) -> str:
-    if key in NOTES:
-        return NOTES[key].split(":", 1)[0]
+def note_for(key: str, prefix: str) -> str:
+    """The note of `key`; a Node-only note ("node api.x") wins over the shared one in the Node table."""
+    return NOTES.get(prefix + key) or NOTES.get(key, "")
+
+
+def status(key: str, section: str, name: str, tests: set[str], prefix: str = "") -> str:
+    if note_for(key, prefix):
+        return note_for(key, prefix).split(":", 1)[0]
     if section == "utils" and name not in SERVED_UTILS:
         return "client-side"
     return "works" if tests else "not verified"
@@ -164,9 +170,9 @@ def table(surface: dict[str, list[str]], callers: dict[str, set[str]], prefix: s
         for name in names:
             key = f"{section}.{name}"
             tests = callers.get(key, set())
-            note = NOTES.get(key, "").partition(":")[2].strip()
+            note = note_for(key, prefix).partition(":")[2].strip()
             shown = ", ".join(f"`{t}`" for t in sorted(tests)[:3]) + (f" (+{len(tests) - 3})" if len(tests) > 3 else "")
-            lines.append(f"| `{name}` | {status(key, section, name, tests)} | {note} | {shown} |")
+            lines.append(f"| `{name}` | {status(key, section, name, tests, prefix)} | {note} | {shown} |")
         lines.append("")
     return lines
 

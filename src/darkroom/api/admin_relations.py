@@ -94,12 +94,14 @@ async def visual_search(request: Request) -> Response:
     services = admin.services
     form = await read_upload_form(request, services.spool_dir, services.settings.max_upload_bytes)
     try:
-        params = {**admin.params, **form.flat()}
+        params: dict[str, Any] = {**admin.params, **form.flat()}
         query = await _query_features(admin, params, form.file)
     finally:
         if form.file is not None:
             form.file.discard()
-    ranked = sorted(await admin.db(relations.visual_candidates), key=lambda pair: insights.visual_distance(query, pair[1]))
+    itself = str(params.get("image_asset_id") or "")  # among equally close images, the asked one first
+    ranked = sorted(await admin.db(relations.visual_candidates),
+                    key=lambda pair: (insights.visual_distance(query, pair[1]), pair[0].asset_id != itself))
     return admin.reply({"resources": [list_item(admin, asset) for asset, _ in ranked[:VISUAL_RESULTS]]})
 
 
