@@ -26,7 +26,7 @@ from darkroom.auth import verify_url_signature
 from darkroom.catalog import Asset
 from darkroom.errors import NotAuthenticated, NotFound
 from darkroom.imaging import normalize_format
-from darkroom.transform import Chain, parse
+from darkroom.transform import Chain, ParseError, parse
 from darkroom.vocabulary import DELIVERY_URL_TYPES, SIGNED_DELIVERY_TYPES, STORED_RESOURCE_TYPES
 
 __all__ = ["routes"]
@@ -49,7 +49,7 @@ async def deliver(request: Request) -> Response:
     caches = services.caches
     path = split_delivery_path(_raw_rest(request))
     asset, requested_format = await _find(caches.asset_lookup, services, cloud, resource_type, type_, path)
-    if type_ == "sprite" and requested_format in SPRITE_SIDECARS and not path.transformation:
+    if type_ == "sprite" and requested_format in SPRITE_SIDECARS:
         return await _sprite_sidecar(request, services, asset, requested_format, path)
     rules = caches.rules_lookup
     await _check_signature(rules, services, cloud, type_, path)
@@ -85,10 +85,11 @@ def _raw_rest(request: Request) -> str:
 
 
 async def _sprite_sidecar(request: Request, services: Services, asset: Asset, fmt: str, path: DeliveryPath) -> Response:
-    """A sprite's CSS or JSON: stored when the sprite was made, never rendered on demand."""
+    """A sprite's CSS or JSON: stored when the sprite was made (under its URL's transformation), never rendered on demand."""
     try:
-        found = await services.caches.derivatives.get(services, asset, Chain(), fmt, ClientHints(), may_render=False)
-    except StrictTransformationRefused:
+        chain = parse(path.transformation) if path.transformation else Chain()
+        found = await services.caches.derivatives.get(services, asset, chain, fmt, ClientHints(), may_render=False)
+    except (StrictTransformationRefused, ParseError):
         raise NotFound("Resource not found") from None
     return _derived_response(request, found, path, None, asset)
 
