@@ -57,6 +57,8 @@ NOTES: dict[str, str] = {
     "api.publish_by_prefix": "difference: as publish_by_ids",
     "api.publish_by_tag": "difference: as publish_by_ids",
     "uploader.upload": "difference: `eval` may set tags, context, metadata and the analyses darkroom measures (others are a 400); `on_success` runs before the reply, which shows its effect",
+    "api.create_trigger": "difference: `uri_type` `webhook` only (`flow` and `poll` deliver inside Cloudinary's own services)",
+    "api.test_trigger": "difference: darkroom's triggers have no filters, so every sample passes",
     "node uploader.upload_large_part": "client-side: the Node SDK exports it without an implementation; it fails before any request",
 }
 

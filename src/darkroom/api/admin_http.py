@@ -171,9 +171,12 @@ def _seconds_until(moment: datetime) -> str:
 class Admin:
     """One authorized Admin/Search call: the services, the cloud, the request and its parameters."""
 
-    def __init__(self, request: Request, services: Services, cloud: str, params: dict[str, Any], quota: Quota | None = None,
-                 cloud_options: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, request: Request, services: Services, cloud: str, params: dict[str, Any], quota: Quota | None = None, api_key: str | None = None,
+        cloud_options: dict[str, Any] | None = None,
+    ) -> None:
         self.request = request
+        self.api_key = api_key  # the key that authenticated the call (its secret signs the call's notifications)
         self.services = services
         self.cloud = cloud
         self.params = params
@@ -214,7 +217,7 @@ async def authorize(request: Request, *, read_body: bool = True) -> Admin:
     options = await settings_of(services, cloud)
     quota = _count_call(f"key:{key.api_key}", RateLimit.from_settings(options))
     params = await read_params(request) if read_body else _text_params(_form_fields(request.query_params.multi_items()))
-    return Admin(request, services, cloud, params, quota, options)
+    return Admin(request, services, cloud, params, quota, key.api_key, options)
 
 
 async def read_params(request: Request) -> dict[str, Any]:

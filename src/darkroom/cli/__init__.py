@@ -1,4 +1,4 @@
-"""The `darkroom` command: serve, migrate, keys, clouds, policies (and the console's users and tokens), fsck.
+"""The `darkroom` command: serve, worker, migrate, keys, clouds, policies (and the console's users and tokens), fsck.
 
 Errors a user can make (an unknown cloud, key or user) exit with status 1 and one line saying
 what was wrong; `python -m darkroom.cli.docs` writes the README's command list from this tree.
@@ -18,7 +18,7 @@ from darkroom import __version__, catalog
 from darkroom.cli import serving
 from darkroom.catalog import Engine
 from darkroom.catalog.backups import set_backups
-from darkroom.catalog.cloud_settings import FOLDER_MODES, set_folder_mode
+from darkroom.catalog.cloud_settings import FOLDER_MODES, set_cloud_setting, set_folder_mode
 from darkroom.cli.options import data_dir_option, settings_for
 from darkroom.config import Settings
 
@@ -179,13 +179,18 @@ def clouds_create(cloud: str, data_dir: str | None) -> None:
 @click.option("--folder-mode", type=click.Choice(FOLDER_MODES), default=None,
               help="Cloudinary's folder mode: dynamic (the asset folder is separate from the public ID) or fixed (the public ID's path is the folder).")
 @click.option("--backups/--no-backups", "backups", default=None, help="Keep every version of every asset (restore, versions).")
+@click.option("--notification-url", default=None, metavar="URL", help="Webhook for the cloud's notifications when a call names none (\"\" removes it).")
 @data_dir_option
-def clouds_set(cloud: str, strict: bool | None, folder_mode: str | None, backups: bool | None, data_dir: str | None) -> None:
+def clouds_set(cloud: str, strict: bool | None, folder_mode: str | None, backups: bool | None, notification_url: str | None,
+               data_dir: str | None) -> None:
     """Change a cloud's settings."""
     engine = _engine(settings_for(data_dir))
     _known_cloud(engine, cloud)
-    if strict is None and folder_mode is None and backups is None:
-        raise click.UsageError("nothing to change: give --strict/--no-strict, --folder-mode or --backups/--no-backups")
+    if strict is None and folder_mode is None and backups is None and notification_url is None:
+        raise click.UsageError("nothing to change: give --strict/--no-strict, --folder-mode, --backups/--no-backups or --notification-url")
+    if notification_url is not None:
+        set_cloud_setting(engine, cloud, "notification_url", notification_url or None)
+        click.echo(f"{cloud}: notification URL {notification_url or 'removed'}")
     try:
         if strict is not None:
             catalog.set_strict_transformations(engine, cloud, strict)
@@ -242,9 +247,11 @@ def policies_list(cloud: str, data_dir: str | None) -> None:
 
 from darkroom.cli.check_urls import check_urls  # noqa: E402
 from darkroom.cli.fsck import fsck  # noqa: E402
+from darkroom.cli.worker import worker  # noqa: E402
 from darkroom.cli.users import tokens, users  # noqa: E402  (the console's command groups)
 
 main.add_command(users)
 main.add_command(tokens)
 main.add_command(fsck)
+main.add_command(worker)
 main.add_command(check_urls)
