@@ -9,6 +9,7 @@ from pathlib import Path
 
 import cloudinary.api
 import cloudinary.uploader
+import cloudinary.utils
 import httpx
 import pytest
 import pyvips
@@ -124,3 +125,18 @@ def test_visual_search_ranks_indexed_images_by_likeness(cloud: AdminCloud, pictu
     with pytest.raises(BadRequest, match="text"):
         cloudinary.api.visual_search(text="a red square")
     assert json.dumps(by_url)  # plain JSON resources
+
+
+def test_an_authenticated_access_mode_needs_a_signed_url(cloud: AdminCloud, pictures: dict[str, Path]) -> None:
+    cloudinary.uploader.upload(str(pictures["disc"]), public_id="locked")
+    plain = cloudinary.utils.cloudinary_url("locked", format="png")[0]
+    assert httpx.get(plain).status_code == 200
+    server = cloud.server
+    changed = httpx.post(f"{server.base_url}/v1_1/{server.cloud}/resources/image/upload/update_access_mode",
+                         data={"access_mode": "authenticated", "public_ids[]": "locked"}, auth=(server.api_key, server.api_secret))
+    assert changed.json()["updated"] == [{"public_id": "locked", "access_mode": "authenticated"}]
+    assert httpx.get(plain).status_code == 401
+    signed = cloudinary.utils.cloudinary_url("locked", format="png", sign_url=True)[0]
+    assert httpx.get(signed).status_code == 200
+    cloudinary.api.publish_by_ids(["locked"])  # publishing makes it public again
+    assert httpx.get(plain).status_code == 200

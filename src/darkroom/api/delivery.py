@@ -59,7 +59,8 @@ async def deliver(request: Request) -> Response:
     if type_ == "sprite" and requested_format in SPRITE_SIDECARS:
         return await _sprite_sidecar(request, services, asset, requested_format, path)
     rules = caches.rules_lookup
-    await _check_signature(rules, services, cloud, type_, path)
+    # An asset whose access_mode is `authenticated` is delivered as an authenticated one: signed URLs only.
+    await _check_signature(rules, services, cloud, "authenticated" if asset.access_mode == "authenticated" else type_, path)
     if _is_original(asset, path.transformation, requested_format):
         return await _original(request, services, asset, path)
     named = (await rules.get(services, cloud)).named if "t_" in path.transformation else {}
