@@ -184,7 +184,6 @@ def test_every_node_upload_function(server: LiveServer, png_file: Path) -> None:
     assert "upload_preset" in calls["unsigned_image_upload_tag"]["html"]
 
 
-@pytest.mark.xfail(reason="moderation listing: addons branch")
 def test_every_node_resources_function(server: LiveServer, png_file: Path) -> None:
     calls = run_every_call(server, "resources", png_file)
     prefix = calls.pop("prefix")

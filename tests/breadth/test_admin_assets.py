@@ -52,7 +52,7 @@ def test_resource_get_answers_the_analysis_fields(cloud: AdminCloud, pictures: d
     assert detail["cinemagraph_analysis"] == {"cinemagraph_score": 0.0}  # a still picture
     assert sorted(c[0] for c in detail["colors"][:2]) == ["#149614", "#E61414"]  # half each
     assert re.fullmatch(r"[0-9a-f]{16}", detail["phash"]) and detail["faces"] == []
-    assert detail["coordinates"] == {"faces": []} and isinstance(detail["image_metadata"], dict)
+    assert detail["coordinates"] == {"faces": [], "custom": []} and isinstance(detail["image_metadata"], dict)
     assert "quality_analysis" not in cloudinary.api.resource("analysed")  # only when asked
     cloudinary.uploader.upload(str(pictures["loop"]), public_id="loop")
     assert cloudinary.api.resource("loop", cinemagraph_analysis=True)["cinemagraph_analysis"]["cinemagraph_score"] > 0.5

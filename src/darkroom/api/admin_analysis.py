@@ -1,5 +1,5 @@
 """Resource details on request: `colors`, `phash`, `faces`, `image_metadata` / `media_metadata`,
-`quality_analysis`, `accessibility_analysis`, `cinemagraph_analysis`, `coordinates`.
+`quality_analysis`, `accessibility_analysis`, `cinemagraph_analysis` (`coordinates` are stored ones: api/admin.py).
 
 Cloudinary computes these from the stored original only when the details call asks for them,
 so a plain `resource()` never touches the blob. Here the original is read in place when the
@@ -26,7 +26,7 @@ __all__ = ["ANALYSIS_PARAMS", "analysis_fields"]
 log = logging.getLogger(__name__)
 
 ANALYSIS_PARAMS = ("colors", "phash", "faces", "image_metadata", "media_metadata", "quality_analysis",
-                   "accessibility_analysis", "cinemagraph_analysis", "coordinates")
+                   "accessibility_analysis", "cinemagraph_analysis")
 
 
 async def analysis_fields(admin: Admin, asset: Asset) -> dict[str, Any]:
@@ -53,13 +53,7 @@ def _analyse(path: Path, wanted: set[str], asset: Asset) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     if "image_metadata" in wanted:
         fields["image_metadata"] = embedded_metadata(path)
-    measured = metrics.analyse(path, wanted | ({"faces"} if "coordinates" in wanted else set()),
-                               source_width=asset.width, source_height=asset.height)
-    if "coordinates" in wanted:
-        # Cloudinary's stored face (and custom) coordinates; darkroom keeps none, so the faces it detects.
-        fields["coordinates"] = {"faces": measured["faces"]}
-        if "faces" not in wanted:
-            del measured["faces"]
+    measured = metrics.analyse(path, wanted, source_width=asset.width, source_height=asset.height)
     if "accessibility_analysis" in wanted:
         fields["accessibility_analysis"] = insights.accessibility(metrics.load_for_analysis(path))
     if "cinemagraph_analysis" in wanted:

@@ -370,7 +370,7 @@ def list_item(admin: Admin, asset: Asset, *, detail: bool = False) -> dict[str, 
             item["metadata"] = dict(asset.metadata)
     if (detail or as_bool(params.get("moderations"))) and _moderated(asset):
         item["moderation_status"] = _moderation(asset)
-        item["moderation"] = [{"kind": "manual", "status": _moderation(asset)}]
+        item["moderation"] = asset.annotations.get("moderation") or [{"kind": "manual", "status": _moderation(asset)}]
     return _narrow(item, params.get("fields"), admin.folder_mode) if not detail else item
 
 

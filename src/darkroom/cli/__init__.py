@@ -19,6 +19,7 @@ from darkroom.cli import serving
 from darkroom.catalog import Engine
 from darkroom.catalog.backups import set_backups
 from darkroom.catalog.cloud_settings import FOLDER_MODES, set_cloud_setting, set_folder_mode
+from darkroom.catalog.moderation import HIDE_REJECTED
 from darkroom.cli.options import data_dir_option, settings_for
 from darkroom.config import Settings
 
@@ -51,7 +52,7 @@ def main() -> None:
 @click.option("--log-level", default="info", show_default=True, help="uvicorn log level.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Log lines as readable text, or as JSON objects (one a line).")
 def serve(host: str, port: int, data_dir: str | None, tls_cert: str | None, tls_key: str | None, workers: int, log_level: str, log_format: str) -> None:
-    """Run the HTTP server (Upload API, Admin API, delivery, console).
+    """Run the HTTP server: the APIs, delivery and the console.
 
     On a fresh data folder it creates a `demo` cloud with a key and an `admin` console user,
     and prints their secrets this once. Later starts print the key with its secret replaced
@@ -180,17 +181,23 @@ def clouds_create(cloud: str, data_dir: str | None) -> None:
               help="Cloudinary's folder mode: dynamic (the asset folder is separate from the public ID) or fixed (the public ID's path is the folder).")
 @click.option("--backups/--no-backups", "backups", default=None, help="Keep every version of every asset (restore, versions).")
 @click.option("--notification-url", default=None, metavar="URL", help="Webhook for the cloud's notifications when a call names none (\"\" removes it).")
+@click.option("--hide-rejected/--show-rejected", "hide_rejected", default=None,
+              help="Rejected assets (moderation) answer 404 until approved; shown is Cloudinary's default.")
 @data_dir_option
 def clouds_set(cloud: str, strict: bool | None, folder_mode: str | None, backups: bool | None, notification_url: str | None,
-               data_dir: str | None) -> None:
+               hide_rejected: bool | None, data_dir: str | None) -> None:
     """Change a cloud's settings."""
     engine = _engine(settings_for(data_dir))
     _known_cloud(engine, cloud)
-    if strict is None and folder_mode is None and backups is None and notification_url is None:
-        raise click.UsageError("nothing to change: give --strict/--no-strict, --folder-mode, --backups/--no-backups or --notification-url")
+    if all(value is None for value in (strict, folder_mode, backups, notification_url, hide_rejected)):
+        raise click.UsageError("nothing to change: give --strict/--no-strict, --folder-mode, --backups/--no-backups, "
+                               "--notification-url or --hide-rejected/--show-rejected")
     if notification_url is not None:
         set_cloud_setting(engine, cloud, "notification_url", notification_url or None)
         click.echo(f"{cloud}: notification URL {notification_url or 'removed'}")
+    if hide_rejected is not None:
+        set_cloud_setting(engine, cloud, HIDE_REJECTED, hide_rejected or None)
+        click.echo(f"{cloud}: rejected assets {'hidden' if hide_rejected else 'delivered'}")
     try:
         if strict is not None:
             catalog.set_strict_transformations(engine, cloud, strict)
@@ -245,6 +252,7 @@ def policies_list(cloud: str, data_dir: str | None) -> None:
         click.echo(f"{policy.name}\tparams={','.join(policy.allowed_params)}\tfolder={policy.folder_prefix or '*'}\tpresets={','.join(policy.allowed_presets) or '*'}")
 
 
+from darkroom.cli.addons import addons  # noqa: E402
 from darkroom.cli.check_urls import check_urls  # noqa: E402
 from darkroom.cli.fsck import fsck  # noqa: E402
 from darkroom.cli.worker import worker  # noqa: E402
@@ -254,4 +262,5 @@ main.add_command(users)
 main.add_command(tokens)
 main.add_command(fsck)
 main.add_command(worker)
+main.add_command(addons)
 main.add_command(check_urls)

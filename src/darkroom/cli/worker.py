@@ -27,9 +27,9 @@ STOP_GRACE = 30.0  # seconds the jobs in hand get to finish after SIGTERM; then 
 @click.option("--log-level", default="info", show_default=True, help="Log level.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Log lines as readable text, or as JSON objects (one a line).")
 def worker(data_dir: str | None, concurrency: int | None, log_level: str, log_format: str) -> None:
-    """Run jobs (eager_async renders, webhooks) until SIGTERM or Ctrl-C.
+    """Run jobs (eager renders, webhooks) until stopped.
 
-    Uses the settings `darkroom serve` uses (DARKROOM_DATABASE_URL, DARKROOM_STORAGE_URL,
+    Runs jobs until SIGTERM or Ctrl-C. Uses the settings `darkroom serve` uses (DARKROOM_DATABASE_URL, DARKROOM_STORAGE_URL,
     DARKROOM_REDIS_URL …): run as many as you like, on any machine that reaches them. On
     SIGTERM it takes no new job and finishes the ones in hand; a job whose worker was killed
     is run again by another once its lease (DARKROOM_JOB_LEASE_SECONDS) expires.

@@ -58,6 +58,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DARKROOM_ORPHAN_GRACE_SECONDS", "orphan_grace_seconds", "3600", "Age in seconds before the integrity sweep (`darkroom fsck`, start-up, schedule) removes a blob no catalog row references, or a spool file: younger ones may belong to uploads still running on some server."),
     Setting("DARKROOM_SWEEP_INTERVAL_SECONDS", "sweep_interval_seconds", "3600", "Seconds between each server process's integrity sweeps (orphan blobs, leftover spool files); one also runs at start-up; 0 turns the schedule off."),
     Setting("DARKROOM_REDIS_URL", "redis_url", "", "Redis for state shared by several darkroom processes (job queue, invalidations, single-flight, rate limits), e.g. redis://127.0.0.1:6379/0; empty means the single-machine behaviour (jobs in SQLite in the data dir, per-process memories)."),
+    Setting("DARKROOM_MODELS_DIR", "models_dir", "", "Folder of ONNX models the add-ons load (background removal, tagging, upscaling, object detection; file names in docs/addons.md); empty means only the models shipped in packages (moderation, OCR, faces)."),
     Setting("DARKROOM_JOBS_IN_PROCESS", "jobs_in_process", "true", "Whether `darkroom serve` runs a job consumer in each server process; false when `darkroom worker` processes do all the jobs."),
     Setting("DARKROOM_JOB_CONCURRENCY", "job_concurrency", "2", "Jobs one consumer (a server process, or `darkroom worker`) runs at once."),
     Setting("DARKROOM_JOB_LEASE_SECONDS", "job_lease_seconds", "60", "Seconds a running job's claim lasts without being renewed (renewed while it runs); a job whose worker died is run again once its lease expires."),
@@ -109,6 +110,7 @@ class Settings:
     orphan_grace_seconds: int = 3600
     sweep_interval_seconds: int = 3600
     redis_url: str = ""
+    models_dir: Path | None = None  # DARKROOM_MODELS_DIR; None: no user-supplied models
     jobs_in_process: bool = True
     job_concurrency: int = 2
     job_lease_seconds: float = 60.0
@@ -155,6 +157,8 @@ _WHAT_ZERO_MEANS = {"decoded_cache_mb": "off", "render_concurrency": "automatic"
 def _convert(attr: str, value: str) -> Any:
     if attr == "data_dir":
         return Path(value)
+    if attr == "models_dir":
+        return Path(value) if value else None
     if attr == "cloudinary_url":
         return parse_cloudinary_url(value) if value else None
     if attr in _WHAT_ZERO_MEANS:

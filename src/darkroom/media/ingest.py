@@ -31,7 +31,7 @@ from darkroom.transform import parse
 from darkroom.video import VideoInfo, probe_video
 from darkroom.vocabulary import STORED_DELIVERY_TYPES
 
-__all__ = ["UploadOptions", "base_public_id", "ingest", "delete_blobs", "random_public_id"]
+__all__ = ["StoredExtras", "UploadOptions", "base_public_id", "ingest", "delete_blobs", "random_public_id"]
 
 log = logging.getLogger("darkroom.ingest")
 
@@ -93,10 +93,21 @@ class UploadOptions:
         )
 
 
+@dataclass(frozen=True)
+class StoredExtras:
+    """What `before_storing` found that is stored with the asset (the add-ons' findings)."""
+
+    tags: tuple[str, ...] = ()  # added to the upload's own tags (auto-tagging)
+    annotations: dict[str, Any] = field(default_factory=dict)  # catalog/moderation.py
+    moderation_status: str | None = None
+    moderation_kinds: str | None = None
+    options: UploadOptions | None = None  # the upload's options as its `eval` script left them; None: unchanged
+
+
 # Work that must succeed before anything is stored: given the file as it will be stored, its
-# resource type and what the probe found (`media.uploads` measures the analyses and runs `eval`
-# here). It may return options that replace the upload's (what `eval` changed), or None.
-BeforeStoring = Callable[[Path, str, MediaInfo, "UploadOptions"], Awaitable["UploadOptions | None"]]
+# resource type, what the probe found and the upload's options (`media.uploads` measures the
+# analyses, runs `eval` and the add-ons here); what it returns is stored with the asset.
+BeforeStoring = Callable[[Path, str, MediaInfo, UploadOptions], Awaitable[StoredExtras | None]]
 
 
 async def ingest(services: Services, cloud: str, spooled: SpooledFile, options: UploadOptions, *, before_storing: BeforeStoring | None = None) -> SaveResult:
@@ -124,11 +135,10 @@ async def ingest(services: Services, cloud: str, spooled: SpooledFile, options: 
     catalog.validate_public_id(public_id)
     metadata = await services.db(validate_asset_metadata, cloud, options.metadata)
     asset_folder = await _asset_folder(services, cloud, options, public_id)
-    if before_storing is not None:
-        changed = await before_storing(spooled.path, resource_type, info, options)
-        if changed is not None and changed != options:
-            options = changed
-            metadata = await services.db(validate_asset_metadata, cloud, options.metadata)
+    extras = (await before_storing(spooled.path, resource_type, info, options) if before_storing is not None else None) or StoredExtras()
+    if extras.options is not None and extras.options != options:  # `eval` changed them: check its metadata too
+        options = extras.options
+        metadata = await services.db(validate_asset_metadata, cloud, options.metadata)
     storage_key = f"{cloud}/originals/{secrets.token_hex(16)}"
     await services.store.put_file(storage_key, spooled.path)
     new = NewAsset(
@@ -149,10 +159,13 @@ async def ingest(services: Services, cloud: str, spooled: SpooledFile, options: 
         asset_folder=asset_folder,
         display_name=_display_name(options, filename),
         original_filename=_original_name(filename),
-        tags=options.tags,
+        tags=(*options.tags, *extras.tags),
         context=options.context,
         metadata=metadata,
         backup=options.backup,
+        annotations=extras.annotations,
+        moderation_status=extras.moderation_status,
+        moderation_kinds=extras.moderation_kinds,
     )
     try:
         result = await services.db(catalog.save_asset, new, overwrite=options.overwrite)

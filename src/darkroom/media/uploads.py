@@ -36,8 +36,10 @@ from darkroom.media.params import parse_bool
 from darkroom.catalog.integrity import remove_version
 from darkroom.imaging import MediaInfo
 from darkroom.media.analysis import analysis_fields, measure
+from darkroom.catalog.moderation import kinds_text, overall_status
+from darkroom.media.addons import Findings, addon_request, analyse, clamped_faces, cut_out, moderation_decided, reply_fields
 from darkroom.media.eager import EagerItem, defer_eager, eager_async_requested, render_eager
-from darkroom.media.ingest import UploadOptions, delete_blobs, ingest
+from darkroom.media.ingest import StoredExtras, UploadOptions, delete_blobs, ingest
 from darkroom.media.services import Services
 from darkroom.media.spool import SpooledFile
 from darkroom.media.upload_scripts import apply_eval, check_scripts, on_success_job
@@ -61,25 +63,60 @@ async def store_upload(
 ) -> dict[str, Any]:
     """Store `spooled` and return the reply: `describe(asset)` (the edge's JSON of the asset),
     the analyses, breakpoints and eager renders asked for (`eager_async`: enqueued, signed
-    later with `api_key`'s secret), `existing`/`overwritten`."""
+    later with `api_key`'s secret), the add-ons' `moderation` and `info`, `existing`/`overwritten`."""
     measured: dict[str, Any] = {}
     params = dict(params)  # `eval` may turn analyses on: the reply then includes them
     await check_scripts(params)
+    request = addon_request(params, "upload")
+    findings = Findings()
 
-    async def before_storing(path: Path, resource_type: str, info: MediaInfo, chosen: UploadOptions) -> UploadOptions | None:
+    async def before_storing(path: Path, resource_type: str, info: MediaInfo, chosen: UploadOptions) -> StoredExtras:
         measured.update(await measure(path, resource_type, info.width, info.height, params))
-        if not params.get("eval"):
-            return None
-        return await apply_eval(params["eval"], path, resource_type, info, spooled.size, chosen, params, measured)
+        if params.get("eval"):
+            chosen = await apply_eval(params["eval"], path, resource_type, info, path.stat().st_size, chosen, params, measured)
+        found = await analyse(services, path, request, resource_type=resource_type, width=info.width)
+        findings.info.update(found.info)
+        moderation = found.annotations.get("moderation") or []
+        annotations = {key: value for key, value in found.annotations.items() if value is not None}
+        return StoredExtras(tuple(found.tags), annotations, overall_status(moderation), kinds_text(moderation), chosen)
 
+    if request.background_removal:
+        cut, removal = await cut_out(services, spooled.path, spooled.filename)
+        findings.info.update(removal.info)
+        try:
+            return await _store(services, cloud, cut, options, params, eager, origin, describe, before_storing, measured, findings, api_key)
+        finally:
+            cut.discard()
+    return await _store(services, cloud, spooled, options, params, eager, origin, describe, before_storing, measured, findings, api_key)
+
+
+async def _store(
+    services: Services,
+    cloud: str,
+    spooled: SpooledFile,
+    options: UploadOptions,
+    params: dict[str, str],
+    eager: list[EagerItem],
+    origin: str,
+    describe: Callable[[Asset], Awaitable[dict[str, Any]]],
+    before_storing: Callable[[Path, str, MediaInfo, UploadOptions], Awaitable[StoredExtras]],
+    measured: dict[str, Any],
+    findings: Findings,
+    api_key: str | None,
+) -> dict[str, Any]:
     result = await ingest(services, cloud, spooled, options, before_storing=before_storing)
     async with kept_only_if_answered(services, result):
         body = await describe(result.asset)
         if result.existing:  # nothing stored: the stored asset is described, not the file sent
             body.update(await analysis_fields(services, origin, result.asset, None, params))
+            body.update(reply_fields(result.asset))
             body["existing"] = True
             return body
         body.update(await analysis_fields(services, origin, result.asset, spooled.path, params, measured=measured))
+        body.update(reply_fields(result.asset, findings))
+        faces = clamped_faces(result.asset)
+        if faces is not None and "faces" in body:
+            body["faces"] = faces  # stored coordinates, cut to the image, replace detected faces
         if parse_bool(params.get("visual_search"), False) and result.asset.resource_type == "image":
             await index_for_visual_search(services, result.asset, spooled.path)
         if eager and eager_async_requested(params):
@@ -90,7 +127,10 @@ async def store_upload(
             body["overwritten"] = True
         if params.get("on_success"):
             body = await on_success_job(services, cloud, result.asset, params["on_success"], body)
-        return body
+    for entry in result.asset.annotations.get("moderation") or []:  # once the upload is answered: never rolled back
+        if entry["kind"] != "manual" and entry["status"] in ("approved", "rejected"):
+            await moderation_decided(services, result.asset, entry, params.get("notification_url"), api_key=api_key)
+    return body
 
 
 async def index_for_visual_search(services: Services, asset: Asset, path: Path) -> None:
