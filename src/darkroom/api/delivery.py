@@ -36,7 +36,7 @@ from darkroom.catalog import Asset
 from darkroom.errors import NotAuthenticated, NotFound, StillProcessing
 from darkroom.storage import BlobNotFound
 from darkroom.imaging import normalize_format
-from darkroom.transform import Chain, parse
+from darkroom.transform import Chain, ParseError, parse
 from darkroom.vocabulary import DELIVERY_URL_TYPES, SIGNED_DELIVERY_TYPES, STORED_RESOURCE_TYPES
 
 __all__ = ["routes"]
@@ -64,10 +64,11 @@ async def deliver(request: Request) -> Response:
     asset, requested_format = await _find(caches.asset_lookup, services, cloud, resource_type, type_, path)
     if overall_status(asset.annotations.get("moderation") or []) == "rejected" and await _hides_rejected(services, cloud):
         raise NotFound("Resource not found")  # rejected by moderation, and the cloud delivers no rejected asset
-    if type_ == "sprite" and requested_format in SPRITE_SIDECARS and not path.transformation:
+    if type_ == "sprite" and requested_format in SPRITE_SIDECARS:
         return await _sprite_sidecar(request, services, asset, requested_format, path)
     rules = caches.rules_lookup
-    await _check_signature(rules, services, cloud, type_, path)
+    # An asset whose access_mode is `authenticated` is delivered as an authenticated one: signed URLs only.
+    await _check_signature(rules, services, cloud, "authenticated" if asset.access_mode == "authenticated" else type_, path)
     if _is_original(asset, path.transformation, requested_format):
         return await _original(request, services, asset, path)
     named = (await rules.get(services, cloud)).named if "t_" in path.transformation else {}
@@ -102,10 +103,11 @@ def _raw_rest(request: Request) -> str:
 
 
 async def _sprite_sidecar(request: Request, services: Services, asset: Asset, fmt: str, path: DeliveryPath) -> Response:
-    """A sprite's CSS or JSON: stored when the sprite was made, never rendered on demand."""
+    """A sprite's CSS or JSON: stored when the sprite was made (under its URL's transformation), never rendered on demand."""
     try:
-        found = await services.caches.derivatives.get(services, asset, Chain(), fmt, ClientHints(), may_render=False)
-    except StrictTransformationRefused:
+        chain = parse(path.transformation) if path.transformation else Chain()
+        found = await services.caches.derivatives.get(services, asset, chain, fmt, ClientHints(), may_render=False)
+    except (StrictTransformationRefused, ParseError):
         raise NotFound("Resource not found") from None
     return _derived_response(request, found, path, None, asset)
 

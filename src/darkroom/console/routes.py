@@ -24,7 +24,7 @@ from darkroom import catalog
 from darkroom.media.effect_presets import available_effects
 from darkroom.media.ingest import delete_blobs
 from darkroom.media.services import services_of
-from darkroom.media.shapes import asset_json, delivery_origin
+from darkroom.media.shapes import asset_json, delivery_origin, served_url
 from darkroom.media.sessions import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
@@ -275,8 +275,9 @@ async def _default_sign_endpoint(ctx: Context) -> str:
 def _resource(request: Request, ctx: Context, asset: catalog.Asset) -> dict[str, Any]:
     """The Search API's resource shape, plus `delivery_url` for the console's scripts."""
     host = request.headers.get("host") or f"{request.url.hostname}:{request.url.port}"
-    body = asset_json(delivery_origin(ctx.services.settings, request.url.scheme, host), asset)
-    body["delivery_url"] = body["url"]  # url and secure_url both use the scheme darkroom is served on
+    origin = delivery_origin(ctx.services.settings, request.url.scheme, host)
+    body = asset_json(origin, asset)
+    body["delivery_url"] = served_url(origin, asset)  # the scheme darkroom is reached by, whatever url/secure_url say
     body["context"] = dict(asset.context)
     return body
 
