@@ -64,10 +64,12 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         # Orphan blobs and spool files a crash left: swept now and on a schedule, in a thread
         # of its own (start-up does not wait for it); stopped at shutdown.
         sweeping = SweepThread(services).start()
+        await services.shared.start(services.caches.forget)  # other nodes' writes empty this node's memories
         async with telemetry.running(app, services):  # flushes delivery usage, last at shutdown
             yield
         await anyio.to_thread.run_sync(sweeping.stop)  # waits a little for a sweep under way
         await services.caches.derivatives.settle()  # delivery stores new derivatives after answering
+        await services.shared.stop()
         app.state.services.engine.dispose()
 
     app = Starlette(

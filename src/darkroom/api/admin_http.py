@@ -133,8 +133,15 @@ async def _rate_limit(services: Services, cloud: str) -> RateLimit:
     return limit
 
 
-def _count_call(subject: str, limit: RateLimit) -> Quota:
-    used, reset_at = _COUNTER.hit(subject, datetime.now(UTC), limit.window_seconds)
+async def _count_call(services: Services, subject: str, limit: RateLimit) -> Quota:
+    """Count one call against the limit: every node's calls when Redis is shared, else this process's."""
+    now = datetime.now(UTC)
+    window_start = int(now.timestamp()) // limit.window_seconds * limit.window_seconds
+    shared = await services.shared.count_call(subject, window_start, limit.window_seconds)
+    if shared is None:
+        used, reset_at = _COUNTER.hit(subject, now, limit.window_seconds)
+    else:
+        used, reset_at = shared, datetime.fromtimestamp(window_start + limit.window_seconds, UTC)
     quota = Quota(limit.limit, max(limit.limit - used, 0), reset_at)
     if limit.enforced and used > limit.limit:
         raise RateLimitExceeded(quota)
@@ -200,7 +207,7 @@ async def authorize(request: Request) -> Admin:
     credentials = parse_basic_auth(request.headers.get("authorization", ""))
     found = await services.db(catalog.find_key, credentials[0]) if credentials and credentials[0] else None
     key = verify_basic_auth(credentials, found, cloud, ADMIN_API_REFUSALS)
-    quota = _count_call(f"key:{key.api_key}", await _rate_limit(services, cloud))
+    quota = await _count_call(services, f"key:{key.api_key}", await _rate_limit(services, cloud))
     return Admin(request, services, cloud, await read_params(request), quota)
 
 

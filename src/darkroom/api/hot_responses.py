@@ -103,12 +103,13 @@ class ReplayHotResponses:
 
 
 class ForgetOnWrite:
-    """ASGI middleware: after any request that may change state, forget what the per-process
-    caches remember that the write may have made stale (`Caches.forget`).
+    """ASGI middleware: after any request that may change state, forget what the caches of
+    every node remember that the write may have made stale (`Services.forget_everywhere`).
 
-    A write refused with a 4xx changed nothing (a refused request stores nothing), so it
-    keeps the caches: otherwise a stream of bad POSTs would send every delivery back to the
-    database."""
+    This happens before the answer starts, so a client that has its answer finds the change
+    on whichever node it asks next. A write refused with a 4xx changed nothing (a refused
+    request stores nothing), so it keeps the caches: otherwise a stream of bad POSTs would
+    send every delivery back to the database."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -117,17 +118,24 @@ class ForgetOnWrite:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
-        status = 500  # unless an answer starts: the request failed, and may have written
+        answered = False
 
-        async def send_noting_status(message: Message) -> None:
-            nonlocal status
+        async def forget_then_send(message: Message) -> None:
+            nonlocal answered
             if message["type"] == "http.response.start":
-                status = message["status"]
+                answered = True
+                if not 400 <= message["status"] < 500:
+                    await _forget_everywhere(scope)
             await send(message)
 
         try:
-            await self.app(scope, receive, send_noting_status)
+            await self.app(scope, receive, forget_then_send)
         finally:
-            caches = _caches(scope)
-            if caches is not None and not 400 <= status < 500:
-                caches.forget()
+            if not answered:  # the request failed before answering, and may have written
+                await _forget_everywhere(scope)
+
+
+async def _forget_everywhere(scope: Scope) -> None:
+    services = getattr(scope["app"].state, "services", None) if "app" in scope else None
+    if services is not None:
+        await services.forget_everywhere()

@@ -19,6 +19,7 @@ from darkroom.cli import serving
 from darkroom.catalog import Engine
 from darkroom.cli.options import data_dir_option, settings_for
 from darkroom.config import Settings
+from darkroom.media.shared_state import announce_write_now
 
 __all__ = ["main"]
 
@@ -150,10 +151,12 @@ def _known_key(engine: Engine, api_key: str) -> catalog.ApiKey:
 @data_dir_option
 def keys_revoke(api_key: str, data_dir: str | None) -> None:
     """Revoke a key: requests signed with it are refused from now on."""
-    engine = _engine(settings_for(data_dir))
+    settings = settings_for(data_dir)
+    engine = _engine(settings)
     _known_key(engine, api_key)
     if not catalog.revoke_key(engine, api_key):
         raise click.ClickException(f"key {api_key} is already revoked")
+    announce_write_now(settings)  # servers sharing a Redis refuse it at once, not within their lookup TTL
     click.echo(f"revoked {api_key}")
 
 
@@ -177,7 +180,8 @@ def clouds_create(cloud: str, data_dir: str | None) -> None:
 @data_dir_option
 def clouds_set(cloud: str, strict: bool | None, data_dir: str | None) -> None:
     """Change a cloud's settings."""
-    engine = _engine(settings_for(data_dir))
+    settings = settings_for(data_dir)
+    engine = _engine(settings)
     _known_cloud(engine, cloud)
     if strict is None:
         raise click.UsageError("nothing to change: give --strict or --no-strict")
@@ -185,6 +189,7 @@ def clouds_set(cloud: str, strict: bool | None, data_dir: str | None) -> None:
         catalog.set_strict_transformations(engine, cloud, strict)
     except catalog.CloudNotFound as exc:
         raise click.ClickException(exc.message) from exc
+    announce_write_now(settings)
     click.echo(f"{cloud}: strict transformations {'on' if strict else 'off'}")
 
 
