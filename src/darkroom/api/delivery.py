@@ -21,6 +21,7 @@ from darkroom.api.hot_responses import mark_replayable
 from darkroom.api.shapes import attachment
 from darkroom.media.delivery_paths import DeliveryPath, split_delivery_path
 from darkroom.media.derivatives import ClientHints, Derivative, StrictTransformationRefused
+from darkroom.media.purge import surrogate_keys
 from darkroom.media.services import Services, services_of
 from darkroom.auth import verify_url_signature
 from darkroom.catalog import Asset
@@ -34,7 +35,9 @@ __all__ = ["routes"]
 # A sprite's stylesheet and map: stored when the sprite is made, never rendered.
 SPRITE_SIDECARS = ("css", "json")
 VERSIONED_CACHE = "public, max-age=31536000, immutable"
-UNVERSIONED_CACHE = "public, max-age=3600"
+# An unversioned URL may mean new bytes after an overwrite: caches keep it briefly, and may
+# answer from a stale copy while they fetch the new one (no client waits on a revalidation).
+UNVERSIONED_CACHE = "public, max-age=300, stale-while-revalidate=3600"
 # An SVG shown directly must not run scripts or load anything: it is served as a sandboxed document.
 SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
 
@@ -156,6 +159,11 @@ def _cache_control(asset: Asset, path: DeliveryPath) -> str:
     return VERSIONED_CACHE if path.version is not None else UNVERSIONED_CACHE
 
 
+def _surrogate_keys(asset: Asset) -> str:
+    """Labels a CDN can purge by (`media.purge`): the asset, its public ID, its cloud."""
+    return surrogate_keys(asset.cloud, asset.public_id, asset.asset_id)
+
+
 def _not_modified(request: Request, etag: str) -> bool:
     given = request.headers.get("if-none-match", "")
     return any(tag.strip().removeprefix("W/") == etag for tag in given.split(",")) or given.strip() == "*"
@@ -163,7 +171,7 @@ def _not_modified(request: Request, etag: str) -> bool:
 
 async def _original(request: Request, services: Services, asset: Asset, path: DeliveryPath) -> Response:
     etag = f'"{asset.etag}"'
-    headers = {"ETag": etag, "Cache-Control": _cache_control(asset, path), "Accept-Ranges": "bytes", **NO_SNIFFING}
+    headers = {"ETag": etag, "Cache-Control": _cache_control(asset, path), "Accept-Ranges": "bytes", "Surrogate-Key": _surrogate_keys(asset), **NO_SNIFFING}
     if asset.format == "svg":
         headers["Content-Security-Policy"] = SVG_POLICY
     if _not_modified(request, etag):
@@ -185,7 +193,7 @@ async def _original(request: Request, services: Services, asset: Asset, path: De
 
 def _derived_response(request: Request, derivative: Derivative, path: DeliveryPath, download_name: str | None, asset: Asset) -> Response:
     etag = f'"{derivative.etag}"'
-    headers = {"ETag": etag, "Cache-Control": _cache_control(asset, path), "Accept-Ranges": "bytes", **NO_SNIFFING}
+    headers = {"ETag": etag, "Cache-Control": _cache_control(asset, path), "Accept-Ranges": "bytes", "Surrogate-Key": _surrogate_keys(asset), **NO_SNIFFING}
     if derivative.vary_accept:
         headers["Vary"] = "Accept"
     if download_name is not None:  # fl_attachment[:name]

@@ -25,6 +25,7 @@ from darkroom.media.uploads import store_upload
 from darkroom.api.multipart import read_upload_form
 from darkroom.media.spool import SpooledFile
 from darkroom.media.params import parse_bool, parse_context, parse_list
+from darkroom.media.purge import Cached, purge_cached
 from darkroom.media.services import services_of
 from darkroom.api.shapes import origin_of
 from darkroom.media.sources import decode_data_uri, fetch_remote, is_remote_source
@@ -119,7 +120,14 @@ async def _store_and_reply(
 ) -> Response:
     # media.uploads holds the invariant: this request stores nothing, or stores and answers 2xx.
     body = await store_upload(ctx.services, ctx.cloud, spooled, options, params, eager, _origin(ctx), lambda asset: resource_reply(ctx, asset))
+    if _invalidate(ctx) and body.get("overwritten"):  # a new public ID has nothing cached to drop
+        await purge_cached(ctx.services, Cached(ctx.cloud, str(body["resource_type"]), str(body["type"]), str(body["public_id"]), str(body.get("asset_id", ""))))
     return JSONResponse(body)
+
+
+def _invalidate(ctx: ActionContext) -> bool:
+    """`invalidate=true`: drop the CDN's copies of what this call changes (`media.purge`)."""
+    return parse_bool(ctx.params.get("invalidate"), False)
 
 
 def _asset_resource_type(ctx: ActionContext) -> str:
@@ -135,6 +143,9 @@ async def destroy(ctx: ActionContext) -> Response:
     if found is None:
         return JSONResponse({"result": "not found"})
     await delete_blobs(ctx.services, found[1])
+    if _invalidate(ctx):
+        gone = found[0]
+        await purge_cached(ctx.services, Cached(ctx.cloud, gone.resource_type, gone.type, gone.public_id, gone.asset_id))
     return JSONResponse({"result": "ok"})
 
 
@@ -151,6 +162,8 @@ async def rename(ctx: ActionContext) -> Response:
         overwrite=parse_bool(ctx.params.get("overwrite"), False),
     )
     await delete_blobs(ctx.services, freed)
+    if _invalidate(ctx):  # the old public ID's copies: it now names nothing (or another asset)
+        await purge_cached(ctx.services, Cached(ctx.cloud, renamed.resource_type, from_type, required(ctx.params, "from_public_id"), renamed.asset_id))
     return JSONResponse(await resource_reply(ctx, renamed))
 
 
@@ -216,6 +229,8 @@ async def explicit(ctx: ActionContext) -> Response:
     if eager:
         fields["eager"] = await render_eager(ctx.services, _origin(ctx), current, eager)
     asset = await ctx.services.db(update_resource, ctx.cloud, _asset_resource_type(ctx), _type(ctx), public_id, changes)
+    if _invalidate(ctx):
+        await purge_cached(ctx.services, Cached(ctx.cloud, asset.resource_type, asset.type, asset.public_id, asset.asset_id))
     body = await resource_reply(ctx, asset)
     body.update(fields)
     return JSONResponse(body)
