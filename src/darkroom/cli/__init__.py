@@ -1,4 +1,4 @@
-"""The `darkroom` command: serve, migrate, keys, clouds, policies (and the console's users and tokens), fsck.
+"""The `darkroom` command: serve, migrate, keys, clouds, policies (and the console's users and tokens), fsck, import.
 
 Errors a user can make (an unknown cloud, key or user) exit with status 1 and one line saying
 what was wrong; `python -m darkroom.cli.docs` writes the README's command list from this tree.
@@ -234,8 +234,10 @@ def policies_list(cloud: str, data_dir: str | None) -> None:
 
 
 from darkroom.cli.fsck import fsck  # noqa: E402
+from darkroom.cli.importing import import_command  # noqa: E402
 from darkroom.cli.users import tokens, users  # noqa: E402  (the console's command groups)
 
 main.add_command(users)
 main.add_command(tokens)
 main.add_command(fsck)
+main.add_command(import_command)
