@@ -25,9 +25,10 @@ __all__ = ["import_command"]
 @click.option("--dry-run", is_flag=True, help="Count what would be copied; copy nothing.")
 @data_dir_option
 def import_command(source_url: str, cloud: str | None, parallel: int, dry_run: bool, data_dir: str | None) -> None:
-    """Copy a Cloudinary library (assets, metadata fields, named transformations, presets).
+    """Copy a Cloudinary library into this darkroom.
 
-    Each asset keeps its tags, context, structured metadata, asset folder, moderation status,
+    Assets, metadata fields, named transformations and upload presets are copied; each asset
+    keeps its tags, context, structured metadata, asset folder, moderation status,
     version and creation time.
 
     Resumable: run the same command again after an interruption and it continues from its
