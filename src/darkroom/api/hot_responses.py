@@ -68,10 +68,13 @@ class ReplayHotResponses:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._memory: HotResponses | None = None  # the app's, found at its first request after start-up
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        caches = _caches(scope)
-        memory = caches.hot_responses if caches is not None else None
+        memory = self._memory
+        if memory is None:
+            caches = _caches(scope)  # (Starlette's State makes this look-up costly: once is enough)
+            memory = self._memory = caches.hot_responses if caches is not None else None
         key = request_key(scope) if memory is not None else None
         if key is None or memory is None:
             await self.app(scope, receive, send)

@@ -21,6 +21,7 @@ import logging
 from collections.abc import AsyncIterator, Iterator
 from time import perf_counter
 
+import anyio
 from starlette.applications import Starlette
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -73,9 +74,22 @@ def install(app: Starlette, settings: Settings) -> None:
 
 @contextlib.asynccontextmanager
 async def running(app: Starlette, services: Services) -> AsyncIterator[None]:
-    """For the app's lifespan: delivery usage is flushed while it runs and once at the end."""
-    async with app.state.usage_meter.flushing(services):
-        yield
+    """For the app's lifespan: delivery usage is flushed while it runs and once at the end;
+    request counters are folded into Prometheus' (`RequestMetrics.fold`) likewise."""
+    request_metrics: metrics.RequestMetrics = app.state.request_metrics
+    async with app.state.usage_meter.flushing(services), anyio.create_task_group() as folding:
+        folding.start_soon(_fold_every, request_metrics)
+        try:
+            yield
+        finally:
+            folding.cancel_scope.cancel()
+            request_metrics.fold()
+
+
+async def _fold_every(request_metrics: metrics.RequestMetrics) -> None:
+    while True:
+        await anyio.sleep(metrics.FOLD_SECONDS)
+        request_metrics.fold()
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
