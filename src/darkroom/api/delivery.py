@@ -112,7 +112,8 @@ async def _find(
 async def _check_signature(rules: RulesLookup, services: Services, cloud: str, type_: str, path: DeliveryPath) -> None:
     """A signed URL must be signed by an active key of the cloud. The secrets are remembered
     with the cloud's other rules (`LOOKUP_TTL`): a key revoked by another process, such as
-    `darkroom keys revoke`, stops signing URLs here within that time."""
+    `darkroom keys revoke`, stops signing URLs here at once when the processes share a Redis
+    (`media.shared_state`), else within that time."""
     if path.signature is None and type_ not in SIGNED_DELIVERY_TYPES:
         return
     if path.signature is None:

@@ -13,7 +13,8 @@ What keeps it right:
   never an original streamed from the store, an error or a 304;
 - entries live at most `LOOKUP_TTL` (1 s), the age the asset and rules memories allow: a new
   version, a destroy or a revoked key written by another process applies as soon there;
-- any write through this process forgets them all at once (`ForgetOnWrite`);
+- any write through this process forgets them all at once (`ForgetOnWrite`), and on every
+  node sharing a Redis before the writer answers (`media.shared_state`);
 - bounded in entries and bytes.
 
 The memory itself is `media.lookups.HotResponses`, one of the per-process caches
