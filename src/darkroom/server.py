@@ -16,6 +16,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 
 from darkroom.api import about, admin, admin_config, archives, delivery, downloads, media_store, metrics, search, sign, telemetry, upload
 from darkroom.api import metadata_rules, upload_mappings
@@ -51,6 +52,18 @@ async def health(_request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
+class DarkroomApp(Starlette):
+    """The app, with one lane ahead of its middleware: a repeated image request is answered
+    from the hot-response memory by `telemetry.FastReplay` (which also counts and logs it)."""
+
+    fast_replay: telemetry.FastReplay
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and await self.fast_replay(scope, send):
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(settings: Settings, services: Services | None = None) -> Starlette:
     routes: list[BaseRoute] = [Route("/health", health, methods=["GET"]), *about.routes, *metrics.routes]
     for part_routes in ROUTE_LISTS:
@@ -72,7 +85,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         await services.shared.stop()
         app.state.services.engine.dispose()
 
-    app = Starlette(
+    app = DarkroomApp(
         exception_handlers=exception_handlers,
         middleware=[
             Middleware(TrustedProxies, proxies=settings.trusted_proxies),  # before all: the real client and scheme, for logs too
@@ -84,6 +97,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     app.router = FirstSegmentRouter(routes, lifespan=lifespan)  # delivery skips the API's routes (routing.py)
     app.state.services = None if services is None else _metered(services)  # built by the lifespan when None
     telemetry.install(app, settings)
+    app.fast_replay = telemetry.FastReplay(app, trusted_proxies=bool(settings.trusted_proxies))
     # Checked now, so a bad media-store setting stops start-up instead of the first request.
     app.state.media_store_config = MediaStoreConfig.from_settings(settings)
     return app
