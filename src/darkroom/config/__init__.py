@@ -60,6 +60,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DARKROOM_REDIS_URL", "redis_url", "", "Redis for state shared by several darkroom processes (job queue, invalidations, single-flight, rate limits), e.g. redis://127.0.0.1:6379/0; empty means the single-machine behaviour (jobs in SQLite in the data dir, per-process memories)."),
     Setting("DARKROOM_PURGE_URL", "purge_url", "", "CDN or caching proxy purge hook, called when a destroy, rename, explicit or overwriting upload says invalidate=true: a URL template with {cloud}, {resource_type}, {type}, {public_id}, {asset_id}, e.g. http://127.0.0.1:6081/{cloud}/{resource_type}/{type}/{public_id}; the asset's Surrogate-Key header goes with it. Empty: no purge."),
     Setting("DARKROOM_PURGE_METHOD", "purge_method", "PURGE", "HTTP method of the purge hook: PURGE (nginx, Varnish) or BAN (Varnish), or POST for a CDN's API."),
+    Setting("DARKROOM_STREAM_WAIT_SECONDS", "stream_wait_seconds", "50", "Seconds a request for an HLS/DASH segment waits for its encode before answering 423 (the encode goes on, and the player's next request gets it); keep it below a reverse proxy's read timeout. Players retry a slow request (hls.js after 10 s) but take a 423 as final for that segment, so waiting is the better answer."),
     Setting("DARKROOM_MEDIA_STORE_PATH", "media_store_path", "/api/cloudinary/media", "Base path of the TinaCMS media store."),
     Setting("DARKROOM_MEDIA_STORE_AUTH", "media_store_auth", "token,session", "Media store auth modes, in order: token, session, open (development only)."),
     Setting("DARKROOM_MEDIA_STORE_CORS_ORIGINS", "media_store_cors_origins", "", "Comma-separated origins allowed to call the media store cross-origin."),
@@ -107,6 +108,7 @@ class Settings:
     redis_url: str = ""
     purge_url: str = ""
     purge_method: str = "PURGE"
+    stream_wait_seconds: float = 50.0
     media_store_path: str = "/api/cloudinary/media"
     media_store_auth: str = "token,session"
     media_store_cors_origins: str = ""
@@ -161,6 +163,11 @@ def _convert(attr: str, value: str) -> Any:
         return number
     if attr == "fetch_timeout":
         return float(value)
+    if attr == "stream_wait_seconds":
+        seconds = float(value)
+        if not seconds >= 0:
+            raise ValueError("must be 0 (answer 423 at once) or a positive number of seconds")
+        return seconds
     if attr == "usage_flush_seconds":
         seconds = float(value)
         if not seconds > 0:
