@@ -34,6 +34,8 @@ import anyio
 import redis
 import redis.asyncio as aioredis
 from redis.asyncio.lock import Lock as RedisLock
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 
 from darkroom.catalog import Engine, locks
 from darkroom.config import Settings
@@ -112,7 +114,10 @@ class RedisSharedState(SharedState):
     def client(self) -> aioredis.Redis:
         # Made on first use, inside the event loop that will use it.
         if self._client is None:
-            self._client = aioredis.Redis.from_url(self.url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=30)
+            # One quick retry: with Redis away, requests go on without it rather than wait on it.
+            self._client = aioredis.Redis.from_url(
+                self.url, socket_timeout=5, socket_connect_timeout=1, health_check_interval=30, retry=Retry(ExponentialBackoff(cap=0.05), 1)
+            )
         return self._client
 
     async def start(self, on_invalidate: Callable[[], None]) -> None:
