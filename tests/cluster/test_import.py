@@ -25,6 +25,8 @@ from support import LiveServer, configure_sdk, own_sqlite_server, start_server, 
 from darkroom import catalog
 from darkroom.catalog import imports
 
+pytestmark = pytest.mark.slow
+
 ASSETS = int(os.environ.get("DARKROOM_IMPORT_ASSETS", "200"))  # the 1,000: bench or DARKROOM_IMPORT_ASSETS=1000
 
 
