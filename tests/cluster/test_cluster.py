@@ -47,6 +47,20 @@ def test_an_upload_on_one_node_is_delivered_listed_and_found_by_the_others(sdk: 
     assert found["total_count"] == 1
 
 
+def test_pages_of_one_listing_may_come_from_different_nodes(sdk: Cluster, photo: Path) -> None:
+    prefix = f"pages{secrets.token_hex(3)}/"
+    for n in range(4):
+        cloudinary.uploader.upload(str(photo), public_id=f"{prefix}{n}", **sdk.options(n % 3))
+    seen: list[str] = []
+    cursor = None
+    for page in range(4):
+        options = {"next_cursor": cursor} if cursor else {}
+        listed = cloudinary.api.resources(type="upload", prefix=prefix, max_results=1, **options, **sdk.options(page % 3))
+        seen += [item["public_id"] for item in listed["resources"]]
+        cursor = listed.get("next_cursor")
+    assert sorted(seen) == [f"{prefix}{n}" for n in range(4)]
+
+
 def test_upload_large_chunks_sent_to_different_nodes_make_one_asset(sdk: Cluster) -> None:
     payload = secrets.token_bytes(3 * 1024 * 1024 + 12345)
     chunk = 1024 * 1024
