@@ -18,6 +18,7 @@ from darkroom.api.admin_analysis import analysis_fields
 from darkroom.api.admin_http import Admin, as_bool, as_list, authorize, canonical_transformation, guard_routes, list_item, reply
 from darkroom.api.callers import authenticate
 from darkroom.media.ingest import delete_blobs
+from darkroom.media.notifications import announce
 from darkroom.api.multipart import read_upload_form
 from darkroom.media.services import services_of
 from darkroom.media.params import parse_context, parse_list
@@ -265,8 +266,13 @@ async def _target(admin: Admin) -> Target:
     return Target(keep_original=as_bool(admin.param("keep_original")), transformations=chosen)
 
 
-async def _deletion_reply(admin: Admin, outcome: Deletion) -> Response:
+async def _deletion_reply(admin: Admin, outcome: Deletion, kind: dict[str, str] | None = None, id_field: str = "public_id") -> Response:
     await delete_blobs(admin.services, outcome.storage_keys)
+    gone = [key for key, counts in outcome.counts.items() if counts.get("original")]
+    if gone:  # Cloudinary's `delete` notification: the call's notification_url, else the cloud's
+        resources = [{**(kind or {}), id_field: key} for key in gone]
+        url = admin.param("notification_url") or None
+        await announce(admin.services, admin.cloud, "delete", {"resources": resources}, url=url, api_key=admin.api_key)
     body: dict[str, Any] = {"deleted": outcome.deleted, "deleted_counts": outcome.counts, "partial": outcome.partial}
     if outcome.next_cursor:
         body["next_cursor"] = outcome.next_cursor
@@ -288,7 +294,7 @@ async def delete_resources(request: Request) -> Response:
         )
     else:
         raise Invalid("Missing required parameter - public_ids")
-    return await _deletion_reply(admin, outcome)
+    return await _deletion_reply(admin, outcome, {"resource_type": resource_type, "type": type_})
 
 
 async def delete_by_tag(request: Request) -> Response:
@@ -301,7 +307,7 @@ async def delete_by_tag(request: Request) -> Response:
 async def delete_by_asset_id_list(request: Request) -> Response:
     admin = await authorize(request)
     outcome = await admin.db(delete_by_asset_ids, as_list(admin.param("asset_ids")), await _target(admin))
-    return await _deletion_reply(admin, outcome)
+    return await _deletion_reply(admin, outcome, id_field="asset_id")
 
 
 async def delete_derived(request: Request) -> Response:

@@ -175,8 +175,11 @@ def _seconds_until(moment: datetime) -> str:
 class Admin:
     """One authorized Admin/Search call: the services, the cloud, the request and its parameters."""
 
-    def __init__(self, request: Request, services: Services, cloud: str, params: dict[str, Any], quota: Quota | None = None) -> None:
+    def __init__(
+        self, request: Request, services: Services, cloud: str, params: dict[str, Any], quota: Quota | None = None, api_key: str | None = None
+    ) -> None:
         self.request = request
+        self.api_key = api_key  # the key that authenticated the call (its secret signs the call's notifications)
         self.services = services
         self.cloud = cloud
         self.params = params
@@ -208,7 +211,7 @@ async def authorize(request: Request) -> Admin:
     found = await services.db(catalog.find_key, credentials[0]) if credentials and credentials[0] else None
     key = verify_basic_auth(credentials, found, cloud, ADMIN_API_REFUSALS)
     quota = await _count_call(services, f"key:{key.api_key}", await _rate_limit(services, cloud))
-    return Admin(request, services, cloud, await read_params(request), quota)
+    return Admin(request, services, cloud, await read_params(request), quota, key.api_key)
 
 
 async def read_params(request: Request) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from darkroom.catalog.instance import shared_secret
 from darkroom.config import Settings
 from darkroom.errors import Conflict
 from darkroom.imaging import RenderLimits
+from darkroom.jobs import JobQueue
 from darkroom.media.caches import Caches
 from darkroom.media.render_budget import RenderBudget
 from darkroom.media.sessions import ConsoleAuth, load_session_key
@@ -46,12 +47,14 @@ class Services:
     caches: Caches = field(init=False)  # this process's memories, sized by the settings
     render_budget: RenderBudget = field(init=False)  # the memory renders may hold at once
     shared: SharedState = field(init=False)  # what this process shares with the deployment's others (Redis, or the database)
+    jobs: JobQueue = field(init=False)  # the durable job queue: `await services.jobs.enqueue(name, payload)`
     _console_auth: ConsoleAuth | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.caches = Caches.from_settings(self.settings)
         self.render_budget = RenderBudget(self.settings.render_memory_mb * 1024 * 1024)
         self.shared = open_shared_state(self.settings, self.engine)
+        self.jobs = JobQueue(self.settings, self.engine)
 
     @property
     def console_auth(self) -> ConsoleAuth:

@@ -31,7 +31,7 @@ from darkroom.catalog import Asset, SaveResult
 from darkroom.catalog.integrity import remove_version
 from darkroom.imaging import MediaInfo
 from darkroom.media.analysis import analysis_fields, measure
-from darkroom.media.eager import EagerItem, render_eager
+from darkroom.media.eager import EagerItem, defer_eager, eager_async_requested, render_eager
 from darkroom.media.ingest import UploadOptions, delete_blobs, ingest
 from darkroom.media.services import Services
 from darkroom.media.spool import SpooledFile
@@ -50,9 +50,12 @@ async def store_upload(
     eager: list[EagerItem],
     origin: str,
     describe: Callable[[Asset], Awaitable[dict[str, Any]]],
+    *,
+    api_key: str | None = None,
 ) -> dict[str, Any]:
     """Store `spooled` and return the reply: `describe(asset)` (the edge's JSON of the asset),
-    the analyses, breakpoints and eager renders asked for, `existing`/`overwritten`."""
+    the analyses, breakpoints and eager renders asked for (`eager_async`: enqueued, signed
+    later with `api_key`'s secret), `existing`/`overwritten`."""
     measured: dict[str, Any] = {}
 
     async def before_storing(path: Path, resource_type: str, info: MediaInfo) -> None:
@@ -66,7 +69,9 @@ async def store_upload(
             body["existing"] = True
             return body
         body.update(await analysis_fields(services, origin, result.asset, spooled.path, params, measured=measured))
-        if eager:
+        if eager and eager_async_requested(params):
+            body["eager"] = await defer_eager(services, origin, result.asset, eager, params, api_key=api_key)
+        elif eager:
             body["eager"] = await render_eager(services, origin, result.asset, eager)
         if result.overwritten:
             body["overwritten"] = True
