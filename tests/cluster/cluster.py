@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import subprocess
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,7 @@ class Cluster:
     cloud: str
     api_key: str
     api_secret: str
+    workers: list[subprocess.Popen[bytes]]  # `darkroom worker` processes: they run every job
 
     def options(self, node: int) -> dict[str, Any]:
         """SDK options sending one call to `node` (Upload and Admin APIs alike)."""

@@ -1,5 +1,6 @@
-"""A darkroom cluster on 127.0.0.1: three `darkroom serve` processes on one PostgreSQL database,
-one S3 bucket (moto's server) and the Redis at 127.0.0.1:6379, as docs/deploy.md lays it out.
+"""A darkroom cluster on 127.0.0.1: three `darkroom serve` processes and two `darkroom worker`
+processes on one PostgreSQL database, one S3 bucket (moto's server) and the Redis at
+127.0.0.1:6379, as docs/deploy.md lays it out.
 
 The client spreads its requests: each call names the node it goes to (`Cluster.options(i)`,
 the SDK's per-call `upload_prefix`), so a test says which node does what.
@@ -10,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import secrets
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +24,7 @@ from support import LiveServer, make_bucket, s3_url, start_server, stop_server, 
 from tests.cluster.cluster import REDIS_URL, Cluster, redis_available
 
 NODES = 3
+WORKERS = 2
 
 
 @pytest.fixture(scope="module")
@@ -35,16 +39,31 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, postgres_url: str, moto_en
         "DARKROOM_STORAGE_URL": s3_url(moto_endpoint, make_bucket(moto_endpoint)),
         "DARKROOM_REDIS_URL": REDIS_URL,
         "DARKROOM_RENDER_CONCURRENCY": "1",
+        "DARKROOM_JOBS_IN_PROCESS": "false",  # the workers run every job
     }
     started: list[LiveServer] = []
+    workers: list[subprocess.Popen[bytes]] = []
     try:
+        for index in range(WORKERS):
+            folder = tmp_path_factory.mktemp(f"worker{index}")
+            workers.append(subprocess.Popen(
+                [sys.executable, "-m", "darkroom", "worker", "--data-dir", str(folder), "--log-level", "warning"],
+                env={**os.environ, **env, "DARKROOM_DATABASE_URL": postgres_url}, stdout=(folder / "worker.log").open("ab"), stderr=subprocess.STDOUT,
+            ))
         for index in range(NODES):
             server = start_server(tmp_path_factory.mktemp(f"node{index}"), postgres_url, cloud=cloud, extra_env=env)
             started.append(dataclasses.replace(server, api_key=api_key, api_secret=api_secret))
         for server in started:
             wait_until_healthy(server.base_url, server.process)
-        yield Cluster(started, {**env, "DARKROOM_DATABASE_URL": postgres_url}, cloud, api_key, api_secret)
+        yield Cluster(started, {**env, "DARKROOM_DATABASE_URL": postgres_url}, cloud, api_key, api_secret, workers)
     finally:
+        for process in workers:
+            process.terminate()
+        for process in workers:
+            try:
+                process.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                process.kill()
         for server in started:
             if server.process.poll() is None:
                 stop_server(server)

@@ -118,6 +118,20 @@ def test_a_burst_of_one_new_url_across_nodes_renders_it_once(sdk: Cluster, photo
     assert sdk.renders() - before == 1
 
 
+def test_a_job_enqueued_by_one_node_is_run_by_a_worker(sdk: Cluster, photo: Path) -> None:
+    before = sdk.renders()
+    uploaded = cloudinary.uploader.upload(str(photo), eager=[{"width": 33, "crop": "scale"}], eager_async=True, **sdk.options(0))
+    assert uploaded["eager"][0]["status"] == "pending"  # answered before the render, which is a job
+    deadline = time.monotonic() + 60
+    derived: list[dict[str, object]] = []
+    while time.monotonic() < deadline and not derived:
+        derived = cloudinary.api.resource(uploaded["public_id"], **sdk.options(2)).get("derived", [])
+        time.sleep(0.2)
+    assert derived and "w_33" in str(derived[0].get("transformation"))
+    assert all(worker.poll() is None for worker in sdk.workers)
+    assert sdk.renders() == before  # no server rendered it: a worker did
+
+
 def test_admin_rate_limits_count_every_nodes_calls(sdk: Cluster) -> None:
     engine = catalog.create_engine_for(sdk.env["DARKROOM_DATABASE_URL"])
     try:

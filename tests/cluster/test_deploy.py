@@ -38,7 +38,7 @@ def documented_commands() -> list[list[str]]:
 
 
 def test_the_guide_documents_the_commands_a_cluster_needs() -> None:
-    assert {command[1] for command in documented_commands()} >= {"migrate", "serve", "keys", "clouds", "import", "fsck"}
+    assert {command[1] for command in documented_commands()} >= {"migrate", "serve", "worker", "keys", "clouds", "import", "fsck"}
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +56,8 @@ def test_every_command_in_the_guide_runs(tmp_path: Path, source: LiveServer) -> 
     source_url = f"cloudinary://{source.api_key}:{source.api_secret}@{source.cloud}?upload_prefix={source.base_url}"
     for command in documented_commands():
         args = [api_key.group(1) if arg == "123456789012345" else source_url if arg.startswith("cloudinary://") else arg for arg in command[1:]]
-        if args[0] == "serve":
-            args.append("--help")  # parsed (an unknown option fails), not started: tests/cluster starts servers
+        if args[0] in ("serve", "worker"):
+            args.append("--help")  # parsed (an unknown option fails), not started: tests/cluster starts both
         result = runner.invoke(main, args, env=env)
         assert result.exit_code == 0, f"{shlex.join(command)}:\n{result.output}"
 
