@@ -17,6 +17,7 @@ from starlette.routing import Route
 from darkroom.api.admin_analysis import analysis_fields
 from darkroom.api.admin_http import Admin, as_bool, as_list, authorize, canonical_transformation, guard_routes, list_item, reply
 from darkroom.api.callers import authenticate
+from darkroom.media.addons import StoredAnalysis, addon_request, analyse_stored, moderation_decided, record_stored, stored_coordinates
 from darkroom.media.ingest import delete_blobs
 from darkroom.media.notifications import announce
 from darkroom.api.multipart import read_upload_form
@@ -186,10 +187,10 @@ async def by_context(request: Request) -> Response:
 
 
 async def by_moderation(request: Request) -> Response:
+    """`resources_by_moderation(kind, status)`: assets a kind moderated, by their overall status."""
     admin = await authorize(request)
-    if request.path_params["kind"] != "manual":
-        return admin.reply({"resources": []})
-    filters = _listing(admin, resource_type=_resource_type(request), moderation_status=request.path_params["status"])
+    filters = _listing(admin, resource_type=_resource_type(request), moderation_status=request.path_params["status"],
+                       moderation_kind=request.path_params["kind"])
     return await _page(admin, filters)
 
 
@@ -216,11 +217,28 @@ async def resource(request: Request) -> Response:
     admin = await authorize(request)
     path = request.path_params
     asset, derived = await admin.db(listing.asset_details, _resource_type(request), path["type"], path["public_id"])
-    return admin.reply({**_details(admin, asset, derived), **await analysis_fields(admin, asset)})
+    body = {**_details(admin, asset, derived), **await analysis_fields(admin, asset)}
+    if as_bool(admin.param("faces")) and asset.annotations.get("faces"):
+        body["faces"] = stored_coordinates(asset)["faces"]  # stored coordinates replace detected faces
+    if as_bool(admin.param("coordinates")):
+        body["coordinates"] = stored_coordinates(asset)
+    return admin.reply(body)
 
 
 async def update(request: Request) -> Response:
     admin = await authorize(request)
+    path = request.path_params
+    params = admin.params
+    wanted = addon_request({k: v for k, v in params.items() if k != "moderation"}, "update")  # `moderation` is no update parameter
+    current = (await admin.db(listing.asset_details, _resource_type(request), path["type"], path["public_id"]))[0] if wanted.analyses else None
+    analysis = await analyse_stored(admin.services, current, wanted)
+    try:
+        return await _update(admin, request, analysis)
+    finally:
+        analysis.discard()
+
+
+async def _update(admin: Admin, request: Request, analysis: StoredAnalysis) -> Response:
     path = request.path_params
     params = admin.params
     changes = AssetChanges(
@@ -234,8 +252,14 @@ async def update(request: Request) -> Response:
         access_mode=params.get("access_mode"),
     )
     asset = await admin.db(update_resource, _resource_type(request), path["type"], path["public_id"], changes)
+    url = str(params.get("notification_url") or "") or None
+    asset, addon_fields = await record_stored(admin.services, asset, analysis, url, api_key=admin.api_key)
+    if changes.moderation_status is not None:
+        entries = asset.annotations.get("moderation") or [{}]
+        entry: dict[str, Any] = next((e for e in entries if e.get("kind") == "manual"), entries[-1])  # as with_moderation_status chose
+        await moderation_decided(admin.services, asset, entry, url, api_key=admin.api_key, manual=True)
     derived = (await admin.db(listing.asset_details, asset.resource_type, asset.type, asset.public_id))[1]
-    return admin.reply(_details(admin, asset, derived))
+    return admin.reply({**_details(admin, asset, derived), **addon_fields})
 
 
 def _tags_param(value: Any) -> list[str] | None:

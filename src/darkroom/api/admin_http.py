@@ -360,7 +360,7 @@ def list_item(admin: Admin, asset: Asset, *, detail: bool = False) -> dict[str, 
             item["tags"] = list(asset.tags)
     if (detail or as_bool(params.get("moderations"))) and _moderated(asset):
         item["moderation_status"] = _moderation(asset)
-        item["moderation"] = [{"kind": "manual", "status": _moderation(asset)}]
+        item["moderation"] = asset.annotations.get("moderation") or [{"kind": "manual", "status": _moderation(asset)}]
     return _narrow(item, params.get("fields")) if not detail else item
 
 

@@ -20,6 +20,7 @@ from darkroom.api.callers import apply_preset, authenticate
 from darkroom.media.chunks import parse_content_range, receive_chunk
 from darkroom.api import generate
 from darkroom.media.eager import EagerItem, cloud_named, defer_eager, eager_async_requested, parse_eager, render_eager
+from darkroom.media.addons import addon_request, analyse_stored, record_stored
 from darkroom.media.analysis import analysis_fields, check_analysis_params
 from darkroom.media.ingest import UploadOptions, base_public_id, delete_blobs
 from darkroom.media.notifications import announce, asset_ref, context_changed_body, renamed_body, tags_changed_body
@@ -70,6 +71,7 @@ async def upload(ctx: ActionContext) -> Response:
         params = {**params, "transformation": parse(params["transformation"], named=named).canonical()}
     options = UploadOptions.from_params(params, ctx.resource_type, signed=ctx.caller.signed)
     check_analysis_params(params)
+    addon_request(params, "upload")  # a bad add-on value refuses even the first chunk
     eager = parse_eager(params.get("eager", ""), named)  # parsed before anything is stored, so a bad one stores nothing
     content_range = ctx.request.headers.get("content-range")
     if content_range:
@@ -249,16 +251,22 @@ async def explicit(ctx: ActionContext) -> Response:
     current = await ctx.services.db(catalog.get_asset, ctx.cloud, _asset_resource_type(ctx), _type(ctx), public_id)
     if current is None:
         raise catalog.AssetNotFound(f"Resource not found - {public_id}")
-    fields = await analysis_fields(ctx.services, _origin(ctx), current, None, ctx.params)
-    if eager and eager_async_requested(params):
-        fields["eager"] = await defer_eager(ctx.services, _origin(ctx), current, eager, params, api_key=_key(ctx))
-    elif eager:
-        fields["eager"] = await render_eager(ctx.services, _origin(ctx), current, eager)
-    asset = await ctx.services.db(update_resource, ctx.cloud, _asset_resource_type(ctx), _type(ctx), public_id, changes)
+    analysis = await analyse_stored(ctx.services, current, addon_request(params, "upload"))
+    try:
+        fields = await analysis_fields(ctx.services, _origin(ctx), current, None, ctx.params)
+        if eager and eager_async_requested(params):
+            fields["eager"] = await defer_eager(ctx.services, _origin(ctx), current, eager, params, api_key=_key(ctx))
+        elif eager:
+            fields["eager"] = await render_eager(ctx.services, _origin(ctx), current, eager)
+        asset = await ctx.services.db(update_resource, ctx.cloud, _asset_resource_type(ctx), _type(ctx), public_id, changes)
+        asset, addon_fields = await record_stored(ctx.services, asset, analysis, params.get("notification_url"), api_key=_key(ctx))
+    finally:
+        analysis.discard()
     if _invalidate(ctx):
         await purge_cached(ctx.services, Cached(ctx.cloud, asset.resource_type, asset.type, asset.public_id, asset.asset_id))
     body = await resource_reply(ctx, asset)
     body.update(fields)
+    body.update(addon_fields)
     await _announce(ctx, "explicit", body)
     return JSONResponse(body)
 

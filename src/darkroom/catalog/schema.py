@@ -85,6 +85,10 @@ assets = Table(
     Column("placeholder", Boolean, nullable=False, default=False),
     Column("access_mode", String(16), nullable=False, default="public"),
     Column("moderation_status", String(16), nullable=True),
+    # The add-ons' findings (catalog/moderation.py): {"faces", "custom", "ocr": [[x, y, w, h]…] in
+    # original pixels, "moderation": [{kind, status, response?, updated_at}], "info": {family: {kind: …}}}.
+    Column("annotations", JSON, nullable=True),
+    Column("moderation_kinds", String(512), nullable=True),  # "|aws_rek:approved|manual:pending|": listing by kind and status
     Column("status", String(16), nullable=False, default="active"),
     Column("context", JSON, nullable=False, default=dict),  # {"key": "value"} (Cloudinary's context.custom)
     Column("metadata", JSON, nullable=False, default=dict),  # structured metadata {"field_id": value}

@@ -18,6 +18,7 @@ from darkroom import __version__, catalog
 from darkroom.cli import serving
 from darkroom.catalog import Engine
 from darkroom.catalog.cloud_settings import set_cloud_setting
+from darkroom.catalog.moderation import HIDE_REJECTED
 from darkroom.cli.options import data_dir_option, settings_for
 from darkroom.config import Settings
 from darkroom.media.shared_state import announce_write_now
@@ -179,8 +180,10 @@ def clouds_create(cloud: str, data_dir: str | None) -> None:
 @click.argument("cloud")
 @click.option("--strict/--no-strict", "strict", default=None, help="Strict transformations: only signed or allowed transformations render.")
 @click.option("--notification-url", default=None, metavar="URL", help="Webhook for the cloud's notifications when a call names none (\"\" removes it).")
+@click.option("--hide-rejected/--show-rejected", "hide_rejected", default=None,
+              help="Rejected assets (moderation) answer 404 until approved; shown is Cloudinary's default.")
 @data_dir_option
-def clouds_set(cloud: str, strict: bool | None, notification_url: str | None, data_dir: str | None) -> None:
+def clouds_set(cloud: str, strict: bool | None, notification_url: str | None, hide_rejected: bool | None, data_dir: str | None) -> None:
     """Change a cloud's settings."""
     settings = settings_for(data_dir)
     engine = _engine(settings)
@@ -188,10 +191,13 @@ def clouds_set(cloud: str, strict: bool | None, notification_url: str | None, da
     if notification_url is not None:
         set_cloud_setting(engine, cloud, "notification_url", notification_url or None)
         click.echo(f"{cloud}: notification URL {notification_url or 'removed'}")
-        if strict is None:
-            return
+    if hide_rejected is not None:
+        set_cloud_setting(engine, cloud, HIDE_REJECTED, hide_rejected or None)
+        click.echo(f"{cloud}: rejected assets {'hidden' if hide_rejected else 'delivered'}")
     if strict is None:
-        raise click.UsageError("nothing to change: give --strict, --no-strict or --notification-url")
+        if notification_url is not None or hide_rejected is not None:
+            return
+        raise click.UsageError("nothing to change: give --strict, --no-strict, --notification-url or --hide-rejected/--show-rejected")
     try:
         catalog.set_strict_transformations(engine, cloud, strict)
     except catalog.CloudNotFound as exc:
@@ -240,6 +246,7 @@ def policies_list(cloud: str, data_dir: str | None) -> None:
         click.echo(f"{policy.name}\tparams={','.join(policy.allowed_params)}\tfolder={policy.folder_prefix or '*'}\tpresets={','.join(policy.allowed_presets) or '*'}")
 
 
+from darkroom.cli.addons import addons  # noqa: E402
 from darkroom.cli.check_urls import check_urls  # noqa: E402
 from darkroom.cli.fsck import fsck  # noqa: E402
 from darkroom.cli.importing import import_command  # noqa: E402
@@ -250,5 +257,6 @@ main.add_command(users)
 main.add_command(tokens)
 main.add_command(fsck)
 main.add_command(worker)
+main.add_command(addons)
 main.add_command(check_urls)
 main.add_command(import_command)

@@ -60,6 +60,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DARKROOM_REDIS_URL", "redis_url", "", "Redis for state shared by several darkroom processes (job queue, invalidations, single-flight, rate limits), e.g. redis://127.0.0.1:6379/0; empty means the single-machine behaviour (jobs in SQLite in the data dir, per-process memories)."),
     Setting("DARKROOM_PURGE_URL", "purge_url", "", "CDN or caching proxy purge hook, called when a destroy, rename, explicit or overwriting upload says invalidate=true: a URL template with {cloud}, {resource_type}, {type}, {public_id}, {asset_id}, e.g. http://127.0.0.1:6081/{cloud}/{resource_type}/{type}/{public_id}; the asset's Surrogate-Key header goes with it. Empty: no purge."),
     Setting("DARKROOM_PURGE_METHOD", "purge_method", "PURGE", "HTTP method of the purge hook: PURGE (nginx, Varnish) or BAN (Varnish), or POST for a CDN's API."),
+    Setting("DARKROOM_MODELS_DIR", "models_dir", "", "Folder of ONNX models the add-ons load (background removal, tagging, upscaling, object detection; file names in docs/addons.md); empty means only the models shipped in packages (moderation, OCR, faces)."),
     Setting("DARKROOM_JOBS_IN_PROCESS", "jobs_in_process", "true", "Whether `darkroom serve` runs a job consumer in each server process; false when `darkroom worker` processes do all the jobs."),
     Setting("DARKROOM_JOB_CONCURRENCY", "job_concurrency", "2", "Jobs one consumer (a server process, or `darkroom worker`) runs at once."),
     Setting("DARKROOM_JOB_LEASE_SECONDS", "job_lease_seconds", "60", "Seconds a running job's claim lasts without being renewed (renewed while it runs); a job whose worker died is run again once its lease expires."),
@@ -113,6 +114,7 @@ class Settings:
     redis_url: str = ""
     purge_url: str = ""
     purge_method: str = "PURGE"
+    models_dir: Path | None = None  # DARKROOM_MODELS_DIR; None: no user-supplied models
     jobs_in_process: bool = True
     job_concurrency: int = 2
     job_lease_seconds: float = 60.0
@@ -159,6 +161,8 @@ _WHAT_ZERO_MEANS = {"decoded_cache_mb": "off", "render_concurrency": "automatic"
 def _convert(attr: str, value: str) -> Any:
     if attr == "data_dir":
         return Path(value)
+    if attr == "models_dir":
+        return Path(value) if value else None
     if attr == "cloudinary_url":
         return parse_cloudinary_url(value) if value else None
     if attr in _WHAT_ZERO_MEANS:
