@@ -65,13 +65,10 @@ async def deliver(request: Request) -> Response:
     if target is not None:  # an HLS/DASH ladder: api/streaming.py has the URL layout
         return await _stream(request, services, cloud, type_, *target)
     asset, requested_format = await _find(caches.asset_lookup, services, cloud, resource_type, type_, path)
-    if overall_status(asset.annotations.get("moderation") or []) == "rejected" and await _hides_rejected(services, cloud):
-        raise NotFound("Resource not found")  # rejected by moderation, and the cloud delivers no rejected asset
+    rules = caches.rules_lookup
+    await _check_access(rules, services, asset, path)
     if type_ == "sprite" and requested_format in SPRITE_SIDECARS:
         return await _sprite_sidecar(request, services, asset, requested_format, path)
-    rules = caches.rules_lookup
-    # An asset whose access_mode is `authenticated` is delivered as an authenticated one: signed URLs only.
-    await _check_signature(rules, services, cloud, "authenticated" if asset.access_mode == "authenticated" else type_, path)
     if _is_original(asset, path.transformation, requested_format):
         return await _original(request, services, asset, path)
     named = (await rules.get(services, cloud)).named if "t_" in path.transformation else {}
@@ -113,6 +110,18 @@ async def _sprite_sidecar(request: Request, services: Services, asset: Asset, fm
     except (StrictTransformationRefused, ParseError):
         raise NotFound("Resource not found") from None
     return _derived_response(request, found, path, None, asset)
+
+
+async def _check_access(rules: RulesLookup, services: Services, asset: Asset, path: DeliveryPath) -> None:
+    """What every delivery of an asset checks, whatever file of it the URL names (an original,
+    a derivative, a streaming manifest or segment): an asset rejected by moderation is not
+    found when its cloud hides rejected assets, and the URL's signature holds for the asset's
+    delivery type. An asset whose access_mode is `authenticated` is delivered as an
+    authenticated one: signed URLs only."""
+    if overall_status(asset.annotations.get("moderation") or []) == "rejected" and await _hides_rejected(services, asset.cloud):
+        raise NotFound("Resource not found")  # rejected by moderation, and the cloud delivers no rejected asset
+    type_ = "authenticated" if asset.access_mode == "authenticated" else asset.type
+    await _check_signature(rules, services, asset.cloud, type_, path)
 
 
 async def _hides_rejected(services: Services, cloud: str) -> bool:
@@ -183,7 +192,7 @@ async def _stream(request: Request, services: Services, cloud: str, type_: str, 
     its signature checked: it covers every file of its ladder."""
     rules = services.caches.rules_lookup
     asset, fmt = await _find(services.caches.asset_lookup, services, cloud, "video", type_, master)
-    await _check_signature(rules, services, cloud, type_, master)
+    await _check_access(rules, services, asset, master)
     named = (await rules.get(services, cloud)).named if "t_" in master.transformation else {}
     chain = parse(master.transformation, named=named.get)
     if child is None or child.part == "playlist":

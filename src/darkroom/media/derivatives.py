@@ -28,12 +28,12 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import anyio
 
-from darkroom import catalog
 from darkroom.catalog import Asset
 from darkroom.catalog.derived import find_derived, record_derived
 from darkroom.imaging import Rendered, RenderRequest, content_type_for, render
 from darkroom.imaging.memory import SourceHeader, render_memory_bytes
 from darkroom.media.addons import render_extras
+from darkroom.media.layer_assets import find_layer_asset
 from darkroom.media.sources import fetch_remote
 from darkroom.storage import BlobNotFound
 from darkroom.errors import NotAuthenticated
@@ -401,9 +401,9 @@ async def _layer_files(services: Services, asset: Asset, chain: Chain, files: co
     fetch as uploads from a URL. `files` removes every copy when the render is done."""
     paths: dict[str, Path] = {}
     for public_id in chain.layer_public_ids():
-        stored = await services.db(catalog.get_asset, asset.cloud, "image", "upload", public_id.replace(":", "/"))
+        stored = await find_layer_asset(services, asset.cloud, "image", "upload", public_id.replace(":", "/"))
         if stored is None:
-            continue  # the renderer refuses the URL, naming the layer
+            continue  # missing or not public: the renderer refuses the URL, naming the layer
         try:
             paths[public_id] = await files.enter_async_context(services.local_file(stored.storage_key))
         except BlobNotFound:

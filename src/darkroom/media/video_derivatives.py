@@ -32,11 +32,11 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from darkroom import catalog
 from darkroom.catalog import Asset
 from darkroom.catalog.derived import find_derived, record_derived
 from darkroom.errors import StillProcessing
 from darkroom.media.derivatives import StrictTransformationRefused, Variant, derived_storage_key
+from darkroom.media.layer_assets import find_layer_asset
 from darkroom.transform import Chain, Layer
 from darkroom.video import (
     LayerFile,
@@ -289,7 +289,7 @@ def _remove_scratch(scratch: Path) -> None:
 
 async def _layer_files(services: Services, asset: Asset, chain: Chain, files: contextlib.AsyncExitStack) -> dict[str, LayerFile]:
     """The stored files the chain's layers use, keyed by `layer_key`; a layer whose asset is
-    missing is left out (the planner refuses the URL, naming it)."""
+    missing or not public (`find_layer_asset`) is left out (the planner refuses the URL, naming it)."""
     found: dict[str, LayerFile] = {}
     for component in chain.components:
         layer = component.overlay
@@ -298,9 +298,9 @@ async def _layer_files(services: Services, asset: Asset, chain: Chain, files: co
         key = layer_key(layer)
         if key in found:
             continue
-        stored = await services.db(catalog.get_asset, asset.cloud, _resource_type(layer), layer.delivery_type, layer.public_id)
+        stored = await find_layer_asset(services, asset.cloud, _resource_type(layer), layer.delivery_type, layer.public_id)
         if stored is None:
-            continue
+            continue  # missing or not public: the planner refuses the URL, naming the layer
         path = await files.enter_async_context(services.local_file(stored.storage_key))
         facts = source_facts(stored) if stored.resource_type == "video" else None
         found[key] = LayerFile(path, stored.width or 0, stored.height or 0, facts)
