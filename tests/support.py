@@ -108,6 +108,14 @@ def access_token(server: LiveServer, scope: str, label: str) -> str:
         engine.dispose()
 
 
+def make_authenticated(server: LiveServer, public_id: str, resource_type: str = "image") -> None:
+    """Set an `upload` asset's access_mode to authenticated through the Admin API (the Python
+    SDK drops `access_mode`; the Node SDK sends it form-encoded, as here)."""
+    reply = httpx.post(f"{server.base_url}/v1_1/{server.cloud}/resources/{resource_type}/upload/{public_id}",
+                       data={"access_mode": "authenticated"}, auth=(server.api_key, server.api_secret))
+    assert reply.status_code == 200 and reply.json()["access_mode"] == "authenticated", reply.text
+
+
 def stop_server(server: LiveServer) -> None:
     server.process.terminate()
     try:

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from darkroom.media.lookups import LOOKUP_TTL
 from darkroom.catalog import create_engine_for
 from darkroom.catalog.schema import derived
-from support import LiveServer
+from support import LiveServer, make_authenticated
 
 T = TypeVar("T")
 
@@ -354,3 +354,29 @@ def test_an_unknown_named_transformation_is_a_clear_400_everywhere(cld: LiveServ
             attempt()
     with pytest.raises(cloudinary.exceptions.NotFound):
         cloudinary.api.resource("delivery/named-unknown-2")  # refused before anything was stored
+
+
+def test_only_public_upload_images_can_be_layers(cld_sqlite: LiveServer, sample_jpg: Path, tmp_path: Path) -> None:
+    """A layer's pixels land in a derivative anyone may fetch: an asset that is authenticated,
+    private-typed or rejected by moderation is refused as a layer exactly like a missing one."""
+    badge = tmp_path / "badge.png"
+    (pyvips.Image.black(20, 20) + [255, 0, 0]).cast("uchar").copy(interpretation="srgb").pngsave(str(badge))
+    base = cloudinary.uploader.upload(str(sample_jpg), public_id="layers/base", overwrite=True)["public_id"]
+    cloudinary.uploader.upload(str(badge), public_id="layers/badge", overwrite=True)
+    cloudinary.uploader.upload(str(badge), public_id="layers/locked", overwrite=True)
+    make_authenticated(cld_sqlite, "layers/locked")
+    cloudinary.uploader.upload(str(badge), public_id="layers/secret", type="private", overwrite=True)
+    cloudinary.uploader.upload(str(badge), public_id="layers/rejected", moderation="manual", overwrite=True)
+    cloudinary.api.update("layers/rejected", moderation_status="rejected")
+
+    def overlaid(overlay: object) -> httpx.Response:
+        return httpx.get(url_for(base, format="png", transformation=[
+            {"width": 100, "crop": "scale"}, {"overlay": overlay, "gravity": "north_west", "flags": "layer_apply"}]))
+
+    shown = overlaid("layers:badge")
+    assert shown.status_code == 200, shown.headers.get("x-cld-error")
+    assert pyvips.Image.new_from_buffer(shown.content, "")(5, 5)[:3] == [255, 0, 0]
+    for overlay in ("layers:locked", {"public_id": "layers/secret", "type": "private"}, "private:layers:secret", "layers:rejected"):
+        refused = overlaid(overlay)
+        assert refused.status_code == 400, overlay
+        assert "Unknown or invalid referenced image" in refused.headers["x-cld-error"], overlay
