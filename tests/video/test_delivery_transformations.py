@@ -18,6 +18,8 @@ import numpy
 import pyvips
 import pytest
 
+from support import LiveServer, make_authenticated
+from tests.video.conftest import SUBTITLES
 from tests.video.media import probe, video_url
 
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
@@ -233,3 +235,35 @@ def test_concurrent_requests_for_a_new_variant_share_one_render(clips: dict[str,
     assert {response.status_code for response in responses} == {200}
     assert len({response.headers["etag"] for response in responses}) == 1
     assert len({response.content for response in responses}) == 1
+
+
+def test_only_public_upload_assets_can_be_layers_of_a_video(clips: dict[str, str], sqlite_server: LiveServer, tmp_path: Path) -> None:
+    """A public video URL never burns in, splices or subtitles with an asset its viewer could
+    not fetch: private- or authenticated-typed, or access_mode authenticated. Each is refused
+    with the 400 a missing layer gets."""
+    badge = tmp_path / "badge.png"
+    (pyvips.Image.black(16, 16) + [255, 0, 0]).cast("uchar").copy(interpretation="srgb").pngsave(str(badge))
+    captions = tmp_path / "locked.srt"
+    captions.write_text(SUBTITLES)
+    cloudinary.uploader.upload(str(badge), public_id="delivery/badge", overwrite=True)
+    cloudinary.uploader.upload(str(badge), public_id="delivery/secret-badge", type="private", overwrite=True)
+    cloudinary.uploader.upload(str(badge), public_id="delivery/locked-badge", overwrite=True)
+    make_authenticated(sqlite_server, "delivery/locked-badge")
+    cloudinary.uploader.upload(clips["clip_file"], resource_type="video", type="authenticated", public_id="delivery/secret-clip", overwrite=True)
+    cloudinary.uploader.upload(str(captions), resource_type="raw", public_id="delivery/locked.srt", overwrite=True)
+    make_authenticated(sqlite_server, "delivery/locked.srt", "raw")
+
+    def badged(overlay: object) -> dict[str, Any]:
+        return {"transformation": [{"overlay": overlay}, {"flags": "layer_apply"}]}
+
+    shown = httpx.get(video_url(clips["clip"], format="mp4", **badged("delivery:badge")), timeout=60)
+    assert shown.status_code == 200, shown.headers.get("x-cld-error")
+    for options in (
+        badged({"public_id": "delivery/secret-badge", "type": "private"}),
+        badged("delivery:locked-badge"),
+        {"overlay": "video:authenticated:delivery:secret-clip", "flags": "splice"},
+        {"overlay": {"resource_type": "subtitles", "public_id": "delivery/locked.srt"}},
+    ):
+        refused = httpx.get(video_url(clips["clip"], format="mp4", **options), timeout=60)
+        assert refused.status_code == 400, options
+        assert "Unknown or invalid referenced" in refused.headers["x-cld-error"], options
