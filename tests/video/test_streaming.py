@@ -23,7 +23,10 @@ import httpx
 import imageio_ffmpeg
 import pytest
 
-from support import LiveServer, configure_sdk, make_bucket, s3_url, start_server, stop_server, wait_until_healthy
+from darkroom import catalog
+from darkroom.catalog.cloud_settings import set_cloud_setting
+from darkroom.catalog.moderation import HIDE_REJECTED
+from support import LiveServer, configure_sdk, make_authenticated, make_bucket, s3_url, start_server, stop_server, wait_until_healthy
 
 SECONDS = 5.0
 MPD = "{urn:mpeg:dash:schema:mpd:2011}"
@@ -237,3 +240,32 @@ def test_a_player_asking_again_gets_the_segment_it_was_told_to_wait_for(tmp_path
         stop_server(server)
         os.environ.pop("CLOUDINARY_URL", None)
         cloudinary.reset_config()
+
+
+def test_an_authenticated_or_hidden_upload_never_streams_unsigned(cld_sqlite: LiveServer, clip: Path) -> None:
+    """The ladder of an `upload` video obeys the asset as its original does: access_mode
+    authenticated needs a signed URL for the master, playlists and segments; a video rejected
+    by moderation in a cloud that hides rejected assets is not found."""
+    cloudinary.uploader.upload(str(clip), resource_type="video", public_id="streams/locked", overwrite=True)
+    make_authenticated(cld_sqlite, "streams/locked", "video")
+    signed = url("streams/locked", sign_url=True, streaming_profile="sd", format="m3u8")
+    master = httpx.get(signed)
+    assert master.status_code == 200, master.text
+    child = urljoin(signed, variants(master.text)[-1][1])
+    assert httpx.get(child).status_code == 200
+    unsigned = url("streams/locked", streaming_profile="sd", format="m3u8")
+    assert httpx.get(unsigned).status_code == 401
+    assert httpx.get(url("streams/locked", streaming_profile="sd", format="mpd")).status_code == 401
+    assert httpx.get(urljoin(unsigned, variants(master.text)[-1][1])).status_code == 401
+
+    cloudinary.uploader.upload(str(clip), resource_type="video", public_id="streams/rejected", moderation="manual", overwrite=True)
+    cloudinary.api.update("streams/rejected", resource_type="video", moderation_status="rejected")
+    rejected = url("streams/rejected", streaming_profile="sd", format="m3u8")
+    assert httpx.get(rejected).status_code == 200  # Cloudinary's default: rejected assets are still delivered
+    engine = catalog.create_engine_for(cld_sqlite.database_url)
+    try:
+        set_cloud_setting(engine, cld_sqlite.cloud, HIDE_REJECTED, True)
+        assert httpx.get(rejected).status_code == 404
+    finally:
+        set_cloud_setting(engine, cld_sqlite.cloud, HIDE_REJECTED, None)
+        engine.dispose()
