@@ -4,15 +4,19 @@ says so, and a busy background is a clear 400 (reference cloudinary-addons.md §
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
+import cloudinary
 import cloudinary.api
 import cloudinary.uploader
 import httpx
 import numpy as np
 import pytest
+import pyvips
 from cloudinary.exceptions import BadRequest, NotFound
-from support import LiveServer
+from support import LiveServer, configure_sdk, own_sqlite_server
 
 from addons.support_addons import fetch, new_id, pixels, rendered, url_for
 
@@ -70,3 +74,35 @@ def test_update_with_background_removal_makes_a_new_version(with_models: LiveSer
     assert reply["info"]["background_removal"]["cloudinary_ai"]["data"]["method"] == "model"
     assert reply["version"] > first["version"]
     assert reply["format"] == "png" and reply["tags"] == ["kept"]
+
+
+
+@pytest.fixture
+def small_limit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A server accepting at most one million pixels, the SDK configured for it."""
+    for server in own_sqlite_server(tmp_path_factory, "darkroom-small-limit", extra_env={"DARKROOM_MAX_IMAGE_PIXELS": "1000000"}):
+        configure_sdk(server)
+        try:
+            yield server
+        finally:
+            os.environ.pop("CLOUDINARY_URL", None)
+            cloudinary.reset_config()
+
+
+def test_a_picture_over_the_pixel_limit_is_refused_before_the_cut_out(small_limit_server: LiveServer, tmp_path: Path) -> None:
+    """Background removal checks the header's size before decoding: a small file declaring a
+    huge picture is refused, nothing stored; and the refusal comes first (a busy picture over
+    the limit is "too large", not a matting that ran on its pixels)."""
+    bomb = tmp_path / "bomb.png"
+    pyvips.Image.black(2_000, 2_000).cast("uchar").pngsave(str(bomb), compression=9)
+    assert bomb.stat().st_size < 50_000
+    public_id = new_id("bomb")
+    with pytest.raises(BadRequest, match="Image is too large: 2000x2000"):
+        cloudinary.uploader.upload(str(bomb), public_id=public_id, background_removal="cloudinary_ai")
+    with pytest.raises(NotFound):
+        cloudinary.api.resource(public_id)
+    busy = tmp_path / "busy.png"
+    (pyvips.Image.gaussnoise(1_100, 1_000, mean=128, sigma=60).bandjoin([pyvips.Image.gaussnoise(1_100, 1_000)] * 2)
+     .cast("uchar").copy(interpretation="srgb").pngsave(str(busy)))
+    with pytest.raises(BadRequest, match="Image is too large: 1100x1000"):
+        cloudinary.uploader.upload(str(busy), public_id=new_id("busy"), background_removal="cloudinary_ai")

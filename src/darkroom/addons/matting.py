@@ -6,19 +6,26 @@ classical matting that is only right for a subject on a plain background: GrabCu
 seeded with the image's border as background. It first checks that the border *is* plain;
 on a busy background it refuses (`BusyBackground`, a 400) rather than return a wrong cut-out.
 `Matte.method` says which one ran, and the reply reports it.
+
+`cut_out_png` is upload's `background_removal=cloudinary_ai`: the file's header is checked
+against the pixel limit before anything is decoded. `with_alpha` is the `e_background_removal`
+effect: the picture with the matte as its alpha channel.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from darkroom.addons.models import ModelCache, ModelUnavailable
 from darkroom.errors import Invalid
+from darkroom.imaging import InvalidImage, probe
+from darkroom.imaging.model_effects import load_rgb, rgba_png
 
-__all__ = ["BusyBackground", "Matte", "foreground_alpha"]
+__all__ = ["BusyBackground", "Matte", "cut_out_png", "foreground_alpha", "with_alpha"]
 
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
@@ -41,6 +48,26 @@ def foreground_alpha(cache: ModelCache, rgb: np.ndarray) -> Matte:
     if cache.has_user_model("background_removal"):
         return Matte(_model_alpha(cache, rgb), "model")
     return Matte(_grabcut_alpha(rgb), "grabcut")
+
+
+def with_alpha(cache: ModelCache, rgb: np.ndarray) -> np.ndarray:
+    """RGB H×W×3 → RGBA H×W×4, the foreground's matte as alpha."""
+    return np.dstack([rgb, foreground_alpha(cache, rgb).alpha])
+
+
+def cut_out_png(cache: ModelCache, path: Path, *, max_pixels: int) -> tuple[bytes, str]:
+    """The image at `path` cut out, as PNG bytes, and the matting method. The header's size is
+    checked against `max_pixels` first (`TooLarge`, a 400), so a small file declaring a huge
+    picture is refused before a pixel is decoded; decoding is bounded by that size too."""
+    info = probe(path, max_pixels=max_pixels)
+    if info.resource_type != "image" or not info.width or not info.height:
+        raise Invalid("Background removal is available for images only")
+    try:
+        rgb = load_rgb(path, max_side=max(info.width, info.height))
+    except InvalidImage:
+        raise Invalid("Background removal is available for images only") from None
+    matte = foreground_alpha(cache, rgb)
+    return rgba_png(rgb, matte.alpha), matte.method
 
 
 def _side(session: Any, default: int) -> int:

@@ -30,7 +30,7 @@ import numpy as np
 
 from darkroom.addons import AddonRequest, ModelCache, parse_addon_params
 from darkroom.addons.detection import detect_objects
-from darkroom.addons.matting import foreground_alpha
+from darkroom.addons.matting import cut_out_png, with_alpha
 from darkroom.addons.moderation import moderate
 from darkroom.addons.ocr import read_text, text_boxes, vision_annotations
 from darkroom.addons.params import detection_family
@@ -39,7 +39,7 @@ from darkroom.addons.upscale import upscale
 from darkroom.catalog import Asset
 from darkroom.errors import Invalid
 from darkroom.imaging import InvalidImage
-from darkroom.imaging.model_effects import ModelEffect, faces_in, load_rgb, rgba_png
+from darkroom.imaging.model_effects import ModelEffect, faces_in, load_rgb
 from darkroom.imaging.regions import Regions
 from darkroom.media.spool import SpooledFile, spool_bytes
 
@@ -231,13 +231,9 @@ async def cut_out(services: Services, path: Path, filename: str) -> tuple[Spoole
     cache = model_cache(services)
 
     def run() -> tuple[SpooledFile, str]:
-        try:
-            rgb = load_rgb(path)
-        except InvalidImage:
-            raise Invalid("Background removal is available for images only") from None
-        matte = foreground_alpha(cache, rgb)
+        png, method = cut_out_png(cache, path, max_pixels=services.settings.max_image_pixels)
         stem = filename.rsplit(".", 1)[0] if "." in filename else filename
-        return spool_bytes(services.spool_dir, "cutout-", f"{stem}.png", rgba_png(rgb, matte.alpha)), matte.method
+        return spool_bytes(services.spool_dir, "cutout-", f"{stem}.png", png), method
 
     cut, method = await anyio.to_thread.run_sync(run, limiter=_inference_slots())
     findings = Findings()
@@ -284,7 +280,7 @@ def render_extras(services: Services, asset: Asset) -> tuple[Regions, dict[str, 
     cache = model_cache(services)
 
     def remove_background(rgb: np.ndarray) -> np.ndarray:
-        return np.dstack([rgb, foreground_alpha(cache, rgb).alpha])
+        return with_alpha(cache, rgb)
 
     def upscaled(rgb: np.ndarray) -> np.ndarray:
         return upscale(cache, rgb)
