@@ -35,6 +35,7 @@ from darkroom.media.sessions import (
 from darkroom.auth.policy import signed_timestamp
 from darkroom.auth.signing import sign_params
 from darkroom.catalog import library
+from darkroom.console import video
 from darkroom.console.pages import (
     SECURITY_HEADERS,
     Context,
@@ -145,9 +146,21 @@ async def asset_page(ctx: Context) -> Response:
         return page("message.html", ctx.template_values(title="Not found", message="No such asset."), 404)
     derived = await ctx.services.db(library.derived_versions, asset.pk)
     resource = _resource(ctx.request, ctx, asset)
+    player = await _player(ctx, asset) if asset.resource_type == "video" else None
     values = ctx.template_values(title=asset.public_id, nav="/console", asset=asset, resource=resource, derived=derived,
-                                 effects=available_effects())
+                                 effects=available_effects(), player=player)
     return page("asset.html", values)
+
+
+async def _player(ctx: Context, asset: catalog.Asset) -> dict[str, Any]:
+    """What the video player page plays: HLS, the MP4 fallback, the poster and the subtitle tracks."""
+    origin = _origin(ctx.request, ctx)
+    tracks = await video.subtitle_tracks(ctx.services, origin, asset, ctx.request.query_params.getlist("track"))
+    return {
+        "hls_url": video.hls_url(origin, asset), "mp4_url": video.progressive_url(origin, asset),
+        "poster_url": video.poster_url(origin, asset), "hls_js": video.hls_js_path(), "tracks": tracks,
+        "context_key": video.SUBTITLES_CONTEXT_KEY,
+    }
 
 
 @operator_page
@@ -263,12 +276,19 @@ async def _default_sign_endpoint(ctx: Context) -> str:
 # ---- JSON API ---------------------------------------------------------------------------
 
 
-def _resource(request: Request, ctx: Context, asset: catalog.Asset) -> dict[str, Any]:
-    """The Search API's resource shape, plus `delivery_url` for the console's scripts."""
+def _origin(request: Request, ctx: Context) -> str:
     host = request.headers.get("host") or f"{request.url.hostname}:{request.url.port}"
-    body = asset_json(delivery_origin(ctx.services.settings, request.url.scheme, host), asset)
+    return delivery_origin(ctx.services.settings, request.url.scheme, host)
+
+
+def _resource(request: Request, ctx: Context, asset: catalog.Asset) -> dict[str, Any]:
+    """The Search API's resource shape, plus `delivery_url` (and a video's `thumbnail_url`) for the console's scripts."""
+    origin = _origin(request, ctx)
+    body = asset_json(origin, asset)
     body["delivery_url"] = body["url"]  # url and secure_url both use the scheme darkroom is served on
     body["context"] = dict(asset.context)
+    if asset.resource_type == "video":
+        body["thumbnail_url"] = video.frame_url(origin, asset)
     return body
 
 
