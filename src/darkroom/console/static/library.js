@@ -121,7 +121,7 @@ function videoThumbnail(resource, href) {
   img.decoding = "async";
   img.alt = resource.public_id;
   img.src = resource.thumbnail_url;
-  img.addEventListener("error", () => { link.replaceChildren(placeholder(resource)); link.dataset.placeholder = "1"; });
+  img.addEventListener("error", () => { img.replaceWith(placeholder(resource)); link.dataset.placeholder = "1"; });
   const badge = document.createElement("span");
   badge.className = "play-badge";
   badge.textContent = "▶";
