@@ -51,6 +51,7 @@ SERVED_UTILS = {
 NOTES: dict[str, str] = {
     "api.usage": "difference: darkroom counts its own requests, bandwidth and storage; credits are not modelled",
     "utils.cloudinary_url": "difference: `secure=True` URLs need darkroom served over TLS (`--tls-cert`)",
+    "node uploader.upload_large_part": "client-side: the Node SDK exports it without an implementation; it fails before any request",
 }
 
 
@@ -143,9 +144,14 @@ def node_callers() -> dict[str, set[str]]:
     return callers
 
 
-def status(key: str, section: str, name: str, tests: set[str]) -> str:
-    if key in NOTES:
-        return NOTES[key].split(":", 1)[0]
+def note_for(key: str, prefix: str) -> str:
+    """The note of `key`; a Node-only note ("node api.x") wins over the shared one in the Node table."""
+    return NOTES.get(prefix + key) or NOTES.get(key, "")
+
+
+def status(key: str, section: str, name: str, tests: set[str], prefix: str = "") -> str:
+    if note_for(key, prefix):
+        return note_for(key, prefix).split(":", 1)[0]
     if section == "utils" and name not in SERVED_UTILS:
         return "client-side"
     return "works" if tests else "not verified"
@@ -158,9 +164,9 @@ def table(surface: dict[str, list[str]], callers: dict[str, set[str]], prefix: s
         for name in names:
             key = f"{section}.{name}"
             tests = callers.get(key, set())
-            note = NOTES.get(key, "").partition(":")[2].strip()
+            note = note_for(key, prefix).partition(":")[2].strip()
             shown = ", ".join(f"`{t}`" for t in sorted(tests)[:3]) + (f" (+{len(tests) - 3})" if len(tests) > 3 else "")
-            lines.append(f"| `{name}` | {status(key, section, name, tests)} | {note} | {shown} |")
+            lines.append(f"| `{name}` | {status(key, section, name, tests, prefix)} | {note} | {shown} |")
         lines.append("")
     return lines
 

@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from darkroom.api import about, admin, admin_config, archives, delivery, downloads, media_store, metrics, search, sign, telemetry, upload
-from darkroom.api import upload_mappings
+from darkroom.api import metadata_rules, upload_mappings
 from darkroom.api.media_store import MediaStoreConfig
 from darkroom.console.routes import routes as console_routes
 from darkroom.api.cors import UploadCorsMiddleware
@@ -38,7 +38,7 @@ __all__ = ["app_from_env", "build_services", "create_app", "logging_config", "wo
 
 # Each part's routes, in order: specific paths first, delivery's catch-all path last.
 ROUTE_LISTS: list[Sequence[BaseRoute]] = [
-    search.routes, admin_config.routes, upload_mappings.routes, admin.routes, archives.routes, downloads.routes,  # before upload's /{rt}/{action}
+    search.routes, admin_config.routes, metadata_rules.routes, upload_mappings.routes, admin.routes, archives.routes, downloads.routes,  # before upload's /{rt}/{action}
     sign.routes,
     upload.routes,
     media_store.routes,

@@ -267,6 +267,22 @@ metadata_fields = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+
+# Conditional metadata rules: when `condition` holds on an asset's values, `result` applies to
+# the field `metadata_field_id` (shown/hidden, values activated, a value applied, made mandatory).
+metadata_rules = Table(
+    "metadata_rules",
+    metadata,
+    Column("cloud", String(128), ForeignKey("clouds.name", ondelete="CASCADE"), primary_key=True),
+    Column("external_id", String(255), primary_key=True),
+    Column("metadata_field_id", String(255), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("condition", JSON, nullable=False),
+    Column("result", JSON, nullable=False),
+    Column("state", String(16), nullable=False),  # active | inactive
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
 # Custom adaptive-streaming profiles; the built-in ones are constants in catalog.streaming.
 streaming_profiles = Table(
     "streaming_profiles",

@@ -228,9 +228,11 @@ def policies_list(cloud: str, data_dir: str | None) -> None:
         click.echo(f"{policy.name}\tparams={','.join(policy.allowed_params)}\tfolder={policy.folder_prefix or '*'}\tpresets={','.join(policy.allowed_presets) or '*'}")
 
 
+from darkroom.cli.check_urls import check_urls  # noqa: E402
 from darkroom.cli.fsck import fsck  # noqa: E402
 from darkroom.cli.users import tokens, users  # noqa: E402  (the console's command groups)
 
 main.add_command(users)
 main.add_command(tokens)
 main.add_command(fsck)
+main.add_command(check_urls)

@@ -28,6 +28,7 @@ from darkroom.imaging.pipeline import render_image
 from darkroom.transform import Chain, Layer, TextStyle, rgba
 
 __all__ = [
+    "write_test_card",
     "ANIMATION_FORMATS",
     "Picture",
     "SpriteTile",
@@ -208,3 +209,14 @@ def _pdf_document(jpegs: list[tuple[bytes, int, int]]) -> bytes:
         out.write(f"{offset:010d} 00000 n \n".encode())
     out.write(f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode())
     return out.getvalue()
+
+
+def write_test_card(path: str | os.PathLike[str], width: int = 320, height: int = 240) -> None:
+    """A small PNG with colour gradients and edges, standing in for an unknown source
+    (checking transformations without the user's images: crops, gravity and effects get
+    detail to work on)."""
+    xyz = pyvips.Image.xyz(width, height)
+    red = (xyz[0] * (255 / width)).cast("uchar")
+    green = (xyz[1] * (255 / height)).cast("uchar")
+    blue = ((xyz[0] + xyz[1]) % 64 * 4).cast("uchar")
+    red.bandjoin([green, blue]).copy(interpretation="srgb").write_to_file(os.fspath(path))
