@@ -54,7 +54,7 @@ APP_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>An app wit
   window.startPlayer = async (options, publicId, sourceOptions) => {{
     const player = await Promise.resolve(cloudinary.videoPlayer("player", options));
     player.on("error", () => window.playerErrors.push(JSON.stringify(player.videojs.error())));
-    player.source(publicId, sourceOptions);
+    if (sourceOptions) player.source(publicId, sourceOptions);  // else `publicId` is among the options
     window.player = player;
     return true;
   }};
@@ -263,13 +263,24 @@ def test_plays_a_width_320_transformation_at_320_wide(app_page: tuple[Any, Recor
 
 
 def test_next_cloudinary_player_with_quality_and_format_auto(app_page: tuple[Any, Recorded], app_origin: str, live: LiveServer, uploaded: Uploaded) -> None:  # noqa: F811
-    """The seed's `<CldVideoPlayer transformation={{quality: "auto", fetch_format: "auto"}}>`: 1.11.1, default source types.
+    """The seed's `<CldVideoPlayer src=… transformation={{quality: "auto", fetch_format: "auto"}}>`: the
+    options next-cloudinary gives player 1.11.1 (its `{quality: "auto"}` first), default source types,
+    plus the `cname`/`secure` props that point it at darkroom.
 
     Needs `q_auto` and `f_auto` for video with a HEAD that answers the real Content-Type (branch `video`).
     """
     page, recorded = app_page
-    start(page, app_origin, live, "1.11.1", {"transformation": [{"quality": "auto"}, {"quality": "auto", "fetch_format": "auto"}]})
+    next_cloudinary = {
+        "autoplayMode": "never", "autoPlay": False, "controls": True, "fontFace": "", "loop": False, "muted": True,
+        "publicId": PUBLIC_ID, "transformation": [{"quality": "auto"}, {"quality": "auto", "fetch_format": "auto"}],
+        "showLogo": True,
+    }
+    page.goto(f"{app_origin}/page/1.11.1")
+    config = {"cloud_name": live.cloud, "secure": False, "cname": live.host, "private_cdn": False,
+              "analytics": False, "allowUsageReport": False, "cloudinaryAnalytics": False, **next_cloudinary}
+    page.evaluate("([config, id]) => startPlayer(config, id, null)", [config, PUBLIC_ID])
     state = play_until(page)
     heads = [url for url, method in recorded.requests if method == "HEAD" and "/video/upload/" in url]
     assert heads and "f_auto" in heads[0], recorded.requests
     assert state["width"] == WIDTH and json.dumps(state["errors"]) == "[]"
+    shot(page, "next-cloudinary-auto")
