@@ -99,6 +99,25 @@ def test_player_plays_sp_auto_hls_through_hls_js_with_subtitles(player: Any) -> 
     shot(player, "video-02-player-hls")
 
 
+@needs_hls_js
+def test_player_retries_while_darkroom_prepares_the_stream(player: Any) -> None:
+    """Two 423s (Cloudinary's "being processed") on the manifest, then the real one. Needs branch `streaming`."""
+    refusals = {"left": 2}
+
+    def preparing(route: Any) -> None:
+        if refusals["left"]:
+            refusals["left"] -= 1
+            route.fulfill(status=423, body="{}", headers={"X-Cld-Error": "Video is being processed"})
+        else:
+            route.continue_()
+
+    player.route("**/sp_auto/**/*.m3u8", preparing)
+    player.goto(PLAYER_PAGE)
+    player.wait_for_selector("#player-mode[data-mode=preparing]")
+    assert "sp_auto" in mode(player, "hls") and refusals["left"] == 0
+    plays_with_subtitles(player)
+
+
 def test_player_without_hls_js_installed_plays_the_mp4_and_says_so(player: Any) -> None:
     """What a set-up without Node.js gets: the page names no hls.js (console/video.py)."""
 

@@ -14,7 +14,7 @@ const PREPARING_RETRIES = 20;   // 423 answers before giving up on HLS
 const PREPARING_DELAY_MS = 3000;
 
 function show(kind, text) {
-  mode.dataset.mode = kind;     // "hls" or "mp4": what is playing (tests and styles read it)
+  mode.dataset.mode = kind;     // "hls", "mp4" or "preparing" (tests and styles read it)
   mode.textContent = text;
 }
 
@@ -46,7 +46,7 @@ function playHls(Hls) {
     const status = data.response?.code;
     if (status === 423 && preparing < PREPARING_RETRIES) {
       preparing += 1;
-      show("hls", "darkroom is preparing the stream; trying again shortly…");
+      show("preparing", "darkroom is preparing the stream; trying again shortly…");
       setTimeout(() => hls.loadSource(root.dataset.hls), PREPARING_DELAY_MS);
       return;
     }
