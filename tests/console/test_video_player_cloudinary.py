@@ -37,6 +37,7 @@ PLAYERS = {
 }
 PUBLIC_ID = "players/clip"
 PLAY_SECONDS = 0.5  # how far playback must get to count as playing
+PLAY_TIMEOUT_MS = 45_000  # a busy 2-core machine encodes a ladder's first segments on demand
 
 pytestmark = pytest.mark.skipif(
     not all((NODE_MODULES / folder / "dist" / script).is_file() for folder, script, _ in PLAYERS.values()),
@@ -171,7 +172,7 @@ def play_until(page: Any, seconds: float = PLAY_SECONDS) -> dict[str, Any]:
     """Play (muted, so no gesture is needed) until the media clock passes `seconds`."""
     page.evaluate("() => document.querySelector('video').play().catch(() => {})")
     try:
-        page.wait_for_function(f"() => document.querySelector('video').currentTime > {seconds}", timeout=20_000)
+        page.wait_for_function(f"() => document.querySelector('video').currentTime > {seconds}", timeout=PLAY_TIMEOUT_MS)
     except playwright_sync.TimeoutError:
         raise AssertionError(f"did not play: {media(page)}") from None
     return media(page)
