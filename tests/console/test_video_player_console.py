@@ -40,7 +40,7 @@ def player(page: Any, uploaded: Uploaded) -> Iterator[Any]:  # noqa: F811
 
 
 def mode(page: Any, expected: str) -> str:
-    page.wait_for_selector(f"#player-mode[data-mode={expected}]")
+    page.wait_for_selector(f"#player-mode[data-mode={expected}]", timeout=45_000)
     return str(page.inner_text("#player-mode"))
 
 
