@@ -34,6 +34,11 @@ def player(page: Any, uploaded: Uploaded) -> Iterator[Any]:  # noqa: F811
     answers: list[tuple[str, int]] = []
     page.on("response", lambda r: answers.append((r.url, r.status)))
     page.answers = answers
+    # The console's Content-Security-Policy must let hls.js work (its worker, MediaSource blobs).
+    page.add_init_script(
+        "window.cspViolations = [];"
+        "document.addEventListener('securitypolicyviolation', (e) => window.cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));"
+    )
     sign_in(page)
     page.wait_for_selector("#grid", state="attached")
     yield page
@@ -96,6 +101,8 @@ def test_player_plays_sp_auto_hls_through_hls_js_with_subtitles(player: Any) -> 
     plays_with_subtitles(player)
     assert player.evaluate("() => document.getElementById('player-video').currentSrc").startswith("blob:")  # MediaSource
     assert any("/sp_auto/" in url and url.endswith(f"/{PUBLIC_ID}.m3u8") and status == 200 for url, status in player.answers)
+    assert player.evaluate("() => window.cspViolations") == []
+    assert player.evaluate("() => performance.getEntriesByType('resource').some(e => e.name.endsWith('/hls.js/hls.worker.js'))")
     shot(player, "video-02-player-hls")
 
 
