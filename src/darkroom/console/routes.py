@@ -146,21 +146,12 @@ async def asset_page(ctx: Context) -> Response:
         return page("message.html", ctx.template_values(title="Not found", message="No such asset."), 404)
     derived = await ctx.services.db(library.derived_versions, asset.pk)
     resource = _resource(ctx.request, ctx, asset)
-    player = await _player(ctx, asset) if asset.resource_type == "video" else None
+    player = None
+    if asset.resource_type == "video":
+        player = await video.player_for(ctx.services, _origin(ctx.request, ctx), asset, ctx.request.query_params.getlist("track"))
     values = ctx.template_values(title=asset.public_id, nav="/console", asset=asset, resource=resource, derived=derived,
                                  effects=available_effects(), player=player)
     return page("asset.html", values)
-
-
-async def _player(ctx: Context, asset: catalog.Asset) -> dict[str, Any]:
-    """What the video player page plays: HLS, the MP4 fallback, the poster and the subtitle tracks."""
-    origin = _origin(ctx.request, ctx)
-    tracks = await video.subtitle_tracks(ctx.services, origin, asset, ctx.request.query_params.getlist("track"))
-    return {
-        "hls_url": video.hls_url(origin, asset), "mp4_url": video.progressive_url(origin, asset),
-        "poster_url": video.poster_url(origin, asset), "hls_js": video.hls_js_path(), "tracks": tracks,
-        "context_key": video.SUBTITLES_CONTEXT_KEY,
-    }
 
 
 @operator_page

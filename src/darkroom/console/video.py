@@ -34,8 +34,8 @@ from darkroom.media.services import Services
 from darkroom.media.shapes import delivery_urls
 
 __all__ = [
-    "HLS_JS", "SUBTITLES_CONTEXT_KEY", "Track", "frame_url", "hls_js_path", "hls_url", "poster_url",
-    "progressive_url", "subtitle_tracks", "track_language",
+    "HLS_JS", "SUBTITLES_CONTEXT_KEY", "Player", "Track", "frame_url", "hls_js_path", "hls_url", "player_for",
+    "poster_url", "progressive_url", "subtitle_tracks", "track_language",
 ]
 
 HLS_JS = Path(__file__).parent / "static" / "vendor" / "hls.js" / "hls.esm.js"  # put there by tools/install.sh
@@ -56,6 +56,24 @@ class Track:
     url: str
     language: str  # "" when the name says none
     label: str
+
+
+@dataclass(frozen=True)
+class Player:
+    """What a video's player page plays (templates/video_player.html)."""
+
+    hls_url: str
+    mp4_url: str
+    poster_url: str
+    hls_js: str  # the URL path of hls.js, "" when not installed
+    tracks: list[Track]
+    context_key: str = SUBTITLES_CONTEXT_KEY
+
+
+async def player_for(services: Services, origin: str, video: catalog.Asset, requested: Sequence[str] = ()) -> Player:
+    """The player of `video`, with `requested` raw public IDs as extra tracks (the page's `?track=`)."""
+    tracks = await subtitle_tracks(services, origin, video, requested)
+    return Player(hls_url(origin, video), progressive_url(origin, video), poster_url(origin, video), hls_js_path(), tracks)
 
 
 def frame_url(origin: str, video: catalog.Asset) -> str:
