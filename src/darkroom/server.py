@@ -22,6 +22,7 @@ from darkroom.api import metadata_rules, upload_mappings
 from darkroom.api.media_store import MediaStoreConfig
 from darkroom.console.routes import routes as console_routes
 from darkroom.api.cors import UploadCorsMiddleware
+from darkroom.api.streaming import StreamingCorsMiddleware
 from darkroom.api.errors import exception_handlers
 from darkroom.api.guards import BodyIdleTimeout, RejectNulPaths
 from darkroom.api.hot_responses import ForgetOnWrite, ReplayHotResponses
@@ -76,7 +77,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             Middleware(TrustedProxies, proxies=settings.trusted_proxies),  # before all: the real client and scheme, for logs too
             Middleware(telemetry.Telemetry),  # first: request IDs, metrics and usage for every answer, replayed ones included
             Middleware(ReplayHotResponses),  # a repeated image request skips everything below
-            Middleware(RejectNulPaths), Middleware(BodyIdleTimeout), Middleware(UploadCorsMiddleware), Middleware(ForgetOnWrite),
+            Middleware(RejectNulPaths), Middleware(BodyIdleTimeout), Middleware(UploadCorsMiddleware), Middleware(StreamingCorsMiddleware), Middleware(ForgetOnWrite),
         ],
     )
     app.router = FirstSegmentRouter(routes, lifespan=lifespan)  # delivery skips the API's routes (routing.py)

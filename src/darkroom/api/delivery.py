@@ -19,12 +19,16 @@ from darkroom.media import auto_upload
 from darkroom.media.lookups import AssetLookup, RulesLookup
 from darkroom.api.hot_responses import mark_replayable
 from darkroom.api.shapes import attachment
+from darkroom.api.streaming import stream_target
+from darkroom.media import streaming
+from darkroom.media.streaming import StreamChild
 from darkroom.media.delivery_paths import DeliveryPath, split_delivery_path
 from darkroom.media.derivatives import ClientHints, Derivative, StrictTransformationRefused
 from darkroom.media.services import Services, services_of
 from darkroom.auth import verify_url_signature
 from darkroom.catalog import Asset
 from darkroom.errors import NotAuthenticated, NotFound
+from darkroom.storage import BlobNotFound
 from darkroom.imaging import normalize_format
 from darkroom.transform import Chain, parse
 from darkroom.vocabulary import DELIVERY_URL_TYPES, SIGNED_DELIVERY_TYPES, STORED_RESOURCE_TYPES
@@ -48,6 +52,9 @@ async def deliver(request: Request) -> Response:
     services = services_of(request)
     caches = services.caches
     path = split_delivery_path(_raw_rest(request))
+    target = stream_target(path) if resource_type == "video" else None
+    if target is not None:  # an HLS/DASH ladder: api/streaming.py has the URL layout
+        return await _stream(request, services, cloud, type_, *target)
     asset, requested_format = await _find(caches.asset_lookup, services, cloud, resource_type, type_, path)
     if type_ == "sprite" and requested_format in SPRITE_SIDECARS and not path.transformation:
         return await _sprite_sidecar(request, services, asset, requested_format, path)
@@ -148,6 +155,51 @@ def _is_original(asset: Asset, transformation: str, requested_format: str | None
     if requested_format is None or asset.resource_type != "image":
         return True
     return normalize_format(requested_format) == normalize_format(asset.format)
+
+
+async def _stream(request: Request, services: Services, cloud: str, type_: str, master: DeliveryPath, child: StreamChild | None) -> Response:
+    """A ladder's manifest, media playlist or segment. The master's URL is looked up and
+    its signature checked: it covers every file of its ladder."""
+    rules = services.caches.rules_lookup
+    asset, fmt = await _find(services.caches.asset_lookup, services, cloud, "video", type_, master)
+    await _check_signature(rules, services, cloud, type_, master)
+    named = (await rules.get(services, cloud)).named if "t_" in master.transformation else {}
+    chain = parse(master.transformation, named=named.get)
+    if child is None or child.part == "playlist":
+        if child is not None:
+            text, media_type = await streaming.media_playlist(services, asset, chain, child.track), streaming.STREAMING_FORMATS["m3u8"]
+        else:
+            prefix = master.signed_text.rsplit("/", 1)[-1]  # the master's name as escaped in the URL
+            text, media_type = await streaming.manifest(services, asset, chain, fmt or "", prefix), streaming.STREAMING_FORMATS[fmt or ""]
+        # Short-lived: a custom profile's change shows within a minute.
+        cache = "private, max-age=60" if asset.type in SIGNED_DELIVERY_TYPES else "public, max-age=60"
+        return Response(text, headers={"Cache-Control": cache, **NO_SNIFFING}, media_type=media_type)
+    found = await streaming.segment(services, asset, chain, child, may_render=lambda: _may_render(rules, services, cloud, master))
+    return await _stored_response(request, services, found, _cache_control(asset, master))
+
+
+async def _stored_response(request: Request, services: Services, found: streaming.StoredSegment, cache_control: str) -> Response:
+    """A stored file, streamed from the blob store with one byte range if asked."""
+    etag = f'"{found.etag}"'
+    headers = {"ETag": etag, "Cache-Control": cache_control, "Accept-Ranges": "bytes", **NO_SNIFFING}
+    if _not_modified(request, etag):
+        return Response(status_code=304, headers=headers)
+    wanted = _requested_range(request, etag, found.size)
+    if wanted == UNSATISFIABLE:
+        return _unsatisfiable(found.size)
+    start, end = (0, found.size - 1) if wanted is None else wanted
+    headers["Content-Length"] = str(end - start + 1)
+    if wanted is not None:
+        headers["Content-Range"] = f"bytes {start}-{end}/{found.size}"
+    status = 200 if wanted is None else 206
+    if request.method == "HEAD":
+        return Response(status_code=status, headers=headers, media_type=found.content_type)
+    try:
+        blob = await services.store.open(found.storage_key, wanted)
+    except BlobNotFound:  # purged by another process since it was remembered: the retry makes it again
+        services.caches.streaming.forget_all()
+        raise streaming.LadderPreparing("Video is being processed, please try again later") from None
+    return StreamingResponse(blob.chunks(), status_code=status, headers=headers, media_type=found.content_type)
 
 
 def _cache_control(asset: Asset, path: DeliveryPath) -> str:

@@ -58,6 +58,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DARKROOM_ORPHAN_GRACE_SECONDS", "orphan_grace_seconds", "3600", "Age in seconds before the integrity sweep (`darkroom fsck`, start-up, schedule) removes a blob no catalog row references, or a spool file: younger ones may belong to uploads still running on some server."),
     Setting("DARKROOM_SWEEP_INTERVAL_SECONDS", "sweep_interval_seconds", "3600", "Seconds between each server process's integrity sweeps (orphan blobs, leftover spool files); one also runs at start-up; 0 turns the schedule off."),
     Setting("DARKROOM_REDIS_URL", "redis_url", "", "Redis for state shared by several darkroom processes (job queue, invalidations, single-flight, rate limits), e.g. redis://127.0.0.1:6379/0; empty means the single-machine behaviour (jobs in SQLite in the data dir, per-process memories)."),
+    Setting("DARKROOM_STREAM_WAIT_SECONDS", "stream_wait_seconds", "50", "Seconds a request for an HLS/DASH segment waits for its encode before answering 423 (the encode goes on, and the player's next request gets it); keep it below a reverse proxy's read timeout. Players retry a slow request (hls.js after 10 s) but take a 423 as final for that segment, so waiting is the better answer."),
     Setting("DARKROOM_MEDIA_STORE_PATH", "media_store_path", "/api/cloudinary/media", "Base path of the TinaCMS media store."),
     Setting("DARKROOM_MEDIA_STORE_AUTH", "media_store_auth", "token,session", "Media store auth modes, in order: token, session, open (development only)."),
     Setting("DARKROOM_MEDIA_STORE_CORS_ORIGINS", "media_store_cors_origins", "", "Comma-separated origins allowed to call the media store cross-origin."),
@@ -103,6 +104,7 @@ class Settings:
     orphan_grace_seconds: int = 3600
     sweep_interval_seconds: int = 3600
     redis_url: str = ""
+    stream_wait_seconds: float = 50.0
     media_store_path: str = "/api/cloudinary/media"
     media_store_auth: str = "token,session"
     media_store_cors_origins: str = ""
@@ -157,6 +159,11 @@ def _convert(attr: str, value: str) -> Any:
         return number
     if attr == "fetch_timeout":
         return float(value)
+    if attr == "stream_wait_seconds":
+        seconds = float(value)
+        if not seconds >= 0:
+            raise ValueError("must be 0 (answer 423 at once) or a positive number of seconds")
+        return seconds
     if attr == "usage_flush_seconds":
         seconds = float(value)
         if not seconds > 0:

@@ -9,6 +9,7 @@ that delivery's hot path costs memory reads, not round trips:
 | `asset_lookup` | assets delivery just looked up, for `LOOKUP_TTL` | yes: a destroy, rename or overwrite |
 | `rules_lookup` | each cloud's delivery rules, for `LOOKUP_TTL` | yes: strict mode, named transformations |
 | `hot_responses` | whole answers to repeated image requests | yes: as the two above |
+| `streaming` | records of stored HLS/DASH segments, segment encodes in flight | yes: a purge of derivatives |
 | decoded sources (`imaging.decoded`) | decoded pixels of recent originals, sized here | never: keyed by the original's storage key |
 | libvips' operation cache (`imaging.memory`) | recent libvips operations, bounded here | never: keyed by file and arguments |
 
@@ -19,13 +20,14 @@ what it holds wrong. Writes made through this process call `forget()` (the edges
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from darkroom.config import Settings
 from darkroom.imaging import decoded as decoded_sources
 from darkroom.imaging.memory import configure_libvips
 from darkroom.media.derivatives import DerivativeCache
 from darkroom.media.lookups import AssetLookup, HotResponses, RulesLookup
+from darkroom.media.streaming import SegmentWork
 
 __all__ = ["Caches"]
 
@@ -39,6 +41,7 @@ class Caches:
     asset_lookup: AssetLookup
     rules_lookup: RulesLookup
     hot_responses: HotResponses
+    streaming: SegmentWork = field(default_factory=SegmentWork)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Caches:
@@ -57,3 +60,4 @@ class Caches:
         self.asset_lookup.forget_all()
         self.rules_lookup.forget_all()
         self.hot_responses.forget_all()
+        self.streaming.forget_all()

@@ -13,6 +13,7 @@ from typing import Any
 
 from darkroom.catalog import Asset
 from darkroom.errors import Invalid
+from darkroom.media import streaming
 from darkroom.media.derivatives import ClientHints
 from darkroom.media.services import Services
 from darkroom.media.shapes import delivery_urls
@@ -64,12 +65,16 @@ async def cloud_named(services: Services, cloud: str, *texts: str) -> NamedResol
 async def render_eager(services: Services, origin: str, asset: Asset, items: list[EagerItem]) -> list[dict[str, Any]]:
     """Render each eager transformation now; returns Cloudinary's `eager` list, its URLs
     starting with `origin` (`media.shapes.delivery_origin`)."""
-    if items and asset.resource_type != "image":
+    ladders = [item for item in items if asset.resource_type == "video" and item.format in streaming.STREAMING_FORMATS]
+    if len(ladders) < len(items) and asset.resource_type != "image":
         raise Invalid("Eager transformations are supported for images only")
     cache = services.caches.derivatives
     listed = []
     for item in items:
         transformation, fmt, chain = item.transformation, item.format, item.chain
+        if item in ladders and fmt is not None:  # sp_…/m3u8: a streaming ladder (media/streaming.py)
+            listed.append(await streaming.eager_entry(services, origin, asset, transformation, chain, fmt))
+            continue
         derivative = await cache.get(services, asset, chain, fmt, ClientHints())
         url, secure_url = delivery_urls(origin, asset, transformation, fmt or asset.format)
         listed.append(

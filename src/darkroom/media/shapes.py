@@ -82,6 +82,7 @@ def asset_json(origin: str, asset: Asset) -> dict[str, Any]:
         body["pages"] = asset.pages or 1
     elif asset.resource_type == "video":
         body["pages"] = 0  # Cloudinary's value for every video and audio file
+        body["playback_url"] = delivery_urls(origin, asset, "sp_auto", "m3u8")[1]  # adaptive streaming (media/streaming.py)
     if asset.duration is not None:
         body["duration"] = asset.duration
     body.update(asset.video_metadata)

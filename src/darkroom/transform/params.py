@@ -205,7 +205,7 @@ PARAMS: tuple[Param, ...] = (
     Param("ar", "aspect_ratio", lambda k, t: v.aspect_ratio(k, "aspect_ratio", t), v.format_aspect_ratio),
     Param("b", "background", _background, _format_background),
     Param("bo", "border", _border, lambda b: f"{b.width}px_{b.style}_{b.color}"),
-    Param("br", "bit_rate", _word("bit_rate", r"\d{1,9}[km]?(?::constant)?")),
+    Param("br", "bit_rate", _word("bit_rate", r"\d{1,9}(?:\.\d{1,3})?[km]?(?::constant)?")),  # 3.5m: as the predefined streaming profiles write it
     Param("c", "crop", _crop),
     Param("co", "color", parse_color),
     Param("cs", "color_space", _word("color_space", r"srgb|tinysrgb|no_cmyk|keep_cmyk|cmyk|copy|icc:[A-Za-z0-9_.\-]{1,100}")),
