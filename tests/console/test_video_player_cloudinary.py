@@ -170,7 +170,7 @@ def media(page: Any) -> dict[str, Any]:
 
 def play_until(page: Any, seconds: float = PLAY_SECONDS) -> dict[str, Any]:
     """Play (muted, so no gesture is needed) until the media clock passes `seconds`."""
-    page.evaluate("() => document.querySelector('video').play().catch(() => {})")
+    page.evaluate("() => { document.querySelector('video').play().catch(() => {}); }")  # not awaited: a source that never loads never settles it
     try:
         page.wait_for_function(f"() => document.querySelector('video').currentTime > {seconds}", timeout=PLAY_TIMEOUT_MS)
     except playwright_sync.TimeoutError:
