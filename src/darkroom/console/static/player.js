@@ -13,6 +13,17 @@ const mode = document.getElementById("player-mode");
 const PREPARING_RETRIES = 20;   // 423 answers before giving up on HLS
 const PREPARING_DELAY_MS = 3000;
 
+// darkroom encodes a segment on its first request and holds that request up to
+// DARKROOM_STREAM_WAIT_SECONDS (50 s by default): wait that long for a first byte rather
+// than hls.js's 10 s, which would give up on work that is about to arrive.
+const PATIENT = {
+  default: {
+    maxTimeToFirstByteMs: 60_000, maxLoadTimeMs: 120_000,
+    timeoutRetry: { maxNumRetry: 2, retryDelayMs: 0, maxRetryDelayMs: 0 },
+    errorRetry: { maxNumRetry: 2, retryDelayMs: 1000, maxRetryDelayMs: 8000 },
+  },
+};
+
 function show(kind, text) {
   mode.dataset.mode = kind;     // "hls", "mp4" or "preparing" (tests and styles read it)
   mode.textContent = text;
@@ -35,6 +46,7 @@ function playHls(Hls) {
   const hls = new Hls({
     // A worker file of our own rather than a blob: URL, which the console's CSP refuses.
     workerPath: new URL("hls.worker.js", new URL(root.dataset.hlsJs, location.href)).href,
+    manifestLoadPolicy: PATIENT, playlistLoadPolicy: PATIENT, fragLoadPolicy: PATIENT,
   });
   let preparing = 0;
   hls.on(Hls.Events.MANIFEST_PARSED, (_event, data) => {
