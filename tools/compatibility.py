@@ -51,6 +51,8 @@ SERVED_UTILS = {
 NOTES: dict[str, str] = {
     "api.usage": "difference: darkroom counts its own requests, bandwidth and storage; credits are not modelled",
     "utils.cloudinary_url": "difference: `secure=True` URLs need darkroom served over TLS (`--tls-cert`)",
+    "api.create_trigger": "difference: `uri_type` `webhook` only (`flow` and `poll` deliver inside Cloudinary's own services)",
+    "api.test_trigger": "difference: darkroom's triggers have no filters, so every sample passes",
     "node uploader.upload_large_part": "client-side: the Node SDK exports it without an implementation; it fails before any request",
 }
 

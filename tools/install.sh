@@ -46,6 +46,10 @@ python_packages() {
     if stale "$stamp" pyproject.toml; then
         say "installing darkroom${extras:+[$extras]} into $VENV"
         "$PY" -m pip install --quiet -e ".${extras:+[$extras]}"
+        # OCR (darkroom.addons.ocr): rapidocr-onnxruntime ships its models in the wheel but
+        # declares the GUI build of OpenCV, whose cv2 would shadow the headless one (and pull
+        # OpenCV 5, which has no Haar cascades); its other dependencies are in pyproject.toml.
+        "$PY" -m pip install --quiet --no-deps "rapidocr-onnxruntime==1.4.4"
         touch "$stamp"
     fi
 }

@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from darkroom.api import about, admin, admin_config, archives, delivery, downloads, media_store, metrics, search, sign, telemetry, upload
-from darkroom.api import metadata_rules, upload_mappings
+from darkroom.api import metadata_rules, triggers, upload_mappings
 from darkroom.api.media_store import MediaStoreConfig
 from darkroom.console.routes import routes as console_routes
 from darkroom.api.cors import UploadCorsMiddleware
@@ -30,6 +30,7 @@ from darkroom.api.logs import logging_config
 from darkroom.api.metrics import worker_metrics_dir
 from darkroom.api.proxies import TrustedProxies
 from darkroom.api.routing import FirstSegmentRouter
+from darkroom.media import tasks
 from darkroom.media.integrity import SweepThread
 from darkroom.media.services import Services, build_services
 from darkroom.config import Settings
@@ -39,7 +40,7 @@ __all__ = ["app_from_env", "build_services", "create_app", "logging_config", "wo
 
 # Each part's routes, in order: specific paths first, delivery's catch-all path last.
 ROUTE_LISTS: list[Sequence[BaseRoute]] = [
-    search.routes, admin_config.routes, metadata_rules.routes, upload_mappings.routes, admin.routes, archives.routes, downloads.routes,  # before upload's /{rt}/{action}
+    search.routes, admin_config.routes, metadata_rules.routes, upload_mappings.routes, triggers.routes, admin.routes, archives.routes, downloads.routes,  # before upload's /{rt}/{action}
     sign.routes,
     upload.routes,
     media_store.routes,
@@ -65,7 +66,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         # Orphan blobs and spool files a crash left: swept now and on a schedule, in a thread
         # of its own (start-up does not wait for it); stopped at shutdown.
         sweeping = SweepThread(services).start()
-        async with telemetry.running(app, services):  # flushes delivery usage, last at shutdown
+        async with telemetry.running(app, services), _job_consumer(services):  # usage flushed last at shutdown
             yield
         await anyio.to_thread.run_sync(sweeping.stop)  # waits a little for a sweep under way
         await services.caches.derivatives.settle()  # delivery stores new derivatives after answering
@@ -86,6 +87,27 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     # Checked now, so a bad media-store setting stops start-up instead of the first request.
     app.state.media_store_config = MediaStoreConfig.from_settings(settings)
     return app
+
+
+@contextlib.asynccontextmanager
+async def _job_consumer(services: Services) -> AsyncIterator[None]:
+    """This process's job consumer (unless DARKROOM_JOBS_IN_PROCESS=false): it stops taking
+    jobs at shutdown and is given JOB_STOP_GRACE seconds to finish the ones in hand; a job
+    still running then goes back to the queue."""
+    if not services.settings.jobs_in_process:
+        yield
+        return
+    stopping = anyio.Event()
+    async with anyio.create_task_group() as group:
+        group.start_soon(tasks.consume, services, stopping)
+        try:
+            yield
+        finally:
+            stopping.set()
+            group.cancel_scope.deadline = anyio.current_time() + JOB_STOP_GRACE
+
+
+JOB_STOP_GRACE = 10.0  # seconds
 
 
 def _metered(services: Services) -> Services:

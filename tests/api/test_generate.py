@@ -13,6 +13,7 @@ import cloudinary.utils
 import httpx
 import pytest
 import pyvips
+from PIL import Image
 from cloudinary.exceptions import BadRequest, NotFound
 
 from darkroom.imaging.metrics import hamming
@@ -225,10 +226,18 @@ def test_explicit_answers_analysis_too(cld_sqlite: LiveServer, tmp_path: Path) -
     assert points[0]["width"] == 20 and _picture(points[-1]["url"]).width == points[-1]["width"]
 
 
-def test_analysis_is_skipped_for_files_libvips_cannot_read(cld_sqlite: LiveServer, tmp_path: Path) -> None:
-    (tmp_path / "doc.pdf").write_bytes(b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n")
+def test_pdf_uploads_are_analysed_from_their_first_page(cld_sqlite: LiveServer, tmp_path: Path) -> None:
+    # libvips here has no PDF loader; PDFium renders the first page (imaging/foreign.py).
+    Image.new("RGB", (200, 100), (0, 0, 255)).save(tmp_path / "doc.pdf", resolution=72)
     result = cloudinary.uploader.upload(str(tmp_path / "doc.pdf"), colors=True, phash=True)
-    assert result["format"] == "pdf" and "colors" not in result and "phash" not in result
+    assert result["format"] == "pdf" and result["resource_type"] == "image" and result["pages"] == 1
+    assert result["colors"][0][0] in ("#0000FF", "#0000FE") and len(result["phash"]) == 16  # JPEG inside the PDF
+
+
+def test_a_broken_pdf_is_refused(cld_sqlite: LiveServer, tmp_path: Path) -> None:
+    (tmp_path / "doc.pdf").write_bytes(b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n")
+    with pytest.raises(BadRequest, match="Invalid PDF file"):
+        cloudinary.uploader.upload(str(tmp_path / "doc.pdf"), colors=True, phash=True)
 
 
 # ---------------------------------------------------------------- responsive breakpoints

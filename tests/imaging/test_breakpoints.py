@@ -31,8 +31,8 @@ def test_max_images_widens_the_step() -> None:
     assert choose_breakpoints(BreakpointSettings(max_images=1), 1000, _area) == [1000]
 
 
-def test_a_range_smaller_than_one_step_gives_one_width() -> None:
-    assert choose_breakpoints(BreakpointSettings(min_width=90, max_width=100, bytes_step=20000), 1000, _area) == [100]
+def test_a_range_smaller_than_one_step_still_lists_both_ends() -> None:
+    assert choose_breakpoints(BreakpointSettings(min_width=90, max_width=100, bytes_step=20000), 1000, _area) == [100, 90]
 
 
 def test_measurements_are_few_and_never_repeated() -> None:

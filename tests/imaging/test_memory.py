@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from darkroom.imaging.memory import ANIMATION_WORKING_COPIES, BYTES_PER_PIXEL, FIXED_BYTES, WORKING_COPIES, SourceHeader, render_memory_bytes
+from darkroom.imaging.memory import ANIMATION_WORKING_COPIES, BYTES_PER_PIXEL, FOREIGN_DECODE_COPIES, FIXED_BYTES, WORKING_COPIES, SourceHeader, render_memory_bytes
 from darkroom.transform import parse
 
 MB = 1024 * 1024
@@ -37,8 +37,10 @@ def test_a_resize_after_another_step_does_not_stream() -> None:
 
 def test_one_page_or_frame_decodes_alone() -> None:
     assert estimate(HOSTILE_GIF, "pg_2") == 300 * 300 * BYTES_PER_PIXEL * WORKING_COPIES + FIXED_BYTES
-    document = SourceHeader("pdf", 600, 800, pages=500)  # a document renders one page
-    assert estimate(document, "") == 600 * 800 * BYTES_PER_PIXEL * WORKING_COPIES + FIXED_BYTES
+    document = SourceHeader("pdf", 600, 800, pages=500)  # a document renders one page (PDFium's copies too)
+    assert estimate(document, "") == 600 * 800 * BYTES_PER_PIXEL * (WORKING_COPIES + FOREIGN_DECODE_COPIES) + FIXED_BYTES
+    # `pg_` ranges decode every page they name
+    assert estimate(document, "pg_2-4") > 3 * estimate(document, "pg_2") - 3 * FIXED_BYTES
 
 
 def test_an_enlargement_counts_the_output() -> None:

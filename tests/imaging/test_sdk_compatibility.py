@@ -43,7 +43,9 @@ EFFECTS = """sepia sepia:60 grayscale vignette vignette:30 sharpen sharpen:100 i
 blackwhite negate brightness:30 contrast:50 saturation:-50 hue:40 vibrance tint:40:red:blue tint:equalize:80:red:blue
 colorize:40 oil_paint pixelate:10 unsharp_mask noise:50 cartoonify gradient_fade""".split()
 # Cloudinary runs these through a model (or an add-on): a clear 400, never a silent no-op.
-NEEDS_A_MODEL = "background_removal upscale enhance gen_remove:prompt_text gen_restore style_transfer dropshadow extract:prompt_person".split()
+# e_enhance is darkroom's classical enhancer (e_improve, docs/addons.md); background removal and upscale
+# render only with the model effects the application layer gives (tests/addons).
+NEEDS_A_MODEL = "background_removal upscale gen_remove:prompt_text gen_restore style_transfer dropshadow extract:prompt_person".split()
 
 
 @pytest.fixture(autouse=True)
@@ -74,6 +76,35 @@ def test_sdk_effects_render_and_change_the_picture(images: dict[str, str], effec
     assert (changed.width, changed.height) == (plain.width, plain.height)
     alpha_changed = changed.bands != plain.bands  # gradient_fade: the picture fades into transparency
     assert alpha_changed or (changed - plain).abs().avg() > 0.5
+
+
+def _channels(image: pyvips.Image) -> list[pyvips.Image]:
+    return [image.extract_band(i).cast("int") for i in range(3)]
+
+
+@pytest.mark.parametrize("effect", ["sepia", "sepia:60"])
+def test_next_cloudinary_sepia_tones_every_pixel_warm(images: dict[str, str], effect: str) -> None:
+    """`<CldImage sepia>` (e_sepia, or e_sepia:60): ImageMagick's sepia-tone, the whole picture."""
+    red, green, blue = _channels(_render(images, {"effect": effect}))
+    ordered = ((red >= green) & (green >= blue)) / 255  # 1 where R ≥ G ≥ B
+    assert ordered.avg() > 0.99
+    assert red.avg() - blue.avg() > 30
+
+
+def _edge_energy(image: pyvips.Image) -> float:
+    grey = image.colourspace("b-w").extract_band(0).cast("float")
+    across = (grey.crop(1, 0, grey.width - 1, grey.height) - grey.crop(0, 0, grey.width - 1, grey.height)).abs().avg()
+    down = (grey.crop(0, 1, grey.width, grey.height - 1) - grey.crop(0, 0, grey.width, grey.height - 1)).abs().avg()
+    return float(across + down)
+
+
+def test_next_cloudinary_blur_is_strong_by_default(images: dict[str, str]) -> None:
+    """`<CldImage blur>` sends e_blur (Cloudinary's strength 100); `blur="500"` e_blur:500."""
+    plain = _edge_energy(_render(images, {}))
+    default = _edge_energy(_render(images, {"effect": "blur"}))
+    assert default == _edge_energy(_render(images, {"effect": "blur:100"}))
+    assert default < 0.5 * plain
+    assert _edge_energy(_render(images, {"effect": "blur:500"})) < 0.5 * default
 
 
 @pytest.mark.parametrize("effect", NEEDS_A_MODEL)

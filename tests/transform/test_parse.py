@@ -350,6 +350,8 @@ def test_public_surface_is_pinned() -> None:
             # What the renderers read: expression trees, colours, the vocabulary they act on.
             "AUTO_GRAVITY_CROPS", "FORMAT_ALIASES", "Cast", "Literal", "Lookup", "Name", "Node", "Operation",
             "parse_color", "rgba",
+            # Effect arguments with a structure of their own, read alike by parser and renderer.
+            "theme_options", "vectorize_options",
         ]
     )
 

@@ -17,7 +17,9 @@ from starlette.routing import Route
 from darkroom.api.admin_analysis import analysis_fields
 from darkroom.api.admin_http import Admin, as_bool, as_list, authorize, canonical_transformation, guard_routes, list_item, reply
 from darkroom.api.callers import authenticate
+from darkroom.media.addons import StoredAnalysis, addon_request, analyse_stored, moderation_decided, record_stored, stored_coordinates
 from darkroom.media.ingest import delete_blobs
+from darkroom.media.notifications import announce
 from darkroom.api.multipart import read_upload_form
 from darkroom.media.services import services_of
 from darkroom.media.params import parse_context, parse_list
@@ -185,10 +187,10 @@ async def by_context(request: Request) -> Response:
 
 
 async def by_moderation(request: Request) -> Response:
+    """`resources_by_moderation(kind, status)`: assets a kind moderated, by their overall status."""
     admin = await authorize(request)
-    if request.path_params["kind"] != "manual":
-        return admin.reply({"resources": []})
-    filters = _listing(admin, resource_type=_resource_type(request), moderation_status=request.path_params["status"])
+    filters = _listing(admin, resource_type=_resource_type(request), moderation_status=request.path_params["status"],
+                       moderation_kind=request.path_params["kind"])
     return await _page(admin, filters)
 
 
@@ -215,11 +217,28 @@ async def resource(request: Request) -> Response:
     admin = await authorize(request)
     path = request.path_params
     asset, derived = await admin.db(listing.asset_details, _resource_type(request), path["type"], path["public_id"])
-    return admin.reply({**_details(admin, asset, derived), **await analysis_fields(admin, asset)})
+    body = {**_details(admin, asset, derived), **await analysis_fields(admin, asset)}
+    if as_bool(admin.param("faces")) and asset.annotations.get("faces"):
+        body["faces"] = stored_coordinates(asset)["faces"]  # stored coordinates replace detected faces
+    if as_bool(admin.param("coordinates")):
+        body["coordinates"] = stored_coordinates(asset)
+    return admin.reply(body)
 
 
 async def update(request: Request) -> Response:
     admin = await authorize(request)
+    path = request.path_params
+    params = admin.params
+    wanted = addon_request({k: v for k, v in params.items() if k != "moderation"}, "update")  # `moderation` is no update parameter
+    current = (await admin.db(listing.asset_details, _resource_type(request), path["type"], path["public_id"]))[0] if wanted.analyses else None
+    analysis = await analyse_stored(admin.services, current, wanted)
+    try:
+        return await _update(admin, request, analysis)
+    finally:
+        analysis.discard()
+
+
+async def _update(admin: Admin, request: Request, analysis: StoredAnalysis) -> Response:
     path = request.path_params
     params = admin.params
     changes = AssetChanges(
@@ -233,8 +252,14 @@ async def update(request: Request) -> Response:
         access_mode=params.get("access_mode"),
     )
     asset = await admin.db(update_resource, _resource_type(request), path["type"], path["public_id"], changes)
+    url = str(params.get("notification_url") or "") or None
+    asset, addon_fields = await record_stored(admin.services, asset, analysis, url, api_key=admin.api_key)
+    if changes.moderation_status is not None:
+        entries = asset.annotations.get("moderation") or [{}]
+        entry: dict[str, Any] = next((e for e in entries if e.get("kind") == "manual"), entries[-1])  # as with_moderation_status chose
+        await moderation_decided(admin.services, asset, entry, url, api_key=admin.api_key, manual=True)
     derived = (await admin.db(listing.asset_details, asset.resource_type, asset.type, asset.public_id))[1]
-    return admin.reply(_details(admin, asset, derived))
+    return admin.reply({**_details(admin, asset, derived), **addon_fields})
 
 
 def _tags_param(value: Any) -> list[str] | None:
@@ -265,8 +290,13 @@ async def _target(admin: Admin) -> Target:
     return Target(keep_original=as_bool(admin.param("keep_original")), transformations=chosen)
 
 
-async def _deletion_reply(admin: Admin, outcome: Deletion) -> Response:
+async def _deletion_reply(admin: Admin, outcome: Deletion, kind: dict[str, str] | None = None, id_field: str = "public_id") -> Response:
     await delete_blobs(admin.services, outcome.storage_keys)
+    gone = [key for key, counts in outcome.counts.items() if counts.get("original")]
+    if gone:  # Cloudinary's `delete` notification: the call's notification_url, else the cloud's
+        resources = [{**(kind or {}), id_field: key} for key in gone]
+        url = admin.param("notification_url") or None
+        await announce(admin.services, admin.cloud, "delete", {"resources": resources}, url=url, api_key=admin.api_key)
     body: dict[str, Any] = {"deleted": outcome.deleted, "deleted_counts": outcome.counts, "partial": outcome.partial}
     if outcome.next_cursor:
         body["next_cursor"] = outcome.next_cursor
@@ -288,7 +318,7 @@ async def delete_resources(request: Request) -> Response:
         )
     else:
         raise Invalid("Missing required parameter - public_ids")
-    return await _deletion_reply(admin, outcome)
+    return await _deletion_reply(admin, outcome, {"resource_type": resource_type, "type": type_})
 
 
 async def delete_by_tag(request: Request) -> Response:
@@ -301,7 +331,7 @@ async def delete_by_tag(request: Request) -> Response:
 async def delete_by_asset_id_list(request: Request) -> Response:
     admin = await authorize(request)
     outcome = await admin.db(delete_by_asset_ids, as_list(admin.param("asset_ids")), await _target(admin))
-    return await _deletion_reply(admin, outcome)
+    return await _deletion_reply(admin, outcome, id_field="asset_id")
 
 
 async def delete_derived(request: Request) -> Response:

@@ -168,8 +168,11 @@ def _seconds_until(moment: datetime) -> str:
 class Admin:
     """One authorized Admin/Search call: the services, the cloud, the request and its parameters."""
 
-    def __init__(self, request: Request, services: Services, cloud: str, params: dict[str, Any], quota: Quota | None = None) -> None:
+    def __init__(
+        self, request: Request, services: Services, cloud: str, params: dict[str, Any], quota: Quota | None = None, api_key: str | None = None
+    ) -> None:
         self.request = request
+        self.api_key = api_key  # the key that authenticated the call (its secret signs the call's notifications)
         self.services = services
         self.cloud = cloud
         self.params = params
@@ -201,7 +204,7 @@ async def authorize(request: Request) -> Admin:
     found = await services.db(catalog.find_key, credentials[0]) if credentials and credentials[0] else None
     key = verify_basic_auth(credentials, found, cloud, ADMIN_API_REFUSALS)
     quota = _count_call(f"key:{key.api_key}", await _rate_limit(services, cloud))
-    return Admin(request, services, cloud, await read_params(request), quota)
+    return Admin(request, services, cloud, await read_params(request), quota, key.api_key)
 
 
 async def read_params(request: Request) -> dict[str, Any]:
@@ -350,7 +353,7 @@ def list_item(admin: Admin, asset: Asset, *, detail: bool = False) -> dict[str, 
             item["tags"] = list(asset.tags)
     if (detail or as_bool(params.get("moderations"))) and _moderated(asset):
         item["moderation_status"] = _moderation(asset)
-        item["moderation"] = [{"kind": "manual", "status": _moderation(asset)}]
+        item["moderation"] = asset.annotations.get("moderation") or [{"kind": "manual", "status": _moderation(asset)}]
     return _narrow(item, params.get("fields")) if not detail else item
 
 

@@ -15,6 +15,8 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from darkroom.catalog.cloud_settings import cloud_settings
+from darkroom.catalog.moderation import HIDE_REJECTED, overall_status
 from darkroom.media import auto_upload
 from darkroom.media.lookups import AssetLookup, RulesLookup
 from darkroom.api.hot_responses import mark_replayable
@@ -56,6 +58,8 @@ async def deliver(request: Request) -> Response:
     if target is not None:  # an HLS/DASH ladder: api/streaming.py has the URL layout
         return await _stream(request, services, cloud, type_, *target)
     asset, requested_format = await _find(caches.asset_lookup, services, cloud, resource_type, type_, path)
+    if overall_status(asset.annotations.get("moderation") or []) == "rejected" and await _hides_rejected(services, cloud):
+        raise NotFound("Resource not found")  # rejected by moderation, and the cloud delivers no rejected asset
     if type_ == "sprite" and requested_format in SPRITE_SIDECARS and not path.transformation:
         return await _sprite_sidecar(request, services, asset, requested_format, path)
     rules = caches.rules_lookup
@@ -98,6 +102,11 @@ async def _sprite_sidecar(request: Request, services: Services, asset: Asset, fm
     except StrictTransformationRefused:
         raise NotFound("Resource not found") from None
     return _derived_response(request, found, path, None, asset)
+
+
+async def _hides_rejected(services: Services, cloud: str) -> bool:
+    """The cloud's moderation setting; read only for a rejected asset, so the common path pays nothing."""
+    return bool((await services.db(cloud_settings, cloud)).get(HIDE_REJECTED))
 
 
 async def _find(
@@ -240,6 +249,8 @@ def _derived_response(request: Request, derivative: Derivative, path: DeliveryPa
     headers = {"ETag": etag, "Cache-Control": _cache_control(asset, path), "Accept-Ranges": "bytes", **NO_SNIFFING}
     if derivative.vary_accept:
         headers["Vary"] = "Accept"
+    if derivative.format == "svg":  # a traced picture (e_vectorize): safe by construction, sandboxed all the same
+        headers["Content-Security-Policy"] = SVG_POLICY
     if download_name is not None:  # fl_attachment[:name]
         stem = download_name or asset.public_id.rsplit("/", 1)[-1]
         headers["Content-Disposition"] = attachment(f"{stem}.{derivative.format}")

@@ -21,11 +21,13 @@ from collections.abc import Iterator
 from prometheus_client import (
     CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, generate_latest,
 )
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from darkroom.media.services import services_of
 from darkroom.vocabulary import UPLOAD_RESOURCE_TYPES
 
 __all__ = [
@@ -136,7 +138,7 @@ def _multiprocess_dir() -> str | None:
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 
 
-async def metrics_endpoint(_request: Request) -> Response:
+async def metrics_endpoint(request: Request) -> Response:
     """`GET /metrics` in Prometheus' text format."""
     if _multiprocess_dir():
         registry = CollectorRegistry()
@@ -144,7 +146,32 @@ async def metrics_endpoint(_request: Request) -> Response:
         body = generate_latest(registry)
     else:
         body = generate_latest(REGISTRY)
-    return Response(body, media_type=CONTENT_TYPE_LATEST)
+    return Response(body + await _job_gauges(request), media_type=CONTENT_TYPE_LATEST)
+
+
+JOB_STATES = ("queued", "running", "done", "failed")
+
+
+class _Collected:
+    def __init__(self, family: GaugeMetricFamily) -> None:
+        self.family = family
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        yield self.family
+
+
+async def _job_gauges(request: Request) -> bytes:
+    """The job journal's counts by state: read from the database, so the same from any process."""
+    services = getattr(request.app.state, "services", None)
+    if services is None:
+        return b""
+    counts = await services_of(request).jobs.counts()
+    family = GaugeMetricFamily("darkroom_jobs", "Jobs in the journal by state (finished ones are kept a day).", labels=["state"])
+    for state in JOB_STATES:
+        family.add_metric([state], counts.get(state, 0))
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Collected(family))  # a collector is anything with collect()
+    return generate_latest(registry)
 
 
 routes = [Route("/metrics", metrics_endpoint, methods=["GET"])]

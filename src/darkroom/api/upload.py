@@ -6,6 +6,7 @@ reply. Actions: upload (incl. chunked), destroy, rename, tags, context, explicit
 
 from __future__ import annotations
 
+from typing import Any
 
 import anyio
 
@@ -18,9 +19,11 @@ from darkroom.api.actions import Action, ActionContext, required, resource_reply
 from darkroom.api.callers import apply_preset, authenticate
 from darkroom.media.chunks import parse_content_range, receive_chunk
 from darkroom.api import generate
-from darkroom.media.eager import EagerItem, cloud_named, parse_eager, render_eager
+from darkroom.media.eager import EagerItem, cloud_named, defer_eager, eager_async_requested, parse_eager, render_eager
+from darkroom.media.addons import addon_request, analyse_stored, record_stored
 from darkroom.media.analysis import analysis_fields, check_analysis_params
 from darkroom.media.ingest import UploadOptions, base_public_id, delete_blobs
+from darkroom.media.notifications import announce, asset_ref, context_changed_body, renamed_body, tags_changed_body
 from darkroom.media.uploads import store_upload
 from darkroom.api.multipart import read_upload_form
 from darkroom.media.spool import SpooledFile
@@ -67,6 +70,7 @@ async def upload(ctx: ActionContext) -> Response:
         params = {**params, "transformation": parse(params["transformation"], named=named).canonical()}
     options = UploadOptions.from_params(params, ctx.resource_type, signed=ctx.caller.signed)
     check_analysis_params(params)
+    addon_request(params, "upload")  # a bad add-on value refuses even the first chunk
     eager = parse_eager(params.get("eager", ""), named)  # parsed before anything is stored, so a bad one stores nothing
     content_range = ctx.request.headers.get("content-range")
     if content_range:
@@ -118,8 +122,22 @@ async def _store_and_reply(
     ctx: ActionContext, spooled: SpooledFile, options: UploadOptions, params: dict[str, str], eager: list[EagerItem]
 ) -> Response:
     # media.uploads holds the invariant: this request stores nothing, or stores and answers 2xx.
-    body = await store_upload(ctx.services, ctx.cloud, spooled, options, params, eager, _origin(ctx), lambda asset: resource_reply(ctx, asset))
+    body = await store_upload(
+        ctx.services, ctx.cloud, spooled, options, params, eager, _origin(ctx), lambda asset: resource_reply(ctx, asset), api_key=_key(ctx)
+    )
+    await _announce(ctx, "upload", body, params)
     return JSONResponse(body)
+
+
+def _key(ctx: ActionContext) -> str | None:
+    """The key that signed the call: its secret signs the call's notifications."""
+    return ctx.caller.key.api_key if ctx.caller.key is not None else None
+
+
+async def _announce(ctx: ActionContext, notification_type: str, body: dict[str, Any], params: dict[str, str] | None = None) -> None:
+    """Cloudinary's notification of a change this call made (media.notifications)."""
+    url = (params or ctx.params).get("notification_url") or None
+    await announce(ctx.services, ctx.cloud, notification_type, body, url=url, api_key=_key(ctx))
 
 
 def _asset_resource_type(ctx: ActionContext) -> str:
@@ -135,6 +153,7 @@ async def destroy(ctx: ActionContext) -> Response:
     if found is None:
         return JSONResponse({"result": "not found"})
     await delete_blobs(ctx.services, found[1])
+    await _announce(ctx, "delete", {"resources": [asset_ref(found[0])]})
     return JSONResponse({"result": "ok"})
 
 
@@ -151,6 +170,7 @@ async def rename(ctx: ActionContext) -> Response:
         overwrite=parse_bool(ctx.params.get("overwrite"), False),
     )
     await delete_blobs(ctx.services, freed)
+    await _announce(ctx, "rename", renamed_body(renamed, ctx.params["from_public_id"]))
     return JSONResponse(await resource_reply(ctx, renamed))
 
 
@@ -179,6 +199,9 @@ async def tags(ctx: ActionContext) -> Response:
     updated = await ctx.services.db(
         catalog.update_tags, ctx.cloud, _asset_resource_type(ctx), _type(ctx), _public_ids(ctx), command, tag_list
     )
+    if updated:
+        body = tags_changed_body(updated, _asset_resource_type(ctx), _type(ctx), command, tag_list)
+        await _announce(ctx, "resource_tags_changed", body)
     return JSONResponse({"public_ids": updated})
 
 
@@ -192,6 +215,9 @@ async def context(ctx: ActionContext) -> Response:
     updated = await ctx.services.db(
         catalog.update_context, ctx.cloud, _asset_resource_type(ctx), _type(ctx), _public_ids(ctx), command, values
     )
+    if updated:
+        body = context_changed_body(updated, _asset_resource_type(ctx), _type(ctx), command, values)
+        await _announce(ctx, "resource_context_changed", body)
     return JSONResponse({"public_ids": updated})
 
 
@@ -212,12 +238,21 @@ async def explicit(ctx: ActionContext) -> Response:
     current = await ctx.services.db(catalog.get_asset, ctx.cloud, _asset_resource_type(ctx), _type(ctx), public_id)
     if current is None:
         raise catalog.AssetNotFound(f"Resource not found - {public_id}")
-    fields = await analysis_fields(ctx.services, _origin(ctx), current, None, ctx.params)
-    if eager:
-        fields["eager"] = await render_eager(ctx.services, _origin(ctx), current, eager)
-    asset = await ctx.services.db(update_resource, ctx.cloud, _asset_resource_type(ctx), _type(ctx), public_id, changes)
+    analysis = await analyse_stored(ctx.services, current, addon_request(params, "upload"))
+    try:
+        fields = await analysis_fields(ctx.services, _origin(ctx), current, None, ctx.params)
+        if eager and eager_async_requested(params):
+            fields["eager"] = await defer_eager(ctx.services, _origin(ctx), current, eager, params, api_key=_key(ctx))
+        elif eager:
+            fields["eager"] = await render_eager(ctx.services, _origin(ctx), current, eager)
+        asset = await ctx.services.db(update_resource, ctx.cloud, _asset_resource_type(ctx), _type(ctx), public_id, changes)
+        asset, addon_fields = await record_stored(ctx.services, asset, analysis, params.get("notification_url"), api_key=_key(ctx))
+    finally:
+        analysis.discard()
     body = await resource_reply(ctx, asset)
     body.update(fields)
+    body.update(addon_fields)
+    await _announce(ctx, "explicit", body)
     return JSONResponse(body)
 
 

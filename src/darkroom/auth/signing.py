@@ -22,6 +22,7 @@ __all__ = [
     "response_signature",
     "url_signature",
     "algorithm_for_signature",
+    "notification_signature",
 ]
 
 # Fields the SDK never signs: they travel in the path or are added after signing.
@@ -98,3 +99,9 @@ def url_signature(to_sign: str, secret: str, *, algorithm: str = "sha1", long: b
         algorithm = "sha256"
     digest = _HASHES[algorithm]((to_sign + secret).encode()).digest()
     return base64.urlsafe_b64encode(digest).decode()[: 32 if long else 8]
+
+
+def notification_signature(body: bytes, timestamp: int, secret: str, *, algorithm: str = "sha1") -> str:
+    """`X-Cld-Signature` of a webhook: lowercase hex of HASH(body + timestamp + secret), a plain
+    hash over the exact bytes sent (not an HMAC), as `verify_notification_signature` checks."""
+    return _HASHES[algorithm](body + str(timestamp).encode() + secret.encode()).hexdigest()

@@ -69,6 +69,7 @@ class Asset:
     tags: tuple[str, ...]
     created_at: datetime
     uploaded_at: datetime
+    annotations: dict[str, Any] = field(default_factory=dict)  # the add-ons' findings (schema.py)
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,9 @@ class NewAsset:
     tags: tuple[str, ...] = ()
     context: dict[str, str] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
+    annotations: dict[str, Any] = field(default_factory=dict)  # faces/custom coordinates, add-on findings
+    moderation_status: str | None = None  # the moderation's overall status, None when none was asked
+    moderation_kinds: str | None = None  # "|aws_rek:approved|manual:pending|" (catalog/moderation.py)
 
 
 @dataclass(frozen=True)
@@ -191,6 +195,7 @@ def _asset_from_row(row: Any, tags: tuple[str, ...]) -> Asset:
         tags=tags,
         created_at=_aware(row["created_at"]),
         uploaded_at=_aware(row["uploaded_at"]),
+        annotations=dict(row["annotations"] or {}),
     )
 
 
@@ -281,6 +286,9 @@ def _row_values(new: NewAsset, version: int) -> dict[str, Any]:
         "context": dict(new.context),
         "metadata": dict(new.metadata),
         "uploaded_at": _now(),
+        "annotations": dict(new.annotations) or None,
+        "moderation_status": new.moderation_status,
+        "moderation_kinds": new.moderation_kinds,
     }
 
 

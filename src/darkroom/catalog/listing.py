@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 from darkroom.catalog.assets import Asset
 from darkroom.catalog.errors import AssetNotFound
 from darkroom.catalog.rows import assets_from_rows, cursor_after, keyset_page
+from darkroom.catalog.moderation import moderated_by
 from darkroom.catalog.schema import asset_tags, assets, derived
 from darkroom.catalog.search.compiler import starts_with
 from darkroom.catalog.search.paging import SortKey
@@ -53,6 +54,7 @@ class Listing:
     context_key: str | None = None
     context_value: str | None = None
     moderation_status: str | None = None
+    moderation_kind: str | None = None  # "manual", "aws_rek" … (catalog/moderation.py)
     asset_folder: str | None = None
     direction: str | None = None  # None: newest first; with a prefix, public_id A→Z
     max_results: int = DEFAULT_MAX_RESULTS
@@ -103,7 +105,9 @@ def _where(cloud: str, listing: Listing) -> sa.ColumnElement[bool]:
     if listing.context_key:
         value = assets.c.context[listing.context_key].as_string()
         clauses.append(value.is_not(None) if listing.context_value is None else value == listing.context_value)
-    if listing.moderation_status:
+    if listing.moderation_kind:
+        clauses.append(moderated_by(listing.moderation_kind, listing.moderation_status))
+    elif listing.moderation_status:
         clauses.append(assets.c.moderation_status == listing.moderation_status)
     if listing.asset_folder is not None:
         clauses.append(assets.c.asset_folder == listing.asset_folder)

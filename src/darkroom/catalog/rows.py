@@ -78,6 +78,7 @@ def _asset(row: Any, tags: tuple[str, ...]) -> AssetRecord:
     values["context"] = dict(values["context"] or {})
     values["metadata"] = dict(values["metadata"] or {})
     values["video_metadata"] = dict(values["video_metadata"] or {})
+    values["annotations"] = dict(values["annotations"] or {})
     for name in ("created_at", "uploaded_at"):
         moment: datetime = values[name]
         values[name] = moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -85,6 +85,10 @@ assets = Table(
     Column("placeholder", Boolean, nullable=False, default=False),
     Column("access_mode", String(16), nullable=False, default="public"),
     Column("moderation_status", String(16), nullable=True),
+    # The add-ons' findings (catalog/moderation.py): {"faces", "custom", "ocr": [[x, y, w, h]…] in
+    # original pixels, "moderation": [{kind, status, response?, updated_at}], "info": {family: {kind: …}}}.
+    Column("annotations", JSON, nullable=True),
+    Column("moderation_kinds", String(512), nullable=True),  # "|aws_rek:approved|manual:pending|": listing by kind and status
     Column("status", String(16), nullable=False, default="active"),
     Column("context", JSON, nullable=False, default=dict),  # {"key": "value"} (Cloudinary's context.custom)
     Column("metadata", JSON, nullable=False, default=dict),  # structured metadata {"field_id": value}
@@ -303,6 +307,40 @@ upload_mappings = Table(
     Column("folder", String(255), primary_key=True),  # "wiki" or "a/b", no leading or trailing slash
     Column("template", Text, nullable=False),  # an http(s) URL prefix
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# The job journal (darkroom.jobs): every job from enqueue to done. The queue (huey) only
+# carries job ids to wake a worker; this row is the truth, so a job whose worker died (its
+# lease expired) or whose queue message was lost is pushed again and nothing is dropped.
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(32), primary_key=True),  # random hex, also the queue message
+    Column("name", String(128), nullable=False),  # the handler's name (media.tasks)
+    Column("payload", JSON, nullable=False),
+    Column("state", String(16), nullable=False),  # queued | running | done | failed
+    Column("attempts", Integer, nullable=False, default=0),  # runs started so far
+    Column("run_after", DateTime(timezone=True), nullable=False),  # not before (retry back-off)
+    Column("pushed_at", DateTime(timezone=True), nullable=True),  # last put on the queue
+    Column("lease_until", DateTime(timezone=True), nullable=True),  # a running job's claim ends
+    Column("last_error", Text, nullable=False, default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Index("ix_jobs_state_run_after", "state", "run_after"),
+)
+
+# Notification triggers (the Admin API's /triggers): webhooks fired on an event type.
+notification_triggers = Table(
+    "notification_triggers",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("cloud", String(128), ForeignKey("clouds.name", ondelete="CASCADE"), nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("uri", Text, nullable=False),
+    Column("uri_type", String(16), nullable=False, default="webhook"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_notification_triggers_cloud_event", "cloud", "event_type"),
 )
 
 # Indexes for the Admin listings and the Search API's common filters and sorts.

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from darkroom.catalog.assets import Asset, insert_tags
 from darkroom.catalog.errors import AssetNotFound, duplicate_is_conflict
+from darkroom.catalog.moderation import kinds_text, overall_status, with_moderation_status
 from darkroom.catalog.metadata_fields import fields_by_id, validated_values
 from darkroom.catalog.rows import assets_from_rows
 from darkroom.catalog.schema import asset_tags, assets
@@ -60,6 +61,13 @@ def _column_values(changes: AssetChanges) -> dict[str, Any]:
     return values
 
 
+def _moderation_values(annotations: dict[str, Any], status: str) -> dict[str, Any]:
+    """`moderation_status=…`: the manual verdict, kept in step in the moderation list (catalog/moderation.py)."""
+    merged = with_moderation_status(annotations, status)
+    return {"annotations": merged, "moderation_kinds": kinds_text(merged["moderation"]),
+            "moderation_status": overall_status(merged["moderation"])}
+
+
 def update_resource(engine: Engine, cloud: str, resource_type: str, type_: str, public_id: str, changes: AssetChanges) -> Asset:
     identity = sa.and_(assets.c.cloud == cloud, assets.c.resource_type == resource_type, assets.c.type == type_,
                        assets.c.public_id == public_id)
@@ -72,6 +80,8 @@ def update_resource(engine: Engine, cloud: str, resource_type: str, type_: str, 
             values["metadata"] = validated_values(
                 conn, cloud, dict(row["metadata"] or {}), changes.metadata, clear_invalid=changes.clear_invalid
             )
+        if changes.moderation_status is not None:
+            values.update(_moderation_values(dict(row["annotations"] or {}), changes.moderation_status))
         if values:
             conn.execute(sa.update(assets).where(assets.c.id == row["id"]).values(**values))
         if changes.tags is not None:

@@ -1,4 +1,4 @@
-"""The `darkroom` command: serve, migrate, keys, clouds, policies (and the console's users and tokens), fsck.
+"""The `darkroom` command: serve, worker, migrate, keys, clouds, policies (and the console's users and tokens), fsck.
 
 Errors a user can make (an unknown cloud, key or user) exit with status 1 and one line saying
 what was wrong; `python -m darkroom.cli.docs` writes the README's command list from this tree.
@@ -17,6 +17,8 @@ import click
 from darkroom import __version__, catalog
 from darkroom.cli import serving
 from darkroom.catalog import Engine
+from darkroom.catalog.cloud_settings import set_cloud_setting
+from darkroom.catalog.moderation import HIDE_REJECTED
 from darkroom.cli.options import data_dir_option, settings_for
 from darkroom.config import Settings
 
@@ -49,7 +51,7 @@ def main() -> None:
 @click.option("--log-level", default="info", show_default=True, help="uvicorn log level.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Log lines as readable text, or as JSON objects (one a line).")
 def serve(host: str, port: int, data_dir: str | None, tls_cert: str | None, tls_key: str | None, workers: int, log_level: str, log_format: str) -> None:
-    """Run the HTTP server (Upload API, Admin API, delivery, console).
+    """Run the HTTP server: the APIs, delivery and the console.
 
     On a fresh data folder it creates a `demo` cloud with a key and an `admin` console user,
     and prints their secrets this once. Later starts print the key with its secret replaced
@@ -174,13 +176,24 @@ def clouds_create(cloud: str, data_dir: str | None) -> None:
 @clouds.command("set")
 @click.argument("cloud")
 @click.option("--strict/--no-strict", "strict", default=None, help="Strict transformations: only signed or allowed transformations render.")
+@click.option("--notification-url", default=None, metavar="URL", help="Webhook for the cloud's notifications when a call names none (\"\" removes it).")
+@click.option("--hide-rejected/--show-rejected", "hide_rejected", default=None,
+              help="Rejected assets (moderation) answer 404 until approved; shown is Cloudinary's default.")
 @data_dir_option
-def clouds_set(cloud: str, strict: bool | None, data_dir: str | None) -> None:
+def clouds_set(cloud: str, strict: bool | None, notification_url: str | None, hide_rejected: bool | None, data_dir: str | None) -> None:
     """Change a cloud's settings."""
     engine = _engine(settings_for(data_dir))
     _known_cloud(engine, cloud)
+    if notification_url is not None:
+        set_cloud_setting(engine, cloud, "notification_url", notification_url or None)
+        click.echo(f"{cloud}: notification URL {notification_url or 'removed'}")
+    if hide_rejected is not None:
+        set_cloud_setting(engine, cloud, HIDE_REJECTED, hide_rejected or None)
+        click.echo(f"{cloud}: rejected assets {'hidden' if hide_rejected else 'delivered'}")
     if strict is None:
-        raise click.UsageError("nothing to change: give --strict or --no-strict")
+        if notification_url is not None or hide_rejected is not None:
+            return
+        raise click.UsageError("nothing to change: give --strict, --no-strict, --notification-url or --hide-rejected/--show-rejected")
     try:
         catalog.set_strict_transformations(engine, cloud, strict)
     except catalog.CloudNotFound as exc:
@@ -228,11 +241,15 @@ def policies_list(cloud: str, data_dir: str | None) -> None:
         click.echo(f"{policy.name}\tparams={','.join(policy.allowed_params)}\tfolder={policy.folder_prefix or '*'}\tpresets={','.join(policy.allowed_presets) or '*'}")
 
 
+from darkroom.cli.addons import addons  # noqa: E402
 from darkroom.cli.check_urls import check_urls  # noqa: E402
 from darkroom.cli.fsck import fsck  # noqa: E402
+from darkroom.cli.worker import worker  # noqa: E402
 from darkroom.cli.users import tokens, users  # noqa: E402  (the console's command groups)
 
 main.add_command(users)
 main.add_command(tokens)
 main.add_command(fsck)
+main.add_command(worker)
+main.add_command(addons)
 main.add_command(check_urls)

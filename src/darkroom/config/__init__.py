@@ -58,6 +58,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DARKROOM_ORPHAN_GRACE_SECONDS", "orphan_grace_seconds", "3600", "Age in seconds before the integrity sweep (`darkroom fsck`, start-up, schedule) removes a blob no catalog row references, or a spool file: younger ones may belong to uploads still running on some server."),
     Setting("DARKROOM_SWEEP_INTERVAL_SECONDS", "sweep_interval_seconds", "3600", "Seconds between each server process's integrity sweeps (orphan blobs, leftover spool files); one also runs at start-up; 0 turns the schedule off."),
     Setting("DARKROOM_REDIS_URL", "redis_url", "", "Redis for state shared by several darkroom processes (job queue, invalidations, single-flight, rate limits), e.g. redis://127.0.0.1:6379/0; empty means the single-machine behaviour (jobs in SQLite in the data dir, per-process memories)."),
+    Setting("DARKROOM_MODELS_DIR", "models_dir", "", "Folder of ONNX models the add-ons load (background removal, tagging, upscaling, object detection; file names in docs/addons.md); empty means only the models shipped in packages (moderation, OCR, faces)."),
+    Setting("DARKROOM_JOBS_IN_PROCESS", "jobs_in_process", "true", "Whether `darkroom serve` runs a job consumer in each server process; false when `darkroom worker` processes do all the jobs."),
+    Setting("DARKROOM_JOB_CONCURRENCY", "job_concurrency", "2", "Jobs one consumer (a server process, or `darkroom worker`) runs at once."),
+    Setting("DARKROOM_JOB_LEASE_SECONDS", "job_lease_seconds", "60", "Seconds a running job's claim lasts without being renewed (renewed while it runs); a job whose worker died is run again once its lease expires."),
+    Setting("DARKROOM_JOB_RETRY_SECONDS", "job_retry_seconds", "10", "Seconds before a failed job's first retry; each further retry waits twice as long (exponential back-off)."),
+    Setting("DARKROOM_JOB_MAX_ATTEMPTS", "job_max_attempts", "5", "Runs of a job before it is recorded as failed for good."),
     Setting("DARKROOM_STREAM_WAIT_SECONDS", "stream_wait_seconds", "50", "Seconds a request for an HLS/DASH segment waits for its encode before answering 423 (the encode goes on, and the player's next request gets it); keep it below a reverse proxy's read timeout. Players retry a slow request (hls.js after 10 s) but take a 423 as final for that segment, so waiting is the better answer."),
     Setting("DARKROOM_MEDIA_STORE_PATH", "media_store_path", "/api/cloudinary/media", "Base path of the TinaCMS media store."),
     Setting("DARKROOM_MEDIA_STORE_AUTH", "media_store_auth", "token,session", "Media store auth modes, in order: token, session, open (development only)."),
@@ -104,6 +110,12 @@ class Settings:
     orphan_grace_seconds: int = 3600
     sweep_interval_seconds: int = 3600
     redis_url: str = ""
+    models_dir: Path | None = None  # DARKROOM_MODELS_DIR; None: no user-supplied models
+    jobs_in_process: bool = True
+    job_concurrency: int = 2
+    job_lease_seconds: float = 60.0
+    job_retry_seconds: float = 10.0
+    job_max_attempts: int = 5
     stream_wait_seconds: float = 50.0
     media_store_path: str = "/api/cloudinary/media"
     media_store_auth: str = "token,session"
@@ -145,6 +157,8 @@ _WHAT_ZERO_MEANS = {"decoded_cache_mb": "off", "render_concurrency": "automatic"
 def _convert(attr: str, value: str) -> Any:
     if attr == "data_dir":
         return Path(value)
+    if attr == "models_dir":
+        return Path(value) if value else None
     if attr == "cloudinary_url":
         return parse_cloudinary_url(value) if value else None
     if attr in _WHAT_ZERO_MEANS:
@@ -157,6 +171,18 @@ def _convert(attr: str, value: str) -> Any:
         if number <= 0:
             raise ValueError("must be a positive integer")
         return number
+    if attr == "jobs_in_process":
+        return _parse_flag(value)
+    if attr in ("job_concurrency", "job_max_attempts"):
+        number = int(value)
+        if number <= 0:
+            raise ValueError("must be a positive integer")
+        return number
+    if attr in ("job_lease_seconds", "job_retry_seconds"):
+        seconds = float(value)
+        if not seconds > 0:
+            raise ValueError("must be a positive number of seconds")
+        return seconds
     if attr == "fetch_timeout":
         return float(value)
     if attr == "stream_wait_seconds":
@@ -181,6 +207,15 @@ def _convert(attr: str, value: str) -> Any:
         if unknown:
             raise ValueError(f"unknown mode(s) {', '.join(unknown)}; use token, session, open")
     return value
+
+
+def _parse_flag(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("must be true or false")
 
 
 def query_options(url: str) -> dict[str, str]:

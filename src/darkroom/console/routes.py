@@ -19,6 +19,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from darkroom.catalog.updates import AssetChanges, update_resource
 from darkroom import catalog
 from darkroom.media.effect_presets import available_effects
 from darkroom.media.ingest import delete_blobs
@@ -125,7 +126,7 @@ async def logout(request: Request) -> Response:
 @operator_page
 async def library_page(ctx: Context) -> Response:
     presets = await ctx.services.db(library.presets_for_upload, ctx.cloud) if ctx.cloud else []
-    values = ctx.template_values(title="Library", nav="/console", presets=presets, effects=available_effects(),
+    values = ctx.template_values(title="Library", nav="/console", presets=presets, effects=available_effects(ctx.services.settings.models_dir),
                                  search_native=_search_available(), max_upload_bytes=ctx.services.settings.max_upload_bytes)
     return page("library.html", values)
 
@@ -140,7 +141,15 @@ def _search_available() -> bool:
 
 @operator_page
 async def asset_page(ctx: Context) -> Response:
+    """An asset's page; POST approves or rejects it (its moderation status, as the Admin API's update)."""
     params = ctx.request.path_params
+    if ctx.request.method == "POST" and ctx.cloud:
+        form = await ctx.request.form()
+        status = str(form.get("moderation_status") or "")
+        if status in ("approved", "rejected"):
+            await ctx.services.db(update_resource, ctx.cloud, params["resource_type"], params["type"], params["public_id"],
+                                  AssetChanges(moderation_status=status))
+            ctx.services.caches.forget()
     asset = await ctx.services.db(catalog.get_asset, ctx.cloud or "", params["resource_type"], params["type"], params["public_id"])
     if asset is None:
         return page("message.html", ctx.template_values(title="Not found", message="No such asset."), 404)
@@ -150,7 +159,7 @@ async def asset_page(ctx: Context) -> Response:
     if asset.resource_type == "video":
         player = await video.player_for(ctx.services, _origin(ctx.request, ctx), asset, ctx.request.query_params.getlist("track"))
     values = ctx.template_values(title=asset.public_id, nav="/console", asset=asset, resource=resource, derived=derived,
-                                 effects=available_effects(), player=player)
+                                 effects=available_effects(ctx.services.settings.models_dir), player=player)
     return page("asset.html", values)
 
 
@@ -253,7 +262,7 @@ async def example_page(ctx: Context) -> Response:
         signature_endpoint=endpoint, api_key=api_key.api_key if api_key else "",
         # The session's CSRF token goes only to darkroom's own signers, never to a path a link chose.
         send_csrf=endpoint in ("/api/sign", "/console/api/sign"),
-        effects=available_effects(),
+        effects=available_effects(ctx.services.settings.models_dir),
     )
     return page("example.html", values)
 
@@ -444,7 +453,7 @@ routes: list[BaseRoute] = [
     _route("/console/login", login_form),
     _route("/console/login", login_submit, ["POST"]),
     _route("/console/logout", logout, ["POST"]),
-    _route("/console/assets/{resource_type}/{type}/{public_id:path}", asset_page),
+    _route("/console/assets/{resource_type}/{type}/{public_id:path}", asset_page, ["GET", "POST"]),
     _route("/console/presets", presets_page, ["GET", "POST"]),
     _route("/console/policies", policies_page, ["GET", "POST"]),
     _route("/console/keys", keys_page, ["GET", "POST"]),

@@ -43,7 +43,8 @@ class BreakpointSettings:
 
 
 def choose_breakpoints(settings: BreakpointSettings, image_width: int, measure: Callable[[int], int]) -> list[int]:
-    """Widths, largest first, whose file sizes step down by about `bytes_step`.
+    """Widths, largest first, whose file sizes step down by about `bytes_step`; the range's
+    two ends (`max_width` capped at the image's width, and `min_width`) are always listed.
 
     File size grows roughly with area, so a few samples spread evenly in width² give a
     curve to invert; each guess is then corrected against a real measurement, and the next
@@ -57,7 +58,7 @@ def choose_breakpoints(settings: BreakpointSettings, image_width: int, measure: 
     top_bytes, bottom_bytes = sizes(top), sizes(bottom)
     span = top_bytes - bottom_bytes
     if span < settings.bytes_step:
-        return [top]
+        return [top, bottom]  # both ends, always, as Cloudinary lists them
     step = max(float(settings.bytes_step), span / (settings.max_images - 1))
     for width in _area_samples(bottom, top, 6):
         sizes(width)

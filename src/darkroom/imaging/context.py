@@ -17,9 +17,11 @@ from typing import Any
 import pyvips
 
 from darkroom.errors import Invalid
+from darkroom.imaging import foreign
 from darkroom.imaging.errors import InvalidImage, TooManyPixels, UnsupportedTransformation
 from darkroom.imaging.expressions import evaluate_number
 from darkroom.imaging.faces import detect_faces
+from darkroom.imaging.regions import Regions
 from darkroom.transform import AutoSize, Chain, Component, Expression, Pixels, Relative
 
 LayerLoader = Callable[[str], "str | os.PathLike[str] | None"]
@@ -61,6 +63,12 @@ class RenderRequest:
     # Names these exact source bytes (one version of one asset): with it, formats that cannot
     # shrink on load are decoded once and kept in the memory of decoded sources (`decoded.py`).
     source_key: str | None = None
+    # The add-ons' areas (stored faces, custom coordinates, OCR text) and model-backed effects
+    # (`e_background_removal`, `e_upscale`: name → RGB array → RGB(A) array), given by the caller.
+    regions: Regions = Regions()
+    model_effects: Mapping[str, Callable[[Any], Any]] | None = None
+    # `g_<object>`: RGB array → [(label, confidence, (x, y, w, h))]; None: no detector configured.
+    find_objects: Callable[[Any], list[tuple[str, float, tuple[int, int, int, int]]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +126,9 @@ class RenderState:
     # The whole source decoded (autorotated, normalised) from the per-process memory of
     # decoded sources, when the format cannot shrink on load; None decodes from the file.
     decoded: Callable[[], pyvips.Image] | None = None
+    regions: Regions = field(default_factory=Regions)  # the request's, in original pixels (regions.py)
+    model_effects: Mapping[str, Callable[[Any], Any]] | None = None
+    find_objects: Callable[[Any], list[tuple[str, float, tuple[int, int, int, int]]]] | None = None
 
 
 # ---------------------------------------------------------------- loading and frames
@@ -142,11 +153,13 @@ def load_options_for(chain: Chain, source_format: str) -> dict[str, Any]:
     options: dict[str, Any] = {}
     page = next((c.page for c in chain.components if c.page is not None), None)
     density = next((c.density for c in chain.components if c.density is not None), None)
-    if page is not None and source_format in MULTI_PAGE_SOURCES:
+    if page is not None and source_format in foreign.DOCUMENT_SOURCES:
+        options["pages"] = page  # one page, a list or ranges (`pg_3;5-7`): checked against the document
+    elif page is not None and source_format in MULTI_PAGE_SOURCES:
         if not page.isdigit() or int(page) < 1:
             raise UnsupportedTransformation(f"Invalid page parameter - {page}")
         options.update(page=int(page) - 1, n=1)
-    if density is not None and source_format == "svg":
+    if density is not None and source_format in ("svg", *foreign.DOCUMENT_SOURCES):
         options["dpi"] = density
     return options
 
@@ -156,6 +169,17 @@ def open_source(
 ) -> tuple[pyvips.Image, int, int, int]:
     if source_format in ANIMATED_SOURCES and "n" not in options:
         options = {**options, "n": -1}
+    if source_format in foreign.DOCUMENT_SOURCES:
+        # The pages asked for, stacked like an animation's frames (a PDF output keeps them all).
+        pages_image, page_height, count = foreign.load_pages(
+            path, options.get("pages", "1"), max_pixels=limits.max_source_pixels, density=options.get("dpi")
+        )
+        return pages_image, pages_image.width, page_height, count
+    if source_format in foreign.FOREIGN_SOURCES:
+        # Decoded whole, now (the limit is checked from the header first): the steps find
+        # these pixels through `RenderState.decoded`, never by reading the file themselves.
+        header = foreign.load(path, source_format, max_pixels=limits.max_source_pixels)
+        return header, header.width, header.height, 1
     try:
         header = pyvips.Image.new_from_file(path, **options)
     except pyvips.Error as error:

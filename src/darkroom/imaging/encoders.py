@@ -12,7 +12,7 @@ Both encoders release the GIL while they work (JPEG only when writing to a real 
 the memory-backed file below), so renders in other threads and the event loop keep going.
 
 Second, Pillow writes the formats libvips has no saver for (`encode_with_pillow`): BMP, ICO,
-JPEG 2000, PDF and TGA. These always go through Pillow, whatever the pixels; they are first
+JPEG 2000, JPEG XL (the `pillow-jxl-plugin` encoder), PDF and TGA. These always go through Pillow, whatever the pixels; they are first
 made 8-bit sRGB (or grey), because none of these files carries an ICC profile here.
 """
 
@@ -88,8 +88,8 @@ def _memory_file() -> IO[bytes]:
 
 # ---------------------------------------------------------------- formats only Pillow writes
 
-PILLOW_FORMATS = frozenset(("bmp", "ico", "jp2", "pdf", "tga"))
-KEEPS_ALPHA = frozenset(("bmp", "ico", "jp2", "tga"))  # PDF pages are JPEG pictures: flattened
+PILLOW_FORMATS = frozenset(("bmp", "ico", "jp2", "jxl", "pdf", "tga"))
+KEEPS_ALPHA = frozenset(("bmp", "ico", "jp2", "jxl", "tga"))  # PDF pages are JPEG pictures: flattened
 ICO_MAX_SIDE = 256  # an ICO directory entry stores each side in one byte (0 meaning 256)
 JP2_LOSSLESS_FROM = 100
 PDF_DPI = 72.0  # one pixel per point: the page is as large, in points, as the image in pixels
@@ -209,6 +209,13 @@ def _save_jp2(pictures: list[Image.Image], out: IO[bytes], quality: int | None) 
     pictures[0].save(out, "JPEG2000", **settings)  # no file name: Pillow writes the .jp2 container
 
 
+def _save_jxl(pictures: list[Image.Image], out: IO[bytes], quality: int | None) -> None:
+    import pillow_jxl  # noqa: F401  (registers its JPEG XL encoder with Pillow)
+
+    quality = quality or 80
+    pictures[0].save(out, "JXL", quality=quality, lossless=quality >= 100, effort=4)
+
+
 def _save_pdf(pictures: list[Image.Image], out: IO[bytes], quality: int | None) -> None:
     first, *rest = pictures
     first.save(out, "PDF", save_all=True, append_images=rest, resolution=PDF_DPI, quality=quality or 80)
@@ -222,6 +229,7 @@ _SAVERS: dict[str, Callable[[list[Image.Image], IO[bytes], int | None], None]] =
     "bmp": _save_bmp,
     "ico": _save_ico,
     "jp2": _save_jp2,
+    "jxl": _save_jxl,
     "pdf": _save_pdf,
     "tga": _save_tga,
 }

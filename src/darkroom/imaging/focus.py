@@ -10,7 +10,10 @@ import pyvips
 
 from darkroom.imaging.context import RenderState, first_frame, normalise, with_options
 from darkroom.imaging.faces import detect_faces, union
+from darkroom.imaging.errors import UnsupportedTransformation
 from darkroom.imaging.geometry import Box, is_focus_gravity
+from darkroom.vocabulary import OBJECT_NAMES
+from darkroom.imaging.regions import Coordinates, scaled_boxes, union_box
 
 PREVIEW = 500  # px: faces and saliency are found at this size (4000 px JPEGs shrink 8× on load)
 
@@ -33,7 +36,17 @@ def focus(state: RenderState, gravity: str) -> Box | None:
     if not is_focus_gravity(gravity) or gravity == "xy_center":
         return None
     kind, _, detail = gravity.partition(":")
+    stored = stored_focus(state, kind, detail)
+    if stored is not None:
+        return stored
     small, back = _preview(state)
+    wanted = gravity if gravity in OBJECT_NAMES else detail if kind == "auto" and detail in OBJECT_NAMES else None
+    if wanted is not None:
+        found = _objects(state, small, wanted, required=kind != "auto")
+        if found is not None:
+            return found.scaled(back, back)
+        if kind != "auto":
+            return None  # g_dog and no dog: the centre, as Cloudinary
     if kind in ("face", "faces", "adv_face", "adv_faces", "adv_eyes") or detail in ("face", "faces", "adv_face", "adv_faces"):
         faces = detect_faces(small)
         if faces:
@@ -45,3 +58,37 @@ def focus(state: RenderState, gravity: str) -> Box | None:
         _, found = small.smartcrop(max(1, small.width // 2), max(1, small.height // 2), interesting="attention", attention_x=True, attention_y=True)
         return Box(round(found["attention_x"] * back), round(found["attention_y"] * back), 1, 1)
     return None
+
+
+FACE_WORDS = ("face", "faces", "adv_face", "adv_faces", "adv_eyes")
+
+
+def stored_boxes(state: RenderState, boxes: Coordinates) -> list[Box]:
+    """Stored coordinates (original pixels) in the current image's pixels."""
+    return scaled_boxes(boxes, (state.initial_width, state.initial_height), (state.width, state.height))
+
+
+def stored_focus(state: RenderState, kind: str, detail: str) -> Box | None:
+    """The box the asset's stored areas give for a gravity (`regions.py`), None to detect."""
+    regions = state.regions
+    if kind == "custom" and regions.custom:
+        return stored_boxes(state, regions.custom[:1])[0]
+    if (kind in FACE_WORDS or detail in FACE_WORDS) and regions.faces:
+        boxes = stored_boxes(state, regions.faces)
+        wants_all = "faces" in (kind, detail) or "adv_faces" in (kind, detail)
+        return union_box(boxes) if wants_all else max(boxes, key=lambda box: box.width * box.height)
+    if "ocr_text" in (kind, detail) and regions.text:
+        return union_box(stored_boxes(state, regions.text))
+    return None
+
+
+def _objects(state: RenderState, small: pyvips.Image, name: str, *, required: bool) -> Box | None:
+    """Every `name` the configured detector finds in the preview, as one box (None: none found).
+    `g_auto:<object>` without a detector falls back to saliency; `g_<object>` is refused."""
+    if state.find_objects is None:
+        if required:
+            raise UnsupportedTransformation(f"Gravity {name} needs an object detector: put detector.onnx in DARKROOM_MODELS_DIR")
+        return None
+    rgb = small.flatten(background=[255, 255, 255]) if small.hasalpha() else small
+    found = [Box(*box) for label, _, box in state.find_objects(rgb.numpy()) if label.replace(" ", "_") == name]
+    return union_box(found) if found else None

@@ -3,7 +3,7 @@
 Precedence, as Cloudinary: an `f_` in the chain beats the URL's extension, which beats
 the stored format. `f_auto` reads the Accept header: AVIF, else WebP, else PNG for images
 with transparency and JPEG for the rest; animated images become animated WebP or GIF.
-BMP, ICO, JPEG 2000, PDF and TGA are delivered when asked for by name, never by `f_auto`;
+BMP, ICO, JPEG 2000, JPEG XL, PDF and TGA are delivered when asked for by name, never by `f_auto`;
 libvips has no saver for them, so Pillow writes them (`encoders.encode_with_pillow`).
 """
 
@@ -25,8 +25,9 @@ AUTO_QUALITY: dict[str, dict[str, int]] = {
     "jpg": {"best": 90, "good": 80, "eco": 68, "low": 55},
     "webp": {"best": 88, "good": 78, "eco": 65, "low": 50},
     "avif": {"best": 70, "good": 55, "eco": 45, "low": 35},
+    "jxl": {"best": 90, "good": 80, "eco": 70, "low": 60},
 }
-DEFAULT_QUALITY = {"jpg": 80, "webp": 80, "avif": 55}
+DEFAULT_QUALITY = {"jpg": 80, "webp": 80, "avif": 55, "jxl": 80}
 # PDF pages are JPEG pictures, so they take JPEG's qualities.
 _QUALITY_AS = {"pdf": "jpg"}
 # libvips' jp2ksave reads Q as the target PSNR in dB; its default, 48, gives files about the
@@ -64,8 +65,10 @@ def choose_format(
     *,
     has_alpha: bool,
     animated: bool,
+    vector: bool = False,
 ) -> FormatChoice:
-    """Decide the output format for one request."""
+    """Decide the output format for one request. SVG is an output only of a traced picture
+    (`vector`: the chain has `e_vectorize`)."""
     wanted = fetch_format or requested_format or source_format
     wanted = _ALIASES.get(wanted.lower(), wanted.lower())
     if wanted.startswith("auto"):
@@ -76,6 +79,8 @@ def choose_format(
         if _accepts(accept, "image/webp"):
             return FormatChoice("webp", True)
         return FormatChoice("png" if has_alpha else "jpg", True)
+    if wanted == "svg" and vector:
+        return FormatChoice("svg", False)
     if wanted not in OUTPUT_FORMATS:
         raise UnsupportedTransformation(f"Invalid extension or format - {wanted}")
     return FormatChoice(wanted, False)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from darkroom.vocabulary import OBJECT_NAMES
+
 
 @dataclass(frozen=True)
 class Box:
@@ -66,7 +68,7 @@ FOCUS_GRAVITIES = ("face", "faces", "auto", "custom", "adv_face", "adv_faces", "
 
 def is_focus_gravity(gravity: str) -> bool:
     """Gravities that centre on a detected subject rather than an edge."""
-    return gravity.split(":")[0] in FOCUS_GRAVITIES or gravity.startswith("auto")
+    return gravity.split(":")[0] in FOCUS_GRAVITIES or gravity.startswith("auto") or gravity in OBJECT_NAMES
 
 
 def _axis(space: int, edge: str, near: str, far: str, offset: int | None) -> int:

@@ -11,6 +11,8 @@ from html import escape
 
 import pyvips
 
+from darkroom.errors import Invalid
+from darkroom.imaging import foreign
 from darkroom.imaging.errors import MissingLayer, UnsupportedTransformation
 from darkroom.imaging.faces import union
 from darkroom.imaging.geometry import Box, Placement, place
@@ -62,11 +64,17 @@ def load_image_layer(layer: Layer, path: str | os.PathLike[str] | None) -> pyvip
     if path is None:
         raise MissingLayer(missing)
     try:
-        image = pyvips.Image.new_from_file(str(path))
-        image = image.autorot()
-    except pyvips.Error as error:
+        # A BMP, ICO, JPEG XL or PDF layer is decoded by `foreign` (libvips here cannot).
+        decoded = foreign.load_file(path, max_pixels=LAYER_MAX_PIXELS)
+        image = decoded if decoded is not None else pyvips.Image.new_from_file(str(path)).autorot()
+    except (pyvips.Error, Invalid) as error:
         raise MissingLayer(missing, detail=str(error)) from None
     return image
+
+
+# A layer libvips cannot read is decoded whole (`foreign`): at most this many pixels, the
+# default source limit of a render (`RenderLimits`).
+LAYER_MAX_PIXELS = 100_000_000
 
 
 # Layer effects that are really blend modes (`l_texture,e_multiply`), as libvips names them.

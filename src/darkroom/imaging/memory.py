@@ -12,9 +12,10 @@ the kernel's OOM killer:
     + a fixed allowance (loader and encoder state, libvips' per-thread buffers)
 
 where the size is the one the loader produces: a vector source (SVG) at its density
-(`dn_`, 72 dpi by default), and, when the chain starts with a plain resize, the resized size,
+(`dn_`, 72 dpi by default), a PDF page at its density (150 dpi by default), and, when the chain starts with a plain resize, the resized size,
 because that resize runs through `thumbnail`, which shrinks while loading and streams
-(`resize._first_resize`), every frame of an animation included. Pure arithmetic: nothing is
+(`resize._first_resize`), every frame of an animation included. Sources decoded by Pillow
+or PDFium (BMP, ICO, JPEG XL, PDF: `foreign`) are held whole, plus the decoder's copies. Pure arithmetic: nothing is
 opened here.
 
 Also here: the process's libvips cache limits (`configure_libvips`) and giving freed memory
@@ -31,6 +32,8 @@ from dataclasses import dataclass
 
 import pyvips
 
+from darkroom.errors import Invalid
+from darkroom.imaging.foreign import page_numbers
 from darkroom.imaging.geometry import is_focus_gravity
 from darkroom.transform import AUTO_GRAVITY_CROPS, Chain, Component, Pixels, Relative
 
@@ -43,6 +46,11 @@ FIXED_BYTES = 32 * 1024 * 1024  # loader, encoder and libvips thread buffers of 
 VECTOR_DPI = 72  # librsvg's and poppler's default density: the probed size is at this density
 ANIMATED_SOURCES = frozenset(("gif", "webp"))  # loaded with every frame (context.open_source)
 VECTOR_SOURCES = frozenset(("svg",))  # rasterised at `dn_` (context.load_options_for)
+# Decoded whole by Pillow or PDFium (`foreign`), never shrunk on load: while the pixels move
+# into libvips, the decoder's picture and its RGB(A) conversion are held too.
+FOREIGN_SOURCES = frozenset(("bmp", "ico", "jxl", "pdf"))
+FOREIGN_DECODE_COPIES = 2
+DOCUMENT_DPI = 150  # a PDF's probed size is its first page at this density (`foreign.DEFAULT_DENSITY`)
 # Crop modes whose first step is one resize of the whole source (no window cut from it first).
 SHRINKING_CROPS = frozenset((None, "scale", "fit", "limit", "mfit", "fill", "lfill", "pad", "lpad", "mpad", "fill_pad"))
 
@@ -64,18 +72,27 @@ def render_memory_bytes(header: SourceHeader, chain: Chain) -> int:
     width, height = header.width * density, header.height * density
     components = list(chain.components)
     # thumbnail streams the source through an opening resize: only its result is held.
-    streamed = bool(components) and _plain_resize(components[0])
+    foreign = header.format.lower() in FOREIGN_SOURCES
+    streamed = bool(components) and _plain_resize(components[0]) and not foreign
     peak = 0.0 if streamed else width * height
     chain_dpr = chain.standalone_dpr if isinstance(chain.standalone_dpr, (int, float)) else 1.0
     for component in components:
         width, height = _size_after(component, width, height, chain_dpr)
         peak = max(peak, width * height)
     copies = ANIMATION_WORKING_COPIES if frames > 1 else WORKING_COPIES
-    return int(frames * peak * BYTES_PER_PIXEL * copies) + FIXED_BYTES
+    decoding = frames * header.width * density * header.height * density * BYTES_PER_PIXEL * FOREIGN_DECODE_COPIES if foreign else 0.0
+    return int(frames * peak * BYTES_PER_PIXEL * copies + decoding) + FIXED_BYTES
 
 
 def _frames_decoded(header: SourceHeader, chain: Chain) -> int:
-    """Animations decode every frame unless `pg_` picks one; documents decode one page."""
+    """Animations decode every frame unless `pg_` picks one; documents decode the pages
+    `pg_` names (`pg_2-4`: three), the first by default."""
+    if header.format.lower() == "pdf":
+        spec = next((component.page for component in chain.components if component.page is not None), "1")
+        try:
+            return len(page_numbers(spec, max(1, header.pages)))
+        except Invalid:
+            return 1  # the render refuses it before decoding anything
     if header.format.lower() not in ANIMATED_SOURCES:
         return 1
     if any(component.page is not None for component in chain.components):
@@ -84,10 +101,14 @@ def _frames_decoded(header: SourceHeader, chain: Chain) -> int:
 
 
 def _density(header: SourceHeader, chain: Chain) -> float:
-    """How much larger than its probed size a vector source is rasterised (`dn_300`: 300/72)."""
-    if header.format.lower() not in VECTOR_SOURCES:
+    """How much larger than its probed size a vector source or a document is rasterised
+    (`dn_300`: 300/72 for SVG, 300/150 for PDF)."""
+    fmt = header.format.lower()
+    if fmt not in VECTOR_SOURCES and fmt != "pdf":
         return 1.0
     density = next((component.density for component in chain.components if component.density is not None), None)
+    if fmt == "pdf":
+        return density / DOCUMENT_DPI if density else 1.0
     return max(1.0, density / VECTOR_DPI) if density else 1.0
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pyvips
 
+from darkroom.imaging import foreign
 from darkroom.imaging.errors import InvalidImage
 from darkroom.imaging.faces import DETECT_WIDTH, detect_faces
 
@@ -93,7 +94,7 @@ def analyse(
 def load_for_analysis(path: str | os.PathLike[str], size: int = ANALYSIS_SIZE) -> pyvips.Image:
     """The first page as an opaque 3-band sRGB thumbnail in memory (transparency flattened on white)."""
     try:
-        image = pyvips.Image.thumbnail(str(path), size, height=size, size="down")
+        image = _thumbnail(path, size)
         if image.hasalpha():
             image = image.flatten(background=[255] * (image.bands - 1))
         if image.interpretation != "srgb" or image.bands != 3:
@@ -102,6 +103,20 @@ def load_for_analysis(path: str | os.PathLike[str], size: int = ANALYSIS_SIZE) -
         return image.cast("uchar").extract_band(0, n=3).copy(interpretation="srgb").copy_memory()
     except pyvips.Error as error:
         raise InvalidImage("Image could not be analysed", detail=str(error)) from None
+
+
+# Sources libvips cannot read are decoded whole (`foreign`): bounded like any render's source.
+ANALYSIS_MAX_PIXELS = 100_000_000
+
+
+def _thumbnail(path: str | os.PathLike[str], size: int, decoded: pyvips.Image | None = None) -> pyvips.Image:
+    """A thumbnail at most `size` px a side: libvips shrinks while loading; a BMP, ICO,
+    JPEG XL or PDF (first page) is decoded by `foreign` first."""
+    if decoded is None:
+        decoded = foreign.load_file(path, max_pixels=ANALYSIS_MAX_PIXELS)
+    if decoded is not None:
+        return decoded.thumbnail_image(size, height=size, size="down")
+    return pyvips.Image.thumbnail(str(path), size, height=size, size="down")
 
 
 def pixels(image: pyvips.Image) -> np.ndarray:
@@ -241,8 +256,9 @@ def face_boxes(path: str | os.PathLike[str]) -> list[list[int]]:
     """Cloudinary's `faces`: [[x, y, width, height], …] in the (upright) image's own pixels,
     most confident first. Detection runs on a thumbnail; boxes are scaled back."""
     try:
-        full_width = pyvips.Image.new_from_file(str(path)).autorot().width
-        small = pyvips.Image.thumbnail(str(path), DETECT_WIDTH, height=DETECT_WIDTH, size="down")  # detect_faces scales no further
+        decoded = foreign.load_file(path, max_pixels=ANALYSIS_MAX_PIXELS)
+        full_width = decoded.width if decoded is not None else pyvips.Image.new_from_file(str(path)).autorot().width
+        small = _thumbnail(path, DETECT_WIDTH, decoded)  # detect_faces scales no further
     except pyvips.Error as error:
         raise InvalidImage("Image could not be analysed", detail=str(error)) from None
     if small.interpretation != "srgb" or small.format != "uchar":

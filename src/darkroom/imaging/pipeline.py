@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import pyvips
 
-from darkroom.imaging import decoded, encoders
+from darkroom.imaging import decoded, encoders, foreign, responsive
 from darkroom.imaging.context import (
     ANIMATED_FORMATS,
     Rendered,
@@ -33,7 +34,8 @@ from darkroom.imaging.errors import InvalidImage
 from darkroom.imaging.flow import run
 from darkroom.imaging.formats import EncodeOptions, choose_format, encode, encoder_quality
 from darkroom.imaging.probe import content_type_for
-from darkroom.transform import Chain
+from darkroom.imaging.effects.vector import svg_document, vectorize_effect_of, without_last_vectorize
+from darkroom.transform import Chain, vectorize_options
 
 # Targets that can hold transparency: padding there is transparent, elsewhere a colour.
 _FORMATS_WITH_ALPHA = frozenset(("png", "webp", "avif", "gif")) | encoders.KEEPS_ALPHA
@@ -86,9 +88,13 @@ def _new_state(request: RenderRequest) -> RenderState:
         load_options=",".join(f"{key}={value}" for key, value in load_options.items() if key != "n"),
         tags=tuple(request.tags), context=dict(request.context or {}), metadata=dict(request.metadata or {}),
         deadline=None if limits.max_seconds is None else time.monotonic() + limits.max_seconds,
+        regions=request.regions, model_effects=request.model_effects, find_objects=request.find_objects,
     )
     if request.source_key is not None:
         state.decoded = _decoded_source(state, source_format, request.source_key)
+    if state.decoded is None and source_format in foreign.FOREIGN_SOURCES:
+        # Already decoded by `open_source`: no step may read the file (libvips cannot).
+        state.decoded = lambda: decode_whole(state)
     return state
 
 
@@ -128,15 +134,32 @@ def _encodable(rendered: RenderedImage, fmt: str) -> pyvips.Image:
 def render(request: RenderRequest) -> Rendered:
     """Render the request's chain over its source and encode it. Synchronous and CPU-bound:
     call it from a worker thread. User mistakes raise Invalid subclasses."""
-    rendered = render_image(request)
+    asked = responsive.breakpoint_request(request.chain)
+    if asked is not None:  # `w_auto:breakpoints…:json`: the widths, not a picture
+        return responsive.breakpoints_json(request, *asked, render)
+    sized = responsive.breakpoint_request(request.chain, as_json=False)
+    if sized is not None:  # `w_auto:breakpoints…`: the breakpoint that serves the client's width
+        request = responsive.at_breakpoint(request, *sized, render)
     chain, requested_format, source_format = request.chain, request.requested_format, request.source_format
     target = (chain.fetch_format or requested_format or source_format).lower()
+    traced = vectorize_effect_of(chain)
+    # An SVG is traced once, from the final picture: the last e_vectorize's raster look
+    # would only be traced again, so its pixels are not made.
+    rendered = render_image(replace(request, chain=without_last_vectorize(chain)) if traced is not None and target == "svg" else request)
     try:
         # Only f_auto asks whether any pixel is transparent (a full pass over the image).
         has_alpha = _has_transparency(rendered.image) if target.startswith("auto") else rendered.image.hasalpha()
-        choice = choose_format(chain.fetch_format, requested_format, source_format, request.accept, has_alpha=has_alpha, animated=rendered.pages > 1)
+        choice = choose_format(
+            chain.fetch_format, requested_format, source_format, request.accept,
+            has_alpha=has_alpha, animated=rendered.pages > 1, vector=traced is not None,
+        )
         image = _encodable(rendered, choice.format)
-        data = encode(image, _encode_options(chain, choice.format, rendered.background, request.save_data))
+        if choice.format == "svg" and traced is not None:
+            # The final picture traced with the last e_vectorize's options: steps after the
+            # effect (a resize, a border) are in the drawing too.
+            data = svg_document(rendered.first_frame(), vectorize_options(traced.args)).encode()
+        else:
+            data = encode(image, _encode_options(chain, choice.format, rendered.background, request.save_data))
     except pyvips.Error as error:
         raise InvalidImage("Image could not be processed", detail=str(error)) from None
     width, height = image.width, rendered.frame_height if choice.format in ANIMATED_FORMATS else image.height

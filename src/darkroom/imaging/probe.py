@@ -2,8 +2,9 @@
 
 libvips picks a loader by sniffing the file's header (never its name) and reads only the
 header to report dimensions, so the pixel limit is checked before any decode happens.
-Files libvips cannot read are classified by a few magic numbers (video, audio, PDF …)
-or left as `raw`.
+Images this libvips cannot read (BMP, ICO, JPEG XL, PDF) are read by `foreign`, from
+their headers too; other files are classified by a few magic numbers (video, audio …) or
+left as `raw`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from pathlib import Path
 import pyvips
 
 from darkroom.errors import Invalid, TooLarge
+from darkroom.imaging import foreign
+from darkroom.imaging.errors import InvalidImage
 from darkroom.transform import FORMAT_ALIASES
 
 __all__ = ["MediaInfo", "probe", "LOADER_FORMATS", "CONTENT_TYPES", "content_type_for", "normalize_format"]
@@ -106,16 +109,33 @@ def probe(path: Path, *, max_pixels: int) -> MediaInfo:
     Every frame of an animation or page of a document counts: decoding them all is the cost.
     """
     image_info = _probe_image(path)
+    with path.open("rb") as handle:
+        head = handle.read(foreign.MAX_PDF_BYTES_SNIFFED)
+    if image_info is None:
+        image_info = _probe_foreign(path, head)
     if image_info is not None:
-        frames = image_info.pages or 1
+        # A document's render decodes one page; an animation's, every frame.
+        frames = 1 if image_info.format in foreign.DOCUMENT_SOURCES else image_info.pages or 1
         total = (image_info.width or 0) * (image_info.height or 0) * frames
         if total > max_pixels:
             size = f"{image_info.width}x{image_info.height}" + (f"x{frames} frames" if frames > 1 else "")
             raise TooLarge(f"Image is too large: {size} is {total} pixels; the maximum is {max_pixels}")
         return image_info
-    with path.open("rb") as handle:
-        head = handle.read(64)
-    return _probe_magic(head)
+    return _probe_magic(head[:64])
+
+
+def _probe_foreign(path: Path, head: bytes) -> MediaInfo | None:
+    """BMP, ICO, JPEG XL and PDF (`foreign`): known by their bytes, sized from their headers."""
+    fmt = foreign.sniff(head)
+    if fmt is None:
+        return None
+    try:
+        header = foreign.read_header(path, fmt)
+    except InvalidImage:
+        if fmt in foreign.DOCUMENT_SOURCES:
+            raise  # "%PDF-" says what it means to be: a broken one is refused, as Cloudinary does
+        return None  # a few magic bytes by chance (a text starting "BM"): not an image
+    return MediaInfo("image", fmt, header.width, header.height, header.pages)
 
 
 def _probe_image(path: Path) -> MediaInfo | None:
@@ -153,7 +173,6 @@ _MAGIC = (
     (0, b"ID3", "video", "mp3"),  # Cloudinary files audio under the video resource type
     (0, b"OggS", "video", "ogg"),
     (0, b"fLaC", "video", "flac"),
-    (0, b"%PDF", "image", "pdf"),
     (0, b"PK\x03\x04", "raw", "zip"),
 )
 

@@ -19,14 +19,16 @@ from darkroom.imaging.context import (
     dpr_of,
     each_frame,
     environment,
+    join_frames,
     length,
     normalise,
     positive,
+    split_frames,
     with_options,
 )
 from darkroom.imaging.errors import TooManyPixels, UnsupportedTransformation
 from darkroom.imaging.expressions import evaluate_number
-from darkroom.imaging.focus import focus
+from darkroom.imaging.focus import focus, stored_boxes
 from darkroom.imaging.geometry import Placement, Plan, derive_box, is_focus_gravity, plan_resize
 from darkroom.transform import AUTO_GRAVITY_CROPS, Component, Expression, rgba
 
@@ -71,6 +73,9 @@ def _first_resize(state: RenderState, width: int, height: int) -> pyvips.Image:
     some, else straight from the file so the loader can shrink while decoding."""
     if state.decoded is not None:
         source = state.decoded()
+        if state.pages > 1:  # pages of a document, stacked: each is resized on its own
+            frames = split_frames(source, state.pages, state.height)
+            return join_frames([frame.thumbnail_image(width, height=height, size="force") for frame in frames])
         if _plain_8bit(source):
             # What thumbnail_image(size="force") does for such pixels, to the same pixels, minus
             # its set-up (about 0.5 ms a render, which the benchmark's PNG misses notice).
@@ -137,12 +142,15 @@ def resize(component: Component, state: RenderState) -> None:
         )
     if ratio is not None and (box_w or box_h or component.crop in ("fill", "lfill", "crop", "thumb", "auto", "pad", "lpad", "mpad", "fill_pad")):
         box_w, box_h = derive_box(state.width, state.height, box_w, box_h, ratio)
+    if box_w is None and box_h is None and component.crop == "crop" and (component.gravity or "").startswith("custom") and state.regions.custom:
+        _crop_to_custom(state)
+        return
     if box_w is None and box_h is None:
         return  # a dpr on its own scales the sizes of the chain (chain_dpr), not the image
     if component.crop in ("imagga_crop", "imagga_scale"):
         raise UnsupportedTransformation(f"Crop mode {component.crop} needs an add-on, which this server does not have")
     gravity = component.gravity or "center"
-    if gravity.startswith("custom") and ":" not in gravity:
+    if gravity.startswith("custom") and ":" not in gravity and not state.regions.custom:
         gravity = "center"  # no stored custom coordinates: Cloudinary falls back likewise
     x = length(component.x, state.width, state, dpr)
     y = length(component.y, state.height, state, dpr)
@@ -166,3 +174,11 @@ def resize(component: Component, state: RenderState) -> None:
 def _saliency_after_resize(crop: str | None, gravity: str) -> bool:
     """Plain `g_auto` (not `auto:face…`) on a mode that scales then cuts."""
     return crop in ("fill", "auto", "lfill", "fill_pad", "auto_pad") and gravity in ("auto", "auto:subject", "auto:classic")
+
+
+def _crop_to_custom(state: RenderState) -> None:
+    """`c_crop,g_custom` without a size: exactly the stored custom box (clamped to the image)."""
+    box = stored_boxes(state, state.regions.custom[:1])[0]
+    left, top = min(max(0, box.left), state.width - 1), min(max(0, box.top), state.height - 1)
+    width, height = max(1, min(box.width, state.width - left)), max(1, min(box.height, state.height - top))
+    each_frame(state, lambda frame: frame.crop(left, top, width, height))

@@ -18,12 +18,17 @@ from darkroom.imaging.context import RenderState, each_frame, environment, lengt
 from darkroom.imaging.errors import TooManyPixels, TooSlow
 from darkroom.imaging.expressions import evaluate, evaluate_number
 from darkroom.imaging.faces import detect_faces
+from darkroom.imaging.focus import stored_boxes
+from darkroom.imaging.model_effects import apply_model_effect, standin
+from darkroom.imaging.regions import union_box
 from darkroom.imaging.geometry import Box
 from darkroom.imaging.resize import background_rgba, resize
 from darkroom.transform import Component, Pixels, Radius, rgba
 
 
 def _effect_region(component: Component, state: RenderState) -> Box | None:
+    if (component.gravity or "").startswith("ocr_text") and state.regions.text:
+        return union_box(stored_boxes(state, state.regions.text))  # `e_blur_region,g_ocr_text`: the text found by OCR
     if component.width is None and component.height is None and component.x is None and component.y is None:
         return None
     x = length(component.x, state.width, state) or 0
@@ -34,11 +39,23 @@ def _effect_region(component: Component, state: RenderState) -> Box | None:
 
 
 def _effects(component: Component, state: RenderState) -> None:
+    faces = _stored_faces(state) if state.regions.faces else detect_faces
     for effect in component.effects:
-        effect = effect.bind(state.variables)  # `e_$fx`: the effect the variable names by now
+        effect = standin(effect.bind(state.variables))  # `e_$fx`: the effect the variable names by now
+        model = (state.model_effects or {}).get(effect.name)
+        if model is not None:
+            each_frame(state, lambda frame: apply_model_effect(frame, model))
+            continue
         region = _effect_region(component, state) if effect.name.endswith("_region") else None
-        context = fx.EffectContext(component=component, faces=detect_faces, region=region)
+        context = fx.EffectContext(component=component, faces=faces, region=region)
         each_frame(state, lambda frame: fx.apply_effect(frame, effect, context))  # runs now, in this iteration
+
+
+def _stored_faces(state: RenderState) -> Callable[[pyvips.Image], list[Box]]:
+    """The asset's stored face coordinates, in the pixels of the frame a face effect gets."""
+    assert state.regions.faces is not None
+    boxes = state.regions.faces
+    return lambda frame: stored_boxes(state, boxes)
 
 
 def _radius_mask(width: int, height: int, radius: Radius) -> pyvips.Image:

@@ -33,6 +33,7 @@ from darkroom.catalog import Asset
 from darkroom.catalog.derived import find_derived, record_derived
 from darkroom.imaging import Rendered, RenderRequest, content_type_for, render
 from darkroom.imaging.memory import SourceHeader, render_memory_bytes
+from darkroom.media.addons import render_extras
 from darkroom.media.sources import fetch_remote
 from darkroom.storage import BlobNotFound
 from darkroom.errors import NotAuthenticated
@@ -327,6 +328,7 @@ async def _render(
         layers = await _layer_files(services, asset, chain, files)
         # Admitted into the process's render memory only now, with everything fetched.
         await files.enter_async_context(services.render_budget.reserve(render_memory_bytes(source_header(asset), chain)))
+        regions, model_effects, find_objects = render_extras(services, asset)
         return await anyio.to_thread.run_sync(
             lambda: render(RenderRequest(
                 source,
@@ -340,6 +342,9 @@ async def _render(
                 client_dpr=hints.dpr,
                 save_data=hints.save_data,
                 source_key=asset.storage_key,  # names this version's bytes: its decoded pixels may be reused
+                regions=regions,
+                model_effects=model_effects,
+                find_objects=find_objects,
             )),
             limiter=slots,
         )

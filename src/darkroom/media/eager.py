@@ -7,23 +7,42 @@ the URL listed in the reply is already rendered when a browser asks for it.
 
 from __future__ import annotations
 
+import logging
 import re
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from darkroom import catalog
 from darkroom.catalog import Asset
 from darkroom.errors import Invalid
 from darkroom.media import streaming
 from darkroom.media.derivatives import ClientHints
+from darkroom.media.notifications import notify_event
+from darkroom.media.params import parse_bool
 from darkroom.media.services import Services
 from darkroom.media.shapes import delivery_urls
+from darkroom.media.tasks import job_handler
 from darkroom.transform import Chain, parse
 from darkroom.transform.parser import NamedResolver
 
-__all__ = ["EagerItem", "cloud_named", "parse_eager", "render_eager", "split_eager"]
+__all__ = ["EagerItem", "cloud_named", "defer_eager", "eager_async_requested", "parse_eager", "render_eager", "split_eager"]
+
+log = logging.getLogger("darkroom.eager")
 
 MAX_EAGER = 20
+EAGER_JOB = "eager"  # the job that renders an eager_async batch
 _BARE_FORMAT = re.compile(r"^[a-z0-9]{2,5}$")
+
+
+def _is_ladder(asset: Asset, item: EagerItem) -> bool:
+    """`sp_…/m3u8` of a video: a streaming ladder (media/streaming.py)."""
+    return asset.resource_type == "video" and item.format in streaming.STREAMING_FORMATS
+
+
+def _check_renderable(asset: Asset, items: list[EagerItem]) -> None:
+    if asset.resource_type != "image" and not all(_is_ladder(asset, item) for item in items):
+        raise Invalid("Eager transformations are supported for images only")
 
 
 def split_eager(text: str) -> list[tuple[str, str | None]]:
@@ -65,14 +84,12 @@ async def cloud_named(services: Services, cloud: str, *texts: str) -> NamedResol
 async def render_eager(services: Services, origin: str, asset: Asset, items: list[EagerItem]) -> list[dict[str, Any]]:
     """Render each eager transformation now; returns Cloudinary's `eager` list, its URLs
     starting with `origin` (`media.shapes.delivery_origin`)."""
-    ladders = [item for item in items if asset.resource_type == "video" and item.format in streaming.STREAMING_FORMATS]
-    if len(ladders) < len(items) and asset.resource_type != "image":
-        raise Invalid("Eager transformations are supported for images only")
+    _check_renderable(asset, items)
     cache = services.caches.derivatives
     listed = []
     for item in items:
         transformation, fmt, chain = item.transformation, item.format, item.chain
-        if item in ladders and fmt is not None:  # sp_…/m3u8: a streaming ladder (media/streaming.py)
+        if _is_ladder(asset, item) and fmt is not None:  # sp_…/m3u8: a streaming ladder (media/streaming.py)
             listed.append(await streaming.eager_entry(services, origin, asset, transformation, chain, fmt))
             continue
         derivative = await cache.get(services, asset, chain, fmt, ClientHints())
@@ -89,3 +106,46 @@ async def render_eager(services: Services, origin: str, asset: Asset, items: lis
             }
         )
     return listed
+
+
+def eager_async_requested(params: dict[str, str]) -> bool:
+    return parse_bool(params.get("eager_async"), False)
+
+
+async def defer_eager(
+    services: Services, origin: str, asset: Asset, items: list[EagerItem], params: dict[str, str], *, api_key: str | None
+) -> list[dict[str, Any]]:
+    """Enqueue the eager renders of `asset` as one batch; returns the reply's `pending` entries.
+    When they are done, the `eager` notification goes to `eager_notification_url`, else
+    `notification_url`, else the cloud's URL and triggers."""
+    _check_renderable(asset, items)
+    batch_id = secrets.token_hex(32)
+    written = [f"{item.transformation}/{item.format}" if item.format else item.transformation for item in items]
+    await services.jobs.enqueue(EAGER_JOB, {
+        "cloud": asset.cloud, "resource_type": asset.resource_type, "type": asset.type, "public_id": asset.public_id,
+        "version_id": asset.version_id, "transformations": written, "origin": origin, "batch_id": batch_id,
+        "notification_url": params.get("eager_notification_url") or params.get("notification_url") or None, "api_key": api_key,
+    })
+    pending = []
+    for item, transformation in zip(items, written, strict=True):
+        url, secure_url = delivery_urls(origin, asset, item.transformation, item.format or asset.format)
+        pending.append({"status": "pending", "batch_id": batch_id, "transformation": transformation, "url": url, "secure_url": secure_url})
+    return pending
+
+
+@job_handler(EAGER_JOB)
+async def render_deferred(services: Services, job: dict[str, Any]) -> None:
+    """Render a deferred batch (idempotent: the derivative cache keeps what a first run made),
+    then notify. A batch whose asset was deleted or replaced since is dropped."""
+    cloud = job["cloud"]
+    asset = await services.db(catalog.get_asset, cloud, job["resource_type"], job["type"], job["public_id"])
+    if asset is None or asset.version_id != job["version_id"]:
+        log.info("eager batch %s dropped: %s/%s changed since", job["batch_id"], cloud, job["public_id"])
+        return
+    text = "|".join(job["transformations"])
+    eager = await render_eager(services, job["origin"], asset, parse_eager(text, await cloud_named(services, cloud, text)))
+    body = {
+        "batch_id": job["batch_id"], "asset_id": asset.asset_id, "public_id": asset.public_id,
+        "resource_type": asset.resource_type, "type": asset.type, "eager": eager,
+    }
+    await notify_event(services, cloud, "eager", body, url=job["notification_url"], api_key=job["api_key"])

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from darkroom.addons import ModelCache
+
 __all__ = ["ADDON_EFFECTS", "EFFECT_PRESETS", "available_effects"]
 
 # One-click lightbox effects (the seed's list), then add-on effects shown once they render.
@@ -17,17 +21,22 @@ ADDON_EFFECTS: tuple[tuple[str, str], ...] = (
     ("Remove background", "e_background_removal"),
     ("Upscale", "e_upscale"),
 )
+ADDON_MODELS = {"background_removal": "background_removal", "upscale": "upscale"}  # effect → addons.MODEL_FILES key
 
 
-def available_effects() -> list[dict[str, str]]:
+def available_effects(models_dir: Path | None = None) -> list[dict[str, str]]:
     """The lightbox presets this darkroom can render.
 
     The seed's five are always offered (a missing renderer shows as a failed image, which
-    says more than a hidden button); add-on effects appear only once the renderer has them.
+    says more than a hidden button); add-on effects appear only once they can run on any
+    picture: with their model in `models_dir` (docs/addons.md). (Without a matting model,
+    background removal serves plain backgrounds only: no button that fails on most photos.)
     """
     presets = [{"label": label, "effect": effect} for label, effect in EFFECT_PRESETS]
+    models = ModelCache(models_dir)
     for label, effect in ADDON_EFFECTS:
-        if _renders(effect.removeprefix("e_").split(":", 1)[0]):
+        name = effect.removeprefix("e_").split(":", 1)[0]
+        if _renders(name) or models.has_user_model(ADDON_MODELS.get(name, name)):
             presets.append({"label": label, "effect": effect})
     return presets
 

@@ -30,7 +30,7 @@ from darkroom.transform import parse
 from darkroom.video import VideoInfo, probe_video
 from darkroom.vocabulary import STORED_DELIVERY_TYPES
 
-__all__ = ["UploadOptions", "base_public_id", "ingest", "delete_blobs", "random_public_id"]
+__all__ = ["StoredExtras", "UploadOptions", "base_public_id", "ingest", "delete_blobs", "random_public_id"]
 
 log = logging.getLogger("darkroom.ingest")
 
@@ -90,9 +90,20 @@ class UploadOptions:
         )
 
 
+@dataclass(frozen=True)
+class StoredExtras:
+    """What `before_storing` found that is stored with the asset (the add-ons' findings)."""
+
+    tags: tuple[str, ...] = ()  # added to the upload's own tags (auto-tagging)
+    annotations: dict[str, Any] = field(default_factory=dict)  # catalog/moderation.py
+    moderation_status: str | None = None
+    moderation_kinds: str | None = None
+
+
 # Work that must succeed before anything is stored: given the file as it will be stored, its
-# resource type and what the probe found (`media.uploads` measures the analyses here).
-BeforeStoring = Callable[[Path, str, MediaInfo], Awaitable[None]]
+# resource type and what the probe found (`media.uploads` measures the analyses and runs the
+# add-ons here); what it returns is stored with the asset.
+BeforeStoring = Callable[[Path, str, MediaInfo], Awaitable[StoredExtras | None]]
 
 
 async def ingest(services: Services, cloud: str, spooled: SpooledFile, options: UploadOptions, *, before_storing: BeforeStoring | None = None) -> SaveResult:
@@ -119,8 +130,7 @@ async def ingest(services: Services, cloud: str, spooled: SpooledFile, options: 
     public_id = _public_id(options, filename, resource_type)
     catalog.validate_public_id(public_id)
     metadata = await services.db(validate_asset_metadata, cloud, options.metadata)
-    if before_storing is not None:
-        await before_storing(spooled.path, resource_type, info)
+    extras = (await before_storing(spooled.path, resource_type, info) if before_storing is not None else None) or StoredExtras()
     storage_key = f"{cloud}/originals/{secrets.token_hex(16)}"
     await services.store.put_file(storage_key, spooled.path)
     new = NewAsset(
@@ -141,9 +151,12 @@ async def ingest(services: Services, cloud: str, spooled: SpooledFile, options: 
         asset_folder=options.asset_folder or options.folder,
         display_name=_display_name(options, filename),
         original_filename=_original_name(filename),
-        tags=options.tags,
+        tags=(*options.tags, *extras.tags),
         context=options.context,
         metadata=metadata,
+        annotations=extras.annotations,
+        moderation_status=extras.moderation_status,
+        moderation_kinds=extras.moderation_kinds,
     )
     try:
         result = await services.db(catalog.save_asset, new, overwrite=options.overwrite)

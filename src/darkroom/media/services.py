@@ -23,6 +23,7 @@ from darkroom.catalog.errors import CloudNotFound
 from darkroom.config import Settings
 from darkroom.errors import Conflict
 from darkroom.imaging import RenderLimits
+from darkroom.jobs import JobQueue
 from darkroom.media.caches import Caches
 from darkroom.media.render_budget import RenderBudget
 from darkroom.media.sessions import ConsoleAuth, load_session_key
@@ -43,11 +44,13 @@ class Services:
     spool_dir: Path  # where request bodies are written before they reach the blob store
     caches: Caches = field(init=False)  # this process's memories, sized by the settings
     render_budget: RenderBudget = field(init=False)  # the memory renders may hold at once
+    jobs: JobQueue = field(init=False)  # the durable job queue: `await services.jobs.enqueue(name, payload)`
     _console_auth: ConsoleAuth | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.caches = Caches.from_settings(self.settings)
         self.render_budget = RenderBudget(self.settings.render_memory_mb * 1024 * 1024)
+        self.jobs = JobQueue(self.settings, self.engine)
 
     @property
     def console_auth(self) -> ConsoleAuth:

@@ -26,7 +26,7 @@ import httpx
 from darkroom.errors import Invalid, TooLarge
 from darkroom.media.spool import SpooledFile, spool_bytes
 
-__all__ = ["is_remote_source", "fetch_remote", "decode_data_uri"]
+__all__ = ["is_remote_source", "fetch_remote", "decode_data_uri", "post_checked"]
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 MAX_REDIRECTS = 5
@@ -69,7 +69,34 @@ async def _follow(url: str, spool_dir: Path, max_bytes: int, allow: Sequence[Net
     raise Invalid(f"Error in loading {url} - too many redirects")
 
 
-async def _pinned_request(client: httpx.AsyncClient, url: str, allow: Sequence[Network]) -> httpx.Request:
+async def post_checked(
+    url: str, content: bytes, headers: dict[str, str], *, timeout: float, allow: Sequence[Network] = ()
+) -> int:
+    """POST `content` to `url` (a webhook) under the same address rules as a fetch; no
+    redirect is followed. Returns the status; Invalid if the address is refused or unreachable."""
+    if not url.lower().startswith(("http://", "https://")):
+        raise Invalid(f"Unsupported notification URL scheme: {url.split(':', 1)[0]}")
+    try:
+        with anyio.fail_after(timeout):
+            async with httpx.AsyncClient(follow_redirects=False, trust_env=False) as client:
+                request = await _pinned_request(client, url, allow, method="POST", content=content, headers=headers)
+                response = await client.send(request)
+                return response.status_code
+    except TimeoutError as exc:
+        raise Invalid(f"Error in posting to {url} - timed out after {timeout:g}s") from exc
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        raise Invalid(f"Error in posting to {url} - {type(exc).__name__}") from exc
+
+
+async def _pinned_request(
+    client: httpx.AsyncClient,
+    url: str,
+    allow: Sequence[Network],
+    *,
+    method: str = "GET",
+    content: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> httpx.Request:
     """A request that connects to a checked IP address while keeping the original Host and TLS name."""
     try:
         parts = urlsplit(url)
@@ -85,7 +112,8 @@ async def _pinned_request(client: httpx.AsyncClient, url: str, allow: Sequence[N
     pinned = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
     host_header = host if not parts.port else f"{host}:{parts.port}"
     return client.build_request(
-        "GET", pinned, headers={"Host": host_header, "User-Agent": "darkroom-fetch"}, extensions={"sni_hostname": host}
+        method, pinned, content=content, extensions={"sni_hostname": host},
+        headers={**(headers or {}), "Host": host_header, "User-Agent": "darkroom-fetch"},
     )
 
 

@@ -72,7 +72,6 @@ __all__ = [
     "manifest",
     "media_playlist",
     "prepare_ladder",
-    "prepare_ladder_job",
     "segment",
     "streaming_profile_of",
 ]
@@ -433,7 +432,7 @@ async def _keep(services: Services, key: _SegmentKey, file: Path) -> None:
 
 async def eager_entry(services: Services, origin: str, asset: Asset, transformation: str, chain: Chain, fmt: str) -> dict[str, Any]:
     """An eager `sp_…/m3u8` or `sp_…/mpd`: the whole ladder encoded now; the reply's entry
-    (manifests have no width or height). The job for `eager_async` calls `prepare_ladder`."""
+    (manifests have no width or height). `eager_async` runs it in the eager job (media/eager.py)."""
     from darkroom.media.shapes import delivery_path, delivery_urls
 
     await prepare_ladder(services, asset, chain)
@@ -442,20 +441,3 @@ async def eager_entry(services: Services, origin: str, asset: Asset, transformat
     url, secure_url = delivery_urls(origin, asset, transformation, fmt)
     return {"transformation": f"{transformation}/{fmt}", "bytes": len(text.encode()), "format": fmt, "url": url, "secure_url": secure_url}
 
-
-async def prepare_ladder_job(services: Services, payload: dict[str, Any]) -> None:
-    """The job body for `eager_async` with a streaming profile (to register as
-    `@job_handler("streaming.prepare_ladder")` when media/tasks.py lands).
-
-    `payload`: `cloud`, `type`, `public_id`, `version_id` (the version asked for) and
-    `transformation` (`sp_hd`, `q_auto/sp_auto`, …). Idempotent: stored segments are skipped,
-    and a job for a destroyed or replaced version does nothing.
-    """
-    from darkroom import catalog
-
-    asset = await services.db(catalog.get_asset, payload["cloud"], "video", payload["type"], payload["public_id"])
-    if asset is None or asset.version_id != payload["version_id"]:
-        return
-    text = payload["transformation"]
-    named = (await services.caches.rules_lookup.get(services, asset.cloud)).named if "t_" in text else {}
-    await prepare_ladder(services, asset, parse(text, named=named.get))

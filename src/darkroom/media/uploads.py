@@ -31,8 +31,10 @@ from darkroom.catalog import Asset, SaveResult
 from darkroom.catalog.integrity import remove_version
 from darkroom.imaging import MediaInfo
 from darkroom.media.analysis import analysis_fields, measure
-from darkroom.media.eager import EagerItem, render_eager
-from darkroom.media.ingest import UploadOptions, delete_blobs, ingest
+from darkroom.catalog.moderation import kinds_text, overall_status
+from darkroom.media.addons import Findings, addon_request, analyse, clamped_faces, cut_out, moderation_decided, reply_fields
+from darkroom.media.eager import EagerItem, defer_eager, eager_async_requested, render_eager
+from darkroom.media.ingest import StoredExtras, UploadOptions, delete_blobs, ingest
 from darkroom.media.services import Services
 from darkroom.media.spool import SpooledFile
 
@@ -50,27 +52,71 @@ async def store_upload(
     eager: list[EagerItem],
     origin: str,
     describe: Callable[[Asset], Awaitable[dict[str, Any]]],
+    *,
+    api_key: str | None = None,
 ) -> dict[str, Any]:
     """Store `spooled` and return the reply: `describe(asset)` (the edge's JSON of the asset),
-    the analyses, breakpoints and eager renders asked for, `existing`/`overwritten`."""
+    the analyses, breakpoints and eager renders asked for (`eager_async`: enqueued, signed
+    later with `api_key`'s secret), the add-ons' `moderation` and `info`, `existing`/`overwritten`."""
     measured: dict[str, Any] = {}
+    request = addon_request(params, "upload")
+    findings = Findings()
 
-    async def before_storing(path: Path, resource_type: str, info: MediaInfo) -> None:
+    async def before_storing(path: Path, resource_type: str, info: MediaInfo) -> StoredExtras:
         measured.update(await measure(path, resource_type, info.width, info.height, params))
+        found = await analyse(services, path, request, resource_type=resource_type, width=info.width)
+        findings.info.update(found.info)
+        moderation = found.annotations.get("moderation") or []
+        annotations = {key: value for key, value in found.annotations.items() if value is not None}
+        return StoredExtras(tuple(found.tags), annotations, overall_status(moderation), kinds_text(moderation))
 
+    if request.background_removal:
+        cut, removal = await cut_out(services, spooled.path, spooled.filename)
+        findings.info.update(removal.info)
+        try:
+            return await _store(services, cloud, cut, options, params, eager, origin, describe, before_storing, measured, findings, api_key)
+        finally:
+            cut.discard()
+    return await _store(services, cloud, spooled, options, params, eager, origin, describe, before_storing, measured, findings, api_key)
+
+
+async def _store(
+    services: Services,
+    cloud: str,
+    spooled: SpooledFile,
+    options: UploadOptions,
+    params: dict[str, str],
+    eager: list[EagerItem],
+    origin: str,
+    describe: Callable[[Asset], Awaitable[dict[str, Any]]],
+    before_storing: Callable[[Path, str, MediaInfo], Awaitable[StoredExtras]],
+    measured: dict[str, Any],
+    findings: Findings,
+    api_key: str | None,
+) -> dict[str, Any]:
     result = await ingest(services, cloud, spooled, options, before_storing=before_storing)
     async with kept_only_if_answered(services, result):
         body = await describe(result.asset)
         if result.existing:  # nothing stored: the stored asset is described, not the file sent
             body.update(await analysis_fields(services, origin, result.asset, None, params))
+            body.update(reply_fields(result.asset))
             body["existing"] = True
             return body
         body.update(await analysis_fields(services, origin, result.asset, spooled.path, params, measured=measured))
-        if eager:
+        body.update(reply_fields(result.asset, findings))
+        faces = clamped_faces(result.asset)
+        if faces is not None and "faces" in body:
+            body["faces"] = faces  # stored coordinates, cut to the image, replace detected faces
+        if eager and eager_async_requested(params):
+            body["eager"] = await defer_eager(services, origin, result.asset, eager, params, api_key=api_key)
+        elif eager:
             body["eager"] = await render_eager(services, origin, result.asset, eager)
         if result.overwritten:
             body["overwritten"] = True
-        return body
+    for entry in result.asset.annotations.get("moderation") or []:  # once the upload is answered: never rolled back
+        if entry["kind"] != "manual" and entry["status"] in ("approved", "rejected"):
+            await moderation_decided(services, result.asset, entry, params.get("notification_url"), api_key=api_key)
+    return body
 
 
 @contextlib.asynccontextmanager

@@ -30,6 +30,7 @@ from darkroom.transform.ast import (
     Variable,
 )
 from darkroom.transform.colors import parse_color, rgba
+from darkroom.transform.effects import theme_options, vectorize_options
 from darkroom.transform.errors import ParseError
 from darkroom.transform.expressions import Cast, Literal, Lookup, Name, Node, Operation
 from darkroom.transform.params import AUTO_GRAVITY_CROPS, FORMAT_ALIASES
@@ -65,4 +66,6 @@ __all__ = [
     "parse",
     "parse_color",
     "rgba",
+    "theme_options",
+    "vectorize_options",
 ]

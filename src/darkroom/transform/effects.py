@@ -14,6 +14,7 @@ A free-text argument the spec cannot check (an outline's width) is checked when 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from darkroom.transform.ast import Effect
@@ -32,10 +33,16 @@ class Arg:
     words: frozenset[str] = frozenset()  # words accepted where a number is expected
 
 
+# Checks an effect's whole argument list at parse time (forms a range cannot describe:
+# `e_distort:arc:90`, `e_contrast:level_30;type_linear`); raises ValueError when it is wrong.
+ArgsCheck = Callable[[tuple[str, ...]], None]
+
+
 @dataclass(frozen=True)
 class Spec:
     args: tuple[Arg, ...] = ()
     variadic: bool = False  # further free-text arguments allowed (tint colours, …)
+    check: ArgsCheck | None = None
 
 
 def _n(low: int, high: int, default: int | None = None, *words: str) -> Arg:
@@ -43,6 +50,122 @@ def _n(low: int, high: int, default: int | None = None, *words: str) -> Arg:
 
 
 _TEXT = Arg()
+
+# Cloudinary's named art filters (`e_art:<name>`).
+ART_FILTERS = frozenset(
+    "al_dente athena audrey aurora daguerre eucalyptus fes frost hairspray hokusai incognito linen peacock "
+    "primavera quartz red_rock refresh sizzle sonnet ukulele zorro".split()
+)
+COLORBLIND_CONDITIONS = frozenset(
+    "deuteranopia protanopia tritanopia tritanomaly deuteranomaly cone_monochromacy rod_monochromacy".split()
+)
+CONTRAST_TYPES = frozenset(("sigmoidal", "linear"))
+# e_vectorize's options, in their positional order, with Cloudinary's ranges and defaults.
+VECTORIZE_OPTIONS: dict[str, tuple[float, float, float]] = {
+    "colors": (2, 30, 10),
+    "detail": (0, 1000, 0.3),  # a fraction of the image (0-1) or pixels (above 1)
+    "despeckle": (0, 1000, 0.1),  # likewise
+    "paths": (0, 100, 100),
+    "corners": (0, 100, 25),
+}
+DISTORT_MAX = 100_000  # px, any corner coordinate
+_NUMBER = re.compile(r"-?\d{1,9}(\.\d{1,6})?")
+
+
+def _whole(text: str, low: int, high: int) -> int:
+    if not re.fullmatch(r"-?\d{1,9}", text) or not low <= int(text) <= high:
+        raise ValueError(text)
+    return int(text)
+
+
+def _check_art(args: tuple[str, ...]) -> None:
+    if len(args) != 1 or args[0] not in ART_FILTERS:
+        raise ValueError(":".join(args))
+
+
+def _check_contrast(args: tuple[str, ...]) -> None:
+    """`e_contrast[:level]` or `e_contrast:level_<level>[;type_<sigmoidal|linear>]`."""
+    for part in args[0].split(";") if args else ():
+        key, _, value = part.rpartition("_")
+        if key == "level":
+            _whole(value, -100, 100)
+        elif key == "type" and value in CONTRAST_TYPES:
+            continue
+        elif key or not part:
+            raise ValueError(part)
+        else:
+            _whole(part, -100, 100)
+
+
+def _check_distort(args: tuple[str, ...]) -> None:
+    """`e_distort:arc:<degrees>` (a non-zero angle up to ±360) or eight corner coordinates."""
+    if args[:1] == ("arc",):
+        if len(args) != 2 or _whole(args[1], -360, 360) == 0:
+            raise ValueError(":".join(args))
+        return
+    if len(args) != 8:
+        raise ValueError(":".join(args))
+    for arg in args:
+        _whole(arg, -DISTORT_MAX, DISTORT_MAX)
+
+
+def _check_colorblind_mode(args: tuple[str, ...]) -> None:
+    if args and args[0] not in COLORBLIND_CONDITIONS:
+        raise ValueError(args[0])
+
+
+def _check_assist_colorblind(args: tuple[str, ...]) -> None:
+    if args and args[0] != "xray":
+        _whole(args[0], 1, 100)
+
+
+def vectorize_options(args: tuple[str, ...]) -> dict[str, float]:
+    """`e_vectorize`'s options by name, from the positional form (`3:0.5`) or the named form
+    (`colors:3:detail:0.5`); ValueError for a wrong name, count or value."""
+    options = {name: default for name, (_, _, default) in VECTORIZE_OPTIONS.items()}
+    names = list(VECTORIZE_OPTIONS)
+    if args and args[0] in VECTORIZE_OPTIONS:
+        if len(args) % 2:
+            raise ValueError(":".join(args))
+        pairs = list(zip(args[::2], args[1::2]))
+    else:
+        if len(args) > len(names):
+            raise ValueError(":".join(args))
+        pairs = list(zip(names, args))
+    for name, text in pairs:
+        if name not in VECTORIZE_OPTIONS or not _NUMBER.fullmatch(text):
+            raise ValueError(f"{name}:{text}")
+        low, high, _ = VECTORIZE_OPTIONS[name]
+        value = float(text)
+        if not low <= value <= high or (name == "colors" and not value.is_integer()):
+            raise ValueError(f"{name}:{text}")
+        options[name] = value
+    return options
+
+
+def _check_vectorize(args: tuple[str, ...]) -> None:
+    vectorize_options(args)
+
+
+def theme_options(args: tuple[str, ...]) -> tuple[tuple[int, int, int, int], int]:
+    """`e_theme:color_<colour>[:photosensitivity_<0-200>]` → (RGBA, photosensitivity);
+    ValueError or ParseError when wrong."""
+    color, sensitivity = None, 100
+    for arg in args:
+        key, _, value = arg.partition("_")
+        if key == "color" and value:
+            color = value
+        elif key == "photosensitivity":
+            sensitivity = _whole(value, 0, 200)
+        else:
+            raise ValueError(arg)
+    if color is None:
+        raise ValueError("color")
+    return rgba(parse_color("e", "rgb:" + color if _is_hex(color) else color)), sensitivity
+
+
+def _check_theme(args: tuple[str, ...]) -> None:
+    theme_options(args)
 
 EFFECTS: dict[str, Spec] = {
     "grayscale": Spec(),
@@ -60,7 +183,7 @@ EFFECTS: dict[str, Spec] = {
     "pixelate_region": Spec((_n(1, 2000),)),
     "pixelate_faces": Spec((_n(1, 2000),)),
     "brightness": Spec((_n(-99, 100, 80),)),
-    "contrast": Spec((_n(-100, 100, 0),)),
+    "contrast": Spec((Arg(default="0"),), check=_check_contrast),
     "saturation": Spec((_n(-100, 100, 80),)),
     "gamma": Spec((_n(-50, 150, 0),)),
     "hue": Spec((_n(-100, 100, 80),)),
@@ -71,7 +194,7 @@ EFFECTS: dict[str, Spec] = {
     "auto_brightness": Spec((_n(0, 100, 100),)),
     "auto_contrast": Spec((_n(0, 100, 100),)),
     "auto_color": Spec((_n(0, 100, 100),)),
-    "fill_light": Spec((_n(0, 100), _n(-100, 100))),
+    "fill_light": Spec((_n(0, 100, 100), _n(-100, 100, 0))),
     "colorize": Spec((_n(0, 100, 100),)),
     "tint": Spec((_n(0, 100, 60, "equalize"),), variadic=True),  # `equalize` comes before the amount
     "oil_paint": Spec((_n(0, 100, 30),)),
@@ -81,16 +204,16 @@ EFFECTS: dict[str, Spec] = {
     "trim": Spec((_n(0, 100, 10), _TEXT)),
     "make_transparent": Spec((_n(0, 100, 10),)),
     "replace_color": Spec((_TEXT, _TEXT, _TEXT)),
-    "art": Spec((_TEXT,)),
+    "art": Spec((_TEXT,), check=_check_art),
     "gradient_fade": Spec((_TEXT, _TEXT)),
     "noise": Spec((_n(0, 100, 0),)),
     "shear": Spec((_TEXT, _TEXT)),
-    "distort": Spec((_TEXT,), variadic=True),
+    "distort": Spec((_TEXT,), variadic=True, check=_check_distort),
     "redeye": Spec(),
     "adv_redeye": Spec(),
-    "ordered_dither": Spec((_n(0, 18),)),
-    "assist_colorblind": Spec((_TEXT,)),
-    "simulate_colorblind": Spec((_TEXT,)),
+    "ordered_dither": Spec((_n(0, 18, 0),)),
+    "assist_colorblind": Spec((Arg(default="10"),), check=_check_assist_colorblind),
+    "simulate_colorblind": Spec((Arg(default="deuteranopia"),), check=_check_colorblind_mode),
     "multiply": Spec(),
     "screen": Spec(),
     "overlay": Spec(),
@@ -98,8 +221,8 @@ EFFECTS: dict[str, Spec] = {
     "cut_out": Spec(),
     "anti_removal": Spec((_TEXT,)),
     "viesus_correct": Spec(),
-    "vectorize": Spec((_TEXT,), variadic=True),
-    "theme": Spec((_TEXT,), variadic=True),
+    "vectorize": Spec((_TEXT,), variadic=True, check=_check_vectorize),
+    "theme": Spec((_TEXT,), variadic=True, check=_check_theme),
     "dropshadow": Spec((_TEXT,), variadic=True),
     "extract": Spec((_TEXT,), variadic=True),
     "style_transfer": Spec((_TEXT,), variadic=True),
@@ -154,6 +277,11 @@ def parse_effect(key: str, text: str) -> Effect:
     args = [
         _arg(key, name, spec.args[i] if i < len(spec.args) else _TEXT, arg) for i, arg in enumerate(raw_args)
     ]
+    if spec.check is not None and not any(VARIABLE_NAME.fullmatch(arg) for arg in args):
+        try:
+            spec.check(tuple(args))
+        except (ValueError, ParseError):
+            raise ParseError(f"Invalid effect parameter - {text}", param=key) from None
     while args and len(args) <= len(spec.args) and args[-1] == spec.args[len(args) - 1].default:
         args.pop()
     return Effect(name, tuple(args))

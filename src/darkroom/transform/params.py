@@ -16,6 +16,7 @@ from darkroom.transform.colors import parse_color
 from darkroom.transform.effects import format_effect, parse_effect
 from darkroom.transform.errors import ParseError
 from darkroom.transform.layers import format_layer, parse_layer
+from darkroom.vocabulary import OBJECT_NAMES
 
 CROP_MODES = frozenset(
     "scale fit limit mfit fill lfill pad lpad mpad fill_pad crop thumb auto auto_pad imagga_crop imagga_scale".split()
@@ -36,7 +37,7 @@ FLAGS = frozenset(
     keep_iptc keep_attribution strip_profile immutable_cache animated awebp any_format getinfo original splice
     force_strip force_icc ignore_aspect_ratio clip clip_evenodd cutter tiled region_relative text_no_trim
     text_disallow_overflow truncate_ts no_stream streaming_attachment mono draco hlsv3 waveform sanitize
-    apng ignore_mask_channels tiff8_lzw replace_image lowres alternate""".split()
+    apng ignore_mask_channels tiff8_lzw replace_image lowres alternate rasterize""".split()
 )
 # Other spellings of a format, as URLs write them → Cloudinary's name (`f_jpeg` is `f_jpg`).
 FORMAT_ALIASES = {"jpeg": "jpg", "jpe": "jpg", "tif": "tiff", "heif": "heic"}
@@ -157,7 +158,7 @@ def _crop(key: str, text: str) -> str:
 
 
 def _gravity(key: str, text: str) -> str:
-    if text in GRAVITIES or re.fullmatch(r"auto:[a-z_]{1,40}(?:_\d{1,3})?", text):
+    if text in GRAVITIES or text in OBJECT_NAMES or re.fullmatch(r"auto:[a-z_]{1,40}(?:_\d{1,3})?", text):
         return text
     raise ParseError(f"Invalid gravity parameter - {text}", param=key)
 

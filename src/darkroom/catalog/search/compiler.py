@@ -93,8 +93,11 @@ class _Compiler:
             return _not_null_and(assets.c.context[spec.key].as_string(), lambda text: _text(text, op, value))
         if kind is Kind.METADATA:
             return self.metadata(spec.key or "", op, value)
-        if kind is Kind.MODERATION_KIND:
-            return _nonempty(assets.c.moderation_status) if value.text == "manual" else sa.false()
+        if kind is Kind.MODERATION_KIND:  # kinds as catalog/moderation.py keeps them: "|aws_rek:approved|manual:pending|"
+            by_kind = assets.c.moderation_kinds.contains(f"|{value.text}:", autoescape=True)
+            if value.text != "manual":
+                return by_kind
+            return sa.or_(by_kind, sa.and_(assets.c.moderation_kinds.is_(None), _nonempty(assets.c.moderation_status)))
         if kind is Kind.DATE:
             return self.date_match(assets.c[spec.column or ""], op, value.text)
         if kind in (Kind.NUMBER, Kind.SIZE, Kind.RATIO):

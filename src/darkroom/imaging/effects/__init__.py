@@ -4,6 +4,12 @@
     blur.py      blur, sharpen, pixelate (whole image, regions, faces)
     artistic.py  vignette, oil paint, noise, cartoon
     shape.py     outline, shadow, trim, transparency, fades, shear
+    art.py       the named art filters (`e_art:<name>`)
+    vision.py    colour blindness: simulation and assistance
+    dither.py    ordered dithers
+    warp.py      distortions: four corners, arcs
+    retouch.py   red eyes, themes
+    vector.py    tracing into SVG
     base.py      the context every effect gets, alpha handling, colour measures
 
 Strengths follow Cloudinary's documented ranges and defaults (see `transform`'s effect
@@ -15,6 +21,7 @@ from __future__ import annotations
 
 import pyvips
 
+from darkroom.imaging.effects.art import art
 from darkroom.imaging.effects.artistic import cartoonify, noise, oil_paint, vignette
 from darkroom.imaging.effects.base import EffectContext, EffectFunction, join_alpha, split_alpha
 from darkroom.imaging.effects.blur import (
@@ -36,6 +43,7 @@ from darkroom.imaging.effects.color import (
     channel,
     colorize,
     contrast,
+    fill_light,
     gamma,
     grayscale,
     hue,
@@ -47,6 +55,11 @@ from darkroom.imaging.effects.color import (
     tint,
     vibrance,
 )
+from darkroom.imaging.effects.dither import ordered_dither
+from darkroom.imaging.effects.retouch import redeye, theme
+from darkroom.imaging.effects.vector import vectorize
+from darkroom.imaging.effects.vision import assist_colorblind, simulate_colorblind
+from darkroom.imaging.effects.warp import distort
 from darkroom.imaging.errors import UnsupportedTransformation
 from darkroom.imaging.effects.shape import (
     draw_outline,
@@ -111,6 +124,15 @@ EFFECT_FUNCTIONS: dict[str, EffectFunction] = {
     "shear": shear,
     "cartoonify": cartoonify,
     "gradient_fade": gradient_fade,
+    "art": art,
+    "fill_light": fill_light,
+    "distort": distort,
+    "redeye": redeye,
+    "ordered_dither": ordered_dither,
+    "simulate_colorblind": simulate_colorblind,
+    "assist_colorblind": assist_colorblind,
+    "vectorize": vectorize,
+    "theme": theme,
     "background_removal": _NEEDS_MODEL,
     "bgremoval": _NEEDS_MODEL,
     "upscale": _NEEDS_MODEL,

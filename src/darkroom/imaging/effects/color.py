@@ -3,6 +3,8 @@ adjustments (brightness, saturation, hue…), plus colour replacement."""
 
 from __future__ import annotations
 
+import math
+
 import pyvips
 
 from darkroom.imaging.effects.base import EffectContext, EffectFunction, blend, context_color, join_alpha, luminance, on_color, small_copy, split_alpha
@@ -15,9 +17,62 @@ def grayscale(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips
 
 
 def sepia(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Image:
-    matrix = [[0.393, 0.769, 0.189], [0.349, 0.686, 0.168], [0.272, 0.534, 0.131]]
-    amount = effect.integer(0, 80) / 100
-    return on_color(lambda rgb: blend(rgb, rgb.recomb(matrix), amount))(image)
+    """ImageMagick's sepia-tone, which Cloudinary's follows: the level is a tone threshold
+    (% of white). Every pixel is toned from its intensity I and the threshold t:
+
+        red = min(255, I + 255 - t)   green = min(255, I + 255 - 7t/6)   blue = max(0, I - t/6)
+        (green and blue lifted to at least t/7, but never above red and green)
+
+    so red ≥ green ≥ blue everywhere, whatever the level. The intensity is first stretched
+    to the full range (ImageMagick normalises the result instead; stretching before toning
+    keeps the tones' order and their warmth), and the result gets a little S-shaped contrast."""
+    threshold = effect.integer(0, 80) * 255 / 100
+
+    def run(rgb: pyvips.Image) -> pyvips.Image:
+        intensity = _stretched(luminance(rgb))
+        red = _at_most(intensity + (255 - threshold), 255)
+        green = _at_most(intensity + (255 - threshold * 7 / 6), 255)
+        blue = _at_least(intensity - threshold / 6, 0)
+        floor = threshold / 7
+        # The floor could lift green above red in the darkest pixels at high levels: cap it.
+        green = _at_most_image(_at_least(green, floor), red)
+        blue = _at_most_image(_at_least(blue, floor), green)
+        return _s_curve(red.bandjoin([green, blue]))
+
+    return on_color(run)(image)
+
+
+def _at_most(image: pyvips.Image, value: float) -> pyvips.Image:
+    return (image > value).ifthenelse(value, image)
+
+
+def _at_most_image(image: pyvips.Image, limit: pyvips.Image) -> pyvips.Image:
+    return (image > limit).ifthenelse(limit, image)
+
+
+def _at_least(image: pyvips.Image, value: float) -> pyvips.Image:
+    return (image < value).ifthenelse(value, image)
+
+
+def _stretched(intensity: pyvips.Image) -> pyvips.Image:
+    """The intensity stretched to span 0-255 (its 0.1st to 99.9th percentile), so that the
+    tones cover the whole range whatever the picture's exposure; one flat tone is kept."""
+    sample = small_copy(intensity).cast("uchar")
+    darkest, lightest = sample.min(), sample.max()
+    if lightest - darkest < 8:
+        return intensity
+    # libvips' percent is a histogram threshold: keep it inside the values that occur.
+    low, high = max(darkest, sample.percent(0.1)), min(lightest, sample.percent(99.9))
+    if high - low < 8:
+        low, high = darkest, lightest
+    return _at_least(_at_most(intensity.linear(255 / (high - low), -low * 255 / (high - low)), 255), 0)
+
+
+def _s_curve(rgb: pyvips.Image) -> pyvips.Image:
+    """ImageMagick's `-contrast` on 0-1: v + (½(sin(π(v - ½)) + 1) - v) / 2, a gentle S
+    (monotonic, so it keeps the channels' order). pyvips' sin takes degrees."""
+    v = rgb / 255
+    return (v + (((v * 180 - 90).sin() + 1) / 2 - v) / 2) * 255
 
 
 def blackwhite(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Image:
@@ -88,14 +143,14 @@ def improve(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.I
     return on_color(run)(image)
 
 
-def _saturate(rgb: pyvips.Image, factor: float) -> pyvips.Image:
+def saturate(rgb: pyvips.Image, factor: float) -> pyvips.Image:
     lch = rgb.colourspace("lch")
     return lch.linear([1, factor, 1], [0, 0, 0]).colourspace("srgb")
 
 
 def saturation(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Image:
     factor = 1 + effect.integer(0, 80) / 100
-    return on_color(lambda rgb: _saturate(rgb, factor))(image)
+    return on_color(lambda rgb: saturate(rgb, factor))(image)
 
 
 def vibrance(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Image:
@@ -126,8 +181,74 @@ def brightness(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvip
 
 
 def contrast(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Image:
-    factor = 1 + effect.integer(0, 0) / 100
+    """`e_contrast[:level]` or `e_contrast:level_<level>[;type_<sigmoidal|linear>]`, level
+    -100 to 100. A bare level keeps the linear stretch around mid-grey; `type_sigmoidal`
+    bends the tones along an S (or its inverse below 0) and never clips highlights."""
+    level, kind = contrast_options(effect)
+    if kind == "sigmoidal":
+        return on_color(lambda rgb: sigmoidal_contrast(rgb, level / 10))(image)
+    factor = 1 + level / 100
     return on_color(lambda rgb: rgb.linear(factor, 128 * (1 - factor)))(image)
+
+
+def contrast_options(effect: Effect) -> tuple[int, str]:
+    """(level, function type) from `e_contrast`'s one argument in either form."""
+    text = effect.arg(0) or "0"
+    level, kind = 0, "linear"
+    for part in text.split(";"):
+        key, _, value = part.rpartition("_")
+        if key == "type" and value in ("sigmoidal", "linear"):
+            kind = value
+        elif key in ("", "level") and value.lstrip("-").isdigit() and -100 <= int(value) <= 100:
+            level = int(value)
+        else:  # e.g. a `$variable` left in place: the parser could not check it
+            raise UnsupportedTransformation(f"Invalid effect parameter - contrast:{text}")
+    if "level_" in text and "type_" not in text:
+        kind = "sigmoidal"  # the named form's default function
+    return level, kind
+
+
+def _logistic(image: pyvips.Image | float) -> pyvips.Image | float:
+    if isinstance(image, float):
+        return 1 / (1 + math.exp(-image))
+    return 1 / (1 + (-image).exp())
+
+
+def sigmoidal_contrast(rgb: pyvips.Image, strength: float) -> pyvips.Image:
+    """ImageMagick's sigmoidal contrast on 0-255: `strength` > 0 steepens the mid-tones
+    (3 is typical, 10 strong), < 0 applies the inverse curve and flattens them."""
+    alpha = abs(strength)
+    if alpha < 0.01:
+        return rgb
+    low, high = float(_logistic(-alpha / 2)), float(_logistic(alpha / 2))
+    v = rgb / 255
+    if strength > 0:
+        curved = (_logistic((v - 0.5) * alpha) - low) / (high - low)
+    else:
+        inner = v * (high - low) + low
+        curved = 0.5 - ((1 / inner) - 1).log() / alpha
+    return curved * 255
+
+
+FILL_LIGHT = 1.4  # a dark tone at lightness 20 rises to about 38 at bias 0
+
+
+def fill_light(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Image:
+    """`e_fill_light[:blend 0-100, 100][:bias -100-100, 0]`: lift the shadows (the dark
+    tones rise most, black and the highlights stay), keeping hue; a positive bias lifts
+    more, a negative one less."""
+    amount = effect.integer(0, 100) / 100
+    lift = FILL_LIGHT * (1 + effect.integer(1, 0) / 100)
+
+    def run(rgb: pyvips.Image) -> pyvips.Image:
+        lch = rgb.colourspace("lch")
+        lightness = lch.extract_band(0)
+        shadow = ((100 - lightness) / 100) ** 2
+        lifted = lightness + lightness * shadow * lift  # most near L = 33, none at 0 or 100
+        filled = lifted.bandjoin([lch.extract_band(1), lch.extract_band(2)]).copy(interpretation="lch").colourspace("srgb")
+        return blend(rgb, filled, amount)
+
+    return on_color(run)(image)
 
 
 def gamma(image: pyvips.Image, effect: Effect, ctx: EffectContext) -> pyvips.Image:
