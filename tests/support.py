@@ -18,6 +18,7 @@ from typing import Any
 import boto3
 import cloudinary
 import httpx
+import imageio_ffmpeg
 
 
 @dataclass(frozen=True)
@@ -173,3 +174,17 @@ def make_bucket(endpoint: str) -> str:
     )
     client.create_bucket(Bucket=bucket)
     return bucket
+
+
+# ---- media made at test time with the ffmpeg imageio-ffmpeg ships ----
+
+
+def ffmpeg(out: Path, *args: str) -> Path:
+    """Run ffmpeg with `args`, writing `out` (overwritten); returns `out`."""
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", *args, str(out)], check=True, timeout=60)
+    return out
+
+
+def lavfi_sources(size: str = "320x240", seconds: float = 2) -> list[str]:
+    """ffmpeg inputs for a test video (`testsrc`, 25 fps) and a 440 Hz tone of the same length."""
+    return ["-f", "lavfi", "-i", f"testsrc=size={size}:rate=25:duration={seconds}", "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}:sample_rate=48000"]

@@ -184,7 +184,6 @@ def test_every_node_upload_function(server: LiveServer, png_file: Path) -> None:
     assert "upload_preset" in calls["unsigned_image_upload_tag"]["html"]
 
 
-@pytest.mark.xfail(reason="related assets, publish, access mode, backups, moderation listing: breadth and addons branches")
 def test_every_node_resources_function(server: LiveServer, png_file: Path) -> None:
     calls = run_every_call(server, "resources", png_file)
     prefix = calls.pop("prefix")
@@ -250,7 +249,6 @@ def test_every_node_search_function(server: LiveServer, png_file: Path) -> None:
     assert [folder["path"] for folder in calls["search_folders"]["folders"]] == [prefix]
 
 
-@pytest.mark.xfail(reason="visual_search: breadth branch")
 def test_node_visual_search_finds_the_asset_itself_first(server: LiveServer, png_file: Path) -> None:
     calls = run_every_call(server, "search", png_file)
     assert calls["visual_search"]["resources"][0]["public_id"] == f"{calls['prefix']}/found"

@@ -51,6 +51,12 @@ SERVED_UTILS = {
 NOTES: dict[str, str] = {
     "api.usage": "difference: darkroom counts its own requests, bandwidth and storage; credits are not modelled",
     "utils.cloudinary_url": "difference: `secure=True` URLs need darkroom served over TLS (`--tls-cert`)",
+    "api.visual_search": "difference: ranked by darkroom's own perceptual-hash and colour distance over images uploaded with `visual_search=true`; `text` is refused (400)",
+    "api.resource": "difference: `accessibility_analysis` and `cinemagraph_analysis` are darkroom's own measures in Cloudinary's shape",
+    "api.publish_by_ids": "difference: publishes `private`/`authenticated` assets as `upload` with public access_mode; `invalidate` has no CDN to purge",
+    "api.publish_by_prefix": "difference: as publish_by_ids",
+    "api.publish_by_tag": "difference: as publish_by_ids",
+    "uploader.upload": "difference: `eval` may set tags, context, metadata and the analyses darkroom measures (others are a 400); `on_success` runs before the reply, which shows its effect",
     "api.create_trigger": "difference: `uri_type` `webhook` only (`flow` and `poll` deliver inside Cloudinary's own services)",
     "api.test_trigger": "difference: darkroom's triggers have no filters, so every sample passes",
     "node uploader.upload_large_part": "client-side: the Node SDK exports it without an implementation; it fails before any request",

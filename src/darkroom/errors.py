@@ -13,6 +13,7 @@ pages) by walking the class hierarchy, so no part below the edges knows about HT
     ├── NotFound                  unknown cloud, asset, preset …
     ├── TimedOut                  the client stopped sending its request body
     ├── Conflict                  it already exists, or a concurrent change got there first
+    ├── StillProcessing           being prepared (a long transcode); ask again shortly
     └── TooManyAttempts           a client locked out after repeated failures; retry later
 """
 
@@ -57,6 +58,10 @@ class TimedOut(DarkroomError):
 
 class Conflict(DarkroomError):
     """The thing already exists, or a concurrent change made the request fail; retrying may help."""
+
+
+class StillProcessing(DarkroomError):
+    """What was asked for is being prepared (a long video transcode) and will exist soon."""
 
 
 class TooManyAttempts(DarkroomError):

@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from darkroom.api import about, admin, admin_config, archives, delivery, downloads, media_store, metrics, search, sign, telemetry, upload
-from darkroom.api import metadata_rules, triggers, upload_mappings
+from darkroom.api import admin_relations, metadata_rules, triggers, upload_mappings
 from darkroom.api.media_store import MediaStoreConfig
 from darkroom.console.routes import routes as console_routes
 from darkroom.api.cors import UploadCorsMiddleware
@@ -40,7 +40,8 @@ __all__ = ["app_from_env", "build_services", "create_app", "logging_config", "wo
 
 # Each part's routes, in order: specific paths first, delivery's catch-all path last.
 ROUTE_LISTS: list[Sequence[BaseRoute]] = [
-    search.routes, admin_config.routes, metadata_rules.routes, upload_mappings.routes, triggers.routes, admin.routes, archives.routes, downloads.routes,  # before upload's /{rt}/{action}
+    search.routes, admin_config.routes, metadata_rules.routes, upload_mappings.routes, triggers.routes, admin_relations.routes, admin.routes,
+    archives.routes, downloads.routes,  # before upload's /{rt}/{action}
     sign.routes,
     upload.routes,
     media_store.routes,
@@ -70,6 +71,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             yield
         await anyio.to_thread.run_sync(sweeping.stop)  # waits a little for a sweep under way
         await services.caches.derivatives.settle()  # delivery stores new derivatives after answering
+        await services.caches.video_derivatives.settle()  # renders a HEAD started
         app.state.services.engine.dispose()
 
     app = Starlette(

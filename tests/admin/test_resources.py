@@ -75,7 +75,7 @@ def test_listing_is_newest_first_and_includes_flags_only_when_asked(cloud: Admin
     rich = cloudinary.api.resources(tags=True, context=True, prefix="list/a")["resources"]
     assert rich[0]["tags"] == ["t1"] and rich[0]["context"] == {"custom": {"alt": "A"}}
     narrowed = cloudinary.api.resources(fields=["bytes"])["resources"][0]
-    assert set(narrowed) == {"asset_id", "public_id", "resource_type", "type", "bytes"}
+    assert set(narrowed) == {"asset_id", "public_id", "asset_folder", "bytes"}  # Cloudinary always adds identity and folder
 
 
 def test_prefix_listing_goes_by_public_id(cloud: AdminCloud, png: Path) -> None:

@@ -38,7 +38,7 @@ def _assert_partial(response: httpx.Response, whole: bytes, first: int, last: in
 
 
 def test_a_raw_original_is_served_in_the_ranges_asked_for(cld: LiveServer, raw_payload: Path) -> None:
-    url = cloudinary.uploader.upload(str(raw_payload), resource_type="raw", public_id="ranges/movie.bin")["secure_url"]
+    url = cloudinary.uploader.upload(str(raw_payload), resource_type="raw", public_id="ranges/movie.bin")["url"]
     whole = raw_payload.read_bytes()
     full = httpx.get(url)
     assert full.status_code == 200 and full.content == whole and full.headers["accept-ranges"] == "bytes"
@@ -59,7 +59,7 @@ def test_a_raw_original_is_served_in_the_ranges_asked_for(cld: LiveServer, raw_p
 
 
 def test_a_range_past_the_end_is_416_with_the_size(cld: LiveServer, raw_payload: Path) -> None:
-    url = cloudinary.uploader.upload(str(raw_payload), resource_type="raw", public_id="ranges/short.bin")["secure_url"]
+    url = cloudinary.uploader.upload(str(raw_payload), resource_type="raw", public_id="ranges/short.bin")["url"]
     for value in (f"bytes={RAW_BYTES}-", f"bytes={RAW_BYTES + 10}-{RAW_BYTES + 20}", "bytes=-0"):
         refused = _ranged(url, value)
         assert refused.status_code == 416 and refused.headers["content-range"] == f"bytes */{RAW_BYTES}", (value, refused.headers)
@@ -67,7 +67,7 @@ def test_a_range_past_the_end_is_416_with_the_size(cld: LiveServer, raw_payload:
 
 
 def test_malformed_or_several_ranges_get_the_whole_file(cld: LiveServer, sample_jpg: Path) -> None:
-    url = cloudinary.uploader.upload(str(sample_jpg), public_id="ranges/whole")["secure_url"]
+    url = cloudinary.uploader.upload(str(sample_jpg), public_id="ranges/whole")["url"]
     whole = sample_jpg.read_bytes()
     for value in ("bytes=0-10,20-30", "bytes=50-10", "items=0-10", "bytes=-", "bytes=abc", "bytes 0-10", "bytes=" + "9" * 5000 + "-"):
         answer = _ranged(url, value)
@@ -76,7 +76,7 @@ def test_malformed_or_several_ranges_get_the_whole_file(cld: LiveServer, sample_
 
 
 def test_if_range_sends_the_range_only_for_the_same_version(cld: LiveServer, sample_jpg: Path) -> None:
-    url = cloudinary.uploader.upload(str(sample_jpg), public_id="ranges/if_range")["secure_url"]
+    url = cloudinary.uploader.upload(str(sample_jpg), public_id="ranges/if_range")["url"]
     whole = sample_jpg.read_bytes()
     etag = httpx.get(url).headers["etag"]
     _assert_partial(_ranged(url, "bytes=10-19", **{"If-Range": etag}), whole, 10, 19)
@@ -89,7 +89,7 @@ def test_if_range_sends_the_range_only_for_the_same_version(cld: LiveServer, sam
 
 
 def test_head_mirrors_the_ranged_get(cld: LiveServer, raw_payload: Path) -> None:
-    url = cloudinary.uploader.upload(str(raw_payload), resource_type="raw", public_id="ranges/head.bin")["secure_url"]
+    url = cloudinary.uploader.upload(str(raw_payload), resource_type="raw", public_id="ranges/head.bin")["url"]
     head = httpx.head(url, headers={"Range": "bytes=100-199"})
     get = _ranged(url, "bytes=100-199")
     assert (head.status_code, head.content) == (206, b"")
@@ -121,7 +121,7 @@ def test_a_derived_image_is_served_in_ranges_and_the_hot_path_keeps_them_apart(c
 
 def test_query_strings_of_cloudinary_clients_are_ignored(cld: LiveServer, sample_jpg: Path) -> None:
     """The SDKs append analytics (`?_a=…`) and video players `?_s=vp`: same asset, same bytes."""
-    original = cloudinary.uploader.upload(str(sample_jpg), public_id="ranges/query")["secure_url"]
+    original = cloudinary.uploader.upload(str(sample_jpg), public_id="ranges/query")["url"]
     derived = cloudinary.utils.cloudinary_url("ranges/query", width=30, crop="scale", format="webp")[0]
     for url in (original, derived):
         plain = httpx.get(url)

@@ -6,40 +6,26 @@ a second or two each), so the tests check what a real encoder writes.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import cloudinary.api
 import cloudinary.uploader
 import httpx
-import imageio_ffmpeg
 import pytest
 from cloudinary.exceptions import BadRequest
 
-from support import LiveServer
+from support import LiveServer, ffmpeg, lavfi_sources
 
 VIDEO_FIELDS = {"duration", "frame_rate", "bit_rate", "video", "audio", "is_audio", "rotation", "nb_frames", "width", "height", "format"}
-
-
-def ffmpeg(out: Path, *args: str) -> Path:
-    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", *args, str(out)], check=True, timeout=60)
-    return out
-
-
-def test_source(size: str = "320x240", seconds: float = 2) -> list[str]:
-    return ["-f", "lavfi", "-i", f"testsrc=size={size}:rate=25:duration={seconds}", "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}:sample_rate=48000"]
-
-
-test_source.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
 
 
 @pytest.fixture(scope="module")
 def samples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("video-samples")
-    mp4 = ffmpeg(folder / "clip.mp4", *test_source(), "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-ac", "2", "-shortest")
+    mp4 = ffmpeg(folder / "clip.mp4", *lavfi_sources(), "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-ac", "2", "-shortest")
     return {
         "mp4": mp4,
-        "webm": ffmpeg(folder / "clip.webm", *test_source(seconds=1), "-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8",
+        "webm": ffmpeg(folder / "clip.webm", *lavfi_sources(seconds=1), "-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8",
                        "-c:a", "libopus", "-shortest"),
         # The display matrix a phone writes for a portrait recording (FFmpeg's angle is counter-clockwise).
         "rotated": ffmpeg(folder / "rotated.mp4", "-display_rotation", "-90", "-i", str(mp4), "-c", "copy"),

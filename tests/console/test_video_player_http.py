@@ -16,7 +16,7 @@ import cloudinary.utils
 import pytest
 
 from darkroom.console import video as console_video
-from tests.api.test_video_upload import ffmpeg, test_source
+from tests.support import ffmpeg, lavfi_sources
 
 from .conftest import BASE, Console
 
@@ -26,7 +26,7 @@ VTT = b"WEBVTT\n\n00:00.000 --> 00:01.500\nHello from darkroom\n"
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     out = tmp_path_factory.mktemp("player-http") / "clip.mp4"
-    ffmpeg(out, *test_source("160x120", 1), "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", "-movflags", "+faststart")
+    ffmpeg(out, *lavfi_sources("160x120", 1), "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", "-movflags", "+faststart")
     return out.read_bytes()
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import cloudinary.uploader
 
-from tests.api.test_video_upload import ffmpeg, test_source
+from tests.support import ffmpeg, lavfi_sources
 from tests.support import LiveServer, configure_sdk
 
 WIDTH, HEIGHT, SECONDS = 640, 360, 2
@@ -34,7 +34,7 @@ class Uploaded:
 def make_clip(folder: Path) -> Path:
     """640×360, 2 s, H.264 (yuv420p) and AAC, index first (faststart) so a browser starts at once."""
     return ffmpeg(
-        folder / "clip.mp4", *test_source(f"{WIDTH}x{HEIGHT}", SECONDS),
+        folder / "clip.mp4", *lavfi_sources(f"{WIDTH}x{HEIGHT}", SECONDS),
         "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-ac", "2",
         "-shortest", "-movflags", "+faststart",
     )

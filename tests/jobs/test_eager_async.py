@@ -44,7 +44,7 @@ def test_upload_with_eager_async_answers_pending_then_notifies_the_renders(sdk: 
     done = body["eager"]
     assert [(e["transformation"], e["width"], e["format"]) for e in done] == [("c_scale,w_40", 40, "png"), ("w_30/webp", 30, "webp")]
     assert [e["secure_url"] for e in done] == [e["secure_url"] for e in pending]
-    rendered = httpx.get(done[1]["secure_url"], timeout=10)
+    rendered = httpx.get(done[1]["url"], timeout=10)
     assert rendered.status_code == 200 and rendered.headers["content-type"] == "image/webp"
 
 

@@ -65,7 +65,7 @@ def test_context_is_flat_and_with_fields_add_keys(library: AdminCloud) -> None:
 
 def test_fields_narrow_the_reply(library: AdminCloud) -> None:
     item = Search().expression("products").fields("bytes").execute()["resources"][0]
-    assert set(item) == {"asset_id", "public_id", "resource_type", "type", "bytes"}
+    assert set(item) == {"asset_id", "public_id", "asset_folder", "bytes"}  # Cloudinary always adds identity and folder
 
 
 def test_sort_and_paging_cover_every_match_once(library: AdminCloud) -> None:

@@ -155,7 +155,10 @@ DOCUMENTED = [
     ("ac_none,eo_8,q_auto,so_2,vc_auto", "ac_none,eo_8,q_auto,so_2,vc_auto"),
     ("c_fill,h_200,w_300", "c_fill,h_200,w_300"),
     ("c_fill,w_400/e_sepia", "c_fill,w_400/e_sepia"),
-    ("l_subtitles:Arial_40:sample_sub_he.srt", "l_subtitles:sample_sub_he.srt"),
+    ("l_subtitles:Arial_40:sample_sub_he.srt", "l_subtitles:Arial_40:sample_sub_he.srt"),  # the font is kept: it changes the burned-in picture
+    ("b_black,co_yellow,l_subtitles:Arial_20:folder:sub.vtt", "b_black,co_yellow,l_subtitles:Arial_20:folder:sub.vtt"),
+    ("q_auto/f_auto:video", "q_auto/f_auto:video"),
+    ("q_auto/fl_sprite", "q_auto/fl_sprite"),
 ]
 
 

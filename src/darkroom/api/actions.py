@@ -16,7 +16,9 @@ from starlette.responses import Response
 from darkroom.api.callers import Caller, signing_key_for
 from darkroom.api.multipart import UploadForm
 from darkroom.media.services import Services
+from darkroom.api.admin_http import settings_of
 from darkroom.api.shapes import asset_json
+from darkroom.catalog.cloud_settings import folder_mode_of
 from darkroom.auth import MissingParameter, response_signature
 from darkroom.auth.signing import algorithm_for_signature
 from darkroom.catalog import Asset
@@ -41,7 +43,7 @@ Action = Callable[[ActionContext], Awaitable[Response]]
 
 async def resource_reply(ctx: ActionContext, asset: Asset) -> dict[str, Any]:
     """The asset as an upload-like reply: its JSON, the response signature, the caller's key."""
-    body = asset_json(ctx.request, ctx.services.settings, asset)
+    body = asset_json(ctx.request, ctx.services.settings, asset, folder_mode_of(await settings_of(ctx.services, ctx.cloud)))
     key = await signing_key_for(ctx.services, ctx.cloud, ctx.caller)
     if key is not None:
         algorithm = algorithm_for_signature(ctx.params.get("signature", "")) or "sha1"

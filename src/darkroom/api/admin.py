@@ -25,7 +25,8 @@ from darkroom.media.services import services_of
 from darkroom.media.params import parse_context, parse_list
 from darkroom.api.shapes import delivery_urls
 from darkroom.catalog import listing, usage
-from darkroom.catalog.backups import restore_assets
+from darkroom.catalog import backups, relations
+from darkroom.catalog.errors import AssetNotFound
 from darkroom.catalog.deletion import Deletion, Target, delete_by_asset_ids, delete_by_public_ids, delete_derived_ids, delete_matching
 from darkroom.catalog.listing import Listing, max_results_from
 from darkroom.catalog.named_transformations import delivery_rules
@@ -87,7 +88,7 @@ async def config(request: Request) -> Response:
     admin = await authorize(request)
     body: dict[str, Any] = {"cloud_name": admin.cloud}
     if as_bool(admin.param("settings")):
-        body["settings"] = {"folder_mode": "dynamic"}
+        body["settings"] = {"folder_mode": admin.folder_mode}
     return admin.reply(body)
 
 
@@ -216,13 +217,27 @@ def _derived_json(admin: Admin, asset: Any, item: listing.Derived) -> dict[str, 
 async def resource(request: Request) -> Response:
     admin = await authorize(request)
     path = request.path_params
-    asset, derived = await admin.db(listing.asset_details, _resource_type(request), path["type"], path["public_id"])
+    identity = (_resource_type(request), path["type"], path["public_id"])
+    try:
+        asset, derived = await admin.db(listing.asset_details, *identity)
+    except AssetNotFound:
+        # Deleted, but a backup is kept: Cloudinary still answers, with a placeholder resource.
+        asset, derived = await admin.db(backups.placeholder, *identity), []
     body = {**_details(admin, asset, derived), **await analysis_fields(admin, asset)}
     if as_bool(admin.param("faces")) and asset.annotations.get("faces"):
         body["faces"] = stored_coordinates(asset)["faces"]  # stored coordinates replace detected faces
     if as_bool(admin.param("coordinates")):
         body["coordinates"] = stored_coordinates(asset)
+    if as_bool(admin.param("versions")):
+        body["versions"] = await admin.db(backups.asset_versions, asset)
+    if as_bool(admin.param("related")):
+        body["related_assets"] = [_related_json(a) for a in await admin.db(relations.related_of, asset)]
     return admin.reply(body)
+
+
+def _related_json(asset: Any) -> dict[str, Any]:
+    return {"asset_id": asset.asset_id, "public_id": asset.public_id, "resource_type": asset.resource_type,
+            "type": asset.type, "format": asset.format, "version": asset.version}
 
 
 async def update(request: Request) -> Response:
@@ -345,13 +360,24 @@ async def restore(request: Request) -> Response:
     """`restore`: deleted assets come back from their backups (a cloud setting), each id answered on its own."""
     admin = await authorize(request)
     path = request.path_params
-    outcome = await admin.db(restore_assets, path.get("resource_type", "image"), path.get("type", "upload"),
-                             as_list(admin.param("public_ids")), as_list(admin.param("asset_ids")), datetime.now(UTC))
+    outcome = await admin.db(backups.restore_assets, path.get("resource_type", "image"), path.get("type", "upload"),
+                             as_list(admin.param("public_ids")), as_list(admin.param("asset_ids")), datetime.now(UTC),
+                             as_list(admin.param("versions")))
+    await delete_blobs(admin.services, outcome.storage_keys)
     body: dict[str, Any] = {shown: {"error": {"message": message}} for shown, message in outcome.errors.items()}
     for shown, identity in outcome.assets.items():
         asset, derived = await admin.db(listing.asset_details, *identity)
         body[shown] = _details(admin, asset, derived)
     return admin.reply(body)
+
+
+async def delete_backed_up(request: Request) -> Response:
+    """`delete_backed_up_assets(asset_id, version_ids)`: drop kept versions of an asset."""
+    admin = await authorize(request)
+    asset_id = request.path_params["asset_id"]
+    outcome = await admin.db(backups.delete_versions, asset_id, as_list(admin.param("version_ids")))
+    await delete_blobs(admin.services, outcome.storage_keys)
+    return admin.reply({"asset_id": asset_id, "deleted_version_ids": outcome.version_ids})
 
 
 # -- tags -----------------------------------------------------------------------------------
@@ -406,6 +432,7 @@ routes = guard_routes([
     Route(f"{R}/by_asset_ids", by_asset_ids, methods=["GET"]),
     Route(f"{R}/by_asset_folder", by_asset_folder, methods=["GET"]),
     Route(f"{R}/restore", restore, methods=["POST"]),
+    Route(f"{R}/backup/{{asset_id}}", delete_backed_up, methods=["DELETE"]),
     Route(f"{R}/{{resource_type}}/tags/{{tag:path}}", by_tag, methods=["GET"]),
     Route(f"{R}/{{resource_type}}/tags/{{tag:path}}", delete_by_tag, methods=["DELETE"]),
     Route(f"{R}/{{resource_type}}/context", by_context, methods=["GET"]),

@@ -191,13 +191,22 @@ async def _transformation_details(admin: Admin, wanted: str) -> Response:
         raise named_transformations.TransformationNotFound(f"Transformation {wanted} not found") from exc
     if not await admin.db(named_transformations.used_transformation, canonical):
         raise named_transformations.TransformationNotFound(f"Transformation {wanted} not found")
-    return admin.reply({"name": canonical, "allowed_for_strict": False, "used": True, "named": False,
-                        "info": transformation_info(canonical), "derived": []})
+    # Found by its canonical form (`c_scale,w_103` is `w_103`), reported as the caller wrote it.
+    return admin.reply({"name": wanted, "allowed_for_strict": False, "used": True, "named": False,
+                        "info": transformation_info(wanted), "derived": []})
+
+
+def _as_written(text: str) -> str:
+    """A transformation as the caller wrote it, once it parses: Cloudinary reports a definition
+    back as written (`c_scale,w_103` stays `crop: scale, width: 103`), while derivatives are
+    keyed by the canonical form, since delivery parses the expanded text again."""
+    canonical_transformation(text)
+    return text.strip()
 
 
 async def create_transformation(request: Request) -> Response:
     admin = await authorize(request)
-    definition = canonical_transformation(str(admin.required("transformation")))
+    definition = _as_written(str(admin.required("transformation")))
     await admin.db(named_transformations.create_named, str(admin.required("name")), definition,
                    as_bool(admin.param("allowed_for_strict")))
     return admin.reply({"message": "created"})
@@ -209,7 +218,7 @@ async def update_transformation(request: Request) -> Response:
     allowed = admin.param("allowed_for_strict")
     await admin.db(
         named_transformations.update_named, str(admin.required("transformation")),
-        transformation=canonical_transformation(str(unsafe)) if unsafe else None,
+        transformation=_as_written(str(unsafe)) if unsafe else None,
         allowed_for_strict=None if allowed is None else as_bool(allowed),
     )
     return admin.reply({"message": "updated"})

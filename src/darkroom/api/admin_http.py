@@ -27,10 +27,11 @@ from darkroom.media.services import Services, services_of
 from darkroom.api.shapes import asset_json, delivery_urls, iso_time
 from darkroom.auth import ADMIN_API_REFUSALS, parse_basic_auth, verify_basic_auth
 from darkroom.catalog import Asset
-from darkroom.catalog.cloud_settings import cloud_settings
+from darkroom.catalog.cloud_settings import cloud_settings, folder_mode_of
 from darkroom.errors import DarkroomError, Invalid
 
 __all__ = [
+    "settings_of",
     "Admin",
     "authorize",
     "read_params",
@@ -119,18 +120,20 @@ class _WindowCounter:
 
 
 _COUNTER = _WindowCounter()
-_LIMITS: dict[str, tuple[float, RateLimit]] = {}  # cloud → (monotonic time read, its limit)
+_SETTINGS: dict[str, tuple[float, dict[str, Any]]] = {}  # cloud → (monotonic time read, its settings)
 
 
-async def _rate_limit(services: Services, cloud: str) -> RateLimit:
-    cached = _LIMITS.get(cloud)
+async def settings_of(services: Services, cloud: str) -> dict[str, Any]:
+    """A cloud's settings object (rate limit, folder mode, backups), read at most every
+    SETTINGS_TTL_SECONDS per process."""
+    cached = _SETTINGS.get(cloud)
     if cached is not None and time.monotonic() - cached[0] < SETTINGS_TTL_SECONDS:
         return cached[1]
-    limit = RateLimit.from_settings(await services.db(cloud_settings, cloud))
-    if len(_LIMITS) > 10_000:
-        _LIMITS.clear()
-    _LIMITS[cloud] = (time.monotonic(), limit)
-    return limit
+    chosen = await services.db(cloud_settings, cloud)
+    if len(_SETTINGS) > 10_000:
+        _SETTINGS.clear()
+    _SETTINGS[cloud] = (time.monotonic(), chosen)
+    return chosen
 
 
 def _count_call(subject: str, limit: RateLimit) -> Quota:
@@ -169,7 +172,8 @@ class Admin:
     """One authorized Admin/Search call: the services, the cloud, the request and its parameters."""
 
     def __init__(
-        self, request: Request, services: Services, cloud: str, params: dict[str, Any], quota: Quota | None = None, api_key: str | None = None
+        self, request: Request, services: Services, cloud: str, params: dict[str, Any], quota: Quota | None = None, api_key: str | None = None,
+        cloud_options: dict[str, Any] | None = None,
     ) -> None:
         self.request = request
         self.api_key = api_key  # the key that authenticated the call (its secret signs the call's notifications)
@@ -177,6 +181,12 @@ class Admin:
         self.cloud = cloud
         self.params = params
         self.quota = quota  # the caller's rate-limit standing; None when not authenticated by API key
+        self.cloud_options = cloud_options or {}  # the cloud's settings object (catalog.cloud_settings)
+
+    @property
+    def folder_mode(self) -> str:
+        """`fixed` or `dynamic` (the default): Cloudinary's two folder modes, chosen per cloud."""
+        return folder_mode_of(self.cloud_options)
 
     async def db(self, function: Any, *args: Any, **kwargs: Any) -> Any:
         """Run a catalog function for this cloud in a worker thread."""
@@ -196,15 +206,18 @@ class Admin:
         return value
 
 
-async def authorize(request: Request) -> Admin:
-    """Check `Authorization: Basic key:secret` against the cloud in the path; 401 as Cloudinary words it."""
+async def authorize(request: Request, *, read_body: bool = True) -> Admin:
+    """Check `Authorization: Basic key:secret` against the cloud in the path; 401 as Cloudinary words it.
+    `read_body=False` leaves a multipart body to the handler (the query string is still read)."""
     services = services_of(request)
     cloud = request.path_params["cloud"]
     credentials = parse_basic_auth(request.headers.get("authorization", ""))
     found = await services.db(catalog.find_key, credentials[0]) if credentials and credentials[0] else None
     key = verify_basic_auth(credentials, found, cloud, ADMIN_API_REFUSALS)
-    quota = _count_call(f"key:{key.api_key}", await _rate_limit(services, cloud))
-    return Admin(request, services, cloud, await read_params(request), quota, key.api_key)
+    options = await settings_of(services, cloud)
+    quota = _count_call(f"key:{key.api_key}", RateLimit.from_settings(options))
+    params = await read_params(request) if read_body else _text_params(_form_fields(request.query_params.multi_items()))
+    return Admin(request, services, cloud, params, quota, key.api_key, options)
 
 
 async def read_params(request: Request) -> dict[str, Any]:
@@ -312,8 +325,6 @@ def as_bool(value: Any, default: bool = False) -> bool:
     return str(value).lower() in ("1", "true", "yes")
 
 
-# Keys a `fields=` narrowing always keeps (Cloudinary keeps the identity of each resource).
-_ALWAYS = ("asset_id", "public_id", "resource_type", "type")
 
 
 def canonical_transformation(text: str, named: Callable[[str], str | None] | None = None) -> str:
@@ -331,16 +342,19 @@ def _field_names(fields: Any) -> list[str]:
     return [f.strip() for f in (fields.split(",") if isinstance(fields, str) else as_list(fields)) if f.strip()]
 
 
-def _narrow(item: dict[str, Any], fields: Any) -> dict[str, Any]:
+def _narrow(item: dict[str, Any], fields: Any, folder_mode: str) -> dict[str, Any]:
+    """Exactly the asked keys, plus the ones Cloudinary always returns: the resource's identity
+    and its folder (`folder` in fixed folder mode, `asset_folder` in dynamic)."""
     wanted = _field_names(fields)
     if not wanted:
         return item
-    return {k: v for k, v in item.items() if k in _ALWAYS or k in wanted}
+    always = ("public_id", "asset_id", "folder" if folder_mode == "fixed" else "asset_folder")
+    return {k: v for k, v in item.items() if k in always or k in wanted}
 
 
 def list_item(admin: Admin, asset: Asset, *, detail: bool = False) -> dict[str, Any]:
     """A resource in an Admin listing (tags/context/metadata only when asked) or in a detail reply."""
-    item = asset_json(admin.request, admin.services.settings, asset)
+    item = asset_json(admin.request, admin.services.settings, asset, admin.folder_mode)
     item["created_at"] = iso_time(asset.created_at)
     params = admin.params
     if not detail:
@@ -349,12 +363,15 @@ def list_item(admin: Admin, asset: Asset, *, detail: bool = False) -> dict[str, 
         for name in ("tags", "context", "metadata"):
             if not (as_bool(params.get(name)) or name in named):
                 item.pop(name, None)
+        # Asked for, each is present on every resource, empty ones included.
         if as_bool(params.get("tags")) or "tags" in named:
             item["tags"] = list(asset.tags)
+        if as_bool(params.get("metadata")) or "metadata" in named:
+            item["metadata"] = dict(asset.metadata)
     if (detail or as_bool(params.get("moderations"))) and _moderated(asset):
         item["moderation_status"] = _moderation(asset)
         item["moderation"] = asset.annotations.get("moderation") or [{"kind": "manual", "status": _moderation(asset)}]
-    return _narrow(item, params.get("fields")) if not detail else item
+    return _narrow(item, params.get("fields"), admin.folder_mode) if not detail else item
 
 
 def _moderation(asset: Asset) -> str | None:
@@ -366,7 +383,9 @@ def _moderated(asset: Asset) -> bool:
 
 
 def search_item(admin: Admin, asset: Asset, with_fields: set[str], fields: Any) -> dict[str, Any]:
-    """A Search API result: flat context, search's extra fields, with_field extras."""
+    """A Search API result: flat context, search's extra fields, with_field extras (naming
+    one in `fields` asks for it too, as in listings)."""
+    with_fields = with_fields | set(_field_names(fields))
     url, secure_url = delivery_urls(admin.request, admin.services.settings, asset)
     item: dict[str, Any] = {
         "asset_id": asset.asset_id,
@@ -393,6 +412,8 @@ def search_item(admin: Admin, asset: Asset, with_fields: set[str], fields: Any) 
         "url": url,
         "secure_url": secure_url,
     }
+    if admin.folder_mode == "fixed":
+        del item["asset_folder"], item["display_name"]
     if asset.duration is not None:
         item["duration"] = asset.duration
     if "tags" in with_fields:
@@ -403,4 +424,4 @@ def search_item(admin: Admin, asset: Asset, with_fields: set[str], fields: Any) 
         item["metadata"] = dict(asset.metadata)
     if "image_metadata" in with_fields:
         item["image_metadata"] = {}
-    return _narrow(item, fields)
+    return _narrow(item, fields, admin.folder_mode)

@@ -1,7 +1,8 @@
 """Delivery: `GET|HEAD /{cloud}/{resource_type}/{type}/[s--SIG--/][transformation/][vN/]{public_id}[.ext]`.
 
 Originals stream straight from the blob store; anything else (a transformation, or another
-image extension) goes through the derivative cache. Errors carry `X-Cld-Error`.
+image extension) goes through the derivative cache: `media.derivatives` for images (bytes),
+`media.video_derivatives` for video and audio (files in the store, streamed). Errors carry `X-Cld-Error`.
 Both honour one byte range (`Range`, `If-Range`: 206 or 416) so players can seek; an original's
 range is read from the store alone. Query strings (the SDKs' `?_a=…`, players' `?_s=vp`) are ignored.
 """
@@ -9,6 +10,7 @@ range is read from the store alone. Query strings (the SDKs' `?_a=…`, players'
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from urllib.parse import unquote
 
 from starlette.requests import Request
@@ -26,13 +28,15 @@ from darkroom.media import streaming
 from darkroom.media.streaming import StreamChild
 from darkroom.media.delivery_paths import DeliveryPath, split_delivery_path
 from darkroom.media.derivatives import ClientHints, Derivative, StrictTransformationRefused
+from darkroom.media.video_derivatives import VideoClient
+from darkroom.media.video_derivatives import describe as describe_video
 from darkroom.media.services import Services, services_of
 from darkroom.auth import verify_url_signature
 from darkroom.catalog import Asset
-from darkroom.errors import NotAuthenticated, NotFound
+from darkroom.errors import NotAuthenticated, NotFound, StillProcessing
 from darkroom.storage import BlobNotFound
 from darkroom.imaging import normalize_format
-from darkroom.transform import Chain, parse
+from darkroom.transform import Chain, ParseError, parse
 from darkroom.vocabulary import DELIVERY_URL_TYPES, SIGNED_DELIVERY_TYPES, STORED_RESOURCE_TYPES
 
 __all__ = ["routes"]
@@ -60,14 +64,17 @@ async def deliver(request: Request) -> Response:
     asset, requested_format = await _find(caches.asset_lookup, services, cloud, resource_type, type_, path)
     if overall_status(asset.annotations.get("moderation") or []) == "rejected" and await _hides_rejected(services, cloud):
         raise NotFound("Resource not found")  # rejected by moderation, and the cloud delivers no rejected asset
-    if type_ == "sprite" and requested_format in SPRITE_SIDECARS and not path.transformation:
+    if type_ == "sprite" and requested_format in SPRITE_SIDECARS:
         return await _sprite_sidecar(request, services, asset, requested_format, path)
     rules = caches.rules_lookup
-    await _check_signature(rules, services, cloud, type_, path)
+    # An asset whose access_mode is `authenticated` is delivered as an authenticated one: signed URLs only.
+    await _check_signature(rules, services, cloud, "authenticated" if asset.access_mode == "authenticated" else type_, path)
     if _is_original(asset, path.transformation, requested_format):
         return await _original(request, services, asset, path)
     named = (await rules.get(services, cloud)).named if "t_" in path.transformation else {}
     chain = parse(path.transformation, named=named.get)
+    if asset.resource_type == "video":
+        return await _video(request, services, asset, chain, requested_format, path, lambda: _may_render(rules, services, cloud, path))
     derivative = await caches.derivatives.get(
         services,
         asset,
@@ -96,10 +103,11 @@ def _raw_rest(request: Request) -> str:
 
 
 async def _sprite_sidecar(request: Request, services: Services, asset: Asset, fmt: str, path: DeliveryPath) -> Response:
-    """A sprite's CSS or JSON: stored when the sprite was made, never rendered on demand."""
+    """A sprite's CSS or JSON: stored when the sprite was made (under its URL's transformation), never rendered on demand."""
     try:
-        found = await services.caches.derivatives.get(services, asset, Chain(), fmt, ClientHints(), may_render=False)
-    except StrictTransformationRefused:
+        chain = parse(path.transformation) if path.transformation else Chain()
+        found = await services.caches.derivatives.get(services, asset, chain, fmt, ClientHints(), may_render=False)
+    except (StrictTransformationRefused, ParseError):
         raise NotFound("Resource not found") from None
     return _derived_response(request, found, path, None, asset)
 
@@ -161,7 +169,7 @@ NO_SNIFFING = {"X-Content-Type-Options": "nosniff"}
 def _is_original(asset: Asset, transformation: str, requested_format: str | None) -> bool:
     if transformation:
         return False
-    if requested_format is None or asset.resource_type != "image":
+    if requested_format is None or asset.resource_type not in ("image", "video"):
         return True
     return normalize_format(requested_format) == normalize_format(asset.format)
 
@@ -189,26 +197,12 @@ async def _stream(request: Request, services: Services, cloud: str, type_: str, 
 
 async def _stored_response(request: Request, services: Services, found: streaming.StoredSegment, cache_control: str) -> Response:
     """A stored file, streamed from the blob store with one byte range if asked."""
-    etag = f'"{found.etag}"'
-    headers = {"ETag": etag, "Cache-Control": cache_control, "Accept-Ranges": "bytes", **NO_SNIFFING}
-    if _not_modified(request, etag):
-        return Response(status_code=304, headers=headers)
-    wanted = _requested_range(request, etag, found.size)
-    if wanted == UNSATISFIABLE:
-        return _unsatisfiable(found.size)
-    start, end = (0, found.size - 1) if wanted is None else wanted
-    headers["Content-Length"] = str(end - start + 1)
-    if wanted is not None:
-        headers["Content-Range"] = f"bytes {start}-{end}/{found.size}"
-    status = 200 if wanted is None else 206
-    if request.method == "HEAD":
-        return Response(status_code=status, headers=headers, media_type=found.content_type)
+    headers = {"ETag": f'"{found.etag}"', "Cache-Control": cache_control, "Accept-Ranges": "bytes", **NO_SNIFFING}
     try:
-        blob = await services.store.open(found.storage_key, wanted)
+        return await _blob_response(request, services, found.storage_key, found.size, found.content_type, headers)
     except BlobNotFound:  # purged by another process since it was remembered: the retry makes it again
         services.caches.streaming.forget_all()
         raise streaming.LadderPreparing("Video is being processed, please try again later") from None
-    return StreamingResponse(blob.chunks(), status_code=status, headers=headers, media_type=found.content_type)
 
 
 def _cache_control(asset: Asset, path: DeliveryPath) -> str:
@@ -227,21 +221,68 @@ async def _original(request: Request, services: Services, asset: Asset, path: De
     headers = {"ETag": etag, "Cache-Control": _cache_control(asset, path), "Accept-Ranges": "bytes", **NO_SNIFFING}
     if asset.format == "svg":
         headers["Content-Security-Policy"] = SVG_POLICY
+    # The catalog knows the size: no need to open the blob (a GET on S3) to answer a range or a HEAD.
+    return await _blob_response(request, services, asset.storage_key, asset.bytes, asset.mime_type, headers)
+
+
+async def _blob_response(request: Request, services: Services, storage_key: str, size: int, media_type: str, headers: dict[str, str]) -> Response:
+    """A stored blob of known `size`, streamed from the store: 304 for a matching
+    `If-None-Match`, one byte range (206, or 416), a HEAD without opening the blob.
+    `headers` carries the ETag and the caching and content headers of the answer."""
+    etag = headers["ETag"]
     if _not_modified(request, etag):
         return Response(status_code=304, headers=headers)
-    # The catalog knows the size: no need to open the blob (a GET on S3) to answer a range or a HEAD.
-    wanted = _requested_range(request, etag, asset.bytes)
+    wanted = _requested_range(request, etag, size)
     if wanted == UNSATISFIABLE:
-        return _unsatisfiable(asset.bytes)
+        return _unsatisfiable(size)
     status = 200 if wanted is None else 206
-    start, end = (0, asset.bytes - 1) if wanted is None else wanted
+    start, end = (0, size - 1) if wanted is None else wanted
     headers["Content-Length"] = str(end - start + 1)
     if wanted is not None:
-        headers["Content-Range"] = f"bytes {start}-{end}/{asset.bytes}"
+        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
     if request.method == "HEAD":
-        return Response(status_code=status, headers=headers, media_type=asset.mime_type)
-    blob = await services.store.open(asset.storage_key, wanted)
-    return StreamingResponse(blob.chunks(), status_code=status, headers=headers, media_type=asset.mime_type)
+        return Response(status_code=status, headers=headers, media_type=media_type)
+    blob = await services.store.open(storage_key, wanted)
+    return StreamingResponse(blob.chunks(), status_code=status, headers=headers, media_type=media_type)
+
+
+async def _video(
+    request: Request,
+    services: Services,
+    asset: Asset,
+    chain: Chain,
+    requested_format: str | None,
+    path: DeliveryPath,
+    may_render: Callable[[], Awaitable[bool]],
+) -> Response:
+    """A video derivative (a transcode, a still, a sprite or its index), streamed from the
+    store with ranges. A HEAD before it is rendered answers its type at once, from the plan
+    (Cloudinary's player HEADs its `f_auto:video` source), and starts the render; a GET
+    waits for it at most `video_wait` seconds, then answers 423 while it goes on."""
+    videos = services.caches.video_derivatives
+    client = VideoClient.from_headers(request.headers)
+    # CORS (a player on another origin reads the HEAD's type, ranges, .vtt cues): api/streaming.py's middleware.
+    headers = {"Cache-Control": _cache_control(asset, path), "Accept-Ranges": "bytes", **NO_SNIFFING}
+    if request.method == "HEAD":
+        found = await videos.find(services, asset, chain, requested_format, client)
+        if found is None:
+            output = describe_video(asset, chain, requested_format, client)
+            await videos.start(services, asset, chain, requested_format, client, may_render=may_render)
+            if output.vary:
+                headers["Vary"] = output.vary
+            return StreamingResponse(iter(()), headers=headers, media_type=output.content_type)  # no length known yet
+    else:
+        found = await videos.get(services, asset, chain, requested_format, client, may_render=may_render, wait=services.settings.video_wait)
+    headers["ETag"] = f'"{found.etag}"'
+    if found.vary:
+        headers["Vary"] = found.vary
+    if chain.attachment is not None:  # fl_attachment[:name]
+        stem = chain.attachment or asset.public_id.rsplit("/", 1)[-1]
+        headers["Content-Disposition"] = attachment(f"{stem}.{found.format}")
+    try:
+        return await _blob_response(request, services, found.storage_key, found.size, found.content_type, headers)
+    except BlobNotFound:  # purged since it was found: the next request renders it again
+        raise StillProcessing("Video is being processed, please try again later") from None
 
 
 def _derived_response(request: Request, derivative: Derivative, path: DeliveryPath, download_name: str | None, asset: Asset) -> Response:

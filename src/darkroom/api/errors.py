@@ -16,8 +16,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from darkroom.api.logs import current_request_id
+from darkroom.errors import (
+    Conflict,
+    DarkroomError,
+    Forbidden,
+    Invalid,
+    NotAuthenticated,
+    NotFound,
+    StillProcessing,
+    TimedOut,
+    TooLarge,
+    TooManyAttempts,
+)
 from darkroom.media.streaming import LadderPreparing
-from darkroom.errors import Conflict, DarkroomError, Forbidden, Invalid, NotAuthenticated, NotFound, TimedOut, TooLarge, TooManyAttempts
 
 __all__ = ["STATUS", "RateLimited", "error_response", "exception_handlers", "status_for"]
 
@@ -39,6 +50,7 @@ STATUS: dict[type[DarkroomError], int] = {
     Conflict: 409,
     LadderPreparing: 423,  # Cloudinary's "being processed": players retry, then play
     RateLimited: 420,  # Cloudinary's own code for "Rate Limit Exceeded"
+    StillProcessing: 423,  # Cloudinary's player shows "Video is being processed … Try again"
     TooManyAttempts: 429,  # a client's lock-out after repeated failures (Retry-After says until when)
 }
 

@@ -42,7 +42,7 @@ from darkroom.api.errors import status_for
 from darkroom.media.ingest import UploadOptions, delete_blobs, ingest
 from darkroom.api.multipart import read_upload_form
 from darkroom.media.services import Services, services_of
-from darkroom.api.shapes import asset_json, delivery_urls
+from darkroom.api.shapes import asset_json, served_url
 from darkroom.api.proxies import client_address
 from darkroom.media import throttling
 from darkroom.media.sessions import find_access_token, same_origin, utcnow
@@ -126,9 +126,8 @@ def thumbnail_url(src: str, transformation: str) -> str:
 
 
 def _public_src(request: Request, services: Services, asset: catalog.Asset) -> str:
-    """The permanent public delivery URL content will embed, in the scheme darkroom is served on
-    (`delivery_urls` gives that scheme to both of its URLs)."""
-    return delivery_urls(request, services.settings, asset)[0]
+    """The permanent public delivery URL content will embed, in the scheme darkroom is served on."""
+    return served_url(request, services.settings, asset)
 
 
 # ---- auth and CORS ----------------------------------------------------------------------
@@ -247,8 +246,10 @@ async def upload_media(request: Request, cloud: str) -> Response:
     finally:
         if spooled is not None:
             spooled.discard()
-    # The store builds its Media from secure_url; asset_json's is the URL that really serves.
+    # The store builds its Media from secure_url, so here it is the URL that really serves
+    # (an https one from a plain-http darkroom would not load in the editor).
     body = asset_json(request, services.settings, result.asset)
+    body["secure_url"] = _public_src(request, services, result.asset)
     body.setdefault("original_filename", result.asset.original_filename)
     return JSONResponse(body, status_code=200)
 

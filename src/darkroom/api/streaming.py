@@ -33,8 +33,11 @@ from darkroom.media.streaming import STREAMING_FORMATS, StreamChild, parse_child
 
 __all__ = ["StreamingCorsMiddleware", "stream_target"]
 
-# Delivery paths whose answers players read across origins: manifests, segments, text tracks.
-_STREAMING_PATH = re.compile(r"^/[^/]+/(?:video|raw)/[^/]+/.+\.(?:m3u8|mpd|m4s|vtt|srt)$|^/[^/]+/video/[^/]+/.+\.(?:m3u8|mpd)/[av]\d{0,2}/init\.mp4$")
+# Delivery paths whose answers players read across origins: every video URL (manifests,
+# segments, the HEAD of an `f_auto:video` source, sprites' WebVTT, error probes of an MP4
+# source) and raw text tracks. Never the Admin/Upload API (`/v1_1/video/…` when a cloud is
+# called "video"), the console or `/api/`: those must keep the browser's same-origin rule.
+_STREAMING_PATH = re.compile(r"^/(?!v1_1/|console/|api/)[^/]+/(?:video/[^/]+/.+|raw/[^/]+/.+\.(?:vtt|srt))$")
 _EXPOSED = "X-Cld-Error, Content-Length, Content-Range, Accept-Ranges, ETag"
 
 
@@ -52,7 +55,8 @@ def stream_target(path: DeliveryPath) -> tuple[DeliveryPath, StreamChild | None]
 
 
 class StreamingCorsMiddleware:
-    """CORS for streaming manifests, segments and text tracks: any origin may read them.
+    """CORS for video delivery (streaming manifests and segments included) and text tracks:
+    any origin may read them.
 
     The origin is echoed (with credentials allowed) when the request names one, since the
     Cloudinary player's error probe is a credentialed GET; otherwise `*`.

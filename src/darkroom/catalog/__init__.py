@@ -11,6 +11,7 @@ from darkroom.catalog.assets import (
     save_asset,
     update_context,
     update_tags,
+    validate_path,
     validate_public_id,
 )
 from darkroom.catalog.clouds import (
@@ -72,5 +73,6 @@ __all__ = [
     "update_context",
     "update_tags",
     "upsert_key",
+    "validate_path",
     "validate_public_id",
 ]

@@ -17,7 +17,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from darkroom.catalog.errors import AssetExists, AssetNotFound, InvalidPublicId, duplicate_is_conflict
+from darkroom.catalog.cloud_settings import fixed_folders
 from darkroom.catalog.schema import TAG_COPIED_COLUMNS, asset_tags, assets, derived
+from darkroom.catalog.tombstones import backed_up_pks, keep_snapshots, kept_by_snapshots
 from darkroom.errors import Invalid
 
 __all__ = [
@@ -96,6 +98,7 @@ class NewAsset:
     tags: tuple[str, ...] = ()
     context: dict[str, str] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
+    backup: bool = False  # back up every version of this asset (`backup=true`), whatever the cloud's setting
     annotations: dict[str, Any] = field(default_factory=dict)  # faces/custom coordinates, add-on findings
     moderation_status: str | None = None  # the moderation's overall status, None when none was asked
     moderation_kinds: str | None = None  # "|aws_rek:approved|manual:pending|" (catalog/moderation.py)
@@ -242,7 +245,12 @@ def _save_once(engine: Engine, new: NewAsset, *, overwrite: bool) -> SaveResult:
             replaced: tuple[str, ...] = ()
         else:
             pk = current.pk
-            replaced = (current.storage_key, *_derived_keys(conn, pk))
+            values["backup"] = new.backup or _backed_up(conn, current)
+            original: tuple[str, ...] = () if kept_by_snapshots(conn, [current.storage_key]) else (current.storage_key,)
+            if values["backup"] or backed_up_pks(conn, new.cloud, [pk]):
+                keep_snapshots(conn, [pk], datetime.now(UTC), kind="version")  # the replaced version stays restorable
+                original = ()
+            replaced = (*original, *_derived_keys(conn, pk))
             conn.execute(sa.delete(derived).where(derived.c.asset_pk == pk))
             # Tags first: the update's trigger would otherwise rewrite copies about to be deleted.
             conn.execute(sa.delete(asset_tags).where(asset_tags.c.asset_pk == pk))
@@ -285,11 +293,17 @@ def _row_values(new: NewAsset, version: int) -> dict[str, Any]:
         "status": "active",
         "context": dict(new.context),
         "metadata": dict(new.metadata),
+        "backup": new.backup,
+        "visual_features": sa.null(),  # a new version is indexed again only if its upload asks (media.uploads)
         "uploaded_at": _now(),
         "annotations": dict(new.annotations) or None,
         "moderation_status": new.moderation_status,
         "moderation_kinds": new.moderation_kinds,
     }
+
+
+def _backed_up(conn: Connection, current: Asset) -> bool:
+    return bool(conn.execute(sa.select(assets.c.backup).where(assets.c.id == current.pk)).scalar())
 
 
 def insert_tags(
@@ -319,12 +333,17 @@ def derived_storage_keys(engine: Engine, asset_pk: int) -> list[str]:
 
 
 def delete_asset(engine: Engine, cloud: str, resource_type: str, type_: str, public_id: str) -> tuple[Asset, list[str]] | None:
-    """Remove the record; returns it with every blob key it owned (original and derived), or None."""
+    """Remove the record; returns it with every blob key it owned (original and derived), or None.
+    A backed-up asset leaves a tombstone and keeps its original's blob (`catalog.backups`)."""
     with engine.begin() as conn:
         current = _get(conn, _identity(cloud, resource_type, type_, public_id), lock=True)
         if current is None:
             return None
         keys = [current.storage_key, *_derived_keys(conn, current.pk)]
+        if backed_up_pks(conn, cloud, [current.pk]):
+            keep_snapshots(conn, [current.pk], datetime.now(UTC))
+        if kept_by_snapshots(conn, [current.storage_key]):
+            keys = keys[1:]
         conn.execute(sa.delete(derived).where(derived.c.asset_pk == current.pk))
         conn.execute(sa.delete(asset_tags).where(asset_tags.c.asset_pk == current.pk))
         conn.execute(sa.delete(assets).where(assets.c.id == current.pk))
@@ -348,11 +367,15 @@ def rename_asset(
     `asset_folder`, when given, moves the asset's folder in the same transaction (the console's "move").
     """
     validate_public_id(to_public_id)
+    if asset_folder:
+        validate_path(asset_folder, "asset_folder")
     freed: list[str] = []
     with duplicate_is_conflict(f"Resource already exists - {to_public_id}"), engine.begin() as conn:
         current = _get(conn, _identity(cloud, resource_type, from_type, from_public_id))
         if current is None:
             raise AssetNotFound(f"Resource not found - {from_public_id}")
+        if fixed_folders(conn, cloud):  # the folder is the public ID's path, and moves with it
+            asset_folder = _split_public_id(to_public_id)[0]
         if (to_type, to_public_id) == (from_type, from_public_id):
             if asset_folder is not None and asset_folder != current.asset_folder:
                 conn.execute(sa.update(assets).where(assets.c.id == current.pk).values(asset_folder=asset_folder))

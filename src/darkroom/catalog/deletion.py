@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from darkroom.catalog.backups import backups_enabled, keep_tombstones
+from darkroom.catalog.tombstones import backed_up_pks, keep_snapshots, kept_by_snapshots
 from darkroom.catalog.schema import asset_tags, assets, derived
 from darkroom.catalog.search.compiler import starts_with
 from darkroom.errors import Invalid
@@ -76,8 +76,7 @@ def _delete_listed(engine: Engine, cloud: str, where: sa.ColumnElement[bool], ke
     outcome = Deletion(deleted={i: "not_found" for i in ids})
     with engine.begin() as conn:
         rows = conn.execute(sa.select(assets.c.id, key, assets.c.storage_key).where(where)).all()
-        backups = bool(rows) and target.originals and backups_enabled(conn, cloud)
-        _delete_chosen(conn, outcome, [(pk, shown, storage_key) for pk, shown, storage_key in rows], target, backups)
+        _delete_chosen(conn, cloud, outcome, [(pk, shown, storage_key) for pk, shown, storage_key in rows], target)
     return outcome
 
 
@@ -107,10 +106,9 @@ def delete_matching(
         clauses.append(assets.c.id > _cursor_id(next_cursor))
     outcome = Deletion()
     with engine.begin() as conn:
-        backups = target.originals and backups_enabled(conn, cloud)
         statement = sa.select(assets.c.id, assets.c.public_id, assets.c.storage_key).where(*clauses)
         rows = conn.execute(statement.order_by(assets.c.id).limit(BATCH + 1)).all()
-        _delete_chosen(conn, outcome, [(pk, public_id, storage_key) for pk, public_id, storage_key in rows[:BATCH]], target, backups)
+        _delete_chosen(conn, cloud, outcome, [(pk, public_id, storage_key) for pk, public_id, storage_key in rows[:BATCH]], target)
         if len(rows) > BATCH:
             outcome.partial = True
             outcome.next_cursor = f"{rows[BATCH - 1][0]:x}"
@@ -127,23 +125,24 @@ def _cursor_id(cursor: str) -> int:
     return value
 
 
-def _delete_chosen(conn: Connection, outcome: Deletion, chosen: Sequence[tuple[int, str, str]], target: Target,
-                   backups: bool) -> None:
+def _delete_chosen(conn: Connection, cloud: str, outcome: Deletion, chosen: Sequence[tuple[int, str, str]], target: Target) -> None:
     """Remove the chosen derivatives of every (pk, shown id, original's storage key), and the originals
-    unless kept; with backups, the originals' blobs stay and tombstones record the rows for `restore`."""
+    unless kept; a backed-up asset's original blob stays and a tombstone records its row for `restore`."""
     if not chosen:
         return
     pks = [pk for pk, _, _ in chosen]
+    backed_up = backed_up_pks(conn, cloud, pks) if target.originals else set()
     derivative_keys = _delete_derivatives(conn, pks, target.transformations)
     if target.originals:  # no transformation filter, so the derivatives above were all of them
-        if backups:
-            keep_tombstones(conn, pks, datetime.now(UTC))
+        if backed_up:
+            keep_snapshots(conn, sorted(backed_up), datetime.now(UTC))
         conn.execute(sa.delete(asset_tags).where(asset_tags.c.asset_pk.in_(pks)))
         conn.execute(sa.delete(assets).where(assets.c.id.in_(pks)))
+    kept = kept_by_snapshots(conn, [storage_key for _, _, storage_key in chosen]) if target.originals else set()
     for pk, shown, storage_key in chosen:
         keys = derivative_keys.get(pk, [])
         outcome.storage_keys.extend(keys)
-        if target.originals and not backups:
+        if target.originals and storage_key not in kept:
             outcome.storage_keys.append(storage_key)
         outcome.deleted[shown] = "deleted"
         outcome.counts[shown] = {"original": int(target.originals), "derived": len(keys)}

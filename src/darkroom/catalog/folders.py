@@ -1,4 +1,7 @@
-"""Folders, as Cloudinary's dynamic folder mode has them: an asset's `asset_folder`, plus empty ones made on purpose.
+"""Folders: an asset's `asset_folder`, plus empty ones made on purpose.
+
+In dynamic folder mode an asset's folder is its own; in fixed mode ingest and rename keep it
+equal to the public ID's path, so the same queries serve both modes.
 
 A folder exists if an asset lives in it (or below it) or if `create_folder` made it. Listing
 is by name; renaming moves every asset below the folder; deleting refuses a folder that still
@@ -14,6 +17,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from darkroom.catalog.cloud_settings import fixed_folders
 from darkroom.catalog.errors import duplicate_is_conflict
 from darkroom.catalog.schema import assets, folders
 from darkroom.catalog.search.compiler import starts_with
@@ -142,6 +146,8 @@ def rename_folder(engine: Engine, cloud: str, source: str, target: str) -> tuple
     if not target:
         raise Invalid("Missing required parameter - to_folder")
     with duplicate_is_conflict(f"Folder already exists - {target}"), engine.begin() as conn:
+        if fixed_folders(conn, cloud):  # it would change every public ID, so URLs, below it
+            raise Invalid("Renaming folders is supported in dynamic folder mode only")
         if source not in _known(conn, cloud, source):
             raise FolderNotFound(f"Can't find folder with path {source}")
         if target in _known(conn, cloud, target):

@@ -66,6 +66,8 @@ def _json(row: Mapping[str, Any] | sa.RowMapping) -> dict[str, Any]:
     }
     if row["type"] in ("enum", "set"):
         body["datasource"] = {"values": _active(row["datasource"])}
+        # Kept beside the entries (the datasource column is a JSON object), shown as Cloudinary shows it.
+        body["allow_dynamic_list_values"] = bool((row["datasource"] or {}).get("allow_dynamic_list_values", False))
     return body
 
 
@@ -121,7 +123,7 @@ def add_field(engine: Engine, cloud: str, body: Mapping[str, Any]) -> dict[str, 
         "default_disabled": bool(body.get("default_disabled", False)),
         "validation": body.get("validation"),
         "restrictions": body.get("restrictions"),
-        "datasource": _new_datasource(kind, body.get("datasource")),
+        "datasource": _new_datasource(kind, body.get("datasource"), body.get("allow_dynamic_list_values")),
         "created_at": _now(),
     }
     _check_definition(row)
@@ -139,12 +141,17 @@ def _slug(label: str) -> str:
     return slug or secrets.token_hex(8)
 
 
-def _new_datasource(kind: str, datasource: Any) -> dict[str, Any] | None:
+def _new_datasource(kind: str, datasource: Any, allow_dynamic: Any) -> dict[str, Any] | None:
     if kind not in ("enum", "set"):
         return None
     if not isinstance(datasource, Mapping) or not isinstance(datasource.get("values"), list):
         raise Invalid("Missing required parameter - datasource")
-    return {"values": _entries([], datasource["values"])}
+    return {"values": _entries([], datasource["values"]), "allow_dynamic_list_values": _flag(allow_dynamic)}
+
+
+def _flag(value: Any) -> bool:
+    """A boolean as JSON sends it, or as text (`"true"`, `"1"`)."""
+    return value is True or str(value).lower() in ("true", "1")
 
 
 def _entries(existing: list[dict[str, Any]], incoming: list[Any]) -> list[dict[str, Any]]:
@@ -199,13 +206,18 @@ def _check_rule(rule: Any, depth: int = 0) -> None:
 def update_field(engine: Engine, cloud: str, external_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
     with engine.begin() as conn:
         row = _row(conn, cloud, external_id)
-        if body.get("type") not in (None, row["type"]):
-            raise Invalid("The type of a metadata field cannot be changed")
+        # `type` and `external_id` in the body are ignored, as Cloudinary ignores them: neither
+        # can change once the field exists (the SDK forwards them when a caller passes a whole field).
         for name in ("label", "mandatory", "default_value", "default_disabled", "validation", "restrictions"):
             if name in body:
                 row[name] = body[name]
-        if body.get("datasource") is not None and row["type"] in ("enum", "set"):
-            row["datasource"] = {"values": _entries(row["datasource"]["values"], body["datasource"].get("values", []))}
+        if row["type"] in ("enum", "set"):
+            datasource = dict(row["datasource"] or {"values": []})
+            if isinstance(body.get("datasource"), Mapping):
+                datasource["values"] = _entries(datasource["values"], body["datasource"].get("values", []))
+            if "allow_dynamic_list_values" in body:
+                datasource["allow_dynamic_list_values"] = _flag(body["allow_dynamic_list_values"])
+            row["datasource"] = datasource
         _check_definition(row)
         _save(conn, row)
         return _json(row)
@@ -234,7 +246,7 @@ def _datasource_change(engine: Engine, cloud: str, external_id: str, change: Any
         row = _row(conn, cloud, external_id)
         if row["type"] not in ("enum", "set"):
             raise Invalid(f"Metadata field {external_id} has no datasource")
-        row["datasource"] = {"values": change([dict(v) for v in row["datasource"]["values"]])}
+        row["datasource"] = {**row["datasource"], "values": change([dict(v) for v in row["datasource"]["values"]])}
         _save(conn, row)
         return {"values": _active(row["datasource"])}
 
@@ -329,7 +341,18 @@ def validate_asset_metadata(
     Same rules and wording as `update`; raises Invalid naming the field.
     """
     with engine.connect() as conn:
-        return validated_values(conn, cloud, current or {}, incoming, clear_invalid=clear_invalid)
+        fields = fields_by_id(conn, cloud)
+        merged = validated_values(conn, cloud, current or {}, incoming, clear_invalid=clear_invalid, fields=fields)
+        if current is None:
+            merged = {**_defaults(fields), **merged}
+        return merged
+
+
+def _defaults(fields: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+    """What a new asset gets for the fields its upload leaves out: each field's `default_value`
+    (unless `default_disabled`), as Cloudinary applies defaults when an asset is uploaded."""
+    return {external_id: field["default_value"] for external_id, field in fields.items()
+            if field["default_value"] not in (None, "", []) and not field["default_disabled"]}
 
 
 def _typed(field: Mapping[str, Any], raw: Any) -> Any:

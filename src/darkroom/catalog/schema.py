@@ -84,6 +84,10 @@ assets = Table(
     Column("mime_type", String(128), nullable=False, default="application/octet-stream"),
     Column("placeholder", Boolean, nullable=False, default=False),
     Column("access_mode", String(16), nullable=False, default="public"),
+    # Every version of this asset is backed up whatever the cloud's setting (the upload's `backup=true`).
+    Column("backup", Boolean, nullable=False, default=False),
+    # {"phash", "colors"} for `visual_search`, kept when uploaded with `visual_search=true`; else null.
+    Column("visual_features", JSON, nullable=True),
     Column("moderation_status", String(16), nullable=True),
     # The add-ons' findings (catalog/moderation.py): {"faces", "custom", "ocr": [[x, y, w, h]…] in
     # original pixels, "moderation": [{kind, status, response?, updated_at}], "info": {family: {kind: …}}}.
@@ -372,9 +376,21 @@ deleted_assets = Table(
     Column("asset_id", String(32), nullable=False),
     Column("row", JSON, nullable=False),  # the assets row without its id; datetimes as ISO 8601 text
     Column("tags", JSON, nullable=False, default=list),
-    Column("deleted_at", DateTime(timezone=True), nullable=False),
+    # `deleted`: the last version of a deleted asset (its tombstone, what `resource` answers as a
+    # placeholder); `version`: an earlier version kept by a backup when the asset was overwritten.
+    Column("kind", String(16), nullable=False, default="deleted"),
+    Column("deleted_at", DateTime(timezone=True), nullable=False),  # when it was deleted or superseded
     Index("ix_deleted_assets_identity", "cloud", "resource_type", "type", "public_id", "id"),
     Index("ix_deleted_assets_asset_id", "cloud", "asset_id", "id"),
+)
+
+# `related_assets`: a relation is kept both ways (each asset lists the other), as Cloudinary shows it.
+related_assets = Table(
+    "related_assets",
+    metadata,
+    Column("asset_pk", ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True),
+    Column("related_pk", ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
 # Deliveries per cloud and day, for the Admin API's `usage`. Each server process counts in memory

@@ -14,7 +14,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from darkroom.catalog.assets import Asset, insert_tags
+from darkroom.catalog.assets import Asset, insert_tags, validate_path
+from darkroom.catalog.cloud_settings import fixed_folders
 from darkroom.catalog.errors import AssetNotFound, duplicate_is_conflict
 from darkroom.catalog.moderation import kinds_text, overall_status, with_moderation_status
 from darkroom.catalog.metadata_fields import fields_by_id, validated_values
@@ -49,7 +50,8 @@ def _column_values(changes: AssetChanges) -> dict[str, Any]:
     if changes.display_name is not None:
         values["display_name"] = changes.display_name
     if changes.asset_folder is not None:
-        values["asset_folder"] = changes.asset_folder.strip("/")
+        folder = changes.asset_folder.strip("/")
+        values["asset_folder"] = validate_path(folder, "asset_folder") if folder else ""
     if changes.moderation_status is not None:
         if changes.moderation_status not in MODERATION_STATUSES:
             raise Invalid(f"Invalid moderation_status - {changes.moderation_status}")
@@ -76,6 +78,8 @@ def update_resource(engine: Engine, cloud: str, resource_type: str, type_: str, 
         row = conn.execute(sa.select(assets).where(identity)).mappings().first()
         if row is None:
             raise AssetNotFound(f"Resource not found - {public_id}")
+        if "asset_folder" in values and values["asset_folder"] != row["asset_folder"] and fixed_folders(conn, cloud):
+            raise Invalid("asset_folder cannot be changed in fixed folder mode: the public ID's path is the folder (rename the asset)")
         if changes.metadata is not None:
             values["metadata"] = validated_values(
                 conn, cloud, dict(row["metadata"] or {}), changes.metadata, clear_invalid=changes.clear_invalid

@@ -17,7 +17,8 @@ import click
 from darkroom import __version__, catalog
 from darkroom.cli import serving
 from darkroom.catalog import Engine
-from darkroom.catalog.cloud_settings import set_cloud_setting
+from darkroom.catalog.backups import set_backups
+from darkroom.catalog.cloud_settings import FOLDER_MODES, set_cloud_setting, set_folder_mode
 from darkroom.catalog.moderation import HIDE_REJECTED
 from darkroom.cli.options import data_dir_option, settings_for
 from darkroom.config import Settings
@@ -176,29 +177,39 @@ def clouds_create(cloud: str, data_dir: str | None) -> None:
 @clouds.command("set")
 @click.argument("cloud")
 @click.option("--strict/--no-strict", "strict", default=None, help="Strict transformations: only signed or allowed transformations render.")
+@click.option("--folder-mode", type=click.Choice(FOLDER_MODES), default=None,
+              help="Cloudinary's folder mode: dynamic (the asset folder is separate from the public ID) or fixed (the public ID's path is the folder).")
+@click.option("--backups/--no-backups", "backups", default=None, help="Keep every version of every asset (restore, versions).")
 @click.option("--notification-url", default=None, metavar="URL", help="Webhook for the cloud's notifications when a call names none (\"\" removes it).")
 @click.option("--hide-rejected/--show-rejected", "hide_rejected", default=None,
               help="Rejected assets (moderation) answer 404 until approved; shown is Cloudinary's default.")
 @data_dir_option
-def clouds_set(cloud: str, strict: bool | None, notification_url: str | None, hide_rejected: bool | None, data_dir: str | None) -> None:
+def clouds_set(cloud: str, strict: bool | None, folder_mode: str | None, backups: bool | None, notification_url: str | None,
+               hide_rejected: bool | None, data_dir: str | None) -> None:
     """Change a cloud's settings."""
     engine = _engine(settings_for(data_dir))
     _known_cloud(engine, cloud)
+    if all(value is None for value in (strict, folder_mode, backups, notification_url, hide_rejected)):
+        raise click.UsageError("nothing to change: give --strict/--no-strict, --folder-mode, --backups/--no-backups, "
+                               "--notification-url or --hide-rejected/--show-rejected")
     if notification_url is not None:
         set_cloud_setting(engine, cloud, "notification_url", notification_url or None)
         click.echo(f"{cloud}: notification URL {notification_url or 'removed'}")
     if hide_rejected is not None:
         set_cloud_setting(engine, cloud, HIDE_REJECTED, hide_rejected or None)
         click.echo(f"{cloud}: rejected assets {'hidden' if hide_rejected else 'delivered'}")
-    if strict is None:
-        if notification_url is not None or hide_rejected is not None:
-            return
-        raise click.UsageError("nothing to change: give --strict, --no-strict, --notification-url or --hide-rejected/--show-rejected")
     try:
-        catalog.set_strict_transformations(engine, cloud, strict)
+        if strict is not None:
+            catalog.set_strict_transformations(engine, cloud, strict)
+            click.echo(f"{cloud}: strict transformations {'on' if strict else 'off'}")
+        if folder_mode is not None:
+            set_folder_mode(engine, cloud, folder_mode)
+            click.echo(f"{cloud}: {folder_mode} folder mode")
+        if backups is not None:
+            set_backups(engine, cloud, backups)
+            click.echo(f"{cloud}: backups {'on' if backups else 'off'}")
     except catalog.CloudNotFound as exc:
         raise click.ClickException(exc.message) from exc
-    click.echo(f"{cloud}: strict transformations {'on' if strict else 'off'}")
 
 
 @main.group()

@@ -52,6 +52,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DARKROOM_TIMESTAMP_WINDOW", "timestamp_window", "3600", "Seconds a signed request's timestamp stays valid."),
     Setting("DARKROOM_SESSION_SECRET", "session_secret", "", "Key for console session cookies; empty means one generated and kept in the data dir."),
     Setting("DARKROOM_RENDER_CONCURRENCY", "render_concurrency", "0", "Renders at once per server process; 0 means one per core. Each process may use every core: a keep-alive client stays on one process, so a share of the cores would leave one process queueing while another idles."),
+    Setting("DARKROOM_VIDEO_CONCURRENCY", "video_concurrency", "0", "Video transcodes (ffmpeg runs) at once per server process; 0 means one per two cores, since each ffmpeg uses several threads. Further requests for new video derivatives wait their turn."),
+    Setting("DARKROOM_VIDEO_TIMEOUT", "video_timeout", "900", "Seconds one video transcode may run before it is stopped and the request answered with an error."),
+    Setting("DARKROOM_VIDEO_WAIT", "video_wait", "50", "Seconds a delivery request waits for a new video derivative before answering 423 (being processed, as Cloudinary does; its player retries) while the transcode goes on; 0 answers 423 at once. Keep it below a reverse proxy's read timeout."),
     Setting("DARKROOM_DECODED_CACHE_MB", "decoded_cache_mb", "256", "MiB per server process for decoded PNG/TIFF/BMP sources, so a new size of a recently rendered image skips decoding; 0 turns it off."),
     Setting("DARKROOM_RENDER_MEMORY_MB", "render_memory_mb", "512", "MiB per server process that renders at once may hold, estimated from each source's header (frames × width × height) before decoding; renders beyond it wait their turn, and one render needing more than all of it is refused with a 400. With the other defaults one process stays under 1 GB."),
     Setting("DARKROOM_USAGE_FLUSH_SECONDS", "usage_flush_seconds", "5", "Seconds between adding each server process's delivery counts (requests, bandwidth) to the database, for the Admin API's usage; also added at shutdown."),
@@ -104,6 +107,9 @@ class Settings:
     timestamp_window: int = 3600
     session_secret: Secret = field(default=Secret(""))
     render_concurrency: int = 0
+    video_concurrency: int = 0
+    video_timeout: float = 900.0
+    video_wait: float = 50.0
     decoded_cache_mb: int = 256
     render_memory_mb: int = 512
     usage_flush_seconds: float = 5.0
@@ -151,7 +157,7 @@ class Settings:
 
 
 # Integer settings where 0 is a choice of its own, not a mistake.
-_WHAT_ZERO_MEANS = {"decoded_cache_mb": "off", "render_concurrency": "automatic", "orphan_grace_seconds": "no grace", "sweep_interval_seconds": "no schedule"}
+_WHAT_ZERO_MEANS = {"decoded_cache_mb": "off", "render_concurrency": "automatic", "video_concurrency": "automatic", "orphan_grace_seconds": "no grace", "sweep_interval_seconds": "no schedule"}
 
 
 def _convert(attr: str, value: str) -> Any:
@@ -190,7 +196,12 @@ def _convert(attr: str, value: str) -> Any:
         if not seconds >= 0:
             raise ValueError("must be 0 (answer 423 at once) or a positive number of seconds")
         return seconds
-    if attr == "usage_flush_seconds":
+    if attr == "video_wait":
+        seconds = float(value)
+        if not seconds >= 0:
+            raise ValueError("must be 0 (never wait) or a positive number of seconds")
+        return seconds
+    if attr in ("usage_flush_seconds", "video_timeout"):
         seconds = float(value)
         if not seconds > 0:
             raise ValueError("must be a positive number of seconds")

@@ -24,7 +24,7 @@ from darkroom import catalog
 from darkroom.media.effect_presets import available_effects
 from darkroom.media.ingest import delete_blobs
 from darkroom.media.services import services_of
-from darkroom.media.shapes import asset_json, delivery_origin
+from darkroom.media.shapes import asset_json, delivery_origin, served_url
 from darkroom.media.sessions import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
@@ -285,7 +285,7 @@ def _resource(request: Request, ctx: Context, asset: catalog.Asset) -> dict[str,
     """The Search API's resource shape, plus `delivery_url` (and a video's `thumbnail_url`) for the console's scripts."""
     origin = _origin(request, ctx)
     body = asset_json(origin, asset)
-    body["delivery_url"] = body["url"]  # url and secure_url both use the scheme darkroom is served on
+    body["delivery_url"] = served_url(origin, asset)  # the scheme darkroom is reached by, whatever url/secure_url say
     body["context"] = dict(asset.context)
     if asset.resource_type == "video":
         body["thumbnail_url"] = video.frame_url(origin, asset)

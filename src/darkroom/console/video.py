@@ -31,7 +31,7 @@ from pathlib import Path
 from darkroom import catalog
 from darkroom.catalog.listing import Listing, list_resources
 from darkroom.media.services import Services
-from darkroom.media.shapes import delivery_urls
+from darkroom.media.shapes import delivery_path
 
 __all__ = [
     "HLS_JS", "SUBTITLES_CONTEXT_KEY", "Player", "Track", "frame_url", "hls_js_path", "hls_url", "player_for",
@@ -76,21 +76,26 @@ async def player_for(services: Services, origin: str, video: catalog.Asset, requ
     return Player(hls_url(origin, video), progressive_url(origin, video), poster_url(origin, video), hls_js_path(), tracks)
 
 
+def _url(origin: str, asset: catalog.Asset, transformation: str = "", fmt: str | None = None) -> str:
+    """On the scheme darkroom is reached by (as media.shapes.served_url): the page must load it."""
+    return f"{origin}{delivery_path(asset, transformation, fmt)}"
+
+
 def frame_url(origin: str, video: catalog.Asset) -> str:
     """The grid's square thumbnail: the video's middle frame, cropped to fill."""
-    return delivery_urls(origin, video, THUMBNAIL, "jpg")[0]
+    return _url(origin, video, THUMBNAIL, "jpg")
 
 
 def poster_url(origin: str, video: catalog.Asset) -> str:
-    return delivery_urls(origin, video, POSTER, "jpg")[0]
+    return _url(origin, video, POSTER, "jpg")
 
 
 def hls_url(origin: str, video: catalog.Asset) -> str:
-    return delivery_urls(origin, video, "sp_auto", "m3u8")[0]
+    return _url(origin, video, "sp_auto", "m3u8")
 
 
 def progressive_url(origin: str, video: catalog.Asset) -> str:
-    return delivery_urls(origin, video, "", "mp4")[0]
+    return _url(origin, video, "", "mp4")
 
 
 def hls_js_path() -> str:
@@ -153,4 +158,4 @@ async def subtitle_tracks(services: Services, origin: str, video: catalog.Asset,
 
 def _track(origin: str, raw: catalog.Asset, language: str) -> Track:
     label = language or raw.public_id.rsplit("/", 1)[-1]
-    return Track(raw.public_id, delivery_urls(origin, raw)[0], language, label)
+    return Track(raw.public_id, _url(origin, raw), language, label)

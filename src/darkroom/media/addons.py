@@ -368,7 +368,7 @@ async def record_stored(
         )
         moderation = kept.annotations.get("moderation") or []
 
-        async def keep_findings(path: Path, resource_type: str, info: Any) -> StoredExtras:
+        async def keep_findings(path: Path, resource_type: str, info: Any, chosen: UploadOptions) -> StoredExtras:
             return StoredExtras((), dict(kept.annotations), overall_status(moderation), kinds_text(moderation))
 
         asset = (await ingest(services, kept.cloud, analysis.cut, options, before_storing=keep_findings)).asset

@@ -6,6 +6,7 @@ that delivery's hot path costs memory reads, not round trips:
 | cache | holds | stale after a write? |
 |---|---|---|
 | `derivatives` | rendered derivatives (memory tier), renders in flight | never: keyed by the asset's version_id |
+| `video_derivatives` | video renders in flight (the files are in the blob store) | never: keyed by the asset's version_id |
 | `asset_lookup` | assets delivery just looked up, for `LOOKUP_TTL` | yes: a destroy, rename or overwrite |
 | `rules_lookup` | each cloud's delivery rules, for `LOOKUP_TTL` | yes: strict mode, named transformations |
 | `hot_responses` | whole answers to repeated image requests | yes: as the two above |
@@ -27,6 +28,7 @@ from darkroom.imaging import decoded as decoded_sources
 from darkroom.imaging.memory import configure_libvips
 from darkroom.media.derivatives import DerivativeCache
 from darkroom.media.lookups import AssetLookup, HotResponses, RulesLookup
+from darkroom.media.video_derivatives import VideoDerivatives
 from darkroom.media.streaming import SegmentWork
 
 __all__ = ["Caches"]
@@ -41,6 +43,7 @@ class Caches:
     asset_lookup: AssetLookup
     rules_lookup: RulesLookup
     hot_responses: HotResponses
+    video_derivatives: VideoDerivatives = field(default_factory=VideoDerivatives)
     streaming: SegmentWork = field(default_factory=SegmentWork)
 
     @classmethod
@@ -53,6 +56,7 @@ class Caches:
             asset_lookup=AssetLookup(),
             rules_lookup=RulesLookup(),
             hot_responses=HotResponses(),
+            video_derivatives=VideoDerivatives(settings.video_concurrency, settings.video_timeout),
         )
 
     def forget(self) -> None:

@@ -42,7 +42,7 @@ from darkroom.transform import Chain
 if TYPE_CHECKING:
     from darkroom.media.services import Services
 
-__all__ = ["CacheEvents", "ClientHints", "Derivative", "DerivativeCache", "StrictTransformationRefused", "Variant", "store_derivative", "variant_key"]
+__all__ = ["CacheEvents", "ClientHints", "Derivative", "DerivativeCache", "StrictTransformationRefused", "Variant", "derived_storage_key", "store_derivative", "variant_key"]
 
 log = logging.getLogger(__name__)
 
@@ -300,13 +300,18 @@ async def store_derivative(
     without bytes. If the asset was destroyed or given a new version meanwhile, nothing is
     recorded and the blob is removed again (False): a stale derivative is never kept.
     """
-    digest = hashlib.sha256("|".join(variant).encode()).hexdigest()[:40]
-    storage_key = f"{asset.cloud}/derived/{asset.asset_id}/{asset.version}/{digest}"
+    storage_key = derived_storage_key(asset, variant)
     await services.store.put_bytes(storage_key, data)
     if await services.db(record_derived, asset, variant, storage_key, len(data), fmt, width, height):
         return True
     await services.store.delete(storage_key)
     return False
+
+
+def derived_storage_key(asset: Asset, variant: Variant) -> str:
+    """Where a derivative's blob lives: under its asset and version, named by its variant."""
+    digest = hashlib.sha256("|".join(variant).encode()).hexdigest()[:40]
+    return f"{asset.cloud}/derived/{asset.asset_id}/{asset.version}/{digest}"
 
 
 def _derivative(data: bytes, fmt: str, vary_accept: bool, width: int | None, height: int | None) -> Derivative:

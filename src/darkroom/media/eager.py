@@ -23,6 +23,7 @@ from darkroom.media.params import parse_bool
 from darkroom.media.services import Services
 from darkroom.media.shapes import delivery_urls
 from darkroom.media.tasks import job_handler
+from darkroom.media.video_derivatives import render_video_derivative
 from darkroom.transform import Chain, parse
 from darkroom.transform.parser import NamedResolver
 
@@ -41,8 +42,8 @@ def _is_ladder(asset: Asset, item: EagerItem) -> bool:
 
 
 def _check_renderable(asset: Asset, items: list[EagerItem]) -> None:
-    if asset.resource_type != "image" and not all(_is_ladder(asset, item) for item in items):
-        raise Invalid("Eager transformations are supported for images only")
+    if items and asset.resource_type not in ("image", "video"):
+        raise Invalid("Eager transformations are supported for images and videos only")
 
 
 def split_eager(text: str) -> list[tuple[str, str | None]]:
@@ -92,6 +93,9 @@ async def render_eager(services: Services, origin: str, asset: Asset, items: lis
         if _is_ladder(asset, item) and fmt is not None:  # sp_…/m3u8: a streaming ladder (media/streaming.py)
             listed.append(await streaming.eager_entry(services, origin, asset, transformation, chain, fmt))
             continue
+        if asset.resource_type == "video":  # a transcode, a still, …: a file in the store (media/video_derivatives.py)
+            listed.append(await _eager_video(services, origin, asset, item))
+            continue
         derivative = await cache.get(services, asset, chain, fmt, ClientHints())
         url, secure_url = delivery_urls(origin, asset, transformation, fmt or asset.format)
         listed.append(
@@ -106,6 +110,21 @@ async def render_eager(services: Services, origin: str, asset: Asset, items: lis
             }
         )
     return listed
+
+
+async def _eager_video(services: Services, origin: str, asset: Asset, item: EagerItem) -> dict[str, Any]:
+    """One eager transformation of a video or audio asset, rendered into the store as delivery would."""
+    derivative = await render_video_derivative(services, asset, item.chain, item.format)
+    url, secure_url = delivery_urls(origin, asset, item.transformation, item.format or asset.format)
+    return {
+        "transformation": f"{item.transformation}/{item.format}" if item.format else item.transformation,
+        "width": derivative.width,
+        "height": derivative.height,
+        "bytes": derivative.size,
+        "format": derivative.format,
+        "url": url,
+        "secure_url": secure_url,
+    }
 
 
 def eager_async_requested(params: dict[str, str]) -> bool:

@@ -83,9 +83,10 @@ async def make_text(services: Services, cloud: str, params: dict[str, str]) -> A
 
 
 def _text_options(params: dict[str, str]) -> generation.TextOptions:
-    """Validate the style parameters, naming the one that is wrong."""
+    """Validate the style parameters, naming the one that is wrong; what is left out takes
+    Cloudinary's defaults (Arial 12 px, black, normal, on a transparent background)."""
     return generation.TextOptions(
-        font_family=_required(params, "font_family"),
+        font_family=params.get("font_family") or "Arial",
         font_size=_int_param(params, "font_size", 12, 1, 1000),
         font_color=parse_color("font_color", params.get("font_color") or "black"),
         font_weight=_choice(params, "font_weight", ("normal", "bold"), "normal"),
@@ -110,14 +111,16 @@ async def make_sprite(
     if params.get("mode") == "download":
         return _download(picture, name)
     asset = await _store_generated(services, cloud, "sprite", name, picture)
-    image_url, secure_image_url = delivery_urls(origin, asset)
+    shown = _url_transformation(params, keep_delay=False)
+    await _store_as_shown(services, asset, shown, picture.format, picture.data)
+    image_url, secure_image_url = delivery_urls(origin, asset, shown.canonical())
     infos = {tile.name: {"width": tile.width, "height": tile.height, "x": tile.x, "y": tile.y} for tile in tiles}
     css = _sprite_css(image_url.split(":", 1)[1], tiles)
     sidecar_json = json.dumps({"image_url": image_url, "secure_image_url": secure_image_url, "image_infos": infos}, indent=2)
-    await _store_sidecar(services, asset, "css", css.encode())
-    await _store_sidecar(services, asset, "json", sidecar_json.encode())
-    css_url, secure_css_url = delivery_urls(origin, asset, fmt="css")
-    json_url, secure_json_url = delivery_urls(origin, asset, fmt="json")
+    await _store_sidecar(services, asset, "css", css.encode(), shown)
+    await _store_sidecar(services, asset, "json", sidecar_json.encode(), shown)
+    css_url, secure_css_url = delivery_urls(origin, asset, shown.canonical(), fmt="css")
+    json_url, secure_json_url = delivery_urls(origin, asset, shown.canonical(), fmt="json")
     return {
         "css_url": css_url,
         "image_url": image_url,
@@ -175,7 +178,9 @@ async def make_multi(
     if params.get("mode") == "download":
         return _download(picture, name)
     asset = await _store_generated(services, cloud, "multi", name, picture)
-    url, secure_url = delivery_urls(origin, asset)
+    shown = _url_transformation(params, keep_delay=True)
+    await _store_as_shown(services, asset, shown, picture.format, picture.data)
+    url, secure_url = delivery_urls(origin, asset, shown.canonical())
     return {
         "url": url,
         "secure_url": secure_url,
@@ -407,9 +412,26 @@ async def _store_generated(services: Services, cloud: str, type_: str, public_id
     return result.asset
 
 
-async def _store_sidecar(services: Services, asset: Asset, fmt: str, data: bytes) -> None:
-    """A sprite's CSS or JSON, kept as a derivative of the sprite (so it goes when the sprite does)."""
-    await store_derivative(services, asset, variant_key(Chain(), fmt, ClientHints()), data, fmt=fmt, width=None, height=None)
+async def _store_sidecar(services: Services, asset: Asset, fmt: str, data: bytes, shown: Chain = Chain()) -> None:
+    """A sprite's CSS or JSON, kept as a derivative of the sprite (so it goes when the sprite does),
+    under the URL without a transformation and the one the reply gives."""
+    for chain in {Chain(), shown}:
+        await store_derivative(services, asset, variant_key(chain, fmt, ClientHints()), data, fmt=fmt, width=None, height=None)
+
+
+def _url_transformation(params: dict[str, str], *, keep_delay: bool) -> Chain:
+    """The transformation a sprite's or an animation's URLs carry, as Cloudinary's do: the one its
+    images were rendered with, less the output format (the URL's extension says it); a multi
+    keeps its frame delay."""
+    chain = parse(params.get("transformation", ""))
+    return _without(chain, fetch_format=None) if keep_delay else _without(chain, fetch_format=None, delay=None)
+
+
+async def _store_as_shown(services: Services, asset: Asset, shown: Chain, fmt: str, data: bytes) -> None:
+    """The generated file is already what the URL with its transformation means: kept as that
+    derivative, so delivering the URL serves it instead of transforming it a second time."""
+    if shown.components:
+        await store_derivative(services, asset, variant_key(shown, fmt, ClientHints()), data, fmt=fmt, width=asset.width, height=asset.height)
 
 
 # ---------------------------------------------------------------- small helpers

@@ -23,6 +23,7 @@ from darkroom.media.spool import SpooledFile, spool_bytes
 from darkroom.media.params import parse_bool, parse_context, parse_list
 from darkroom.media.services import Services
 from darkroom.catalog import NewAsset, SaveResult
+from darkroom.catalog.cloud_settings import folder_mode
 from darkroom.catalog.metadata_fields import validate_asset_metadata
 from darkroom.errors import Invalid
 from darkroom.imaging import MediaInfo, RenderRequest, normalize_format, probe, render
@@ -62,6 +63,7 @@ class UploadOptions:
     allowed_formats: tuple[str, ...] = ()
     display_name: str = ""  # explicit; else `_display_name` decides
     use_filename_as_display_name: bool = False
+    backup: bool = False  # keep every version of this asset, whatever the cloud's backup setting
 
     @classmethod
     def from_params(cls, params: dict[str, str], resource_type: str, *, signed: bool) -> UploadOptions:
@@ -82,6 +84,7 @@ class UploadOptions:
             tags=tuple(parse_list(params.get("tags"))),
             context=parse_context(params.get("context")),
             metadata=parse_context(params.get("metadata")),
+            backup=parse_bool(params.get("backup"), False),
             format=params.get("format", "").lower().lstrip("."),
             transformation=params.get("transformation", ""),
             allowed_formats=tuple(f.lower() for f in parse_list(params.get("allowed_formats"))),
@@ -98,12 +101,13 @@ class StoredExtras:
     annotations: dict[str, Any] = field(default_factory=dict)  # catalog/moderation.py
     moderation_status: str | None = None
     moderation_kinds: str | None = None
+    options: UploadOptions | None = None  # the upload's options as its `eval` script left them; None: unchanged
 
 
 # Work that must succeed before anything is stored: given the file as it will be stored, its
-# resource type and what the probe found (`media.uploads` measures the analyses and runs the
-# add-ons here); what it returns is stored with the asset.
-BeforeStoring = Callable[[Path, str, MediaInfo], Awaitable[StoredExtras | None]]
+# resource type, what the probe found and the upload's options (`media.uploads` measures the
+# analyses, runs `eval` and the add-ons here); what it returns is stored with the asset.
+BeforeStoring = Callable[[Path, str, MediaInfo, UploadOptions], Awaitable[StoredExtras | None]]
 
 
 async def ingest(services: Services, cloud: str, spooled: SpooledFile, options: UploadOptions, *, before_storing: BeforeStoring | None = None) -> SaveResult:
@@ -130,7 +134,11 @@ async def ingest(services: Services, cloud: str, spooled: SpooledFile, options: 
     public_id = _public_id(options, filename, resource_type)
     catalog.validate_public_id(public_id)
     metadata = await services.db(validate_asset_metadata, cloud, options.metadata)
-    extras = (await before_storing(spooled.path, resource_type, info) if before_storing is not None else None) or StoredExtras()
+    asset_folder = await _asset_folder(services, cloud, options, public_id)
+    extras = (await before_storing(spooled.path, resource_type, info, options) if before_storing is not None else None) or StoredExtras()
+    if extras.options is not None and extras.options != options:  # `eval` changed them: check its metadata too
+        options = extras.options
+        metadata = await services.db(validate_asset_metadata, cloud, options.metadata)
     storage_key = f"{cloud}/originals/{secrets.token_hex(16)}"
     await services.store.put_file(storage_key, spooled.path)
     new = NewAsset(
@@ -148,12 +156,13 @@ async def ingest(services: Services, cloud: str, spooled: SpooledFile, options: 
         pages=info.pages if resource_type == "image" else None,
         duration=video.duration if video is not None else None,
         video_metadata=video.media_fields() if video is not None else {},
-        asset_folder=options.asset_folder or options.folder,
+        asset_folder=asset_folder,
         display_name=_display_name(options, filename),
         original_filename=_original_name(filename),
         tags=(*options.tags, *extras.tags),
         context=options.context,
         metadata=metadata,
+        backup=options.backup,
         annotations=extras.annotations,
         moderation_status=extras.moderation_status,
         moderation_kinds=extras.moderation_kinds,
@@ -165,6 +174,16 @@ async def ingest(services: Services, cloud: str, spooled: SpooledFile, options: 
         raise
     await delete_blobs(services, [storage_key] if result.existing else list(result.replaced_storage_keys))
     return result
+
+
+async def _asset_folder(services: Services, cloud: str, options: UploadOptions, public_id: str) -> str:
+    """The asset's folder: in fixed folder mode the public ID's path (`asset_folder` is ignored,
+    as Cloudinary ignores it there); in dynamic mode `asset_folder`, else `folder`, checked
+    like a public ID (no `..`, bounded length)."""
+    if await services.db(folder_mode, cloud) == "fixed":
+        return public_id.rpartition("/")[0]
+    chosen = options.asset_folder or options.folder
+    return catalog.validate_path(chosen, "asset_folder") if chosen else ""
 
 
 def _format_change(requested: str, current: str) -> bool:

@@ -15,15 +15,14 @@ from urllib.parse import quote, urlsplit
 from darkroom.catalog import Asset
 from darkroom.config import Settings
 
-__all__ = ["asset_json", "delivery_origin", "delivery_path", "delivery_urls", "iso_time"]
+__all__ = ["asset_json", "delivery_origin", "delivery_path", "delivery_urls", "iso_time", "served_url"]
 
 
 def delivery_origin(settings: Settings, request_scheme: str, request_host: str) -> str:
     """scheme://host[:port] that delivery URLs point at: DARKROOM_PUBLIC_URL's, else the request's.
 
-    Cloudinary's CDN answers both schemes; darkroom answers the one it is served on, so
-    `url` and `secure_url` both use it (an https `secure_url` from a plain-http darkroom
-    would not load).
+    `delivery_urls` gives `url` and `secure_url` their schemes from it; `served_url` is the
+    one URL that loads from this darkroom as it is reached.
     """
     if settings.public_url:
         public = urlsplit(settings.public_url)
@@ -42,17 +41,34 @@ def delivery_path(asset: Asset, transformation: str = "", fmt: str | None = None
 
 
 def delivery_urls(origin: str, asset: Asset, transformation: str = "", fmt: str | None = None) -> tuple[str, str]:
-    """(url, secure_url) for an asset, as Cloudinary gives both (the same: see `delivery_origin`)."""
-    url = f"{origin}{delivery_path(asset, transformation, fmt)}"
-    return url, url
+    """(url, secure_url) for an asset as Cloudinary answers them: `url` http, `secure_url` https,
+    the same host and path.
+
+    A darkroom reached over https (DARKROOM_PUBLIC_URL is https, or the request came over TLS)
+    may have no plain-http listener at all, so there `url` is https as well: an https-only
+    deployment never hands out a link that cannot load. A plain-http darkroom answers
+    Cloudinary's shape; its `secure_url` loads once TLS is put in front (`--tls-cert`, a proxy).
+    """
+    scheme, _, host = origin.partition("://")
+    path = delivery_path(asset, transformation, fmt)
+    secure_url = f"https://{host}{path}"
+    return (secure_url if scheme == "https" else f"http://{host}{path}"), secure_url
+
+
+def served_url(origin: str, asset: Asset) -> str:
+    """The delivery URL on the scheme darkroom is reached by: what a page of this darkroom
+    (the console, the TinaCMS store) embeds, since it must load whatever the deployment."""
+    return f"{origin}{delivery_path(asset)}"
 
 
 def iso_time(asset_time: datetime) -> str:
     return asset_time.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def asset_json(origin: str, asset: Asset) -> dict[str, Any]:
-    """The resource fields common to upload, explicit, rename, the Admin API and the console."""
+def asset_json(origin: str, asset: Asset, folder_mode: str = "dynamic") -> dict[str, Any]:
+    """The resource fields common to upload, explicit, rename, the Admin API and the console.
+    A cloud in fixed folder mode answers `folder` alone, without dynamic mode's `asset_folder`
+    and `display_name`."""
     url, secure_url = delivery_urls(origin, asset)
     body: dict[str, Any] = {
         "asset_id": asset.asset_id,
@@ -73,6 +89,8 @@ def asset_json(origin: str, asset: Asset) -> dict[str, Any]:
         "display_name": asset.display_name,
         "access_mode": asset.access_mode,
     }
+    if folder_mode == "fixed":
+        del body["asset_folder"], body["display_name"]
     if asset.resource_type != "raw":
         # Raw public IDs carry their extension; a `format` would make SDKs append it twice.
         body["format"] = asset.format

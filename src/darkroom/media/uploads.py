@@ -27,7 +27,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import anyio
+
 from darkroom.catalog import Asset, SaveResult
+from darkroom.catalog.relations import set_visual_features
+from darkroom.imaging import insights
+from darkroom.media.params import parse_bool
 from darkroom.catalog.integrity import remove_version
 from darkroom.imaging import MediaInfo
 from darkroom.media.analysis import analysis_fields, measure
@@ -37,8 +42,9 @@ from darkroom.media.eager import EagerItem, defer_eager, eager_async_requested, 
 from darkroom.media.ingest import StoredExtras, UploadOptions, delete_blobs, ingest
 from darkroom.media.services import Services
 from darkroom.media.spool import SpooledFile
+from darkroom.media.upload_scripts import apply_eval, check_scripts, on_success_job
 
-__all__ = ["kept_only_if_answered", "store_upload"]
+__all__ = ["index_for_visual_search", "kept_only_if_answered", "store_upload"]
 
 log = logging.getLogger("darkroom.ingest")
 
@@ -59,16 +65,20 @@ async def store_upload(
     the analyses, breakpoints and eager renders asked for (`eager_async`: enqueued, signed
     later with `api_key`'s secret), the add-ons' `moderation` and `info`, `existing`/`overwritten`."""
     measured: dict[str, Any] = {}
+    params = dict(params)  # `eval` may turn analyses on: the reply then includes them
+    await check_scripts(params)
     request = addon_request(params, "upload")
     findings = Findings()
 
-    async def before_storing(path: Path, resource_type: str, info: MediaInfo) -> StoredExtras:
+    async def before_storing(path: Path, resource_type: str, info: MediaInfo, chosen: UploadOptions) -> StoredExtras:
         measured.update(await measure(path, resource_type, info.width, info.height, params))
+        if params.get("eval"):
+            chosen = await apply_eval(params["eval"], path, resource_type, info, path.stat().st_size, chosen, params, measured)
         found = await analyse(services, path, request, resource_type=resource_type, width=info.width)
         findings.info.update(found.info)
         moderation = found.annotations.get("moderation") or []
         annotations = {key: value for key, value in found.annotations.items() if value is not None}
-        return StoredExtras(tuple(found.tags), annotations, overall_status(moderation), kinds_text(moderation))
+        return StoredExtras(tuple(found.tags), annotations, overall_status(moderation), kinds_text(moderation), chosen)
 
     if request.background_removal:
         cut, removal = await cut_out(services, spooled.path, spooled.filename)
@@ -89,7 +99,7 @@ async def _store(
     eager: list[EagerItem],
     origin: str,
     describe: Callable[[Asset], Awaitable[dict[str, Any]]],
-    before_storing: Callable[[Path, str, MediaInfo], Awaitable[StoredExtras]],
+    before_storing: Callable[[Path, str, MediaInfo, UploadOptions], Awaitable[StoredExtras]],
     measured: dict[str, Any],
     findings: Findings,
     api_key: str | None,
@@ -107,16 +117,26 @@ async def _store(
         faces = clamped_faces(result.asset)
         if faces is not None and "faces" in body:
             body["faces"] = faces  # stored coordinates, cut to the image, replace detected faces
+        if parse_bool(params.get("visual_search"), False) and result.asset.resource_type == "image":
+            await index_for_visual_search(services, result.asset, spooled.path)
         if eager and eager_async_requested(params):
             body["eager"] = await defer_eager(services, origin, result.asset, eager, params, api_key=api_key)
         elif eager:
             body["eager"] = await render_eager(services, origin, result.asset, eager)
         if result.overwritten:
             body["overwritten"] = True
+        if params.get("on_success"):
+            body = await on_success_job(services, cloud, result.asset, params["on_success"], body)
     for entry in result.asset.annotations.get("moderation") or []:  # once the upload is answered: never rolled back
         if entry["kind"] != "manual" and entry["status"] in ("approved", "rejected"):
             await moderation_decided(services, result.asset, entry, params.get("notification_url"), api_key=api_key)
     return body
+
+
+async def index_for_visual_search(services: Services, asset: Asset, path: Path) -> None:
+    """Keep the features `visual_search` ranks this image by (upload's `visual_search=true`)."""
+    features = await anyio.to_thread.run_sync(insights.visual_features, path)
+    await services.db(set_visual_features, asset.pk, features)
 
 
 @contextlib.asynccontextmanager

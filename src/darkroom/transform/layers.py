@@ -117,6 +117,21 @@ def _fetch_layer(key: str, encoded: str, resource_type: str) -> Layer:
     return Layer(kind="fetch", url=url, resource_type=resource_type)
 
 
+def _subtitles_layer(key: str, parts: list[str]) -> Layer:
+    """`subtitles:[Font_Size:]folder:file.srt`: a raw subtitle file, optionally with its font."""
+    style = None
+    if len(parts) > 1 and _SUBTITLE_STYLE.fullmatch(parts[0]):
+        style = _style(key, parts.pop(0))
+    public_id = unquote("/".join(parts))
+    if not all(_ID_PART.fullmatch(part) for part in parts) or not all(public_id.split("/")):
+        raise ParseError(f"Invalid layer - subtitles:{':'.join(parts)}", param=key)
+    return Layer(kind="subtitles", public_id=public_id, resource_type="raw", style=style)
+
+
+# A subtitle layer's font: `Arial_20` (family and size, then the text styles' options).
+_SUBTITLE_STYLE = re.compile(r"[^_:.]{1,100}_\d{1,4}(?:_[A-Za-z0-9_.\-]{1,100})?")
+
+
 def parse_layer(key: str, text: str) -> Layer:
     """`sample`, `brand:logo.png`, `private:logo`, `text:Arial_40_bold:Hi`, `fetch:<b64>`."""
     if text.startswith("text:"):
@@ -126,7 +141,7 @@ def parse_layer(key: str, text: str) -> Layer:
     if parts and parts[0] == "fetch" and len(parts) == 2:
         return _fetch_layer(key, parts[1], resource_type)
     if parts and parts[0] == "subtitles" and len(parts) >= 2:
-        return Layer(kind="subtitles", public_id=unquote(parts[-1]), resource_type="raw")
+        return _subtitles_layer(key, parts[1:])
     delivery_type = parts.pop(0) if len(parts) > 1 and parts[0] in STORED_DELIVERY_TYPES else "upload"
     if not parts or not all(_ID_PART.fullmatch(part) for part in parts):
         raise ParseError(f"Invalid layer - {text}", param=key)
@@ -163,7 +178,8 @@ def format_layer(layer: Layer) -> str:
         assert layer.url is not None
         return prefix + "fetch:" + base64.urlsafe_b64encode(layer.url.encode()).decode()
     if layer.kind == "subtitles":
-        return "subtitles:" + quote(layer.public_id or "", safe="")
+        style = _format_style(layer.style) + ":" if layer.style is not None else ""
+        return "subtitles:" + style + quote(layer.public_id or "", safe="/").replace("/", ":")
     if layer.delivery_type != "upload":
         prefix += layer.delivery_type + ":"
     public_id = quote(layer.public_id or "", safe="/").replace("/", ":")

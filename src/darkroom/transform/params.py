@@ -29,15 +29,15 @@ GRAVITIES = COMPASS | frozenset(
 )
 AUTO_GRAVITY_CROPS = frozenset("fill lfill fill_pad crop thumb auto auto_pad".split())
 FORMATS = frozenset(
-    """auto auto:image auto:animated jpg jpeg jpe png webp avif gif bmp tiff tif ico pdf svg heic heif jxl jp2 wdp tga
-    mp4 webm ogv mov m3u8 mpd flv mkv mp3 wav ogg aac m4a flac""".split()
+    """auto auto:image auto:animated auto:video jpg jpeg jpe png webp avif gif bmp tiff tif ico pdf svg heic heif jxl jp2 wdp tga
+    mp4 webm ogv mov m3u8 mpd flv mkv mp3 wav ogg aac m4a flac opus vtt""".split()
 )
 FLAGS = frozenset(
     """layer_apply relative no_overflow progressive lossy preserve_transparency png8 png24 png32 attachment
     keep_iptc keep_attribution strip_profile immutable_cache animated awebp any_format getinfo original splice
     force_strip force_icc ignore_aspect_ratio clip clip_evenodd cutter tiled region_relative text_no_trim
     text_disallow_overflow truncate_ts no_stream streaming_attachment mono draco hlsv3 waveform sanitize
-    apng ignore_mask_channels tiff8_lzw replace_image lowres alternate rasterize""".split()
+    apng ignore_mask_channels tiff8_lzw replace_image lowres alternate rasterize sprite""".split()
 )
 # Other spellings of a format, as URLs write them → Cloudinary's name (`f_jpeg` is `f_jpg`).
 FORMAT_ALIASES = {"jpeg": "jpg", "jpe": "jpg", "tif": "tiff", "heif": "heic"}

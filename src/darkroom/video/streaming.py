@@ -44,8 +44,7 @@ from typing import BinaryIO
 from xml.sax.saxutils import quoteattr
 
 from darkroom.errors import DarkroomError, Invalid
-from darkroom.transform import Chain, Component
-from darkroom.transform.ast import Pixels, Relative
+from darkroom.transform import Chain, Component, Pixels, Relative
 
 __all__ = [
     "AUDIO_TRACK",
@@ -444,7 +443,7 @@ def parse_child(name: str) -> StreamChild | None:
 @functools.cache
 def ffmpeg_exe() -> str:
     """The ffmpeg binary the imageio-ffmpeg wheel ships."""
-    import imageio_ffmpeg  # type: ignore[import-untyped]
+    import imageio_ffmpeg
 
     return str(imageio_ffmpeg.get_ffmpeg_exe())
 

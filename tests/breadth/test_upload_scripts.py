@@ -1,0 +1,77 @@
+"""`eval` and `on_success` upload parameters through the official Python SDK (both databases):
+Cloudinary's snippets run in QuickJS with time and memory limits and no I/O; errors are 400s
+with the engine's message and store nothing."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import cloudinary.api
+import cloudinary.uploader
+import pytest
+import pyvips
+from cloudinary.exceptions import BadRequest, NotFound
+
+from tests.breadth.conftest import AdminCloud
+
+# The snippet the SDKs' own tests send (reference cloudinary-api-breadth §4).
+SDK_EVAL = ('if (resource_info["width"] < 450) { upload_options["quality_analysis"] = true }; '
+            'upload_options["context"] = "width=" + resource_info["width"]')
+
+
+@pytest.fixture
+def narrow(tmp_path: Path) -> Path:
+    path = tmp_path / "narrow.png"
+    (pyvips.Image.black(241, 50) + [90, 140, 200]).cast("uchar").write_to_file(str(path))
+    return path
+
+
+def test_eval_adjusts_upload_options_from_resource_info(cloud: AdminCloud, narrow: Path) -> None:
+    result = cloudinary.uploader.upload(str(narrow), public_id="eval/sdk", eval=SDK_EVAL)
+    assert result["context"]["custom"]["width"] == "241"
+    assert isinstance(result["quality_analysis"]["focus"], float)
+    tagged = cloudinary.uploader.upload(str(narrow), public_id="eval/tags", tags="kept",
+                                        eval='upload_options["tags"] = upload_options["tags"] + ",w" + resource_info.width + "," + resource_info.format')
+    assert sorted(tagged["tags"]) == ["kept", "png", "w241"]
+    assert sorted(cloudinary.api.resource("eval/tags")["tags"]) == ["kept", "png", "w241"]
+
+
+@pytest.mark.parametrize(("script", "message"), [
+    ("upload_options[", "SyntaxError"),
+    ("null.width", "TypeError"),
+    ("while (true) {}", "ran too long"),
+    ("let a = []; while (true) { a.push(new Array(100000).fill(1)) }", "out of memory"),
+    ('require("fs")', "'require' is not defined"),
+    ('fetch("http://127.0.0.1/")', "'fetch' is not defined"),
+    ('upload_options["public_id"] = "elsewhere"', "cannot set upload_options['public_id']"),
+])
+def test_eval_errors_are_400_with_the_engines_message_and_store_nothing(cloud: AdminCloud, narrow: Path, script: str, message: str) -> None:
+    with pytest.raises(BadRequest, match=re.escape(message)):
+        cloudinary.uploader.upload(str(narrow), public_id="eval/bad", eval=script)
+    with pytest.raises(NotFound):
+        cloudinary.api.resource("eval/bad")
+
+
+def test_on_success_updates_the_asset_after_upload(cloud: AdminCloud, narrow: Path) -> None:
+    script = 'current_asset.update({tags: ["autocaption", "w" + current_asset.width], context: {by: event_info.event_type}})'
+    result = cloudinary.uploader.upload(str(narrow), public_id="done/one", on_success=script)
+    assert sorted(result["tags"]) == ["autocaption", "w241"] and result["context"] == {"custom": {"by": "upload"}}
+    stored = cloudinary.api.resource("done/one")
+    assert sorted(stored["tags"]) == ["autocaption", "w241"] and stored["context"] == {"custom": {"by": "upload"}}
+
+
+def test_on_success_errors_are_400_and_roll_the_upload_back(cloud: AdminCloud, narrow: Path) -> None:
+    with pytest.raises(BadRequest, match="on_success: ReferenceError"):
+        cloudinary.uploader.upload(str(narrow), public_id="done/bad", on_success="no_such_thing()")
+    with pytest.raises(BadRequest, match="cannot update 'public_id'"):
+        cloudinary.uploader.upload(str(narrow), public_id="done/bad", on_success='current_asset.update({public_id: "x"})')
+    with pytest.raises(NotFound):
+        cloudinary.api.resource("done/bad")
+
+
+def test_scripts_in_an_upload_preset_run_too(cloud: AdminCloud, narrow: Path) -> None:
+    cloudinary.api.create_upload_preset(name="scripted", eval='upload_options["tags"] = "from_preset"',
+                                        on_success='current_asset.update({context: "preset=yes"})')
+    result = cloudinary.uploader.upload(str(narrow), public_id="preset/one", upload_preset="scripted")
+    assert result["tags"] == ["from_preset"] and result["context"] == {"custom": {"preset": "yes"}}
