@@ -128,7 +128,7 @@ class Recorded:
 def app_page(browser: Any, app_origin: str) -> Iterator[tuple[Any, Recorded]]:  # noqa: F811
     context = browser.new_context(viewport={"width": WIDTH + 40, "height": HEIGHT + 200})
     tab = context.new_page()
-    tab.set_default_timeout(20_000)
+    tab.set_default_timeout(PLAY_TIMEOUT_MS)
     recorded = Recorded()
 
     def gate(route: Any) -> None:
@@ -163,18 +163,21 @@ def start(page: Any, app_origin: str, live: LiveServer, version: str, source: di
 def media(page: Any) -> dict[str, Any]:
     return page.evaluate(
         """() => { const v = document.querySelector('video');
+                   const buffered = [...Array(v.buffered.length).keys()].map(i => [v.buffered.start(i), v.buffered.end(i)]);
                    return {src: v.currentSrc, time: v.currentTime, width: v.videoWidth, height: v.videoHeight,
-                           error: v.error && v.error.code, errors: window.playerErrors}; }"""
+                           ready: v.readyState, paused: v.paused, buffered, error: v.error && v.error.code,
+                           errors: window.playerErrors}; }"""
     )  # type: ignore[no-any-return]
 
 
-def play_until(page: Any, seconds: float = PLAY_SECONDS) -> dict[str, Any]:
+def play_until(page: Any, recorded: Recorded, seconds: float = PLAY_SECONDS) -> dict[str, Any]:
     """Play (muted, so no gesture is needed) until the media clock passes `seconds`."""
     page.evaluate("() => { document.querySelector('video').play().catch(() => {}); }")  # not awaited: a source that never loads never settles it
     try:
         page.wait_for_function(f"() => document.querySelector('video').currentTime > {seconds}", timeout=PLAY_TIMEOUT_MS)
     except playwright_sync.TimeoutError:
-        raise AssertionError(f"did not play: {media(page)}") from None
+        darkroom = [(url, status) for url, status, _ in recorded.responses if "/cvp/" not in url and "/page/" not in url]
+        raise AssertionError(f"did not play: {media(page)}; darkroom answered {darkroom}") from None
     return media(page)
 
 
@@ -207,7 +210,7 @@ def test_debian_chromium_plays_h264_and_aac_in_mp4(browser: Any) -> None:  # noq
 def test_plays_a_progressive_mp4(app_page: tuple[Any, Recorded], app_origin: str, live: LiveServer, uploaded: Uploaded, version: str) -> None:  # noqa: F811
     page, recorded = app_page
     start(page, app_origin, live, version, {"sourceTypes": ["mp4"]})
-    state = play_until(page)
+    state = play_until(page, recorded)
     assert (state["width"], state["height"]) == (WIDTH, HEIGHT)
     assert f"{live.base_url}/{live.cloud}/video/upload/" in state["src"] and state["src"].split("?")[0].endswith(f"/{PUBLIC_ID}.mp4")
     shot(page, f"{version}-mp4")
@@ -221,7 +224,7 @@ def test_shows_a_vtt_text_track_with_cues(app_page: tuple[Any, Recorded], app_or
         "sourceTypes": ["mp4"],
         "textTracks": {"captions": {"label": "English", "language": "en", "default": True, "url": vtt_url}},
     })
-    play_until(page)
+    play_until(page, recorded)
     tracks = "playerTracks()"
     try:
         page.wait_for_function(f"() => {tracks}.some(t => t.mode === 'showing' && t.cues && t.cues.length > 0)")
@@ -243,7 +246,7 @@ def test_plays_an_sp_auto_hls_source_and_its_poster(app_page: tuple[Any, Recorde
     page, recorded = app_page
     # With posterOptions both versions ask darkroom for a frame (.jpg); without, 4.x asks its applet service.
     start(page, app_origin, live, version, {"sourceTypes": ["hls"], "posterOptions": {"transformation": {"width": 300, "crop": "limit"}}})
-    play_until(page, 1.0)  # past the first segment boundary on a 1 s ladder as on a 2 s one
+    play_until(page, recorded, 1.0)  # past the first segment boundary on a 1 s ladder as on a 2 s one
     manifests = recorded.answered(f"/sp_auto/v1/{PUBLIC_ID}.m3u8")
     assert manifests and manifests[0][1] == 200, recorded.responses
     posters = [r for r in recorded.responses if f"/{live.cloud}/video/upload/" in r[0] and urlsplit(r[0]).path.endswith(f"/{PUBLIC_ID}.jpg")]
@@ -258,7 +261,7 @@ def test_plays_a_width_320_transformation_at_320_wide(app_page: tuple[Any, Recor
     """Needs transformed video delivery (branch `video`)."""
     page, recorded = app_page
     start(page, app_origin, live, version, {"sourceTypes": ["mp4"], "transformation": {"width": 320, "crop": "scale"}})
-    state = play_until(page)
+    state = play_until(page, recorded)
     assert "/c_scale,w_320/" in state["src"], state
     assert (state["width"], state["height"]) == (320, 180)
 
@@ -280,7 +283,7 @@ def test_next_cloudinary_player_with_quality_and_format_auto(app_page: tuple[Any
     config = {"cloud_name": live.cloud, "secure": False, "cname": live.host, "private_cdn": False,
               "analytics": False, "allowUsageReport": False, "cloudinaryAnalytics": False, **next_cloudinary}
     page.evaluate("([config, id]) => startPlayer(config, id, null)", [config, PUBLIC_ID])
-    state = play_until(page)
+    state = play_until(page, recorded)
     heads = [url for url, method in recorded.requests if method == "HEAD" and "/video/upload/" in url]
     assert heads and "f_auto" in heads[0], recorded.requests
     assert state["width"] == WIDTH and json.dumps(state["errors"]) == "[]"
