@@ -171,10 +171,17 @@ def media(page: Any) -> dict[str, Any]:
 
 
 def play_until(page: Any, recorded: Recorded, seconds: float = PLAY_SECONDS) -> dict[str, Any]:
-    """Play (muted, so no gesture is needed) until the media clock passes `seconds`."""
-    page.evaluate("() => { document.querySelector('video').play().catch(() => {}); }")  # not awaited: a source that never loads never settles it
+    """Play (muted, so no gesture is needed) until the media clock passes `seconds`.
+
+    `play()` is asked again while the element sits paused with data: a player that sets its
+    source after the first call loads afresh, which pauses. Never awaited: a source that
+    does not load leaves the promise pending.
+    """
+    keep_playing = f"""() => {{ const v = document.querySelector('video');
+        if (v.paused && v.readyState >= 2) v.play().catch(() => {{}});
+        return v.currentTime > {seconds}; }}"""
     try:
-        page.wait_for_function(f"() => document.querySelector('video').currentTime > {seconds}", timeout=PLAY_TIMEOUT_MS)
+        page.wait_for_function(keep_playing, timeout=PLAY_TIMEOUT_MS, polling=250)
     except playwright_sync.TimeoutError:
         darkroom = [(url, status) for url, status, _ in recorded.responses if "/cvp/" not in url and "/page/" not in url]
         raise AssertionError(f"did not play: {media(page)}; darkroom answered {darkroom}") from None

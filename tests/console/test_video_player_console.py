@@ -51,8 +51,11 @@ def mode(page: Any, expected: str) -> str:
 
 def plays_with_subtitles(page: Any) -> None:
     """The media clock moves and the English track shows its cues."""
-    page.evaluate("() => { const v = document.getElementById('player-video'); v.muted = true; v.play().catch(() => {}); }")
-    page.wait_for_function("() => document.getElementById('player-video').currentTime > 0.5", timeout=45_000)
+    # Asked again while paused with data (a source set after the first call pauses); never awaited.
+    keep_playing = """() => { const v = document.getElementById('player-video'); v.muted = true;
+        if (v.paused && v.readyState >= 2) v.play().catch(() => {});
+        return v.currentTime > 0.5; }"""
+    page.wait_for_function(keep_playing, timeout=45_000, polling=250)
     page.wait_for_function(
         "() => { const t = document.getElementById('player-video').textTracks[0]; return t && t.mode === 'showing' && t.cues && t.cues.length === 2; }"
     )
