@@ -16,6 +16,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 
 from darkroom.api import about, admin, admin_config, archives, delivery, downloads, media_store, metrics, search, sign, telemetry, upload
 from darkroom.api import admin_relations, metadata_rules, triggers, upload_mappings
@@ -54,6 +55,18 @@ async def health(_request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
+class DarkroomApp(Starlette):
+    """The app, with one lane ahead of its middleware: a repeated image request is answered
+    from the hot-response memory by `telemetry.FastReplay` (which also counts and logs it)."""
+
+    fast_replay: telemetry.FastReplay
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and await self.fast_replay(scope, send):
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(settings: Settings, services: Services | None = None) -> Starlette:
     routes: list[BaseRoute] = [Route("/health", health, methods=["GET"]), *about.routes, *metrics.routes]
     for part_routes in ROUTE_LISTS:
@@ -67,14 +80,16 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         # Orphan blobs and spool files a crash left: swept now and on a schedule, in a thread
         # of its own (start-up does not wait for it); stopped at shutdown.
         sweeping = SweepThread(services).start()
+        await services.shared.start(services.caches.forget)  # other nodes' writes empty this node's memories
         async with telemetry.running(app, services), _job_consumer(services):  # usage flushed last at shutdown
             yield
         await anyio.to_thread.run_sync(sweeping.stop)  # waits a little for a sweep under way
         await services.caches.derivatives.settle()  # delivery stores new derivatives after answering
         await services.caches.video_derivatives.settle()  # renders a HEAD started
+        await services.shared.stop()
         app.state.services.engine.dispose()
 
-    app = Starlette(
+    app = DarkroomApp(
         exception_handlers=exception_handlers,
         middleware=[
             Middleware(TrustedProxies, proxies=settings.trusted_proxies),  # before all: the real client and scheme, for logs too
@@ -86,6 +101,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     app.router = FirstSegmentRouter(routes, lifespan=lifespan)  # delivery skips the API's routes (routing.py)
     app.state.services = None if services is None else _metered(services)  # built by the lifespan when None
     telemetry.install(app, settings)
+    app.fast_replay = telemetry.FastReplay(app, trusted_proxies=bool(settings.trusted_proxies))
     # Checked now, so a bad media-store setting stops start-up instead of the first request.
     app.state.media_store_config = MediaStoreConfig.from_settings(settings)
     return app

@@ -136,8 +136,15 @@ async def settings_of(services: Services, cloud: str) -> dict[str, Any]:
     return chosen
 
 
-def _count_call(subject: str, limit: RateLimit) -> Quota:
-    used, reset_at = _COUNTER.hit(subject, datetime.now(UTC), limit.window_seconds)
+async def _count_call(services: Services, subject: str, limit: RateLimit) -> Quota:
+    """Count one call against the limit: every node's calls when Redis is shared, else this process's."""
+    now = datetime.now(UTC)
+    window_start = int(now.timestamp()) // limit.window_seconds * limit.window_seconds
+    shared = await services.shared.count_call(subject, window_start, limit.window_seconds)
+    if shared is None:
+        used, reset_at = _COUNTER.hit(subject, now, limit.window_seconds)
+    else:
+        used, reset_at = shared, datetime.fromtimestamp(window_start + limit.window_seconds, UTC)
     quota = Quota(limit.limit, max(limit.limit - used, 0), reset_at)
     if limit.enforced and used > limit.limit:
         raise RateLimitExceeded(quota)
@@ -215,7 +222,7 @@ async def authorize(request: Request, *, read_body: bool = True) -> Admin:
     found = await services.db(catalog.find_key, credentials[0]) if credentials and credentials[0] else None
     key = verify_basic_auth(credentials, found, cloud, ADMIN_API_REFUSALS)
     options = await settings_of(services, cloud)
-    quota = _count_call(f"key:{key.api_key}", RateLimit.from_settings(options))
+    quota = await _count_call(services, f"key:{key.api_key}", RateLimit.from_settings(options))
     params = await read_params(request) if read_body else _text_params(_form_fields(request.query_params.multi_items()))
     return Admin(request, services, cloud, params, quota, key.api_key, options)
 

@@ -30,6 +30,7 @@ from darkroom.media.delivery_paths import DeliveryPath, split_delivery_path
 from darkroom.media.derivatives import ClientHints, Derivative, StrictTransformationRefused
 from darkroom.media.video_derivatives import VideoClient
 from darkroom.media.video_derivatives import describe as describe_video
+from darkroom.media.purge import surrogate_keys
 from darkroom.media.services import Services, services_of
 from darkroom.auth import verify_url_signature
 from darkroom.catalog import Asset
@@ -44,7 +45,9 @@ __all__ = ["routes"]
 # A sprite's stylesheet and map: stored when the sprite is made, never rendered.
 SPRITE_SIDECARS = ("css", "json")
 VERSIONED_CACHE = "public, max-age=31536000, immutable"
-UNVERSIONED_CACHE = "public, max-age=3600"
+# An unversioned URL may mean new bytes after an overwrite: caches keep it briefly, and may
+# answer from a stale copy while they fetch the new one (no client waits on a revalidation).
+UNVERSIONED_CACHE = "public, max-age=300, stale-while-revalidate=3600"
 # An SVG shown directly must not run scripts or load anything: it is served as a sandboxed document.
 SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
 
@@ -133,7 +136,8 @@ async def _find(
 async def _check_signature(rules: RulesLookup, services: Services, cloud: str, type_: str, path: DeliveryPath) -> None:
     """A signed URL must be signed by an active key of the cloud. The secrets are remembered
     with the cloud's other rules (`LOOKUP_TTL`): a key revoked by another process, such as
-    `darkroom keys revoke`, stops signing URLs here within that time."""
+    `darkroom keys revoke`, stops signing URLs here at once when the processes share a Redis
+    (`media.shared_state`), else within that time."""
     if path.signature is None and type_ not in SIGNED_DELIVERY_TYPES:
         return
     if path.signature is None:
@@ -211,6 +215,11 @@ def _cache_control(asset: Asset, path: DeliveryPath) -> str:
     return VERSIONED_CACHE if path.version is not None else UNVERSIONED_CACHE
 
 
+def _surrogate_keys(asset: Asset) -> str:
+    """Labels a CDN can purge by (`media.purge`): the asset, its public ID, its cloud."""
+    return surrogate_keys(asset.cloud, asset.public_id, asset.asset_id)
+
+
 def _not_modified(request: Request, etag: str) -> bool:
     given = request.headers.get("if-none-match", "")
     return any(tag.strip().removeprefix("W/") == etag for tag in given.split(",")) or given.strip() == "*"
@@ -218,7 +227,7 @@ def _not_modified(request: Request, etag: str) -> bool:
 
 async def _original(request: Request, services: Services, asset: Asset, path: DeliveryPath) -> Response:
     etag = f'"{asset.etag}"'
-    headers = {"ETag": etag, "Cache-Control": _cache_control(asset, path), "Accept-Ranges": "bytes", **NO_SNIFFING}
+    headers = {"ETag": etag, "Cache-Control": _cache_control(asset, path), "Accept-Ranges": "bytes", "Surrogate-Key": _surrogate_keys(asset), **NO_SNIFFING}
     if asset.format == "svg":
         headers["Content-Security-Policy"] = SVG_POLICY
     # The catalog knows the size: no need to open the blob (a GET on S3) to answer a range or a HEAD.
@@ -262,7 +271,7 @@ async def _video(
     videos = services.caches.video_derivatives
     client = VideoClient.from_headers(request.headers)
     # CORS (a player on another origin reads the HEAD's type, ranges, .vtt cues): api/streaming.py's middleware.
-    headers = {"Cache-Control": _cache_control(asset, path), "Accept-Ranges": "bytes", **NO_SNIFFING}
+    headers = {"Cache-Control": _cache_control(asset, path), "Accept-Ranges": "bytes", "Surrogate-Key": _surrogate_keys(asset), **NO_SNIFFING}
     if request.method == "HEAD":
         found = await videos.find(services, asset, chain, requested_format, client)
         if found is None:
@@ -287,7 +296,7 @@ async def _video(
 
 def _derived_response(request: Request, derivative: Derivative, path: DeliveryPath, download_name: str | None, asset: Asset) -> Response:
     etag = f'"{derivative.etag}"'
-    headers = {"ETag": etag, "Cache-Control": _cache_control(asset, path), "Accept-Ranges": "bytes", **NO_SNIFFING}
+    headers = {"ETag": etag, "Cache-Control": _cache_control(asset, path), "Accept-Ranges": "bytes", "Surrogate-Key": _surrogate_keys(asset), **NO_SNIFFING}
     if derivative.vary_accept:
         headers["Vary"] = "Accept"
     if derivative.format == "svg":  # a traced picture (e_vectorize): safe by construction, sandboxed all the same

@@ -13,7 +13,8 @@ What keeps it right:
   never an original streamed from the store, an error or a 304;
 - entries live at most `LOOKUP_TTL` (1 s), the age the asset and rules memories allow: a new
   version, a destroy or a revoked key written by another process applies as soon there;
-- any write through this process forgets them all at once (`ForgetOnWrite`);
+- any write through this process forgets them all at once (`ForgetOnWrite`), and on every
+  node sharing a Redis before the writer answers (`media.shared_state`);
 - bounded in entries and bytes.
 
 The memory itself is `media.lookups.HotResponses`, one of the per-process caches
@@ -68,10 +69,13 @@ class ReplayHotResponses:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._memory: HotResponses | None = None  # the app's, found at its first request after start-up
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        caches = _caches(scope)
-        memory = caches.hot_responses if caches is not None else None
+        memory = self._memory
+        if memory is None:
+            caches = _caches(scope)  # (Starlette's State makes this look-up costly: once is enough)
+            memory = self._memory = caches.hot_responses if caches is not None else None
         key = request_key(scope) if memory is not None else None
         if key is None or memory is None:
             await self.app(scope, receive, send)
@@ -103,12 +107,13 @@ class ReplayHotResponses:
 
 
 class ForgetOnWrite:
-    """ASGI middleware: after any request that may change state, forget what the per-process
-    caches remember that the write may have made stale (`Caches.forget`).
+    """ASGI middleware: after any request that may change state, forget what the caches of
+    every node remember that the write may have made stale (`Services.forget_everywhere`).
 
-    A write refused with a 4xx changed nothing (a refused request stores nothing), so it
-    keeps the caches: otherwise a stream of bad POSTs would send every delivery back to the
-    database."""
+    This happens before the answer starts, so a client that has its answer finds the change
+    on whichever node it asks next. A write refused with a 4xx changed nothing (a refused
+    request stores nothing), so it keeps the caches: otherwise a stream of bad POSTs would
+    send every delivery back to the database."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -117,17 +122,24 @@ class ForgetOnWrite:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
-        status = 500  # unless an answer starts: the request failed, and may have written
+        answered = False
 
-        async def send_noting_status(message: Message) -> None:
-            nonlocal status
+        async def forget_then_send(message: Message) -> None:
+            nonlocal answered
             if message["type"] == "http.response.start":
-                status = message["status"]
+                answered = True
+                if not 400 <= message["status"] < 500:
+                    await _forget_everywhere(scope)
             await send(message)
 
         try:
-            await self.app(scope, receive, send_noting_status)
+            await self.app(scope, receive, forget_then_send)
         finally:
-            caches = _caches(scope)
-            if caches is not None and not 400 <= status < 500:
-                caches.forget()
+            if not answered:  # the request failed before answering, and may have written
+                await _forget_everywhere(scope)
+
+
+async def _forget_everywhere(scope: Scope) -> None:
+    services = getattr(scope["app"].state, "services", None) if "app" in scope else None
+    if services is not None:
+        await services.forget_everywhere()

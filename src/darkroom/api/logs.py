@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import itertools
 import os
 import re
 import time
@@ -50,8 +51,14 @@ def current_request_id() -> str:
     return request_id.get()
 
 
+# A new ID is this process's random prefix and a count: unique across processes and requests
+# without a system call for randomness on every request (IDs trace requests; they guard nothing).
+_ID_PREFIX = os.urandom(4).hex()
+_ID_COUNT = itertools.count(1)
+
+
 def new_request_id() -> str:
-    return os.urandom(8).hex()
+    return f"{_ID_PREFIX}{next(_ID_COUNT) & 0xFFFFFFFF:08x}"
 
 
 def accepted_request_id(given: bytes | None) -> str:

@@ -28,6 +28,7 @@ from darkroom.media.uploads import store_upload
 from darkroom.api.multipart import read_upload_form
 from darkroom.media.spool import SpooledFile
 from darkroom.media.params import parse_bool, parse_context, parse_list
+from darkroom.media.purge import Cached, purge_cached
 from darkroom.media.services import services_of
 from darkroom.api.shapes import origin_of
 from darkroom.media.sources import decode_data_uri, fetch_remote, is_remote_source
@@ -125,8 +126,15 @@ async def _store_and_reply(
     body = await store_upload(
         ctx.services, ctx.cloud, spooled, options, params, eager, _origin(ctx), lambda asset: resource_reply(ctx, asset), api_key=_key(ctx)
     )
+    if _invalidate(ctx) and body.get("overwritten"):  # a new public ID has nothing cached to drop
+        await purge_cached(ctx.services, Cached(ctx.cloud, str(body["resource_type"]), str(body["type"]), str(body["public_id"]), str(body.get("asset_id", ""))))
     await _announce(ctx, "upload", body, params)
     return JSONResponse(body)
+
+
+def _invalidate(ctx: ActionContext) -> bool:
+    """`invalidate=true`: drop the CDN's copies of what this call changes (`media.purge`)."""
+    return parse_bool(ctx.params.get("invalidate"), False)
 
 
 def _key(ctx: ActionContext) -> str | None:
@@ -153,6 +161,9 @@ async def destroy(ctx: ActionContext) -> Response:
     if found is None:
         return JSONResponse({"result": "not found"})
     await delete_blobs(ctx.services, found[1])
+    if _invalidate(ctx):
+        gone = found[0]
+        await purge_cached(ctx.services, Cached(ctx.cloud, gone.resource_type, gone.type, gone.public_id, gone.asset_id))
     await _announce(ctx, "delete", {"resources": [asset_ref(found[0])]})
     return JSONResponse({"result": "ok"})
 
@@ -170,6 +181,8 @@ async def rename(ctx: ActionContext) -> Response:
         overwrite=parse_bool(ctx.params.get("overwrite"), False),
     )
     await delete_blobs(ctx.services, freed)
+    if _invalidate(ctx):  # the old public ID's copies: it now names nothing (or another asset)
+        await purge_cached(ctx.services, Cached(ctx.cloud, renamed.resource_type, from_type, required(ctx.params, "from_public_id"), renamed.asset_id))
     await _announce(ctx, "rename", renamed_body(renamed, ctx.params["from_public_id"]))
     return JSONResponse(await resource_reply(ctx, renamed))
 
@@ -249,6 +262,8 @@ async def explicit(ctx: ActionContext) -> Response:
         asset, addon_fields = await record_stored(ctx.services, asset, analysis, params.get("notification_url"), api_key=_key(ctx))
     finally:
         analysis.discard()
+    if _invalidate(ctx):
+        await purge_cached(ctx.services, Cached(ctx.cloud, asset.resource_type, asset.type, asset.public_id, asset.asset_id))
     body = await resource_reply(ctx, asset)
     body.update(fields)
     body.update(addon_fields)

@@ -15,6 +15,7 @@ from darkroom.catalog.errors import CloudNotFound, duplicate_is_conflict
 from darkroom.catalog.presets import get_preset
 from darkroom.catalog.schema import api_keys, clouds, signing_policies
 from darkroom.config import Secret
+from darkroom.errors import Conflict
 
 __all__ = [
     "ApiKey",
@@ -77,9 +78,14 @@ class SigningPolicy:
 
 
 def ensure_cloud(engine: Engine, name: str) -> None:
-    with duplicate_is_conflict(), engine.begin() as conn:
-        if not _cloud_exists(conn, name):
-            conn.execute(sa.insert(clouds).values(name=name, created_at=utcnow(), strict_transformations=False, settings={}))
+    try:
+        with duplicate_is_conflict(), engine.begin() as conn:
+            if not _cloud_exists(conn, name):
+                conn.execute(sa.insert(clouds).values(name=name, created_at=utcnow(), strict_transformations=False, settings={}))
+    except Conflict:
+        if not cloud_exists(engine, name):
+            raise  # some other duplicate
+        # else: a server starting at the same time created it (a cluster's nodes start together)
 
 
 def cloud_exists(engine: Engine, name: str) -> bool:
@@ -100,6 +106,16 @@ def create_key(engine: Engine, cloud: str, label: str = "") -> ApiKey:
 def upsert_key(engine: Engine, cloud: str, api_key: str, api_secret: str, label: str = "") -> ApiKey:
     """Create the key, or reset its secret and un-revoke it (used for CLOUDINARY_URL at start-up)."""
     ensure_cloud(engine, cloud)
+    try:
+        _upsert_key(engine, cloud, api_key, api_secret, label)
+    except Conflict:
+        _upsert_key(engine, cloud, api_key, api_secret, label)  # inserted meanwhile by a server starting too: now an update
+    key = find_key(engine, api_key)
+    assert key is not None
+    return key
+
+
+def _upsert_key(engine: Engine, cloud: str, api_key: str, api_secret: str, label: str) -> None:
     with duplicate_is_conflict(), engine.begin() as conn:
         existing = conn.execute(sa.select(api_keys.c.cloud).where(api_keys.c.api_key == api_key)).first()
         if existing is None:
@@ -114,9 +130,6 @@ def upsert_key(engine: Engine, cloud: str, api_key: str, api_secret: str, label:
                 .where(api_keys.c.api_key == api_key)
                 .values(cloud=cloud, api_secret=api_secret, revoked_at=None)
             )
-    key = find_key(engine, api_key)
-    assert key is not None
-    return key
 
 
 def find_key(engine: Engine, api_key: str) -> ApiKey | None:

@@ -45,11 +45,17 @@ def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: object) -> None:
     cursor.close()
 
 
+MIGRATION_LOCK = 0x6461726B726F6F6D  # "darkroom": the advisory lock migrations hold on PostgreSQL
+
+
 def migrate(engine: Engine) -> None:
     """Bring the database up to the newest schema revision."""
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Servers of a cluster start together: one migrates, the others wait, then find it done.
+            connection.execute(sa.select(sa.func.pg_advisory_xact_lock(MIGRATION_LOCK)))
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

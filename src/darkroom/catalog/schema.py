@@ -524,3 +524,40 @@ def _drop_trigger_functions(target: MetaData, connection: Connection, **_: Any) 
 
 event.listen(metadata, "after_create", _create_triggers)
 event.listen(metadata, "before_drop", _drop_trigger_functions)
+
+# --- scale-out (issue 16) --------------------------------------------------------------------
+
+# Secrets every server of a deployment must agree on and nobody configured, made once by the
+# first server to need one (the console's session key when DARKROOM_SESSION_SECRET is empty).
+instance_secrets = Table(
+    "instance_secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+# `darkroom import`: where a copy from a Cloudinary account stands, so a killed run resumes.
+# One row per (source, destination cloud, listing) with the listing's next cursor; one row per
+# copied asset with the checksum it was verified by.
+import_runs = Table(
+    "import_runs",
+    metadata,
+    Column("source", String(255), primary_key=True),  # the source cloud's name and API key, never its secret
+    Column("cloud", String(128), primary_key=True),  # the destination cloud
+    Column("listing", String(64), primary_key=True),  # e.g. "image/upload", "named_transformations"
+    Column("next_cursor", Text, nullable=True),  # None before the first page and after the last
+    Column("finished", Boolean, nullable=False, default=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+import_items = Table(
+    "import_items",
+    metadata,
+    Column("source", String(255), primary_key=True),
+    Column("cloud", String(128), primary_key=True),
+    Column("asset_id", String(64), primary_key=True),  # the source's asset_id
+    Column("public_id", String(255), nullable=False),
+    Column("checksum", String(64), nullable=False),  # the original's etag (MD5), verified after copying
+    Column("bytes", BigInteger, nullable=False),
+    Column("imported_at", DateTime(timezone=True), nullable=False),
+)

@@ -1,4 +1,4 @@
-"""The `darkroom` command: serve, worker, migrate, keys, clouds, policies (and the console's users and tokens), fsck.
+"""The `darkroom` command: serve, worker, migrate, keys, clouds, policies (and the console's users and tokens), fsck, import.
 
 Errors a user can make (an unknown cloud, key or user) exit with status 1 and one line saying
 what was wrong; `python -m darkroom.cli.docs` writes the README's command list from this tree.
@@ -22,6 +22,7 @@ from darkroom.catalog.cloud_settings import FOLDER_MODES, set_cloud_setting, set
 from darkroom.catalog.moderation import HIDE_REJECTED
 from darkroom.cli.options import data_dir_option, settings_for
 from darkroom.config import Settings
+from darkroom.media.shared_state import announce_write_now
 
 __all__ = ["main"]
 
@@ -153,10 +154,12 @@ def _known_key(engine: Engine, api_key: str) -> catalog.ApiKey:
 @data_dir_option
 def keys_revoke(api_key: str, data_dir: str | None) -> None:
     """Revoke a key: requests signed with it are refused from now on."""
-    engine = _engine(settings_for(data_dir))
+    settings = settings_for(data_dir)
+    engine = _engine(settings)
     _known_key(engine, api_key)
     if not catalog.revoke_key(engine, api_key):
         raise click.ClickException(f"key {api_key} is already revoked")
+    announce_write_now(settings)  # servers sharing a Redis refuse it at once, not within their lookup TTL
     click.echo(f"revoked {api_key}")
 
 
@@ -187,7 +190,8 @@ def clouds_create(cloud: str, data_dir: str | None) -> None:
 def clouds_set(cloud: str, strict: bool | None, folder_mode: str | None, backups: bool | None, notification_url: str | None,
                hide_rejected: bool | None, data_dir: str | None) -> None:
     """Change a cloud's settings."""
-    engine = _engine(settings_for(data_dir))
+    settings = settings_for(data_dir)
+    engine = _engine(settings)
     _known_cloud(engine, cloud)
     if all(value is None for value in (strict, folder_mode, backups, notification_url, hide_rejected)):
         raise click.UsageError("nothing to change: give --strict/--no-strict, --folder-mode, --backups/--no-backups, "
@@ -210,6 +214,7 @@ def clouds_set(cloud: str, strict: bool | None, folder_mode: str | None, backups
             click.echo(f"{cloud}: backups {'on' if backups else 'off'}")
     except catalog.CloudNotFound as exc:
         raise click.ClickException(exc.message) from exc
+    announce_write_now(settings)
 
 
 @main.group()
@@ -255,6 +260,7 @@ def policies_list(cloud: str, data_dir: str | None) -> None:
 from darkroom.cli.addons import addons  # noqa: E402
 from darkroom.cli.check_urls import check_urls  # noqa: E402
 from darkroom.cli.fsck import fsck  # noqa: E402
+from darkroom.cli.importing import import_command  # noqa: E402
 from darkroom.cli.worker import worker  # noqa: E402
 from darkroom.cli.users import tokens, users  # noqa: E402  (the console's command groups)
 
@@ -264,3 +270,4 @@ main.add_command(fsck)
 main.add_command(worker)
 main.add_command(addons)
 main.add_command(check_urls)
+main.add_command(import_command)

@@ -61,6 +61,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DARKROOM_ORPHAN_GRACE_SECONDS", "orphan_grace_seconds", "3600", "Age in seconds before the integrity sweep (`darkroom fsck`, start-up, schedule) removes a blob no catalog row references, or a spool file: younger ones may belong to uploads still running on some server."),
     Setting("DARKROOM_SWEEP_INTERVAL_SECONDS", "sweep_interval_seconds", "3600", "Seconds between each server process's integrity sweeps (orphan blobs, leftover spool files); one also runs at start-up; 0 turns the schedule off."),
     Setting("DARKROOM_REDIS_URL", "redis_url", "", "Redis for state shared by several darkroom processes (job queue, invalidations, single-flight, rate limits), e.g. redis://127.0.0.1:6379/0; empty means the single-machine behaviour (jobs in SQLite in the data dir, per-process memories)."),
+    Setting("DARKROOM_PURGE_URL", "purge_url", "", "CDN or caching proxy purge hook, called when a destroy, rename, explicit or overwriting upload says invalidate=true: a URL template with {cloud}, {resource_type}, {type}, {public_id}, {asset_id}, e.g. http://127.0.0.1:6081/{cloud}/{resource_type}/{type}/{public_id}; the asset's Surrogate-Key header goes with it. Empty: no purge."),
+    Setting("DARKROOM_PURGE_METHOD", "purge_method", "PURGE", "HTTP method of the purge hook: PURGE (nginx, Varnish) or BAN (Varnish), or POST for a CDN's API."),
     Setting("DARKROOM_MODELS_DIR", "models_dir", "", "Folder of ONNX models the add-ons load (background removal, tagging, upscaling, object detection; file names in docs/addons.md); empty means only the models shipped in packages (moderation, OCR, faces)."),
     Setting("DARKROOM_JOBS_IN_PROCESS", "jobs_in_process", "true", "Whether `darkroom serve` runs a job consumer in each server process; false when `darkroom worker` processes do all the jobs."),
     Setting("DARKROOM_JOB_CONCURRENCY", "job_concurrency", "2", "Jobs one consumer (a server process, or `darkroom worker`) runs at once."),
@@ -116,6 +118,8 @@ class Settings:
     orphan_grace_seconds: int = 3600
     sweep_interval_seconds: int = 3600
     redis_url: str = ""
+    purge_url: str = ""
+    purge_method: str = "PURGE"
     models_dir: Path | None = None  # DARKROOM_MODELS_DIR; None: no user-supplied models
     jobs_in_process: bool = True
     job_concurrency: int = 2
@@ -212,6 +216,17 @@ def _convert(attr: str, value: str) -> Any:
         return Secret(value)
     if attr == "redis_url" and value and urlsplit(value).scheme not in ("redis", "rediss", "unix"):
         raise ValueError("must be a redis://, rediss:// or unix:// URL")
+    if attr == "purge_url" and value:
+        if urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError("must be an http:// or https:// URL template")
+        try:
+            value.format(cloud="c", resource_type="image", type="upload", public_id="p", asset_id="a")
+        except (KeyError, IndexError, ValueError) as error:
+            raise ValueError(f"unknown placeholder {error}; use {{cloud}}, {{resource_type}}, {{type}}, {{public_id}}, {{asset_id}}") from None
+    if attr == "purge_method":
+        if value.upper() not in ("PURGE", "BAN", "POST", "DELETE", "GET"):
+            raise ValueError("must be PURGE, BAN, POST, DELETE or GET")
+        return value.upper()
     if attr == "media_store_auth":
         modes = [mode.strip() for mode in value.split(",") if mode.strip()]
         unknown = [mode for mode in modes if mode not in ("token", "session", "open")]

@@ -16,7 +16,9 @@ that delivery's hot path costs memory reads, not round trips:
 
 A new cache goes here, with a line in that table, and into `forget()` if a write can make
 what it holds wrong. Writes made through this process call `forget()` (the edges'
-`ForgetOnWrite`); writes made by another process are seen within `LOOKUP_TTL`.
+`ForgetOnWrite`, through `Services.forget_everywhere`); writes made by another process are
+seen at once when the deployment shares a Redis (its announcement reaches this process's
+listener, `media.shared_state`), else within `LOOKUP_TTL`.
 """
 
 from __future__ import annotations

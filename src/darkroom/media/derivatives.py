@@ -195,12 +195,13 @@ class DerivativeCache:
         self._inflight[key] = future
         stored_later = False
         try:
-            result, rendered = await self._load_or_render(services, asset, chain, variant, requested_format, hints, may_render, source)
+            result, rendered, held = await self._load_or_render(services, asset, chain, variant, requested_format, hints, may_render, source)
             if rendered is not None and answer_first:
-                self._store_in_background(key, services, asset, rendered)
+                self._store_in_background(key, services, asset, rendered, held)
                 stored_later = True
             elif rendered is not None:
-                await _store_rendered(services, asset, variant, rendered)
+                async with held:  # the deployment-wide lock is freed once the derivative is stored
+                    await _store_rendered(services, asset, variant, rendered)
             future.set_result(result)
             self._remember(key, result)
             return result
@@ -226,8 +227,8 @@ class DerivativeCache:
             while self._storing:
                 await asyncio.wait(list(self._storing.values()))
 
-    def _store_in_background(self, key: DerivativeKey, services: Services, asset: Asset, rendered: Rendered) -> None:
-        task = asyncio.get_running_loop().create_task(_store_quietly(services, asset, key[2], rendered))
+    def _store_in_background(self, key: DerivativeKey, services: Services, asset: Asset, rendered: Rendered, held: contextlib.AsyncExitStack) -> None:
+        task = asyncio.get_running_loop().create_task(_store_quietly(services, asset, key[2], rendered, held))
         self._storing[key] = task
         task.add_done_callback(lambda _: self._release(key))
 
@@ -255,20 +256,48 @@ class DerivativeCache:
         hints: ClientHints,
         may_render: bool | Callable[[], Awaitable[bool]],
         source: Path | None,
-    ) -> tuple[Derivative, Rendered | None]:
-        """The stored derivative, or a new rendering (returned too: the caller stores it)."""
-        stored = await services.db(find_derived, asset.pk, asset.version, variant)
+    ) -> tuple[Derivative, Rendered | None, contextlib.AsyncExitStack]:
+        """The stored derivative, or a new rendering, returned too with what the caller must
+        release once it has stored the rendering (the deployment-wide render lock, if any)."""
+        stored = await self._stored(services, asset, variant)
         if stored is not None:
-            storage_key, fmt, width, height = stored
-            try:
-                data = await services.store.get_bytes(storage_key)
-                self.events.hit("store")
-                return _derivative(data, fmt, "f_auto" in variant.transformation, width, height), None
-            except BlobNotFound:
-                pass  # the blob vanished (a purge, a restore): render it again
+            return stored, None, contextlib.AsyncExitStack()
         allowed = may_render if isinstance(may_render, bool) else await may_render()
         if not allowed:
             raise StrictTransformationRefused(f"Transformation {variant.transformation or requested_format} is not allowed")
+        held = contextlib.AsyncExitStack()
+        if services.shared.spans_nodes:
+            # One render for the whole deployment: under the derivative's shared lock look
+            # again (another node may have stored it while this one waited); the lock is freed
+            # only when this rendering is stored, so the nodes waiting on it find it there.
+            name = f"derivative|{asset.asset_id}|{asset.version_id}|{'|'.join(variant)}"
+            await held.enter_async_context(services.shared.single_flight(name))
+        try:
+            stored = await self._stored(services, asset, variant) if services.shared.spans_nodes else None
+            if stored is not None:
+                await held.aclose()
+                return stored, None, held
+            result, rendered = await self._render_here(services, asset, chain, requested_format, hints, source)
+        except BaseException:
+            await held.aclose()
+            raise
+        return result, rendered, held
+
+    async def _stored(self, services: Services, asset: Asset, variant: Variant) -> Derivative | None:
+        stored = await services.db(find_derived, asset.pk, asset.version, variant)
+        if stored is None:
+            return None
+        storage_key, fmt, width, height = stored
+        try:
+            data = await services.store.get_bytes(storage_key)
+        except BlobNotFound:
+            return None  # the blob vanished (a purge, a restore): render it again
+        self.events.hit("store")
+        return _derivative(data, fmt, "f_auto" in variant.transformation, width, height)
+
+    async def _render_here(
+        self, services: Services, asset: Asset, chain: Chain, requested_format: str | None, hints: ClientHints, source: Path | None
+    ) -> tuple[Derivative, Rendered]:
         local = contextlib.nullcontext(source) if source is not None else services.local_file(asset.storage_key)
         self.events.miss()
         with self.events.rendering():
@@ -277,9 +306,10 @@ class DerivativeCache:
         return _derivative(rendered.data, rendered.format, rendered.vary_accept, rendered.width, rendered.height), rendered
 
 
-async def _store_quietly(services: Services, asset: Asset, variant: Variant, rendered: Rendered) -> None:
+async def _store_quietly(services: Services, asset: Asset, variant: Variant, rendered: Rendered, held: contextlib.AsyncExitStack) -> None:
     try:
-        await _store_rendered(services, asset, variant, rendered)
+        async with held:  # the deployment-wide render lock, freed once stored (or failed to be)
+            await _store_rendered(services, asset, variant, rendered)
     except Exception:
         # The client has its bytes; only the cache entry is lost, and the next request renders again.
         log.warning("derivative of asset %s not stored", asset.asset_id, exc_info=True)

@@ -7,8 +7,8 @@ the thread pool (bench/README.md, "Where darkroom's time goes"), so delivery ask
 database at most once per `ttl` seconds for each. Any state-changing request handled by
 this process empties them all at once (`Caches.forget`, called by `ForgetOnWrite`), so a destroy, overwrite,
 rename or named-transformation change made through this process is seen immediately, and
-one made through another process (another worker, the CLI's `clouds set --strict`) within
-`ttl`. Missing assets are never remembered: a new upload is served at once.
+one made through another process (another node, the CLI's `clouds set --strict`) at once
+when they share a Redis (`media.shared_state` announces every write), else within `ttl`. Missing assets are never remembered: a new upload is served at once.
 """
 
 from __future__ import annotations

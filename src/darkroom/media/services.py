@@ -20,6 +20,7 @@ import anyio
 from darkroom import catalog
 from darkroom.catalog import Engine
 from darkroom.catalog.errors import CloudNotFound
+from darkroom.catalog.instance import shared_secret
 from darkroom.config import Settings
 from darkroom.errors import Conflict
 from darkroom.imaging import RenderLimits
@@ -27,6 +28,7 @@ from darkroom.jobs import JobQueue
 from darkroom.media.caches import Caches
 from darkroom.media.render_budget import RenderBudget
 from darkroom.media.sessions import ConsoleAuth, load_session_key
+from darkroom.media.shared_state import SharedState, open_shared_state
 from darkroom.storage import BlobNotFound, BlobStore, open_store
 
 __all__ = ["Services", "build_services", "services_of"]
@@ -44,19 +46,26 @@ class Services:
     spool_dir: Path  # where request bodies are written before they reach the blob store
     caches: Caches = field(init=False)  # this process's memories, sized by the settings
     render_budget: RenderBudget = field(init=False)  # the memory renders may hold at once
+    shared: SharedState = field(init=False)  # what this process shares with the deployment's others (Redis, or the database)
     jobs: JobQueue = field(init=False)  # the durable job queue: `await services.jobs.enqueue(name, payload)`
     _console_auth: ConsoleAuth | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.caches = Caches.from_settings(self.settings)
         self.render_budget = RenderBudget(self.settings.render_memory_mb * 1024 * 1024)
+        self.shared = open_shared_state(self.settings, self.engine)
         self.jobs = JobQueue(self.settings, self.engine)
 
     @property
     def console_auth(self) -> ConsoleAuth:
         """Console sessions and CSRF, built on first use (its key may be a file in the data dir)."""
         if self._console_auth is None:
-            key = load_session_key(str(self.settings.session_secret), Path(self.settings.data_dir))
+            secret = str(self.settings.session_secret)
+            if not secret and self.engine.dialect.name != "sqlite":
+                # A shared database means servers on other machines: each would make a key of
+                # its own in its data dir and refuse the others' cookies. One key, in the database.
+                secret = shared_secret(self.engine, "console_session_key", secrets.token_urlsafe(48))
+            key = load_session_key(secret, Path(self.settings.data_dir))
             self._console_auth = ConsoleAuth(self.engine, key)
         return self._console_auth
 
@@ -102,6 +111,11 @@ class Services:
             yield temporary
         finally:
             temporary.unlink(missing_ok=True)
+
+    async def forget_everywhere(self) -> None:
+        """After a write: this process's memories now, and every other node's (`media.shared_state`)."""
+        self.caches.forget()
+        await self.shared.announce_write()
 
     async def require_cloud(self, cloud: str) -> None:
         if not await self.db(catalog.cloud_exists, cloud):
