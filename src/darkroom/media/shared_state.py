@@ -65,7 +65,7 @@ class SharedState:
         self.node_id = secrets.token_hex(8)  # names this process's own announcements
         supported = engine is not None and locks.supports_advisory_locks(engine)
         self._engine = locks.lock_engine(engine, LOCK_HOLDERS) if engine is not None and supported else None
-        self._holders = anyio.CapacityLimiter(LOCK_HOLDERS)
+        self._holders = anyio.Semaphore(LOCK_HOLDERS)  # released by whichever task stores the render
         self._lock_threads = anyio.CapacityLimiter(LOCK_HOLDERS)  # not the default pool that database queries use
         self.spans_nodes = self._engine is not None
 
