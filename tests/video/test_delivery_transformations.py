@@ -82,6 +82,17 @@ def test_h264_profile_and_quality_targets(clips: dict[str, str], fetch: Any) -> 
     assert capped.stat().st_size < 2 * 100_000 / 8 * 1.5  # 2 s at 100 kb/s, with container overhead
 
 
+def test_fractional_bit_rates_transcode(clips: dict[str, str], fetch: Any) -> None:
+    path, _ = fetch(video_url(clips["clip"], bit_rate="1.5m", width=160, format="mp4"))
+    assert (probe(path).video_codec, probe(path).width) == ("h264", 160)
+
+
+def test_too_many_loops_is_a_400_before_any_ffmpeg(clips: dict[str, str]) -> None:
+    url = video_url(clips["clip"], transformation=[{"effect": "loop:100"}] * 64, format="mp4")
+    response = httpx.get(url, timeout=30)
+    assert response.status_code == 400 and "Too many loops" in response.headers["x-cld-error"]
+
+
 def test_effects_splice_and_loop_change_the_length(clips: dict[str, str], fetch: Any) -> None:
     looped, _ = fetch(video_url(clips["clip"], effect="loop:1", format="mp4"))
     assert probe(looped).duration == pytest.approx(4.0, abs=0.15)
