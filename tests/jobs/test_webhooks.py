@@ -175,3 +175,39 @@ def test_admin_api_deletes_notify(sdk: LiveServer, receiver: Receiver, sample_pn
     assert delivery.json["notification_type"] == "delete"
     assert delivery.json["resources"] == [{"resource_type": "image", "type": "upload", "public_id": public_id}]
     assert cloudinary.utils.verify_notification_signature(delivery.body, delivery.headers["x-cld-timestamp"], delivery.headers["x-cld-signature"])
+
+
+def test_a_receiver_whose_reply_never_ends_costs_only_its_status() -> None:
+    """A webhook's status is all darkroom reads: a reply body that never ends neither blocks
+    the delivery until its time-out nor fills memory."""
+    import ipaddress
+    import socket
+    import threading
+
+    from darkroom.media.sources import post_checked
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def answer() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000000\r\n\r\n")
+            while not stop.is_set():  # a trickle of body, never finished
+                try:
+                    connection.sendall(b"x" * 1024)
+                except OSError:
+                    return
+                stop.wait(0.05)
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
+        status = anyio.run(lambda: post_checked(url, b"{}", {}, timeout=10, allow=[ipaddress.ip_network("127.0.0.1/32")]))
+        assert status == 200
+    finally:
+        stop.set()
+        listener.close()
+        thread.join(5)
