@@ -26,4 +26,5 @@ test: install-test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) $(VENV).lock $(DATA_DIR) .pytest_cache .mypy_cache tests/node/node_modules
+	rm -rf $(VENV) $(VENV).lock $(DATA_DIR) .pytest_cache .mypy_cache tests/node/node_modules \
+		tools/console-assets/node_modules src/darkroom/console/static/vendor

@@ -195,7 +195,8 @@ def test_every_node_resources_function(server: LiveServer, png_file: Path) -> No
         assert {item["public_id"] for item in calls[listing]["resources"]} == {one, two}, listing
     assert [item["public_id"] for item in calls["resources_by_tag"]["resources"]] == [one]
     assert [item["public_id"] for item in calls["resources_by_context"]["resources"]] == [one]
-    assert [item["public_id"] for item in calls["resources_by_moderation"]["resources"]] == [two]
+    pending = [item["public_id"] for item in calls["resources_by_moderation"]["resources"]]
+    assert two in pending and one not in pending  # (other tests' pending assets share this cloud)
     assert [item["public_id"] for item in calls["resources_by_asset_folder"]["resources"]] == [one]
     assert "image" in calls["resource_types"]["resource_types"]
     assert calls["update"]["tags"] == ["x"]

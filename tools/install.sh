@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one install path behind `make run` and `make test`.
 #
-#   tools/install.sh run    the server's own Python packages
+#   tools/install.sh run    the server's own Python packages, and hls.js for the console's
+#                           video player when npm is there
 #   tools/install.sh test   the same plus the test extras, the Node test packages and the
 #                           system pieces the tests drive (Chromium, Node.js)
 #
@@ -79,6 +80,31 @@ node_packages() {
     fi
 }
 
+# hls.js (pinned in tools/console-assets) copied into the console's static folder, which
+# .gitignore keeps out of the repository. Without npm the console plays progressive MP4 and
+# its player page says why.
+console_assets() {
+    local dir=tools/console-assets vendor=src/darkroom/console/static/vendor/hls.js
+    local stamp="$vendor/.installed" dist=tools/console-assets/node_modules/hls.js
+    if ! command -v npm >/dev/null; then
+        [ -f "$stamp" ] || say "no npm: the console's video player plays progressive MP4 only (no hls.js)"
+        return 0
+    fi
+    if stale "$stamp" "$dir/package.json" "$dir/package-lock.json"; then
+        say "installing hls.js for the console's video player ($vendor)"
+        # Not fatal: darkroom runs without it (no registry, say), playing progressive MP4.
+        if ! (cd "$dir" && npm ci --no-audit --no-fund --silent); then
+            say "could not install hls.js: the console's video player plays progressive MP4 only"
+            return 0
+        fi
+        mkdir -p "$vendor"
+        # The ES-module build under a .js name (served as JavaScript everywhere), its worker, its licence.
+        cp "$dist/dist/hls.min.mjs" "$vendor/hls.esm.js"
+        cp "$dist/dist/hls.worker.js" "$dist/LICENSE" "$vendor/"
+        touch "$stamp"
+    fi
+}
+
 # One install at a time: flock where util-linux has it (Linux), else a lock directory (macOS).
 mkdir -p "$(dirname "$LOCK")"
 if command -v flock >/dev/null; then
@@ -89,7 +115,7 @@ else
     trap 'rmdir "$LOCK.d"' EXIT
 fi
 case "$target" in
-    run)  python_packages "" ;;
-    test) python_packages test; system_packages; node_packages ;;
+    run)  python_packages ""; console_assets ;;
+    test) python_packages test; system_packages; node_packages; console_assets ;;
     *)    say "unknown target $target (run or test)"; exit 2 ;;
 esac

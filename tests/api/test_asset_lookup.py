@@ -65,7 +65,10 @@ def test_state_changing_requests_empty_the_memory() -> None:
 
     app = Starlette(routes=[Route("/x", ok, methods=["GET", "POST"])], middleware=[Middleware(ForgetOnWrite)])
     caches = Caches(DerivativeCache(), AssetLookup(ttl=60), RulesLookup(ttl=60), HotResponses(ttl=60))
-    app.state.services = SimpleNamespace(caches=caches)
+    async def forget_everywhere() -> None:  # one node: what Services does without Redis
+        caches.forget()
+
+    app.state.services = SimpleNamespace(caches=caches, forget_everywhere=forget_everywhere)
     caches.asset_lookup.keep(("c", "image", "upload", "a"), "asset")  # type: ignore[arg-type]
     caches.rules_lookup.keep("c", "strict rules")  # type: ignore[arg-type]
 

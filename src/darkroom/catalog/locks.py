@@ -14,11 +14,18 @@ import hashlib
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-__all__ = ["release_advisory_lock", "supports_advisory_locks", "try_advisory_lock"]
+__all__ = ["lock_engine", "release_advisory_lock", "supports_advisory_locks", "try_advisory_lock"]
 
 
 def supports_advisory_locks(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+def lock_engine(engine: Engine, connections: int) -> Engine:
+    """A small engine of its own for advisory locks, on the same database. A held lock keeps
+    its connection out of the pool; taken from the main pool, a burst of distinct renders
+    would leave no connection for the queries (recording those very renders included)."""
+    return sa.create_engine(engine.url, pool_size=connections, max_overflow=0, pool_pre_ping=True)
 
 
 def _lock_id(name: str) -> int:

@@ -36,6 +36,7 @@ from darkroom.media.sessions import (
 from darkroom.auth.policy import signed_timestamp
 from darkroom.auth.signing import sign_params
 from darkroom.catalog import library
+from darkroom.console import video
 from darkroom.console.pages import (
     SECURITY_HEADERS,
     Context,
@@ -154,8 +155,11 @@ async def asset_page(ctx: Context) -> Response:
         return page("message.html", ctx.template_values(title="Not found", message="No such asset."), 404)
     derived = await ctx.services.db(library.derived_versions, asset.pk)
     resource = _resource(ctx.request, ctx, asset)
+    player = None
+    if asset.resource_type == "video":
+        player = await video.player_for(ctx.services, _origin(ctx.request, ctx), asset, ctx.request.query_params.getlist("track"))
     values = ctx.template_values(title=asset.public_id, nav="/console", asset=asset, resource=resource, derived=derived,
-                                 effects=available_effects(ctx.services.settings.models_dir))
+                                 effects=available_effects(ctx.services.settings.models_dir), player=player)
     return page("asset.html", values)
 
 
@@ -272,13 +276,19 @@ async def _default_sign_endpoint(ctx: Context) -> str:
 # ---- JSON API ---------------------------------------------------------------------------
 
 
-def _resource(request: Request, ctx: Context, asset: catalog.Asset) -> dict[str, Any]:
-    """The Search API's resource shape, plus `delivery_url` for the console's scripts."""
+def _origin(request: Request, ctx: Context) -> str:
     host = request.headers.get("host") or f"{request.url.hostname}:{request.url.port}"
-    origin = delivery_origin(ctx.services.settings, request.url.scheme, host)
+    return delivery_origin(ctx.services.settings, request.url.scheme, host)
+
+
+def _resource(request: Request, ctx: Context, asset: catalog.Asset) -> dict[str, Any]:
+    """The Search API's resource shape, plus `delivery_url` (and a video's `thumbnail_url`) for the console's scripts."""
+    origin = _origin(request, ctx)
     body = asset_json(origin, asset)
     body["delivery_url"] = served_url(origin, asset)  # the scheme darkroom is reached by, whatever url/secure_url say
     body["context"] = dict(asset.context)
+    if asset.resource_type == "video":
+        body["thumbnail_url"] = video.frame_url(origin, asset)
     return body
 
 

@@ -48,6 +48,10 @@ INVALIDATE_CHANNEL = "darkroom:invalidate"
 LOCK_SECONDS = 60.0  # a render lock's lifetime: a node that dies holding one frees it after this
 WAIT_SECONDS = 60.0  # how long a node waits for another's render before rendering itself
 POLL_SECONDS = 0.02  # how often a waiting node looks again
+# Database render locks held (or waited for) at once by one process: each holds a connection of
+# the locks' own small pool. More distinct misses at once wait their turn here; renders run
+# DARKROOM_RENDER_CONCURRENCY at a time anyway.
+LOCK_HOLDERS = 4
 RECONNECT_SECONDS = 1.0  # pause before a lost subscription is made again
 
 
@@ -59,7 +63,10 @@ class SharedState:
 
     def __init__(self, engine: Engine | None = None) -> None:
         self.node_id = secrets.token_hex(8)  # names this process's own announcements
-        self._engine = engine if engine is not None and locks.supports_advisory_locks(engine) else None
+        supported = engine is not None and locks.supports_advisory_locks(engine)
+        self._engine = locks.lock_engine(engine, LOCK_HOLDERS) if engine is not None and supported else None
+        self._holders = anyio.Semaphore(LOCK_HOLDERS)  # released by whichever task stores the render
+        self._lock_threads = anyio.CapacityLimiter(LOCK_HOLDERS)  # not the default pool that database queries use
         self.spans_nodes = self._engine is not None
 
     async def start(self, on_invalidate: Callable[[], None]) -> None:
@@ -67,6 +74,8 @@ class SharedState:
 
     async def stop(self) -> None:
         """Stop listening and close connections."""
+        if self._engine is not None:
+            self._engine.dispose()
 
     async def announce_write(self) -> None:
         """Tell the other nodes that state changed (this node has forgotten its own memories)."""
@@ -78,20 +87,21 @@ class SharedState:
             yield
             return
         engine = self._engine
-        held = None
-        deadline = anyio.current_time() + WAIT_SECONDS
-        while held is None:
-            held = await anyio.to_thread.run_sync(locks.try_advisory_lock, engine, name)
-            if held is None:
-                if anyio.current_time() > deadline:
-                    log.warning("gave up waiting for another process's render of %s; rendering here", name)
-                    break
-                await anyio.sleep(POLL_SECONDS)
-        try:
-            yield
-        finally:
-            if held is not None:
-                await anyio.to_thread.run_sync(locks.release_advisory_lock, held, name)
+        async with self._holders:
+            held = None
+            deadline = anyio.current_time() + WAIT_SECONDS
+            while held is None:
+                held = await anyio.to_thread.run_sync(locks.try_advisory_lock, engine, name, limiter=self._lock_threads)
+                if held is None:
+                    if anyio.current_time() > deadline:
+                        log.warning("gave up waiting for another process's render of %s; rendering here", name)
+                        break
+                    await anyio.sleep(POLL_SECONDS)
+            try:
+                yield
+            finally:
+                if held is not None:
+                    await anyio.to_thread.run_sync(locks.release_advisory_lock, held, name, limiter=self._lock_threads)
 
     async def count_call(self, subject: str, window_start: int, window_seconds: int) -> int | None:
         """Calls so far in this window, every node's; None when only this process counts."""

@@ -49,7 +49,6 @@ from darkroom.video.streaming import (
     dash_manifest,
     encode_audio_segments,
     encode_segment,
-    ffmpeg_exe,
     parse_child,
     hls_master,
     hls_media_playlist,
@@ -342,10 +341,10 @@ class SegmentWork:
 def _encode(source: Path, folder: Path, ladder: Ladder, track: Track, group: range, background: bool) -> list[Path]:
     """The encoded files of the segments in `group` (a video track's group is one segment)."""
     if track.rendition is None:
-        return encode_audio_segments(ffmpeg_exe(), source, folder, ladder, group, timeout=ENCODE_TIMEOUT, background=background)
+        return encode_audio_segments(source, folder, ladder, group, timeout=ENCODE_TIMEOUT, background=background)
     out = folder / "video.mp4"
     start, length = ladder.segment(group.start)
-    encode_segment(ffmpeg_exe(), source, out, track, start, length, timeout=ENCODE_TIMEOUT, background=background)
+    encode_segment(source, out, track, start, length, timeout=ENCODE_TIMEOUT, background=background)
     return [out]
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import re
+import shutil
 import subprocess
 import threading
 from collections import deque
@@ -54,15 +55,20 @@ def ffmpeg_command(args: Sequence[str]) -> list[str]:
     return [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args]
 
 
-def run_ffmpeg(args: Sequence[str], *, timeout: float) -> None:
+def run_ffmpeg(args: Sequence[str], *, timeout: float, low_priority: bool = False) -> None:
     """Run ffmpeg with `args` (blocking: call it in a worker thread) and wait at most `timeout` s.
 
-    Raises TranscodeFailed with ffmpeg's last error line on a non-zero exit, and
-    TranscodeTimedOut after killing a run that took too long.
+    `low_priority` work (stream segments made ahead of a player) runs niced, so the encode
+    someone is waiting for gets the cores first. Raises TranscodeFailed with ffmpeg's last
+    error line on a non-zero exit, and TranscodeTimedOut after killing a run that took too long.
     """
+    command = ffmpeg_command(args)
+    nice = shutil.which("nice") if low_priority else None
+    if nice is not None:
+        command = [nice, "-n", "10", *command]
     # In the server's process group: stopping the server (a terminal's Ctrl-C, a supervisor
     # signalling the group) stops its transcodes too, instead of orphaning them.
-    process = subprocess.Popen(ffmpeg_command(args), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     with _RUNNING_LOCK:
         _RUNNING.add(process)
     try:

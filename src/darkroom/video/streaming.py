@@ -32,18 +32,15 @@ segment muxer: they meet exactly, except for one frame of overlap between groups
 
 from __future__ import annotations
 
-import functools
 import math
 import re
-import shutil
-import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 from xml.sax.saxutils import quoteattr
 
 from darkroom.errors import DarkroomError, Invalid
+from darkroom.video.ffmpeg import TranscodeFailed, TranscodeTimedOut, run_ffmpeg
 from darkroom.transform import Chain, Component, Pixels, Relative
 
 __all__ = [
@@ -59,7 +56,6 @@ __all__ = [
     "dash_manifest",
     "encode_audio_segments",
     "encode_segment",
-    "ffmpeg_exe",
     "hls_master",
     "hls_media_playlist",
     "parse_child",
@@ -440,14 +436,6 @@ def parse_child(name: str) -> StreamChild | None:
     return StreamChild(master, match.group("track"), "segment", int(match.group("index")))
 
 
-@functools.cache
-def ffmpeg_exe() -> str:
-    """The ffmpeg binary the imageio-ffmpeg wheel ships."""
-    import imageio_ffmpeg
-
-    return str(imageio_ffmpeg.get_ffmpeg_exe())
-
-
 def _timeline(ladder: Ladder) -> str:
     """`<SegmentTimeline>` in milliseconds, runs of equal segments as one `<S r=…>`."""
     edges = [round(ladder.start(i) * 1000) for i in range(ladder.segment_count)] + [round(ladder.duration * 1000)]
@@ -485,14 +473,14 @@ _FRAGMENTED = ["-avoid_negative_ts", "disabled", "-use_editlist", "0",
                "-movflags", "+frag_keyframe+empty_moov+default_base_moof+frag_discont+skip_trailer"]
 
 
-def encode_segment(ffmpeg: str, source: Path, out: Path, track: Track, start: float, length: float, *, timeout: float,
+def encode_segment(source: Path, out: Path, track: Track, start: float, length: float, *, timeout: float,
                    background: bool = False) -> None:
     """Encode `length` seconds from `start` of one video track into a fragmented MP4 at `out`.
 
     The file holds the track's initialization header and then the segment's fragment,
     timed at its real position in the presentation (`split_header` separates them).
     """
-    _run([ffmpeg, "-nostdin", "-v", "error", "-y", "-ss", f"{start:.6f}", "-t", f"{length:.6f}", "-i", str(source),
+    _run(["-ss", f"{start:.6f}", "-t", f"{length:.6f}", "-i", str(source),
           *_track_arguments(track), "-output_ts_offset", f"{start:.6f}", *_FRAGMENTED, "-f", "mp4", str(out)], timeout, background)
     if not out.exists() or out.stat().st_size == 0:
         raise EncodeFailed("Video segment could not be produced", detail="ffmpeg wrote nothing")
@@ -510,7 +498,7 @@ def audio_group(ladder: Ladder, index: int) -> range:
     return range(first, min(first + AUDIO_GROUP, ladder.segment_count))
 
 
-def encode_audio_segments(ffmpeg: str, source: Path, folder: Path, ladder: Ladder, group: range, *, timeout: float,
+def encode_audio_segments(source: Path, folder: Path, ladder: Ladder, group: range, *, timeout: float,
                           background: bool = False) -> list[Path]:
     """Encode the audio of a group of segments as one AAC stream, cut at the segment edges.
 
@@ -522,7 +510,7 @@ def encode_audio_segments(ffmpeg: str, source: Path, folder: Path, ladder: Ladde
     last_start, last_length = ladder.segment(group.stop - 1)
     cuts = ",".join(f"{ladder.start(i) - start:.6f}" for i in group[1:])
     options = "movflags=+frag_keyframe+empty_moov+default_base_moof+frag_discont+skip_trailer:use_editlist=0:avoid_negative_ts=disabled"
-    _run([ffmpeg, "-nostdin", "-v", "error", "-y", "-ss", f"{start:.6f}", "-t", f"{last_start + last_length - start:.6f}",
+    _run(["-ss", f"{start:.6f}", "-t", f"{last_start + last_length - start:.6f}",
           "-i", str(source), *_track_arguments(Track(None)), "-output_ts_offset", f"{start:.6f}",
           "-f", "segment", *(["-segment_times", cuts] if cuts else []), "-segment_format", "mp4",
           "-segment_format_options", options, "-reset_timestamps", "0", str(folder / "audio%d.mp4")], timeout, background)
@@ -532,20 +520,12 @@ def encode_audio_segments(ffmpeg: str, source: Path, folder: Path, ladder: Ladde
     return files
 
 
-def _run(command: list[str], timeout: float, background: bool) -> None:
-    """Run ffmpeg; `background` work (segments made ahead of a player) runs at a lower CPU
-    priority, so an encode a player is waiting for gets the cores first."""
-    nice = shutil.which("nice") if background else None
-    if nice is not None:
-        command = [nice, "-n", "10", *command]
-    began = time.monotonic()
+def _run(args: list[str], timeout: float, background: bool) -> None:
+    """Run ffmpeg (`background`: segments made ahead of a player, at a lower CPU priority)."""
     try:
-        done = subprocess.run(command, capture_output=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        raise EncodeFailed("Video segment could not be produced", detail=f"ffmpeg timed out after {timeout:.0f} s") from None
-    if done.returncode != 0:
-        detail = done.stderr.decode("utf-8", "replace")[-2000:]
-        raise EncodeFailed("Video segment could not be produced", detail=f"after {time.monotonic() - began:.1f} s: {detail}")
+        run_ffmpeg(args, timeout=timeout, low_priority=background)
+    except (TranscodeFailed, TranscodeTimedOut) as error:
+        raise EncodeFailed("Video segment could not be produced", detail=error.detail) from None
 
 
 def _track_arguments(track: Track) -> list[str]:

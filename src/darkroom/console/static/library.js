@@ -80,15 +80,15 @@ function addTile(resource, { prepend = false } = {}) {
     media.setAttribute("role", "button");
     media.addEventListener("click", open);
     media.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); open(); } });
+  } else if (resource.resource_type === "video") {
+    media = videoThumbnail(resource, pageOf(resource));
   } else {
-    media = document.createElement("div");
-    media.className = "noimg";
-    media.textContent = `${resource.resource_type} · ${resource.format || "file"}`;
+    media = placeholder(resource);
   }
   const meta = document.createElement("figcaption");
   meta.className = "meta";
   const link = document.createElement("a");
-  link.href = `/console/assets/${resource.resource_type}/${resource.type}/${resource.public_id.split("/").map(encodeURIComponent).join("/")}`;
+  link.href = pageOf(resource);
   link.textContent = resource.public_id;
   link.title = resource.public_id;
   meta.append(link);
@@ -96,6 +96,37 @@ function addTile(resource, { prepend = false } = {}) {
   const grid = $("grid");
   if (prepend) grid.prepend(tile); else grid.append(tile);
   $("empty").hidden = true;
+}
+
+const pageOf = (resource) =>
+  `/console/assets/${resource.resource_type}/${resource.type}/${resource.public_id.split("/").map(encodeURIComponent).join("/")}`;
+
+function placeholder(resource) {
+  const box = document.createElement("div");
+  box.className = "noimg";
+  const seconds = Number(resource.duration);
+  const length = seconds > 0 ? ` · ${Math.floor(seconds / 60)}:${String(Math.round(seconds % 60)).padStart(2, "0")}` : "";
+  box.textContent = `${resource.resource_type} · ${resource.format || "file"}${length}`;
+  return box;
+}
+
+/** A video's tile: its middle frame (`thumbnail_url`), or a placeholder where no frame renders; opens the player. */
+function videoThumbnail(resource, href) {
+  const link = document.createElement("a");
+  link.className = "video-thumb";
+  link.href = href;
+  link.setAttribute("aria-label", `Play ${resource.public_id}`);
+  const img = document.createElement("img");
+  img.loading = "lazy";
+  img.decoding = "async";
+  img.alt = resource.public_id;
+  img.src = resource.thumbnail_url;
+  img.addEventListener("error", () => { img.replaceWith(placeholder(resource)); link.dataset.placeholder = "1"; });
+  const badge = document.createElement("span");
+  badge.className = "play-badge";
+  badge.textContent = "▶";
+  link.append(img, badge);
+  return link;
 }
 
 // ---- folders ---------------------------------------------------------------------------

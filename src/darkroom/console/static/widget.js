@@ -8,8 +8,10 @@
  *
  * Options (Cloudinary's names): cloudName, apiKey, uploadPreset, signatureEndpoint,
  * uploadSignature (function(cb, paramsToSign) or a ready signature string),
- * uploadSignatureTimestamp, sources (local | url | camera), multiple, maxFiles, maxFileSize
- * (bytes), clientAllowedFormats, folder, resourceType, tags, publicId, inlineContainer.
+ * uploadSignatureTimestamp, sources (local | url | camera), multiple, maxFiles, maxFileSize,
+ * maxImageFileSize, maxVideoFileSize (bytes), clientAllowedFormats, folder, resourceType
+ * (auto | image | video | raw: the Upload API endpoint, and what the file and camera pickers
+ * offer; audio is `video`, as in Cloudinary), tags, publicId, inlineContainer.
  * darkroom extras: uploadPrefix (default: the origin this script came from) and
  * signatureHeaders (extra headers for the signature request, e.g. a CSRF token).
  *
@@ -83,8 +85,24 @@
     return match ? match[1].toLowerCase() : "";
   }
 
+  /** The size limit for a file of this MIME type: maxVideoFileSize / maxImageFileSize, else maxFileSize. */
+  function sizeLimitFor(options, mime) {
+    var kind = String(mime || "").split("/")[0];
+    if ((kind === "video" || kind === "audio") && options.maxVideoFileSize) return options.maxVideoFileSize;
+    if (kind === "image" && options.maxImageFileSize) return options.maxImageFileSize;
+    return options.maxFileSize;
+  }
+
+  /** What the file picker and the camera offer for the widget's resourceType. */
+  var PICKS = {
+    video: { files: "video/*,audio/*", camera: "video/*", url: "https://example.com/clip.mp4" },
+    image: { files: "image/*", camera: "image/*", url: "https://example.com/photo.jpg" },
+    raw: { files: "", camera: "image/*,video/*", url: "https://example.com/file.pdf" },
+    auto: { files: "", camera: "image/*,video/*", url: "https://example.com/photo.jpg" }
+  };
+
   /** The client-side checks a preset's rules imply; the server enforces them again. */
-  function checkFile(options, name, size) {
+  function checkFile(options, name, size, mime) {
     var formats = (options.clientAllowedFormats || []).map(function (f) { return String(f).toLowerCase(); });
     if (formats.length) {
       var ext = extensionOf(name);
@@ -93,8 +111,9 @@
         return "File format not allowed (allowed: " + formats.join(", ") + ")";
       }
     }
-    if (options.maxFileSize && size > options.maxFileSize) {
-      return "File is too large (" + humanBytes(size) + "; limit " + humanBytes(options.maxFileSize) + ")";
+    var limit = sizeLimitFor(options, mime);
+    if (limit && size > limit) {
+      return "File is too large (" + humanBytes(size) + "; limit " + humanBytes(limit) + ")";
     }
     return null;
   }
@@ -191,7 +210,8 @@
     injectStyle();
     var self = this;
     var options = this.options;
-    var accept = (options.clientAllowedFormats || []).map(function (f) { return "." + f; }).join(",");
+    var picks = PICKS[options.resourceType] || PICKS.auto;
+    var accept = (options.clientAllowedFormats || []).map(function (f) { return "." + f; }).join(",") || picks.files;
     var picker = el("input", { type: "file", hidden: "", "data-drw": "file-input" });
     if (options.multiple !== false) picker.setAttribute("multiple", "");
     if (accept) picker.setAttribute("accept", accept);
@@ -201,10 +221,10 @@
     var camera = null;
     if (sources.indexOf("camera") >= 0) {
       // `capture` opens the camera where the browser offers one, and a file picker elsewhere.
-      camera = el("input", { type: "file", hidden: "", accept: "image/*,video/*", capture: "environment", "data-drw": "camera-input" });
+      camera = el("input", { type: "file", hidden: "", accept: picks.camera, capture: "environment", "data-drw": "camera-input" });
       camera.addEventListener("change", function () { self.addFiles(camera.files); camera.value = ""; });
     }
-    var urlInput = el("input", { type: "url", placeholder: "https://example.com/photo.jpg", "aria-label": "File URL", "data-drw": "url-input" });
+    var urlInput = el("input", { type: "url", placeholder: picks.url, "aria-label": "File URL", "data-drw": "url-input" });
     var urlRow = el("form", { class: "drw-url", onsubmit: function (e) { e.preventDefault(); self.addUrl(urlInput.value); urlInput.value = ""; } },
       [urlInput, el("button", { type: "submit", text: "Upload" })]);
 
@@ -231,6 +251,8 @@
     var hints = [];
     if (options.clientAllowedFormats && options.clientAllowedFormats.length) hints.push("Formats: " + options.clientAllowedFormats.join(", "));
     if (options.maxFileSize) hints.push("Max size: " + humanBytes(options.maxFileSize));
+    if (options.maxVideoFileSize) hints.push("Max video size: " + humanBytes(options.maxVideoFileSize));
+    if (options.maxImageFileSize) hints.push("Max image size: " + humanBytes(options.maxImageFileSize));
     if (options.folder) hints.push("Folder: " + options.folder);
     this.list = el("ul", { class: "drw-list", "data-drw": "queue" });
     var inline = Boolean(options.inlineContainer);
@@ -286,7 +308,7 @@
     if (this.options.multiple === false) files = files.slice(0, 1);
     if (this.options.maxFiles) files = files.slice(0, this.options.maxFiles);
     var self = this;
-    files.forEach(function (file) { self.enqueue(file.name, file.size, file); });
+    files.forEach(function (file) { self.enqueue(file.name, file.size, file, file.type); });
   };
 
   Widget.prototype.addUrl = function (url) {
@@ -295,12 +317,12 @@
     this.enqueue(url, 0, url);
   };
 
-  Widget.prototype.enqueue = function (name, size, source) {
+  Widget.prototype.enqueue = function (name, size, source, mime) {
     var bar = el("progress", { max: "100", value: "0" });
     var status = el("span", { class: "drw-status", text: "Waiting" });
     var row = el("li", { class: "drw-item", "data-drw": "item" }, [el("span", { class: "drw-name", text: name, title: name }), status, bar]);
     this.list.appendChild(row);
-    var problem = checkFile(this.options, name, size);
+    var problem = checkFile(this.options, name, size, mime);
     if (problem) {
       row.classList.add("drw-failed");
       status.textContent = problem;
