@@ -59,6 +59,19 @@ NOTES: dict[str, str] = {
     "uploader.upload": "difference: `eval` may set tags, context, metadata and the analyses darkroom measures (others are a 400); `on_success` runs before the reply, which shows its effect",
     "api.create_trigger": "difference: `uri_type` `webhook` only (`flow` and `poll` deliver inside Cloudinary's own services)",
     "api.test_trigger": "difference: darkroom's triggers have no filters, so every sample passes",
+    "api.analyze": "refused: 404 `The Analyze API is not supported by darkroom` (no AI analysis models); the SDK raises NotFound",
+    "api.notifications": "refused: 404 `The notifications buffer is not supported by darkroom` (notifications are delivered by webhook only); the SDK raises NotFound",
+    "api.ack_notifications": "refused: as notifications",
+    "uploader.create_slideshow": "refused: 404 `create_slideshow is not supported by darkroom`; the SDK raises NotFound",
+    "utils.generate_auth_token": "refused: token-based delivery auth is not implemented; a `__cld_token__` is ignored, so an `authenticated` asset needs a signed URL (`sign_url=True`) and answers 401 without one",
+    "SearchFolders.to_url": "difference: the SDK leaves the endpoint out of the signed URL, so it runs as an asset search (as on Cloudinary); a folder-only expression is a 400",
+    "uploader.call_api": "client-side: the SDK's internal request helper; every upload function that sends through it is tested",
+    "uploader.call_cacheable_api": "client-side: internal helper, as call_api plus the SDK's local breakpoints cache",
+    "uploader.call_context_api": "client-side: internal helper behind add_context/remove_all_context, which are tested",
+    "uploader.call_tags_api": "client-side: internal helper behind add_tag/remove_tag/replace_tag/remove_all_tags, which are tested",
+    "api.only": "client-side: picks keys from a dict; sends nothing",
+    "api.transformation_string": "client-side: formats a transformation for the Admin API; sends nothing",
+    "uploader.is_appengine_sandbox": "client-side: detects Google App Engine; sends nothing",
     "node uploader.upload_large_part": "client-side: the Node SDK exports it without an implementation; it fails before any request",
 }
 
@@ -196,7 +209,7 @@ def render() -> str:
         "fails when this file is out of date, so a new SDK function appears here as a row.",
         "",
         "Status: **works** — a test drives darkroom through this function; **difference** — works, "
-        "with the difference noted; **client-side** — a helper that only shapes parameters on the "
+        "with the difference noted; **refused** — darkroom answers with a Cloudinary-style error saying the feature is not supported; **client-side** — a helper that only shapes parameters on the "
         "client, with no request of its own; **not verified** — no test drives it yet.",
         "",
         f"Python SDK: {summary}.",

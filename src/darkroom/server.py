@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from darkroom.api import about, admin, admin_config, archives, delivery, downloads, media_store, metrics, search, sign, telemetry, upload
-from darkroom.api import admin_relations, metadata_rules, triggers, upload_mappings
+from darkroom.api import admin_relations, metadata_rules, triggers, unsupported, upload_mappings
 from darkroom.api.media_store import MediaStoreConfig
 from darkroom.console.routes import routes as console_routes
 from darkroom.api.cors import UploadCorsMiddleware
@@ -44,6 +44,7 @@ ROUTE_LISTS: list[Sequence[BaseRoute]] = [
     search.routes, admin_config.routes, metadata_rules.routes, upload_mappings.routes, triggers.routes, admin_relations.routes, admin.routes,
     archives.routes, downloads.routes,  # before upload's /{rt}/{action}
     sign.routes,
+    unsupported.routes,  # before upload's /{rt}/{action}
     upload.routes,
     media_store.routes,
     console_routes,

@@ -97,3 +97,17 @@ def test_a_model_of_the_wrong_shape_is_refused(tmp_path: Path) -> None:
     models.classifier(tmp_path / "matting.onnx")  # a classifier where the matting model belongs
     with pytest.raises(ModelUnavailable, match=r"matting.onnx gave an output of shape \[1, 3\]"):
         foreground_alpha(ModelCache(tmp_path), _bright_square())
+
+
+def test_whether_a_model_file_is_there_is_looked_up_once_a_while(tmp_path: Path) -> None:
+    """Asked on the event loop at every render miss: a found file stays found, a missing one is
+    looked for again only after `RECHECK_MISSING` seconds."""
+    cache = ModelCache(tmp_path)
+    assert not cache.has_user_model("tagging")
+    (tmp_path / "classifier.onnx").write_bytes(b"added while running")
+    assert not cache.has_user_model("tagging")  # the answer kept
+    assert ModelCache(tmp_path).has_user_model("tagging")  # a new process sees it
+    found = ModelCache(tmp_path)
+    assert found.has_user_model("tagging")
+    (tmp_path / "classifier.onnx").unlink()
+    assert found.has_user_model("tagging")

@@ -47,6 +47,18 @@ def test_measurements_are_few_and_never_repeated() -> None:
     assert len(seen) <= 8 + 5 * len(widths)
 
 
+def test_many_images_over_a_wide_range_cost_a_bounded_number_of_renders() -> None:
+    seen: list[int] = []
+
+    def measure(width: int) -> int:
+        seen.append(width)
+        return _area(width)
+
+    widths = choose_breakpoints(BreakpointSettings(min_width=1, max_width=100000, bytes_step=1024, max_images=200), 4000, measure)
+    assert len(seen) <= 30
+    assert widths[0] == 4000 and widths[-1] == 1 and widths == sorted(widths, reverse=True) and len(widths) <= 200
+
+
 @pytest.mark.parametrize(
     "settings",
     [dict(min_width=500, max_width=100), dict(min_width=0), dict(bytes_step=0), dict(max_images=0), dict(max_images=201)],

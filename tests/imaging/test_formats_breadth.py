@@ -270,6 +270,20 @@ def test_w_auto_breakpoints_json_lists_the_widths(cld: LiveServer, images: dict[
     assert httpx.get(_url(public_id, width="auto:breakpoints_600_100:json", crop="scale")).status_code == 400
 
 
+def test_w_auto_breakpoints_with_huge_settings_is_bounded_or_a_400(cld: LiveServer, images: dict[str, str], tmp_path: Path) -> None:
+    wide = tmp_path / "wide.jpg"
+    Image.open(images["astronaut"]).convert("RGB").resize((900, 600)).save(wide, quality=90)
+    public_id = cloudinary.uploader.upload(str(wide), public_id=_unique("auto-huge"))["public_id"]
+    # 1 KB steps over 1..900 px, 200 images: answered from a bounded number of renders.
+    response = httpx.get(_url(public_id, width="auto:breakpoints_1_100000_1_200:json", crop="scale"), timeout=60)
+    assert response.status_code == 200, response.headers.get("x-cld-error")
+    widths = json.loads(response.content)["breakpoints"]
+    assert widths == sorted(widths) and widths[0] == 1 and widths[-1] == 900 and len(widths) <= 200
+    for settings in ("breakpoints_1_" + "9" * 40, "breakpoints_1_1000000_20_20", "breakpoints_1_1000_20_201"):
+        refused = httpx.get(_url(public_id, width=f"auto:{settings}:json", crop="scale"))
+        assert refused.status_code == 400 and "Invalid width parameter" in refused.headers["x-cld-error"]
+
+
 def test_w_auto_breakpoints_serves_the_breakpoint_above_the_clients_width(cld: LiveServer, images: dict[str, str], tmp_path: Path) -> None:
     wide = tmp_path / "wide.jpg"
     Image.open(images["astronaut"]).convert("RGB").resize((900, 600)).save(wide, quality=90)

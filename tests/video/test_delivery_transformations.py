@@ -82,6 +82,17 @@ def test_h264_profile_and_quality_targets(clips: dict[str, str], fetch: Any) -> 
     assert capped.stat().st_size < 2 * 100_000 / 8 * 1.5  # 2 s at 100 kb/s, with container overhead
 
 
+def test_fractional_bit_rates_transcode(clips: dict[str, str], fetch: Any) -> None:
+    path, _ = fetch(video_url(clips["clip"], bit_rate="1.5m", width=160, format="mp4"))
+    assert (probe(path).video_codec, probe(path).width) == ("h264", 160)
+
+
+def test_too_many_loops_is_a_400_before_any_ffmpeg(clips: dict[str, str]) -> None:
+    url = video_url(clips["clip"], transformation=[{"effect": "loop:100"}] * 64, format="mp4")
+    response = httpx.get(url, timeout=30)
+    assert response.status_code == 400 and "Too many loops" in response.headers["x-cld-error"]
+
+
 def test_effects_splice_and_loop_change_the_length(clips: dict[str, str], fetch: Any) -> None:
     looped, _ = fetch(video_url(clips["clip"], effect="loop:1", format="mp4"))
     assert probe(looped).duration == pytest.approx(4.0, abs=0.15)
@@ -215,14 +226,14 @@ def test_original_and_derivative_urls_of_the_same_format(clips: dict[str, str], 
     assert second.headers["etag"] == third.headers["etag"] and again.read_bytes() == cached.read_bytes()
 
 
-def test_eager_video_transformations_are_rendered_at_upload(clips: dict[str, str], fetch: Any) -> None:
+def test_eager_video_transformations_are_deferred_to_a_job(clips: dict[str, str], fetch: Any) -> None:
+    # Without eager_async too: a transcode may take minutes, so the upload answers at once.
     result = cloudinary.uploader.upload(
         clips["clip_file"], resource_type="video", public_id="delivery/eager", eager=[{"width": 160, "crop": "scale", "format": "webm"}]
     )
     (eager,) = result["eager"]
-    assert (eager["transformation"], eager["width"], eager["height"], eager["format"]) == ("c_scale,w_160/webm", 160, 120, "webm")
-    path, response = fetch(eager["url"])
-    assert eager["bytes"] == path.stat().st_size
+    assert (eager["status"], eager["transformation"]) == ("pending", "c_scale,w_160/webm") and eager["batch_id"]
+    path, _ = fetch(eager["url"])  # the job's render, or joined while it runs
     assert (probe(path).video_codec, probe(path).width) == ("vp9", 160)
 
 

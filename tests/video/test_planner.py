@@ -14,6 +14,7 @@ import pytest
 
 import darkroom.transform
 import darkroom.video
+from darkroom.errors import DarkroomError
 from darkroom.transform import parse
 from darkroom.video import LayerFile, SourceFacts, TranscodeRequest, UnsupportedVideoTransformation, auto_choice, choose_output, plan_transcode, sprite_index, sprite_layout
 from darkroom.video.geometry import plan_resize
@@ -162,6 +163,35 @@ def test_subtitle_fonts_cannot_reach_the_filter_graph(family: str) -> None:
     request = TranscodeRequest(Path("in.mp4"), HD, chain, output, {"subtitles:captions.srt": LayerFile(Path("captions.srt"))})
     with pytest.raises(UnsupportedVideoTransformation, match="font"):
         plan_transcode(request)
+
+
+def test_fractional_bit_rates_plan_bits_per_second() -> None:
+    args = _arguments("br_1.5m", "mp4")
+    assert args[args.index("-b:v") + 1] == "1500000"
+    assert _arguments("br_2.5m:constant", "webm")[_arguments("br_2.5m:constant", "webm").index("-minrate") + 1] == "2500000"
+
+
+def test_loops_and_the_planned_length_are_bounded() -> None:
+    assert _arguments("e_loop:100", "mp4").count("-i") == 101
+    many = "/".join(["e_loop:100"] * 64)  # 6,401 inputs before the cap
+    with pytest.raises(UnsupportedVideoTransformation, match="Too many loops"):
+        _arguments(many, "mp4")
+    half_minute = SourceFacts(640, 360, 30.0, 30, has_video=True, has_audio=True)
+    with pytest.raises(UnsupportedVideoTransformation, match="at most 3600"):
+        _arguments("e_loop:50/e_loop:50/e_accelerate:-50", "mp4", half_minute)  # 30 s x 101, then slowed down
+    long = SourceFacts(640, 360, 7200.0, 30, has_video=True, has_audio=True)
+    assert "-i" in _arguments("w_320", "mp4", long)  # a long source still transcodes whole
+
+
+@pytest.mark.parametrize("folder", ["data's", "da:ta", "da,ta", "da;ta", "da\\ta"])
+def test_subtitle_files_in_a_path_filters_cannot_quote_are_refused(folder: str) -> None:
+    chain = parse("l_subtitles:captions.srt")
+    output = choose_output(chain, requested_format="mp4", source_format="mp4", is_audio=False)
+    layer = LayerFile(Path(f"/srv/{folder}/spool/captions.srt"))
+    with pytest.raises(DarkroomError, match="data directory") as caught:
+        plan_transcode(TranscodeRequest(Path("in.mp4"), HD, chain, output, {"subtitles:captions.srt": layer}))
+    assert not isinstance(caught.value, UnsupportedVideoTransformation)  # the server's fault, not the URL's
+    assert folder in (caught.value.detail or "")
 
 
 def test_reverse_refuses_clips_too_long_to_hold_in_memory() -> None:

@@ -19,6 +19,7 @@ thread (onnxruntime's `run` may be called concurrently).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,6 +96,9 @@ def read_labels(path: Path) -> list[str]:
     return [label for label in labels if label]
 
 
+RECHECK_MISSING = 30.0  # seconds a missing model file is believed missing
+
+
 class ModelCache:
     """Each model loaded once per process, on first use; thread-safe."""
 
@@ -102,6 +106,7 @@ class ModelCache:
         self.models_dir = models_dir
         self._lock = threading.Lock()
         self._loaded: dict[str, Any] = {}
+        self._present: dict[str, tuple[bool, float]] = {}  # model name → (file there, when looked)
 
     def get(self, key: str, load: Callable[[], Any]) -> Any:
         """The object `load` builds for `key`, built at most once (a failure is not remembered:
@@ -131,7 +136,17 @@ class ModelCache:
         return loaded
 
     def has_user_model(self, name: str) -> bool:
-        return self.models_dir is not None and (self.models_dir / MODEL_FILES[name].filename).is_file()
+        """Whether the model's file is there. Asked on the event loop at each render miss, so
+        the answer is kept: a file found stays found; a missing one is looked for again after
+        `RECHECK_MISSING` seconds (the operator may add it while the server runs)."""
+        if self.models_dir is None:
+            return False
+        present, looked = self._present.get(name, (False, -RECHECK_MISSING))
+        if present or time.monotonic() - looked < RECHECK_MISSING:
+            return present
+        present = (self.models_dir / MODEL_FILES[name].filename).is_file()
+        self._present[name] = (present, time.monotonic())
+        return present
 
 
 @dataclass(frozen=True)

@@ -24,12 +24,12 @@ from darkroom.imaging import insights
 from darkroom.imaging.errors import InvalidImage
 from darkroom.media.sources import fetch_remote, is_remote_source
 from darkroom.media.spool import SpooledFile
+from darkroom.media.visual_search import visually_nearest
 from darkroom.vocabulary import STORED_RESOURCE_TYPES
 
 __all__ = ["routes"]
 
 PREFIX = "/v1_1/{cloud}/resources"
-VISUAL_RESULTS = 50  # resources a visual search answers, best first
 
 
 def _relation_reply(admin: Admin, result: relations.RelationResult) -> Response:
@@ -88,7 +88,7 @@ async def access_mode(request: Request) -> Response:
 async def visual_search(request: Request) -> Response:
     """POST `/resources/visual_search` with one of `image_url`, `image_asset_id`, `image_file`:
     the cloud's images uploaded with `visual_search=true`, nearest first by darkroom's own
-    ranking (`imaging.insights.visual_distance`). `text` needs a language model darkroom does
+    ranking (`media.visual_search`). `text` needs a language model darkroom does
     not ship: a 400 that says so."""
     admin = await authorize(request, read_body=False)
     services = admin.services
@@ -100,9 +100,8 @@ async def visual_search(request: Request) -> Response:
         if form.file is not None:
             form.file.discard()
     itself = str(params.get("image_asset_id") or "")  # among equally close images, the asked one first
-    ranked = sorted(await admin.db(relations.visual_candidates),
-                    key=lambda pair: (insights.visual_distance(query, pair[1]), pair[0].asset_id != itself))
-    return admin.reply({"resources": [list_item(admin, asset) for asset, _ in ranked[:VISUAL_RESULTS]]})
+    nearest = await visually_nearest(services, admin.cloud, query, itself)
+    return admin.reply({"resources": [list_item(admin, asset) for asset in nearest]})
 
 
 async def _query_features(admin: Admin, params: dict[str, Any], upload: SpooledFile | None) -> dict[str, Any]:

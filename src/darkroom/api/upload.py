@@ -19,7 +19,7 @@ from darkroom.api.actions import Action, ActionContext, required, resource_reply
 from darkroom.api.callers import apply_preset, authenticate
 from darkroom.media.chunks import parse_content_range, receive_chunk
 from darkroom.api import generate
-from darkroom.media.eager import EagerItem, cloud_named, defer_eager, eager_async_requested, parse_eager, render_eager
+from darkroom.media.eager import EagerItem, cloud_named, defer_eager, eager_deferred, parse_eager, render_eager
 from darkroom.media.addons import addon_request, analyse_stored, record_stored
 from darkroom.media.analysis import analysis_fields, check_analysis_params
 from darkroom.media.ingest import UploadOptions, base_public_id, delete_blobs
@@ -259,7 +259,7 @@ async def explicit(ctx: ActionContext) -> Response:
     analysis = await analyse_stored(ctx.services, current, addon_request(params, "upload"))
     try:
         fields = await analysis_fields(ctx.services, _origin(ctx), current, None, ctx.params)
-        if eager and eager_async_requested(params):
+        if eager and eager_deferred(params, current):
             fields["eager"] = await defer_eager(ctx.services, _origin(ctx), current, eager, params, api_key=_key(ctx))
         elif eager:
             fields["eager"] = await render_eager(ctx.services, _origin(ctx), current, eager)

@@ -54,7 +54,7 @@ def choose_breakpoints(settings: BreakpointSettings, image_width: int, measure: 
     bottom = min(settings.min_width, top)
     if settings.max_images == 1 or top == bottom:
         return [top]
-    sizes = _Sizes(measure)
+    sizes = _Sizes(measure, MAX_MEASUREMENTS)
     top_bytes, bottom_bytes = sizes(top), sizes(bottom)
     span = top_bytes - bottom_bytes
     if span < settings.bytes_step:
@@ -74,17 +74,36 @@ def choose_breakpoints(settings: BreakpointSettings, image_width: int, measure: 
     return chosen
 
 
-class _Sizes:
-    """Memoised measurements, width → bytes, and their inverse by interpolation."""
+MAX_MEASUREMENTS = 30  # renders one list may cost; past them, sizes are interpolated
 
-    def __init__(self, measure: Callable[[int], int]) -> None:
+
+class _Sizes:
+    """Memoised measurements, width → bytes, and their inverse by interpolation. After
+    `budget` measurements a new width's size is interpolated from those measured: 200 images
+    asked for would otherwise cost up to a thousand renders."""
+
+    def __init__(self, measure: Callable[[int], int], budget: int) -> None:
         self.measure = measure
+        self.budget = budget
         self.known: dict[int, int] = {}
+        self.estimated: dict[int, int] = {}
 
     def __call__(self, width: int) -> int:
-        if width not in self.known:
+        if width in self.known:
+            return self.known[width]
+        if len(self.known) < self.budget:
             self.known[width] = self.measure(width)
-        return self.known[width]
+            return self.known[width]
+        if width not in self.estimated:
+            self.estimated[width] = self._interpolated(width)
+        return self.estimated[width]
+
+    def _interpolated(self, width: int) -> int:
+        points = sorted(self.known.items())
+        for (w0, b0), (w1, b1) in zip(points, points[1:]):
+            if w0 <= width <= w1:
+                return round(b0 + (b1 - b0) * (width - w0) / (w1 - w0))
+        return points[0][1] if width < points[0][0] else points[-1][1]
 
     def guess(self, target: float, low: int, high: int) -> int:
         """The width in [low, high] whose size should be `target`."""

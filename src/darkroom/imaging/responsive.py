@@ -54,7 +54,8 @@ def breakpoint_request(chain: Chain, *, as_json: bool = True) -> tuple[int, Brea
 def _settings(text: str) -> BreakpointSettings:
     """`breakpoints` or `breakpoints_<min>_<max>_<KB>_<count>` (trailing values optional)."""
     given = text.split("_")[1:]
-    if len(given) > len(_DEFAULTS) or not all(value.isdigit() for value in given):
+    # ASCII digits, at most 6 of them: int() of thousands of digits (or of `²`) is a ValueError.
+    if len(given) > len(_DEFAULTS) or not all(value.isascii() and value.isdigit() and len(value) <= 6 for value in given):
         raise UnsupportedTransformation(f"Invalid width parameter - auto:{text}")
     min_width, max_width, kilobytes, max_images = [int(v) for v in given] + list(_DEFAULTS[len(given):])
     try:

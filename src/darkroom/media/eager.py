@@ -27,7 +27,7 @@ from darkroom.media.video_derivatives import render_video_derivative
 from darkroom.transform import Chain, parse
 from darkroom.transform.parser import NamedResolver
 
-__all__ = ["EagerItem", "cloud_named", "defer_eager", "eager_async_requested", "parse_eager", "render_eager", "split_eager"]
+__all__ = ["EagerItem", "cloud_named", "defer_eager", "eager_deferred", "parse_eager", "render_eager", "split_eager"]
 
 log = logging.getLogger("darkroom.eager")
 
@@ -127,8 +127,11 @@ async def _eager_video(services: Services, origin: str, asset: Asset, item: Eage
     }
 
 
-def eager_async_requested(params: dict[str, str]) -> bool:
-    return parse_bool(params.get("eager_async"), False)
+def eager_deferred(params: dict[str, str], asset: Asset) -> bool:
+    """Whether the eager items go to a job (`defer_eager`) rather than render in the request:
+    when the client asks (`eager_async`), and always for video and audio, whose transcodes
+    (minutes for a long one, a whole ladder for `sp_…`) must not hold an upload open."""
+    return parse_bool(params.get("eager_async"), False) or asset.resource_type == "video"
 
 
 async def defer_eager(

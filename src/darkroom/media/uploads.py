@@ -38,7 +38,7 @@ from darkroom.imaging import MediaInfo
 from darkroom.media.analysis import analysis_fields, measure
 from darkroom.catalog.moderation import kinds_text, overall_status
 from darkroom.media.addons import Findings, addon_request, analyse, clamped_faces, cut_out, moderation_decided, reply_fields
-from darkroom.media.eager import EagerItem, defer_eager, eager_async_requested, render_eager
+from darkroom.media.eager import EagerItem, defer_eager, eager_deferred, render_eager
 from darkroom.media.ingest import StoredExtras, UploadOptions, delete_blobs, ingest
 from darkroom.media.services import Services
 from darkroom.media.spool import SpooledFile
@@ -119,7 +119,7 @@ async def _store(
             body["faces"] = faces  # stored coordinates, cut to the image, replace detected faces
         if parse_bool(params.get("visual_search"), False) and result.asset.resource_type == "image":
             await index_for_visual_search(services, result.asset, spooled.path)
-        if eager and eager_async_requested(params):
+        if eager and eager_deferred(params, result.asset):
             body["eager"] = await defer_eager(services, origin, result.asset, eager, params, api_key=api_key)
         elif eager:
             body["eager"] = await render_eager(services, origin, result.asset, eager)

@@ -133,14 +133,21 @@ class VideoDerivatives:
     """Find or render video derivatives: single flight, bounded concurrency and time.
 
     A render runs as a task of its own, so a request that stops waiting for it (`wait`, a
-    client gone) does not stop it: the next request finds it stored, or joins it.
+    client gone) does not stop it: the next request finds it stored, or joins it. A request
+    that would start a new render while `QUEUE_FACTOR` × concurrency are under way or waiting
+    for a slot gets StillProcessing (Cloudinary's 423, which its player retries) and starts
+    nothing: HEADs of `w_1`, `w_2`, … cannot queue unbounded 900 s transcodes. Jobs (eager)
+    pass `bounded=False`: the job queue bounds them.
     """
+
+    QUEUE_FACTOR = 4
 
     def __init__(self, concurrency: int = 0, timeout: float = 900.0) -> None:
         self.concurrency = concurrency or max(1, (os.cpu_count() or 1) // 2)
         self.timeout = timeout
         self._slots = anyio.CapacityLimiter(self.concurrency)
         self._inflight: dict[tuple[int, str, Variant], asyncio.Task[VideoDerivative]] = {}
+        self.max_queued = self.QUEUE_FACTOR * self.concurrency
 
     async def find(self, services: Services, asset: Asset, chain: Chain, requested_format: str | None, client: VideoClient) -> VideoDerivative | None:
         """The stored derivative, if there is one (and its blob is still there)."""
@@ -157,6 +164,7 @@ class VideoDerivatives:
         *,
         may_render: bool | Callable[[], Awaitable[bool]] = True,
         wait: float | None = None,
+        bounded: bool = True,
     ) -> VideoDerivative:
         """The stored derivative, rendered first if needed (joining a render in flight).
 
@@ -168,7 +176,7 @@ class VideoDerivatives:
         stored = await self._stored(services, asset, variant, output)
         if stored is not None:
             return stored
-        render = await self._render_task(services, asset, chain, output, variant, may_render)
+        render = await self._render_task(services, asset, chain, output, variant, may_render, bounded=bounded)
         try:
             return await asyncio.wait_for(asyncio.shield(render), wait)
         except TimeoutError:
@@ -181,7 +189,7 @@ class VideoDerivatives:
         output = describe(asset, chain, requested_format, client)
         variant = _variant(chain, requested_format, output)
         if await self._stored(services, asset, variant, output) is None:
-            await self._render_task(services, asset, chain, output, variant, may_render)
+            await self._render_task(services, asset, chain, output, variant, may_render, bounded=True)
 
     async def settle(self, timeout: float = 10.0) -> None:
         """At shutdown: wait (at most `timeout` s) for renders under way, then stop the rest
@@ -196,7 +204,15 @@ class VideoDerivatives:
                 await asyncio.wait(list(self._inflight.values()))
 
     async def _render_task(
-        self, services: Services, asset: Asset, chain: Chain, output: Output, variant: Variant, may_render: bool | Callable[[], Awaitable[bool]]
+        self,
+        services: Services,
+        asset: Asset,
+        chain: Chain,
+        output: Output,
+        variant: Variant,
+        may_render: bool | Callable[[], Awaitable[bool]],
+        *,
+        bounded: bool,
     ) -> asyncio.Task[VideoDerivative]:
         key = (asset.pk, asset.version_id, variant)
         if key not in self._inflight:
@@ -204,6 +220,8 @@ class VideoDerivatives:
             if not allowed:
                 raise StrictTransformationRefused(f"Transformation {variant.transformation or output.format} is not allowed")
         render = self._inflight.get(key)  # looked up after the last await: no second render can start between
+        if render is None and bounded and len(self._inflight) >= self.max_queued:
+            raise StillProcessing("Video is being processed, please try again later", detail=f"{len(self._inflight)} renders queued")
         if render is None:
             render = asyncio.get_running_loop().create_task(self._render(services, asset, chain, output, variant))
             self._inflight[key] = render
@@ -251,7 +269,7 @@ async def render_video_derivative(
     services: Services, asset: Asset, chain: Chain, requested_format: str | None, client: VideoClient = VideoClient()
 ) -> VideoDerivative:
     """Render (or find) one video derivative: what a job calls to prepare a variant ahead."""
-    return await services.caches.video_derivatives.get(services, asset, chain, requested_format, client)
+    return await services.caches.video_derivatives.get(services, asset, chain, requested_format, client, bounded=False)
 
 
 def _make(request: TranscodeRequest, asset: Asset, services: Services, timeout: float) -> tuple[Path, int | None, int | None]:

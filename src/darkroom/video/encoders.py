@@ -108,9 +108,11 @@ def _bit_rate(chain: Chain) -> tuple[str, bool] | None:
     return rate.lower(), mode == "constant"
 
 
-def _bits(rate: str) -> int:
-    multiplier = {"k": 1000, "m": 1_000_000}.get(rate[-1], 1)
-    return int(rate.rstrip("km")) * multiplier
+def bits_per_second(rate: str) -> int:
+    """`br_` as bits per second: `800k`, `1.5m`, `250000`, with or without `:constant`."""
+    number = rate.split(":")[0].lower()
+    multiplier = {"k": 1000, "m": 1_000_000}.get(number[-1:], 1)
+    return int(float(number.rstrip("km")) * multiplier)
 
 
 def _video_encoder(chain: Chain, codec: str, output: Output) -> list[str]:
@@ -149,7 +151,7 @@ def _rate_control(chain: Chain, scale: int, *, zero_bitrate: bool = False, vp8: 
         crf = ["-crf", str(_crf(chain, scale))]
         return crf + (["-b:v", "0"] if zero_bitrate else ["-b:v", "2M"] if vp8 else [])
     value, constant = rate
-    bits = _bits(value)
+    bits = bits_per_second(value)
     if constant:
         return ["-b:v", str(bits), "-minrate", str(bits), "-maxrate", str(bits), "-bufsize", str(bits * 2)]
     return ["-b:v", str(bits), "-maxrate", str(bits * 3 // 2), "-bufsize", str(bits * 2)]

@@ -42,6 +42,7 @@ from xml.sax.saxutils import quoteattr
 from darkroom.errors import DarkroomError, Invalid
 from darkroom.video.ffmpeg import TranscodeFailed, TranscodeTimedOut, run_ffmpeg
 from darkroom.transform import Chain, Component, Pixels, Relative
+from darkroom.video.encoders import bits_per_second
 
 __all__ = [
     "AUDIO_TRACK",
@@ -212,7 +213,7 @@ class _Options:
         for component in components:
             _refuse_unsupported(component)
             if component.bit_rate:
-                found = _replace(found, bit_rate=_bits(component.bit_rate))
+                found = _replace(found, bit_rate=bits_per_second(component.bit_rate))
             if component.fps:
                 found = _replace(found, fps=_fps(component.fps))
             if component.quality is not None and component.quality.level is not None:
@@ -302,12 +303,6 @@ def _even(picture: Picture, width: float, height: float) -> Picture:
         return max(2, int(round(value / 2)) * 2)
 
     return Picture(picture.crop, even(width), even(height))
-
-
-def _bits(text: str) -> int:
-    number = text.split(":")[0]
-    factor = {"k": 1000, "m": 1_000_000}.get(number[-1:], 1)
-    return int(float(number.rstrip("km")) * factor)
 
 
 def _fps(text: str) -> float | None:

@@ -33,6 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from darkroom.errors import DarkroomError
 from darkroom.transform import Chain, Component, Effect, Layer, Pixels, rgba
 from darkroom.video.encoders import choose_codecs, encoder_arguments, muxer_arguments
 from darkroom.video.geometry import even, gravity_offsets, needs_resize, plan_resize
@@ -153,6 +154,10 @@ def plan_transcode(request: TranscodeRequest) -> FfmpegPlan:
         graph.apply(scope)
     if graph.video is None and graph.audio is None:
         raise UnsupportedVideoTransformation("The result would have neither video nor audio")
+    # A long source still transcodes whole; what a URL adds (loops, splices, slow motion) is bounded.
+    longest = max(MAX_OUTPUT_SECONDS, facts.duration)
+    if graph.duration > longest:
+        raise UnsupportedVideoTransformation(f"The result would last {graph.duration:.0f} seconds; at most {longest:.0f} in one transformation")
     if output.kind == "animation":
         graph.animate(request.chain, output.format)
     elif graph.video is not None:
@@ -212,12 +217,19 @@ def _main_components(chain: Chain) -> list[Component]:
     return [component for scope in _scopes(chain) if scope.layer is None for component in scope.components]
 
 
+MAX_LOOPS = 100  # e_loop repeats in one chain: each is another ffmpeg input
+MAX_OUTPUT_SECONDS = 3600.0  # the longest result a URL may make of a shorter source (loops, splices, slow-downs)
+
+
 def _loops(chain: Chain) -> int:
     total = 0
     for component in _main_components(chain):
         for effect in component.effects:
             if effect.name == "loop":
                 total += _bounded_int(effect, 0, 1, 1, 100)
+    if total > MAX_LOOPS:
+        # Every repeat opens the source again: 64 components of e_loop:100 would be 6,401 inputs.
+        raise UnsupportedVideoTransformation(f"Too many loops - {total}; at most {MAX_LOOPS} in one transformation")
     return total
 
 
@@ -570,7 +582,7 @@ class _Graph:
         if component.background is not None and component.background.kind == "color" and component.background.color:
             style += [f"BackColour={_ass_color(component.background.color)}", "BorderStyle=4"]
         force = f":force_style='{','.join(style)}'" if style else ""
-        self.video_filter(f"subtitles=filename='{_filter_path(found.path)}'{force}")
+        self.video_filter(f"subtitles=filename={_filter_path(found.path)}{force}")
 
     # -- animations
 
@@ -670,6 +682,17 @@ def _ass_color(color: str) -> str:
     return f"&H{255 - alpha:02X}{blue:02X}{green:02X}{red:02X}"
 
 
+# Inside '…' ffmpeg's filter parser takes no escapes, so no quoting makes these safe in a file name.
+_FILTER_UNSAFE = re.compile(r"['\\:,;\[\]]")
+
+
 def _filter_path(path: Path) -> str:
-    """A file name inside a filter argument: `\\`, `'` and `:` escaped for the filter parser."""
-    return str(path).replace("\\", "\\\\").replace("'", "\\'").replace(":", "\\:")
+    """A file name quoted for a filter argument; the spool path comes from the operator's data
+    directory, and one with a character the filter parser splits on is refused, not escaped."""
+    text = str(path)
+    if _FILTER_UNSAFE.search(text):
+        raise DarkroomError(
+            "Subtitles cannot be burned in on this server: its data directory path has a character ffmpeg filters cannot quote",
+            detail=f"rename the data directory so its path has none of ' \\ : , ; [ ] - {text}",
+        )
+    return f"'{text}'"
