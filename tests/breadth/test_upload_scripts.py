@@ -75,3 +75,41 @@ def test_scripts_in_an_upload_preset_run_too(cloud: AdminCloud, narrow: Path) ->
                                         on_success='current_asset.update({context: "preset=yes"})')
     result = cloudinary.uploader.upload(str(narrow), public_id="preset/one", upload_preset="scripted")
     assert result["tags"] == ["from_preset"] and result["context"] == {"custom": {"preset": "yes"}}
+
+
+@pytest.mark.parametrize(("script", "message"), [
+    ("upload_options = null", "upload_options must stay an object"),
+    ("upload_options = 5", "upload_options must stay an object"),
+    ("upload_options = undefined", "not JSON"),
+    ('upload_options = {get tags() { throw new Error("from a getter") }}', "from a getter"),
+    ("upload_options = {get tags() { while (true) {} }}", "ran too long"),
+])
+def test_eval_leaving_upload_options_of_the_wrong_shape_is_a_400(cloud: AdminCloud, narrow: Path, script: str, message: str) -> None:
+    with pytest.raises(BadRequest, match=re.escape(message)):
+        cloudinary.uploader.upload(str(narrow), public_id="eval/shape", eval=script)
+    with pytest.raises(NotFound):
+        cloudinary.api.resource("eval/shape")
+
+
+@pytest.mark.parametrize(("script", "message"), [
+    ("current_asset.update()", "takes an object"),
+    ("current_asset.update(5)", "takes an object"),
+    ("__updates.push(5)", "takes an object"),
+    ("current_asset.update({get tags() { while (true) {} }})", "ran too long"),
+    ("__updates.push({toJSON() { throw new Error('from toJSON') }})", "from toJSON"),
+])
+def test_on_success_updates_of_the_wrong_shape_are_a_400(cloud: AdminCloud, narrow: Path, script: str, message: str) -> None:
+    with pytest.raises(BadRequest, match=re.escape(message)):
+        cloudinary.uploader.upload(str(narrow), public_id="done/shape", on_success=script)
+    with pytest.raises(NotFound):
+        cloudinary.api.resource("done/shape")
+
+
+def test_a_script_that_closes_its_wrapper_runs_nothing_at_check_time(cloud: AdminCloud, narrow: Path) -> None:
+    """The check only parses: a loop placed outside the function by `})` does not run there
+    (it runs, and is stopped, when the upload runs the script)."""
+    from darkroom.media.scripts import check_script
+
+    check_script("eval", "}); while (true) {} (function () {")  # returns at once: nothing ran
+    with pytest.raises(BadRequest, match="ran too long"):
+        cloudinary.uploader.upload(str(narrow), public_id="eval/escape", eval="}); while (true) {} (function () {")

@@ -4,16 +4,20 @@ since its API is Cloudinary's) and survives being killed half-way."""
 from __future__ import annotations
 
 import concurrent.futures
+import hashlib
+import http.server
 import os
 import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import cloudinary
 import cloudinary.api
 import cloudinary.uploader
@@ -68,8 +72,9 @@ def _fill(server: LiveServer, folder: Path) -> None:
 def _import(source: LiveServer, data_dir: Path, *extra: str) -> subprocess.Popen[bytes]:
     url = f"cloudinary://{source.api_key}:{source.api_secret}@{source.cloud}?upload_prefix={source.base_url}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUDINARY_URL", "DARKROOM_"))}
+    env["DARKROOM_IMPORT_FROM"] = url  # not --from: the secret stays out of the process list
     return subprocess.Popen(
-        [sys.executable, "-m", "darkroom", "import", "--from", url, "--cloud", "copied", "--data-dir", str(data_dir), "--parallel", "4", *extra],
+        [sys.executable, "-m", "darkroom", "import", "--cloud", "copied", "--data-dir", str(data_dir), "--parallel", "4", *extra],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
 
@@ -145,3 +150,77 @@ def _check_copy(source: LiveServer, data_dir: Path) -> None:
     finally:
         cloudinary.reset_config()
         stop_server(destination)
+
+
+def test_upload_prefix_in_plain_http_is_refused_unless_loopback() -> None:
+    """The Admin API calls carry the key and secret as Basic auth: never in clear over a network."""
+    from darkroom.errors import Invalid
+    from darkroom.media.importing import Source
+
+    for prefix in ("http://127.0.0.1:8080", "http://127.3.4.5", "http://[::1]:9000", "https://cloudinary.example"):
+        assert Source.parse(f"cloudinary://k:s@demo?upload_prefix={prefix}").api_base == prefix
+    for prefix in ("http://cloudinary.example", "http://10.0.0.5:8080", "http://localhost.example"):
+        with pytest.raises(Invalid, match="must be https"):
+            Source.parse(f"cloudinary://k:s@demo?upload_prefix={prefix}")
+
+
+class _Redirecting(http.server.BaseHTTPRequestHandler):
+    """A source whose downloads redirect to `target` (from the server's `target` attribute)."""
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        if self.path.startswith("/v1_1/demo/image/download"):
+            self.send_response(302)
+            self.send_header("Location", self.server.target)  # type: ignore[attr-defined]
+            self.end_headers()
+        else:
+            self.server.hits.append(self.path)  # type: ignore[attr-defined]
+            self.send_response(200)
+            self.send_header("Content-Length", "5")
+            self.end_headers()
+            self.wfile.write(b"hello")
+
+    def log_message(self, *_args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def redirecting() -> Iterator[http.server.ThreadingHTTPServer]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Redirecting)
+    server.hits = []  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_download_redirected_to_a_private_address_is_refused(redirecting: http.server.ThreadingHTTPServer, tmp_path: Path) -> None:
+    """The source may be on loopback (configured by the operator); where it redirects a
+    download is the source's choice, so another host there must pass the SSRF check."""
+    from darkroom.config import Settings
+    from darkroom.errors import Invalid
+    from darkroom.media import importing
+    from darkroom.media.services import build_services
+
+    port = redirecting.server_address[1]
+    source = importing.Source.parse(f"cloudinary://k:s@demo?upload_prefix=http://127.0.0.1:{port}")
+    services = build_services(Settings(data_dir=tmp_path))
+    item = {"public_id": "a", "asset_id": "x1", "resource_type": "image", "bytes": 5, "etag": hashlib.md5(b"hello").hexdigest()}
+
+    async def download() -> bytes:
+        async with httpx.AsyncClient(follow_redirects=False, trust_env=False) as client:
+            spooled = await importing._download(services, importing.SourceApi(source, client), item)
+            try:
+                return spooled.path.read_bytes()
+            finally:
+                spooled.discard()
+
+    try:
+        redirecting.target = f"http://localhost:{port}/internal/secret"  # type: ignore[attr-defined]
+        with pytest.raises(Invalid, match="non-public address"):
+            anyio.run(download)
+        assert redirecting.hits == []  # type: ignore[attr-defined]
+        redirecting.target = f"http://127.0.0.1:{port}/files/a.png"  # type: ignore[attr-defined]  # the source itself: followed
+        assert anyio.run(download) == b"hello"
+    finally:
+        services.engine.dispose()

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from darkroom.catalog import create_engine_for, migrate
 from darkroom.catalog import jobs as journal
 from darkroom.config import Settings
+from darkroom.errors import Invalid
 from darkroom.jobs import retry_delay
 from darkroom.media.services import Services, build_services
 from darkroom.media.tasks import job_handler
@@ -40,6 +41,12 @@ async def flaky(_services: Services, payload: dict[str, Any]) -> None:
     runs.append(datetime.now(UTC))
     if len(runs) <= payload["failures"]:
         raise RuntimeError(f"failure {len(runs)}")
+
+
+@job_handler("test.invalid")
+async def invalid(_services: Services, payload: dict[str, Any]) -> None:
+    ran.setdefault(payload["key"], []).append("ran")
+    raise Invalid("the payload names nothing this server has")
 
 
 @pytest.fixture(params=["sqlite", "redis", "postgres"])
@@ -95,6 +102,31 @@ def test_a_job_failing_every_attempt_is_recorded_as_failed(services: Services) -
     record = journal.get_job(services.engine, job_id)
     assert record is not None and record.attempts == 3 and "failure 3" in record.last_error
     assert len(ran[key]) == 3
+
+
+def test_a_permanent_error_fails_the_job_at_once(services: Services) -> None:
+    key = secrets.token_hex(4)
+    job_id = anyio.run(services.jobs.enqueue, "test.invalid", {"key": key})
+    consume_until(services, lambda: journal.get_job(services.engine, job_id).state == "failed")  # type: ignore[union-attr]
+    record = journal.get_job(services.engine, job_id)
+    assert record is not None and record.attempts == 1 and "names nothing" in record.last_error
+    assert ran[key] == ["ran"]
+
+
+def test_a_job_that_keeps_killing_its_worker_fails_after_the_last_attempt(services: Services) -> None:
+    """Each claim's lease runs out with no worker to finish it (as when the job crashes the
+    process): the sweep queues it again until max attempts, then records it failed."""
+    job_id = "crash" + secrets.token_hex(4)
+    now = datetime.now(UTC)
+    journal.add_job(services.engine, job_id, "test.record", {}, now)
+    for attempt in range(1, 4):  # job_max_attempts=3
+        claimed = journal.claim_job(services.engine, job_id, now, 2)
+        assert claimed is not None and claimed.attempts == attempt
+        now += timedelta(seconds=3)  # the lease expired: the worker died
+        journal.jobs_to_push(services.engine, now, now - timedelta(seconds=2), 3)
+    record = journal.get_job(services.engine, job_id)
+    assert record is not None and record.state == "failed" and "after 3 attempts" in record.last_error
+    assert journal.jobs_to_push(services.engine, now + timedelta(minutes=5), now, 3) == []
 
 
 def test_a_job_whose_message_was_lost_still_runs(services: Services) -> None:

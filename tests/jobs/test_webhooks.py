@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -68,28 +69,52 @@ def test_a_refused_delivery_is_retried_until_the_receiver_accepts(sdk: LiveServe
     assert_signed(delivery)  # signed afresh at each attempt
 
 
-def test_destroy_rename_tags_and_context_notify(sdk: LiveServer, receiver: Receiver, sample_png: Path) -> None:
+def test_destroy_and_rename_notify(sdk: LiveServer, receiver: Receiver, sample_png: Path) -> None:
     path = _path()
     public_id = f"events-{secrets.token_hex(3)}"
     uploaded = cloudinary.uploader.upload(str(sample_png), public_id=public_id)
-    cloudinary.uploader.add_tag("blue", [public_id], notification_url=receiver.url(path))
-    (tags,) = receiver.wait_for(path)
-    assert tags.json["notification_type"] == "resource_tags_changed"
-    assert tags.json["resources"][0]["public_id"] == public_id and tags.json["resources"][0]["added"] == ["blue"]
-    cloudinary.uploader.add_context({"alt": "a cat"}, [public_id], notification_url=receiver.url(path))
-    context = receiver.wait_for(path, 2)[1]
-    assert context.json["notification_type"] == "resource_context_changed"
-    assert context.json["resources"][public_id]["added"] == {"alt": "a cat"}
     cloudinary.uploader.rename(public_id, f"{public_id}-b", notification_url=receiver.url(path))
-    rename = receiver.wait_for(path, 3)[2]
+    (rename,) = receiver.wait_for(path, 1)
     assert rename.json["notification_type"] == "rename"
     assert (rename.json["from_public_id"], rename.json["to_public_id"]) == (public_id, f"{public_id}-b")
     cloudinary.uploader.destroy(f"{public_id}-b", notification_url=receiver.url(path))
-    delete = receiver.wait_for(path, 4)[3]
+    delete = receiver.wait_for(path, 2)[1]
     assert delete.json["notification_type"] == "delete"
     assert delete.json["resources"][0]["asset_id"] == uploaded["asset_id"]
-    for delivery in receiver.wait_for(path, 4):
+    for delivery in receiver.wait_for(path, 2):
         assert_signed(delivery)
+
+
+def test_tags_and_context_notify_the_clouds_url_never_an_unsigned_one(sdk: LiveServer, receiver: Receiver, sample_png: Path) -> None:
+    """The SDK leaves `notification_url` out of the signature on tags and context calls, so a
+    replayed call could name any receiver: those notifications go to the cloud's URL only."""
+    cloud_path, call_path = _path(), _path()
+    public_id = f"events-{secrets.token_hex(3)}"
+    cloudinary.uploader.upload(str(sample_png), public_id=public_id)
+    with _cloud_notification_url(sdk, receiver.url(cloud_path)):
+        cloudinary.uploader.add_tag("blue", [public_id], notification_url=receiver.url(call_path))
+        (tags,) = receiver.wait_for(cloud_path)
+        assert tags.json["notification_type"] == "resource_tags_changed"
+        assert tags.json["resources"][0]["public_id"] == public_id and tags.json["resources"][0]["added"] == ["blue"]
+        cloudinary.uploader.add_context({"alt": "a cat"}, [public_id], notification_url=receiver.url(call_path))
+        context = receiver.wait_for(cloud_path, 2)[1]
+        assert context.json["notification_type"] == "resource_context_changed"
+        assert context.json["resources"][public_id]["added"] == {"alt": "a cat"}
+        for delivery in receiver.wait_for(cloud_path, 2):
+            assert_signed(delivery)
+    assert receiver.attempts.get(call_path, 0) == 0
+
+
+@contextlib.contextmanager
+def _cloud_notification_url(server: LiveServer, url: str) -> Iterator[None]:
+    """The cloud's own notification URL set (`darkroom clouds set`) for the block."""
+    cli = [sys.executable, "-m", "darkroom", "clouds", "set", server.cloud, "--data-dir", str(server.data_dir)]
+    env = {**os.environ, "DARKROOM_DATABASE_URL": server.database_url}
+    subprocess.run([*cli, "--notification-url", url], env=env, check=True, capture_output=True, timeout=60)
+    try:
+        yield
+    finally:
+        subprocess.run([*cli, "--notification-url", ""], env=env, check=True, capture_output=True, timeout=60)
 
 
 def test_an_upload_preset_notification_url_is_used(sdk: LiveServer, receiver: Receiver, sample_png: Path) -> None:
@@ -104,15 +129,10 @@ def test_an_upload_preset_notification_url_is_used(sdk: LiveServer, receiver: Re
 
 def test_the_cloud_notification_url_serves_calls_that_name_none(sdk: LiveServer, receiver: Receiver, sample_png: Path) -> None:
     path = _path()
-    cli = [sys.executable, "-m", "darkroom", "clouds", "set", sdk.cloud, "--data-dir", str(sdk.data_dir)]
-    env = {**os.environ, "DARKROOM_DATABASE_URL": sdk.database_url}
-    subprocess.run([*cli, "--notification-url", receiver.url(path)], env=env, check=True, capture_output=True, timeout=60)
-    try:
+    with _cloud_notification_url(sdk, receiver.url(path)):
         reply = cloudinary.uploader.upload(str(sample_png))
         (delivery,) = receiver.wait_for(path)
         assert delivery.json["public_id"] == reply["public_id"]
-    finally:
-        subprocess.run([*cli, "--notification-url", ""], env=env, check=True, capture_output=True, timeout=60)
 
 
 def test_metrics_count_jobs_by_state(sdk: LiveServer, receiver: Receiver, sample_png: Path) -> None:
@@ -175,3 +195,39 @@ def test_admin_api_deletes_notify(sdk: LiveServer, receiver: Receiver, sample_pn
     assert delivery.json["notification_type"] == "delete"
     assert delivery.json["resources"] == [{"resource_type": "image", "type": "upload", "public_id": public_id}]
     assert cloudinary.utils.verify_notification_signature(delivery.body, delivery.headers["x-cld-timestamp"], delivery.headers["x-cld-signature"])
+
+
+def test_a_receiver_whose_reply_never_ends_costs_only_its_status() -> None:
+    """A webhook's status is all darkroom reads: a reply body that never ends neither blocks
+    the delivery until its time-out nor fills memory."""
+    import ipaddress
+    import socket
+    import threading
+
+    from darkroom.media.sources import post_checked
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def answer() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000000\r\n\r\n")
+            while not stop.is_set():  # a trickle of body, never finished
+                try:
+                    connection.sendall(b"x" * 1024)
+                except OSError:
+                    return
+                stop.wait(0.05)
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
+        status = anyio.run(lambda: post_checked(url, b"{}", {}, timeout=10, allow=[ipaddress.ip_network("127.0.0.1/32")]))
+        assert status == 200
+    finally:
+        stop.set()
+        listener.close()
+        thread.join(5)

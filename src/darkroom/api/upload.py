@@ -33,6 +33,7 @@ from darkroom.media.services import services_of
 from darkroom.api.shapes import origin_of
 from darkroom.media.sources import decode_data_uri, fetch_remote, is_remote_source
 from darkroom.auth import MissingParameter
+from darkroom.auth.signing import TAG_ACTIONS
 from darkroom.catalog.updates import AssetChanges, update_resource
 from darkroom.errors import Invalid, NotFound
 from darkroom.vocabulary import UPLOAD_RESOURCE_TYPES
@@ -143,8 +144,12 @@ def _key(ctx: ActionContext) -> str | None:
 
 
 async def _announce(ctx: ActionContext, notification_type: str, body: dict[str, Any], params: dict[str, str] | None = None) -> None:
-    """Cloudinary's notification of a change this call made (media.notifications)."""
-    url = (params or ctx.params).get("notification_url") or None
+    """Cloudinary's notification of a change this call made (media.notifications).
+
+    On tags/context/metadata the SDK sends `notification_url` outside the signature, so there
+    it is ignored (the cloud's URL and triggers serve): else anyone replaying a signed call
+    could send its webhook, signed with the caller's key, wherever they liked."""
+    url = None if ctx.action in TAG_ACTIONS else (params or ctx.params).get("notification_url") or None
     await announce(ctx.services, ctx.cloud, notification_type, body, url=url, api_key=_key(ctx))
 
 

@@ -89,20 +89,28 @@ def release_job(engine: Engine, job_id: str, attempt: int, now: datetime) -> Non
         )
 
 
-def jobs_to_push(engine: Engine, now: datetime, stale_before: datetime) -> list[str]:
+def jobs_to_push(engine: Engine, now: datetime, stale_before: datetime, max_attempts: int) -> list[str]:
     """Ids to put on the queue now, marked as pushed: jobs whose lease expired (their worker
-    died; they are queued again), retries that came due, and queued jobs whose message has
-    waited since before `stale_before` (lost with a queue, or never pushed).
+    died; they are queued again, or failed for good once they have had `max_attempts` runs: a
+    job that kills its worker must not be retried forever), retries that came due, and queued
+    jobs whose message has waited since before `stale_before` (lost with a queue, or never pushed).
 
     Every consumer calls this about once a second, so it writes only when it finds work: on
     SQLite a write would take the database's one write lock from uploads each time."""
     with engine.begin() as conn:
         expired = conn.execute(sa.select(jobs.c.id).where(jobs.c.state == "running", jobs.c.lease_until < now)).scalars().all()
         if expired:
+            still_expired = sa.and_(jobs.c.id.in_(expired), jobs.c.state == "running", jobs.c.lease_until < now)
+            stopped = "the worker stopped (lease expired)"
             conn.execute(
                 sa.update(jobs)
-                .where(jobs.c.id.in_(expired), jobs.c.state == "running", jobs.c.lease_until < now)
-                .values(state="queued", lease_until=None, run_after=now, pushed_at=None, last_error="the worker stopped (lease expired)")
+                .where(still_expired, jobs.c.attempts >= max_attempts)
+                .values(state="failed", lease_until=None, finished_at=now, last_error=f"{stopped} after {max_attempts} attempts")
+            )
+            conn.execute(
+                sa.update(jobs)
+                .where(still_expired)
+                .values(state="queued", lease_until=None, run_after=now, pushed_at=None, last_error=stopped)
             )
         due = conn.execute(
             sa.select(jobs.c.id)

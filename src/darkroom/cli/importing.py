@@ -1,4 +1,4 @@
-"""`darkroom import --from cloudinary://KEY:SECRET@CLOUD`: copy a Cloudinary library into this
+"""`darkroom import --from cloudinary://KEY:SECRET@CLOUD` (or DARKROOM_IMPORT_FROM): copy a Cloudinary library into this
 darkroom's database and store (`media.importing`), with progress and a final report."""
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ __all__ = ["import_command"]
 
 
 @click.command("import")
-@click.option("--from", "source_url", required=True, metavar="CLOUDINARY_URL",
-              help="The source account: cloudinary://KEY:SECRET@CLOUD[?upload_prefix=https://…] (an Admin API key).")
+@click.option("--from", "source_url", required=True, metavar="CLOUDINARY_URL", envvar="DARKROOM_IMPORT_FROM",
+              help="The source account: cloudinary://KEY:SECRET@CLOUD[?upload_prefix=https://…] (an Admin API key). "
+                   "Or set DARKROOM_IMPORT_FROM, which keeps the secret out of the process list.")
 @click.option("--cloud", default=None, metavar="NAME", help="Destination cloud (created if new); default: the source's cloud name.")
 @click.option("--parallel", default=4, show_default=True, type=click.IntRange(1, 64), metavar="N", help="Downloads at once.")
 @click.option("--dry-run", is_flag=True, help="Count what would be copied; copy nothing.")

@@ -25,6 +25,7 @@ import anyio
 
 from darkroom.catalog import jobs as journal
 from darkroom.catalog.jobs import JobRecord
+from darkroom.errors import Invalid, NotFound
 from darkroom.jobs.queue import JobQueue
 
 __all__ = ["Consumer", "Runner", "retry_delay"]
@@ -118,7 +119,7 @@ class Consumer:
                 with anyio.CancelScope(shield=True):
                     await self.queue.call(journal.release_job, record.id, record.attempts, _now())
                 raise
-            except Exception as error:  # noqa: BLE001 - any failure of a handler is a retry
+            except Exception as error:  # noqa: BLE001 - any failure of a handler is a retry (or final: see _failed)
                 await self._failed(record, error)
             else:
                 await self.queue.call(journal.finish_job, record.id, record.attempts, _now())
@@ -127,11 +128,14 @@ class Consumer:
     async def _failed(self, record: JobRecord, error: Exception) -> None:
         text = f"{type(error).__name__}: {error}"[:2000]
         retry_at = None
-        if record.attempts < self.max_attempts:
+        # Bad input or a thing that is gone fails the same way every time: final at once.
+        permanent = isinstance(error, (Invalid, NotFound))
+        if record.attempts < self.max_attempts and not permanent:
             retry_at = _now() + timedelta(seconds=retry_delay(self.retry_seconds, record.attempts))
         log.warning(
             "job %s (%s) attempt %d failed: %s; %s", record.id, record.name, record.attempts, text,
-            f"retry at {retry_at:%H:%M:%S}" if retry_at else "giving up", exc_info=error,
+            f"retry at {retry_at:%H:%M:%S}" if retry_at else "a permanent error, not retried" if permanent else "giving up",
+            exc_info=error,
         )
         await self.queue.call(journal.retry_or_fail, record.id, record.attempts, text, retry_at, _now())
 
@@ -149,7 +153,7 @@ class Consumer:
         while not stopping.is_set():
             now = _now()
             try:
-                due = await self.queue.call(journal.jobs_to_push, now, now - timedelta(seconds=self.lease_seconds))
+                due = await self.queue.call(journal.jobs_to_push, now, now - timedelta(seconds=self.lease_seconds), self.max_attempts)
                 for job_id in due:
                     await anyio.to_thread.run_sync(self.queue.transport.push, job_id)
                 if anyio.current_time() - pruned_at > PRUNE_SECONDS:

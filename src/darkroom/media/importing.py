@@ -22,13 +22,14 @@ Until jobs carry it, the whole import is the one async function `import_library`
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urljoin, urlsplit
 
 import anyio
 import httpx
@@ -41,6 +42,7 @@ from darkroom.config import Secret
 from darkroom.errors import DarkroomError, Invalid, NotFound
 from darkroom.media.ingest import UploadOptions, delete_blobs, ingest
 from darkroom.media.services import Services
+from darkroom.media.sources import MAX_REDIRECTS, checked_request
 from darkroom.media.spool import SpooledFile
 
 __all__ = ["ImportReport", "Source", "import_library"]
@@ -71,12 +73,22 @@ class Source:
         prefix = parse_qs(parts.query).get("upload_prefix", [DEFAULT_API])[-1].rstrip("/")
         if urlsplit(prefix).scheme not in ("http", "https"):
             raise Invalid("upload_prefix must be an http(s) URL")
+        if urlsplit(prefix).scheme == "http" and not _is_loopback(urlsplit(prefix).hostname or ""):
+            # The Admin API calls carry KEY:SECRET as Basic auth: never in clear over a network.
+            raise Invalid("upload_prefix must be https:// (plain http only to a loopback address: 127.0.0.0/8, ::1)")
         return cls(cloud, unquote(parts.username), Secret(unquote(parts.password)), prefix)
 
     @property
     def label(self) -> str:
         """Names the source in the checkpoint: never its secret."""
         return f"{self.cloud}:{self.api_key}@{urlsplit(self.api_base).netloc}"
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass
@@ -145,7 +157,7 @@ async def import_library(
 ) -> ImportReport:
     """Copy the source's library into `cloud` (see the module docstring); `dry_run` only counts."""
     report = ImportReport()
-    async with httpx.AsyncClient(timeout=httpx.Timeout(60, connect=10), follow_redirects=True) as client:
+    async with httpx.AsyncClient(timeout=httpx.Timeout(60, connect=10), follow_redirects=False, trust_env=False) as client:
         api = SourceApi(source, client)
         if not dry_run:
             await services.db(catalog.ensure_cloud, cloud)
@@ -241,15 +253,17 @@ async def _download(services: Services, api: SourceApi, item: dict[str, Any]) ->
     path = services.spool_dir / f"import-{hashlib.sha1(str(item['asset_id']).encode()).hexdigest()[:16]}-{time.monotonic_ns()}"
     digest = hashlib.md5(usedforsecurity=False)
     size = 0
-    url = api.url(f"{item['resource_type']}/download")
     try:
-        async with api.client.stream("GET", url, params=api.download_params(item)) as answer:
+        answer = await _open_download(services, api, item)
+        try:
             answer.raise_for_status()
             with path.open("wb") as handle:
                 async for chunk in answer.aiter_bytes(1024 * 1024):
                     digest.update(chunk)
                     size += len(chunk)
                     await anyio.to_thread.run_sync(handle.write, chunk)
+        finally:
+            await answer.aclose()
     except BaseException:
         path.unlink(missing_ok=True)
         raise
@@ -259,6 +273,27 @@ async def _download(services: Services, api: SourceApi, item: dict[str, Any]) ->
         spooled.discard()
         raise ChecksumMismatch(f"downloaded {size} bytes with MD5 {spooled.md5}; the source lists {expected_size} bytes, {expected_md5}")
     return spooled
+
+
+async def _open_download(services: Services, api: SourceApi, item: dict[str, Any]) -> httpx.Response:
+    """The download's answer, streaming. Cloudinary answers a download with a redirect to its
+    CDN, so redirects are followed, by hand: a hop to another origin than the source's must
+    pass the SSRF address check (`media.sources`), so a source cannot point darkroom inside
+    its own network."""
+    request = api.client.build_request("GET", api.url(f"{item['resource_type']}/download"), params=api.download_params(item))
+    url = str(request.url)  # as named, not as pinned to an address
+    source_origin = urlsplit(api.source.api_base)[:2]
+    for _ in range(MAX_REDIRECTS + 1):
+        answer = await api.client.send(request, stream=True)
+        if not answer.is_redirect:
+            return answer
+        await answer.aclose()
+        url = urljoin(url, answer.headers.get("location", ""))
+        if urlsplit(url)[:2] == source_origin:
+            request = api.client.build_request("GET", url)
+        else:
+            request = await checked_request(api.client, url, services.settings.fetch_allow)
+    raise Invalid(f"{item.get('public_id')}: too many redirects")
 
 
 def _moment(text: Any) -> datetime | None:

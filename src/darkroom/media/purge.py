@@ -62,7 +62,8 @@ async def purge_cached(services: Services, asset: Cached) -> bool:
     )
     headers = {"Surrogate-Key": surrogate_keys(asset.cloud, asset.public_id, asset.asset_id)}
     try:
-        async with httpx.AsyncClient(timeout=PURGE_TIMEOUT) as client:
+        # The operator's URL exactly: no proxy from the environment, no redirect elsewhere.
+        async with httpx.AsyncClient(timeout=PURGE_TIMEOUT, trust_env=False, follow_redirects=False) as client:
             answer = await client.request(settings.purge_method, url, headers=headers)
     except httpx.HTTPError as error:
         log.warning("purge of %s failed: %s", asset.public_id, error)

@@ -41,6 +41,9 @@ EVAL_SETTABLE = ("tags", "context", "metadata", "colors", "phash", "faces", "qua
 ON_SUCCESS_UPDATABLE = ("tags", "context", "metadata")
 
 
+_PARSED = "darkroom: parsed"  # what the check throws before the script could run
+
+
 class ScriptError(Invalid):
     """The script failed: its engine's message, a 400."""
 
@@ -49,9 +52,14 @@ def check_script(name: str, script: str) -> None:
     """Refuse a script that is too long or does not parse, before the upload stores anything."""
     if len(script) > MAX_SCRIPT_CHARS:
         raise ScriptError(f"{name} is too long (maximum is {MAX_SCRIPT_CHARS} characters)")
-    context = _context()
-    # Parsed, not run: the body of a function that is never called.
-    _run(context, name, f"(function () {{\n{script}\n}})", wrap=False)
+    # Parsed, never run: the whole source is parsed before any of it runs, and the first
+    # statement throws, so nothing in the script runs even if its text closes the function
+    # early (QuickJS's `new Function` pastes the body into a wrapper too, so it is no defence).
+    try:
+        _context().eval(f"throw {json.dumps(_PARSED)};\n(function () {{\n{script}\n}});")
+    except quickjs.JSException as error:
+        if _first_line(str(error)) != _PARSED:
+            raise ScriptError(f"{name}: {_first_line(str(error))}") from None
 
 
 def run_eval(script: str, resource_info: dict[str, Any], upload_options: dict[str, Any]) -> dict[str, Any]:
@@ -62,8 +70,10 @@ def run_eval(script: str, resource_info: dict[str, Any], upload_options: dict[st
     check_script("eval", script)
     context = _context()
     context.eval(f"const resource_info = {_frozen(resource_info)}; var upload_options = {_plain(upload_options)};")
-    _run(context, "eval", script)
-    after = json.loads(str(context.eval("JSON.stringify(upload_options)")))
+    _run(context, "eval", _called(script))
+    after = _read_json(context, "eval", "JSON.stringify(upload_options)")
+    if not isinstance(after, dict):
+        raise ScriptError("eval: upload_options must stay an object")
     changed = {name: value for name, value in after.items() if upload_options.get(name) != value}
     refused = sorted(name for name in changed if name not in EVAL_SETTABLE)
     if refused:
@@ -80,8 +90,11 @@ def run_on_success(script: str, current_asset: dict[str, Any], event_info: dict[
         f"const __updates = [];"
         f"const current_asset = Object.assign({_plain(current_asset)}, {{update: function (changes) {{ __updates.push(JSON.stringify(changes)); }}}});"
     )
-    _run(context, "on_success", script)
-    updates = [json.loads(text) for text in json.loads(str(context.eval("JSON.stringify(__updates)")))]
+    _run(context, "on_success", _called(script))
+    pushed = _read_json(context, "on_success", "JSON.stringify(__updates)")
+    if not isinstance(pushed, list) or not all(isinstance(text, str) for text in pushed):
+        raise ScriptError("on_success: current_asset.update() takes an object")
+    updates = [json.loads(text) for text in pushed]
     for update in updates:
         if not isinstance(update, dict):
             raise ScriptError("on_success: current_asset.update() takes an object")
@@ -99,13 +112,31 @@ def _context() -> Any:
     return context
 
 
-def _run(context: Any, name: str, script: str, *, wrap: bool = True) -> None:
-    """Run the script as statements (in a function, so `return` ends it early); its errors become 400s."""
-    source = f"(function () {{\n{script}\n}})();" if wrap else script
+def _called(script: str) -> str:
+    """The script as the body of a function, called (so `return` ends it early)."""
+    return f"new Function({_js_string(script)})();"
+
+
+def _run(context: Any, name: str, source: str) -> Any:
+    """Evaluate `source` under the context's limits; its errors become 400s."""
     try:
-        context.eval(source)
+        return context.eval(source)
     except quickjs.JSException as error:
         raise ScriptError(f"{name}: {_first_line(str(error))}") from None
+
+
+def _read_json(context: Any, name: str, expression: str) -> Any:
+    """Read a value back as JSON. Stringifying runs the script's getters and toJSON methods,
+    so it is script code too: same limits, same 400s."""
+    text = _run(context, name, expression)
+    if not isinstance(text, str):  # `JSON.stringify` of undefined or a function
+        raise ScriptError(f"{name}: the script left a value that is not JSON")
+    return json.loads(text)
+
+
+def _js_string(text: str) -> str:
+    """Text as a JS string literal: JSON's, all non-ASCII escaped."""
+    return json.dumps(text)
 
 
 def _first_line(message: str) -> str:

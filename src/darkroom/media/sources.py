@@ -26,7 +26,7 @@ import httpx
 from darkroom.errors import Invalid, TooLarge
 from darkroom.media.spool import SpooledFile, spool_bytes
 
-__all__ = ["is_remote_source", "fetch_remote", "decode_data_uri", "post_checked"]
+__all__ = ["is_remote_source", "fetch_remote", "decode_data_uri", "post_checked", "checked_request"]
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 MAX_REDIRECTS = 5
@@ -80,12 +80,21 @@ async def post_checked(
         with anyio.fail_after(timeout):
             async with httpx.AsyncClient(follow_redirects=False, trust_env=False) as client:
                 request = await _pinned_request(client, url, allow, method="POST", content=content, headers=headers)
-                response = await client.send(request)
+                # The status is all a webhook needs: the receiver's body is never read, so a
+                # reply that never ends costs nothing.
+                response = await client.send(request, stream=True)
+                await response.aclose()
                 return response.status_code
     except TimeoutError as exc:
         raise Invalid(f"Error in posting to {url} - timed out after {timeout:g}s") from exc
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise Invalid(f"Error in posting to {url} - {type(exc).__name__}") from exc
+
+
+async def checked_request(client: httpx.AsyncClient, url: str, allow: Sequence[Network] = ()) -> httpx.Request:
+    """A GET of `url` for a caller following redirects by hand: Invalid if its host resolves to
+    a non-public address (outside `allow`); the request connects to the address checked."""
+    return await _pinned_request(client, url, allow)
 
 
 async def _pinned_request(

@@ -13,10 +13,12 @@ Cloudinary runs on_success after answering; here it runs before, so the reply sh
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 from typing import Any
 
 import anyio
+from anyio.lowlevel import RunVar
 
 from darkroom.catalog import Asset
 from darkroom.catalog.updates import AssetChanges, update_resource
@@ -32,12 +34,24 @@ __all__ = ["check_scripts", "apply_eval", "on_success_job"]
 # Upload parameters a script never sees: credentials and the file itself.
 _HIDDEN = frozenset({"api_key", "signature", "signature_algorithm", "timestamp", "file", "eval", "on_success"})
 _ANALYSES = ("colors", "phash", "faces", "quality_analysis")
+# Scripts get their own threads, one per core: a burst of slow scripts must not fill the
+# default thread pool that database calls wait on. One limiter per event loop (a RunVar).
+_script_threads: RunVar[anyio.CapacityLimiter] = RunVar("darkroom_script_threads")
+
+
+def _threads() -> anyio.CapacityLimiter:
+    try:
+        return _script_threads.get()
+    except LookupError:
+        limiter = anyio.CapacityLimiter(os.cpu_count() or 1)
+        _script_threads.set(limiter)
+        return limiter
 
 
 async def check_scripts(params: dict[str, str]) -> None:
     for name in ("eval", "on_success"):
         if params.get(name):
-            await anyio.to_thread.run_sync(check_script, name, params[name])
+            await anyio.to_thread.run_sync(check_script, name, params[name], limiter=_threads())
 
 
 async def apply_eval(script: str, path: Path, resource_type: str, info: MediaInfo, size: int, options: UploadOptions,
@@ -48,7 +62,7 @@ async def apply_eval(script: str, path: Path, resource_type: str, info: MediaInf
     resource_info = {"width": info.width, "height": info.height, "format": info.format, "bytes": size,
                      "pages": info.pages or 1, "resource_type": resource_type, **measured}
     shown = {name: value for name, value in params.items() if name not in _HIDDEN}
-    changed = await anyio.to_thread.run_sync(run_eval, script, resource_info, shown)
+    changed = await anyio.to_thread.run_sync(run_eval, script, resource_info, shown, limiter=_threads())
     turned_on = {}
     for name in _ANALYSES:
         if name in changed:
@@ -90,7 +104,7 @@ async def on_success_job(services: Services, cloud: str, asset: Asset, script: s
     """Run `on_success` on the upload's reply and apply its `current_asset.update(...)` calls;
     returns the reply with the tags, context and metadata they left."""
     event_info = {"event_type": "upload", "public_id": asset.public_id, "asset_id": asset.asset_id}
-    updates = await anyio.to_thread.run_sync(run_on_success, script, reply, event_info)
+    updates = await anyio.to_thread.run_sync(run_on_success, script, reply, event_info, limiter=_threads())
     for update in updates:
         changes = AssetChanges(
             tags=_tags(update["tags"]) if "tags" in update else None,
