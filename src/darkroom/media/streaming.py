@@ -34,10 +34,10 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from darkroom.catalog import Asset
-from darkroom.catalog.derived import find_derived, record_derived
+from darkroom.catalog.derived import record_derived
 from darkroom.catalog.streaming import PREDEFINED, get_profile
 from darkroom.errors import DarkroomError, Invalid, NotFound
-from darkroom.media.derivatives import StrictTransformationRefused
+from darkroom.media.derivatives import StrictTransformationRefused, Variant, find_stored
 from darkroom.transform import Chain, parse
 from darkroom.video.streaming import (
     AUDIO_TRACK,
@@ -263,13 +263,10 @@ class SegmentWork:
         hit = self._memo.get(key.memo)
         if hit is not None:
             return hit
-        record = await services.db(find_derived, key.asset.pk, key.asset.version, (key.transformation, key.variant))
-        if record is None:
+        stored = await find_stored(services, key.asset, Variant(key.transformation, key.variant))
+        if stored is None:
             return None
-        storage_key = record[0]
-        size = await services.store.size(storage_key)
-        if size is None:
-            return None  # the blob vanished (a purge, a restore): encode it again
+        (storage_key, *_), size = stored
         found = StoredSegment(storage_key, size, storage_key.rsplit("/", 1)[-1], key.content_type)
         self.remember(key, found)
         return found

@@ -33,9 +33,9 @@ from typing import TYPE_CHECKING
 import anyio
 
 from darkroom.catalog import Asset
-from darkroom.catalog.derived import find_derived, record_derived
+from darkroom.catalog.derived import record_derived
 from darkroom.errors import StillProcessing
-from darkroom.media.derivatives import StrictTransformationRefused, Variant, derived_storage_key
+from darkroom.media.derivatives import StrictTransformationRefused, Variant, derived_storage_key, find_stored
 from darkroom.media.layer_assets import find_layer_asset
 from darkroom.transform import Chain, Layer
 from darkroom.video import (
@@ -235,13 +235,10 @@ class VideoDerivatives:
             log.info("video derivative %s failed: %s", key[2].transformation, render.exception())
 
     async def _stored(self, services: Services, asset: Asset, variant: Variant, output: Output) -> VideoDerivative | None:
-        found = await services.db(find_derived, asset.pk, asset.version, variant)
+        found = await find_stored(services, asset, variant)
         if found is None:
             return None
-        storage_key, fmt, width, height = found
-        size = await services.store.size(storage_key)
-        if size is None:
-            return None  # the blob vanished (a purge, a restore): render it again
+        (storage_key, fmt, width, height), size = found
         return VideoDerivative(storage_key, size, fmt, output.content_type, _etag(storage_key, size), output.vary, width, height)
 
     async def _render(self, services: Services, asset: Asset, chain: Chain, output: Output, variant: Variant) -> VideoDerivative:
