@@ -62,6 +62,7 @@ if TYPE_CHECKING:
 __all__ = [
     "LadderPreparing",
     "SegmentWork",
+    "SourceCopies",
     "StoredSegment",
     "StreamChild",
     "eager_entry",
@@ -82,7 +83,7 @@ STREAMING_FORMATS = {"m3u8": "application/vnd.apple.mpegurl", "mpd": "applicatio
 AUTO_PROFILE = "4k"  # sp_auto: the widest predefined ladder, cut at the source's size
 PREFETCH_AHEAD = 2  # segments of a track encoded ahead of the last one requested
 ENCODE_TIMEOUT = 300.0  # seconds for one segment's ffmpeg run
-SOURCE_LINGER = 120.0  # seconds a downloaded original is kept after its last segment encode
+SOURCE_LINGER = 120.0  # seconds a downloaded original is kept after its last encode
 _SP = re.compile(r"(?:^|[/,])sp_")
 
 
@@ -257,7 +258,7 @@ class SegmentWork:
         self._ahead = anyio.CapacityLimiter(1)  # background work ahead of players takes one slot at most
         self._inflight: dict[tuple[int, str, str, int], asyncio.Task[None]] = {}
         self._memo: OrderedDict[tuple[int, str, str, str], StoredSegment] = OrderedDict()
-        self._sources = _SourceCopies()
+        self._sources = SourceCopies()
 
     async def stored(self, services: Services, key: _SegmentKey) -> StoredSegment | None:
         hit = self._memo.get(key.memo)
@@ -345,11 +346,11 @@ def _encode(source: Path, folder: Path, ladder: Ladder, track: Track, group: ran
     return [out]
 
 
-class _SourceCopies:
-    """Local copies of originals kept in a remote store (S3), shared by the segment encodes of
-    a video and kept `SOURCE_LINGER` seconds after the last one, so a ladder of hundreds of
-    segments downloads its original once, not once per segment. A local store's files are
-    used in place (`Services.local_file`)."""
+class SourceCopies:
+    """Local copies of originals kept in a remote store (S3), shared by the encodes of a video
+    and kept `SOURCE_LINGER` seconds after the last one, so a ladder of hundreds of segments
+    (or several renders of one video, `media.video_derivatives`) downloads its original once,
+    not once per encode. A local store's files are used in place (`Services.local_file`)."""
 
     def __init__(self) -> None:
         self._copies: dict[str, _SourceCopy] = {}

@@ -37,6 +37,7 @@ from darkroom.catalog.derived import record_derived
 from darkroom.errors import StillProcessing
 from darkroom.media.derivatives import StrictTransformationRefused, Variant, derived_storage_key, find_stored
 from darkroom.media.layer_assets import find_layer_asset
+from darkroom.media.streaming import SourceCopies
 from darkroom.transform import Chain, Layer
 from darkroom.video import (
     LayerFile,
@@ -148,6 +149,7 @@ class VideoDerivatives:
         self._slots = anyio.CapacityLimiter(self.concurrency)
         self._inflight: dict[tuple[int, str, Variant], asyncio.Task[VideoDerivative]] = {}
         self.max_queued = self.QUEUE_FACTOR * self.concurrency
+        self._sources = SourceCopies()  # on S3, renders of one video share one download of it
 
     async def find(self, services: Services, asset: Asset, chain: Chain, requested_format: str | None, client: VideoClient) -> VideoDerivative | None:
         """The stored derivative, if there is one (and its blob is still there)."""
@@ -247,7 +249,7 @@ class VideoDerivatives:
         scratch = services.spool_dir / f"video-{secrets.token_hex(8)}"
         try:
             async with self._slots, contextlib.AsyncExitStack() as files:
-                source = await files.enter_async_context(services.local_file(asset.storage_key))
+                source = await files.enter_async_context(self._sources.open(services, asset.storage_key))
                 layers = await _layer_files(services, asset, chain, files)
                 request = TranscodeRequest(source, source_facts(asset), chain, output, layers, scratch)
                 made, width, height = await anyio.to_thread.run_sync(lambda: _make(request, asset, services, self.timeout))
