@@ -35,7 +35,7 @@ import anyio
 from darkroom.catalog import Asset
 from darkroom.catalog.derived import record_derived
 from darkroom.errors import StillProcessing
-from darkroom.media.derivatives import StrictTransformationRefused, Variant, derived_storage_key, find_stored
+from darkroom.media.derivatives import StrictTransformationRefused, Variant, derived_storage_key, find_stored, store_derivative
 from darkroom.media.layer_assets import find_layer_asset
 from darkroom.media.streaming import SourceCopies
 from darkroom.transform import Chain, Layer
@@ -292,10 +292,8 @@ async def _store_sprite_index(services: Services, asset: Asset, chain: Chain, ou
     facts = source_facts(asset)
     image_name = asset.public_id.rsplit("/", 1)[-1] + ".jpg"
     data = sprite_index(sprite_layout(chain, facts), image_name, facts.duration).encode()
+    await store_derivative(services, asset, variant, data, fmt=output.format, width=None, height=None)
     storage_key = derived_storage_key(asset, variant)
-    await services.store.put_bytes(storage_key, data)
-    if not await services.db(record_derived, asset, variant, storage_key, len(data), output.format, None, None):
-        await services.store.delete(storage_key)
     return VideoDerivative(storage_key, len(data), output.format, output.content_type, _etag(storage_key, len(data)), output.vary)
 
 
