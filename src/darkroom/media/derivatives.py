@@ -42,7 +42,7 @@ from darkroom.transform import Chain
 if TYPE_CHECKING:
     from darkroom.media.services import Services
 
-__all__ = ["CacheEvents", "ClientHints", "Derivative", "DerivativeCache", "StrictTransformationRefused", "Variant", "derived_storage_key", "find_stored", "store_derivative", "variant_key"]
+__all__ = ["CacheEvents", "ClientHints", "Derivative", "DerivativeCache", "StrictTransformationRefused", "Variant", "derived_storage_key", "find_stored", "store_derivative", "store_derivative_file", "variant_key"]
 
 log = logging.getLogger(__name__)
 
@@ -333,6 +333,18 @@ async def store_derivative(
     storage_key = derived_storage_key(asset, variant)
     await services.store.put_bytes(storage_key, data)
     if await services.db(record_derived, asset, variant, storage_key, len(data), fmt, width, height):
+        return True
+    await services.store.delete(storage_key)
+    return False
+
+
+async def store_derivative_file(
+    services: Services, asset: Asset, variant: Variant, file: Path, *, fmt: str, width: int | None, height: int | None
+) -> bool:
+    """`store_derivative` for bytes in a file (videos, stream segments): streamed to the store."""
+    storage_key = derived_storage_key(asset, variant)
+    await services.store.put_file(storage_key, file)
+    if await services.db(record_derived, asset, variant, storage_key, file.stat().st_size, fmt, width, height):
         return True
     await services.store.delete(storage_key)
     return False

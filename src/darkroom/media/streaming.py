@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import os
 import re
@@ -34,10 +33,9 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from darkroom.catalog import Asset
-from darkroom.catalog.derived import record_derived
 from darkroom.catalog.streaming import PREDEFINED, get_profile
 from darkroom.errors import DarkroomError, Invalid, NotFound
-from darkroom.media.derivatives import StrictTransformationRefused, Variant, find_stored
+from darkroom.media.derivatives import StrictTransformationRefused, Variant, derived_storage_key, find_stored, store_derivative_file
 from darkroom.transform import Chain, parse
 from darkroom.video.streaming import (
     AUDIO_TRACK,
@@ -415,16 +413,12 @@ def _split_file(encoded: Path, header: Path, media: Path) -> None:
 
 
 async def _keep(services: Services, key: _SegmentKey, file: Path) -> None:
-    """Blob first, record second (as `media.derivatives.store_derivative`, for a file)."""
-    asset = key.asset
-    digest = hashlib.sha256(f"{key.transformation}|{key.variant}".encode()).hexdigest()[:40]
-    storage_key = f"{asset.cloud}/derived/{asset.asset_id}/{asset.version}/{digest}"
-    await services.store.put_file(storage_key, file)
+    """Store the segment and remember it (unless the asset was destroyed or overwritten meanwhile)."""
+    variant = Variant(key.transformation, key.variant)
     size = file.stat().st_size
-    if not await services.db(record_derived, asset, (key.transformation, key.variant), storage_key, size, key.fmt, None, None):
-        await services.store.delete(storage_key)  # the asset was destroyed or overwritten meanwhile
-        return
-    services.caches.streaming.remember(key, StoredSegment(storage_key, size, digest, key.content_type))
+    if await store_derivative_file(services, key.asset, variant, file, fmt=key.fmt, width=None, height=None):
+        storage_key = derived_storage_key(key.asset, variant)
+        services.caches.streaming.remember(key, StoredSegment(storage_key, size, storage_key.rsplit("/", 1)[-1], key.content_type))
 
 
 async def eager_entry(services: Services, origin: str, asset: Asset, transformation: str, chain: Chain, fmt: str) -> dict[str, Any]:

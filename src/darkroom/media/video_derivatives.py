@@ -33,9 +33,8 @@ from typing import TYPE_CHECKING
 import anyio
 
 from darkroom.catalog import Asset
-from darkroom.catalog.derived import record_derived
 from darkroom.errors import StillProcessing
-from darkroom.media.derivatives import StrictTransformationRefused, Variant, derived_storage_key, find_stored, store_derivative
+from darkroom.media.derivatives import StrictTransformationRefused, Variant, derived_storage_key, find_stored, store_derivative, store_derivative_file
 from darkroom.media.layer_assets import find_layer_asset
 from darkroom.media.streaming import SourceCopies
 from darkroom.transform import Chain, Layer
@@ -255,9 +254,7 @@ class VideoDerivatives:
                 made, width, height = await anyio.to_thread.run_sync(lambda: _make(request, asset, services, self.timeout))
             storage_key = derived_storage_key(asset, variant)
             size = made.stat().st_size
-            await services.store.put_file(storage_key, made)
-            if not await services.db(record_derived, asset, variant, storage_key, size, output.format, width, height):
-                await services.store.delete(storage_key)  # destroyed or overwritten meanwhile
+            await store_derivative_file(services, asset, variant, made, fmt=output.format, width=width, height=height)
             etag = _etag(storage_key, size)
             return VideoDerivative(storage_key, size, output.format, output.content_type, etag, output.vary, width, height)
         finally:
