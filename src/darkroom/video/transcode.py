@@ -39,7 +39,7 @@ from darkroom.video.encoders import choose_codecs, encoder_arguments, muxer_argu
 from darkroom.video.geometry import even, gravity_offsets, needs_resize, plan_resize
 from darkroom.video.outputs import Output, UnsupportedVideoTransformation
 
-__all__ = ["FfmpegPlan", "LayerFile", "SourceFacts", "TranscodeRequest", "ffmpeg_arguments", "layer_key", "plan_transcode", "scratch_file", "trim_window"]
+__all__ = ["FfmpegPlan", "LayerFile", "SourceFacts", "TranscodeRequest", "layer_key", "plan_transcode", "scratch_file", "trim_window"]
 
 DEFAULT_FPS = 25.0
 ANIMATION_FPS = 10.0  # GIF/animated WebP frames per second when `vs_` does not say
@@ -123,11 +123,6 @@ class FfmpegPlan:
         if self.audio_label is None:
             args.append("-an")
         return [*args, "-sn", "-dn", "-map_metadata", "-1", *self.encoder_arguments, *self.muxer_arguments, str(output)]
-
-
-def ffmpeg_arguments(request: TranscodeRequest, output: Path) -> list[str]:
-    """The chain as ffmpeg arguments writing `output` (see `plan_transcode`)."""
-    return plan_transcode(request).arguments(output)
 
 
 def plan_transcode(request: TranscodeRequest) -> FfmpegPlan:
