@@ -298,18 +298,18 @@ class _Graph:
         return len(self.inputs) - 1
 
     def video_filter(self, text: str) -> None:
-        if self.video is None:
-            return
-        label = self._label("v")
-        self.statements.append(f"[{self.video}]{text}[{label}]")
-        self.video = label
+        self.video = self._then(self.video, "v", text)
 
     def audio_filter(self, text: str) -> None:
-        if self.audio is None:
-            return
-        label = self._label("a")
-        self.statements.append(f"[{self.audio}]{text}[{label}]")
-        self.audio = label
+        self.audio = self._then(self.audio, "a", text)
+
+    def _then(self, stream: str | None, prefix: str, text: str) -> str | None:
+        """Filter `text` applied to `stream`: the new label (no stream: still none)."""
+        if stream is None:
+            return None
+        label = self._label(prefix)
+        self.statements.append(f"[{stream}]{text}[{label}]")
+        return label
 
     # -- the base input
 
