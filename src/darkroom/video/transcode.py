@@ -238,6 +238,11 @@ class _Scope:
     apply: Component | None = None  # the `fl_layer_apply` component: placement and timing
     splice: bool = False
 
+    @property
+    def own_apply(self) -> Component | None:
+        """The `fl_layer_apply` component when there is one apart from the `l_` component."""
+        return self.apply if self.apply is not None and self.apply is not self.components[0] else None
+
 
 def _scopes(chain: Chain) -> list[_Scope]:
     """The chain as scopes, as `imaging` reads layers: an `l_` component opens a layer that the
@@ -469,7 +474,7 @@ class _Graph:
             raise UnsupportedVideoTransformation("Overlays need a video stream")
         index = self._input(picture.path)
         label, width, height = self._sized_layer(f"{index}:v:0", picture.width, picture.height, scope.components)
-        timing = [*scope.components, *([scope.apply] if scope.apply is not None else [])]
+        timing = [*scope.components, *([scope.own_apply] if scope.own_apply is not None else [])]
         start, end = trim_window(timing, self.duration) if _has_trim(timing) else (0.0, self.duration)
         self._overlay(label, width, height, scope.apply, start, end)
 
@@ -486,7 +491,7 @@ class _Graph:
         own_start, own_end = trim_window(list(scope.components), facts.duration)
         index = self._input(found.path, *_trim_options(own_start, own_end - own_start))
         label, width, height = self._sized_layer(f"{index}:v:0", facts.width, facts.height, scope.components)
-        apply = [scope.apply] if scope.apply is not None and scope.apply is not scope.components[0] else []
+        apply = [scope.own_apply] if scope.own_apply is not None else []
         show_from, show_to = trim_window(apply, self.duration) if _has_trim(apply) else (0.0, self.duration)
         shifted = self._label("l")
         self.statements.append(f"[{label}]setpts=PTS-STARTPTS+{show_from:g}/TB[{shifted}]")
@@ -532,8 +537,8 @@ class _Graph:
             raise UnsupportedVideoTransformation(f"fl_splice needs a video layer, not {scope.layer.public_id}")
         own_start, own_end = trim_window(list(scope.components), facts.duration)
         index = self._input(found.path, *_trim_options(own_start, own_end - own_start))
-        prepend = scope.apply is not None and scope.apply is not scope.components[0] and scope.apply.start_offset in ("0", "0p")
-        if scope.apply is not None and scope.apply.start_offset not in (None, "0", "0p") and scope.apply is not scope.components[0]:
+        at = scope.own_apply.start_offset if scope.own_apply is not None else None
+        if at not in (None, "0", "0p"):
             raise UnsupportedVideoTransformation("fl_splice at an offset other than the start or the end is not supported")
         clip_video, clip_audio = None, None
         if self.video is not None:
@@ -551,7 +556,7 @@ class _Graph:
             clip_audio = self._normalized_audio(f"{index}:a:0" if facts.has_audio else None, clip_length)
             self.audio = self._normalized_audio(self.audio, self.duration)
         parts = [(self.video, self.audio), (clip_video, clip_audio)]
-        self._concat(parts[::-1] if prepend else parts)
+        self._concat(parts[::-1] if at is not None else parts)  # so_0 on fl_layer_apply: before the base
         self.duration += clip_length
 
     def _normalized_audio(self, label: str | None, seconds: float) -> str:
