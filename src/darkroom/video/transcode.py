@@ -92,8 +92,11 @@ def scratch_file(prefix: Path, name: str) -> Path:
 
 def layer_key(layer: Layer) -> str:
     """How the caller names the file of a stored layer: `image:…`, `video:…` or `subtitles:…`."""
-    kind = "subtitles" if layer.kind == "subtitles" else layer.resource_type
-    return f"{kind}:{layer.public_id}"
+    return f"{_layer_kind(layer)}:{layer.public_id}"
+
+
+def _layer_kind(layer: Layer) -> str:
+    return "subtitles" if layer.kind == "subtitles" else layer.resource_type
 
 
 @dataclass
@@ -452,8 +455,7 @@ class _Graph:
     def _layer_file(self, layer: Layer) -> LayerFile:
         found = self.request.layers.get(layer_key(layer))
         if found is None:
-            kind = "subtitles" if layer.kind == "subtitles" else layer.resource_type
-            raise UnsupportedVideoTransformation(f"Unknown or invalid referenced {kind} {layer.public_id} of type {layer.delivery_type}")
+            raise UnsupportedVideoTransformation(f"Unknown or invalid referenced {_layer_kind(layer)} {layer.public_id} of type {layer.delivery_type}")
         return found
 
     def _text_picture(self, layer: Layer, component: Component) -> LayerFile:
