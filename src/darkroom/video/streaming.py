@@ -43,6 +43,7 @@ from darkroom.errors import DarkroomError, Invalid
 from darkroom.video.ffmpeg import TranscodeFailed, TranscodeTimedOut, run_ffmpeg
 from darkroom.transform import Chain, Component, Pixels, Relative
 from darkroom.video.encoders import bits_per_second
+from darkroom.video.geometry import even
 
 __all__ = [
     "AUDIO_TRACK",
@@ -299,9 +300,6 @@ def _crop_to_aspect(picture: Picture, aspect: float) -> Picture:
 
 
 def _even(picture: Picture, width: float, height: float) -> Picture:
-    def even(value: float) -> int:
-        return max(2, int(round(value / 2)) * 2)
-
     return Picture(picture.crop, even(width), even(height))
 
 
