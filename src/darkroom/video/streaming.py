@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO
 from xml.sax.saxutils import quoteattr
@@ -214,20 +214,15 @@ class _Options:
         for component in components:
             _refuse_unsupported(component)
             if component.bit_rate:
-                found = _replace(found, bit_rate=bits_per_second(component.bit_rate))
+                found = replace(found, bit_rate=bits_per_second(component.bit_rate))
             if component.fps:
-                found = _replace(found, fps=_fps(component.fps))
+                found = replace(found, fps=_fps(component.fps))
             if component.quality is not None and component.quality.level is not None:
                 # q_1..100 → x264 CRF 51..18: a quality floor under the rung's bit-rate cap.
-                found = _replace(found, crf=round(51 - (component.quality.level / 100) * 33))
+                found = replace(found, crf=round(51 - (component.quality.level / 100) * 33))
             if component.audio_codec == "none":
-                found = _replace(found, no_audio=True)
+                found = replace(found, no_audio=True)
         return found
-
-
-def _replace(options: _Options, **changes: object) -> _Options:
-    values = {**options.__dict__, **changes}
-    return _Options(**values)
 
 
 # What a streaming URL may combine with `sp_`: sizes and crops, quality, bit rate, frame rate,
