@@ -457,8 +457,10 @@ class Track:
         return self.rendition.track if self.rendition else AUDIO_TRACK
 
 
-_FRAGMENTED = ["-avoid_negative_ts", "disabled", "-use_editlist", "0",
-               "-movflags", "+frag_keyframe+empty_moov+default_base_moof+frag_discont+skip_trailer"]
+# Fragmented MP4 timed at the segment's real position: the same muxer options for a video
+# segment (as ffmpeg options) and for the audio segment muxer (as its format options).
+_MP4_OPTIONS = {"movflags": "+frag_keyframe+empty_moov+default_base_moof+frag_discont+skip_trailer", "use_editlist": "0", "avoid_negative_ts": "disabled"}
+_FRAGMENTED = [argument for name, value in _MP4_OPTIONS.items() for argument in (f"-{name}", value)]
 
 
 def encode_segment(source: Path, out: Path, track: Track, start: float, length: float, *, timeout: float,
@@ -497,7 +499,7 @@ def encode_audio_segments(source: Path, folder: Path, ladder: Ladder, group: ran
     start = ladder.start(group.start)
     last_start, last_length = ladder.segment(group.stop - 1)
     cuts = ",".join(f"{ladder.start(i) - start:.6f}" for i in group[1:])
-    options = "movflags=+frag_keyframe+empty_moov+default_base_moof+frag_discont+skip_trailer:use_editlist=0:avoid_negative_ts=disabled"
+    options = ":".join(f"{name}={value}" for name, value in _MP4_OPTIONS.items())
     _run(["-ss", f"{start:.6f}", "-t", f"{last_start + last_length - start:.6f}",
           "-i", str(source), *_track_arguments(Track(None)), "-output_ts_offset", f"{start:.6f}",
           "-f", "segment", *(["-segment_times", cuts] if cuts else []), "-segment_format", "mp4",
