@@ -42,7 +42,7 @@ from xml.sax.saxutils import quoteattr
 from darkroom.errors import DarkroomError, Invalid
 from darkroom.video.ffmpeg import TranscodeFailed, TranscodeTimedOut, run_ffmpeg
 from darkroom.transform import Chain, Component, Pixels, Relative
-from darkroom.video.encoders import bits_per_second
+from darkroom.video.encoders import bits_per_second, h264_crf
 from darkroom.video.geometry import even
 
 __all__ = [
@@ -218,8 +218,8 @@ class _Options:
             if component.fps:
                 found = replace(found, fps=_fps(component.fps))
             if component.quality is not None and component.quality.level is not None:
-                # q_1..100 → x264 CRF 51..18: a quality floor under the rung's bit-rate cap.
-                found = replace(found, crf=round(51 - (component.quality.level / 100) * 33))
+                # A quality floor under the rung's bit-rate cap, as a transcode reads q_N.
+                found = replace(found, crf=h264_crf(component.quality.level))
             if component.audio_codec == "none":
                 found = replace(found, no_audio=True)
         return found
