@@ -146,9 +146,11 @@ def plan_transcode(request: TranscodeRequest) -> FfmpegPlan:
         graph.audio = None
     if graph.video is None and graph.audio is None:
         raise UnsupportedVideoTransformation("The result would have neither video nor audio")
-    start, end = trim_window(_main_components(request.chain), facts.duration)
-    graph.open_main(start, end - start, _loops(request.chain))
-    for scope in _scopes(request.chain):
+    scopes = _scopes(request.chain)
+    main = _main_components(scopes)
+    start, end = trim_window(main, facts.duration)
+    graph.open_main(start, end - start, _loops(main))
+    for scope in scopes:
         graph.apply(scope)
     if graph.video is None and graph.audio is None:
         raise UnsupportedVideoTransformation("The result would have neither video nor audio")
@@ -210,21 +212,17 @@ def trim_window(components: list[Component], duration: float) -> tuple[float, fl
     return start, end
 
 
-def _main_components(chain: Chain) -> list[Component]:
+def _main_components(scopes: list[_Scope]) -> list[Component]:
     """Components that act on the base video (not inside a layer's scope)."""
-    return [component for scope in _scopes(chain) if scope.layer is None for component in scope.components]
+    return [component for scope in scopes if scope.layer is None for component in scope.components]
 
 
 MAX_LOOPS = 100  # e_loop repeats in one chain: each is another ffmpeg input
 MAX_OUTPUT_SECONDS = 3600.0  # the longest result a URL may make of a shorter source (loops, splices, slow-downs)
 
 
-def _loops(chain: Chain) -> int:
-    total = 0
-    for component in _main_components(chain):
-        for effect in component.effects:
-            if effect.name == "loop":
-                total += _bounded_int(effect, 0, 1, 1, 100)
+def _loops(main: list[Component]) -> int:
+    total = sum(_bounded_int(effect, 0, 1, 1, 100) for component in main for effect in component.effects if effect.name == "loop")
     if total > MAX_LOOPS:
         # Every repeat opens the source again: 64 components of e_loop:100 would be 6,401 inputs.
         raise UnsupportedVideoTransformation(f"Too many loops - {total}; at most {MAX_LOOPS} in one transformation")
