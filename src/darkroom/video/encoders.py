@@ -121,7 +121,7 @@ def bits_per_second(rate: str) -> int:
 
 
 def _video_encoder(chain: Chain, codec: str, output: Output) -> list[str]:
-    spec = next((c.video_codec for c in reversed(chain.components) if c.video_codec), "") or ""
+    spec = _last(chain, "video_codec") or ""
     parts = spec.split(":")[1:]
     if codec == "h264":
         args = ["-c:v", "libx264", "-preset", "veryfast"]
