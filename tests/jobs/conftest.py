@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
+import cloudinary.utils
 import psycopg
 import pytest
 from api.conftest import sample_png  # noqa: F401 - the shared sample image, as a fixture here too
@@ -33,6 +34,15 @@ class Delivery:
     @property
     def json(self) -> Any:
         return json.loads(self.body)
+
+
+def assert_signed(delivery: Delivery) -> None:
+    """The delivery is JSON whose signature the SDK's verify_notification_signature accepts,
+    and would refuse had one byte of the body changed."""
+    assert delivery.headers["content-type"] == "application/json"
+    assert cloudinary.utils.verify_notification_signature(delivery.body, delivery.headers["x-cld-timestamp"], delivery.headers["x-cld-signature"])
+    tampered = delivery.body.replace('"', "'", 1)
+    assert not cloudinary.utils.verify_notification_signature(tampered, delivery.headers["x-cld-timestamp"], delivery.headers["x-cld-signature"])
 
 
 @dataclass

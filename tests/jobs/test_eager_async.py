@@ -11,11 +11,10 @@ import cloudinary.api
 import cloudinary.uploader
 import httpx
 import pytest
-import cloudinary.utils
 
 from support import LiveServer, configure_sdk
 
-from .conftest import Receiver
+from .conftest import Receiver, assert_signed
 
 
 @pytest.fixture
@@ -37,7 +36,7 @@ def test_upload_with_eager_async_answers_pending_then_notifies_the_renders(sdk: 
     assert [entry["transformation"] for entry in pending] == ["c_scale,w_40", "w_30/webp"]
 
     (delivery,) = receiver.wait_for(path)
-    assert cloudinary.utils.verify_notification_signature(delivery.body, delivery.headers["x-cld-timestamp"], delivery.headers["x-cld-signature"])
+    assert_signed(delivery)
     body = delivery.json
     assert body["notification_type"] == "eager" and body["batch_id"] == pending[0]["batch_id"]
     assert body["public_id"] == reply["public_id"] and body["asset_id"] == reply["asset_id"]

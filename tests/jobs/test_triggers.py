@@ -10,12 +10,11 @@ import cloudinary
 import cloudinary.api
 import cloudinary.exceptions
 import cloudinary.uploader
-import cloudinary.utils
 import pytest
 
 from support import LiveServer, configure_sdk
 
-from .conftest import Receiver
+from .conftest import Receiver, assert_signed
 
 
 @pytest.fixture
@@ -60,7 +59,7 @@ def test_triggers_fire_on_their_event_types(sdk: LiveServer, receiver: Receiver,
         cloudinary.uploader.destroy(public_id)
         (deleted,) = receiver.wait_for(on_delete)
         assert deleted.json["notification_type"] == "delete" and deleted.json["resources"][0]["public_id"] == public_id
-        assert cloudinary.utils.verify_notification_signature(deleted.body, deleted.headers["x-cld-timestamp"], deleted.headers["x-cld-signature"])
+        assert_signed(deleted)
         upload, delete = receiver.wait_for(on_all, 2)
         assert (upload.json["notification_type"], delete.json["notification_type"]) == ("upload", "delete")
     finally:
