@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
+import cloudinary
 import cloudinary.utils
 import psycopg
 import pytest
 from api.conftest import sample_png  # noqa: F401 - the shared sample image, as a fixture here too
-from support import LiveServer, own_sqlite_server
+from support import LiveServer, configure_sdk, own_sqlite_server
 
 from darkroom.media import tasks
 from darkroom.media.services import Services
@@ -105,6 +106,14 @@ def receiver() -> Iterator[Receiver]:
 def jobs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """A live server (SQLite, in-process job consumer) whose failed jobs retry within a second."""
     yield from own_sqlite_server(tmp_path_factory, "darkroom-jobs", extra_env=FAST_JOBS)
+
+
+@pytest.fixture
+def sdk(jobs_server: LiveServer) -> Iterator[LiveServer]:
+    """The SDK configured for `jobs_server`."""
+    configure_sdk(jobs_server)
+    yield jobs_server
+    cloudinary.reset_config()
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
 import cloudinary
@@ -12,16 +11,9 @@ import cloudinary.uploader
 import httpx
 import pytest
 
-from support import LiveServer, configure_sdk
+from support import LiveServer
 
 from .conftest import Receiver, assert_signed
-
-
-@pytest.fixture
-def sdk(jobs_server: LiveServer) -> Iterator[LiveServer]:
-    configure_sdk(jobs_server)
-    yield jobs_server
-    cloudinary.reset_config()
 
 
 def test_upload_with_eager_async_answers_pending_then_notifies_the_renders(sdk: LiveServer, receiver: Receiver, sample_png: Path) -> None:

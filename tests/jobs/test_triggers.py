@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
 import cloudinary
@@ -12,16 +11,9 @@ import cloudinary.exceptions
 import cloudinary.uploader
 import pytest
 
-from support import LiveServer, configure_sdk
+from support import LiveServer
 
 from .conftest import Receiver, assert_signed
-
-
-@pytest.fixture
-def sdk(jobs_server: LiveServer) -> Iterator[LiveServer]:
-    configure_sdk(jobs_server)
-    yield jobs_server
-    cloudinary.reset_config()
 
 
 def test_triggers_are_created_listed_updated_and_deleted(sdk: LiveServer) -> None:

@@ -20,20 +20,13 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from .conftest import Receiver, assert_signed, consume_until
-from support import LiveServer, configure_sdk
+from support import LiveServer
 
 from darkroom.auth.signing import notification_signature
 from darkroom.catalog import jobs as journal
 from darkroom.config import Settings, parse_cloudinary_url
 from darkroom.media.notifications import notify
 from darkroom.media.services import build_services
-
-
-@pytest.fixture
-def sdk(jobs_server: LiveServer) -> Iterator[LiveServer]:
-    configure_sdk(jobs_server)
-    yield jobs_server
-    cloudinary.reset_config()
 
 
 def _path() -> str:
