@@ -27,6 +27,14 @@ def narrow(tmp_path: Path) -> Path:
     return path
 
 
+def assert_refused(narrow: Path, public_id: str, message: str, **script: str) -> None:
+    """The upload running `script` is a 400 carrying `message`, and stores nothing."""
+    with pytest.raises(BadRequest, match=re.escape(message)):
+        cloudinary.uploader.upload(str(narrow), public_id=public_id, **script)
+    with pytest.raises(NotFound):
+        cloudinary.api.resource(public_id)
+
+
 def test_eval_adjusts_upload_options_from_resource_info(cloud: AdminCloud, narrow: Path) -> None:
     result = cloudinary.uploader.upload(str(narrow), public_id="eval/sdk", eval=SDK_EVAL)
     assert result["context"]["custom"]["width"] == "241"
@@ -47,10 +55,7 @@ def test_eval_adjusts_upload_options_from_resource_info(cloud: AdminCloud, narro
     ('upload_options["public_id"] = "elsewhere"', "cannot set upload_options['public_id']"),
 ])
 def test_eval_errors_are_400_with_the_engines_message_and_store_nothing(cloud: AdminCloud, narrow: Path, script: str, message: str) -> None:
-    with pytest.raises(BadRequest, match=re.escape(message)):
-        cloudinary.uploader.upload(str(narrow), public_id="eval/bad", eval=script)
-    with pytest.raises(NotFound):
-        cloudinary.api.resource("eval/bad")
+    assert_refused(narrow, "eval/bad", message, eval=script)
 
 
 def test_on_success_updates_the_asset_after_upload(cloud: AdminCloud, narrow: Path) -> None:
@@ -85,10 +90,7 @@ def test_scripts_in_an_upload_preset_run_too(cloud: AdminCloud, narrow: Path) ->
     ("upload_options = {get tags() { while (true) {} }}", "ran too long"),
 ])
 def test_eval_leaving_upload_options_of_the_wrong_shape_is_a_400(cloud: AdminCloud, narrow: Path, script: str, message: str) -> None:
-    with pytest.raises(BadRequest, match=re.escape(message)):
-        cloudinary.uploader.upload(str(narrow), public_id="eval/shape", eval=script)
-    with pytest.raises(NotFound):
-        cloudinary.api.resource("eval/shape")
+    assert_refused(narrow, "eval/shape", message, eval=script)
 
 
 @pytest.mark.parametrize(("script", "message"), [
@@ -99,10 +101,7 @@ def test_eval_leaving_upload_options_of_the_wrong_shape_is_a_400(cloud: AdminClo
     ("__updates.push({toJSON() { throw new Error('from toJSON') }})", "from toJSON"),
 ])
 def test_on_success_updates_of_the_wrong_shape_are_a_400(cloud: AdminCloud, narrow: Path, script: str, message: str) -> None:
-    with pytest.raises(BadRequest, match=re.escape(message)):
-        cloudinary.uploader.upload(str(narrow), public_id="done/shape", on_success=script)
-    with pytest.raises(NotFound):
-        cloudinary.api.resource("done/shape")
+    assert_refused(narrow, "done/shape", message, on_success=script)
 
 
 def test_a_script_that_closes_its_wrapper_runs_nothing_at_check_time(cloud: AdminCloud, narrow: Path) -> None:

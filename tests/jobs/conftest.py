@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
+import cloudinary
+import cloudinary.utils
 import psycopg
 import pytest
 from api.conftest import sample_png  # noqa: F401 - the shared sample image, as a fixture here too
-from support import LiveServer, own_sqlite_server
+from support import LiveServer, configure_sdk, own_sqlite_server
 
 from darkroom.media import tasks
 from darkroom.media.services import Services
@@ -33,6 +35,15 @@ class Delivery:
     @property
     def json(self) -> Any:
         return json.loads(self.body)
+
+
+def assert_signed(delivery: Delivery) -> None:
+    """The delivery is JSON whose signature the SDK's verify_notification_signature accepts,
+    and would refuse had one byte of the body changed."""
+    assert delivery.headers["content-type"] == "application/json"
+    assert cloudinary.utils.verify_notification_signature(delivery.body, delivery.headers["x-cld-timestamp"], delivery.headers["x-cld-signature"])
+    tampered = delivery.body.replace('"', "'", 1)
+    assert not cloudinary.utils.verify_notification_signature(tampered, delivery.headers["x-cld-timestamp"], delivery.headers["x-cld-signature"])
 
 
 @dataclass
@@ -95,6 +106,14 @@ def receiver() -> Iterator[Receiver]:
 def jobs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """A live server (SQLite, in-process job consumer) whose failed jobs retry within a second."""
     yield from own_sqlite_server(tmp_path_factory, "darkroom-jobs", extra_env=FAST_JOBS)
+
+
+@pytest.fixture
+def sdk(jobs_server: LiveServer) -> Iterator[LiveServer]:
+    """The SDK configured for `jobs_server`."""
+    configure_sdk(jobs_server)
+    yield jobs_server
+    cloudinary.reset_config()
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
 import cloudinary
@@ -11,18 +10,10 @@ import cloudinary.api
 import cloudinary.uploader
 import httpx
 import pytest
-import cloudinary.utils
 
-from support import LiveServer, configure_sdk
+from support import LiveServer
 
-from .conftest import Receiver
-
-
-@pytest.fixture
-def sdk(jobs_server: LiveServer) -> Iterator[LiveServer]:
-    configure_sdk(jobs_server)
-    yield jobs_server
-    cloudinary.reset_config()
+from .conftest import Receiver, assert_signed
 
 
 def test_upload_with_eager_async_answers_pending_then_notifies_the_renders(sdk: LiveServer, receiver: Receiver, sample_png: Path) -> None:
@@ -37,7 +28,7 @@ def test_upload_with_eager_async_answers_pending_then_notifies_the_renders(sdk: 
     assert [entry["transformation"] for entry in pending] == ["c_scale,w_40", "w_30/webp"]
 
     (delivery,) = receiver.wait_for(path)
-    assert cloudinary.utils.verify_notification_signature(delivery.body, delivery.headers["x-cld-timestamp"], delivery.headers["x-cld-signature"])
+    assert_signed(delivery)
     body = delivery.json
     assert body["notification_type"] == "eager" and body["batch_id"] == pending[0]["batch_id"]
     assert body["public_id"] == reply["public_id"] and body["asset_id"] == reply["asset_id"]

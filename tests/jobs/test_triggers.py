@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
 import cloudinary
 import cloudinary.api
 import cloudinary.exceptions
 import cloudinary.uploader
-import cloudinary.utils
 import pytest
 
-from support import LiveServer, configure_sdk
+from support import LiveServer
 
-from .conftest import Receiver
-
-
-@pytest.fixture
-def sdk(jobs_server: LiveServer) -> Iterator[LiveServer]:
-    configure_sdk(jobs_server)
-    yield jobs_server
-    cloudinary.reset_config()
+from .conftest import Receiver, assert_signed
 
 
 def test_triggers_are_created_listed_updated_and_deleted(sdk: LiveServer) -> None:
@@ -60,7 +51,7 @@ def test_triggers_fire_on_their_event_types(sdk: LiveServer, receiver: Receiver,
         cloudinary.uploader.destroy(public_id)
         (deleted,) = receiver.wait_for(on_delete)
         assert deleted.json["notification_type"] == "delete" and deleted.json["resources"][0]["public_id"] == public_id
-        assert cloudinary.utils.verify_notification_signature(deleted.body, deleted.headers["x-cld-timestamp"], deleted.headers["x-cld-signature"])
+        assert_signed(deleted)
         upload, delete = receiver.wait_for(on_all, 2)
         assert (upload.json["notification_type"], delete.json["notification_type"]) == ("upload", "delete")
     finally:

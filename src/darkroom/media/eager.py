@@ -67,6 +67,11 @@ class EagerItem:
     format: str | None
     chain: Chain
 
+    @property
+    def written(self) -> str:
+        """The item as the reply lists it: `w_50/png`, or the transformation alone."""
+        return f"{self.transformation}/{self.format}" if self.format else self.transformation
+
 
 def parse_eager(text: str, named: NamedResolver | None = None) -> list[EagerItem]:
     """Parse every eager item up front, so a bad one is refused before the upload is stored.
@@ -100,7 +105,7 @@ async def render_eager(services: Services, origin: str, asset: Asset, items: lis
         url, secure_url = delivery_urls(origin, asset, transformation, fmt or asset.format)
         listed.append(
             {
-                "transformation": f"{transformation}/{fmt}" if fmt else transformation,
+                "transformation": item.written,
                 "width": derivative.width,
                 "height": derivative.height,
                 "bytes": len(derivative.data),
@@ -117,7 +122,7 @@ async def _eager_video(services: Services, origin: str, asset: Asset, item: Eage
     derivative = await render_video_derivative(services, asset, item.chain, item.format)
     url, secure_url = delivery_urls(origin, asset, item.transformation, item.format or asset.format)
     return {
-        "transformation": f"{item.transformation}/{item.format}" if item.format else item.transformation,
+        "transformation": item.written,
         "width": derivative.width,
         "height": derivative.height,
         "bytes": derivative.size,
@@ -142,16 +147,15 @@ async def defer_eager(
     `notification_url`, else the cloud's URL and triggers."""
     _check_renderable(asset, items)
     batch_id = secrets.token_hex(32)
-    written = [f"{item.transformation}/{item.format}" if item.format else item.transformation for item in items]
     await services.jobs.enqueue(EAGER_JOB, {
         "cloud": asset.cloud, "resource_type": asset.resource_type, "type": asset.type, "public_id": asset.public_id,
-        "version_id": asset.version_id, "transformations": written, "origin": origin, "batch_id": batch_id,
+        "version_id": asset.version_id, "transformations": [item.written for item in items], "origin": origin, "batch_id": batch_id,
         "notification_url": params.get("eager_notification_url") or params.get("notification_url") or None, "api_key": api_key,
     })
     pending = []
-    for item, transformation in zip(items, written, strict=True):
+    for item in items:
         url, secure_url = delivery_urls(origin, asset, item.transformation, item.format or asset.format)
-        pending.append({"status": "pending", "batch_id": batch_id, "transformation": transformation, "url": url, "secure_url": secure_url})
+        pending.append({"status": "pending", "batch_id": batch_id, "transformation": item.written, "url": url, "secure_url": secure_url})
     return pending
 
 

@@ -40,7 +40,7 @@ from darkroom.catalog import imports, metadata_fields, named_transformations, pr
 from darkroom.catalog.updates import AssetChanges, update_resource
 from darkroom.config import Secret
 from darkroom.errors import DarkroomError, Invalid, NotFound
-from darkroom.media.ingest import UploadOptions, delete_blobs, ingest
+from darkroom.media.ingest import UploadOptions, ingest
 from darkroom.media.services import Services
 from darkroom.media.sources import MAX_REDIRECTS, checked_request
 from darkroom.media.spool import SpooledFile
@@ -234,7 +234,6 @@ async def _copy_asset(services: Services, api: SourceApi, cloud: str, item: dict
         saved = await ingest(services, cloud, spooled, options)
     finally:
         spooled.discard()
-    await delete_blobs(services, list(saved.replaced_storage_keys))
     asset = saved.asset
     if asset.etag != spooled.md5:
         raise ChecksumMismatch(f"stored {asset.etag}, downloaded {spooled.md5}")
