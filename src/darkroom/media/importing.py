@@ -16,7 +16,8 @@ page and skips what it had copied. Parallel with a bound: at most `parallel` dow
 once. The source is any server speaking Cloudinary's API: Cloudinary itself, or another
 darkroom (`?upload_prefix=` names its address), which is how the tests run it.
 
-Until jobs carry it, the whole import is the one async function `import_library`.
+The whole import is the one async function `import_library`, run by `darkroom import` in the
+foreground (its progress and report are the command's output), not as a job.
 """
 
 from __future__ import annotations

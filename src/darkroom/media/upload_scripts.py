@@ -6,8 +6,8 @@ that does not parse is a 400 and nothing is stored), `apply_eval` inside ingest'
 `on_success_job` after the commit, under `kept_only_if_answered` (a script that fails there
 removes the version just stored before its 400 is answered). The engine is `media.scripts`.
 
-`on_success_job` is the one function to move into a job (CONTRACTS: `jobs`) once the queue lands:
-Cloudinary runs on_success after answering; here it runs before, so the reply shows its effect.
+Cloudinary runs on_success after answering; here `on_success_job` runs before, so the reply
+already shows its effect and a failing script is the caller's 400 (a documented difference).
 """
 
 from __future__ import annotations
