@@ -71,8 +71,7 @@ async def deliver(request: Request) -> Response:
         return await _sprite_sidecar(request, services, asset, requested_format, path)
     if _is_original(asset, path.transformation, requested_format):
         return await _original(request, services, asset, path)
-    named = (await rules.get(services, cloud)).named if "t_" in path.transformation else {}
-    chain = parse(path.transformation, named=named.get)
+    chain = await _chain(rules, services, cloud, path.transformation)
     if asset.resource_type == "video":
         return await _video(request, services, asset, chain, requested_format, path, lambda: _may_render(rules, services, cloud, path))
     derivative = await caches.derivatives.get(
@@ -142,6 +141,13 @@ async def _find(
     return fetched
 
 
+async def _chain(rules: RulesLookup, services: Services, cloud: str, transformation: str) -> Chain:
+    """The URL's transformation parsed, its named transformations (`t_`) taken from the
+    cloud's rules; those are looked up only when the URL names one."""
+    named = (await rules.get(services, cloud)).named if "t_" in transformation else {}
+    return parse(transformation, named=named.get)
+
+
 async def _check_signature(rules: RulesLookup, services: Services, cloud: str, type_: str, path: DeliveryPath) -> None:
     """A signed URL must be signed by an active key of the cloud. The secrets are remembered
     with the cloud's other rules (`LOOKUP_TTL`): a key revoked by another process, such as
@@ -193,8 +199,7 @@ async def _stream(request: Request, services: Services, cloud: str, type_: str, 
     rules = services.caches.rules_lookup
     asset, fmt = await _find(services.caches.asset_lookup, services, cloud, "video", type_, master)
     await _check_access(rules, services, asset, master)
-    named = (await rules.get(services, cloud)).named if "t_" in master.transformation else {}
-    chain = parse(master.transformation, named=named.get)
+    chain = await _chain(rules, services, cloud, master.transformation)
     if child is None or child.part == "playlist":
         if child is not None:
             text, media_type = await streaming.media_playlist(services, asset, chain, child.track), streaming.STREAMING_FORMATS["m3u8"]
