@@ -10,7 +10,6 @@ from __future__ import annotations
 import email.utils
 import json
 import threading
-import time
 import urllib.parse
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from starlette.routing import Route
 
 from darkroom import catalog, transform
 from darkroom.api.errors import RateLimited, status_for
+from darkroom.media.lookups import Recent
 from darkroom.media.services import Services, services_of
 from darkroom.api.shapes import asset_json, delivery_urls, iso_time
 from darkroom.auth import ADMIN_API_REFUSALS, parse_basic_auth, verify_basic_auth
@@ -120,19 +120,16 @@ class _WindowCounter:
 
 
 _COUNTER = _WindowCounter()
-_SETTINGS: dict[str, tuple[float, dict[str, Any]]] = {}  # cloud → (monotonic time read, its settings)
+_SETTINGS: Recent[str, dict[str, Any]] = Recent(SETTINGS_TTL_SECONDS, max_entries=10_000)  # cloud → its settings
 
 
 async def settings_of(services: Services, cloud: str) -> dict[str, Any]:
     """A cloud's settings object (rate limit, folder mode, backups), read at most every
     SETTINGS_TTL_SECONDS per process."""
-    cached = _SETTINGS.get(cloud)
-    if cached is not None and time.monotonic() - cached[0] < SETTINGS_TTL_SECONDS:
-        return cached[1]
-    chosen = await services.db(cloud_settings, cloud)
-    if len(_SETTINGS) > 10_000:
-        _SETTINGS.clear()
-    _SETTINGS[cloud] = (time.monotonic(), chosen)
+    chosen = _SETTINGS.recall(cloud)
+    if chosen is None:
+        chosen = await services.db(cloud_settings, cloud)
+        _SETTINGS.keep(cloud, chosen)
     return chosen
 
 
