@@ -29,6 +29,7 @@ from darkroom.auth import ADMIN_API_REFUSALS, parse_basic_auth, verify_basic_aut
 from darkroom.catalog import Asset
 from darkroom.catalog.cloud_settings import cloud_settings, folder_mode_of
 from darkroom.errors import DarkroomError, Invalid
+from darkroom.vocabulary import STORED_RESOURCE_TYPES
 
 __all__ = [
     "settings_of",
@@ -39,6 +40,7 @@ __all__ = [
     "as_list",
     "as_bool",
     "list_item",
+    "resource_type_of",
     "search_item",
     "RATE_LIMIT",
     "RateLimit",
@@ -354,6 +356,14 @@ def _narrow(item: dict[str, Any], fields: Any, folder_mode: str) -> dict[str, An
         return item
     always = ("public_id", "asset_id", "folder" if folder_mode == "fixed" else "asset_folder")
     return {k: v for k, v in item.items() if k in always or k in wanted}
+
+
+def resource_type_of(request: Request) -> str:
+    """The path's `{resource_type}`, one darkroom stores (else 400, in Cloudinary's words)."""
+    resource_type: str = request.path_params["resource_type"]
+    if resource_type not in STORED_RESOURCE_TYPES:
+        raise Invalid(f"Invalid resource type - {resource_type}")
+    return resource_type
 
 
 def list_item(admin: Admin, asset: Asset, *, detail: bool = False) -> dict[str, Any]:
