@@ -61,7 +61,6 @@ async def publish(request: Request) -> Response:
         relations.publish, resource_type_of(request), admin.param("type") or None, as_list(admin.param("public_ids")),
         admin.param("prefix") or None, admin.param("tag") or None, overwrite=as_bool(admin.param("overwrite")),
     )
-    admin.services.caches.forget()
     return admin.reply({"published": [list_item(admin, asset) for asset in outcome.changed],
                         "failed": [{"public_id": public_id, "error": message} for public_id, message in outcome.failed]})
 
