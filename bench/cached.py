@@ -20,17 +20,13 @@ machine is shared: read the ratios, measured in the same run, more than the abso
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import re
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import cloudinary
@@ -39,6 +35,10 @@ import httpx
 import pyvips
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import transforms  # noqa: E402 - start, wait for and stop a server as the other benches do
+
 NGINX_FRONT = ROOT / "docs" / "nginx-front.conf"
 
 BARE_APP = r'''
@@ -86,41 +86,6 @@ http {{
 {body}
 }}
 """
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(url: str, process: subprocess.Popen[bytes]) -> None:
-    for _ in range(300):
-        if process.poll() is not None:
-            raise SystemExit(f"{process.args!r} exited with {process.returncode}")
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit(f"{url} did not answer")
-
-
-@contextlib.contextmanager
-def running(args: list[str], env: dict[str, str] | None = None, log: Path | None = None) -> Iterator[subprocess.Popen[bytes]]:
-    out = log.open("ab") if log else subprocess.DEVNULL
-    process = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        yield process
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def nginx_config(prefix: Path, body: str) -> Path:
@@ -195,13 +160,12 @@ def main() -> None:
 
 
 def run(work: Path, nginx: str, seconds: float, size: int) -> None:
-    port = free_port()
+    port = transforms.free_port()
     key, secret = str(10**14 + secrets.randbelow(10**14)), secrets.token_urlsafe(18)
     env = {**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH", str(ROOT / "src")), "CLOUDINARY_URL": f"cloudinary://{key}:{secret}@bench"}
     darkroom_args = [sys.executable, "-m", "darkroom", "serve", "--port", str(port), "--data-dir", str(work / "data"), "--log-level", "warning"]
-    with running(darkroom_args, env, work / "darkroom.log") as server:
-        base = f"http://127.0.0.1:{port}"
-        wait_for(f"{base}/health", server)
+    base = f"http://127.0.0.1:{port}"
+    with transforms.started(darkroom_args, env, work / "darkroom.log", f"{base}/health", "darkroom") as server:
         os.environ["CLOUDINARY_URL"] = f"cloudinary://{key}:{secret}@bench?upload_prefix={base}&cname=127.0.0.1:{port}"
         cloudinary.reset_config()
         cloudinary.config(secure=False)
@@ -213,26 +177,26 @@ def run(work: Path, nginx: str, seconds: float, size: int) -> None:
         (static / path.lstrip("/")).write_bytes(body)
 
         figures: dict[str, float] = {}
-        file_port = free_port()
+        file_port = transforms.free_port()
         file_conf = nginx_config(work / "nginx-file", f"    server {{ listen 127.0.0.1:{file_port}; root {static}; sendfile on; tcp_nopush on; }}")
-        with running([nginx, "-c", str(file_conf), "-p", str(work / "nginx-file")]) as process:
-            wait_for(f"http://127.0.0.1:{file_port}{path}", process)
+        with transforms.started([nginx, "-c", str(file_conf), "-p", str(work / "nginx-file")], dict(os.environ), work / "nginx-file.log",
+                                f"http://127.0.0.1:{file_port}{path}", "nginx (file)"):
             figures["nginx serving the file"] = wrk(f"http://127.0.0.1:{file_port}{path}", seconds)
 
-        bare_port = free_port()
+        bare_port = transforms.free_port()
         (work / "bare.py").write_text(BARE_APP)
-        with running([sys.executable, str(work / "bare.py"), str(static / path.lstrip("/")), str(bare_port)]) as process:
-            wait_for(f"http://127.0.0.1:{bare_port}/", process)
+        with transforms.started([sys.executable, str(work / "bare.py"), str(static / path.lstrip("/")), str(bare_port)], dict(os.environ),
+                                work / "bare.log", f"http://127.0.0.1:{bare_port}/", "bare uvicorn") as process:
             figures["bare uvicorn, same bytes"] = wrk(f"http://127.0.0.1:{bare_port}{path}", seconds, process.pid, "bare uvicorn, same bytes")
 
         httpx.get(url, timeout=30)
         figures["darkroom"] = wrk(url, seconds, server.pid, "darkroom")
 
-        front_port = free_port()
+        front_port = transforms.free_port()
         front_conf = nginx_config(work / "nginx-front", front_config(f"127.0.0.1:{port}", front_port, work / "nginx-front" / "cache"))
-        with running([nginx, "-c", str(front_conf), "-p", str(work / "nginx-front")]) as process:
-            front_url = f"http://127.0.0.1:{front_port}{path}"
-            wait_for(front_url, process)
+        front_url = f"http://127.0.0.1:{front_port}{path}"
+        with transforms.started([nginx, "-c", str(front_conf), "-p", str(work / "nginx-front")], dict(os.environ), work / "nginx-front.log",
+                                front_url, "nginx (front)"):
             assert httpx.get(front_url).headers.get("x-cache-status") == "HIT", "the front did not cache the versioned URL"
             figures["darkroom behind the nginx front"] = wrk(front_url, seconds)
 

@@ -24,8 +24,6 @@ import os
 import re
 import secrets
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,17 +35,13 @@ import psycopg
 import pyvips
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import transforms  # noqa: E402 - start, wait for and stop a server as the other benches do
+
 PG_ADMIN = os.environ.get("DARKROOM_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("DARKROOM_TEST_REDIS", "redis://127.0.0.1:6379/0")
 KEY, SECRET = str(10**14 + secrets.randbelow(10**14)), secrets.token_urlsafe(18)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextlib.contextmanager
@@ -70,33 +64,14 @@ def cluster(work: Path, nodes: int, database_url: str, cloud: str) -> Iterator[l
         "DARKROOM_STORAGE_URL": f"file://{work / 'blobs'}", "DARKROOM_REDIS_URL": REDIS_URL,
     }
     work.mkdir(parents=True, exist_ok=True)
-    processes, bases = [], []
-    try:
+    bases: list[str] = []
+    with contextlib.ExitStack() as nodes_running:  # each node stopped (its whole group) on the way out
         for index in range(nodes):
-            port = free_port()
-            log = (work / f"node{index}.log").open("ab")
-            processes.append(subprocess.Popen(
-                [sys.executable, "-m", "darkroom", "serve", "--port", str(port), "--data-dir", str(work / f"node{index}"), "--log-level", "warning"],
-                env=env, stdout=log, stderr=subprocess.STDOUT,
-            ))
+            port = transforms.free_port()
+            command = [sys.executable, "-m", "darkroom", "serve", "--port", str(port), "--data-dir", str(work / f"node{index}"), "--log-level", "warning"]
+            nodes_running.enter_context(transforms.started(command, env, work / f"node{index}.log", f"http://127.0.0.1:{port}/health", f"node {index}"))
             bases.append(f"http://127.0.0.1:{port}")
-        for base, process in zip(bases, processes):
-            for _ in range(300):
-                if process.poll() is not None:
-                    raise SystemExit(f"a node exited: see {work}")
-                with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                        break
-                time.sleep(0.1)
         yield bases
-    finally:
-        for process in processes:
-            process.send_signal(signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
 
 
 def upload(base: str, cloud: str, photo: bytes) -> tuple[str, int]:

@@ -31,8 +31,6 @@ import pathlib
 import random
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -49,6 +47,7 @@ ROOT = HERE.parent
 WORK_DIR = HERE / ".work"  # git-ignored
 sys.path.insert(0, str(ROOT))
 
+from bench.transforms import free_port, started  # noqa: E402 - start, wait for and stop a server as the other benches do
 from tests.security import hostile  # noqa: E402 - the same builders as the attack suites
 
 CLOUD, API_KEY, API_SECRET = "load", "424242424242424", "loadsecret-" + secrets.token_hex(8)
@@ -61,12 +60,6 @@ HOSTILE_MIX = {"bomb upload": 0.04, "gif upload": 0.02, "gif render": 0.05, "svg
 
 
 # ------------------------------------------------------------------------ the server
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextlib.contextmanager
@@ -82,30 +75,10 @@ def darkroom(work: pathlib.Path, workers: int) -> Iterator[tuple[subprocess.Pope
     env.pop("DARKROOM_DATABASE_URL", None)
     command = [sys.executable, "-m", "darkroom", "serve", "--host", "127.0.0.1", "--port", str(port),
                "--data-dir", str(data_dir), "--workers", str(workers), "--log-level", "warning"]
-    log = work / "load-server.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"darkroom exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            time.sleep(0.1)
-        else:
-            raise RuntimeError("darkroom did not become healthy within 60 s")
-        yield process, base
+        with started(command, env, work / "load-server.log", f"{base}/health", "darkroom") as process:
+            yield process, base
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=5)
         shutil.rmtree(data_dir, ignore_errors=True)
 
 

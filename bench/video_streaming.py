@@ -18,19 +18,13 @@ Goal (issue 12): under 3 s on this 2-core machine.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
-import secrets
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -44,51 +38,9 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from darkroom.catalog.streaming import PREDEFINED  # noqa: E402
 from darkroom.transform import Chain, parse  # noqa: E402
-from darkroom.video.streaming import Source, Track, encode_segment, ffmpeg_exe, plan_ladder  # noqa: E402
-
-CLOUD, API_KEY, API_SECRET = "bench", "123456789012345", secrets.token_hex(12)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def darkroom(work: Path) -> Iterator[str]:
-    """`darkroom serve` in its own process group, configured by CLOUDINARY_URL alone."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "CLOUDINARY_URL": f"cloudinary://{API_KEY}:{API_SECRET}@{CLOUD}", "PYTHONPATH": str(ROOT / "src")}
-    env.pop("DARKROOM_DATA_DIR", None)
-    env.pop("DARKROOM_DATABASE_URL", None)
-    command = [sys.executable, "-m", "darkroom", "serve", "--host", "127.0.0.1", "--port", str(port),
-               "--data-dir", str(work / "data"), "--log-level", "warning"]
-    log = work / "server.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"darkroom exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            time.sleep(0.1)
-        else:
-            raise RuntimeError("darkroom did not become healthy within 60 s")
-        yield base
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=5)
+from darkroom.video.ffmpeg import ffmpeg_exe  # noqa: E402
+from darkroom.video.streaming import Source, Track, encode_segment, plan_ladder  # noqa: E402
+from load import API_KEY, API_SECRET, CLOUD, darkroom  # noqa: E402 - the server every bench starts
 
 
 def make_source(path: Path, size: str, seconds: int) -> None:
@@ -104,7 +56,7 @@ def direct_encode(source: Path, out: Path, size: str, seconds: int) -> float:
     ladder = plan_ladder(Source(width, height, float(seconds), 30.0, True), Chain(), [parse(r["transformation"]) for r in PREDEFINED["4k"][1]])
     start, length = ladder.segment(0)
     began = time.perf_counter()
-    encode_segment(ffmpeg_exe(), source, out, Track(ladder.renditions[0]), start, length, timeout=120)
+    encode_segment(source, out, Track(ladder.renditions[0]), start, length, timeout=120)
     return time.perf_counter() - began
 
 
@@ -158,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         make_source(source, args.size, args.seconds)
         print(f"source: {args.size}, {args.seconds} s, {source.stat().st_size / 1e6:.1f} MB (made in {time.perf_counter() - began:.1f} s)")
         directs, firsts, seconds = [], [], []
-        with darkroom(work) as base:
+        with darkroom(work, workers=1) as (_, base):
             cloudinary.config(cloud_name=CLOUD, api_key=API_KEY, api_secret=API_SECRET, upload_prefix=base,
                               cname=base.removeprefix("http://"), secure=False, private_cdn=False)
             for trial in range(args.trials):

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import os
 import secrets
 import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,6 +85,47 @@ def start_server(data_dir: Path, database_url: str, *, cloud: str = "demo", extr
     scheme = "https" if "--tls-cert" in args else "http"
     server = LiveServer(f"{scheme}://127.0.0.1:{port}", f"127.0.0.1:{port}", cloud, api_key, api_secret, data_dir, database_url, process)
     return server
+
+
+# Chromium as the browser tests launch it: headless, quiet, and without the background traffic
+# (updates, sync) that would show up among the requests a test records.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+# What a test's web origin answers: (method, path with query, request body) -> (status, content type, body).
+Answer = Callable[[str, str, bytes], tuple[int, str, bytes]]
+
+
+@contextlib.contextmanager
+def web_origin(answer: Answer) -> Iterator[str]:
+    """Someone else's site on its own origin (an app page, a player's scripts) for a browser test;
+    yields its base URL and stops it on exit."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            self._reply(*answer("GET", self.path, b""))
+
+        def do_POST(self) -> None:  # noqa: N802
+            self._reply(*answer("POST", self.path, self.rfile.read(int(self.headers.get("Content-Length") or 0))))
+
+        def _reply(self, status: int, content_type: str, body: bytes) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def own_sqlite_server(tmp_path_factory: Any, name: str, **options: Any) -> Iterator[LiveServer]:

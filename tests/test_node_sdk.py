@@ -216,8 +216,12 @@ def test_every_node_resources_function(server: LiveServer, png_file: Path) -> No
     assert calls["delete_resources"]["deleted"] == {two: "deleted"}
     assert calls["restore"][two]["public_id"] == two  # backed up at upload (backup: true)
     assert calls["restore_by_asset_ids"]  # restored by asset id after a second delete
+    restored = {key: item for key, item in calls["restore_by_asset_ids"].items() if not key.startswith("rate_limit_")}
+    assert len(restored) == 1, restored
+    [(asset_id, item)] = restored.items()
+    assert (item["asset_id"], item["public_id"]) == (asset_id, two)  # keyed by the asset id, and it is `two`
     assert calls["delete_resources_by_tag"]["deleted"] == {one: "deleted"}
-    assert two in calls["delete_resources_by_prefix"]["deleted"]
+    assert calls["delete_resources_by_prefix"]["deleted"] == {two: "deleted"}  # one went by tag just before
     assert calls["delete_all_resources"]["deleted"] == {}
 
 

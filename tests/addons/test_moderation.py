@@ -14,6 +14,7 @@ import cloudinary.uploader
 import httpx
 import numpy as np
 import pytest
+from PIL import Image
 from support import LiveServer
 
 from darkroom.addons import ModelCache
@@ -178,3 +179,13 @@ def test_moderation_webhooks_follow_each_verdict(cld_sqlite: LiveServer, receive
     cloudinary.api.update(reply["public_id"], moderation_status="approved", notification_url=receiver.url(path))
     manual = [d.json for d in receiver.wait_for(path, count=3) if d.json["notification_type"] == "moderation"][-1]
     assert (manual["moderation_kind"], manual["moderation_status"]) == ("manual", "approved")
+
+
+def test_aws_rek_moderates_an_image_libvips_cannot_read(cld_sqlite: LiveServer, coffee: Path, tmp_path: Path) -> None:
+    """A BMP is an image darkroom decodes itself (`imaging.foreign`): moderated like a JPEG."""
+    bmp = tmp_path / "coffee.bmp"
+    Image.open(coffee).save(bmp)
+    reply = cloudinary.uploader.upload(str(bmp), public_id=new_id("bmp-rek"), moderation="aws_rek")
+    assert reply["format"] == "bmp"
+    assert reply["moderation"][0]["kind"] == "aws_rek"
+    assert reply["moderation"][0]["status"] == "approved"

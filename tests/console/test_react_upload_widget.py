@@ -8,12 +8,10 @@ and `onQueuesEnd` with Cloudinary's result shape — next-cloudinary's props, un
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import shutil
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,16 +21,13 @@ import httpx
 import pytest
 import pyvips
 
-from tests.support import LiveServer, start_server, stop_server, wait_until_healthy
+from tests.support import CHROMIUM, CHROMIUM_ARGS, LiveServer, own_sqlite_server, web_origin
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE_DIR = ROOT / "tests" / "node"
 COMPONENT = ROOT / "docs" / "examples" / "next" / "CldUploadWidget.jsx"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 pytestmark = [
     pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed (make test installs it)"),
@@ -71,13 +66,7 @@ createRoot(document.getElementById("root")).render(<App />);
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    data_dir = tmp_path_factory.mktemp("darkroom-react")
-    server = start_server(data_dir, f"sqlite:///{data_dir / 'darkroom.db'}")
-    try:
-        wait_until_healthy(server.base_url, server.process)
-        yield server
-    finally:
-        stop_server(server)
+    yield from own_sqlite_server(tmp_path_factory, "darkroom-react")
 
 
 @pytest.fixture(scope="module")
@@ -92,30 +81,15 @@ def react_app(live: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Ite
     script = bundle.read_bytes()
     signed: list[dict[str, Any]] = []
 
-    class App(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
-            self._reply("application/javascript", script) if self.path == "/app.js" else self._reply("text/html", page)
-
-        def do_POST(self) -> None:  # noqa: N802
-            params = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["paramsToSign"]
+    def answer(method: str, target: str, body: bytes) -> tuple[int, str, bytes]:
+        if method == "POST":  # the app's /api/sign
+            params = json.loads(body)["paramsToSign"]
             signed.append(params)
-            self._reply("application/json", json.dumps({"signature": cloudinary.utils.api_sign_request(params, live.api_secret)}).encode())
+            return 200, "application/json", json.dumps({"signature": cloudinary.utils.api_sign_request(params, live.api_secret)}).encode()
+        return (200, "application/javascript", script) if target == "/app.js" else (200, "text/html", page)
 
-        def _reply(self, content_type: str, body: bytes) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), App)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", signed
-    server.shutdown()
-    server.server_close()
+    with web_origin(answer) as origin:
+        yield origin, signed
 
 
 def test_react_component_uploads_through_the_apps_signature_endpoint(live: LiveServer, react_app: tuple[str, list[dict[str, Any]]], tmp_path: Path) -> None:

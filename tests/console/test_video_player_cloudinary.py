@@ -12,10 +12,8 @@ files from node_modules: no CDN). Every request the page makes is recorded; anyt
 
 from __future__ import annotations
 
-import http.server
 import json
 import mimetypes
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,7 @@ import pytest
 
 from tests.console.test_browser import ARTIFACTS, browser, live  # noqa: F401 - fixtures reused
 from tests.console.video_samples import CUE_TEXT, HEIGHT, WIDTH, Uploaded, upload_clip_and_track
-from tests.support import LiveServer
+from tests.support import LiveServer, web_origin
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
@@ -80,36 +78,19 @@ def uploaded(live: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Uplo
 def app_origin() -> Iterator[str]:
     """The app's own origin: its page per player version, and the player's files from node_modules."""
 
-    class App(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
-            parts = unquote(urlsplit(self.path).path).strip("/").split("/")
-            if len(parts) == 2 and parts[0] == "page" and parts[1] in PLAYERS:
-                _, script, css = PLAYERS[parts[1]]
-                body = APP_PAGE.format(version=parts[1], script=script, css=css, width=WIDTH).encode()
-                return self._reply(200, "text/html; charset=utf-8", body)
-            if len(parts) == 3 and parts[0] == "cvp" and parts[1] in PLAYERS and "/" not in parts[2] and not parts[2].startswith("."):
-                path = NODE_MODULES / PLAYERS[parts[1]][0] / "dist" / parts[2]
-                if path.is_file():
-                    kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-                    return self._reply(200, kind, path.read_bytes())
-            self._reply(404, "text/plain", b"not here")
+    def answer(_method: str, target: str, _body: bytes) -> tuple[int, str, bytes]:
+        parts = unquote(urlsplit(target).path).strip("/").split("/")
+        if len(parts) == 2 and parts[0] == "page" and parts[1] in PLAYERS:
+            _, script, css = PLAYERS[parts[1]]
+            return 200, "text/html; charset=utf-8", APP_PAGE.format(version=parts[1], script=script, css=css, width=WIDTH).encode()
+        if len(parts) == 3 and parts[0] == "cvp" and parts[1] in PLAYERS and "/" not in parts[2] and not parts[2].startswith("."):
+            path = NODE_MODULES / PLAYERS[parts[1]][0] / "dist" / parts[2]
+            if path.is_file():
+                return 200, mimetypes.guess_type(path.name)[0] or "application/octet-stream", path.read_bytes()
+        return 404, "text/plain", b"not here"
 
-        def _reply(self, status: int, content_type: str, body: bytes) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), App)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with web_origin(answer) as origin:
+        yield origin
 
 
 class Recorded:

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import pyvips
 
+from darkroom.api.errors import status_for
 from darkroom.errors import Invalid
 from darkroom.imaging import RenderRequest, render
 from darkroom.imaging.faces import detect_faces
@@ -322,6 +323,9 @@ def test_arguments_outside_cloudinarys_ranges_are_a_clear_400(text: str) -> None
 
 def test_a_parse_error_is_a_400() -> None:
     assert issubclass(ParseError, Invalid)
+    with pytest.raises(ParseError) as refused:
+        parse("e_sepia:101")
+    assert status_for(refused.value) == 400  # the status the API answers with
 
 
 

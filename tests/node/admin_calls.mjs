@@ -7,16 +7,9 @@
 // usage: node admin_calls.mjs FILE PREFIX
 
 import cloudinary from "cloudinary";
+import { attempt } from "./attempt.mjs";
 
 const { api, uploader } = cloudinary.v2;
-
-async function attempt(calls, name, run) {
-  try {
-    calls[name] = await run();
-  } catch (failure) {
-    calls[name] = { error: failure?.error?.message ?? failure?.message ?? String(failure) };
-  }
-}
 
 async function main() {
   const [file, prefix] = process.argv.slice(2);

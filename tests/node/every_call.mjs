@@ -9,17 +9,9 @@
 
 import fs from "node:fs";
 import cloudinary from "cloudinary";
+import { attempt } from "./attempt.mjs";
 
 const { api, uploader } = cloudinary.v2;
-
-async function attempt(calls, name, run) {
-  try {
-    calls[name] = await run();
-  } catch (failure) {
-    const error = failure?.error ?? failure;
-    calls[name] = { error: error?.message ?? String(error), http_code: error?.http_code };
-  }
-}
 
 // Chunked uploads return their stream at once; the result comes through the callback.
 function chunked(start) {

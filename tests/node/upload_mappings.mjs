@@ -5,16 +5,9 @@
 // usage: node upload_mappings.mjs FOLDER TEMPLATE NEW_TEMPLATE
 
 import cloudinary from "cloudinary";
+import { attempt } from "./attempt.mjs";
 
 const { api } = cloudinary.v2;
-
-async function attempt(calls, name, run) {
-  try {
-    calls[name] = await run();
-  } catch (failure) {
-    calls[name] = { error: failure?.error?.message ?? failure?.message ?? String(failure) };
-  }
-}
 
 async function main() {
   const [folder, template, newTemplate] = process.argv.slice(2);

@@ -7,6 +7,7 @@ Table-driven, pure: each row is a transformation and what it must plan. The live
 from __future__ import annotations
 
 import ast
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import quote
 
@@ -16,7 +17,7 @@ import darkroom.transform
 import darkroom.video
 from darkroom.errors import DarkroomError
 from darkroom.transform import parse
-from darkroom.video import LayerFile, SourceFacts, TranscodeRequest, UnsupportedVideoTransformation, auto_choice, choose_output, plan_transcode, sprite_index, sprite_layout
+from darkroom.video import FfmpegPlan, LayerFile, SourceFacts, TranscodeRequest, UnsupportedVideoTransformation, auto_choice, choose_output, plan_transcode, sprite_index, sprite_layout
 from darkroom.video.geometry import plan_resize
 from darkroom.video.transcode import trim_window
 
@@ -103,17 +104,21 @@ def test_the_extension_or_f_decides_what_is_made(transformation: str, extension:
     assert (output.kind, output.format) == (kind, fmt)
 
 
-def _arguments(transformation: str, extension: str, facts: SourceFacts = HD) -> list[str]:
+def _plan(
+    transformation: str, extension: str = "mp4", facts: SourceFacts = HD, layers: Mapping[str, LayerFile] | None = None, scratch: Path | None = None
+) -> FfmpegPlan:
     chain = parse(transformation)
     output = choose_output(chain, requested_format=extension, source_format="mp4", is_audio=not facts.has_video)
-    return plan_transcode(TranscodeRequest(Path("in.mp4"), facts, chain, output)).arguments(Path("out"))
+    return plan_transcode(TranscodeRequest(Path("in.mp4"), facts, chain, output, layers or {}, scratch))
+
+
+def _arguments(transformation: str, extension: str, facts: SourceFacts = HD) -> list[str]:
+    return _plan(transformation, extension, facts).arguments(Path("out"))
 
 
 @pytest.mark.parametrize(("angle", "size"), [("a_90", (1080, 1920)), ("a_-90", (1080, 1920)), ("a_180", (1920, 1080)), ("a_hflip", (1920, 1080))])
 def test_quarter_turns_and_flips(angle: str, size: tuple[int, int]) -> None:
-    chain = parse(angle)
-    output = choose_output(chain, requested_format="mp4", source_format="mp4", is_audio=False)
-    plan = plan_transcode(TranscodeRequest(Path("in.mp4"), HD, chain, output))
+    plan = _plan(angle)
     assert (plan.width, plan.height) == size
 
 
@@ -158,17 +163,15 @@ def test_what_cannot_be_planned_names_itself(transformation: str, extension: str
 
 @pytest.mark.parametrize("family", ["Arial',x='1", "A,movie=x", "A[b]", "A;b", "A=b"])
 def test_subtitle_fonts_cannot_reach_the_filter_graph(family: str) -> None:
-    chain = parse(f"l_subtitles:{quote(family, safe='')}_20:captions.srt")
-    output = choose_output(chain, requested_format="mp4", source_format="mp4", is_audio=False)
-    request = TranscodeRequest(Path("in.mp4"), HD, chain, output, {"subtitles:captions.srt": LayerFile(Path("captions.srt"))})
     with pytest.raises(UnsupportedVideoTransformation, match="font"):
-        plan_transcode(request)
+        _plan(f"l_subtitles:{quote(family, safe='')}_20:captions.srt", layers={"subtitles:captions.srt": LayerFile(Path("captions.srt"))})
 
 
 def test_fractional_bit_rates_plan_bits_per_second() -> None:
     args = _arguments("br_1.5m", "mp4")
     assert args[args.index("-b:v") + 1] == "1500000"
-    assert _arguments("br_2.5m:constant", "webm")[_arguments("br_2.5m:constant", "webm").index("-minrate") + 1] == "2500000"
+    constant = _arguments("br_2.5m:constant", "webm")
+    assert constant[constant.index("-minrate") + 1] == "2500000"
 
 
 def test_loops_and_the_planned_length_are_bounded() -> None:
@@ -185,11 +188,9 @@ def test_loops_and_the_planned_length_are_bounded() -> None:
 
 @pytest.mark.parametrize("folder", ["data's", "da:ta", "da,ta", "da;ta", "da\\ta"])
 def test_subtitle_files_in_a_path_filters_cannot_quote_are_refused(folder: str) -> None:
-    chain = parse("l_subtitles:captions.srt")
-    output = choose_output(chain, requested_format="mp4", source_format="mp4", is_audio=False)
     layer = LayerFile(Path(f"/srv/{folder}/spool/captions.srt"))
     with pytest.raises(DarkroomError, match="data directory") as caught:
-        plan_transcode(TranscodeRequest(Path("in.mp4"), HD, chain, output, {"subtitles:captions.srt": layer}))
+        _plan("l_subtitles:captions.srt", layers={"subtitles:captions.srt": layer})
     assert not isinstance(caught.value, UnsupportedVideoTransformation)  # the server's fault, not the URL's
     assert folder in (caught.value.detail or "")
 
@@ -218,9 +219,8 @@ def test_video_reads_transform_only_through_its_public_surface() -> None:
 
 
 def test_each_layer_without_fl_layer_apply_is_its_own_overlay(tmp_path: Path) -> None:
-    chain = parse("l_subtitles:captions.srt/l_text:Arial_30:Hi,g_north,so_0.5")
-    output = choose_output(chain, requested_format="mp4", source_format="mp4", is_audio=False)
-    plan = plan_transcode(TranscodeRequest(Path("in.mp4"), HD, chain, output, {"subtitles:captions.srt": LayerFile(Path("captions.srt"))}, tmp_path / "video"))
+    captions = {"subtitles:captions.srt": LayerFile(Path("captions.srt"))}
+    plan = _plan("l_subtitles:captions.srt/l_text:Arial_30:Hi,g_north,so_0.5", layers=captions, scratch=tmp_path / "video")
     graph = ";".join(plan.filters)
     assert "subtitles=" in graph and "overlay=" in graph and "enable='between(t,0.5,10)'" in graph
 

@@ -12,7 +12,7 @@ import cloudinary.uploader
 import httpx
 import pytest
 
-from support import LiveServer, configure_sdk, ffmpeg, lavfi_sources, own_sqlite_server
+from support import LiveServer, configure_sdk, ffmpeg, lavfi_sources, make_bucket, own_sqlite_server, s3_url
 from tests.video.media import probe, video_url
 
 
@@ -39,3 +39,21 @@ def test_a_long_transcode_answers_423_then_the_video(impatient: LiveServer, tmp_
         assert probe(tmp_path / "out.webm").width == 120
     finally:
         cloudinary.reset_config()
+
+
+def test_renders_of_a_video_kept_in_s3(tmp_path_factory: pytest.TempPathFactory, moto_endpoint: str, tmp_path: Path) -> None:
+    """Renders of an original in an S3 bucket (moto) read one local copy of it
+    (`media.streaming.SourceCopies`), and each gets the size it asked for."""
+    env = {"DARKROOM_STORAGE_URL": s3_url(moto_endpoint, make_bucket(moto_endpoint))}
+    for server in own_sqlite_server(tmp_path_factory, "video-s3", extra_env=env):
+        configure_sdk(server)
+        try:
+            clip = ffmpeg(tmp_path / "clip.mp4", *lavfi_sources(seconds=1), "-c:v", "libx264", "-c:a", "aac", "-shortest")
+            public_id = cloudinary.uploader.upload(str(clip), resource_type="video", public_id="s3/clip")["public_id"]
+            for width in (96, 64):
+                answer = httpx.get(video_url(public_id, width=width, format="mp4"), timeout=60)
+                assert answer.status_code == 200
+                (tmp_path / f"{width}.mp4").write_bytes(answer.content)
+                assert probe(tmp_path / f"{width}.mp4").width == width
+        finally:
+            cloudinary.reset_config()

@@ -203,7 +203,7 @@ def test_eager_streaming_profile_prepares_the_ladder(cld_sqlite: LiveServer, cli
 
 def test_ladder_of_a_video_kept_in_s3(tmp_path_factory: pytest.TempPathFactory, moto_endpoint: str, clip: Path) -> None:
     """Originals and segments in an S3 bucket (moto): the original is copied to local disk
-    once and shared by the segment encodes (`media.streaming._SourceCopies`)."""
+    once and shared by the segment encodes (`media.streaming.SourceCopies`)."""
     bucket = make_bucket(moto_endpoint)
     data_dir = tmp_path_factory.mktemp("s3-streaming")
     server = start_server(data_dir, f"sqlite:///{data_dir / 'd.db'}", extra_env={"DARKROOM_STORAGE_URL": s3_url(moto_endpoint, bucket)})

@@ -7,10 +7,8 @@ players come from tests/node (npm `hls.js`, `dashjs`); nothing is fetched from t
 
 from __future__ import annotations
 
-import http.server
 import os
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,13 +18,10 @@ import cloudinary.utils
 import imageio_ffmpeg
 import pytest
 
-from support import LiveServer
+from support import CHROMIUM, CHROMIUM_ARGS, Answer, LiveServer, web_origin
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--autoplay-policy=no-user-gesture-required",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 NODE_MODULES = Path(__file__).resolve().parents[1] / "node" / "node_modules"
 PLAYERS = {"hls": NODE_MODULES / "hls.js" / "dist" / "hls.min.js", "dash": NODE_MODULES / "dashjs" / "dist" / "modern" / "umd" / "dash.all.min.js"}
 
@@ -68,31 +63,21 @@ def clip_id(sqlite_server: LiveServer, tmp_path_factory: pytest.TempPathFactory)
     yield cloudinary.uploader.upload(str(path), resource_type="video", public_id="streams/browser", overwrite=True)["public_id"]
 
 
-def page_server(kind: str) -> tuple[http.server.ThreadingHTTPServer, str]:
+def page_answer(kind: str) -> Answer:
     """The player's own origin: the page and the player script, nothing else."""
     files = {"/": (PAGE.encode(), "text/html"), "/player.js": (PLAYERS[kind].read_bytes(), "text/javascript")}
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
-            body, kind_of = files.get(self.path.split("?")[0], (b"", ""))
-            self.send_response(200 if body else 404)
-            self.send_header("Content-Type", kind_of or "text/plain")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def answer(_method: str, target: str, _body: bytes) -> tuple[int, str, bytes]:
+        body, kind_of = files.get(target.split("?")[0], (b"", ""))
+        return 200 if body else 404, kind_of or "text/plain", body
 
-        def log_message(self, *_args: object) -> None:
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    return httpd, f"http://127.0.0.1:{httpd.server_address[1]}"
+    return answer
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     with playwright_sync.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"])
         yield chromium
         chromium.close()
 
@@ -101,24 +86,22 @@ def browser() -> Iterator[Any]:
 def test_player_on_another_origin_plays_the_ladder(browser: Any, sqlite_server: LiveServer, clip_id: str, kind: str, fmt: str) -> None:
     source = cloudinary.utils.cloudinary_url(clip_id, resource_type="video", transformation=[{"quality": "auto"}],
                                              streaming_profile="auto", format=fmt)[0] + "?_s=vp"
-    httpd, origin = page_server(kind)
-    context = browser.new_context()
-    try:
-        tab = context.new_page()
-        outside: list[str] = []
-        tab.on("request", lambda r: outside.append(r.url) if not r.url.startswith((origin, sqlite_server.base_url, "blob:", "data:")) else None)
-        tab.goto(origin + "/")
-        if not tab.evaluate("MediaSource.isTypeSupported('video/mp4; codecs=\"avc1.64001e\"')"):
-            pytest.skip("this Chromium has no H.264 in Media Source Extensions")
-        tab.evaluate("([kind, src]) => play(kind, src)", [kind, source])
-        # Past the first segment (2 s) into the second: both were fetched, decoded and played.
-        tab.wait_for_function("window.failure !== null || document.querySelector('video').currentTime > 2.5", timeout=60_000)
-        state = tab.evaluate("({failure: window.failure, time: document.querySelector('video').currentTime,"
-                             " width: document.querySelector('video').videoWidth})")
-        assert state["failure"] is None, state
-        assert state["time"] > 2.5 and state["width"] in (320, 480, 640), state
-        assert outside == []
-    finally:
-        context.close()
-        httpd.shutdown()
-        httpd.server_close()
+    with web_origin(page_answer(kind)) as origin:
+        context = browser.new_context()
+        try:
+            tab = context.new_page()
+            outside: list[str] = []
+            tab.on("request", lambda r: outside.append(r.url) if not r.url.startswith((origin, sqlite_server.base_url, "blob:", "data:")) else None)
+            tab.goto(origin + "/")
+            if not tab.evaluate("MediaSource.isTypeSupported('video/mp4; codecs=\"avc1.64001e\"')"):
+                pytest.skip("this Chromium has no H.264 in Media Source Extensions")
+            tab.evaluate("([kind, src]) => play(kind, src)", [kind, source])
+            # Past the first segment (2 s) into the second: both were fetched, decoded and played.
+            tab.wait_for_function("window.failure !== null || document.querySelector('video').currentTime > 2.5", timeout=60_000)
+            state = tab.evaluate("({failure: window.failure, time: document.querySelector('video').currentTime,"
+                                 " width: document.querySelector('video').videoWidth})")
+            assert state["failure"] is None, state
+            assert state["time"] > 2.5 and state["width"] in (320, 480, 640), state
+            assert outside == []
+        finally:
+            context.close()

@@ -13,7 +13,7 @@ from darkroom.imaging.faces import detect_faces, union
 from darkroom.imaging.errors import UnsupportedTransformation
 from darkroom.imaging.geometry import Box, is_focus_gravity
 from darkroom.vocabulary import OBJECT_NAMES
-from darkroom.imaging.regions import Coordinates, scaled_boxes, union_box
+from darkroom.imaging.regions import Coordinates, scaled_boxes
 
 PREVIEW = 500  # px: faces and saliency are found at this size (4000 px JPEGs shrink 8× on load)
 
@@ -76,9 +76,9 @@ def stored_focus(state: RenderState, kind: str, detail: str) -> Box | None:
     if (kind in FACE_WORDS or detail in FACE_WORDS) and regions.faces:
         boxes = stored_boxes(state, regions.faces)
         wants_all = "faces" in (kind, detail) or "adv_faces" in (kind, detail)
-        return union_box(boxes) if wants_all else max(boxes, key=lambda box: box.width * box.height)
+        return union(boxes) if wants_all else max(boxes, key=lambda box: box.width * box.height)
     if "ocr_text" in (kind, detail) and regions.text:
-        return union_box(stored_boxes(state, regions.text))
+        return union(stored_boxes(state, regions.text))
     return None
 
 
@@ -91,4 +91,4 @@ def _objects(state: RenderState, small: pyvips.Image, name: str, *, required: bo
         return None
     rgb = small.flatten(background=[255, 255, 255]) if small.hasalpha() else small
     found = [Box(*box) for label, _, box in state.find_objects(rgb.numpy()) if label.replace(" ", "_") == name]
-    return union_box(found) if found else None
+    return union(found) if found else None

@@ -38,6 +38,7 @@ __all__ = [
     "pixels",
     "predominant",
     "quality_scores",
+    "thumbnail",
 ]
 
 ANALYSIS_SIZE = 256  # px, the longest side analysed; enough for colours, hashes and focus
@@ -94,7 +95,7 @@ def analyse(
 def load_for_analysis(path: str | os.PathLike[str], size: int = ANALYSIS_SIZE) -> pyvips.Image:
     """The first page as an opaque 3-band sRGB thumbnail in memory (transparency flattened on white)."""
     try:
-        image = _thumbnail(path, size)
+        image = thumbnail(path, size)
         if image.hasalpha():
             image = image.flatten(background=[255] * (image.bands - 1))
         if image.interpretation != "srgb" or image.bands != 3:
@@ -109,7 +110,7 @@ def load_for_analysis(path: str | os.PathLike[str], size: int = ANALYSIS_SIZE) -
 ANALYSIS_MAX_PIXELS = 100_000_000
 
 
-def _thumbnail(path: str | os.PathLike[str], size: int, decoded: pyvips.Image | None = None) -> pyvips.Image:
+def thumbnail(path: str | os.PathLike[str], size: int, decoded: pyvips.Image | None = None) -> pyvips.Image:
     """A thumbnail at most `size` px a side: libvips shrinks while loading; a BMP, ICO,
     JPEG XL or PDF (first page) is decoded by `foreign` first."""
     if decoded is None:
@@ -258,7 +259,7 @@ def face_boxes(path: str | os.PathLike[str]) -> list[list[int]]:
     try:
         decoded = foreign.load_file(path, max_pixels=ANALYSIS_MAX_PIXELS)
         full_width = decoded.width if decoded is not None else pyvips.Image.new_from_file(str(path)).autorot().width
-        small = _thumbnail(path, DETECT_WIDTH, decoded)  # detect_faces scales no further
+        small = thumbnail(path, DETECT_WIDTH, decoded)  # detect_faces scales no further
     except pyvips.Error as error:
         raise InvalidImage("Image could not be analysed", detail=str(error)) from None
     if small.interpretation != "srgb" or small.format != "uchar":

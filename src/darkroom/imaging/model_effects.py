@@ -16,6 +16,8 @@ import numpy as np
 import pyvips
 
 from darkroom.imaging.context import normalise
+from darkroom.imaging.errors import InvalidImage
+from darkroom.imaging.metrics import thumbnail
 from darkroom.transform import Effect
 
 __all__ = ["ModelEffect", "STANDINS", "apply_model_effect", "faces_in", "load_rgb", "rgba_png", "standin"]
@@ -48,11 +50,14 @@ def apply_model_effect(frame: pyvips.Image, effect: ModelEffect) -> pyvips.Image
 def load_rgb(path: str | Path, max_side: int | None = None) -> np.ndarray:
     """A file's pixels, upright, as RGB uint8 (alpha flattened on white); at most `max_side` px on
     its longer side when given (shrink-on-load, so a large JPEG is never decoded whole)."""
-    if max_side is not None:
-        image = pyvips.Image.thumbnail(str(path), max_side, height=max_side, size="down")
-    else:
-        image = pyvips.Image.new_from_file(str(path), access="sequential").autorot()
-    return _rgb_array(normalise(image))
+    try:
+        if max_side is not None:
+            image = thumbnail(path, max_side)  # a BMP, ICO, JPEG XL or PDF too, through `foreign`
+        else:
+            image = pyvips.Image.new_from_file(str(path), access="sequential").autorot()
+        return _rgb_array(normalise(image))
+    except pyvips.Error as error:
+        raise InvalidImage("Image could not be decoded", detail=str(error)) from None
 
 
 def rgba_png(rgb: np.ndarray, alpha: np.ndarray) -> bytes:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from darkroom.imaging.geometry import Box
 
-__all__ = ["Regions", "scaled_boxes", "union_box"]
+__all__ = ["Regions", "scaled_boxes"]
 
 Coordinates = tuple[tuple[int, int, int, int], ...]  # x, y, width, height
 
@@ -32,10 +32,3 @@ def scaled_boxes(boxes: Coordinates, source: tuple[int, int], current: tuple[int
     sy = current[1] / source[1] if source[1] else 1.0
     return [Box(round(x * sx), round(y * sy), max(1, round(w * sx)), max(1, round(h * sy))) for x, y, w, h in boxes]
 
-
-def union_box(boxes: list[Box]) -> Box:
-    left = min(box.left for box in boxes)
-    top = min(box.top for box in boxes)
-    right = max(box.left + box.width for box in boxes)
-    bottom = max(box.top + box.height for box in boxes)
-    return Box(left, top, right - left, bottom - top)

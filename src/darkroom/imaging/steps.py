@@ -17,10 +17,9 @@ from darkroom.imaging import layers
 from darkroom.imaging.context import RenderState, each_frame, environment, length, pixels
 from darkroom.imaging.errors import TooManyPixels, TooSlow
 from darkroom.imaging.expressions import evaluate, evaluate_number
-from darkroom.imaging.faces import detect_faces
+from darkroom.imaging.faces import detect_faces, union
 from darkroom.imaging.focus import stored_boxes
 from darkroom.imaging.model_effects import apply_model_effect, standin
-from darkroom.imaging.regions import union_box
 from darkroom.imaging.geometry import Box
 from darkroom.imaging.resize import background_rgba, resize
 from darkroom.transform import Component, Pixels, Radius, rgba
@@ -28,7 +27,7 @@ from darkroom.transform import Component, Pixels, Radius, rgba
 
 def _effect_region(component: Component, state: RenderState) -> Box | None:
     if (component.gravity or "").startswith("ocr_text") and state.regions.text:
-        return union_box(stored_boxes(state, state.regions.text))  # `e_blur_region,g_ocr_text`: the text found by OCR
+        return union(stored_boxes(state, state.regions.text))  # `e_blur_region,g_ocr_text`: the text found by OCR
     if component.width is None and component.height is None and component.x is None and component.y is None:
         return None
     x = length(component.x, state.width, state) or 0

@@ -16,6 +16,7 @@ Models are loaded once per process (`addons.ModelCache`), per DARKROOM_MODELS_DI
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import weakref
@@ -130,15 +131,16 @@ def _analyse_pixels(cache: ModelCache, path: Path, request: AddonRequest, findin
     except InvalidImage:
         raise Invalid("Automatic moderation, OCR, tagging and detection are available for images only") from None
     scale = rgb.shape[1] / width if width else 1.0
+    faces = functools.cache(lambda: faces_in(rgb))  # adv_face detection and the tagger both count faces
     labels = _moderate(cache, rgb, request, findings)
     if request.ocr:
         lines = read_text(cache, rgb)
         findings.annotations["ocr"] = [_back(box, scale) for box in text_boxes(lines)] or None
         findings.annotations["ocr_text"] = "\n".join(line.text for line in lines) or None
         findings.add_info("ocr", "adv_ocr", {"status": "complete", "data": _scaled_vision(vision_annotations(lines), scale)})
-    detected = _detect(cache, rgb, request, findings, scale)
+    detected = _detect(cache, rgb, faces, request, findings, scale)
     if request.categorization:
-        _categorize(cache, rgb, request, findings, labels, detected)
+        _categorize(cache, rgb, len(faces()), request, findings, labels, detected)
     return findings
 
 
@@ -183,12 +185,12 @@ def _moderate(cache: ModelCache, rgb: np.ndarray | None, request: AddonRequest, 
     return labels
 
 
-def _detect(cache: ModelCache, rgb: np.ndarray, request: AddonRequest, findings: Findings, scale: float) -> list[tuple[str, float]]:
+def _detect(cache: ModelCache, rgb: np.ndarray, faces_found: Callable[[], list[tuple[int, int, int, int]]], request: AddonRequest, findings: Findings, scale: float) -> list[tuple[str, float]]:
     found: list[tuple[str, float]] = []
     objects: dict[str, Any] = {}
     for model in request.detection:
         if detection_family(model) == "adv_face":
-            faces = [_back(box, scale) for box in faces_in(rgb)]
+            faces = [_back(box, scale) for box in faces_found()]
             data = [{"bounding_box": {"top": y, "left": x, "width": w, "height": h}, "attributes": {}, "facial_landmarks": {}} for x, y, w, h in faces]
             findings.add_info("detection", "adv_face", {"status": "complete", "data": data})
             found.extend(("face", 0.9) for _ in faces[:1])
@@ -205,11 +207,11 @@ def _detect(cache: ModelCache, rgb: np.ndarray, request: AddonRequest, findings:
 
 
 def _categorize(
-    cache: ModelCache, rgb: np.ndarray, request: AddonRequest, findings: Findings, moderation_labels: list[str], detected: list[tuple[str, float]]
+    cache: ModelCache, rgb: np.ndarray, face_count: int, request: AddonRequest, findings: Findings, moderation_labels: list[str], detected: list[tuple[str, float]]
 ) -> None:
     """Every provider asked is answered by darkroom's tagger (docs/addons.md)."""
     categories = classify(cache, rgb) if cache.has_user_model("tagging") else []
-    categories += builtin_categories(rgb, len(faces_in(rgb)), moderation_labels)
+    categories += builtin_categories(rgb, face_count, moderation_labels)
     categories += detected
     best: dict[str, float] = {}
     for tag, confidence in categories:

@@ -120,16 +120,20 @@ async def _breakpoints(services: Services, origin: str, asset: Asset, source: Pa
     def text_for(width: int) -> str:
         return f"{base}/c_scale,w_{width}" if base else f"c_scale,w_{width}"
 
+    def rendering(transformation: str) -> RenderRequest:
+        # Named for the stored bytes: a PNG or WebP is decoded once for all the widths tried.
+        return RenderRequest(source, parse(transformation), source_format=asset.format, requested_format=fmt, limits=limits, source_key=asset.storage_key)
+
     measured: dict[int, Rendered] = {}  # width → its rendering: measured once, then listed and stored
 
     def measure(width: int) -> int:
-        measured[width] = render(RenderRequest(source, parse(text_for(width)), source_format=asset.format, requested_format=fmt, limits=limits))
+        measured[width] = render(rendering(text_for(width)))
         return len(measured[width].data)
 
     def plan() -> list[int]:
         width = asset.width or 1
         if base:
-            width = render(RenderRequest(source, parse(base), source_format=asset.format, requested_format=fmt, limits=limits)).width or width
+            width = render(rendering(base)).width or width
         widths = choose_breakpoints(settings, width, measure)
         for chosen in widths:  # choosing may not have needed every chosen width's size
             if chosen not in measured:

@@ -42,7 +42,7 @@ from darkroom.transform import Chain
 if TYPE_CHECKING:
     from darkroom.media.services import Services
 
-__all__ = ["CacheEvents", "ClientHints", "Derivative", "DerivativeCache", "StrictTransformationRefused", "Variant", "derived_storage_key", "store_derivative", "variant_key"]
+__all__ = ["CacheEvents", "ClientHints", "Derivative", "DerivativeCache", "StrictTransformationRefused", "Variant", "derived_storage_key", "find_stored", "store_derivative", "store_derivative_file", "variant_key"]
 
 log = logging.getLogger(__name__)
 
@@ -338,10 +338,33 @@ async def store_derivative(
     return False
 
 
+async def store_derivative_file(
+    services: Services, asset: Asset, variant: Variant, file: Path, *, fmt: str, width: int | None, height: int | None
+) -> bool:
+    """`store_derivative` for bytes in a file (videos, stream segments): streamed to the store."""
+    storage_key = derived_storage_key(asset, variant)
+    await services.store.put_file(storage_key, file)
+    if await services.db(record_derived, asset, variant, storage_key, file.stat().st_size, fmt, width, height):
+        return True
+    await services.store.delete(storage_key)
+    return False
+
+
 def derived_storage_key(asset: Asset, variant: Variant) -> str:
     """Where a derivative's blob lives: under its asset and version, named by its variant."""
     digest = hashlib.sha256("|".join(variant).encode()).hexdigest()[:40]
     return f"{asset.cloud}/derived/{asset.asset_id}/{asset.version}/{digest}"
+
+
+async def find_stored(services: Services, asset: Asset, variant: Variant) -> tuple[tuple[str, str, int | None, int | None], int] | None:
+    """The derivative's record (storage_key, format, width, height) and its blob's size, if both
+    are still there: a record whose blob vanished (a purge, a restore) counts as none, so the
+    caller renders it again. For callers that stream the blob rather than read it."""
+    record = await services.db(find_derived, asset.pk, asset.version, variant)
+    if record is None:
+        return None
+    size = await services.store.size(record[0])
+    return None if size is None else (record, size)
 
 
 def _derivative(data: bytes, fmt: str, vary_accept: bool, width: int | None, height: int | None) -> Derivative:

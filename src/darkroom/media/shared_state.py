@@ -59,15 +59,17 @@ class SharedState:
     """The single-machine behaviour: nothing to announce, locks only when the database can hold
     them (PostgreSQL advisory locks), counters left to the caller's process."""
 
-    spans_nodes = False  # whether single_flight excludes other processes (then a render is stored before its lock is freed)
-
     def __init__(self, engine: Engine | None = None) -> None:
         self.node_id = secrets.token_hex(8)  # names this process's own announcements
         supported = engine is not None and locks.supports_advisory_locks(engine)
         self._engine = locks.lock_engine(engine, LOCK_HOLDERS) if engine is not None and supported else None
         self._holders = anyio.Semaphore(LOCK_HOLDERS)  # released by whichever task stores the render
         self._lock_threads = anyio.CapacityLimiter(LOCK_HOLDERS)  # not the default pool that database queries use
-        self.spans_nodes = self._engine is not None
+
+    @property
+    def spans_nodes(self) -> bool:
+        """Whether single_flight excludes other processes (then a render is stored before its lock is freed)."""
+        return self._engine is not None
 
     async def start(self, on_invalidate: Callable[[], None]) -> None:
         """Begin listening for other nodes' writes (`on_invalidate` forgets this node's memories)."""
@@ -111,14 +113,15 @@ class SharedState:
 class RedisSharedState(SharedState):
     """Invalidations by pub/sub, single-flight by Redis locks, counters by INCR."""
 
-    spans_nodes = True
-
     def __init__(self, url: str) -> None:
         super().__init__(None)
-        self.spans_nodes = True
         self.url = url
         self._client: aioredis.Redis | None = None
         self._listener: asyncio.Task[None] | None = None
+
+    @property
+    def spans_nodes(self) -> bool:
+        return True
 
     @property
     def client(self) -> aioredis.Redis:

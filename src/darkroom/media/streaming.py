@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import os
 import re
@@ -34,10 +33,9 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from darkroom.catalog import Asset
-from darkroom.catalog.derived import find_derived, record_derived
 from darkroom.catalog.streaming import PREDEFINED, get_profile
 from darkroom.errors import DarkroomError, Invalid, NotFound
-from darkroom.media.derivatives import StrictTransformationRefused
+from darkroom.media.derivatives import StrictTransformationRefused, Variant, derived_storage_key, find_stored, store_derivative_file
 from darkroom.transform import Chain, parse
 from darkroom.video.streaming import (
     AUDIO_TRACK,
@@ -62,6 +60,7 @@ if TYPE_CHECKING:
 __all__ = [
     "LadderPreparing",
     "SegmentWork",
+    "SourceCopies",
     "StoredSegment",
     "StreamChild",
     "eager_entry",
@@ -82,7 +81,7 @@ STREAMING_FORMATS = {"m3u8": "application/vnd.apple.mpegurl", "mpd": "applicatio
 AUTO_PROFILE = "4k"  # sp_auto: the widest predefined ladder, cut at the source's size
 PREFETCH_AHEAD = 2  # segments of a track encoded ahead of the last one requested
 ENCODE_TIMEOUT = 300.0  # seconds for one segment's ffmpeg run
-SOURCE_LINGER = 120.0  # seconds a downloaded original is kept after its last segment encode
+SOURCE_LINGER = 120.0  # seconds a downloaded original is kept after its last encode
 _SP = re.compile(r"(?:^|[/,])sp_")
 
 
@@ -257,19 +256,16 @@ class SegmentWork:
         self._ahead = anyio.CapacityLimiter(1)  # background work ahead of players takes one slot at most
         self._inflight: dict[tuple[int, str, str, int], asyncio.Task[None]] = {}
         self._memo: OrderedDict[tuple[int, str, str, str], StoredSegment] = OrderedDict()
-        self._sources = _SourceCopies()
+        self._sources = SourceCopies()
 
     async def stored(self, services: Services, key: _SegmentKey) -> StoredSegment | None:
         hit = self._memo.get(key.memo)
         if hit is not None:
             return hit
-        record = await services.db(find_derived, key.asset.pk, key.asset.version, (key.transformation, key.variant))
-        if record is None:
+        stored = await find_stored(services, key.asset, Variant(key.transformation, key.variant))
+        if stored is None:
             return None
-        storage_key = record[0]
-        size = await services.store.size(storage_key)
-        if size is None:
-            return None  # the blob vanished (a purge, a restore): encode it again
+        (storage_key, *_), size = stored
         found = StoredSegment(storage_key, size, storage_key.rsplit("/", 1)[-1], key.content_type)
         self.remember(key, found)
         return found
@@ -348,11 +344,11 @@ def _encode(source: Path, folder: Path, ladder: Ladder, track: Track, group: ran
     return [out]
 
 
-class _SourceCopies:
-    """Local copies of originals kept in a remote store (S3), shared by the segment encodes of
-    a video and kept `SOURCE_LINGER` seconds after the last one, so a ladder of hundreds of
-    segments downloads its original once, not once per segment. A local store's files are
-    used in place (`Services.local_file`)."""
+class SourceCopies:
+    """Local copies of originals kept in a remote store (S3), shared by the encodes of a video
+    and kept `SOURCE_LINGER` seconds after the last one, so a ladder of hundreds of segments
+    (or several renders of one video, `media.video_derivatives`) downloads its original once,
+    not once per encode. A local store's files are used in place (`Services.local_file`)."""
 
     def __init__(self) -> None:
         self._copies: dict[str, _SourceCopy] = {}
@@ -417,16 +413,12 @@ def _split_file(encoded: Path, header: Path, media: Path) -> None:
 
 
 async def _keep(services: Services, key: _SegmentKey, file: Path) -> None:
-    """Blob first, record second (as `media.derivatives.store_derivative`, for a file)."""
-    asset = key.asset
-    digest = hashlib.sha256(f"{key.transformation}|{key.variant}".encode()).hexdigest()[:40]
-    storage_key = f"{asset.cloud}/derived/{asset.asset_id}/{asset.version}/{digest}"
-    await services.store.put_file(storage_key, file)
+    """Store the segment and remember it (unless the asset was destroyed or overwritten meanwhile)."""
+    variant = Variant(key.transformation, key.variant)
     size = file.stat().st_size
-    if not await services.db(record_derived, asset, (key.transformation, key.variant), storage_key, size, key.fmt, None, None):
-        await services.store.delete(storage_key)  # the asset was destroyed or overwritten meanwhile
-        return
-    services.caches.streaming.remember(key, StoredSegment(storage_key, size, digest, key.content_type))
+    if await store_derivative_file(services, key.asset, variant, file, fmt=key.fmt, width=None, height=None):
+        storage_key = derived_storage_key(key.asset, variant)
+        services.caches.streaming.remember(key, StoredSegment(storage_key, size, storage_key.rsplit("/", 1)[-1], key.content_type))
 
 
 async def eager_entry(services: Services, origin: str, asset: Asset, transformation: str, chain: Chain, fmt: str) -> dict[str, Any]:

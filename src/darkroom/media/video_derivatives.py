@@ -33,10 +33,10 @@ from typing import TYPE_CHECKING
 import anyio
 
 from darkroom.catalog import Asset
-from darkroom.catalog.derived import find_derived, record_derived
 from darkroom.errors import StillProcessing
-from darkroom.media.derivatives import StrictTransformationRefused, Variant, derived_storage_key
+from darkroom.media.derivatives import StrictTransformationRefused, Variant, derived_storage_key, find_stored, store_derivative, store_derivative_file
 from darkroom.media.layer_assets import find_layer_asset
+from darkroom.media.streaming import SourceCopies
 from darkroom.transform import Chain, Layer
 from darkroom.video import (
     LayerFile,
@@ -148,6 +148,7 @@ class VideoDerivatives:
         self._slots = anyio.CapacityLimiter(self.concurrency)
         self._inflight: dict[tuple[int, str, Variant], asyncio.Task[VideoDerivative]] = {}
         self.max_queued = self.QUEUE_FACTOR * self.concurrency
+        self._sources = SourceCopies()  # on S3, renders of one video share one download of it
 
     async def find(self, services: Services, asset: Asset, chain: Chain, requested_format: str | None, client: VideoClient) -> VideoDerivative | None:
         """The stored derivative, if there is one (and its blob is still there)."""
@@ -235,13 +236,10 @@ class VideoDerivatives:
             log.info("video derivative %s failed: %s", key[2].transformation, render.exception())
 
     async def _stored(self, services: Services, asset: Asset, variant: Variant, output: Output) -> VideoDerivative | None:
-        found = await services.db(find_derived, asset.pk, asset.version, variant)
+        found = await find_stored(services, asset, variant)
         if found is None:
             return None
-        storage_key, fmt, width, height = found
-        size = await services.store.size(storage_key)
-        if size is None:
-            return None  # the blob vanished (a purge, a restore): render it again
+        (storage_key, fmt, width, height), size = found
         return VideoDerivative(storage_key, size, fmt, output.content_type, _etag(storage_key, size), output.vary, width, height)
 
     async def _render(self, services: Services, asset: Asset, chain: Chain, output: Output, variant: Variant) -> VideoDerivative:
@@ -250,15 +248,13 @@ class VideoDerivatives:
         scratch = services.spool_dir / f"video-{secrets.token_hex(8)}"
         try:
             async with self._slots, contextlib.AsyncExitStack() as files:
-                source = await files.enter_async_context(services.local_file(asset.storage_key))
+                source = await files.enter_async_context(self._sources.open(services, asset.storage_key))
                 layers = await _layer_files(services, asset, chain, files)
                 request = TranscodeRequest(source, source_facts(asset), chain, output, layers, scratch)
                 made, width, height = await anyio.to_thread.run_sync(lambda: _make(request, asset, services, self.timeout))
             storage_key = derived_storage_key(asset, variant)
             size = made.stat().st_size
-            await services.store.put_file(storage_key, made)
-            if not await services.db(record_derived, asset, variant, storage_key, size, output.format, width, height):
-                await services.store.delete(storage_key)  # destroyed or overwritten meanwhile
+            await store_derivative_file(services, asset, variant, made, fmt=output.format, width=width, height=height)
             etag = _etag(storage_key, size)
             return VideoDerivative(storage_key, size, output.format, output.content_type, etag, output.vary, width, height)
         finally:
@@ -293,10 +289,8 @@ async def _store_sprite_index(services: Services, asset: Asset, chain: Chain, ou
     facts = source_facts(asset)
     image_name = asset.public_id.rsplit("/", 1)[-1] + ".jpg"
     data = sprite_index(sprite_layout(chain, facts), image_name, facts.duration).encode()
+    await store_derivative(services, asset, variant, data, fmt=output.format, width=None, height=None)
     storage_key = derived_storage_key(asset, variant)
-    await services.store.put_bytes(storage_key, data)
-    if not await services.db(record_derived, asset, variant, storage_key, len(data), output.format, None, None):
-        await services.store.delete(storage_key)
     return VideoDerivative(storage_key, len(data), output.format, output.content_type, _etag(storage_key, len(data)), output.vary)
 
 

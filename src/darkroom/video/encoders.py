@@ -16,7 +16,7 @@ from typing import Any
 from darkroom.transform import Chain
 from darkroom.video.outputs import Output, UnsupportedVideoTransformation
 
-__all__ = ["choose_codecs", "encoder_arguments", "muxer_arguments"]
+__all__ = ["choose_codecs", "encoder_arguments", "h264_crf", "muxer_arguments"]
 
 _QUALITY_AUTO_CRF = {"best": 19, "good": 23, "eco": 26, "low": 30}  # H.264/H.265 scale (0-51)
 
@@ -94,10 +94,15 @@ def _crf(chain: Chain, scale: int) -> int:
     if quality is None or quality.auto is not None:
         crf = _QUALITY_AUTO_CRF[quality.auto if quality is not None and quality.auto else "good"]
     elif quality.level is not None:
-        crf = round(51 - quality.level * 0.33)
+        crf = h264_crf(quality.level)
     else:
         crf = _QUALITY_AUTO_CRF["good"]
     return round(crf * scale / 51)
+
+
+def h264_crf(level: int) -> int:
+    """`q_N` (1-100) as an x264 constant-rate factor: 51 (worst) down to 18 (near-lossless)."""
+    return round(51 - level * 0.33)
 
 
 def _bit_rate(chain: Chain) -> tuple[str, bool] | None:
@@ -116,7 +121,7 @@ def bits_per_second(rate: str) -> int:
 
 
 def _video_encoder(chain: Chain, codec: str, output: Output) -> list[str]:
-    spec = next((c.video_codec for c in reversed(chain.components) if c.video_codec), "") or ""
+    spec = _last(chain, "video_codec") or ""
     parts = spec.split(":")[1:]
     if codec == "h264":
         args = ["-c:v", "libx264", "-preset", "veryfast"]

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO
 from xml.sax.saxutils import quoteattr
@@ -42,7 +42,8 @@ from xml.sax.saxutils import quoteattr
 from darkroom.errors import DarkroomError, Invalid
 from darkroom.video.ffmpeg import TranscodeFailed, TranscodeTimedOut, run_ffmpeg
 from darkroom.transform import Chain, Component, Pixels, Relative
-from darkroom.video.encoders import bits_per_second
+from darkroom.video.encoders import bits_per_second, h264_crf
+from darkroom.video.geometry import even
 
 __all__ = [
     "AUDIO_TRACK",
@@ -213,20 +214,15 @@ class _Options:
         for component in components:
             _refuse_unsupported(component)
             if component.bit_rate:
-                found = _replace(found, bit_rate=bits_per_second(component.bit_rate))
+                found = replace(found, bit_rate=bits_per_second(component.bit_rate))
             if component.fps:
-                found = _replace(found, fps=_fps(component.fps))
+                found = replace(found, fps=_fps(component.fps))
             if component.quality is not None and component.quality.level is not None:
-                # q_1..100 → x264 CRF 51..18: a quality floor under the rung's bit-rate cap.
-                found = _replace(found, crf=round(51 - (component.quality.level / 100) * 33))
+                # A quality floor under the rung's bit-rate cap, as a transcode reads q_N.
+                found = replace(found, crf=h264_crf(component.quality.level))
             if component.audio_codec == "none":
-                found = _replace(found, no_audio=True)
+                found = replace(found, no_audio=True)
         return found
-
-
-def _replace(options: _Options, **changes: object) -> _Options:
-    values = {**options.__dict__, **changes}
-    return _Options(**values)
 
 
 # What a streaming URL may combine with `sp_`: sizes and crops, quality, bit rate, frame rate,
@@ -299,9 +295,6 @@ def _crop_to_aspect(picture: Picture, aspect: float) -> Picture:
 
 
 def _even(picture: Picture, width: float, height: float) -> Picture:
-    def even(value: float) -> int:
-        return max(2, int(round(value / 2)) * 2)
-
     return Picture(picture.crop, even(width), even(height))
 
 
@@ -464,8 +457,10 @@ class Track:
         return self.rendition.track if self.rendition else AUDIO_TRACK
 
 
-_FRAGMENTED = ["-avoid_negative_ts", "disabled", "-use_editlist", "0",
-               "-movflags", "+frag_keyframe+empty_moov+default_base_moof+frag_discont+skip_trailer"]
+# Fragmented MP4 timed at the segment's real position: the same muxer options for a video
+# segment (as ffmpeg options) and for the audio segment muxer (as its format options).
+_MP4_OPTIONS = {"movflags": "+frag_keyframe+empty_moov+default_base_moof+frag_discont+skip_trailer", "use_editlist": "0", "avoid_negative_ts": "disabled"}
+_FRAGMENTED = [argument for name, value in _MP4_OPTIONS.items() for argument in (f"-{name}", value)]
 
 
 def encode_segment(source: Path, out: Path, track: Track, start: float, length: float, *, timeout: float,
@@ -504,7 +499,7 @@ def encode_audio_segments(source: Path, folder: Path, ladder: Ladder, group: ran
     start = ladder.start(group.start)
     last_start, last_length = ladder.segment(group.stop - 1)
     cuts = ",".join(f"{ladder.start(i) - start:.6f}" for i in group[1:])
-    options = "movflags=+frag_keyframe+empty_moov+default_base_moof+frag_discont+skip_trailer:use_editlist=0:avoid_negative_ts=disabled"
+    options = ":".join(f"{name}={value}" for name, value in _MP4_OPTIONS.items())
     _run(["-ss", f"{start:.6f}", "-t", f"{last_start + last_length - start:.6f}",
           "-i", str(source), *_track_arguments(Track(None)), "-output_ts_offset", f"{start:.6f}",
           "-f", "segment", *(["-segment_times", cuts] if cuts else []), "-segment_format", "mp4",

@@ -39,7 +39,7 @@ from darkroom.video.encoders import choose_codecs, encoder_arguments, muxer_argu
 from darkroom.video.geometry import even, gravity_offsets, needs_resize, plan_resize
 from darkroom.video.outputs import Output, UnsupportedVideoTransformation
 
-__all__ = ["FfmpegPlan", "LayerFile", "SourceFacts", "TranscodeRequest", "ffmpeg_arguments", "layer_key", "plan_transcode", "scratch_file", "trim_window"]
+__all__ = ["FfmpegPlan", "LayerFile", "SourceFacts", "TranscodeRequest", "layer_key", "plan_transcode", "scratch_file", "trim_window"]
 
 DEFAULT_FPS = 25.0
 ANIMATION_FPS = 10.0  # GIF/animated WebP frames per second when `vs_` does not say
@@ -92,8 +92,11 @@ def scratch_file(prefix: Path, name: str) -> Path:
 
 def layer_key(layer: Layer) -> str:
     """How the caller names the file of a stored layer: `image:…`, `video:…` or `subtitles:…`."""
-    kind = "subtitles" if layer.kind == "subtitles" else layer.resource_type
-    return f"{kind}:{layer.public_id}"
+    return f"{_layer_kind(layer)}:{layer.public_id}"
+
+
+def _layer_kind(layer: Layer) -> str:
+    return "subtitles" if layer.kind == "subtitles" else layer.resource_type
 
 
 @dataclass
@@ -125,11 +128,6 @@ class FfmpegPlan:
         return [*args, "-sn", "-dn", "-map_metadata", "-1", *self.encoder_arguments, *self.muxer_arguments, str(output)]
 
 
-def ffmpeg_arguments(request: TranscodeRequest, output: Path) -> list[str]:
-    """The chain as ffmpeg arguments writing `output` (see `plan_transcode`)."""
-    return plan_transcode(request).arguments(output)
-
-
 def plan_transcode(request: TranscodeRequest) -> FfmpegPlan:
     """Plan the ffmpeg run that makes `request.output` from the source (see the module docstring)."""
     output = request.output
@@ -148,9 +146,11 @@ def plan_transcode(request: TranscodeRequest) -> FfmpegPlan:
         graph.audio = None
     if graph.video is None and graph.audio is None:
         raise UnsupportedVideoTransformation("The result would have neither video nor audio")
-    start, end = trim_window(_main_components(request.chain), facts.duration)
-    graph.open_main(start, end - start, _loops(request.chain))
-    for scope in _scopes(request.chain):
+    scopes = _scopes(request.chain)
+    main = _main_components(scopes)
+    start, end = trim_window(main, facts.duration)
+    graph.open_main(start, end - start, _loops(main))
+    for scope in scopes:
         graph.apply(scope)
     if graph.video is None and graph.audio is None:
         raise UnsupportedVideoTransformation("The result would have neither video nor audio")
@@ -212,21 +212,17 @@ def trim_window(components: list[Component], duration: float) -> tuple[float, fl
     return start, end
 
 
-def _main_components(chain: Chain) -> list[Component]:
+def _main_components(scopes: list[_Scope]) -> list[Component]:
     """Components that act on the base video (not inside a layer's scope)."""
-    return [component for scope in _scopes(chain) if scope.layer is None for component in scope.components]
+    return [component for scope in scopes if scope.layer is None for component in scope.components]
 
 
 MAX_LOOPS = 100  # e_loop repeats in one chain: each is another ffmpeg input
 MAX_OUTPUT_SECONDS = 3600.0  # the longest result a URL may make of a shorter source (loops, splices, slow-downs)
 
 
-def _loops(chain: Chain) -> int:
-    total = 0
-    for component in _main_components(chain):
-        for effect in component.effects:
-            if effect.name == "loop":
-                total += _bounded_int(effect, 0, 1, 1, 100)
+def _loops(main: list[Component]) -> int:
+    total = sum(_bounded_int(effect, 0, 1, 1, 100) for component in main for effect in component.effects if effect.name == "loop")
     if total > MAX_LOOPS:
         # Every repeat opens the source again: 64 components of e_loop:100 would be 6,401 inputs.
         raise UnsupportedVideoTransformation(f"Too many loops - {total}; at most {MAX_LOOPS} in one transformation")
@@ -242,6 +238,11 @@ class _Scope:
     layer: Layer | None = None
     apply: Component | None = None  # the `fl_layer_apply` component: placement and timing
     splice: bool = False
+
+    @property
+    def own_apply(self) -> Component | None:
+        """The `fl_layer_apply` component when there is one apart from the `l_` component."""
+        return self.apply if self.apply is not None and self.apply is not self.components[0] else None
 
 
 def _scopes(chain: Chain) -> list[_Scope]:
@@ -303,18 +304,18 @@ class _Graph:
         return len(self.inputs) - 1
 
     def video_filter(self, text: str) -> None:
-        if self.video is None:
-            return
-        label = self._label("v")
-        self.statements.append(f"[{self.video}]{text}[{label}]")
-        self.video = label
+        self.video = self._then(self.video, "v", text)
 
     def audio_filter(self, text: str) -> None:
-        if self.audio is None:
-            return
-        label = self._label("a")
-        self.statements.append(f"[{self.audio}]{text}[{label}]")
-        self.audio = label
+        self.audio = self._then(self.audio, "a", text)
+
+    def _then(self, stream: str | None, prefix: str, text: str) -> str | None:
+        """Filter `text` applied to `stream`: the new label (no stream: still none)."""
+        if stream is None:
+            return None
+        label = self._label(prefix)
+        self.statements.append(f"[{stream}]{text}[{label}]")
+        return label
 
     # -- the base input
 
@@ -452,8 +453,7 @@ class _Graph:
     def _layer_file(self, layer: Layer) -> LayerFile:
         found = self.request.layers.get(layer_key(layer))
         if found is None:
-            kind = "subtitles" if layer.kind == "subtitles" else layer.resource_type
-            raise UnsupportedVideoTransformation(f"Unknown or invalid referenced {kind} {layer.public_id} of type {layer.delivery_type}")
+            raise UnsupportedVideoTransformation(f"Unknown or invalid referenced {_layer_kind(layer)} {layer.public_id} of type {layer.delivery_type}")
         return found
 
     def _text_picture(self, layer: Layer, component: Component) -> LayerFile:
@@ -474,7 +474,7 @@ class _Graph:
             raise UnsupportedVideoTransformation("Overlays need a video stream")
         index = self._input(picture.path)
         label, width, height = self._sized_layer(f"{index}:v:0", picture.width, picture.height, scope.components)
-        timing = [*scope.components, *([scope.apply] if scope.apply is not None else [])]
+        timing = [*scope.components, *([scope.own_apply] if scope.own_apply is not None else [])]
         start, end = trim_window(timing, self.duration) if _has_trim(timing) else (0.0, self.duration)
         self._overlay(label, width, height, scope.apply, start, end)
 
@@ -491,7 +491,7 @@ class _Graph:
         own_start, own_end = trim_window(list(scope.components), facts.duration)
         index = self._input(found.path, *_trim_options(own_start, own_end - own_start))
         label, width, height = self._sized_layer(f"{index}:v:0", facts.width, facts.height, scope.components)
-        apply = [scope.apply] if scope.apply is not None and scope.apply is not scope.components[0] else []
+        apply = [scope.own_apply] if scope.own_apply is not None else []
         show_from, show_to = trim_window(apply, self.duration) if _has_trim(apply) else (0.0, self.duration)
         shifted = self._label("l")
         self.statements.append(f"[{label}]setpts=PTS-STARTPTS+{show_from:g}/TB[{shifted}]")
@@ -537,8 +537,8 @@ class _Graph:
             raise UnsupportedVideoTransformation(f"fl_splice needs a video layer, not {scope.layer.public_id}")
         own_start, own_end = trim_window(list(scope.components), facts.duration)
         index = self._input(found.path, *_trim_options(own_start, own_end - own_start))
-        prepend = scope.apply is not None and scope.apply is not scope.components[0] and scope.apply.start_offset in ("0", "0p")
-        if scope.apply is not None and scope.apply.start_offset not in (None, "0", "0p") and scope.apply is not scope.components[0]:
+        at = scope.own_apply.start_offset if scope.own_apply is not None else None
+        if at not in (None, "0", "0p"):
             raise UnsupportedVideoTransformation("fl_splice at an offset other than the start or the end is not supported")
         clip_video, clip_audio = None, None
         if self.video is not None:
@@ -556,7 +556,7 @@ class _Graph:
             clip_audio = self._normalized_audio(f"{index}:a:0" if facts.has_audio else None, clip_length)
             self.audio = self._normalized_audio(self.audio, self.duration)
         parts = [(self.video, self.audio), (clip_video, clip_audio)]
-        self._concat(parts[::-1] if prepend else parts)
+        self._concat(parts[::-1] if at is not None else parts)  # so_0 on fl_layer_apply: before the base
         self.duration += clip_length
 
     def _normalized_audio(self, label: str | None, seconds: float) -> str:
