@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from darkroom.api.admin_analysis import analysis_fields
-from darkroom.api.admin_http import Admin, as_bool, as_list, authorize, canonical_transformation, guard_routes, list_item, reply
+from darkroom.api.admin_http import Admin, as_bool, as_list, authorize, canonical_transformation, guard_routes, list_item, reply, resource_type_of
 from darkroom.api.callers import authenticate
 from darkroom.media.addons import StoredAnalysis, addon_request, analyse_stored, moderation_decided, record_stored, stored_coordinates
 from darkroom.media.ingest import delete_blobs
@@ -127,13 +127,6 @@ async def _page(admin: Admin, filters: Listing) -> Response:
     return admin.reply(body)
 
 
-def _resource_type(request: Request) -> str:
-    resource_type: str = request.path_params["resource_type"]
-    if resource_type not in STORED_RESOURCE_TYPES:
-        raise Invalid(f"Invalid resource type - {resource_type}")
-    return resource_type
-
-
 async def resources_or_asset(request: Request) -> Response:
     """`/resources/{x}`: a listing when x is a resource type, else an asset_id's details."""
     if request.path_params["resource_type"] in STORED_RESOURCE_TYPES:
@@ -145,7 +138,7 @@ async def resources_or_asset(request: Request) -> Response:
 
 async def list_by_type(request: Request) -> Response:
     admin = await authorize(request)
-    filters = _listing(admin, resource_type=_resource_type(request), type=request.path_params.get("type"),
+    filters = _listing(admin, resource_type=resource_type_of(request), type=request.path_params.get("type"),
                        prefix=admin.param("prefix") or None)
     return await _page(admin, filters)
 
@@ -155,10 +148,10 @@ async def by_type_and_delivery(request: Request) -> Response:
     admin = await authorize(request)
     public_ids = as_list(admin.param("public_ids"))
     if not public_ids:
-        filters = _listing(admin, resource_type=_resource_type(request), type=request.path_params["type"],
+        filters = _listing(admin, resource_type=resource_type_of(request), type=request.path_params["type"],
                            prefix=admin.param("prefix") or None)
         return await _page(admin, filters)
-    found = await admin.db(listing.resources_by_public_ids, _resource_type(request), request.path_params["type"], public_ids)
+    found = await admin.db(listing.resources_by_public_ids, resource_type_of(request), request.path_params["type"], public_ids)
     return admin.reply({"resources": [list_item(admin, a) for a in found]})
 
 
@@ -176,21 +169,21 @@ async def by_asset_folder(request: Request) -> Response:
 
 async def by_tag(request: Request) -> Response:
     admin = await authorize(request)
-    return await _page(admin, _listing(admin, resource_type=_resource_type(request), tag=request.path_params["tag"]))
+    return await _page(admin, _listing(admin, resource_type=resource_type_of(request), tag=request.path_params["tag"]))
 
 
 async def by_context(request: Request) -> Response:
     admin = await authorize(request)
     key = str(admin.required("key"))
     value = admin.param("value")
-    return await _page(admin, _listing(admin, resource_type=_resource_type(request), context_key=key,
+    return await _page(admin, _listing(admin, resource_type=resource_type_of(request), context_key=key,
                                        context_value=None if value in (None, "") else str(value)))
 
 
 async def by_moderation(request: Request) -> Response:
     """`resources_by_moderation(kind, status)`: assets a kind moderated, by their overall status."""
     admin = await authorize(request)
-    filters = _listing(admin, resource_type=_resource_type(request), moderation_status=request.path_params["status"],
+    filters = _listing(admin, resource_type=resource_type_of(request), moderation_status=request.path_params["status"],
                        moderation_kind=request.path_params["kind"])
     return await _page(admin, filters)
 
@@ -217,7 +210,7 @@ def _derived_json(admin: Admin, asset: Any, item: listing.Derived) -> dict[str, 
 async def resource(request: Request) -> Response:
     admin = await authorize(request)
     path = request.path_params
-    identity = (_resource_type(request), path["type"], path["public_id"])
+    identity = (resource_type_of(request), path["type"], path["public_id"])
     try:
         asset, derived = await admin.db(listing.asset_details, *identity)
     except AssetNotFound:
@@ -245,7 +238,7 @@ async def update(request: Request) -> Response:
     path = request.path_params
     params = admin.params
     wanted = addon_request({k: v for k, v in params.items() if k != "moderation"}, "update")  # `moderation` is no update parameter
-    current = (await admin.db(listing.asset_details, _resource_type(request), path["type"], path["public_id"]))[0] if wanted.analyses else None
+    current = (await admin.db(listing.asset_details, resource_type_of(request), path["type"], path["public_id"]))[0] if wanted.analyses else None
     analysis = await analyse_stored(admin.services, current, wanted)
     try:
         return await _update(admin, request, analysis)
@@ -266,7 +259,7 @@ async def _update(admin: Admin, request: Request, analysis: StoredAnalysis) -> R
         moderation_status=params.get("moderation_status"),
         access_mode=params.get("access_mode"),
     )
-    asset = await admin.db(update_resource, _resource_type(request), path["type"], path["public_id"], changes)
+    asset = await admin.db(update_resource, resource_type_of(request), path["type"], path["public_id"], changes)
     url = str(params.get("notification_url") or "") or None
     asset, addon_fields = await record_stored(admin.services, asset, analysis, url, api_key=admin.api_key)
     if changes.moderation_status is not None:
@@ -321,7 +314,7 @@ async def _deletion_reply(admin: Admin, outcome: Deletion, kind: dict[str, str] 
 async def delete_resources(request: Request) -> Response:
     """DELETE `/resources/{rt}/{t}`: by public_ids, by prefix, or all."""
     admin = await authorize(request)
-    resource_type, type_ = _resource_type(request), request.path_params["type"]
+    resource_type, type_ = resource_type_of(request), request.path_params["type"]
     target = await _target(admin)
     public_ids = as_list(admin.param("public_ids"))
     if public_ids:
@@ -338,7 +331,7 @@ async def delete_resources(request: Request) -> Response:
 
 async def delete_by_tag(request: Request) -> Response:
     admin = await authorize(request)
-    outcome = await admin.db(delete_matching, _resource_type(request), None, tag=request.path_params["tag"],
+    outcome = await admin.db(delete_matching, resource_type_of(request), None, tag=request.path_params["tag"],
                              target=await _target(admin), next_cursor=admin.param("next_cursor") or None)
     return await _deletion_reply(admin, outcome)
 
@@ -386,7 +379,7 @@ async def delete_backed_up(request: Request) -> Response:
 async def tags(request: Request) -> Response:
     admin = await authorize(request)
     found, cursor = await admin.db(
-        listing.list_tags, _resource_type(request), admin.param("prefix") or None,
+        listing.list_tags, resource_type_of(request), admin.param("prefix") or None,
         max_results_from(admin.param("max_results")), admin.param("next_cursor") or None,
     )
     body: dict[str, Any] = {"tags": found}
@@ -402,7 +395,7 @@ async def update_metadata(request: Request) -> Response:
     Cloudinary skips them, and the reply lists the public IDs that were updated.
     """
     services = services_of(request)
-    cloud, resource_type = request.path_params["cloud"], _resource_type(request)
+    cloud, resource_type = request.path_params["cloud"], resource_type_of(request)
     await services.require_cloud(cloud)
     form = await read_upload_form(request, services.spool_dir, services.settings.max_upload_bytes)
     params = form.flat()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import email.utils
 import json
 import threading
-import time
 import urllib.parse
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -23,12 +22,14 @@ from starlette.routing import Route
 
 from darkroom import catalog, transform
 from darkroom.api.errors import RateLimited, status_for
+from darkroom.media.lookups import Recent
 from darkroom.media.services import Services, services_of
 from darkroom.api.shapes import asset_json, delivery_urls, iso_time
 from darkroom.auth import ADMIN_API_REFUSALS, parse_basic_auth, verify_basic_auth
 from darkroom.catalog import Asset
 from darkroom.catalog.cloud_settings import cloud_settings, folder_mode_of
 from darkroom.errors import DarkroomError, Invalid
+from darkroom.vocabulary import STORED_RESOURCE_TYPES
 
 __all__ = [
     "settings_of",
@@ -39,6 +40,7 @@ __all__ = [
     "as_list",
     "as_bool",
     "list_item",
+    "resource_type_of",
     "search_item",
     "RATE_LIMIT",
     "RateLimit",
@@ -120,19 +122,16 @@ class _WindowCounter:
 
 
 _COUNTER = _WindowCounter()
-_SETTINGS: dict[str, tuple[float, dict[str, Any]]] = {}  # cloud → (monotonic time read, its settings)
+_SETTINGS: Recent[str, dict[str, Any]] = Recent(SETTINGS_TTL_SECONDS, max_entries=10_000)  # cloud → its settings
 
 
 async def settings_of(services: Services, cloud: str) -> dict[str, Any]:
     """A cloud's settings object (rate limit, folder mode, backups), read at most every
     SETTINGS_TTL_SECONDS per process."""
-    cached = _SETTINGS.get(cloud)
-    if cached is not None and time.monotonic() - cached[0] < SETTINGS_TTL_SECONDS:
-        return cached[1]
-    chosen = await services.db(cloud_settings, cloud)
-    if len(_SETTINGS) > 10_000:
-        _SETTINGS.clear()
-    _SETTINGS[cloud] = (time.monotonic(), chosen)
+    chosen = _SETTINGS.recall(cloud)
+    if chosen is None:
+        chosen = await services.db(cloud_settings, cloud)
+        _SETTINGS.keep(cloud, chosen)
     return chosen
 
 
@@ -357,6 +356,14 @@ def _narrow(item: dict[str, Any], fields: Any, folder_mode: str) -> dict[str, An
         return item
     always = ("public_id", "asset_id", "folder" if folder_mode == "fixed" else "asset_folder")
     return {k: v for k, v in item.items() if k in always or k in wanted}
+
+
+def resource_type_of(request: Request) -> str:
+    """The path's `{resource_type}`, one darkroom stores (else 400, in Cloudinary's words)."""
+    resource_type: str = request.path_params["resource_type"]
+    if resource_type not in STORED_RESOURCE_TYPES:
+        raise Invalid(f"Invalid resource type - {resource_type}")
+    return resource_type
 
 
 def list_item(admin: Admin, asset: Asset, *, detail: bool = False) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from darkroom.api.admin_http import Admin, as_bool, as_list, authorize, guard_routes, list_item
+from darkroom.api.admin_http import Admin, as_bool, as_list, authorize, guard_routes, list_item, resource_type_of
 from darkroom.api.multipart import read_upload_form
 from darkroom.catalog import relations
 from darkroom.catalog.listing import asset_by_asset_id
@@ -25,7 +25,6 @@ from darkroom.imaging.errors import InvalidImage
 from darkroom.media.sources import fetch_remote, is_remote_source
 from darkroom.media.spool import SpooledFile
 from darkroom.media.visual_search import visually_nearest
-from darkroom.vocabulary import STORED_RESOURCE_TYPES
 
 __all__ = ["routes"]
 
@@ -55,21 +54,13 @@ async def _relate(admin: Admin, source: str) -> Response:
     return _relation_reply(admin, await admin.db(relations.relate, source, targets, add=add))
 
 
-def _resource_type(request: Request) -> str:
-    resource_type: str = request.path_params["resource_type"]
-    if resource_type not in STORED_RESOURCE_TYPES:
-        raise Invalid(f"Invalid resource type - {resource_type}")
-    return resource_type
-
-
 async def publish(request: Request) -> Response:
     """`publish_by_ids/prefix/tag`: POST `/resources/{rt}/publish_resources`."""
     admin = await authorize(request)
     outcome = await admin.db(
-        relations.publish, _resource_type(request), admin.param("type") or None, as_list(admin.param("public_ids")),
+        relations.publish, resource_type_of(request), admin.param("type") or None, as_list(admin.param("public_ids")),
         admin.param("prefix") or None, admin.param("tag") or None, overwrite=as_bool(admin.param("overwrite")),
     )
-    admin.services.caches.forget()
     return admin.reply({"published": [list_item(admin, asset) for asset in outcome.changed],
                         "failed": [{"public_id": public_id, "error": message} for public_id, message in outcome.failed]})
 
@@ -78,7 +69,7 @@ async def access_mode(request: Request) -> Response:
     """`update_resources_access_mode_by_ids/prefix/tag` (the Node SDK): POST `/resources/{rt}/{t}/update_access_mode`."""
     admin = await authorize(request)
     outcome = await admin.db(
-        relations.update_access_mode, _resource_type(request), request.path_params["type"], str(admin.required("access_mode")),
+        relations.update_access_mode, resource_type_of(request), request.path_params["type"], str(admin.required("access_mode")),
         as_list(admin.param("public_ids")), admin.param("prefix") or None, admin.param("tag") or None,
     )
     return admin.reply({"updated": [{"public_id": a.public_id, "access_mode": a.access_mode} for a in outcome.changed],

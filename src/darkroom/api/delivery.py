@@ -71,8 +71,7 @@ async def deliver(request: Request) -> Response:
         return await _sprite_sidecar(request, services, asset, requested_format, path)
     if _is_original(asset, path.transformation, requested_format):
         return await _original(request, services, asset, path)
-    named = (await rules.get(services, cloud)).named if "t_" in path.transformation else {}
-    chain = parse(path.transformation, named=named.get)
+    chain = await _chain(rules, services, cloud, path.transformation)
     if asset.resource_type == "video":
         return await _video(request, services, asset, chain, requested_format, path, lambda: _may_render(rules, services, cloud, path))
     derivative = await caches.derivatives.get(
@@ -142,6 +141,13 @@ async def _find(
     return fetched
 
 
+async def _chain(rules: RulesLookup, services: Services, cloud: str, transformation: str) -> Chain:
+    """The URL's transformation parsed, its named transformations (`t_`) taken from the
+    cloud's rules; those are looked up only when the URL names one."""
+    named = (await rules.get(services, cloud)).named if "t_" in transformation else {}
+    return parse(transformation, named=named.get)
+
+
 async def _check_signature(rules: RulesLookup, services: Services, cloud: str, type_: str, path: DeliveryPath) -> None:
     """A signed URL must be signed by an active key of the cloud. The secrets are remembered
     with the cloud's other rules (`LOOKUP_TTL`): a key revoked by another process, such as
@@ -193,8 +199,7 @@ async def _stream(request: Request, services: Services, cloud: str, type_: str, 
     rules = services.caches.rules_lookup
     asset, fmt = await _find(services.caches.asset_lookup, services, cloud, "video", type_, master)
     await _check_access(rules, services, asset, master)
-    named = (await rules.get(services, cloud)).named if "t_" in master.transformation else {}
-    chain = parse(master.transformation, named=named.get)
+    chain = await _chain(rules, services, cloud, master.transformation)
     if child is None or child.part == "playlist":
         if child is not None:
             text, media_type = await streaming.media_playlist(services, asset, chain, child.track), streaming.STREAMING_FORMATS["m3u8"]
@@ -229,6 +234,17 @@ def _surrogate_keys(asset: Asset) -> str:
     return surrogate_keys(asset.cloud, asset.public_id, asset.asset_id)
 
 
+def _asset_headers(asset: Asset, path: DeliveryPath) -> dict[str, str]:
+    """What every answer with a file of `asset` carries: caching, ranges, purge labels, no sniffing."""
+    return {"Cache-Control": _cache_control(asset, path), "Accept-Ranges": "bytes", "Surrogate-Key": _surrogate_keys(asset), **NO_SNIFFING}
+
+
+def _attachment(download_name: str, asset: Asset, fmt: str) -> str:
+    """`fl_attachment[:name]`'s Content-Disposition: the name given, else the public ID's last segment."""
+    stem = download_name or asset.public_id.rsplit("/", 1)[-1]
+    return attachment(f"{stem}.{fmt}")
+
+
 def _not_modified(request: Request, etag: str) -> bool:
     given = request.headers.get("if-none-match", "")
     return any(tag.strip().removeprefix("W/") == etag for tag in given.split(",")) or given.strip() == "*"
@@ -236,7 +252,7 @@ def _not_modified(request: Request, etag: str) -> bool:
 
 async def _original(request: Request, services: Services, asset: Asset, path: DeliveryPath) -> Response:
     etag = f'"{asset.etag}"'
-    headers = {"ETag": etag, "Cache-Control": _cache_control(asset, path), "Accept-Ranges": "bytes", "Surrogate-Key": _surrogate_keys(asset), **NO_SNIFFING}
+    headers = {"ETag": etag, **_asset_headers(asset, path)}
     if asset.format == "svg":
         headers["Content-Security-Policy"] = SVG_POLICY
     # The catalog knows the size: no need to open the blob (a GET on S3) to answer a range or a HEAD.
@@ -280,7 +296,7 @@ async def _video(
     videos = services.caches.video_derivatives
     client = VideoClient.from_headers(request.headers)
     # CORS (a player on another origin reads the HEAD's type, ranges, .vtt cues): api/streaming.py's middleware.
-    headers = {"Cache-Control": _cache_control(asset, path), "Accept-Ranges": "bytes", "Surrogate-Key": _surrogate_keys(asset), **NO_SNIFFING}
+    headers = _asset_headers(asset, path)
     if request.method == "HEAD":
         found = await videos.find(services, asset, chain, requested_format, client)
         if found is None:
@@ -295,8 +311,7 @@ async def _video(
     if found.vary:
         headers["Vary"] = found.vary
     if chain.attachment is not None:  # fl_attachment[:name]
-        stem = chain.attachment or asset.public_id.rsplit("/", 1)[-1]
-        headers["Content-Disposition"] = attachment(f"{stem}.{found.format}")
+        headers["Content-Disposition"] = _attachment(chain.attachment, asset, found.format)
     try:
         return await _blob_response(request, services, found.storage_key, found.size, found.content_type, headers)
     except BlobNotFound:  # purged since it was found: the next request renders it again
@@ -305,14 +320,13 @@ async def _video(
 
 def _derived_response(request: Request, derivative: Derivative, path: DeliveryPath, download_name: str | None, asset: Asset) -> Response:
     etag = f'"{derivative.etag}"'
-    headers = {"ETag": etag, "Cache-Control": _cache_control(asset, path), "Accept-Ranges": "bytes", "Surrogate-Key": _surrogate_keys(asset), **NO_SNIFFING}
+    headers = {"ETag": etag, **_asset_headers(asset, path)}
     if derivative.vary_accept:
         headers["Vary"] = "Accept"
     if derivative.format == "svg":  # a traced picture (e_vectorize): safe by construction, sandboxed all the same
         headers["Content-Security-Policy"] = SVG_POLICY
     if download_name is not None:  # fl_attachment[:name]
-        stem = download_name or asset.public_id.rsplit("/", 1)[-1]
-        headers["Content-Disposition"] = attachment(f"{stem}.{derivative.format}")
+        headers["Content-Disposition"] = _attachment(download_name, asset, derivative.format)
     if _not_modified(request, etag):
         return Response(status_code=304, headers=headers)
     total = len(derivative.data)

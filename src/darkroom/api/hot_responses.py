@@ -25,10 +25,9 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from darkroom.media.caches import Caches
-from darkroom.media.lookups import HotResponses
+from darkroom.media.lookups import Answer, HotResponses
 
-__all__ = ["REPLAYED", "ForgetOnWrite", "ReplayHotResponses", "mark_replayable", "request_key"]
+__all__ = ["REPLAYED", "ForgetOnWrite", "ReplayHotResponses", "hot_memory", "mark_replayable", "replay", "request_key"]
 
 # Request headers delivery reads: Accept (f_auto), client hints (w_auto, dpr_auto, q_auto),
 # If-None-Match (304). Any other header cannot change a derived image's answer.
@@ -57,10 +56,21 @@ def request_key(scope: Scope) -> tuple[object, ...] | None:
     return scope["method"], scope.get("raw_path") or scope["path"], scope.get("query_string", b""), headers
 
 
-def _caches(scope: Scope) -> Caches | None:
-    """The app's per-process caches; None before the lifespan has built the services."""
-    services = getattr(scope["app"].state, "services", None) if "app" in scope else None
-    return None if services is None else services.caches
+def hot_memory(app: object) -> HotResponses | None:
+    """The app's hot-response memory; None before the lifespan has built the services.
+    (Starlette's State makes this look-up costly: callers find it once and keep it.)"""
+    services = getattr(getattr(app, "state", None), "services", None)
+    return None if services is None else services.caches.hot_responses
+
+
+async def replay(answer: Answer, send: Send, *extra_headers: tuple[bytes, bytes]) -> None:
+    """Send a kept answer again, with `extra_headers` added to a copy of its start message
+    (the kept one is shared between requests)."""
+    start = answer.start
+    if extra_headers:
+        start = {**start, "headers": [*start.get("headers", ()), *extra_headers]}
+    await send(start)
+    await send({"type": "http.response.body", "body": answer.body})
 
 
 class ReplayHotResponses:
@@ -74,8 +84,7 @@ class ReplayHotResponses:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         memory = self._memory
         if memory is None:
-            caches = _caches(scope)  # (Starlette's State makes this look-up costly: once is enough)
-            memory = self._memory = caches.hot_responses if caches is not None else None
+            memory = self._memory = hot_memory(scope.get("app"))
         key = request_key(scope) if memory is not None else None
         if key is None or memory is None:
             await self.app(scope, receive, send)
@@ -83,8 +92,7 @@ class ReplayHotResponses:
         answer = memory.recall(key)
         if answer is not None:
             scope[REPLAYED] = True
-            await send(answer.start)
-            await send({"type": "http.response.body", "body": answer.body})
+            await replay(answer, send)
             return
         await self._run_and_keep(scope, receive, send, memory, key)
 

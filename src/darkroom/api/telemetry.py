@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from darkroom.api import about, metrics
 from darkroom.media.derivatives import CacheEvents
-from darkroom.api.hot_responses import REPLAYED, request_key
+from darkroom.api.hot_responses import REPLAYED, hot_memory, replay, request_key
 from darkroom.media.lookups import HotResponses
 from darkroom.api.logs import access_log, accepted_request_id, request_id
 from darkroom.media.services import Services
@@ -179,10 +179,9 @@ class FastReplay:
     async def __call__(self, scope: Scope, send: Send) -> bool:
         memory = self._memory
         if memory is None:
-            services = getattr(self.app.state, "services", None)
-            if services is None:
+            memory = self._memory = hot_memory(self.app)
+            if memory is None:
                 return False
-            memory = self._memory = services.caches.hot_responses
         key = request_key(scope)
         answer = memory.recall(key) if key is not None else None
         if answer is None:
@@ -192,19 +191,18 @@ class FastReplay:
             return False
         started = perf_counter()
         rid = accepted_request_id(_header(scope, REQUEST_ID_HEADER))
-        start = answer.start
-        await send({**start, "headers": [*start.get("headers", ()), (REQUEST_ID_HEADER, rid.encode("ascii"))]})
-        await send({"type": "http.response.body", "body": answer.body})
+        await replay(answer, send, (REQUEST_ID_HEADER, rid.encode("ascii")))
+        status = answer.start["status"]
         seconds, sent = perf_counter() - started, len(answer.body)
         if self._parts is None:
             self._parts = self.app.state.request_metrics, self.app.state.usage_meter
         request_metrics, usage_meter = self._parts
-        request_metrics.observe(metrics.DELIVERY, start["status"], seconds, 0, sent, True)
+        request_metrics.observe(metrics.DELIVERY, status, seconds, 0, sent, True)
         path: str = scope["path"]
         usage_meter.delivered(path[1:path.find("/", 1)], sent)
         if logged:
             token = request_id.set(rid)
-            _access_line(scope, metrics.DELIVERY, start["status"], seconds, 0, sent)
+            _access_line(scope, metrics.DELIVERY, status, seconds, 0, sent)
             request_id.reset(token)
         return True
 

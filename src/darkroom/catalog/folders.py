@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from darkroom.catalog.cloud_settings import fixed_folders
 from darkroom.catalog.errors import duplicate_is_conflict
+from darkroom.catalog.rows import name_cursor, name_from_cursor
 from darkroom.catalog.schema import assets, folders
 from darkroom.catalog.search.compiler import starts_with
 from darkroom.errors import Conflict, Invalid, NotFound
@@ -107,16 +108,13 @@ def list_folders(engine: Engine, cloud: str, parent: str, max_results: int, next
     start = _cursor_position(children, next_cursor)
     page = children[start : start + max_results]
     more = start + max_results < len(children)
-    return page, len(children), (page[-1].name.encode().hex() if more and page else None)
+    return page, len(children), (name_cursor(page[-1].name) if more and page else None)
 
 
 def _cursor_position(children: list[Folder], cursor: str | None) -> int:
     if not cursor:
         return 0
-    try:
-        last = bytes.fromhex(cursor).decode()
-    except ValueError as exc:
-        raise Invalid("Invalid next_cursor") from exc
+    last = name_from_cursor(cursor)
     return next((i for i, f in enumerate(children) if f.name > last), len(children))
 
 

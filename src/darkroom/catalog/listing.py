@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from darkroom.catalog.assets import Asset
 from darkroom.catalog.errors import AssetNotFound
-from darkroom.catalog.rows import assets_from_rows, cursor_after, keyset_page
+from darkroom.catalog.rows import assets_from_rows, cursor_after, keyset_page, name_cursor, name_from_cursor
 from darkroom.catalog.moderation import moderated_by
 from darkroom.catalog.schema import asset_tags, assets, derived
 from darkroom.catalog.search.compiler import starts_with
@@ -198,20 +198,11 @@ def list_tags(engine: Engine, cloud: str, resource_type: str, prefix: str | None
     if prefix:
         statement = statement.where(starts_with(asset_tags.c.tag, prefix))
     if next_cursor:
-        statement = statement.where(asset_tags.c.tag > _decode_tag_cursor(next_cursor))
+        statement = statement.where(asset_tags.c.tag > name_from_cursor(next_cursor))
     with engine.connect() as conn:
         tags = [t for (t,) in conn.execute(statement.order_by(asset_tags.c.tag).limit(max_results + 1))]
     more = len(tags) > max_results
     tags = tags[:max_results]
-    return tags, (_encode_tag_cursor(tags[-1]) if more else None)
+    return tags, (name_cursor(tags[-1]) if more else None)
 
 
-def _encode_tag_cursor(tag: str) -> str:
-    return tag.encode().hex()
-
-
-def _decode_tag_cursor(cursor: str) -> str:
-    try:
-        return bytes.fromhex(cursor).decode()
-    except ValueError as exc:
-        raise Invalid("Invalid next_cursor") from exc

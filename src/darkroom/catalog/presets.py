@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from darkroom.catalog.errors import PresetNotFound, duplicate_is_conflict
+from darkroom.catalog.rows import name_cursor, name_from_cursor
 from darkroom.catalog.schema import upload_presets
-from darkroom.errors import Invalid
 
 __all__ = ["Preset", "list_presets", "get_preset", "create_preset", "update_preset", "delete_preset", "FLAGS"]
 
@@ -47,15 +47,12 @@ def _where(cloud: str, name: str) -> sa.ColumnElement[bool]:
 def list_presets(engine: Engine, cloud: str, max_results: int, next_cursor: str | None) -> tuple[list[Preset], str | None]:
     statement = sa.select(upload_presets).where(upload_presets.c.cloud == cloud)
     if next_cursor:
-        try:
-            statement = statement.where(upload_presets.c.name > bytes.fromhex(next_cursor).decode())
-        except ValueError as exc:
-            raise Invalid("Invalid next_cursor") from exc
+        statement = statement.where(upload_presets.c.name > name_from_cursor(next_cursor))
     with engine.connect() as conn:
         rows = conn.execute(statement.order_by(upload_presets.c.name).limit(max_results + 1)).mappings().all()
     more = len(rows) > max_results
     page = [_json(r) for r in rows[:max_results]]
-    return page, (page[-1]["name"].encode().hex() if more else None)
+    return page, (name_cursor(page[-1]["name"]) if more else None)
 
 
 def get_preset(engine: Engine, cloud: str, name: str) -> Preset:

@@ -25,8 +25,9 @@ from darkroom.catalog.search.paging import (
     encode_cursor,
     order_by,
 )
+from darkroom.errors import Invalid
 
-__all__ = ["AssetRecord", "assets_from_rows", "cursor_after", "keyset_page", "tags_of"]
+__all__ = ["AssetRecord", "assets_from_rows", "cursor_after", "keyset_page", "name_cursor", "name_from_cursor", "tags_of"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,20 @@ def keyset_page(
 def cursor_after(keys: list[SortKey], rows: Sequence[Any], more: bool, total: int | None = None) -> str | None:
     """The `next_cursor` for a page from `keyset_page`: None on the last page."""
     return encode_cursor(keys, cursor_values(keys, rows[-1]), rows[-1]["id"], total) if more and rows else None
+
+
+def name_cursor(name: str) -> str:
+    """The `next_cursor` of a listing ordered by one unique name (tags, folders, presets,
+    upload mappings): the page's last name, hex-encoded."""
+    return name.encode().hex()
+
+
+def name_from_cursor(cursor: str) -> str:
+    """The last name shown, from a `name_cursor`; a cursor that is not one is a 400."""
+    try:
+        return bytes.fromhex(cursor).decode()
+    except ValueError as exc:
+        raise Invalid("Invalid next_cursor") from exc
 
 
 def _asset(row: Any, tags: tuple[str, ...]) -> AssetRecord:

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from darkroom.catalog.assets import MAX_PUBLIC_ID_LENGTH, validate_path
 from darkroom.catalog.errors import duplicate_is_conflict
+from darkroom.catalog.rows import name_cursor, name_from_cursor
 from darkroom.catalog.schema import upload_mappings
 from darkroom.errors import Conflict, Invalid, NotFound
 
@@ -75,14 +76,11 @@ def list_mappings(engine: Engine, cloud: str, max_results: int, next_cursor: str
     """A page in folder order; the cursor is the last folder shown, hex-encoded."""
     statement = sa.select(upload_mappings.c.folder, upload_mappings.c.template).where(upload_mappings.c.cloud == cloud)
     if next_cursor:
-        try:
-            statement = statement.where(upload_mappings.c.folder > bytes.fromhex(next_cursor).decode())
-        except ValueError as exc:
-            raise Invalid("Invalid next_cursor") from exc
+        statement = statement.where(upload_mappings.c.folder > name_from_cursor(next_cursor))
     with engine.connect() as conn:
         rows = conn.execute(statement.order_by(upload_mappings.c.folder).limit(max_results + 1)).all()
     page = [Mapping(folder, template) for folder, template in rows[:max_results]]
-    return page, (page[-1].folder.encode().hex() if len(rows) > max_results else None)
+    return page, (name_cursor(page[-1].folder) if len(rows) > max_results else None)
 
 
 def get_mapping(engine: Engine, cloud: str, folder: str) -> Mapping:

@@ -160,8 +160,38 @@ class Settings:
         return self.storage_url or f"file://{(self.data_dir / 'blobs').resolve()}"
 
 
-# Integer settings where 0 is a choice of its own, not a mistake.
-_WHAT_ZERO_MEANS = {"decoded_cache_mb": "off", "render_concurrency": "automatic", "video_concurrency": "automatic", "orphan_grace_seconds": "no grace", "sweep_interval_seconds": "no schedule"}
+# Numeric settings: how each is read (int, or float seconds), and what 0 means where 0 is
+# a choice of its own (None: 0 is a mistake, the setting must be positive).
+_NUMBERS: dict[str, tuple[type[int] | type[float], str | None]] = {
+    "decoded_cache_mb": (int, "off"),
+    "render_concurrency": (int, "automatic"),
+    "video_concurrency": (int, "automatic"),
+    "orphan_grace_seconds": (int, "no grace"),
+    "sweep_interval_seconds": (int, "no schedule"),
+    "max_upload_bytes": (int, None),
+    "max_image_pixels": (int, None),
+    "timestamp_window": (int, None),
+    "render_memory_mb": (int, None),
+    "job_concurrency": (int, None),
+    "job_max_attempts": (int, None),
+    "job_lease_seconds": (float, None),
+    "job_retry_seconds": (float, None),
+    "usage_flush_seconds": (float, None),
+    "video_timeout": (float, None),
+    "stream_wait_seconds": (float, "answer 423 at once"),
+    "video_wait": (float, "never wait"),
+}
+
+
+def _number(attr: str, value: str) -> int | float:
+    parse, what_zero_means = _NUMBERS[attr]
+    number = parse(value)
+    unit = "integer" if parse is int else "number of seconds"
+    if what_zero_means is None and not number > 0:  # (`not`: a NaN is refused too)
+        raise ValueError(f"must be a positive {unit}")
+    if what_zero_means is not None and not number >= 0:
+        raise ValueError(f"must be 0 ({what_zero_means}) or a positive {unit}")
+    return number
 
 
 def _convert(attr: str, value: str) -> Any:
@@ -171,45 +201,12 @@ def _convert(attr: str, value: str) -> Any:
         return Path(value) if value else None
     if attr == "cloudinary_url":
         return parse_cloudinary_url(value) if value else None
-    if attr in _WHAT_ZERO_MEANS:
-        number = int(value)
-        if number < 0:
-            raise ValueError(f"must be 0 ({_WHAT_ZERO_MEANS[attr]}) or a positive integer")
-        return number
-    if attr in ("max_upload_bytes", "max_image_pixels", "timestamp_window", "render_memory_mb"):
-        number = int(value)
-        if number <= 0:
-            raise ValueError("must be a positive integer")
-        return number
+    if attr in _NUMBERS:
+        return _number(attr, value)
     if attr == "jobs_in_process":
         return _parse_flag(value)
-    if attr in ("job_concurrency", "job_max_attempts"):
-        number = int(value)
-        if number <= 0:
-            raise ValueError("must be a positive integer")
-        return number
-    if attr in ("job_lease_seconds", "job_retry_seconds"):
-        seconds = float(value)
-        if not seconds > 0:
-            raise ValueError("must be a positive number of seconds")
-        return seconds
     if attr == "fetch_timeout":
         return float(value)
-    if attr == "stream_wait_seconds":
-        seconds = float(value)
-        if not seconds >= 0:
-            raise ValueError("must be 0 (answer 423 at once) or a positive number of seconds")
-        return seconds
-    if attr == "video_wait":
-        seconds = float(value)
-        if not seconds >= 0:
-            raise ValueError("must be 0 (never wait) or a positive number of seconds")
-        return seconds
-    if attr in ("usage_flush_seconds", "video_timeout"):
-        seconds = float(value)
-        if not seconds > 0:
-            raise ValueError("must be a positive number of seconds")
-        return seconds
     if attr in ("fetch_allow", "trusted_proxies"):
         return tuple(ipaddress.ip_network(item.strip(), strict=False) for item in value.split(",") if item.strip())
     if attr == "session_secret":

@@ -149,7 +149,6 @@ async def asset_page(ctx: Context) -> Response:
         if status in ("approved", "rejected"):
             await ctx.services.db(update_resource, ctx.cloud, params["resource_type"], params["type"], params["public_id"],
                                   AssetChanges(moderation_status=status))
-            ctx.services.caches.forget()
     asset = await ctx.services.db(catalog.get_asset, ctx.cloud or "", params["resource_type"], params["type"], params["public_id"])
     if asset is None:
         return page("message.html", ctx.template_values(title="Not found", message="No such asset."), 404)
