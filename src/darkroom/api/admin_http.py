@@ -22,7 +22,6 @@ from starlette.routing import Route
 
 from darkroom import catalog, transform
 from darkroom.api.errors import RateLimited, status_for
-from darkroom.media.lookups import Recent
 from darkroom.media.services import Services, services_of
 from darkroom.api.shapes import asset_json, delivery_urls, iso_time
 from darkroom.auth import ADMIN_API_REFUSALS, parse_basic_auth, verify_basic_auth
@@ -50,7 +49,6 @@ __all__ = [
 ]
 
 RATE_LIMIT = 5000  # calls per hour reported in X-FeatureRateLimit-* when a cloud sets no limit of its own
-SETTINGS_TTL_SECONDS = 2.0  # how long a cloud's rate-limit setting is cached per process
 
 
 @dataclass(frozen=True)
@@ -122,16 +120,14 @@ class _WindowCounter:
 
 
 _COUNTER = _WindowCounter()
-_SETTINGS: Recent[str, dict[str, Any]] = Recent(SETTINGS_TTL_SECONDS, max_entries=10_000)  # cloud → its settings
-
-
 async def settings_of(services: Services, cloud: str) -> dict[str, Any]:
-    """A cloud's settings object (rate limit, folder mode, backups), read at most every
-    SETTINGS_TTL_SECONDS per process."""
-    chosen = _SETTINGS.recall(cloud)
+    """A cloud's settings object (rate limit, folder mode, backups), remembered per process in
+    `caches.cloud_settings` (forgotten on every write, like the other lookups)."""
+    memory = services.caches.cloud_settings
+    chosen = memory.recall(cloud)
     if chosen is None:
         chosen = await services.db(cloud_settings, cloud)
-        _SETTINGS.keep(cloud, chosen)
+        memory.keep(cloud, chosen)
     return chosen
 
 

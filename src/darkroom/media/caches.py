@@ -11,6 +11,7 @@ that delivery's hot path costs memory reads, not round trips:
 | `rules_lookup` | each cloud's delivery rules, for `LOOKUP_TTL` | yes: strict mode, named transformations |
 | `hot_responses` | whole answers to repeated image requests | yes: as the two above |
 | `streaming` | records of stored HLS/DASH segments, segment encodes in flight | yes: a purge of derivatives |
+| `cloud_settings` | each cloud's settings object for the Admin API (rate limit, folder mode, backups), for `CLOUD_SETTINGS_TTL` | yes: a settings change |
 | decoded sources (`imaging.decoded`) | decoded pixels of recent originals, sized here | never: keyed by the original's storage key |
 | libvips' operation cache (`imaging.memory`) | recent libvips operations, bounded here | never: keyed by file and arguments |
 
@@ -29,7 +30,9 @@ from darkroom.config import Settings
 from darkroom.imaging import decoded as decoded_sources
 from darkroom.imaging.memory import configure_libvips
 from darkroom.media.derivatives import DerivativeCache
-from darkroom.media.lookups import AssetLookup, HotResponses, RulesLookup
+from typing import Any
+
+from darkroom.media.lookups import AssetLookup, HotResponses, Recent, RulesLookup
 from darkroom.media.video_derivatives import VideoDerivatives
 from darkroom.media.streaming import SegmentWork
 
@@ -37,6 +40,7 @@ __all__ = ["Caches"]
 
 # libvips' own operation cache: small, since the memories above keep what is worth keeping.
 LIBVIPS_CACHE_BYTES = 32 * 1024 * 1024
+CLOUD_SETTINGS_TTL = 2.0  # seconds; writes through any node forget it at once
 
 
 @dataclass
@@ -47,6 +51,7 @@ class Caches:
     hot_responses: HotResponses
     video_derivatives: VideoDerivatives = field(default_factory=VideoDerivatives)
     streaming: SegmentWork = field(default_factory=SegmentWork)
+    cloud_settings: Recent[str, dict[str, Any]] = field(default_factory=lambda: Recent(CLOUD_SETTINGS_TTL, max_entries=10_000))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Caches:
@@ -67,3 +72,4 @@ class Caches:
         self.rules_lookup.forget_all()
         self.hot_responses.forget_all()
         self.streaming.forget_all()
+        self.cloud_settings.forget_all()
