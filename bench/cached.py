@@ -6,9 +6,11 @@
 
 In one run, with wrk (2 threads, 32 connections, keep-alive) against each:
 1. nginx (1 worker) serving the derivative's bytes as a static file: the ceiling;
-2. a bare uvicorn app (raw ASGI, the same uvicorn/uvloop/httptools as darkroom) returning the
-   same bytes and headers: what any Python server can do;
-3. darkroom (`darkroom serve`, one process) answering the versioned derivative URL;
+2. a bare uvicorn app (raw ASGI, the same uvicorn/uvloop/httptools as darkroom, configured as
+   `darkroom serve` configures it) returning the same bytes and the same headers darkroom sent:
+   what any ASGI app can do;
+3. darkroom (`darkroom serve`, one process) answering the versioned derivative URL: a hit is
+   answered by the server's hit lane (darkroom/hit_lane.py) before any ASGI task exists;
 4. darkroom behind the documented nginx front (docs/nginx-front.conf: proxy_cache for
    immutable versioned URLs, 1 worker).
 
@@ -20,6 +22,7 @@ machine is shared: read the ratios, measured in the same run, more than the abso
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import secrets
@@ -42,16 +45,9 @@ from bench import transforms  # noqa: E402 - start, wait for and stop a server a
 NGINX_FRONT = ROOT / "docs" / "nginx-front.conf"
 
 BARE_APP = r'''
-import sys
+import json, sys
 BODY = open(sys.argv[1], "rb").read()
-HEADERS = [
-    (b"content-type", b"image/jpeg"),
-    (b"content-length", str(len(BODY)).encode()),
-    (b"cache-control", b"public, max-age=31536000, immutable"),
-    (b"etag", b'"0123456789abcdef0123456789abcdef"'),
-    (b"accept-ranges", b"bytes"),
-    (b"x-content-type-options", b"nosniff"),
-]
+HEADERS = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in json.load(open(sys.argv[3]))]
 START = {"type": "http.response.start", "status": 200, "headers": HEADERS}
 ANSWER = {"type": "http.response.body", "body": BODY}
 
@@ -66,7 +62,7 @@ async def app(scope, receive, send):
     await send(ANSWER)
 
 import uvicorn
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning", access_log=False)
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning", access_log=False, proxy_headers=False)
 '''
 
 NGINX_MAIN = """
@@ -170,6 +166,10 @@ def run(work: Path, nginx: str, seconds: float, size: int) -> None:
         cloudinary.reset_config()
         cloudinary.config(secure=False)
         url, body = sample_derivative(base, size)
+        answered = httpx.get(url, timeout=30)
+        # The bare app sends darkroom's own headers (uvicorn adds Date and Server to both).
+        headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in answered.headers.raw if name not in (b"date", b"server")]
+        (work / "headers.json").write_text(json.dumps(headers))
         path = url.split(f"127.0.0.1:{port}", 1)[1]
         print(f"derivative: {len(body)} bytes, {path}")
         static = work / "static"
@@ -185,7 +185,7 @@ def run(work: Path, nginx: str, seconds: float, size: int) -> None:
 
         bare_port = transforms.free_port()
         (work / "bare.py").write_text(BARE_APP)
-        with transforms.started([sys.executable, str(work / "bare.py"), str(static / path.lstrip("/")), str(bare_port)], dict(os.environ),
+        with transforms.started([sys.executable, str(work / "bare.py"), str(static / path.lstrip("/")), str(bare_port), str(work / "headers.json")], dict(os.environ),
                                 work / "bare.log", f"http://127.0.0.1:{bare_port}/", "bare uvicorn") as process:
             figures["bare uvicorn, same bytes"] = wrk(f"http://127.0.0.1:{bare_port}{path}", seconds, process.pid, "bare uvicorn, same bytes")
 

@@ -20,7 +20,8 @@ BASE = {"config", "errors", "vocabulary"}
 DOMAIN = {"transform", "imaging", "video", "addons", "storage", "catalog", "auth"}
 ALLOWED: dict[str, set[str]] = {
     "cli": {"server", "media", "jobs", *DOMAIN, *BASE},
-    "server": {"api", "console", "media", "jobs", *DOMAIN, *BASE},
+    "server": {"api", "console", "media", "jobs", "hit_lane", *DOMAIN, *BASE},
+    "hit_lane": {"api", "media", *BASE},
     "api": {"media", "jobs", *DOMAIN, *BASE},
     "console": {"media", "jobs", *DOMAIN, *BASE},
     "media": {"jobs", *DOMAIN, *BASE},
@@ -49,8 +50,8 @@ LIBRARY_OWNERS: dict[str, set[str]] = {
     "cv2": {"imaging", "video", "addons"},
     "PIL": {"imaging", "video", "addons"},
     "av": {"video"},
-    "starlette": {"api", "console", "server"},
-    "uvicorn": {"server", "cli"},
+    "starlette": {"api", "console", "server", "hit_lane"},
+    "uvicorn": {"server", "cli", "hit_lane"},
     "jinja2": {"console"},
 }
 

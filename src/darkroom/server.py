@@ -16,7 +16,6 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
-from starlette.types import Receive, Scope, Send
 
 from darkroom.api import about, admin, admin_config, archives, delivery, downloads, media_store, metrics, search, sign, telemetry, upload
 from darkroom.api import admin_relations, metadata_rules, triggers, unsupported, upload_mappings
@@ -31,13 +30,17 @@ from darkroom.api.logs import logging_config
 from darkroom.api.metrics import worker_metrics_dir
 from darkroom.api.proxies import TrustedProxies
 from darkroom.api.routing import FirstSegmentRouter
+from darkroom.hit_lane import HitLane
 from darkroom.media import tasks
 from darkroom.media.integrity import SweepThread
 from darkroom.media.services import Services, build_services
 from darkroom.config import Settings
 
 # What `darkroom serve` sets up around uvicorn (the CLI reaches the edges only through here).
-__all__ = ["app_from_env", "build_services", "create_app", "logging_config", "worker_metrics_dir"]
+__all__ = ["HTTP_PROTOCOL", "app_from_env", "build_services", "create_app", "logging_config", "worker_metrics_dir"]
+
+# uvicorn's HTTP protocol for `darkroom serve`: its httptools protocol with the hit lane.
+HTTP_PROTOCOL = "darkroom.hit_lane:HitLaneProtocol"
 
 # Each part's routes, in order: specific paths first, delivery's catch-all path last.
 ROUTE_LISTS: list[Sequence[BaseRoute]] = [
@@ -54,18 +57,6 @@ ROUTE_LISTS: list[Sequence[BaseRoute]] = [
 
 async def health(_request: Request) -> Response:
     return JSONResponse({"status": "ok"})
-
-
-class DarkroomApp(Starlette):
-    """The app, with one lane ahead of its middleware: a repeated image request is answered
-    from the hot-response memory by `telemetry.FastReplay` (which also counts and logs it)."""
-
-    fast_replay: telemetry.FastReplay
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and await self.fast_replay(scope, send):
-            return
-        await super().__call__(scope, receive, send)
 
 
 def create_app(settings: Settings, services: Services | None = None) -> Starlette:
@@ -90,7 +81,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         await services.shared.stop()
         app.state.services.engine.dispose()
 
-    app = DarkroomApp(
+    app = Starlette(
         exception_handlers=exception_handlers,
         middleware=[
             Middleware(TrustedProxies, proxies=settings.trusted_proxies),  # before all: the real client and scheme, for logs too
@@ -102,7 +93,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     app.router = FirstSegmentRouter(routes, lifespan=lifespan)  # delivery skips the API's routes (routing.py)
     app.state.services = None if services is None else _metered(services)  # built by the lifespan when None
     telemetry.install(app, settings)
-    app.fast_replay = telemetry.FastReplay(app, trusted_proxies=bool(settings.trusted_proxies))
+    app.state.hit_lane = HitLane(app, trusted_proxies=bool(settings.trusted_proxies))  # answers repeated image requests first
     # Checked now, so a bad media-store setting stops start-up instead of the first request.
     app.state.media_store_config = MediaStoreConfig.from_settings(settings)
     return app

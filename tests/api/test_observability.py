@@ -13,6 +13,7 @@ import cloudinary.uploader
 import cloudinary.utils
 import httpx
 import pytest
+from prometheus_client import REGISTRY, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -26,7 +27,7 @@ from darkroom.api.errors import exception_handlers
 from darkroom.api.telemetry import Telemetry, install
 from darkroom.config import Settings
 from darkroom.api.logs import JsonFormatter, RequestIdFilter, TextFormatter, logging_config, request_id
-from darkroom.api.metrics import route_family
+from darkroom.api.metrics import RequestMetrics, route_family
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -67,6 +68,8 @@ def test_metrics_parse_and_move_with_an_upload_a_render_and_a_cached_hit(cld_sql
     assert moved("darkroom_http_requests_total", family="upload", status="200") == 1
     assert moved("darkroom_http_requests_total", family="delivery", status="200") == 2
     assert moved("darkroom_http_request_duration_seconds_count", family="delivery") == 2
+    assert moved("darkroom_http_request_duration_seconds_bucket", family="delivery", le="+Inf") == 2
+    assert moved("darkroom_http_request_duration_seconds_sum", family="delivery") > 0
     assert moved("darkroom_http_request_bytes_total", family="upload") >= sample_png.stat().st_size
     assert moved("darkroom_http_response_bytes_total", family="delivery") == 2 * len(miss.content)
     assert moved("darkroom_renders_total") == 1
@@ -74,6 +77,34 @@ def test_metrics_parse_and_move_with_an_upload_a_render_and_a_cached_hit(cld_sql
     assert moved("darkroom_derivative_cache_misses_total") == 1
     assert moved("darkroom_derivative_cache_hits_total") == 1  # from memory, or the replayed answer
     assert value(after, "darkroom_build_info", version=darkroom_version(), build=httpx.get(f"{cld_sqlite.base_url}/version").json()["build"]) == 1
+
+
+def test_request_durations_land_in_the_buckets_prometheus_would_put_them_in() -> None:
+    """RequestMetrics tallies requests and folds them into prometheus-client's histogram in
+    bulk: the scrape must read as if each request had been observed on its own."""
+    def durations() -> Samples:
+        samples: Samples = {}
+        for family in text_string_to_metric_families(generate_latest(REGISTRY).decode()):
+            for sample in family.samples:
+                if sample.name.startswith("darkroom_http_request_duration_seconds") and sample.labels.get("family") == "other":
+                    samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+        return samples
+
+    before = durations()
+    recorder = RequestMetrics()
+    for seconds in (0.0001, 0.0005, 0.003, 0.7, 500.0):  # 0.0005 is on a bound: "le" includes it
+        recorder.observe("other", 204, seconds, 0, 0, False)
+    recorder.fold()
+    recorder.fold()  # a second fold adds nothing
+    after = durations()
+
+    def moved(name: str, **labels: str) -> float:
+        return total(after, name, **labels) - total(before, name, **labels)
+
+    bucket = "darkroom_http_request_duration_seconds_bucket"
+    assert [moved(bucket, le=le) for le in ("0.0005", "0.001", "0.005", "0.5", "1.0", "120.0", "+Inf")] == [2, 2, 3, 3, 4, 4, 5]
+    assert moved("darkroom_http_request_duration_seconds_count") == 5
+    assert moved("darkroom_http_request_duration_seconds_sum") == pytest.approx(500.7036)
 
 
 def test_requests_are_counted_by_route_family_never_by_path(cld_sqlite: LiveServer) -> None:
@@ -241,6 +272,6 @@ def test_an_access_line_cannot_be_split_by_a_newline_in_the_path(caplog: pytest.
 
     scope = {"type": "http", "method": "GET", "path": "/a\n127.0.0.1 GET /forged 200\r", "client": ("127.0.0.1", 1)}
     with caplog.at_level(logging.INFO, logger="darkroom.access"):
-        telemetry._access_line(scope, "other", 404, 0.001, 0, 10)
+        telemetry.access_line(scope, "other", 404, 0.001, 0, 10)
     line = caplog.records[-1].getMessage()
     assert "\n" not in line and "\r" not in line and "/a\\x0a127.0.0.1 GET /forged 200\\x0d" in line

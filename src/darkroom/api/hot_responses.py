@@ -32,6 +32,7 @@ __all__ = ["REPLAYED", "ForgetOnWrite", "ReplayHotResponses", "hot_memory", "mar
 # Request headers delivery reads: Accept (f_auto), client hints (w_auto, dpr_auto, q_auto),
 # If-None-Match (304). Any other header cannot change a derived image's answer.
 KEY_HEADERS = frozenset((b"accept", b"sec-ch-width", b"width", b"sec-ch-dpr", b"dpr", b"save-data", b"if-none-match"))
+SCANNED_HEADERS = KEY_HEADERS | {b"range"}
 REPLAYABLE = "darkroom.replayable"  # scope key delivery sets on an answer this memory may keep
 REPLAYED = "darkroom.replayed"  # scope key set on a request answered from this memory (for metrics)
 
@@ -45,14 +46,14 @@ def request_key(scope: Scope) -> tuple[object, ...] | None:
     if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
         return None
     keyed = []
-    for name, value in scope["headers"]:  # one pass: this is the fastest path darkroom has
-        if name == b"range":
-            # A ranged request is answered by delivery (206, 416 or a full 200): kept answers are
-            # whole images, and a 206 is never kept, so neither side is replayed for the other.
-            return None
-        if name in KEY_HEADERS:
+    for name, value in scope["headers"]:  # one set look-up a header: this is the fastest path darkroom has
+        if name in SCANNED_HEADERS:
+            if name == b"range":
+                # A ranged request is answered by delivery (206, 416 or a full 200): kept answers are
+                # whole images, and a 206 is never kept, so neither side is replayed for the other.
+                return None
             keyed.append((name, value))
-    headers = tuple(sorted(keyed))
+    headers = tuple(sorted(keyed)) if keyed else ()
     return scope["method"], scope.get("raw_path") or scope["path"], scope.get("query_string", b""), headers
 
 

@@ -29,11 +29,10 @@ __all__ = [
     "RequestIdFilter",
     "TextFormatter",
     "access_log",
-    "accepted_request_id",
     "current_request_id",
     "logging_config",
-    "new_request_id",
     "request_id",
+    "request_id_header",
 ]
 
 LOG_FORMATS = ("text", "json")
@@ -53,19 +52,20 @@ def current_request_id() -> str:
 
 # A new ID is this process's random prefix and a count: unique across processes and requests
 # without a system call for randomness on every request (IDs trace requests; they guard nothing).
-_ID_PREFIX = os.urandom(4).hex()
+_ID_PREFIX = os.urandom(4).hex().encode("ascii")
 _ID_COUNT = itertools.count(1)
 
 
-def new_request_id() -> str:
-    return f"{_ID_PREFIX}{next(_ID_COUNT) & 0xFFFFFFFF:08x}"
+def _new_request_id() -> bytes:
+    return b"%s%08x" % (_ID_PREFIX, next(_ID_COUNT) & 0xFFFFFFFF)
 
 
-def accepted_request_id(given: bytes | None) -> str:
-    """The client's (or proxy's) X-Request-Id if it is well-formed, else a new one."""
+def request_id_header(given: bytes | None) -> bytes:
+    """The client's (or proxy's) X-Request-Id if it is well-formed, else a new one. Bytes, as
+    headers are: a replayed answer needs no text unless it is logged."""
     if given is not None and _WELL_FORMED.fullmatch(given):
-        return given.decode("ascii")
-    return new_request_id()
+        return given
+    return _new_request_id()
 
 
 class RequestIdFilter(logging.Filter):

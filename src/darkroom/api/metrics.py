@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from bisect import bisect_left
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -104,47 +105,72 @@ def route_family(path: str, media_store_path: str) -> str:
 
 
 class RequestMetrics:
-    """Records one answered request. The label children are looked up once per (family, status):
-    prometheus-client's `labels()` costs more than the increments themselves.
+    """Records one answered request in plain numbers, added to prometheus-client's metrics by
+    `fold()`: before every scrape and every `FOLD_SECONDS` (`telemetry.running`). A cached hit
+    is one of darkroom's cheapest answers, and prometheus-client takes a lock and checks its
+    arguments on every increment, and walks the buckets on every histogram observation; here
+    a request costs one dictionary look-up, a bisection and a few additions.
 
-    Counters are tallied in plain integers and added to prometheus-client's (which take a
-    lock and check their arguments on every call) by `fold()`: before every scrape and every
-    `FOLD_SECONDS` (`telemetry.running`), so a cached hit pays for one histogram observation
-    and a few dictionary updates. In multiprocess mode (`--workers N`) any worker may answer
-    the scrape, so each request is added at once, as before."""
+    In multiprocess mode (`--workers N`) any worker may answer the scrape, so each request is
+    folded at once, as prometheus-client alone would do."""
 
     def __init__(self) -> None:
-        self._by_family: dict[str, tuple[Histogram, Counter, Counter]] = {}
-        self._by_status: dict[tuple[str, int], Counter] = {}
+        self._tallies: dict[tuple[str, int], _Tally] = {}  # (family, status) → not yet folded
         self._replayed = CACHE_HITS.labels("replay")
-        self._tallies: dict[Counter, int] = {}  # counter child → amount not yet added to it
         self._at_once = _multiprocess_dir() is not None  # other workers' scrapes must see this process's requests
 
     def observe(self, family: str, status: int, seconds: float, received: int, sent: int, replayed: bool) -> None:
-        children = self._by_family.get(family)
-        if children is None:
-            children = self._by_family[family] = (DURATION.labels(family), BYTES_IN.labels(family), BYTES_OUT.labels(family))
-        duration, bytes_in, bytes_out = children
-        counter = self._by_status.get((family, status))
-        if counter is None:
-            counter = self._by_status[(family, status)] = REQUESTS.labels(family, str(status))
-        tallies = self._tallies
-        tallies[counter] = tallies.get(counter, 0) + 1
-        duration.observe(seconds)
-        if received:
-            tallies[bytes_in] = tallies.get(bytes_in, 0) + received
-        if sent:
-            tallies[bytes_out] = tallies.get(bytes_out, 0) + sent
-        if replayed:
-            tallies[self._replayed] = tallies.get(self._replayed, 0) + 1
+        tally = self._tallies.get((family, status))
+        if tally is None:
+            tally = self._tallies[(family, status)] = _Tally(family, status)
+        tally.requests += 1
+        tally.received += received
+        tally.sent += sent
+        tally.replayed += replayed
+        tally.buckets[bisect_left(LATENCY_BUCKETS, seconds)] += 1  # the first bucket whose bound is >= seconds
+        tally.seconds += seconds
         if self._at_once:
             self.fold()
 
     def fold(self) -> None:
-        """Add the tallies to the Prometheus counters."""
-        tallies, self._tallies = self._tallies, {}
-        for counter, amount in tallies.items():
-            counter.inc(amount)
+        """Add the tallies to the Prometheus metrics."""
+        for tally in self._tallies.values():
+            if tally.requests:
+                tally.fold_into(self._replayed)
+
+
+class _Tally:
+    """One (family, status)'s requests since the last fold, and the metrics they go to."""
+
+    __slots__ = ("buckets", "bytes_in", "bytes_out", "duration", "received", "replayed", "requests", "seconds", "sent", "total")
+
+    def __init__(self, family: str, status: int) -> None:
+        self.total = REQUESTS.labels(family, str(status))
+        self.duration = DURATION.labels(family)
+        self.bytes_in, self.bytes_out = BYTES_IN.labels(family), BYTES_OUT.labels(family)
+        self.requests = self.received = self.sent = self.replayed = 0
+        self.buckets = [0] * (len(LATENCY_BUCKETS) + 1)  # the last one is +Inf
+        self.seconds = 0.0
+
+    def fold_into(self, replayed_hits: Counter) -> None:
+        self.total.inc(self.requests)
+        if self.received:
+            self.bytes_in.inc(self.received)
+        if self.sent:
+            self.bytes_out.inc(self.sent)
+        if self.replayed:
+            replayed_hits.inc(self.replayed)
+        # prometheus-client observes one value at a time; its histogram keeps one value per
+        # bucket (non-cumulative, +Inf last, as LATENCY_BUCKETS here) and the sum, so many
+        # observations are added the way one observation would add them.
+        buckets = self.duration._buckets  # noqa: SLF001 - see above; tests/api/test_observability.py checks the result
+        for index, count in enumerate(self.buckets):
+            if count:
+                buckets[index].inc(count)
+        self.duration._sum.inc(self.seconds)  # noqa: SLF001
+        self.requests = self.received = self.sent = self.replayed = 0
+        self.buckets = [0] * len(self.buckets)
+        self.seconds = 0.0
 
 
 FOLD_SECONDS = 0.5

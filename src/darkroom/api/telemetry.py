@@ -10,6 +10,9 @@ hot-response memory before routing included. Per request it:
 - counts a successful delivery for its cloud's `usage()` (`UsageMeter`, flushed periodically);
 - writes one access line on `darkroom.access`.
 
+Requests answered by the server's hit lane (`darkroom.hit_lane`) never reach it; the lane
+records the same things itself.
+
 It is pure ASGI and does the least per request: two small closures, one copied header list,
 a few dictionary look-ups; the access line is built only when that logger is enabled.
 """
@@ -27,14 +30,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from darkroom.api import about, metrics
 from darkroom.media.derivatives import CacheEvents
-from darkroom.api.hot_responses import REPLAYED, hot_memory, replay, request_key
-from darkroom.media.lookups import HotResponses
-from darkroom.api.logs import access_log, accepted_request_id, request_id
+from darkroom.api.hot_responses import REPLAYED
+from darkroom.api.logs import access_log, request_id, request_id_header
 from darkroom.media.services import Services
 from darkroom.api.usage_meter import UsageMeter
 from darkroom.config import Settings
 
-__all__ = ["FastReplay", "MeteredCacheEvents", "Telemetry", "install", "running"]
+__all__ = ["REQUEST_ID_HEADER", "MeteredCacheEvents", "Telemetry", "access_line", "header_of", "install", "running"]
 
 REQUEST_ID_HEADER = b"x-request-id"
 NO_BODY_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
@@ -93,7 +95,7 @@ async def _fold_every(request_metrics: metrics.RequestMetrics) -> None:
         request_metrics.fold()
 
 
-def _header(scope: Scope, name: bytes) -> bytes | None:
+def header_of(scope: Scope, name: bytes) -> bytes | None:
     for key, value in scope["headers"]:
         if key == name:
             found: bytes = value
@@ -114,9 +116,9 @@ class Telemetry:
             await self.app(scope, receive, send)
             return
         started = perf_counter()
-        rid = accepted_request_id(_header(scope, REQUEST_ID_HEADER))
-        token = request_id.set(rid)
-        rid_header = (REQUEST_ID_HEADER, rid.encode("ascii"))
+        rid = request_id_header(header_of(scope, REQUEST_ID_HEADER))
+        token = request_id.set(rid.decode("ascii"))
+        rid_header = (REQUEST_ID_HEADER, rid)
         status = 500  # unless the app starts an answer: it raised, and the server answers 500
         sent = received = 0
 
@@ -157,57 +159,10 @@ class Telemetry:
         if family == metrics.DELIVERY and status < 400:
             usage_meter.delivered(path[1:path.find("/", 1)], sent)
         if access_log.isEnabledFor(logging.INFO):
-            _access_line(scope, family, status, seconds, received, sent)
+            access_line(scope, family, status, seconds, received, sent)
 
 
-class FastReplay:
-    """The quickest answer darkroom gives: a repeated image request answered from the hot-response
-    memory (`api.hot_responses`) before Starlette's middleware stack runs, with what `Telemetry`
-    adds to every answer: the request ID header, the metrics, the delivery usage and the access
-    line. The app (`server.DarkroomApp`) asks it first; False sends the request the whole way.
-
-    Measured (bench/cached.py): the stack's layers cost a cached hit about as much CPU as
-    uvicorn's own handling of it. Access lines behind trusted proxies need the client address
-    `TrustedProxies` works out, so those requests take the whole way."""
-
-    def __init__(self, app: Starlette, trusted_proxies: bool) -> None:
-        self.app = app
-        self.trusted_proxies = trusted_proxies
-        self._memory: HotResponses | None = None  # the app's, found once its services exist
-        self._parts: tuple[metrics.RequestMetrics, UsageMeter] | None = None
-
-    async def __call__(self, scope: Scope, send: Send) -> bool:
-        memory = self._memory
-        if memory is None:
-            memory = self._memory = hot_memory(self.app)
-            if memory is None:
-                return False
-        key = request_key(scope)
-        answer = memory.recall(key) if key is not None else None
-        if answer is None:
-            return False
-        logged = access_log.isEnabledFor(logging.INFO)
-        if logged and self.trusted_proxies:
-            return False
-        started = perf_counter()
-        rid = accepted_request_id(_header(scope, REQUEST_ID_HEADER))
-        await replay(answer, send, (REQUEST_ID_HEADER, rid.encode("ascii")))
-        status = answer.start["status"]
-        seconds, sent = perf_counter() - started, len(answer.body)
-        if self._parts is None:
-            self._parts = self.app.state.request_metrics, self.app.state.usage_meter
-        request_metrics, usage_meter = self._parts
-        request_metrics.observe(metrics.DELIVERY, status, seconds, 0, sent, True)
-        path: str = scope["path"]
-        usage_meter.delivered(path[1:path.find("/", 1)], sent)
-        if logged:
-            token = request_id.set(rid)
-            _access_line(scope, metrics.DELIVERY, status, seconds, 0, sent)
-            request_id.reset(token)
-        return True
-
-
-def _access_line(scope: Scope, family: str, status: int, seconds: float, received: int, sent: int) -> None:
+def access_line(scope: Scope, family: str, status: int, seconds: float, received: int, sent: int) -> None:
     """`CLIENT METHOD PATH STATUS DURATIONms BYTESB` (the query is left out: it may carry signatures)."""
     client = scope.get("client")
     address = client[0] if client else "-"

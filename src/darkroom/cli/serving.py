@@ -151,7 +151,7 @@ def run_uvicorn(listener: Listener, *, workers: int, tls_cert: str | None, tls_k
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    from darkroom.server import logging_config, worker_metrics_dir
+    from darkroom.server import HTTP_PROTOCOL, logging_config, worker_metrics_dir
 
     config = uvicorn.Config(
         "darkroom.server:app_from_env",
@@ -165,6 +165,7 @@ def run_uvicorn(listener: Listener, *, workers: int, tls_cert: str | None, tls_k
         log_config=logging_config(log_format, log_level),
         access_log=False,  # darkroom.access logs each request, with its ID and timing
         proxy_headers=False,
+        http=HTTP_PROTOCOL,  # repeated image requests answered before an ASGI task (darkroom/hit_lane.py)
     )
     server = uvicorn.Server(config)
     try:

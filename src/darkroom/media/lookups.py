@@ -17,6 +17,7 @@ import time
 from collections import OrderedDict
 from collections.abc import MutableMapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from darkroom import catalog
@@ -111,6 +112,11 @@ class Answer:
 
     start: MutableMapping[str, Any]  # an ASGI message
     body: bytes
+
+    @cached_property
+    def header_block(self) -> bytes:
+        """The headers as HTTP/1.1 writes them (`name: value` lines), for the server's hit lane."""
+        return b"".join(b"%s: %s\r\n" % (name, value) for name, value in self.start["headers"])
 
 
 MAX_ANSWER_BYTES = 1024 * 1024  # larger answers are not worth a slot: they are rarely the hot ones
