@@ -92,10 +92,11 @@ def nginx_config(prefix: Path, body: str) -> Path:
     return path
 
 
-def front_config(darkroom: str, port: int, cache_dir: Path) -> str:
-    """docs/nginx-front.conf with this run's addresses: the configuration the docs give, as is."""
+def front_config(darkroom: str, port: int, cache_dir: Path, blobs: Path | None = None) -> str:
+    """docs/nginx-front.conf with this run's addresses and folders: the configuration the docs give, as is."""
     text = NGINX_FRONT.read_text()
-    return text.replace("127.0.0.1:8088", darkroom).replace("listen 80;", f"listen 127.0.0.1:{port};").replace("/var/cache/nginx/darkroom", str(cache_dir))
+    text = text.replace("127.0.0.1:8088", darkroom).replace("listen 80;", f"listen 127.0.0.1:{port};").replace("/var/cache/nginx/darkroom", str(cache_dir))
+    return text if blobs is None else text.replace("/var/lib/darkroom/blobs/", f"{blobs}/")
 
 
 CPU_PER_REQUEST: dict[str, float] = {}  # figure → the server's CPU microseconds per request (Python servers)

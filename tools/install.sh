@@ -60,6 +60,8 @@ system_packages() {
     local missing=()
     command -v chromium >/dev/null || missing+=(chromium)
     command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm)
+    # The documented nginx front (docs/nginx-front.conf) is run by tests/cluster/test_deploy.py.
+    command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
     [ ${#missing[@]} -eq 0 ] && return 0
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         say "installing ${missing[*]} from Debian"

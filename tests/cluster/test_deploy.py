@@ -17,14 +17,16 @@ from types import ModuleType
 
 import cloudinary
 import cloudinary.uploader
+import cloudinary.utils
 import httpx
 import pytest
 import pyvips
 from click.testing import CliRunner
 from cloudinary import CloudinaryImage
-from support import LiveServer, configure_sdk, free_port, own_sqlite_server
+from support import LiveServer, configure_sdk, free_port, own_sqlite_server, start_server, stop_server, wait_until_healthy
 
 from darkroom.cli import main
+from darkroom.config import Settings, SettingsError
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "docs" / "deploy.md"
@@ -98,6 +100,58 @@ def test_the_nginx_front_caches_versioned_hits_and_leaves_access_to_darkroom(sou
             assert refused.status_code == 401 and "x-cache-status" not in refused.headers  # darkroom decided, nginx kept nothing
     finally:
         shutil.rmtree(prefix, ignore_errors=True)
+
+
+@pytest.mark.skipif(NGINX is None, reason="nginx is not installed (apt-get install nginx)")
+def test_with_accel_redirect_darkroom_decides_access_and_nginx_sends_the_files(tmp_path: Path) -> None:
+    bench = _load_bench()
+    folder = Path(tempfile.mkdtemp(prefix="darkroom-accel-"))  # nginx's workers (nobody) read the blob folder
+    folder.chmod(0o755)
+    data_dir = folder / "data"
+    data_dir.mkdir(mode=0o755)
+    server = start_server(data_dir, f"sqlite:///{data_dir / 'darkroom.db'}", extra_env={"DARKROOM_ACCEL_REDIRECT": "/_darkroom_files/"})
+    try:
+        wait_until_healthy(server.base_url, server.process)
+        configure_sdk(server)
+        picture = tmp_path / "p.png"
+        pyvips.Image.xyz(64, 48)[0].cast("uchar").write_to_file(str(picture))
+        original = picture.read_bytes()
+        public = cloudinary.uploader.upload(str(picture), public_id="accel/public")
+        private = cloudinary.uploader.upload(str(picture), public_id="accel/private", type="authenticated")
+        port = free_port()
+        host = f"127.0.0.1:{port}"
+        config = bench.nginx_config(folder / "nginx", bench.front_config(server.host, port, folder / "nginx" / "cache", blobs=data_dir / "blobs"))
+        plain = cloudinary.utils.cloudinary_url(public["public_id"], format="png", secure=False)[0]  # unversioned: darkroom every time
+        through_nginx = plain.replace(server.host, host)
+        with bench.transforms.started([NGINX, "-c", str(config), "-p", str(folder / "nginx")], dict(os.environ), folder / "front.log", f"http://{host}/health", "nginx front"):
+            handed = httpx.get(plain)  # darkroom alone answers with the hand-over, not the bytes
+            assert handed.status_code == 200 and handed.content == b"" and handed.headers["x-accel-redirect"].startswith("/_darkroom_files/")
+            sent = httpx.get(through_nginx)
+            assert sent.status_code == 200 and sent.content == original
+            assert "x-accel-redirect" not in sent.headers and sent.headers["content-type"] == "image/png"
+            for header in ("etag", "cache-control", "surrogate-key", "x-content-type-options"):
+                assert sent.headers[header] == handed.headers[header], header
+            ranged = httpx.get(through_nginx, headers={"Range": "bytes=0-9"})
+            assert ranged.status_code == 206 and ranged.content == original[:10] and ranged.headers["content-range"] == f"bytes 0-9/{len(original)}"
+            not_modified = httpx.get(through_nginx, headers={"If-None-Match": handed.headers["etag"]})
+            assert not_modified.status_code == 304 and not_modified.headers["etag"] == handed.headers["etag"]
+            # Access stays darkroom's: unsigned refused, signed sent; the blob folder itself is not reachable.
+            unsigned = cloudinary.utils.cloudinary_url(private["public_id"], type="authenticated", format="png", secure=False)[0].replace(server.host, host)
+            signed = cloudinary.utils.cloudinary_url(private["public_id"], type="authenticated", format="png", sign_url=True, secure=False)[0].replace(server.host, host)
+            assert httpx.get(unsigned).status_code == 401
+            assert httpx.get(signed).content == original
+            assert httpx.get(f"http://{host}{handed.headers['x-accel-redirect']}").status_code == 404
+    finally:
+        cloudinary.reset_config()
+        stop_server(server)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_accel_redirect_needs_a_local_blob_store() -> None:
+    with pytest.raises(SettingsError, match="DARKROOM_ACCEL_REDIRECT"):
+        Settings.from_env({"DARKROOM_ACCEL_REDIRECT": "/_darkroom_files/", "DARKROOM_STORAGE_URL": "s3://bucket?endpoint=http://127.0.0.1:9"})
+    with pytest.raises(SettingsError, match="starts and ends with /"):
+        Settings.from_env({"DARKROOM_ACCEL_REDIRECT": "_darkroom_files"})
 
 
 def test_serve_starts_as_the_guide_says(tmp_path: Path) -> None:

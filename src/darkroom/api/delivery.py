@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -261,11 +261,17 @@ async def _original(request: Request, services: Services, asset: Asset, path: De
 
 async def _blob_response(request: Request, services: Services, storage_key: str, size: int, media_type: str, headers: dict[str, str]) -> Response:
     """A stored blob of known `size`, streamed from the store: 304 for a matching
-    `If-None-Match`, one byte range (206, or 416), a HEAD without opening the blob.
+    `If-None-Match`, one byte range (206, or 416), a HEAD without opening the blob; behind
+    nginx with DARKROOM_ACCEL_REDIRECT, a GET is handed to nginx to send from the blob folder.
     `headers` carries the ETag and the caching and content headers of the answer."""
     etag = headers["ETag"]
     if _not_modified(request, etag):
         return Response(status_code=304, headers=headers)
+    accel = services.settings.accel_redirect
+    if accel and request.method == "GET":
+        # Access is decided: nginx sends the file from the blob folder, the client's Range included.
+        headers["X-Accel-Redirect"] = accel + quote(storage_key)
+        return Response(status_code=200, headers=headers, media_type=media_type)
     wanted = _requested_range(request, etag, size)
     if wanted == UNSATISFIABLE:
         return _unsatisfiable(size)

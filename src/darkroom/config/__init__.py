@@ -62,6 +62,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DARKROOM_SWEEP_INTERVAL_SECONDS", "sweep_interval_seconds", "3600", "Seconds between each server process's integrity sweeps (orphan blobs, leftover spool files); one also runs at start-up; 0 turns the schedule off."),
     Setting("DARKROOM_REDIS_URL", "redis_url", "", "Redis for state shared by several darkroom processes (job queue, invalidations, single-flight, rate limits), e.g. redis://127.0.0.1:6379/0; empty means the single-machine behaviour (jobs in SQLite in the data dir, per-process memories)."),
     Setting("DARKROOM_PURGE_URL", "purge_url", "", "CDN or caching proxy purge hook, called when a destroy, rename, explicit or overwriting upload says invalidate=true: a URL template with {cloud}, {resource_type}, {type}, {public_id}, {asset_id}, e.g. http://127.0.0.1:6081/{cloud}/{resource_type}/{type}/{public_id}; the asset's Surrogate-Key header goes with it. Empty: no purge."),
+    Setting("DARKROOM_ACCEL_REDIRECT", "accel_redirect", "", "Behind nginx only: the path of an `internal` nginx location that serves the local blob folder (DARKROOM_DATA_DIR/blobs), e.g. /_darkroom_files/ as in docs/nginx-front.conf. Stored files (originals, video derivatives, streaming segments) are then answered with an X-Accel-Redirect header once darkroom has decided access, and nginx sends the bytes, byte ranges included. Empty: darkroom sends them. Needs the local blob store."),
     Setting("DARKROOM_PURGE_METHOD", "purge_method", "PURGE", "HTTP method of the purge hook: PURGE (nginx, Varnish) or BAN (Varnish), or POST for a CDN's API."),
     Setting("DARKROOM_MODELS_DIR", "models_dir", "", "Folder of ONNX models the add-ons load (background removal, tagging, upscaling, object detection; file names in docs/addons.md); empty means only the models shipped in packages (moderation, OCR, faces)."),
     Setting("DARKROOM_JOBS_IN_PROCESS", "jobs_in_process", "true", "Whether `darkroom serve` runs a job consumer in each server process; false when `darkroom worker` processes do all the jobs."),
@@ -120,6 +121,7 @@ class Settings:
     redis_url: str = ""
     purge_url: str = ""
     purge_method: str = "PURGE"
+    accel_redirect: str = ""
     models_dir: Path | None = None  # DARKROOM_MODELS_DIR; None: no user-supplied models
     jobs_in_process: bool = True
     job_concurrency: int = 2
@@ -143,6 +145,9 @@ class Settings:
                 values[setting.attr] = _convert(setting.attr, raw[setting.attr])
             except (ValueError, SettingsError) as exc:
                 problems.append(f"{setting.env}: {exc}")
+        storage_url = values.get("storage_url", "")
+        if values.get("accel_redirect") and storage_url and not storage_url.startswith("file://"):
+            problems.append("DARKROOM_ACCEL_REDIRECT: nginx can send only the files of a local blob store (DARKROOM_STORAGE_URL empty or file://)")
         if problems:
             raise SettingsError("invalid settings:\n  " + "\n  ".join(problems))
         values.update(overrides)
@@ -220,6 +225,8 @@ def _convert(attr: str, value: str) -> Any:
             value.format(cloud="c", resource_type="image", type="upload", public_id="p", asset_id="a")
         except (KeyError, IndexError, ValueError) as error:
             raise ValueError(f"unknown placeholder {error}; use {{cloud}}, {{resource_type}}, {{type}}, {{public_id}}, {{asset_id}}") from None
+    if attr == "accel_redirect" and value and not (value.startswith("/") and value.endswith("/") and "//" not in value and ".." not in value and "?" not in value):
+        raise ValueError("must be a location path that starts and ends with /, e.g. /_darkroom_files/")
     if attr == "purge_method":
         if value.upper() not in ("PURGE", "BAN", "POST", "DELETE", "GET"):
             raise ValueError("must be PURGE, BAN, POST, DELETE or GET")
