@@ -1,4 +1,4 @@
-"""Cached hits at the edge's speed: four servers answering one 14 KB derivative, measured by wrk.
+"""Cached hits at the edge's speed: five servers answering one 14 KB derivative, measured by wrk.
 
     apt-get install wrk nginx                         # Debian packages, once
     .venv/bin/python bench/cached.py                  # 10 s per figure
@@ -6,12 +6,13 @@
 
 In one run, with wrk (2 threads, 32 connections, keep-alive) against each:
 1. nginx (1 worker) serving the derivative's bytes as a static file: the ceiling;
-2. a bare uvicorn app (raw ASGI, the same uvicorn/uvloop/httptools as darkroom, configured as
+2. the same, tuned as the front is (open_file_cache): the front's like-for-like ceiling;
+3. a bare uvicorn app (raw ASGI, the same uvicorn/uvloop/httptools as darkroom, configured as
    `darkroom serve` configures it) returning the same bytes and the same headers darkroom sent:
    what any ASGI app can do;
-3. darkroom (`darkroom serve`, one process) answering the versioned derivative URL: a hit is
+4. darkroom (`darkroom serve`, one process) answering the versioned derivative URL: a hit is
    answered by the server's hit lane (darkroom/hit_lane.py) before any ASGI task exists;
-4. darkroom behind the documented nginx front (docs/nginx-front.conf: proxy_cache for
+5. darkroom behind the documented nginx front (docs/nginx-front.conf: proxy_cache for
    immutable versioned URLs, 1 worker).
 
 It prints requests per second for each and the ratios the issue sets goals for: darkroom /
@@ -43,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 from bench import transforms  # noqa: E402 - start, wait for and stop a server as the other benches do
 
 NGINX_FRONT = ROOT / "docs" / "nginx-front.conf"
+OPEN_FILE_CACHE = "open_file_cache max=10000 inactive=60s; open_file_cache_valid 60s;"  # as in the front's file
 
 BARE_APP = r'''
 import json, sys
@@ -183,6 +185,12 @@ def run(work: Path, nginx: str, seconds: float, size: int) -> None:
         with transforms.started([nginx, "-c", str(file_conf), "-p", str(work / "nginx-file")], dict(os.environ), work / "nginx-file.log",
                                 f"http://127.0.0.1:{file_port}{path}", "nginx (file)"):
             figures["nginx serving the file"] = wrk(f"http://127.0.0.1:{file_port}{path}", seconds)
+        # The same, tuned as the front is (open_file_cache): the front's like-for-like ceiling.
+        tuned_port = transforms.free_port()
+        tuned_conf = nginx_config(work / "nginx-tuned", f"    server {{ listen 127.0.0.1:{tuned_port}; root {static}; sendfile on; tcp_nopush on; {OPEN_FILE_CACHE} }}")
+        with transforms.started([nginx, "-c", str(tuned_conf), "-p", str(work / "nginx-tuned")], dict(os.environ), work / "nginx-tuned.log",
+                                f"http://127.0.0.1:{tuned_port}{path}", "nginx (file, tuned)"):
+            figures["nginx, file, open_file_cache"] = wrk(f"http://127.0.0.1:{tuned_port}{path}", seconds)
 
         bare_port = transforms.free_port()
         (work / "bare.py").write_text(BARE_APP)
@@ -208,6 +216,7 @@ def run(work: Path, nginx: str, seconds: float, size: int) -> None:
     print(f"darkroom / bare uvicorn            {figures['darkroom'] / figures['bare uvicorn, same bytes']:.2f}   (goal ≥ 0.8)")
     print(f"darkroom / nginx file              {figures['darkroom'] / figures['nginx serving the file']:.2f}")
     print(f"nginx front / nginx file           {figures['darkroom behind the nginx front'] / figures['nginx serving the file']:.2f}   (goal ≥ 0.8)")
+    print(f"nginx front / nginx file, tuned    {figures['darkroom behind the nginx front'] / figures['nginx, file, open_file_cache']:.2f}   (both with open_file_cache)")
 
 
 if __name__ == "__main__":

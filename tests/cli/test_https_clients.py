@@ -80,5 +80,8 @@ def test_tls_with_darkroom_as_secure_distribution_builds_https_urls_darkroom_ser
         delivered = httpx.get(url, verify=trusted)
         assert delivered.status_code == 200
         assert pyvips.Image.new_from_buffer(delivered.content, "").width == 20
+        with httpx.Client(verify=trusted) as client:  # repeats on one TLS connection: the server's hit lane answers
+            again = [client.get(url) for _ in range(3)]
+        assert [(answer.status_code, answer.content) for answer in again] == [(200, delivered.content)] * 3
     finally:
         stop_server(server)
