@@ -18,7 +18,10 @@ What keeps it right:
 - bounded in entries and bytes.
 
 The memory itself is `media.lookups.HotResponses`, one of the per-process caches
-(`media.caches.Caches`); this module is its ASGI side.
+(`media.caches.Caches`); this module is its ASGI side. Under `darkroom serve` most repeats
+never reach it: the server's HTTP protocol answers them from the same memory first
+(`darkroom/hit_lane.py`); what the lane leaves (a closing connection, a slow reader) is
+replayed here.
 """
 
 from __future__ import annotations
@@ -64,13 +67,9 @@ def hot_memory(app: object) -> HotResponses | None:
     return None if services is None else services.caches.hot_responses
 
 
-async def replay(answer: Answer, send: Send, *extra_headers: tuple[bytes, bytes]) -> None:
-    """Send a kept answer again, with `extra_headers` added to a copy of its start message
-    (the kept one is shared between requests)."""
-    start = answer.start
-    if extra_headers:
-        start = {**start, "headers": [*start.get("headers", ()), *extra_headers]}
-    await send(start)
+async def replay(answer: Answer, send: Send) -> None:
+    """Send a kept answer again (`Telemetry` adds its request ID to a copy of the start message)."""
+    await send(answer.start)
     await send({"type": "http.response.body", "body": answer.body})
 
 
