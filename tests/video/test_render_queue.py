@@ -46,3 +46,24 @@ def test_heads_of_new_variants_past_the_queue_answer_423_and_start_nothing(one_a
     while (response := httpx.get(refused, timeout=60)).status_code == 423 and time.monotonic() < deadline:
         time.sleep(0.5)
     assert response.status_code == 200 and response.headers["content-type"] == "video/webm"
+
+
+def test_new_streaming_segments_past_the_queue_answer_423_and_start_nothing(one_at_a_time: LiveServer, tmp_path: Path) -> None:
+    """Segments are encoded on demand, so a burst for many new ones (other renditions, other
+    profiles, a crawler) is bounded the same way: 4 encodes per slot, then 423 at once."""
+    clip = ffmpeg(tmp_path / "long.mp4", *lavfi_sources(seconds=40), "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest")
+    public_id = cloudinary.uploader.upload(str(clip), resource_type="video", public_id="queue/long")["public_id"]
+    master = video_url(public_id, streaming_profile="sd", format="m3u8")
+    assert httpx.get(master, timeout=30).status_code == 200  # the ladder is worked out once, before the burst
+    segments = [master.replace(".m3u8", f".m3u8/v0/{index}.m4s") for index in range(1, 11)]
+    with ThreadPoolExecutor(10) as pool:
+        responses = list(pool.map(lambda url: httpx.get(url, timeout=120), segments))
+    statuses = [response.status_code for response in responses]
+    assert set(statuses) == {200, 423}
+    assert statuses.count(200) <= 5, statuses  # 4 queued (one more if an encode finished meanwhile)
+    refused, answer = next((url, response) for url, response in zip(segments, responses) if response.status_code == 423)
+    assert answer.headers["x-cld-error"] == "Video is being processed, please try again later"
+    deadline = time.monotonic() + 60
+    while (response := httpx.get(refused, timeout=60)).status_code == 423 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert response.status_code == 200 and response.content[4:8] == b"moof"

@@ -64,6 +64,7 @@ class Caches:
             rules_lookup=RulesLookup(),
             hot_responses=HotResponses(),
             video_derivatives=VideoDerivatives(settings.video_concurrency, settings.video_timeout),
+            streaming=SegmentWork(settings.video_concurrency),  # 0: one encode per core
         )
 
     def forget(self) -> None:

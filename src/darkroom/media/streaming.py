@@ -204,7 +204,7 @@ async def prepare_ladder(services: Services, asset: Asset, chain: Chain) -> Ladd
         track = _track(ladder, name)
         for index in range(ladder.segment_count):
             if await work.stored(services, _SegmentKey.of(asset, ladder, track, "segment", index)) is None:
-                await work.produce(services, asset, ladder, track, index)
+                await work.produce(services, asset, ladder, track, index, bounded=False)  # the job queue bounds jobs
     return ladder
 
 
@@ -242,17 +242,29 @@ def _settings_text(track: Track) -> str:
 
 
 class SegmentWork:
-    """This process's segment encodes: one at a time per segment, at most one per core, a few ahead.
+    """This process's segment encodes: one at a time per segment, at most one per core (or
+    DARKROOM_VIDEO_CONCURRENCY), a few ahead.
+
+    Like new video renders (`VideoDerivatives`), the encodes players ask for are bounded: with
+    `QUEUE_FACTOR` per slot under way or waiting, a request for yet another segment answers 423
+    at once and starts nothing, so requests for ever new segments (other renditions, other
+    profiles, other assets) cannot queue unbounded ffmpeg runs. Encoding ahead of players waits
+    while their own encodes fill every slot. A job preparing a whole ladder is bounded by the
+    job queue instead.
 
     Records of stored segments are remembered (they never change: a new version is a new key),
     so a playing client costs no database query per segment.
     """
 
     MEMO_SIZE = 20_000
+    QUEUE_FACTOR = 4
 
     def __init__(self, concurrency: int = 0) -> None:
         # x264 threads each encode itself; more encodes than cores only adds contention.
-        self._slots = anyio.CapacityLimiter(concurrency or os.cpu_count() or 1)
+        slots = concurrency or os.cpu_count() or 1
+        self._slots = anyio.CapacityLimiter(slots)
+        self.max_queued = self.QUEUE_FACTOR * slots
+        self._requested = 0  # encodes players asked for (not those ahead of them), under way or waiting
         self._ahead = anyio.CapacityLimiter(1)  # background work ahead of players takes one slot at most
         self._inflight: dict[tuple[int, str, str, int], asyncio.Task[None]] = {}
         self._memo: OrderedDict[tuple[int, str, str, str], StoredSegment] = OrderedDict()
@@ -279,25 +291,36 @@ class SegmentWork:
         """Drop the remembered records (a purge of derivatives may have removed their blobs)."""
         self._memo.clear()
 
-    def produce(self, services: Services, asset: Asset, ladder: Ladder, track: Track, index: int, *, ahead: bool = False) -> asyncio.Task[None]:
+    def produce(
+        self, services: Services, asset: Asset, ladder: Ladder, track: Track, index: int, *, ahead: bool = False, bounded: bool = True
+    ) -> asyncio.Task[None]:
         """The task encoding and storing segment `index` of `track` (started if not running);
-        for audio, the task encoding the group of segments that holds it."""
+        for audio, the task encoding the group of segments that holds it. A new encode a player
+        asked for (`bounded`, not `ahead`) past the queue is LadderPreparing (423)."""
         group = audio_group(ladder, index) if track.rendition is None else range(index, index + 1)
         inflight = (asset.pk, asset.version_id, _settings_text(track), group.start)
         task = self._inflight.get(inflight)
         if task is None:
+            counted = bounded and not ahead
+            if counted and self._requested >= self.max_queued:
+                raise LadderPreparing("Video is being processed, please try again later", detail=f"{self._requested} segment encodes queued")
             task = asyncio.get_running_loop().create_task(self._encode_and_store(services, asset, ladder, track, group, ahead))
             self._inflight[inflight] = task
-            task.add_done_callback(lambda done: self._finished(inflight, done))
+            self._requested += counted
+            task.add_done_callback(lambda done: self._finished(inflight, done, counted))
         return task
 
-    def _finished(self, inflight: tuple[int, str, str, int], task: asyncio.Task[None]) -> None:
+    def _finished(self, inflight: tuple[int, str, str, int], task: asyncio.Task[None], counted: bool) -> None:
         del self._inflight[inflight]
+        self._requested -= counted
         if not task.cancelled() and task.exception() is not None:
             log.warning("segment %s of asset %s not produced: %s", inflight[3], inflight[0], task.exception())
 
     def prefetch(self, services: Services, asset: Asset, ladder: Ladder, track: Track, index: int) -> None:
-        """Start encoding the next segments of `track` in the background, if not stored yet."""
+        """Start encoding the next segments of `track` in the background, if not stored yet
+        and players' own encodes leave a slot free (ahead of them, encodes only compete)."""
+        if self._requested >= self._slots.total_tokens:
+            return
         for ahead in range(index + 1, min(index + 1 + PREFETCH_AHEAD, ladder.segment_count)):
             memo = (asset.pk, asset.version_id, _settings_text(track), f"m4s:{ladder.grid}:{ahead}")
             if memo not in self._memo:
