@@ -20,7 +20,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from .conftest import Receiver, assert_signed, consume_until
-from support import LiveServer
+from support import LiveServer, access_token
 
 from darkroom.auth.signing import notification_signature
 from darkroom.catalog import jobs as journal
@@ -118,6 +118,23 @@ def test_the_cloud_notification_url_serves_calls_that_name_none(sdk: LiveServer,
         reply = cloudinary.uploader.upload(str(sample_png))
         (delivery,) = receiver.wait_for(path)
         assert delivery.json["public_id"] == reply["public_id"]
+
+
+def test_uploads_and_deletes_through_the_cms_media_store_notify_the_cloud(sdk: LiveServer, receiver: Receiver, sample_png: Path) -> None:
+    """TinaCMS's media store is another way in: the cloud's notification URL hears of it too."""
+    path = _path()
+    store = f"{sdk.base_url}/api/cloudinary/media"
+    bearer = {"Authorization": f"Bearer {access_token(sdk, 'media', 'webhooks')}"}
+    with _cloud_notification_url(sdk, receiver.url(path)):
+        uploaded = httpx.post(store, headers=bearer, files={"file": ("cms-cat.png", sample_png.read_bytes(), "image/png")}, data={"directory": "cms"})
+        assert uploaded.status_code == 200, uploaded.text
+        public_id = uploaded.json()["public_id"]
+        assert httpx.delete(f"{store}/{public_id}", headers=bearer).status_code == 200
+        delete, upload = sorted(receiver.wait_for(path, 2), key=lambda delivery: delivery.json["notification_type"])  # sent by two jobs: either may land first
+    assert upload.json["notification_type"] == "upload" and upload.json["public_id"] == public_id
+    assert delete.json["notification_type"] == "delete" and delete.json["resources"][0]["public_id"] == public_id
+    for delivery in (upload, delete):
+        assert_signed(delivery)
 
 
 def test_metrics_count_jobs_by_state(sdk: LiveServer, receiver: Receiver, sample_png: Path) -> None:

@@ -40,6 +40,7 @@ from starlette.types import Receive, Scope, Send
 from darkroom import catalog
 from darkroom.api.errors import status_for
 from darkroom.media.ingest import UploadOptions, delete_blobs, ingest
+from darkroom.media.notifications import announce, asset_ref
 from darkroom.api.multipart import read_upload_form
 from darkroom.media.services import Services, services_of
 from darkroom.api.shapes import asset_json, served_url
@@ -251,6 +252,9 @@ async def upload_media(request: Request, cloud: str) -> Response:
     body = asset_json(request, services.settings, result.asset)
     body["secure_url"] = _public_src(request, services, result.asset)
     body.setdefault("original_filename", result.asset.original_filename)
+    # The cloud's notification URL hears of every upload, whichever way it came (as Cloudinary's
+    # does of uploads through its Media Library).
+    await announce(services, cloud, "upload", body)
     return JSONResponse(body, status_code=200)
 
 
@@ -265,6 +269,7 @@ async def delete_media(request: Request, cloud: str, public_id: str) -> Response
         found = await services.db(catalog.delete_asset, cloud, resource_type, "upload", public_id)
         if found is not None:
             await delete_blobs(services, found[1])
+            await announce(services, cloud, "delete", {"resources": [asset_ref(found[0])]})
             break
     return JSONResponse({"public_id": public_id})
 
