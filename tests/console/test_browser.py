@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -181,6 +182,32 @@ def test_lightbox_switches_through_effect_presets_and_each_loads(page: Any) -> N
     page.wait_for_function(f"() => document.getElementById('lightbox-image').src !== {json.dumps(first_src)}")
     page.keyboard.press("Escape")
     page.wait_for_selector("#lightbox:not([open])", state="attached")
+
+
+def test_an_authenticated_image_shows_in_the_grid_and_lightbox_through_signed_urls(page: Any, live: LiveServer) -> None:
+    """An `upload` whose access mode is authenticated: delivered to signed URLs only, so the
+    console's scripts must use the URLs the server signed instead of adding transformations."""
+    params = {"timestamp": str(int(time.time())), "public_id": "vault-secret"}
+    form = {**params, "signature": cloudinary.utils.api_sign_request(params, live.api_secret), "api_key": live.api_key}
+    png = base64.b64decode(image_file("secret.png", 200)["b64"])
+    uploaded = httpx.post(f"{live.base_url}/v1_1/{live.cloud}/image/upload", data=form, files={"file": ("secret.png", png)})
+    assert uploaded.status_code == 200, uploaded.text
+    locked = httpx.post(f"{live.base_url}/v1_1/{live.cloud}/resources/image/upload/vault-secret", data={"access_mode": "authenticated"},
+                        auth=(live.api_key, live.api_secret))
+    assert locked.status_code == 200 and locked.json()["access_mode"] == "authenticated", locked.text
+    assert httpx.get(uploaded.json()["url"]).status_code == 401
+    sign_in(page)
+    tile = '#grid .tile[data-public-id="vault-secret"] img'
+    page.wait_for_selector(tile)
+    page.wait_for_function(f"() => {{ const img = document.querySelector({json.dumps(tile)}); return img.complete && img.naturalWidth > 0; }}")
+    assert "/s--" in page.get_attribute(tile, "src")
+    page.click(tile)
+    page.wait_for_selector("#lightbox[open]")
+    page.wait_for_function("() => document.getElementById('lightbox-image').dataset.loaded !== ''")
+    state = page.eval_on_selector("#lightbox-image", "img => [img.dataset.loaded, img.naturalWidth, img.src]")
+    assert state[0] == "1" and state[1] > 0 and "/s--" in state[2], state
+    assert page.is_hidden("#lightbox-presets")  # effects would be transformations the signature does not cover
+    page.keyboard.press("Escape")
 
 
 def test_dark_mode_library_and_lightbox(browser: Any, live: LiveServer) -> None:

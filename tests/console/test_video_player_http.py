@@ -14,6 +14,7 @@ from typing import Any
 
 import cloudinary.utils
 import pytest
+import pyvips
 
 from darkroom.console import video as console_video
 from tests.support import ffmpeg, lavfi_sources
@@ -132,3 +133,27 @@ def test_player_page_names_hls_js_only_when_the_set_up_installed_it(console: Con
 )
 def test_track_names_follow_the_documented_convention(raw_id: str, language: str | None) -> None:
     assert console_video.track_language("clips/dog", raw_id) == language
+
+
+def test_authenticated_assets_are_shown_through_urls_the_server_signed(console: Console, clip: bytes) -> None:
+    """An authenticated asset delivers to signed URLs only: the console's URLs for it come
+    signed (the secret stays on the server), and each one loads where the unsigned one is refused."""
+    console.sign_in()
+    picture = pyvips.Image.xyz(64, 48)[0].cast("uchar").pngsave_buffer()
+    upload(console, "image", "vault/photo", picture, "photo.png", type="authenticated")
+    upload(console, "video", "vault/clip", clip, "clip.mp4", type="authenticated")
+    upload(console, "raw", "vault/clip.en.vtt", VTT, "clip.en.vtt", type="authenticated")
+    listed = {r["public_id"]: r for r in console.client.get("/console/api/resources?folder=vault").json()["resources"]}
+    photo, video = listed["vault/photo"], listed["vault/clip"]
+    assert photo["signed"] is video["signed"] is True
+    page = console.client.get("/console/assets/video/authenticated/vault/clip").text
+    data = player_data(page)
+    urls = [photo["delivery_url"], photo["thumbnail_url"], photo["preview_url"], video["thumbnail_url"], data["hls"], data["mp4"], tracks(page)[0]["src"]]
+    for url in urls:
+        assert "/s--" in url and "topsecret" not in url, url
+        served = console.client.get(url.removeprefix(BASE))
+        assert served.status_code == 200, (url, served.status_code)
+        unsigned = re.sub(r"/s--[A-Za-z0-9_-]+--", "", url)
+        assert console.client.get(unsigned.removeprefix(BASE)).status_code == 401, unsigned
+    assert "/s--" in re.search(r'poster="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    assert "topsecret" not in page

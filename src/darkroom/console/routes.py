@@ -24,7 +24,7 @@ from darkroom import catalog
 from darkroom.media.effect_presets import available_effects
 from darkroom.media.ingest import delete_blobs
 from darkroom.media.services import services_of
-from darkroom.media.shapes import asset_json, delivery_origin, served_url
+from darkroom.media.shapes import asset_json, delivery_origin, needs_signed_url
 from darkroom.media.sessions import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
@@ -37,6 +37,7 @@ from darkroom.auth.policy import signed_timestamp
 from darkroom.auth.signing import sign_params
 from darkroom.catalog import library
 from darkroom.console import video
+from darkroom.console.links import Links, links_for
 from darkroom.console.pages import (
     SECURITY_HEADERS,
     Context,
@@ -153,10 +154,11 @@ async def asset_page(ctx: Context) -> Response:
     if asset is None:
         return page("message.html", ctx.template_values(title="Not found", message="No such asset."), 404)
     derived = await ctx.services.db(library.derived_versions, asset.pk)
-    resource = _resource(ctx.request, ctx, asset)
+    links = await _links(ctx)
+    resource = _resource(links, asset)
     player = None
     if asset.resource_type == "video":
-        player = await video.player_for(ctx.services, _origin(ctx.request, ctx), asset, ctx.request.query_params.getlist("track"))
+        player = await video.player_for(ctx.services, links, asset, ctx.request.query_params.getlist("track"))
     values = ctx.template_values(title=asset.public_id, nav="/console", asset=asset, resource=resource, derived=derived,
                                  effects=available_effects(ctx.services.settings.models_dir), player=player)
     return page("asset.html", values)
@@ -280,14 +282,30 @@ def _origin(request: Request, ctx: Context) -> str:
     return delivery_origin(ctx.services.settings, request.url.scheme, host)
 
 
-def _resource(request: Request, ctx: Context, asset: catalog.Asset) -> dict[str, Any]:
-    """The Search API's resource shape, plus `delivery_url` (and a video's `thumbnail_url`) for the console's scripts."""
-    origin = _origin(request, ctx)
-    body = asset_json(origin, asset)
-    body["delivery_url"] = served_url(origin, asset)  # the scheme darkroom is reached by, whatever url/secure_url say
+async def _links(ctx: Context) -> Links:
+    return await links_for(ctx.services, _origin(ctx.request, ctx), ctx.cloud or "")
+
+
+# What the console's scripts put in front of an image (static/common.js, static/lightbox.js).
+IMAGE_THUMBNAIL = "c_fill,g_auto,w_320,h_320/f_auto,q_auto"
+IMAGE_PREVIEW = "c_limit,w_1600,h_1200/f_auto,q_auto"
+
+
+def _resource(links: Links, asset: catalog.Asset) -> dict[str, Any]:
+    """The Search API's resource shape, plus `delivery_url` (and a video's `thumbnail_url`) for
+    the console's scripts. A signed asset's URLs come signed, and the scripts use them as they
+    are (`signed`, with an image's `thumbnail_url` and `preview_url`): a transformation added
+    in the browser would need a signature of its own."""
+    body = asset_json(links.origin, asset)
+    body["delivery_url"] = links.url(asset)  # the scheme darkroom is reached by, whatever url/secure_url say
     body["context"] = dict(asset.context)
     if asset.resource_type == "video":
-        body["thumbnail_url"] = video.frame_url(origin, asset)
+        body["thumbnail_url"] = video.frame_url(links, asset)
+    if needs_signed_url(asset):
+        body["signed"] = True
+        if asset.resource_type == "image":
+            body["thumbnail_url"] = links.url(asset, IMAGE_THUMBNAIL)
+            body["preview_url"] = links.url(asset, IMAGE_PREVIEW)
     return body
 
 
@@ -300,7 +318,8 @@ async def api_resources(ctx: Context) -> Response:
         sort=query.get("sort", "created_at:desc"), cursor=query.get("next_cursor"),
         limit=_int(query.get("max_results"), 30),
     )
-    body: dict[str, Any] = {"total_count": found.total_count, "resources": [_resource(ctx.request, ctx, a) for a in found.assets]}
+    links = await _links(ctx)
+    body: dict[str, Any] = {"total_count": found.total_count, "resources": [_resource(links, a) for a in found.assets]}
     if found.next_cursor:
         body["next_cursor"] = found.next_cursor
     return json_reply(body)
@@ -424,7 +443,8 @@ async def example_gallery(ctx: Context) -> Response:
     found = await ctx.services.db(
         library.list_resources, ctx.cloud, folder=folder, exact_folder=True, sort="created_at:desc", limit=100
     )
-    return json_reply({"resources": [_resource(ctx.request, ctx, a) for a in found.assets], "total_count": found.total_count})
+    links = await _links(ctx)
+    return json_reply({"resources": [_resource(links, a) for a in found.assets], "total_count": found.total_count})
 
 
 # ---- static -----------------------------------------------------------------------------

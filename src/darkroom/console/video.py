@@ -30,8 +30,8 @@ from pathlib import Path
 
 from darkroom import catalog
 from darkroom.catalog.listing import Listing, list_resources
+from darkroom.console.links import Links
 from darkroom.media.services import Services
-from darkroom.media.shapes import delivery_path
 
 __all__ = [
     "HLS_JS", "SUBTITLES_CONTEXT_KEY", "Player", "Track", "frame_url", "hls_js_path", "hls_url", "player_for",
@@ -70,32 +70,28 @@ class Player:
     context_key: str = SUBTITLES_CONTEXT_KEY
 
 
-async def player_for(services: Services, origin: str, video: catalog.Asset, requested: Sequence[str] = ()) -> Player:
-    """The player of `video`, with `requested` raw public IDs as extra tracks (the page's `?track=`)."""
-    tracks = await subtitle_tracks(services, origin, video, requested)
-    return Player(hls_url(origin, video), progressive_url(origin, video), poster_url(origin, video), hls_js_path(), tracks)
+async def player_for(services: Services, links: Links, video: catalog.Asset, requested: Sequence[str] = ()) -> Player:
+    """The player of `video`, with `requested` raw public IDs as extra tracks (the page's `?track=`).
+    A signed video's URLs are signed (`console.links`); a signed master covers its playlists and segments."""
+    tracks = await subtitle_tracks(services, links, video, requested)
+    return Player(hls_url(links, video), progressive_url(links, video), poster_url(links, video), hls_js_path(), tracks)
 
 
-def _url(origin: str, asset: catalog.Asset, transformation: str = "", fmt: str | None = None) -> str:
-    """On the scheme darkroom is reached by (as media.shapes.served_url): the page must load it."""
-    return f"{origin}{delivery_path(asset, transformation, fmt)}"
-
-
-def frame_url(origin: str, video: catalog.Asset) -> str:
+def frame_url(links: Links, video: catalog.Asset) -> str:
     """The grid's square thumbnail: the video's middle frame, cropped to fill."""
-    return _url(origin, video, THUMBNAIL, "jpg")
+    return links.url(video, THUMBNAIL, "jpg")
 
 
-def poster_url(origin: str, video: catalog.Asset) -> str:
-    return _url(origin, video, POSTER, "jpg")
+def poster_url(links: Links, video: catalog.Asset) -> str:
+    return links.url(video, POSTER, "jpg")
 
 
-def hls_url(origin: str, video: catalog.Asset) -> str:
-    return _url(origin, video, "sp_auto", "m3u8")
+def hls_url(links: Links, video: catalog.Asset) -> str:
+    return links.url(video, "sp_auto", "m3u8")
 
 
-def progressive_url(origin: str, video: catalog.Asset) -> str:
-    return _url(origin, video, "", "mp4")
+def progressive_url(links: Links, video: catalog.Asset) -> str:
+    return links.url(video, "", "mp4")
 
 
 def hls_js_path() -> str:
@@ -138,7 +134,7 @@ def chosen_track_ids(video: catalog.Asset, requested: Iterable[str]) -> list[str
     return seen[:MAX_TRACKS]
 
 
-async def subtitle_tracks(services: Services, origin: str, video: catalog.Asset, requested: Sequence[str] = ()) -> list[Track]:
+async def subtitle_tracks(services: Services, links: Links, video: catalog.Asset, requested: Sequence[str] = ()) -> list[Track]:
     """The video's tracks: those named after it (by language), then the chosen ones that exist."""
     listing = Listing(resource_type="raw", type=video.type, prefix=f"{video.public_id}.", direction="asc", max_results=100)
     page = await services.db(list_resources, video.cloud, listing)
@@ -146,16 +142,16 @@ async def subtitle_tracks(services: Services, origin: str, video: catalog.Asset,
     for raw in page.assets:
         language = track_language(video.public_id, raw.public_id)
         if language is not None:
-            tracks.append(_track(origin, raw, language))
+            tracks.append(_track(links, raw, language))
     for public_id in chosen_track_ids(video, requested):
         if any(track.public_id == public_id for track in tracks):
             continue
         chosen = await services.db(catalog.get_asset, video.cloud, "raw", video.type, public_id)
         if chosen is not None:
-            tracks.append(_track(origin, chosen, _language_of_chosen(public_id)))
+            tracks.append(_track(links, chosen, _language_of_chosen(public_id)))
     return tracks[:MAX_TRACKS]
 
 
-def _track(origin: str, raw: catalog.Asset, language: str) -> Track:
+def _track(links: Links, raw: catalog.Asset, language: str) -> Track:
     label = language or raw.public_id.rsplit("/", 1)[-1]
-    return Track(raw.public_id, _url(origin, raw), language, label)
+    return Track(raw.public_id, links.url(raw), language, label)

@@ -12,10 +12,12 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from darkroom.auth.signing import url_signature
 from darkroom.catalog import Asset
 from darkroom.config import Settings
+from darkroom.vocabulary import SIGNED_DELIVERY_TYPES
 
-__all__ = ["asset_json", "delivery_origin", "delivery_path", "delivery_urls", "iso_time", "served_url"]
+__all__ = ["asset_json", "delivery_origin", "delivery_path", "delivery_urls", "iso_time", "needs_signed_url", "served_url"]
 
 
 def delivery_origin(settings: Settings, request_scheme: str, request_host: str) -> str:
@@ -30,14 +32,23 @@ def delivery_origin(settings: Settings, request_scheme: str, request_host: str) 
     return f"{request_scheme}://{request_host}"
 
 
-def delivery_path(asset: Asset, transformation: str = "", fmt: str | None = None) -> str:
-    """/{cloud}/{resource_type}/{type}/[transformation/]v{version}/{public_id}[.format]"""
+def delivery_path(asset: Asset, transformation: str = "", fmt: str | None = None, *, signing_secret: str | None = None) -> str:
+    """/{cloud}/{resource_type}/{type}/[s--SIG--/][transformation/]v{version}/{public_id}[.format],
+    signed with `signing_secret` when given (as the SDK's `sign_url`: the transformation and
+    the name as escaped in the URL, no version)."""
     fmt = asset.format if fmt is None else fmt
     name = quote(asset.public_id, safe="/")
     if fmt and asset.resource_type != "raw":
         name = f"{name}.{fmt}"
     middle = f"{transformation}/" if transformation else ""
-    return f"/{asset.cloud}/{asset.resource_type}/{asset.type}/{middle}v{asset.version}/{name}"
+    signature = f"s--{url_signature(middle + name, signing_secret)}--/" if signing_secret is not None else ""
+    return f"/{asset.cloud}/{asset.resource_type}/{asset.type}/{signature}{middle}v{asset.version}/{name}"
+
+
+def needs_signed_url(asset: Asset) -> bool:
+    """Whether delivery answers this asset only to signed URLs (private and authenticated
+    types, and an `upload` whose access mode is authenticated)."""
+    return asset.type in SIGNED_DELIVERY_TYPES or asset.access_mode == "authenticated"
 
 
 def delivery_urls(origin: str, asset: Asset, transformation: str = "", fmt: str | None = None) -> tuple[str, str]:

@@ -43,7 +43,8 @@ export function thumbnail(resource, size = 320) {
   img.alt = resource.public_id;
   img.decoding = "async";
   const plain = deliveryUrl(resource);
-  img.src = transformedUrl(plain, `c_fill,g_auto,w_${size},h_${size}/f_auto,q_auto`);
+  // A signed asset's thumbnail comes signed from the server: a transformation added here would break the signature.
+  img.src = resource.signed && resource.thumbnail_url ? resource.thumbnail_url : transformedUrl(plain, `c_fill,g_auto,w_${size},h_${size}/f_auto,q_auto`);
   img.addEventListener("error", () => {
     if (img.dataset.fellBack) return;
     img.dataset.fellBack = "1";

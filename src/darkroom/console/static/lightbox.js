@@ -61,6 +61,7 @@ function choose(value) {
 
 /** The URL for the current item and effect: fit to the screen, effect, then f_auto/q_auto. */
 export function effectUrl(resource, effectText) {
+  if (resource.signed) return resource.preview_url || deliveryUrl(resource); // signed by the server, effects not offered
   const plain = deliveryUrl(resource);
   const parts = ["c_limit,w_1600,h_1200"];
   if (effectText) parts.push(effectText);
@@ -83,6 +84,8 @@ function show() {
   for (const button of document.querySelectorAll("#lightbox-presets button")) {
     button.setAttribute("aria-pressed", String(button.dataset.effect === effect));
   }
+  // Effects are transformations added in the browser, which a signed asset's URL cannot take.
+  document.getElementById("lightbox-presets").hidden = Boolean(resource.signed);
 }
 
 function status(text) {
