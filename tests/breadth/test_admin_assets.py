@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 import cloudinary.api
+import cloudinary.exceptions
 import cloudinary.uploader
 import cloudinary.utils
 import httpx
@@ -125,6 +127,31 @@ def test_visual_search_ranks_indexed_images_by_likeness(cloud: AdminCloud, pictu
     with pytest.raises(BadRequest, match="text"):
         cloudinary.api.visual_search(text="a red square")
     assert json.dumps(by_url)  # plain JSON resources
+
+
+def _signed_upload(cloud: AdminCloud, picture: Path, **params: str) -> httpx.Response:
+    """A signed upload with parameters as the Node SDK sends them (the Python SDK drops access_mode)."""
+    server = cloud.server
+    signed = {"timestamp": str(int(time.time())), **params}
+    form = {**signed, "signature": cloudinary.utils.api_sign_request(signed, server.api_secret), "api_key": server.api_key}
+    return httpx.post(f"{server.base_url}/v1_1/{server.cloud}/image/upload", data=form, files={"file": picture.read_bytes()})
+
+
+def test_an_upload_with_access_mode_authenticated_is_delivered_to_signed_urls_only(cloud: AdminCloud, pictures: dict[str, Path]) -> None:
+    first = _signed_upload(cloud, pictures["disc"], public_id="born-locked", access_mode="authenticated")
+    assert first.status_code == 200 and first.json()["access_mode"] == "authenticated", first.text
+    plain = cloudinary.utils.cloudinary_url("born-locked", format="png")[0]
+    signed = cloudinary.utils.cloudinary_url("born-locked", format="png", sign_url=True)[0]
+    assert httpx.get(plain).status_code == 401 and httpx.get(signed).status_code == 200
+    # A new version that does not say keeps it locked; one that says public opens it.
+    again = _signed_upload(cloud, pictures["split"], public_id="born-locked", overwrite="true")
+    assert again.json()["access_mode"] == "authenticated" and httpx.get(plain).status_code == 401
+    opened = _signed_upload(cloud, pictures["split"], public_id="born-locked", overwrite="true", access_mode="public")
+    assert opened.json()["access_mode"] == "public" and httpx.get(plain).status_code == 200
+    refused = _signed_upload(cloud, pictures["disc"], public_id="never-stored", access_mode="secret")
+    assert refused.status_code == 400 and refused.json()["error"]["message"] == "Invalid access_mode - secret"
+    with pytest.raises(cloudinary.exceptions.NotFound):
+        cloudinary.api.resource("never-stored")
 
 
 def test_an_authenticated_access_mode_needs_a_signed_url(cloud: AdminCloud, pictures: dict[str, Path]) -> None:

@@ -102,6 +102,7 @@ class NewAsset:
     annotations: dict[str, Any] = field(default_factory=dict)  # faces/custom coordinates, add-on findings
     moderation_status: str | None = None  # the moderation's overall status, None when none was asked
     moderation_kinds: str | None = None  # "|aws_rek:approved|manual:pending|" (catalog/moderation.py)
+    access_mode: str | None = None  # public or authenticated; None: public when new, unchanged when replacing
 
 
 @dataclass(frozen=True)
@@ -246,6 +247,7 @@ def _save_once(engine: Engine, new: NewAsset, *, overwrite: bool) -> SaveResult:
         else:
             pk = current.pk
             values["backup"] = new.backup or _backed_up(conn, current)
+            values["access_mode"] = new.access_mode or current.access_mode  # a new version keeps who may see it, unless the upload says
             original: tuple[str, ...] = () if kept_by_snapshots(conn, [current.storage_key]) else (current.storage_key,)
             if values["backup"] or backed_up_pks(conn, new.cloud, [pk]):
                 keep_snapshots(conn, [pk], datetime.now(UTC), kind="version")  # the replaced version stays restorable
@@ -289,7 +291,7 @@ def _row_values(new: NewAsset, version: int) -> dict[str, Any]:
         "storage_key": new.storage_key,
         "mime_type": new.mime_type,
         "placeholder": False,
-        "access_mode": "public",
+        "access_mode": new.access_mode or "public",
         "status": "active",
         "context": dict(new.context),
         "metadata": dict(new.metadata),

@@ -231,6 +231,7 @@ async def _copy_asset(services: Services, api: SourceApi, cloud: str, item: dict
             asset_folder=str(item.get("asset_folder") or ""), overwrite=True, tags=tuple(item.get("tags") or ()),
             context=dict((item.get("context") or {}).get("custom") or {}), metadata=dict(item.get("metadata") or {}),
             display_name=str(item.get("display_name") or ""),
+            access_mode="authenticated" if item.get("access_mode") == "authenticated" else None,  # who may see it comes along
         )
         saved = await ingest(services, cloud, spooled, options)
     finally:

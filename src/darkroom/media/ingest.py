@@ -24,6 +24,7 @@ from darkroom.media.params import parse_bool, parse_context, parse_list
 from darkroom.media.services import Services
 from darkroom.catalog import NewAsset, SaveResult
 from darkroom.catalog.cloud_settings import folder_mode
+from darkroom.catalog.relations import ACCESS_MODES
 from darkroom.catalog.metadata_fields import validate_asset_metadata
 from darkroom.errors import Invalid
 from darkroom.imaging import MediaInfo, RenderRequest, normalize_format, probe, render
@@ -64,12 +65,16 @@ class UploadOptions:
     display_name: str = ""  # explicit; else `_display_name` decides
     use_filename_as_display_name: bool = False
     backup: bool = False  # keep every version of this asset, whatever the cloud's backup setting
+    access_mode: str | None = None  # "authenticated": delivered to signed URLs only, as the type would be
 
     @classmethod
     def from_params(cls, params: dict[str, str], resource_type: str, *, signed: bool) -> UploadOptions:
         type_ = params.get("type") or "upload"
         if type_ not in STORED_DELIVERY_TYPES:
             raise Invalid(f"Invalid type parameter - {type_}")
+        access_mode = params.get("access_mode", "").strip() or None
+        if access_mode is not None and access_mode not in ACCESS_MODES:
+            raise Invalid(f"Invalid access_mode - {access_mode}")
         return cls(
             resource_type=resource_type,
             type=type_,
@@ -90,6 +95,7 @@ class UploadOptions:
             allowed_formats=tuple(f.lower() for f in parse_list(params.get("allowed_formats"))),
             display_name=params.get("display_name", "").strip(),
             use_filename_as_display_name=parse_bool(params.get("use_filename_as_display_name"), False),
+            access_mode=access_mode,
         )
 
 
@@ -166,6 +172,7 @@ async def ingest(services: Services, cloud: str, spooled: SpooledFile, options: 
         annotations=extras.annotations,
         moderation_status=extras.moderation_status,
         moderation_kinds=extras.moderation_kinds,
+        access_mode=options.access_mode,
     )
     try:
         result = await services.db(catalog.save_asset, new, overwrite=options.overwrite)
