@@ -203,3 +203,20 @@ def test_empty_folders_made_with_the_admin_api_are_listed(store: Store) -> None:
     assert inner["items"] == [{"id": "drafts/2025", "type": "dir", "filename": "2025", "directory": "drafts"}]
     unknown = store.client.get("/api/cloudinary/media?directory=nowhere", headers=store.auth)
     assert unknown.status_code == 200 and unknown.json() == {"items": []}
+
+
+def test_an_asset_delivered_to_signed_urls_only_is_listed_with_signed_urls(store: Store) -> None:
+    """Content embeds `src`: for an authenticated asset it must be a signed URL that loads
+    (the secret stays on the server), and so must the editor's thumbnails."""
+    uploaded = upload(store, "vault", "safe.png").json()
+    key = store.settings.cloudinary_url
+    assert key is not None
+    locked = store.client.post(f"/v1_1/{store.cloud}/resources/image/upload/{uploaded['public_id']}", data={"access_mode": "authenticated"},
+                               auth=(key.api_key, str(key.api_secret)))
+    assert locked.status_code == 200 and locked.json()["access_mode"] == "authenticated", locked.text
+    body = store.client.get(f"/api/cloudinary/media?directory=vault&{FIRST_PAGE}", headers=store.auth).json()
+    (item,) = body["items"]
+    for url in [item["src"], *item["thumbnails"].values()]:
+        assert "/s--" in url and "topsecret" not in url, url
+        assert store.client.get(url.removeprefix(BASE)).status_code == 200, url
+        assert store.client.get(re.sub(r"/s--[A-Za-z0-9_-]+--", "", url).removeprefix(BASE)).status_code == 401, url

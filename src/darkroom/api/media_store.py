@@ -40,10 +40,11 @@ from starlette.types import Receive, Scope, Send
 from darkroom import catalog
 from darkroom.api.errors import status_for
 from darkroom.media.ingest import UploadOptions, delete_blobs, ingest
+from darkroom.media.links import Links, links_for
 from darkroom.media.notifications import announce, asset_ref
 from darkroom.api.multipart import read_upload_form
 from darkroom.media.services import Services, services_of
-from darkroom.api.shapes import asset_json, served_url
+from darkroom.api.shapes import asset_json, origin_of
 from darkroom.api.proxies import client_address
 from darkroom.media import throttling
 from darkroom.media.sessions import find_access_token, same_origin, utcnow
@@ -51,7 +52,7 @@ from darkroom.catalog import library
 from darkroom.errors import DarkroomError, Invalid, TooManyAttempts
 from darkroom.vocabulary import STORED_RESOURCE_TYPES
 
-__all__ = ["routes", "MediaStoreConfig", "THUMBNAILS", "thumbnail_url", "validate_key"]
+__all__ = ["routes", "MediaStoreConfig", "THUMBNAILS", "validate_key"]
 
 DEFAULT_PATH = "/api/cloudinary/media"
 DEFAULT_AUTH = ("token", "session")
@@ -120,15 +121,17 @@ def _directory(raw: str | None) -> str:
 # ---- URLs -------------------------------------------------------------------------------
 
 
-def thumbnail_url(src: str, transformation: str) -> str:
-    """`src` with a transformation after its first `/image/upload/`; others stay as they are."""
-    head, marker, tail = src.partition("/image/upload/")
-    return f"{head}{marker}{transformation}/{tail}" if marker else src
+def _thumbnails(links: Links, asset: catalog.Asset) -> dict[str, str]:
+    """Images get the store's sizes; other files (a video, a PDF kept as raw) their own URL."""
+    if asset.resource_type != "image":
+        return {name: links.url(asset) for name in THUMBNAILS}
+    return {name: links.url(asset, text) for name, text in THUMBNAILS.items()}
 
 
-def _public_src(request: Request, services: Services, asset: catalog.Asset) -> str:
-    """The permanent public delivery URL content will embed, in the scheme darkroom is served on."""
-    return served_url(request, services.settings, asset)
+async def _links(request: Request, services: Services, cloud: str) -> Links:
+    """The URLs content will embed: permanent, on the scheme darkroom is served on, signed for
+    assets only signed URLs deliver (`media.links`)."""
+    return await links_for(services, origin_of(request, services.settings), cloud)
 
 
 # ---- auth and CORS ----------------------------------------------------------------------
@@ -181,16 +184,15 @@ def _dir_item(path: str) -> dict[str, str]:
     return {"id": path, "type": "dir", "filename": posixpath.basename(path), "directory": parent or "."}
 
 
-def _file_item(request: Request, services: Services, asset: catalog.Asset) -> dict[str, Any]:
-    src = _public_src(request, services, asset)
+def _file_item(links: Links, asset: catalog.Asset) -> dict[str, Any]:
     parent = posixpath.dirname(asset.public_id)
     return {
         "id": asset.public_id,
         "type": "file",
         "filename": posixpath.basename(asset.public_id),
         "directory": parent or ".",
-        "src": src,
-        "thumbnails": {name: thumbnail_url(src, text) for name, text in THUMBNAILS.items()},
+        "src": links.url(asset),
+        "thumbnails": _thumbnails(links, asset),
     }
 
 
@@ -218,7 +220,8 @@ async def list_media(request: Request, cloud: str) -> Response:
         if status_for(exc) == 400:  # the client's own mistake (an offset not ours): 400, which TinaCMS shows like a 500
             return JSONResponse({"message": exc.message}, status_code=400)
         return JSONResponse({"e": exc.message}, status_code=500)
-    items = [_dir_item(path) for path in folders] + [_file_item(request, services, a) for a in page.assets]
+    links = await _links(request, services, cloud)
+    items = [_dir_item(path) for path in folders] + [_file_item(links, a) for a in page.assets]
     body: dict[str, Any] = {"items": items}
     if page.next_cursor:
         body["offset"] = page.next_cursor
@@ -250,7 +253,7 @@ async def upload_media(request: Request, cloud: str) -> Response:
     # The store builds its Media from secure_url, so here it is the URL that really serves
     # (an https one from a plain-http darkroom would not load in the editor).
     body = asset_json(request, services.settings, result.asset)
-    body["secure_url"] = _public_src(request, services, result.asset)
+    body["secure_url"] = (await _links(request, services, cloud)).url(result.asset)
     body.setdefault("original_filename", result.asset.original_filename)
     # The cloud's notification URL hears of every upload, whichever way it came (as Cloudinary's
     # does of uploads through its Media Library).

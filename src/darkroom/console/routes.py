@@ -37,7 +37,7 @@ from darkroom.auth.policy import signed_timestamp
 from darkroom.auth.signing import sign_params
 from darkroom.catalog import library
 from darkroom.console import video
-from darkroom.console.links import Links, links_for
+from darkroom.media.links import Links, links_for
 from darkroom.console.pages import (
     SECURITY_HEADERS,
     Context,

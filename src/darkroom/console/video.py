@@ -30,7 +30,7 @@ from pathlib import Path
 
 from darkroom import catalog
 from darkroom.catalog.listing import Listing, list_resources
-from darkroom.console.links import Links
+from darkroom.media.links import Links
 from darkroom.media.services import Services
 
 __all__ = [

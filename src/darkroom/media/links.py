@@ -1,11 +1,11 @@
-"""The delivery URLs the console's pages load.
+"""The delivery URLs darkroom's own pages and the CMS media store hand out.
 
 Two things set them apart from the URLs in API replies: they use the scheme darkroom is
-reached by (the page must load them, whatever `url`/`secure_url` say), and an asset that
+reached by (a page must load them, whatever `url`/`secure_url` say), and an asset that
 only signed URLs deliver (private, authenticated, or an upload whose access mode is
 authenticated) gets signed ones, made here with a secret of one of its cloud's active keys,
-which never leaves the server. The console shows such assets as an app with the SDK's
-`sign_url` would.
+which never leaves the server. The console and the editor show such assets as an app with
+the SDK's `sign_url` would.
 """
 
 from __future__ import annotations
