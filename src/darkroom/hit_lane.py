@@ -4,7 +4,8 @@
 change. When a request has been read and uvicorn would start an ASGI task for it, the lane
 first looks in the hot-response memory (`api.hot_responses`, filled by delivery's replayable
 answers). On a hit it writes the kept answer to the socket at once: the status line, uvicorn's
-own Date header, the kept headers (encoded once per answer), an X-Request-Id; then it records
+own Date header, the kept headers (encoded once per answer), an X-Request-Id (a revalidation
+whose If-None-Match names a kept 200's ETag gets the 304 delivery would give); then it records
 what `api.telemetry.Telemetry` records for every request (metrics, delivery usage, the access
 line) and hands the connection back to uvicorn as if the task had finished.
 
@@ -37,11 +38,12 @@ from starlette.types import Scope
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
 
 from darkroom.api import metrics
+from darkroom.api.delivery import not_modified
 from darkroom.api.hot_responses import hot_memory, request_key
 from darkroom.api.logs import access_log, request_id, request_id_header
 from darkroom.api.telemetry import REQUEST_ID_HEADER, access_line, header_of
 from darkroom.api.usage_meter import UsageMeter
-from darkroom.media.lookups import HotResponses
+from darkroom.media.lookups import Answer, HotResponses
 
 __all__ = ["HitLane", "HitLaneProtocol"]
 
@@ -67,20 +69,26 @@ class HitLane:
                 return False
         scope = cast(Scope, cycle.scope)  # uvicorn's typed dict of the same ASGI scope
         key = request_key(scope)
-        kept = memory.recall(key) if key is not None else None
-        if kept is None or not cycle.keep_alive or protocol.flow.write_paused:
+        if key is None or not cycle.keep_alive or protocol.flow.write_paused:
             return False
+        kept = memory.recall(key)
+        if kept is not None:
+            status, headers, body = kept.start["status"], kept.header_block, kept.body
+        else:
+            kept = _revalidated(memory, key)
+            if kept is None:
+                return False
+            status, headers, body = 304, kept.not_modified_block, b""
         logged = access_log.isEnabledFor(logging.INFO)
         if logged and self.trusted_proxies:
             return False
         started = perf_counter()
         rid = request_id_header(header_of(scope, REQUEST_ID_HEADER))
         protocol.transport.writelines((
-            STATUS_LINE[kept.start["status"]], self._default_headers(protocol), kept.header_block,
-            b"x-request-id: ", rid, b"\r\n\r\n", kept.body,
+            STATUS_LINE[status], self._default_headers(protocol), headers, b"x-request-id: ", rid, b"\r\n\r\n", body,
         ))
         cycle.response_started = cycle.response_complete = True
-        self._record(scope, kept.start["status"], perf_counter() - started, len(kept.body), rid, logged)
+        self._record(scope, status, perf_counter() - started, len(body), rid, logged)
         cycle.on_response()  # uvicorn counts the request, re-arms keep-alive or starts the next pipelined one
         return True
 
@@ -104,6 +112,19 @@ class HitLane:
         if headers is not self._defaults[0]:
             self._defaults = headers, b"".join(b"%s: %s\r\n" % pair for pair in headers)
         return self._defaults[1]
+
+
+def _revalidated(memory: HotResponses, key: tuple[object, ...]) -> Answer | None:
+    """For a request with `If-None-Match`: the kept 200 it revalidates, when the ETags match
+    as delivery matches them (then the answer is delivery's 304: the same headers, no body)."""
+    headers = cast(tuple[tuple[bytes, bytes], ...], key[3])  # request_key: method, path, query, the headers it keeps
+    given = next((value for name, value in headers if name == b"if-none-match"), None)
+    if given is None:
+        return None
+    plain = memory.recall((*key[:3], tuple(header for header in headers if header[0] != b"if-none-match")))
+    if plain is None or plain.start["status"] != 200 or plain.etag is None:
+        return None
+    return plain if not_modified(given.decode("latin-1"), plain.etag) else None
 
 
 class HitLaneProtocol(HttpToolsProtocol):

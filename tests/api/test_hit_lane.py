@@ -119,3 +119,26 @@ def test_hits_answered_by_the_lane_are_counted_like_any_other(cld_sqlite: LiveSe
     assert moved("darkroom_http_request_duration_seconds_count", family="delivery") == 5
     # Each a hit: replayed, or found in memory again when the kept answer's second had run out.
     assert moved("darkroom_derivative_cache_hits_total") == 5 and moved("darkroom_derivative_cache_hits_total", tier="replay") >= 1
+
+
+def test_a_revalidation_of_a_kept_answer_is_the_304_delivery_gives(cld_sqlite: LiveServer, sample_jpg: Path) -> None:
+    url, first = _warm("lane/revalidated", sample_jpg, width=52, crop="scale", format="jpg")
+    path = url.split(cld_sqlite.host, 1)[1]
+    etag = first.headers["etag"]
+    before = scrape(cld_sqlite)
+    with _connect(cld_sqlite) as connection:  # kept alive: the lane answers, from the kept 200
+        connection.sendall(_request(path))  # the 200 for these very headers, kept (a kept answer lives a second)
+        reader = Reader(connection)
+        assert reader.response()[2] == first.content
+        connection.sendall(_request(path, If_None_Match=etag) + _request(path, If_None_Match=f'"other", W/{etag}') + _request(path, If_None_Match='"other"'))
+        lane, weak, changed = reader.response(head_request=True), reader.response(head_request=True), reader.response()
+    with _connect(cld_sqlite) as connection:  # closing: delivery itself answers
+        connection.sendall(_request(path, If_None_Match=etag, Connection="close"))
+        delivery = Reader(connection).response(head_request=True)
+    assert lane[0] == weak[0] == delivery[0] == "HTTP/1.1 304 Not Modified"
+    assert lane[2] == b"" and changed[0] == "HTTP/1.1 200 OK" and changed[2] == first.content
+    unrelated = {"date", "x-request-id", "connection"}
+    assert {k: v for k, v in lane[1].items() if k not in unrelated} == {k: v for k, v in delivery[1].items() if k not in unrelated}
+    assert lane[1]["etag"] == etag and "content-length" not in lane[1] and "content-type" not in lane[1]
+    replayed = total(scrape(cld_sqlite), "darkroom_derivative_cache_hits_total", tier="replay") - total(before, "darkroom_derivative_cache_hits_total", tier="replay")
+    assert replayed >= 2  # both 304s, answered from the kept 200 within its second

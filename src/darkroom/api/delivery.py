@@ -246,8 +246,12 @@ def _attachment(download_name: str, asset: Asset, fmt: str) -> str:
 
 
 def _not_modified(request: Request, etag: str) -> bool:
-    given = request.headers.get("if-none-match", "")
-    return any(tag.strip().removeprefix("W/") == etag for tag in given.split(",")) or given.strip() == "*"
+    return not_modified(request.headers.get("if-none-match", ""), etag)
+
+
+def not_modified(if_none_match: str, etag: str) -> bool:
+    """Whether an `If-None-Match` value names `etag` (weakly compared) or is `*`."""
+    return any(tag.strip().removeprefix("W/") == etag for tag in if_none_match.split(",")) or if_none_match.strip() == "*"
 
 
 async def _original(request: Request, services: Services, asset: Asset, path: DeliveryPath) -> Response:

@@ -118,6 +118,15 @@ class Answer:
         """The headers as HTTP/1.1 writes them (`name: value` lines), for the server's hit lane."""
         return b"".join(b"%s: %s\r\n" % (name, value) for name, value in self.start["headers"])
 
+    @cached_property
+    def not_modified_block(self) -> bytes:
+        """The headers of the 304 that revalidates this answer: the same, less the body's length and type."""
+        return b"".join(b"%s: %s\r\n" % (name, value) for name, value in self.start["headers"] if name not in (b"content-length", b"content-type"))
+
+    @cached_property
+    def etag(self) -> str | None:
+        return next((value.decode("latin-1") for name, value in self.start["headers"] if name == b"etag"), None)
+
 
 MAX_ANSWER_BYTES = 1024 * 1024  # larger answers are not worth a slot: they are rarely the hot ones
 
