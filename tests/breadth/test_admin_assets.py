@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import cloudinary.api
@@ -152,6 +153,35 @@ def test_an_upload_with_access_mode_authenticated_is_delivered_to_signed_urls_on
     assert refused.status_code == 400 and refused.json()["error"]["message"] == "Invalid access_mode - secret"
     with pytest.raises(cloudinary.exceptions.NotFound):
         cloudinary.api.resource("never-stored")
+
+
+def test_access_control_embargoes_and_windows_decide_who_gets_an_asset(cloud: AdminCloud, pictures: dict[str, Path]) -> None:
+    later = (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    earlier = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    soon = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    reply = cloudinary.uploader.upload(str(pictures["disc"]), public_id="embargoed", access_control=[{"access_type": "anonymous", "start": later}])
+    assert reply["access_control"] == [{"access_type": "anonymous", "start": later}]
+    plain = cloudinary.utils.cloudinary_url("embargoed", format="png")[0]
+    derived = cloudinary.utils.cloudinary_url("embargoed", format="png", width=20, crop="scale")[0]
+    signed = cloudinary.utils.cloudinary_url("embargoed", format="png", sign_url=True)[0]
+    assert httpx.get(plain).status_code == httpx.get(derived).status_code == 401  # not before its start
+    assert httpx.get(signed).status_code == 200
+    # A new version that names no rules keeps them.
+    cloudinary.uploader.upload(str(pictures["split"]), public_id="embargoed", overwrite=True)
+    assert httpx.get(plain).status_code == 401
+    # Open for an hour: public, and no cache may keep it past the end.
+    opened = cloudinary.api.update("embargoed", access_control=[{"access_type": "anonymous", "start": earlier, "end": soon}])
+    assert opened["access_control"][0]["end"] == soon
+    answer = httpx.get(plain)
+    assert answer.status_code == 200 and answer.headers["cache-control"] == "public, max-age=300"
+    cloudinary.api.update("embargoed", access_control=[{"access_type": "anonymous", "end": earlier}])  # over
+    assert httpx.get(plain).status_code == 401
+    cleared = cloudinary.api.update("embargoed", access_control=[])
+    assert "access_control" not in cleared and httpx.get(plain).status_code == 200
+    with pytest.raises(BadRequest, match="Invalid access_control - start must be before end"):
+        cloudinary.uploader.upload(str(pictures["disc"]), public_id="never-embargoed", access_control=[{"access_type": "anonymous", "start": later, "end": earlier}])
+    with pytest.raises(cloudinary.exceptions.NotFound):
+        cloudinary.api.resource("never-embargoed")
 
 
 def test_an_authenticated_access_mode_needs_a_signed_url(cloud: AdminCloud, pictures: dict[str, Path]) -> None:

@@ -7,6 +7,7 @@ shape the reply as Cloudinary does. Routes are ordered as Cloudinary resolves it
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from darkroom.api.admin_analysis import analysis_fields
+from darkroom.auth.access_control import Rule, parse_access_control
 from darkroom.api.admin_http import Admin, as_bool, as_list, authorize, canonical_transformation, guard_routes, list_item, reply, resource_type_of
 from darkroom.api.callers import authenticate
 from darkroom.media.addons import StoredAnalysis, addon_request, analyse_stored, moderation_decided, record_stored, stored_coordinates
@@ -258,6 +260,7 @@ async def _update(admin: Admin, request: Request, analysis: StoredAnalysis) -> R
         asset_folder=params.get("asset_folder"),
         moderation_status=params.get("moderation_status"),
         access_mode=params.get("access_mode"),
+        access_control=_access_control_param(params.get("access_control")),
     )
     asset = await admin.db(update_resource, resource_type_of(request), path["type"], path["public_id"], changes)
     url = str(params.get("notification_url") or "") or None
@@ -268,6 +271,15 @@ async def _update(admin: Admin, request: Request, analysis: StoredAnalysis) -> R
         await moderation_decided(admin.services, asset, entry, url, api_key=admin.api_key, manual=True)
     derived = (await admin.db(listing.asset_details, asset.resource_type, asset.type, asset.public_id))[1]
     return admin.reply({**_details(admin, asset, derived), **addon_fields})
+
+
+def _access_control_param(value: Any) -> list[Rule] | None:
+    """`access_control` as the SDKs send it (JSON text), or already parsed from a JSON body; "" removes the rules."""
+    if value is None:
+        return None
+    if value == "":
+        return []
+    return parse_access_control(value if isinstance(value, str) else json.dumps(value))
 
 
 def _tags_param(value: Any) -> list[str] | None:

@@ -10,6 +10,7 @@ range is read from the store alone. Query strings (the SDKs' `?_a=…`, players'
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from collections.abc import Awaitable, Callable
 from urllib.parse import quote, unquote
 
@@ -38,13 +39,15 @@ from darkroom.errors import NotAuthenticated, NotFound, StillProcessing
 from darkroom.storage import BlobNotFound
 from darkroom.imaging import normalize_format
 from darkroom.transform import Chain, ParseError, parse
+from darkroom.auth.access_control import anonymous_for
 from darkroom.vocabulary import DELIVERY_URL_TYPES, SIGNED_DELIVERY_TYPES, STORED_RESOURCE_TYPES
 
 __all__ = ["routes"]
 
 # A sprite's stylesheet and map: stored when the sprite is made, never rendered.
 SPRITE_SIDECARS = ("css", "json")
-VERSIONED_CACHE = "public, max-age=31536000, immutable"
+ONE_YEAR = 31_536_000  # seconds
+VERSIONED_CACHE = f"public, max-age={ONE_YEAR}, immutable"
 # An unversioned URL may mean new bytes after an overwrite: caches keep it briefly, and may
 # answer from a stale copy while they fetch the new one (no client waits on a revalidation).
 UNVERSIONED_CACHE = "public, max-age=300, stale-while-revalidate=3600"
@@ -115,12 +118,19 @@ async def _check_access(rules: RulesLookup, services: Services, asset: Asset, pa
     """What every delivery of an asset checks, whatever file of it the URL names (an original,
     a derivative, a streaming manifest or segment): an asset rejected by moderation is not
     found when its cloud hides rejected assets, and the URL's signature holds for the asset's
-    delivery type. An asset whose access_mode is `authenticated` is delivered as an
-    authenticated one: signed URLs only."""
+    delivery type. An asset whose access_mode is `authenticated`, or whose access_control
+    rules let no one fetch it now, is delivered as an authenticated one: signed URLs only."""
     if overall_status(asset.annotations.get("moderation") or []) == "rejected" and await _hides_rejected(services, asset.cloud):
         raise NotFound("Resource not found")  # rejected by moderation, and the cloud delivers no rejected asset
-    type_ = "authenticated" if asset.access_mode == "authenticated" else asset.type
+    type_ = "authenticated" if asset.access_mode == "authenticated" or _outside_access_control(asset) else asset.type
     await _check_signature(rules, services, asset.cloud, type_, path)
+
+
+def _outside_access_control(asset: Asset) -> bool:
+    """Whether the asset has access_control rules and none lets anyone fetch it now: then it is
+    delivered as an authenticated one (auth/access_control.py)."""
+    access_control = asset.annotations.get("access_control") or []
+    return bool(access_control) and anonymous_for(access_control, datetime.now(UTC)) is None
 
 
 async def _hides_rejected(services: Services, cloud: str) -> bool:
@@ -226,6 +236,14 @@ async def _stored_response(request: Request, services: Services, found: streamin
 def _cache_control(asset: Asset, path: DeliveryPath) -> str:
     if asset.type in SIGNED_DELIVERY_TYPES:
         return "private, max-age=3600"
+    access_control = asset.annotations.get("access_control")
+    if access_control:
+        # A shared cache must not keep serving it after its anonymous window closes.
+        public_for = anonymous_for(access_control, datetime.now(UTC))
+        if public_for is None:
+            return "private, max-age=3600"
+        if public_for < ONE_YEAR:  # an end in sight: cached briefly, and never past it
+            return f"public, max-age={int(min(public_for, 300))}"
     return VERSIONED_CACHE if path.version is not None else UNVERSIONED_CACHE
 
 

@@ -248,6 +248,8 @@ def _save_once(engine: Engine, new: NewAsset, *, overwrite: bool) -> SaveResult:
             pk = current.pk
             values["backup"] = new.backup or _backed_up(conn, current)
             values["access_mode"] = new.access_mode or current.access_mode  # a new version keeps who may see it, unless the upload says
+            if "access_control" not in new.annotations and current.annotations.get("access_control"):
+                values["annotations"] = {**(values["annotations"] or {}), "access_control": current.annotations["access_control"]}
             original: tuple[str, ...] = () if kept_by_snapshots(conn, [current.storage_key]) else (current.storage_key,)
             if values["backup"] or backed_up_pks(conn, new.cloud, [pk]):
                 keep_snapshots(conn, [pk], datetime.now(UTC), kind="version")  # the replaced version stays restorable

@@ -191,7 +191,8 @@ def placeholder(engine: Engine, cloud: str, resource_type: str, type_: str, publ
         moment = datetime.fromisoformat(row[name])
         values[name] = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     values.update(placeholder=True, bytes=0, context=dict(row.get("context") or {}), metadata=dict(row.get("metadata") or {}),
-                  video_metadata=dict(row.get("video_metadata") or {}), status=row.get("status") or "active")
+                  video_metadata=dict(row.get("video_metadata") or {}), annotations=dict(row.get("annotations") or {}),
+                  status=row.get("status") or "active")
     return AssetRecord(pk=0, tags=tuple(tombstone["tags"] or ()), **values)
 
 

@@ -41,6 +41,7 @@ class AssetChanges:
     asset_folder: str | None = None
     moderation_status: str | None = None
     access_mode: str | None = None
+    access_control: list[dict[str, str]] | None = None  # auth/access_control.py's rules; [] removes them
 
 
 def _column_values(changes: AssetChanges) -> dict[str, Any]:
@@ -84,8 +85,14 @@ def update_resource(engine: Engine, cloud: str, resource_type: str, type_: str, 
             values["metadata"] = validated_values(
                 conn, cloud, dict(row["metadata"] or {}), changes.metadata, clear_invalid=changes.clear_invalid
             )
+        annotations = dict(row["annotations"] or {})
+        if changes.access_control is not None:
+            annotations = {key: value for key, value in annotations.items() if key != "access_control"}
+            if changes.access_control:
+                annotations["access_control"] = list(changes.access_control)
+            values["annotations"] = annotations
         if changes.moderation_status is not None:
-            values.update(_moderation_values(dict(row["annotations"] or {}), changes.moderation_status))
+            values.update(_moderation_values(annotations, changes.moderation_status))
         if values:
             conn.execute(sa.update(assets).where(assets.c.id == row["id"]).values(**values))
         if changes.tags is not None:

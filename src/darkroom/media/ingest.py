@@ -24,6 +24,7 @@ from darkroom.media.params import parse_bool, parse_context, parse_list
 from darkroom.media.services import Services
 from darkroom.catalog import NewAsset, SaveResult
 from darkroom.catalog.cloud_settings import folder_mode
+from darkroom.auth.access_control import Rule, parse_access_control
 from darkroom.catalog.relations import ACCESS_MODES
 from darkroom.catalog.metadata_fields import validate_asset_metadata
 from darkroom.errors import Invalid
@@ -66,6 +67,7 @@ class UploadOptions:
     use_filename_as_display_name: bool = False
     backup: bool = False  # keep every version of this asset, whatever the cloud's backup setting
     access_mode: str | None = None  # "authenticated": delivered to signed URLs only, as the type would be
+    access_control: tuple[Rule, ...] | None = None  # auth/access_control.py; None: kept as it is (a new asset has none)
 
     @classmethod
     def from_params(cls, params: dict[str, str], resource_type: str, *, signed: bool) -> UploadOptions:
@@ -96,7 +98,14 @@ class UploadOptions:
             display_name=params.get("display_name", "").strip(),
             use_filename_as_display_name=parse_bool(params.get("use_filename_as_display_name"), False),
             access_mode=access_mode,
+            access_control=tuple(parse_access_control(params["access_control"])) if params.get("access_control") else None,
         )
+
+
+def _with_access_control(annotations: dict[str, Any], rules: tuple[Rule, ...] | None) -> dict[str, Any]:
+    """The asset's annotations with the upload's access_control rules (catalog keeps a replaced
+    version's rules when an upload names none)."""
+    return annotations if rules is None else {**annotations, "access_control": list(rules)}
 
 
 @dataclass(frozen=True)
@@ -169,7 +178,7 @@ async def ingest(services: Services, cloud: str, spooled: SpooledFile, options: 
         context=options.context,
         metadata=metadata,
         backup=options.backup,
-        annotations=extras.annotations,
+        annotations=_with_access_control(extras.annotations, options.access_control),
         moderation_status=extras.moderation_status,
         moderation_kinds=extras.moderation_kinds,
         access_mode=options.access_mode,

@@ -46,9 +46,10 @@ def delivery_path(asset: Asset, transformation: str = "", fmt: str | None = None
 
 
 def needs_signed_url(asset: Asset) -> bool:
-    """Whether delivery answers this asset only to signed URLs (private and authenticated
-    types, and an `upload` whose access mode is authenticated)."""
-    return asset.type in SIGNED_DELIVERY_TYPES or asset.access_mode == "authenticated"
+    """Whether darkroom's own pages should sign this asset's URLs: delivery answers it only to
+    signed URLs (private and authenticated types, an `upload` whose access mode is
+    authenticated), or may at some times (access_control rules; a signed URL always loads)."""
+    return asset.type in SIGNED_DELIVERY_TYPES or asset.access_mode == "authenticated" or bool(asset.annotations.get("access_control"))
 
 
 def delivery_urls(origin: str, asset: Asset, transformation: str = "", fmt: str | None = None) -> tuple[str, str]:
@@ -121,4 +122,6 @@ def asset_json(origin: str, asset: Asset, folder_mode: str = "dynamic") -> dict[
         body["context"] = {"custom": dict(asset.context)}
     if asset.metadata:
         body["metadata"] = dict(asset.metadata)
+    if asset.annotations.get("access_control"):
+        body["access_control"] = list(asset.annotations["access_control"])
     return body
