@@ -38,6 +38,8 @@ def test_upload_notification_is_signed_as_the_sdk_verifies(sdk: LiveServer, rece
     reply = cloudinary.uploader.upload(str(sample_png), public_id=f"hooked-{secrets.token_hex(3)}", notification_url=receiver.url(path))
     (delivery,) = receiver.wait_for(path)
     assert_signed(delivery)
+    # Stamped when sent: fresh enough for the SDK's check of the timestamp window too.
+    assert cloudinary.utils.verify_notification_signature(delivery.body, delivery.headers["x-cld-timestamp"], delivery.headers["x-cld-signature"], valid_for=120)
     body = delivery.json
     assert body["notification_type"] == "upload"
     assert body["public_id"] == reply["public_id"] and body["version"] == reply["version"]
