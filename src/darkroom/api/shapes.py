@@ -13,7 +13,7 @@ from darkroom.config import Settings
 from darkroom.media import shapes
 from darkroom.media.shapes import iso_time
 
-__all__ = ["attachment", "asset_json", "delivery_urls", "iso_time", "origin_of", "served_url"]
+__all__ = ["attachment", "asset_json", "delivery_urls", "iso_time", "origin_of"]
 
 
 def origin_of(request: Request, settings: Settings) -> str:
@@ -24,11 +24,6 @@ def origin_of(request: Request, settings: Settings) -> str:
 
 def delivery_urls(request: Request, settings: Settings, asset: Asset, transformation: str = "", fmt: str | None = None) -> tuple[str, str]:
     return shapes.delivery_urls(origin_of(request, settings), asset, transformation, fmt)
-
-
-def served_url(request: Request, settings: Settings, asset: Asset) -> str:
-    """The asset's URL on the scheme this request came by (`media.shapes.served_url`)."""
-    return shapes.served_url(origin_of(request, settings), asset)
 
 
 def asset_json(request: Request, settings: Settings, asset: Asset, folder_mode: str = "dynamic") -> dict[str, Any]:

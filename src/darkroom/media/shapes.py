@@ -17,14 +17,14 @@ from darkroom.catalog import Asset
 from darkroom.config import Settings
 from darkroom.vocabulary import SIGNED_DELIVERY_TYPES
 
-__all__ = ["asset_json", "delivery_origin", "delivery_path", "delivery_urls", "iso_time", "needs_signed_url", "served_url"]
+__all__ = ["asset_json", "delivery_origin", "delivery_path", "delivery_urls", "iso_time", "needs_signed_url"]
 
 
 def delivery_origin(settings: Settings, request_scheme: str, request_host: str) -> str:
     """scheme://host[:port] that delivery URLs point at: DARKROOM_PUBLIC_URL's, else the request's.
 
-    `delivery_urls` gives `url` and `secure_url` their schemes from it; `served_url` is the
-    one URL that loads from this darkroom as it is reached.
+    `delivery_urls` gives `url` and `secure_url` their schemes from it; `media.links` makes
+    the URLs darkroom's own pages load, on the scheme darkroom is reached by.
     """
     if settings.public_url:
         public = urlsplit(settings.public_url)
@@ -65,12 +65,6 @@ def delivery_urls(origin: str, asset: Asset, transformation: str = "", fmt: str 
     path = delivery_path(asset, transformation, fmt)
     secure_url = f"https://{host}{path}"
     return (secure_url if scheme == "https" else f"http://{host}{path}"), secure_url
-
-
-def served_url(origin: str, asset: Asset) -> str:
-    """The delivery URL on the scheme darkroom is reached by: what a page of this darkroom
-    (the console, the TinaCMS store) embeds, since it must load whatever the deployment."""
-    return f"{origin}{delivery_path(asset)}"
 
 
 def iso_time(asset_time: datetime) -> str:
