@@ -25,7 +25,7 @@ next minor version in pyproject.toml): `_start_asgi_task(cycle, app)`, called on
 headers are read, in order, pipelined requests included; the cycle's `scope`, `keep_alive`,
 `response_started`, `response_complete` and `on_response`; `server_state.default_headers`;
 `flow.write_paused`; `transport`. tests/api/test_hit_lane.py drives it through sockets: pipelined
-requests, HEAD, Connection: close, HTTP/1.0, request IDs, metrics.
+requests, HEAD, Connection: close, HTTP/1.0, request IDs, revalidations (304), metrics.
 """
 
 from __future__ import annotations
