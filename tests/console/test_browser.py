@@ -242,6 +242,7 @@ def test_forged_signature_upload_shows_an_error_and_stores_nothing(page: Any, li
 def test_client_side_checks_mirror_the_options(page: Any) -> None:
     sign_in(page)
     page.wait_for_selector("#folder-tree")
+    page.wait_for_function("() => typeof darkroom !== 'undefined'")  # widget.js may finish loading after the tree is drawn
     problem = page.evaluate(
         "() => [darkroom._checkFile({clientAllowedFormats: ['jpg', 'png']}, 'x.gif', 10),"
         " darkroom._checkFile({maxFileSize: 100}, 'x.png', 1000), darkroom._checkFile({clientAllowedFormats: ['jpg']}, 'x.JPEG', 5)]"
