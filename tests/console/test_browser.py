@@ -7,12 +7,10 @@ its own browser context. Screenshots of each page go to test-artifacts/console/.
 from __future__ import annotations
 
 import base64
-import http.server
 import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +21,7 @@ import httpx
 import pytest
 import pyvips
 
-from tests.support import LiveServer, start_server, stop_server, wait_until_healthy
+from tests.support import LiveServer, start_server, stop_server, wait_until_healthy, web_origin
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
@@ -313,31 +311,14 @@ def app_site(live: LiveServer) -> Iterator[str]:
     """Someone's app on its own origin: its page, and its own /api/sign (the seed's route, in Python)."""
     html = APP_PAGE.format(darkroom=live.base_url, cloud=live.cloud, api_key=live.api_key).encode()
 
-    class App(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
-            self._reply("text/html", html)
+    def answer(method: str, _path: str, body: bytes) -> tuple[int, str, bytes]:
+        if method == "GET":
+            return 200, "text/html", html
+        params = json.loads(body)["paramsToSign"]
+        return 200, "application/json", json.dumps({"signature": cloudinary.utils.api_sign_request(params, live.api_secret)}).encode()
 
-        def do_POST(self) -> None:  # noqa: N802
-            params = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["paramsToSign"]
-            body = {"signature": cloudinary.utils.api_sign_request(params, live.api_secret)}
-            self._reply("application/json", json.dumps(body).encode())
-
-        def _reply(self, content_type: str, body: bytes) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), App)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with web_origin(answer) as origin:
+        yield origin
 
 
 def test_widget_drops_into_another_sites_page_cross_origin(browser: Any, app_site: str) -> None:
