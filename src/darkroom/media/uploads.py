@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from dataclasses import dataclass, field
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import anyio
 
+from darkroom.addons import AddonRequest
 from darkroom.catalog import Asset, SaveResult
 from darkroom.catalog.relations import set_visual_features
 from darkroom.imaging import insights
@@ -64,73 +66,75 @@ async def store_upload(
     """Store `spooled` and return the reply: `describe(asset)` (the edge's JSON of the asset),
     the analyses, breakpoints and eager renders asked for (`eager_async`: enqueued, signed
     later with `api_key`'s secret), the add-ons' `moderation` and `info`, `existing`/`overwritten`."""
-    measured: dict[str, Any] = {}
     params = dict(params)  # `eval` may turn analyses on: the reply then includes them
     await check_scripts(params)
-    request = addon_request(params, "upload")
-    findings = Findings()
+    run = _UploadRun(services, cloud, options, params, eager, origin, describe, api_key, addon_request(params, "upload"))
+    if run.request.background_removal:
+        cut, removal = await cut_out(services, spooled.path, spooled.filename)
+        run.findings.info.update(removal.info)
+        try:
+            return await run.store(cut)
+        finally:
+            cut.discard()
+    return await run.store(spooled)
 
-    async def before_storing(path: Path, resource_type: str, info: MediaInfo, chosen: UploadOptions) -> StoredExtras:
-        measured.update(await measure(path, resource_type, info.width, info.height, params))
+
+@dataclass
+class _UploadRun:
+    """One upload request: what it asked for, and what it found out on the way to the reply."""
+
+    services: Services
+    cloud: str
+    options: UploadOptions
+    params: dict[str, str]
+    eager: list[EagerItem]
+    origin: str
+    describe: Callable[[Asset], Awaitable[dict[str, Any]]]
+    api_key: str | None
+    request: AddonRequest
+    measured: dict[str, Any] = field(default_factory=dict)  # the analyses, measured before storing
+    findings: Findings = field(default_factory=Findings)
+
+    async def before_storing(self, path: Path, resource_type: str, info: MediaInfo, chosen: UploadOptions) -> StoredExtras:
+        params = self.params
+        self.measured.update(await measure(path, resource_type, info.width, info.height, params))
         if params.get("eval"):
-            chosen = await apply_eval(params["eval"], path, resource_type, info, path.stat().st_size, chosen, params, measured)
-        found = await analyse(services, path, request, resource_type=resource_type, width=info.width)
-        findings.info.update(found.info)
+            chosen = await apply_eval(params["eval"], path, resource_type, info, path.stat().st_size, chosen, params, self.measured)
+        found = await analyse(self.services, path, self.request, resource_type=resource_type, width=info.width)
+        self.findings.info.update(found.info)
         moderation = found.annotations.get("moderation") or []
         annotations = {key: value for key, value in found.annotations.items() if value is not None}
         return StoredExtras(tuple(found.tags), annotations, overall_status(moderation), kinds_text(moderation), chosen)
 
-    if request.background_removal:
-        cut, removal = await cut_out(services, spooled.path, spooled.filename)
-        findings.info.update(removal.info)
-        try:
-            return await _store(services, cloud, cut, options, params, eager, origin, describe, before_storing, measured, findings, api_key)
-        finally:
-            cut.discard()
-    return await _store(services, cloud, spooled, options, params, eager, origin, describe, before_storing, measured, findings, api_key)
-
-
-async def _store(
-    services: Services,
-    cloud: str,
-    spooled: SpooledFile,
-    options: UploadOptions,
-    params: dict[str, str],
-    eager: list[EagerItem],
-    origin: str,
-    describe: Callable[[Asset], Awaitable[dict[str, Any]]],
-    before_storing: Callable[[Path, str, MediaInfo, UploadOptions], Awaitable[StoredExtras]],
-    measured: dict[str, Any],
-    findings: Findings,
-    api_key: str | None,
-) -> dict[str, Any]:
-    result = await ingest(services, cloud, spooled, options, before_storing=before_storing)
-    async with kept_only_if_answered(services, result):
-        body = await describe(result.asset)
-        if result.existing:  # nothing stored: the stored asset is described, not the file sent
-            body.update(await analysis_fields(services, origin, result.asset, None, params))
-            body.update(reply_fields(result.asset))
-            body["existing"] = True
-            return body
-        body.update(await analysis_fields(services, origin, result.asset, spooled.path, params, measured=measured))
-        body.update(reply_fields(result.asset, findings))
-        faces = clamped_faces(result.asset)
-        if faces is not None and "faces" in body:
-            body["faces"] = faces  # stored coordinates, cut to the image, replace detected faces
-        if parse_bool(params.get("visual_search"), False) and result.asset.resource_type == "image":
-            await index_for_visual_search(services, result.asset, spooled.path)
-        if eager and eager_deferred(params, result.asset):
-            body["eager"] = await defer_eager(services, origin, result.asset, eager, params, api_key=api_key)
-        elif eager:
-            body["eager"] = await render_eager(services, origin, result.asset, eager)
-        if result.overwritten:
-            body["overwritten"] = True
-        if params.get("on_success"):
-            body = await on_success_job(services, cloud, result.asset, params["on_success"], body)
-    for entry in result.asset.annotations.get("moderation") or []:  # once the upload is answered: never rolled back
-        if entry["kind"] != "manual" and entry["status"] in ("approved", "rejected"):
-            await moderation_decided(services, result.asset, entry, params.get("notification_url"), api_key=api_key)
-    return body
+    async def store(self, spooled: SpooledFile) -> dict[str, Any]:
+        services, params, origin = self.services, self.params, self.origin
+        result = await ingest(services, self.cloud, spooled, self.options, before_storing=self.before_storing)
+        async with kept_only_if_answered(services, result):
+            body = await self.describe(result.asset)
+            if result.existing:  # nothing stored: the stored asset is described, not the file sent
+                body.update(await analysis_fields(services, origin, result.asset, None, params))
+                body.update(reply_fields(result.asset))
+                body["existing"] = True
+                return body
+            body.update(await analysis_fields(services, origin, result.asset, spooled.path, params, measured=self.measured))
+            body.update(reply_fields(result.asset, self.findings))
+            faces = clamped_faces(result.asset)
+            if faces is not None and "faces" in body:
+                body["faces"] = faces  # stored coordinates, cut to the image, replace detected faces
+            if parse_bool(params.get("visual_search"), False) and result.asset.resource_type == "image":
+                await index_for_visual_search(services, result.asset, spooled.path)
+            if self.eager and eager_deferred(params, result.asset):
+                body["eager"] = await defer_eager(services, origin, result.asset, self.eager, params, api_key=self.api_key)
+            elif self.eager:
+                body["eager"] = await render_eager(services, origin, result.asset, self.eager)
+            if result.overwritten:
+                body["overwritten"] = True
+            if params.get("on_success"):
+                body = await on_success_job(services, self.cloud, result.asset, params["on_success"], body)
+        for entry in result.asset.annotations.get("moderation") or []:  # once the upload is answered: never rolled back
+            if entry["kind"] != "manual" and entry["status"] in ("approved", "rejected"):
+                await moderation_decided(services, result.asset, entry, params.get("notification_url"), api_key=self.api_key)
+        return body
 
 
 async def index_for_visual_search(services: Services, asset: Asset, path: Path) -> None:
