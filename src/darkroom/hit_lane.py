@@ -41,7 +41,7 @@ from darkroom.api import metrics
 from darkroom.api.delivery import not_modified
 from darkroom.api.hot_responses import hot_memory, request_key
 from darkroom.api.logs import access_log, request_id, request_id_header
-from darkroom.api.telemetry import REQUEST_ID_HEADER, access_line, header_of
+from darkroom.api.telemetry import REQUEST_ID_HEADER, header_of, record_answer
 from darkroom.api.usage_meter import UsageMeter
 from darkroom.media.lookups import Answer, HotResponses
 
@@ -93,17 +93,13 @@ class HitLane:
         return True
 
     def _record(self, scope: Scope, status: int, seconds: float, sent: int, rid: bytes, logged: bool) -> None:
-        """What `Telemetry` records for every request it sees."""
+        """What `Telemetry` records for every request it sees, the access line in this request's ID."""
         recorders = self._recorders
         if recorders is None:  # Starlette's State makes these look-ups costly: found once
             recorders = self._recorders = self.app.state.request_metrics, self.app.state.usage_meter
-        request_metrics, usage_meter = recorders
-        request_metrics.observe(metrics.DELIVERY, status, seconds, 0, sent, True)
-        path: str = scope["path"]
-        usage_meter.delivered(path[1:path.find("/", 1)], sent)
-        if logged:
-            token = request_id.set(rid.decode("ascii"))
-            access_line(scope, metrics.DELIVERY, status, seconds, 0, sent)
+        token = request_id.set(rid.decode("ascii")) if logged else None
+        record_answer(*recorders, scope, metrics.DELIVERY, status, seconds, 0, sent, replayed=True)
+        if token is not None:
             request_id.reset(token)
 
     def _default_headers(self, protocol: HttpToolsProtocol) -> bytes:

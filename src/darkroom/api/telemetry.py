@@ -36,7 +36,7 @@ from darkroom.media.services import Services
 from darkroom.api.usage_meter import UsageMeter
 from darkroom.config import Settings
 
-__all__ = ["REQUEST_ID_HEADER", "MeteredCacheEvents", "Telemetry", "access_line", "header_of", "install", "running"]
+__all__ = ["REQUEST_ID_HEADER", "MeteredCacheEvents", "Telemetry", "access_line", "header_of", "install", "record_answer", "running"]
 
 REQUEST_ID_HEADER = b"x-request-id"
 NO_BODY_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
@@ -152,14 +152,23 @@ class Telemetry:
             state = scope["app"].state
             self._parts = state.request_metrics, state.usage_meter, state.media_store_config.path  # create_app sets all three
         request_metrics, usage_meter, media_store_path = self._parts
-        path: str = scope["path"]
         replayed = REPLAYED in scope
-        family = metrics.DELIVERY if replayed else metrics.route_family(path, media_store_path)
-        request_metrics.observe(family, status, seconds, received, sent, replayed)
-        if family == metrics.DELIVERY and status < 400:
-            usage_meter.delivered(path[1:path.find("/", 1)], sent)
-        if access_log.isEnabledFor(logging.INFO):
-            access_line(scope, family, status, seconds, received, sent)
+        family = metrics.DELIVERY if replayed else metrics.route_family(scope["path"], media_store_path)
+        record_answer(request_metrics, usage_meter, scope, family, status, seconds, received, sent, replayed=replayed)
+
+
+def record_answer(
+    request_metrics: metrics.RequestMetrics, usage_meter: UsageMeter, scope: Scope, family: str, status: int,
+    seconds: float, received: int, sent: int, *, replayed: bool,
+) -> None:
+    """What every answered request leaves behind: its metrics, a delivery's usage, the access
+    line (built only when that logger is on). `Telemetry` calls it, and the server's hit lane."""
+    request_metrics.observe(family, status, seconds, received, sent, replayed)
+    if family == metrics.DELIVERY and status < 400:
+        path: str = scope["path"]
+        usage_meter.delivered(path[1:path.find("/", 1)], sent)
+    if access_log.isEnabledFor(logging.INFO):
+        access_line(scope, family, status, seconds, received, sent)
 
 
 def access_line(scope: Scope, family: str, status: int, seconds: float, received: int, sent: int) -> None:
