@@ -10,10 +10,9 @@ import os
 import secrets
 from collections.abc import Iterator
 
-import cloudinary
 import psycopg
 import pytest
-from support import LiveServer, configure_sdk, start_moto, start_server, stop_server, wait_until_healthy
+from support import LiveServer, sdk_pointed_at, start_moto, start_server, stop_server, wait_until_healthy
 
 PG_ADMIN_DSN = os.environ.get("DARKROOM_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -58,19 +57,15 @@ def server(request: pytest.FixtureRequest) -> LiveServer:
 @pytest.fixture
 def cld(server: LiveServer) -> Iterator[LiveServer]:
     """The SDK configured for `server` (both databases)."""
-    configure_sdk(server)
-    yield server
-    os.environ.pop("CLOUDINARY_URL", None)
-    cloudinary.reset_config()
+    with sdk_pointed_at(server):
+        yield server
 
 
 @pytest.fixture
 def cld_sqlite(sqlite_server: LiveServer) -> Iterator[LiveServer]:
     """The SDK configured for the SQLite server only."""
-    configure_sdk(sqlite_server)
-    yield sqlite_server
-    os.environ.pop("CLOUDINARY_URL", None)
-    cloudinary.reset_config()
+    with sdk_pointed_at(sqlite_server):
+        yield sqlite_server
 
 
 @pytest.fixture(scope="session")

@@ -174,6 +174,17 @@ def configure_sdk(server: LiveServer) -> None:
     cloudinary.reset_config()
 
 
+@contextlib.contextmanager
+def sdk_pointed_at(server: LiveServer) -> Iterator[LiveServer]:
+    """`configure_sdk` for the block (a fixture's life), the SDK unconfigured again after it."""
+    configure_sdk(server)
+    try:
+        yield server
+    finally:
+        os.environ.pop("CLOUDINARY_URL", None)
+        cloudinary.reset_config()
+
+
 # ---- an S3-compatible server: moto in server mode, a separate process on loopback ----
 
 MOTO_KEY = "testing-key"

@@ -3,16 +3,14 @@ models in its DARKROOM_MODELS_DIR, and clouds of their own for the SDK."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
-import cloudinary
 import numpy as np
 import pytest
 import pyvips
 import skimage.data
-from support import LiveServer, configure_sdk, own_sqlite_server
+from support import LiveServer, own_sqlite_server, sdk_pointed_at
 
 from addons import models
 
@@ -56,7 +54,5 @@ def model_server(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> 
 
 @pytest.fixture
 def with_models(model_server: LiveServer) -> Iterator[LiveServer]:
-    configure_sdk(model_server)
-    yield model_server
-    os.environ.pop("CLOUDINARY_URL", None)
-    cloudinary.reset_config()
+    with sdk_pointed_at(model_server):
+        yield model_server

@@ -4,7 +4,6 @@ says so, and a busy background is a clear 400 (reference cloudinary-addons.md §
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import numpy as np
 import pytest
 import pyvips
 from cloudinary.exceptions import BadRequest, NotFound
-from support import LiveServer, configure_sdk, own_sqlite_server
+from support import LiveServer, own_sqlite_server, sdk_pointed_at
 
 from addons.support_addons import fetch, new_id, pixels, rendered, url_for
 
@@ -81,12 +80,8 @@ def test_update_with_background_removal_makes_a_new_version(with_models: LiveSer
 def small_limit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """A server accepting at most one million pixels, the SDK configured for it."""
     for server in own_sqlite_server(tmp_path_factory, "darkroom-small-limit", extra_env={"DARKROOM_MAX_IMAGE_PIXELS": "1000000"}):
-        configure_sdk(server)
-        try:
+        with sdk_pointed_at(server):
             yield server
-        finally:
-            os.environ.pop("CLOUDINARY_URL", None)
-            cloudinary.reset_config()
 
 
 def test_a_picture_over_the_pixel_limit_is_refused_before_the_cut_out(small_limit_server: LiveServer, tmp_path: Path) -> None:

@@ -7,16 +7,14 @@ created just for them: listings, counts and `delete_all_resources` see nothing e
 from __future__ import annotations
 
 import dataclasses
-import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
-import cloudinary
 import pytest
 import pyvips
 from sqlalchemy.engine import Engine
-from support import LiveServer, configure_sdk
+from support import LiveServer, sdk_pointed_at
 
 from darkroom import catalog
 
@@ -41,10 +39,8 @@ def cloud(server: LiveServer, request: pytest.FixtureRequest) -> Iterator[AdminC
     """A fresh cloud for each test (on each database), with the SDK configured for it."""
     module = request.module.__name__.rsplit(".", 1)[-1]
     made = _cloud_on(server, module[-12:].replace("_", "-"))
-    configure_sdk(made.server)
-    yield made
-    os.environ.pop("CLOUDINARY_URL", None)
-    cloudinary.reset_config()
+    with sdk_pointed_at(made.server):
+        yield made
     made.engine.dispose()
 
 

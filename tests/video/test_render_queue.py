@@ -5,7 +5,6 @@ a video is prepared, and what its player retries) and starts nothing."""
 
 from __future__ import annotations
 
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ import cloudinary.uploader
 import httpx
 import pytest
 
-from support import LiveServer, configure_sdk, ffmpeg, lavfi_sources, own_sqlite_server
+from support import LiveServer, ffmpeg, lavfi_sources, own_sqlite_server, sdk_pointed_at
 from tests.video.media import video_url
 
 
@@ -24,10 +23,8 @@ from tests.video.media import video_url
 def one_at_a_time(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """A server transcoding one video at a time (so at most 4 queued), the SDK pointed at it."""
     for server in own_sqlite_server(tmp_path_factory, "video-queue", extra_env={"DARKROOM_VIDEO_CONCURRENCY": "1"}):
-        configure_sdk(server)
-        yield server
-    os.environ.pop("CLOUDINARY_URL", None)
-    cloudinary.reset_config()
+        with sdk_pointed_at(server):
+            yield server
 
 
 def test_heads_of_new_variants_past_the_queue_answer_423_and_start_nothing(one_at_a_time: LiveServer, tmp_path: Path) -> None:
